@@ -1,0 +1,28 @@
+// One logger for every app: pino, pretty in a terminal, JSON lines when not (pipes, CI, files).
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+export interface LoggerOptions {
+  /** The app or component, e.g. "dns". */
+  name: string;
+  level?: string;
+  /** Force pretty (true) or JSON (false) output; default: pretty when stdout is a TTY. */
+  pretty?: boolean;
+}
+
+export function createLogger(opts: LoggerOptions): Logger {
+  const level = opts.level ?? process.env.SSTT_LOG_LEVEL ?? 'info';
+  const pretty = opts.pretty ?? Boolean(process.stdout.isTTY);
+  if (!pretty) return pino({ name: opts.name, level });
+  return pino({
+    name: opts.name,
+    level,
+    transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } },
+  });
+}
+
+/** A logger that writes nothing, for tests and libraries used without one. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

@@ -1,0 +1,69 @@
+// The frame of every app's main.ts: configuration problems end the process with one line and
+// exit status 2; SIGINT/SIGTERM close every server gracefully within a deadline.
+import { ConfigError, EXIT_CONFIG, listenErrorMessage, type Service } from '@sstt/scenario';
+
+/** Default deadline for a graceful close before the process exits anyway. */
+export const SHUTDOWN_DEADLINE_MS = 5000;
+
+/** A listener could not be opened: carries the service and port for the one-line message. */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+  constructor(
+    readonly service: Service,
+    readonly host: string,
+    readonly port: number,
+    override readonly cause: NodeJS.ErrnoException,
+  ) {
+    super(listenErrorMessage(service, host, port, cause));
+  }
+}
+
+/** Errors that are the user's to fix: one line on stderr, exit 2, no stack trace. */
+export function fatalLine(err: unknown): string | undefined {
+  if (err instanceof ConfigError || err instanceof ListenError) return err.message;
+  return undefined;
+}
+
+export interface Closable {
+  close(): Promise<void>;
+}
+
+export interface RunOptions {
+  app: string;
+  /** Starts the servers; returns what to close on a signal. */
+  start: () => Promise<Closable[]>;
+  deadlineMs?: number;
+  log?: { info(obj: object | string, msg?: string): void; error(obj: object | string, msg?: string): void };
+}
+
+/** Runs an app: start, wait for a signal, close everything, exit 0 (or 1 past the deadline). */
+export async function runApp(opts: RunOptions): Promise<void> {
+  let servers: Closable[];
+  try {
+    servers = await opts.start();
+  } catch (err) {
+    const line = fatalLine(err);
+    if (line) {
+      process.stderr.write(`${opts.app}: ${line}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  }
+  let closing = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    opts.log?.info({ signal }, 'closing');
+    const deadline = setTimeout(() => {
+      process.stderr.write(`${opts.app}: still closing after ${opts.deadlineMs ?? SHUTDOWN_DEADLINE_MS} ms, exiting\n`);
+      process.exit(1);
+    }, opts.deadlineMs ?? SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    Promise.allSettled(servers.map((s) => s.close())).then(() => {
+      opts.log?.info('closed');
+      process.exit(0);
+    });
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}

@@ -1,0 +1,6 @@
+export * from './errors.ts';
+export * from './schema.ts';
+export * from './scenario.ts';
+export * from './load.ts';
+export * from './certs.ts';
+export * from './services.ts';

@@ -1,0 +1,226 @@
+// The resolved scenario: everything an app, a generator or a test needs to know about the lab,
+// derived from the student ID and the profile. This is the only file that spells the lab's
+// domain pattern, addresses and ports.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ConfigInput, Profile, Service } from './schema.ts';
+
+export const DEFAULT_ID = '9721';
+
+/** The lab network of the seed (VirtualBox host-only network). */
+export const LAB_NETWORK = {
+  lan: '192.168.56.0/24',
+  server: '192.168.56.102',
+  client: '192.168.56.101',
+  /** Reverse zone of the LAN (RFC 1035 §3.5). */
+  reverseZone: '56.168.192.in-addr.arpa',
+} as const;
+
+/** Short host name of the server machine, as its SMTP greeting shows it in the seed ("220 server ESMTP"). */
+export const SERVER_HOSTNAME = 'server';
+
+/** The university's resolvers that the lab's BIND forwards to (seed, named.conf.options). */
+export const LAB_FORWARDERS = ['155.54.1.1', '155.54.1.2'] as const;
+
+export const PORTS: Record<Profile, Record<Service, number>> = {
+  dev: { dns: 1053, smtp: 2525, submission: 5870, pop3: 1110, pop3s: 1995, http: 8080, https: 8443 },
+  lab: { dns: 53, smtp: 25, submission: 587, pop3: 110, pop3s: 995, http: 80, https: 443 },
+};
+
+export type HostRole = 'server' | 'client';
+/** The zone's names and which machine each one is (SCENARIO.md, "DNS zone"). */
+export const ZONE_NAMES: ReadonlyArray<{ label: string; role: HostRole }> = [
+  { label: 'dns', role: 'server' },
+  { label: 'www', role: 'server' },
+  { label: 'web', role: 'server' },
+  { label: 'smtp', role: 'server' },
+  { label: 'pop', role: 'server' },
+  { label: 'mail', role: 'server' },
+  { label: 'servidor', role: 'server' },
+  { label: 'cliente', role: 'client' },
+];
+
+export interface User {
+  /** Login name, e.g. nombre1_9721. */
+  name: string;
+  password: string;
+  /** First name as the lab puts it in the client certificate's DN. */
+  firstName: string;
+  /** name@domain */
+  email: string;
+}
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface Scenario {
+  id: string;
+  /** sstt<ID>.org */
+  domain: string;
+  profile: Profile;
+  network: typeof LAB_NETWORK;
+  hostname: string;
+  /** Fully qualified names of the zone with the address each one has in the lab. */
+  names: Array<{ label: string; fqdn: string; role: HostRole; address: string }>;
+  users: User[];
+  listen: { address: string; ports: Record<Service, number> };
+  dns: {
+    /** Name servers of our zones. */
+    nameServer: string;
+    /** Mail exchanger with its preference (MX 10 smtp). */
+    mx: { preference: number; exchange: string };
+    forwarders: Endpoint[];
+    mapToLoopback: boolean;
+    allowQuery: string[];
+  };
+  mail: {
+    maxSize: number;
+    plaintextAuth: boolean;
+    smarthost?: Endpoint;
+    relayNets: string[];
+  };
+  http: {
+    root: string;
+    idleTimeoutSeconds: number;
+    maxRequests: number;
+    formEmail?: string;
+    /** The lab's cookie: 2 minutes life, the tenth access refused. */
+    cookie: { name: string; maxAgeSeconds: number; limit: number };
+  };
+  pki: { p12Password: string; keySize: 2048 | 3072 | 4096; days: number };
+  paths: {
+    /** The repository root. */
+    root: string;
+    certs: string;
+    /** Runtime data (mail). */
+    data: string;
+    mail: string;
+    logs: string;
+    infra: string;
+  };
+}
+
+/** The repository root: three levels above this file, unless SSTT_ROOT says otherwise. */
+export function repoRoot(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SSTT_ROOT) return path.resolve(env.SSTT_ROOT);
+  return fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
+}
+
+export function domainFor(id: string): string {
+  return `sstt${id}.org`;
+}
+
+export function defaultUsers(id: string): Array<{ name: string; password: string; firstName: string }> {
+  // The seed's users, whose password equals the user name.
+  return ['nombre1', 'nombre2'].map((first) => ({ name: `${first}_${id}`, password: `${first}_${id}`, firstName: first }));
+}
+
+/** Parses "1.2.3.4", "1.2.3.4:5353", "[::1]:53" or "::1" into an endpoint (port 53 by default). */
+export function parseEndpoint(text: string, defaultPort = 53): Endpoint {
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  if (v6) return { host: v6[1]!, port: v6[2] ? Number(v6[2]) : defaultPort };
+  if (text.includes(':') && text.split(':').length > 2) return { host: text, port: defaultPort };
+  const [host, p] = text.split(':');
+  return { host: host!, port: p ? Number(p) : defaultPort };
+}
+
+/** The nameservers of a resolv.conf text, except the ones that would be ourselves. */
+export function resolvConfForwarders(text: string, self: Endpoint): Endpoint[] {
+  const out: Endpoint[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*nameserver\s+(\S+)/.exec(line);
+    if (!m) continue;
+    const ep = { host: m[1]!, port: 53 };
+    if (ep.port === self.port && (ep.host === self.host || self.host === '0.0.0.0')) continue;
+    out.push(ep);
+  }
+  return out;
+}
+
+export interface ResolveOptions {
+  /** Text of /etc/resolv.conf, read only by the dev profile when no forwarders are configured. */
+  resolvConf?: () => string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Builds the full scenario from a validated, merged configuration. */
+export function resolveScenario(config: ConfigInput, opts: ResolveOptions = {}): Scenario {
+  const id = config.id ?? DEFAULT_ID;
+  const profile: Profile = config.profile ?? 'dev';
+  const domain = domainFor(id);
+  const root = repoRoot(opts.env);
+  const fromRoot = (p: string) => path.resolve(root, p);
+  const address = config.listen ?? (profile === 'dev' ? '127.0.0.1' : LAB_NETWORK.server);
+  const ports = { ...PORTS[profile], ...(config.ports ?? {}) } as Record<Service, number>;
+  const mapToLoopback = config.dns?.mapToLoopback ?? false;
+  const hostAddress = (role: HostRole) =>
+    mapToLoopback ? '127.0.0.1' : role === 'server' ? LAB_NETWORK.server : LAB_NETWORK.client;
+
+  let forwarders: Endpoint[];
+  if (config.dns?.forwarders) forwarders = config.dns.forwarders.map((f) => parseEndpoint(f));
+  else if (profile === 'lab') forwarders = LAB_FORWARDERS.map((host) => ({ host, port: 53 }));
+  else forwarders = resolvConfForwarders(safeRead(opts.resolvConf), { host: address, port: ports.dns });
+
+  const data = fromRoot(config.paths?.data ?? 'var');
+  const loopback = ['127.0.0.0/8', '::1/128'];
+  return {
+    id,
+    domain,
+    profile,
+    network: LAB_NETWORK,
+    hostname: SERVER_HOSTNAME,
+    names: ZONE_NAMES.map(({ label, role }) => ({ label, role, fqdn: `${label}.${domain}`, address: hostAddress(role) })),
+    users: (config.users ?? defaultUsers(id)).map((u) => ({
+      name: u.name,
+      password: u.password,
+      firstName: u.firstName ?? u.name.replace(/_\d+$/, ''),
+      email: `${u.name}@${domain}`,
+    })),
+    listen: { address, ports },
+    dns: {
+      nameServer: `dns.${domain}`,
+      mx: { preference: 10, exchange: `smtp.${domain}` },
+      forwarders,
+      mapToLoopback,
+      allowQuery: config.dns?.allowQuery ?? [LAB_NETWORK.lan, ...loopback],
+    },
+    mail: {
+      maxSize: config.mail?.maxSize ?? 52428800,
+      plaintextAuth: config.mail?.plaintextAuth ?? true,
+      ...(config.mail?.smarthost ? { smarthost: parseEndpoint(config.mail.smarthost, 25) } : {}),
+      // Relaying: the LAN in the lab (exim's relay_from_hosts); only this machine's own
+      // loopback address in dev, so a second loopback address (127.0.0.2) is "outside".
+      relayNets: config.mail?.relayNets ?? (profile === 'lab' ? [LAB_NETWORK.lan, '127.0.0.1/32'] : ['127.0.0.1/32', '::1/128']),
+    },
+    http: {
+      root: config.http?.root ? fromRoot(config.http.root) : path.join(root, 'apps', 'http', 'www'),
+      idleTimeoutSeconds: config.http?.idleTimeoutSeconds ?? 10,
+      maxRequests: config.http?.maxRequests ?? 100,
+      ...(config.http?.formEmail ? { formEmail: config.http.formEmail } : {}),
+      cookie: { name: 'cookie_counter', maxAgeSeconds: 120, limit: 10 },
+    },
+    pki: {
+      p12Password: config.pki?.p12Password ?? `sstt${id}`,
+      keySize: config.pki?.keySize ?? 2048,
+      days: config.pki?.days ?? 365,
+    },
+    paths: {
+      root,
+      certs: fromRoot(config.paths?.certs ?? 'certs'),
+      data,
+      mail: path.join(data, 'mail'),
+      logs: config.paths?.logs ? fromRoot(config.paths.logs) : path.join(data, 'log'),
+      infra: path.join(root, 'infra'),
+    },
+  };
+}
+
+function safeRead(read?: () => string): string {
+  try {
+    return read ? read() : '';
+  } catch {
+    return '';
+  }
+}

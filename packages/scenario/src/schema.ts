@@ -1,0 +1,87 @@
+// The shape of `sstt.config.json` (and of the overrides that environment and flags produce).
+// One zod schema gives the TypeScript type, the validation with precise messages and the
+// JSON Schema that editors use to complete the file (`npm run schema -w @sstt/scenario`).
+import { z } from 'zod';
+
+export const PROFILES = ['dev', 'lab'] as const;
+export type Profile = (typeof PROFILES)[number];
+
+/** Every listening service of the domain, in the order the banner prints them. */
+export const SERVICES = ['dns', 'smtp', 'submission', 'pop3', 'pop3s', 'http', 'https'] as const;
+export type Service = (typeof SERVICES)[number];
+
+const port = z.number().int().min(0).max(65535);
+const ipv4 = z.ipv4();
+const hostPort = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$|^[0-9a-fA-F:]+$/, {
+  message: 'an IP address, optionally with :port (IPv6 as [addr]:port)',
+});
+
+export const userSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9._-]{0,63}$/, { message: 'a lower-case login name (letters, digits, . _ -)' }),
+    password: z.string().min(1),
+    firstName: z.string().min(1).optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    $schema: z.string().optional(),
+    id: z.string().regex(/^\d{4}$/, { message: 'four digits (the last four of the DNI)' }).optional(),
+    profile: z.enum(PROFILES).optional(),
+    listen: ipv4.optional().describe('address every service listens on (dev: 127.0.0.1, lab: the server address)'),
+    ports: z
+      .object(Object.fromEntries(SERVICES.map((s) => [s, port.optional()])) as Record<Service, z.ZodOptional<typeof port>>)
+      .strict()
+      .optional(),
+    users: z.array(userSchema).min(1).optional(),
+    dns: z
+      .object({
+        forwarders: z.array(hostPort).optional().describe('upstream resolvers for names outside our zones'),
+        mapToLoopback: z.boolean().optional().describe('answer 127.0.0.1 for the server and client names (local use)'),
+        allowQuery: z.array(z.string()).optional().describe('CIDR blocks allowed to query'),
+      })
+      .strict()
+      .optional(),
+    http: z
+      .object({
+        root: z.string().min(1).optional(),
+        idleTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
+        maxRequests: z.number().int().min(1).optional(),
+        formEmail: z.string().min(3).optional(),
+      })
+      .strict()
+      .optional(),
+    mail: z
+      .object({
+        maxSize: z.number().int().min(1024).optional(),
+        plaintextAuth: z.boolean().optional(),
+        smarthost: hostPort.optional(),
+        relayNets: z.array(z.string()).optional(),
+      })
+      .strict()
+      .optional(),
+    pki: z
+      .object({
+        p12Password: z.string().min(1).optional(),
+        keySize: z.union([z.literal(2048), z.literal(3072), z.literal(4096)]).optional(),
+        days: z.number().int().min(1).max(3650).optional(),
+      })
+      .strict()
+      .optional(),
+    paths: z
+      .object({
+        certs: z.string().min(1).optional(),
+        data: z.string().min(1).optional(),
+        logs: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type ConfigInput = z.infer<typeof configSchema>;
+
+export function configJsonSchema(): object {
+  return z.toJSONSchema(configSchema, { target: 'draft-7', io: 'input' });
+}

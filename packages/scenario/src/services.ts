@@ -1,0 +1,116 @@
+// The domain's services as the dev banner and the docs list them: which app serves each one,
+// where it listens, and a command that tries it.
+import fs from 'node:fs';
+import path from 'node:path';
+import { certPaths } from './certs.ts';
+import type { Service } from './schema.ts';
+import { SERVICES } from './schema.ts';
+import type { Scenario } from './scenario.ts';
+
+export type AppName = 'dns' | 'mail' | 'http';
+
+export const SERVICE_APP: Record<Service, AppName> = {
+  dns: 'dns',
+  smtp: 'mail',
+  submission: 'mail',
+  pop3: 'mail',
+  pop3s: 'mail',
+  http: 'http',
+  https: 'http',
+};
+
+const LABEL: Record<Service, string> = {
+  dns: 'DNS (udp+tcp)',
+  smtp: 'SMTP',
+  submission: 'SMTP submission',
+  pop3: 'POP3',
+  pop3s: 'POP3S',
+  http: 'HTTP',
+  https: 'HTTPS (client cert)',
+};
+
+export interface ServiceRow {
+  service: Service;
+  app: AppName;
+  label: string;
+  address: string;
+  port: number;
+  tryIt: string;
+}
+
+/** How to change a service's port, for error messages. */
+export function portHint(service: Service): string {
+  return `--${service}-port or SSTT_${service.toUpperCase()}_PORT (or ports.${service} in sstt.config.json)`;
+}
+
+/** One line for a listen failure (port taken, address missing, no permission). */
+export function listenErrorMessage(service: Service, host: string, port: number, err: NodeJS.ErrnoException): string {
+  const why =
+    err.code === 'EADDRINUSE'
+      ? 'is already taken'
+      : err.code === 'EACCES'
+        ? 'needs root (ports below 1024)'
+        : err.code === 'EADDRNOTAVAIL'
+          ? 'is on an address this machine does not have'
+          : `cannot be opened (${err.code ?? err.message})`;
+  return `${service}: port ${port} on ${host} ${why}; change it with ${portHint(service)}`;
+}
+
+export function serviceRows(s: Scenario): ServiceRow[] {
+  const host = s.listen.address;
+  const [u1, u2] = [s.users[0]!, s.users[1] ?? s.users[0]!];
+  const rel = (p: string) => path.relative(s.paths.root, p);
+  const certs = certPaths(s);
+  const client = certs.client(u1.name);
+  const p = s.listen.ports;
+  const tryIt: Record<Service, string> = {
+    dns: `dig @${host} -p ${p.dns} www.${s.domain}`,
+    smtp: `swaks --server ${host}:${p.smtp} --from ${u1.email} --to ${u2.email}`,
+    submission: `swaks --server ${host}:${p.submission} --tls --auth PLAIN --auth-user ${u1.name} --auth-password ${u1.password} --from ${u1.email} --to ${u2.email}`,
+    pop3: `curl -u ${u2.name}:${u2.password} pop3://${host}:${p.pop3}/`,
+    pop3s: `curl --cacert ${rel(certs.ca.cert)} -u ${u2.name}:${u2.password} pop3s://${host}:${p.pop3s}/`,
+    http: `curl -v http://${host}:${p.http}/`,
+    https: `curl --cacert ${rel(certs.ca.cert)} --cert ${rel(client.cert)} --key ${rel(client.key)} https://${host}:${p.https}/`,
+  };
+  return SERVICES.map((service) => ({
+    service,
+    app: SERVICE_APP[service],
+    label: LABEL[service],
+    address: host,
+    port: p[service],
+    tryIt: tryIt[service],
+  }));
+}
+
+/** The apps present in this checkout (an app that does not exist yet is simply not started). */
+export function presentApps(s: Scenario): Set<AppName> {
+  const apps = new Set<AppName>();
+  for (const app of ['dns', 'mail', 'http'] as const) {
+    if (fs.existsSync(path.join(s.paths.root, 'apps', app, 'package.json'))) apps.add(app);
+  }
+  return apps;
+}
+
+/** The table `npm run dev` prints. */
+export function bannerText(s: Scenario, apps: Set<AppName> = presentApps(s)): string {
+  const rows = serviceRows(s).filter((r) => apps.has(r.app));
+  const lines = [`sstt: the domain ${s.domain} (ID ${s.id}, profile ${s.profile})`, ''];
+  if (rows.length === 0) {
+    lines.push('No service apps exist yet in apps/: nothing to start.');
+    return lines.join('\n');
+  }
+  const w1 = Math.max(7, ...rows.map((r) => r.label.length));
+  const w2 = Math.max(7, ...rows.map((r) => `${r.address}:${r.port}`.length));
+  lines.push(`${'SERVICE'.padEnd(w1)}  ${'ADDRESS'.padEnd(w2)}  TRY IT`);
+  for (const r of rows) lines.push(`${r.label.padEnd(w1)}  ${`${r.address}:${r.port}`.padEnd(w2)}  ${r.tryIt}`);
+  if (apps.has('mail')) {
+    const u = s.users[0]!;
+    lines.push(
+      '',
+      `Thunderbird: email ${u.email}, password ${u.password}; incoming POP3 ${s.listen.address} port ${s.listen.ports.pop3}, ` +
+        `connection security None, authentication "Normal password", username ${u.name}; outgoing SMTP ${s.listen.address} ` +
+        `port ${s.listen.ports.smtp}, security None (or STARTTLS), authentication "No authentication".`,
+    );
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,4 @@
+export * from './tools.ts';
+export * from './run.ts';
+export * from './servers.ts';
+export * from './raw.ts';
