@@ -67,3 +67,20 @@ export async function runApp(opts: RunOptions): Promise<void> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 }
+
+/** Runs a one-shot command: user errors print one line and exit 2; the body returns the exit code. */
+export function runCli(app: string, body: () => number | Promise<number>): void {
+  Promise.resolve()
+    .then(body)
+    .then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (err: unknown) => {
+        const line = fatalLine(err);
+        if (!line) throw err;
+        process.stderr.write(`${app}: ${line}\n`);
+        process.exitCode = EXIT_CONFIG;
+      },
+    );
+}

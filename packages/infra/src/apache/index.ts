@@ -1,0 +1,4 @@
+import type { Generator } from '../types.ts';
+
+/** Placeholder until its issue lands: generates nothing yet. */
+export const generateApache: Generator = () => new Map();

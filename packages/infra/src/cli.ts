@@ -1,0 +1,22 @@
+// `npm run infra -- [--id 1234] [--check]`: regenerates infra/ for a scenario.
+import { parseCommandLine, loadScenario } from '@sstt/scenario';
+import { runCli } from '@sstt/runtime';
+import { generateAll, staleFiles, writeInfra } from './index.ts';
+
+runCli('infra', () => {
+  const { values } = parseCommandLine(process.argv.slice(2), { check: { type: 'boolean' }, out: { type: 'string' } });
+  const s = loadScenario({ flags: values });
+  const dir = (values.out as string | undefined) ?? s.paths.infra;
+  const files = generateAll(s, dir);
+  if (values.check) {
+    const stale = staleFiles(files, dir);
+    if (stale.length) {
+      console.error(`infra: out of date in ${dir}: ${stale.join(', ')}; run \`npm run infra\` and commit`);
+      return 1;
+    }
+    console.log(`infra: ${files.size} files up to date in ${dir}`);
+    return 0;
+  }
+  for (const rel of writeInfra(files, dir)) console.log(`wrote infra/${rel}`);
+  return 0;
+});

@@ -1,0 +1,56 @@
+// infra/: the configuration files of the reference programs (BIND, Apache, strongSwan) for the
+// scenario, generated here and committed for the default ID.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Scenario } from '@sstt/scenario';
+import { generateApache } from './apache/index.ts';
+import { generateBind } from './bind/index.ts';
+import { generateIpsec } from './ipsec/index.ts';
+import type { GeneratedFiles, Generator } from './types.ts';
+
+export type { GeneratedFiles, Generator } from './types.ts';
+
+export const GENERATORS: Record<string, Generator> = {
+  bind: generateBind,
+  apache: generateApache,
+  ipsec: generateIpsec,
+};
+
+/** Every generated file for the scenario, reading previous versions from `dir`. */
+export function generateAll(s: Scenario, dir: string = s.paths.infra): GeneratedFiles {
+  const previous = (rel: string) => {
+    try {
+      return fs.readFileSync(path.join(dir, rel), 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  const all: GeneratedFiles = new Map();
+  for (const gen of Object.values(GENERATORS)) for (const [rel, text] of gen(s, previous)) all.set(rel, text);
+  return all;
+}
+
+/** Writes the generated files below `dir`; returns the relative paths written. */
+export function writeInfra(files: GeneratedFiles, dir: string): string[] {
+  for (const [rel, text] of files) {
+    const file = path.join(dir, rel);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+  }
+  return [...files.keys()];
+}
+
+/** Paths whose committed content differs from what the generator produces now. */
+export function staleFiles(files: GeneratedFiles, dir: string): string[] {
+  const stale: string[] = [];
+  for (const [rel, text] of files) {
+    let current: string | undefined;
+    try {
+      current = fs.readFileSync(path.join(dir, rel), 'utf8');
+    } catch {
+      current = undefined;
+    }
+    if (current !== text) stale.push(rel);
+  }
+  return stale;
+}
