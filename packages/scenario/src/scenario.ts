@@ -217,6 +217,11 @@ export function resolveScenario(config: ConfigInput, opts: ResolveOptions = {}):
   };
 }
 
+/** A user's Maildir (exim's `~/Maildir`, dovecot's `mail_location = maildir:~/Maildir`). */
+export function maildirOf(s: Scenario, user: string): string {
+  return path.join(s.paths.mail, user, 'Maildir');
+}
+
 function safeRead(read?: () => string): string {
   try {
     return read ? read() : '';
