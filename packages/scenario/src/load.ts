@@ -184,8 +184,29 @@ function issueToError(issue: z.core.$ZodIssue, data: unknown, source: string, na
     const key = keyPath ? `${keyPath}.${bad}` : bad;
     return new ConfigError(source, name(key), `one of ${known.join(', ')}`, `unknown key ${showValue(bad)}${parent ? '' : ''}`);
   }
-  const expected = issue.message.replace(/^Invalid input: /, '').replace(/^Invalid option: /, '');
-  return new ConfigError(source, name(keyPath || '(root)'), expected, showValue(getPath(data, issue.path)));
+  return new ConfigError(source, name(keyPath || '(root)'), expectedText(issue), showValue(getPath(data, issue.path)));
+}
+
+/** What a value should have been, in words, from a zod issue (custom messages are already words). */
+function expectedText(issue: z.core.$ZodIssue): string {
+  // Our own messages are written as the expected value, lower-case; zod's start with a capital.
+  if (/^[a-z]/.test(issue.message)) return issue.message;
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.expected === 'int' ? 'a whole number' : `a ${issue.expected}`;
+    case 'invalid_value':
+      return `one of ${issue.values.map((v) => String(v)).join(', ')}`;
+    case 'invalid_format':
+      return `a valid ${issue.format}`;
+    case 'too_big':
+      return `${issue.origin === 'string' ? 'a text of at most' : issue.origin === 'array' ? 'a list of at most' : 'at most'} ${issue.maximum}${issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : ''}`;
+    case 'too_small':
+      return `${issue.origin === 'string' ? 'a text of at least' : issue.origin === 'array' ? 'a list of at least' : 'at least'} ${issue.minimum}${issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : ''}`;
+    case 'invalid_union':
+      return 'one of the allowed values';
+    default:
+      return issue.message;
+  }
 }
 
 /** The keys the schema allows at a path, for "unknown key" messages. */

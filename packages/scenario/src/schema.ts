@@ -10,8 +10,9 @@ export type Profile = (typeof PROFILES)[number];
 export const SERVICES = ['dns', 'smtp', 'submission', 'pop3', 'pop3s', 'http', 'https'] as const;
 export type Service = (typeof SERVICES)[number];
 
-const port = z.number().int().min(0).max(65535);
-const ipv4 = z.ipv4();
+const PORT = 'a port number from 0 to 65535 (0 = any free port)';
+const port = z.number({ error: PORT }).int({ error: PORT }).min(0, { error: PORT }).max(65535, { error: PORT });
+const ipv4 = z.ipv4({ error: 'an IPv4 address such as 127.0.0.1' });
 const hostPort = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$|^[0-9a-fA-F:]+$/, {
   message: 'an IP address, optionally with :port (IPv6 as [addr]:port)',
 });
