@@ -1,0 +1,55 @@
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { findTool, rawTcp, requireTool, run, udpExchange } from '../src/index.ts';
+
+describe('tools', () => {
+  it('finds a tool on PATH or in the sbin directories', () => {
+    expect(findTool('sh')).toMatch(/\/sh$/);
+    expect(findTool('no-such-tool-sstt')).toBeUndefined();
+  });
+
+  it('a missing tool fails with the apt-get command that installs it', () => {
+    const saved = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      // swaks lives in /usr/bin, which is not among the extra sbin directories searched
+      expect(() => requireTool('swaks')).toThrow('swaks is not installed: run `apt-get install -y swaks`');
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+
+  it('run collects output and exit status without throwing', async () => {
+    const r = await run('sh', ['-c', 'cat; echo err >&2; exit 3'], { input: 'hello' });
+    expect(r).toEqual({ code: 3, signal: null, stdout: 'hello', stderr: 'err\n' });
+  });
+});
+
+describe('raw clients', () => {
+  it('reads lines across arbitrary packet boundaries', async () => {
+    const server = net.createServer((sock) => {
+      sock.write('+OK hel');
+      setImmediate(() => sock.end('lo\r\nsecond\r\nthird'));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const c = await rawTcp((server.address() as net.AddressInfo).port);
+    expect(await c.readLine()).toBe('+OK hello\r\n');
+    expect(await c.readUntil('\r\n')).toBe('second\r\n');
+    expect((await c.readToEnd()).toString()).toBe('third');
+    await expect(c.readLine(200)).rejects.toThrow(/closed/);
+    server.close();
+  });
+
+  it('udpExchange answers null when nothing replies', async () => {
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+    sock.on('message', (msg, rinfo) => {
+      if (msg.toString() === 'ping') sock.send('pong', rinfo.port, rinfo.address);
+    });
+    const port = sock.address().port;
+    expect((await udpExchange(port, Buffer.from('ping')))?.toString()).toBe('pong');
+    expect(await udpExchange(port, Buffer.from('junk'), { timeoutMs: 200 })).toBeNull();
+    sock.close();
+  });
+});
