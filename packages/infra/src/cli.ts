@@ -1,11 +1,12 @@
-// `npm run infra -- [--id 1234] [--check]`: regenerates infra/ for a scenario.
+// `npm run infra -- [--id 1234] [--check]`: regenerates infra/ for a scenario (lab profile by default).
 import { parseCommandLine, loadScenario } from '@sstt/scenario';
 import { runCli } from '@sstt/runtime';
 import { generateAll, staleFiles, writeInfra } from './index.ts';
 
 runCli('infra', () => {
   const { values } = parseCommandLine(process.argv.slice(2), { check: { type: 'boolean' }, out: { type: 'string' } });
-  const s = loadScenario({ flags: values });
+  // infra/ holds the configs of the real lab hosts: the lab profile unless --profile says otherwise.
+  const s = loadScenario({ flags: { profile: 'lab', ...values } });
   const dir = (values.out as string | undefined) ?? s.paths.infra;
   const files = generateAll(s, dir);
   if (values.check) {
