@@ -1,0 +1,105 @@
+// `npm run dev` as a user runs it: certificates first, the banner, every app listening, real
+// clients answered, and Ctrl-C (SIGINT to the process group, as a terminal sends it) closing all.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { certPaths, loadScenario, SERVICES, type Scenario } from '@sstt/scenario';
+import { requireTool, run, tempDir } from '@sstt/testkit';
+import { portIsFree, portOf, privateEnv, silentForwarder, spawnGroup, waitForPort, type Spawned } from './helpers.ts';
+
+const tmp = tempDir('sstt-e2e-');
+let env: Record<string, string>;
+let s: Scenario;
+let dev: Spawned;
+let forwarder: { port: number; close(): void };
+
+beforeAll(async () => {
+  forwarder = await silentForwarder();
+  env = await privateEnv(tmp.dir, forwarder.port);
+  s = loadScenario({ env, resolvConfPath: '/dev/null' });
+  dev = spawnGroup('npm', ['run', 'dev'], env);
+  await dev.waitFor(/SERVICE\s+ADDRESS\s+TRY IT/, 90_000);
+  for (const service of SERVICES) await waitForPort(portOf(env, service), 60_000);
+});
+
+afterAll(async () => {
+  if (dev && dev.child.exitCode === null) {
+    try {
+      process.kill(-dev.child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  forwarder?.close();
+  tmp.remove();
+});
+
+describe('npm run dev', () => {
+  it('mints the certificates before anything starts', () => {
+    const c = certPaths(s);
+    for (const file of [c.ca.cert, c.server.cert, c.server.key, c.crl, c.client(s.users[0]!.name).p12]) {
+      expect(fs.existsSync(file), file).toBe(true);
+    }
+  });
+
+  it('prints the table of services with a command to try each', () => {
+    const out = dev.output();
+    for (const service of SERVICES) expect(out).toContain(`${s.listen.address}:${portOf(env, service)}`);
+    expect(out).toContain(`dig @${s.listen.address} -p ${portOf(env, 'dns')} www.${s.domain}`);
+    expect(out).toContain('Thunderbird:');
+  });
+
+  it('DNS answers dig', async () => {
+    const r = await run(requireTool('dig'), ['@127.0.0.1', '-p', String(portOf(env, 'dns')), '+short', `www.${s.domain}`]);
+    expect(r.stdout.trim()).toBe(s.names.find((n) => n.label === 'www')!.address);
+  });
+
+  it('HTTP answers curl', async () => {
+    const r = await run(requireTool('curl'), ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${portOf(env, 'http')}/`]);
+    expect(r.stdout).toBe('200');
+  });
+
+  it('HTTPS answers curl with the client certificate that dev minted', async () => {
+    const c = certPaths(s);
+    const client = c.client(s.users[0]!.name);
+    const r = await run(requireTool('curl'), [
+      '-s', '-o', '/dev/null', '-w', '%{http_code}',
+      '--cacert', c.ca.cert, '--cert', client.cert, '--key', client.key,
+      '--resolve', `www.${s.domain}:${portOf(env, 'https')}:127.0.0.1`,
+      `https://www.${s.domain}:${portOf(env, 'https')}/`,
+    ]);
+    expect(r.stdout).toBe('200');
+  });
+
+  it('mail: swaks sends to a local user, curl reads it over POP3', async () => {
+    const [from, to] = [s.users[0]!, s.users[1]!];
+    const send = await run(requireTool('swaks'), [
+      '--server', `127.0.0.1:${portOf(env, 'smtp')}`, '--from', from.email, '--to', to.email,
+      '--header', 'Subject: e2e through npm run dev', '--body', 'hola',
+    ]);
+    expect(send.code, send.stdout + send.stderr).toBe(0);
+    const list = await run(requireTool('curl'), ['-s', '-u', `${to.name}:${to.password}`, `pop3://127.0.0.1:${portOf(env, 'pop3')}/1`]);
+    expect(list.stdout).toContain('Subject: e2e through npm run dev');
+  });
+
+  it('Ctrl-C closes every server and ends turbo', async () => {
+    const t0 = Date.now();
+    process.kill(-dev.child.pid!, 'SIGINT');
+    await dev.exited;
+    const elapsed = Date.now() - t0;
+    for (const service of SERVICES) expect(await portIsFree(portOf(env, service)), service).toBe(true);
+    expect(elapsed).toBeLessThan(15_000);
+    expect(dev.output()).not.toMatch(/still closing after/);
+  });
+});
+
+describe('startup errors', () => {
+  it('a bad configuration value stops npm run dev with the one-line error', async () => {
+    const forwarderPort = 9; // never contacted: startup fails first
+    const badEnv = { ...(await privateEnv(path.join(tmp.dir, 'bad'), forwarderPort)), SSTT_DNS_PORT: 'fifty-three' };
+    const bad = spawnGroup('npm', ['run', 'dev'], badEnv);
+    const code = await bad.exited;
+    expect(code).not.toBe(0);
+    expect(bad.output()).toContain('environment: SSTT_DNS_PORT: expected a port number from 0 to 65535 (0 = any free port), found "fifty-three"');
+  });
+});

@@ -1,0 +1,102 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SERVICES, type Service } from '@sstt/scenario';
+import { freePort } from '@sstt/testkit';
+
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const BIN = path.join(ROOT, 'node_modules', '.bin');
+
+/** Environment for a private instance of the domain: free ports, temp data, a silent local forwarder. */
+export async function privateEnv(dataDir: string, forwarderPort: number): Promise<Record<string, string>> {
+  const env: Record<string, string> = {
+    PATH: `${BIN}:${process.env.PATH}`,
+    HOME: process.env.HOME ?? '/root',
+    SSTT_CONFIG: '',
+    SSTT_CERTS_DIR: path.join(dataDir, 'certs'),
+    SSTT_DATA_DIR: path.join(dataDir, 'var'),
+    SSTT_DNS_FORWARDERS: `127.0.0.1:${forwarderPort}`,
+    TURBO_TELEMETRY_DISABLED: '1',
+    DO_NOT_TRACK: '1',
+  };
+  for (const s of SERVICES) env[`SSTT_${s.toUpperCase()}_PORT`] = String(await freePort());
+  return env;
+}
+
+export function portOf(env: Record<string, string>, s: Service): number {
+  return Number(env[`SSTT_${s.toUpperCase()}_PORT`]);
+}
+
+/** A UDP socket that swallows queries: the forwarder of a test never reaches a real resolver. */
+export async function silentForwarder(): Promise<{ port: number; close(): void }> {
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  return { port: sock.address().port, close: () => sock.close() };
+}
+
+export interface Spawned {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<void>;
+}
+
+/** Spawns a command in its own process group (so Ctrl-C can be sent to the group, as a terminal does). */
+export function spawnGroup(cmd: string, args: string[], env: Record<string, string>, cwd = ROOT): Spawned {
+  const child = spawn(cmd, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const listeners = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString();
+    listeners.forEach((f) => f());
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    output: () => out,
+    exited,
+    waitFor: (pattern, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output:\n${out.slice(-3000)}`)), timeoutMs);
+        const check = () => {
+          if (pattern.test(out)) {
+            clearTimeout(timer);
+            listeners.delete(check);
+            resolve();
+          }
+        };
+        listeners.add(check);
+        check();
+      }),
+  };
+}
+
+/** Resolves once something accepts TCP connections on the port (the server process is external). */
+export async function waitForPort(port: number, timeoutMs: number, host = '127.0.0.1'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, host);
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
+  });
+}
