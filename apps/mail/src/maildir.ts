@@ -1,0 +1,307 @@
+// Durable Maildir delivery (the delivery side: tmp/ -> fsync -> new/ -> fsync(new/)).
+//
+// Layout and names follow the Maildir spec (https://cr.yp.to/proto/maildir.html) and what
+// dovecot's own LDA writes:
+//   <secs>.M<usecs>P<pid>Q<counter>.<host>,S=<size>,W=<vsize>
+// where S= is the size in bytes of the file as stored and W= its "virtual" size, the size with
+// every line ending in CRLF, which is what POP3 reports (RFC 1939 §11: sizes are counted with
+// CRLF line endings). dovecot reads both from the name instead of stat()ing/reading the file.
+//
+// LINE ENDINGS: we store messages with CRLF line endings, exactly as they travelled on the
+// wire after dot-unstuffing, with any bare LF turned into CRLF. So S= equals W=, a POP3 server
+// can report the file size as the message size and stream RETR straight from the file, and
+// dovecot (which accepts CRLF Maildir files) shows the same sizes.
+//
+// DURABILITY: deliver() resolves only after, for every recipient, the file's data is on disk
+// (fdatasync), it has been renamed into new/, and new/ itself has been fsynced. A crash at any
+// point leaves either the complete file in new/ or nothing there (at worst a stray file in
+// tmp/, which the spec says readers ignore and cleaners remove after 36 hours).
+// fsyncs of the same new/ directory requested while one is running are merged into the next
+// one (group commit): no caller is released before a sync that started after its rename.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+
+export const MAILDIR_SUBDIRS = ['tmp', 'new', 'cur'] as const;
+
+/** Bytes gathered in memory before one write() to the tmp file. */
+const WRITE_CHUNK = 256 * 1024;
+/** Files left in tmp/ longer than this are removed (Maildir spec: 36 hours). */
+export const TMP_MAX_AGE_MS = 36 * 3600 * 1000;
+
+export interface DeliverMeta {
+  /** Header lines to put in front of the message (Return-Path, Received), CRLF-terminated. */
+  prepend?: string | Buffer;
+  /** Refuse (SizeExceededError) a message body larger than this many bytes. */
+  maxBytes?: number;
+}
+
+export interface Delivered {
+  /** The unique base name of the first recipient's file (without the ,S=...,W=... info). */
+  id: string;
+  /** Absolute paths of the files now in each recipient's new/. */
+  files: string[];
+  size: number;
+}
+
+export class SizeExceededError extends Error {
+  override readonly name = 'SizeExceededError';
+  constructor(readonly limit: number) {
+    super(`message exceeds the size limit of ${limit} bytes`);
+  }
+}
+
+/** The host part of a Maildir name: "/" and ":" are escaped as the spec says. */
+export function maildirHost(host = os.hostname()): string {
+  return host.replace(/\//g, '\\057').replace(/:/g, '\\072');
+}
+
+let counter = 0;
+/** A name unique on this host: time, microseconds, pid and a per-process counter. */
+export function uniqueName(now = Date.now(), host = maildirHost()): string {
+  const secs = Math.floor(now / 1000);
+  const usecs = (now % 1000) * 1000 + Number(process.hrtime.bigint() % 1000n);
+  counter += 1;
+  return `${secs}.M${usecs}P${process.pid}Q${counter}.${host}`;
+}
+
+/** Creates <dir>/{tmp,new,cur} (mode 0700, as exim and dovecot do) if missing. */
+export async function ensureMaildir(dir: string): Promise<void> {
+  for (const sub of MAILDIR_SUBDIRS) await fs.promises.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
+}
+
+/** Removes files older than TMP_MAX_AGE_MS from <dir>/tmp (debris of crashes mid-delivery). */
+export async function cleanTmp(dir: string, now = Date.now()): Promise<number> {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(path.join(dir, 'tmp'));
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    const p = path.join(dir, 'tmp', name);
+    try {
+      const st = await fs.promises.stat(p);
+      if (now - st.mtimeMs > TMP_MAX_AGE_MS) {
+        await fs.promises.unlink(p);
+        removed += 1;
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return removed;
+}
+
+// ---- fsync helpers (callback API: one thread-pool job each, no FileHandle bookkeeping) ----
+
+const fdatasync = (fd: number) => new Promise<void>((res, rej) => fs.fdatasync(fd, (e) => (e ? rej(e) : res())));
+const fsyncFd = (fd: number) => new Promise<void>((res, rej) => fs.fsync(fd, (e) => (e ? rej(e) : res())));
+
+/**
+ * Group commit of directory fsyncs: each directory has at most one fsync running; requests
+ * arriving meanwhile wait for the next one, which starts when the running one ends.
+ */
+class DirSyncer {
+  private readonly dirs = new Map<string, { fd: number; running: Promise<void> | undefined; next: Promise<void> | undefined }>();
+
+  sync(dir: string): Promise<void> {
+    let d = this.dirs.get(dir);
+    if (!d) {
+      d = { fd: fs.openSync(dir, 'r'), running: undefined, next: undefined };
+      this.dirs.set(dir, d);
+      if (this.dirs.size > 1024) this.evict();
+    }
+    const entry = d;
+    if (!entry.running) {
+      entry.running = fsyncFd(entry.fd).finally(() => {
+        entry.running = undefined;
+      });
+      return entry.running;
+    }
+    // A sync is running, but it may have started before our rename: wait for the next one.
+    entry.next ??= entry.running
+      .catch(() => {})
+      .then(() => {
+        entry.next = undefined;
+        return this.sync(dir);
+      });
+    return entry.next;
+  }
+
+  private evict(): void {
+    for (const [dir, d] of this.dirs) {
+      if (d.running || d.next) continue;
+      fs.closeSync(d.fd);
+      this.dirs.delete(dir);
+      if (this.dirs.size <= 512) return;
+    }
+  }
+
+  closeAll(): void {
+    for (const d of this.dirs.values()) {
+      try {
+        fs.closeSync(d.fd);
+      } catch {
+        // already closed
+      }
+    }
+    this.dirs.clear();
+  }
+}
+
+const dirSyncer = new DirSyncer();
+
+/** Closes the cached directory descriptors (for servers shutting down and tests). */
+export function closeMaildirHandles(): void {
+  dirSyncer.closeAll();
+}
+
+/**
+ * Turns bare LF into CRLF, keeping state across chunks (a CR at the end of one chunk followed
+ * by LF at the start of the next is one line ending).
+ */
+export class CrlfNormalizer {
+  private lastWasCR = false;
+
+  push(chunk: Buffer): Buffer {
+    let bare = 0;
+    const prevCR = this.lastWasCR;
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) {
+      if (!(i === 0 ? prevCR : chunk[i - 1] === 13)) bare += 1;
+    }
+    this.lastWasCR = chunk.length > 0 ? chunk[chunk.length - 1] === 13 : this.lastWasCR;
+    if (bare === 0) return chunk;
+    const out = Buffer.allocUnsafe(chunk.length + bare);
+    let o = 0;
+    let start = 0;
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) {
+      const cr = i === 0 ? prevCR : chunk[i - 1] === 13;
+      if (cr) continue;
+      o += chunk.copy(out, o, start, i);
+      out[o++] = 13;
+      start = i;
+    }
+    o += chunk.copy(out, o, start);
+    return out.subarray(0, o);
+  }
+}
+
+/** Writes buffers to an fd with few syscalls: small chunks are gathered up to WRITE_CHUNK. */
+class FileWriter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  size = 0;
+  constructor(readonly fd: number) {}
+
+  write(b: Buffer): void {
+    if (b.length === 0) return;
+    this.pending.push(b);
+    this.pendingBytes += b.length;
+    this.size += b.length;
+    if (this.pendingBytes >= WRITE_CHUNK) this.flush();
+  }
+
+  flush(): void {
+    if (this.pendingBytes === 0) return;
+    const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    let off = 0;
+    while (off < buf.length) off += fs.writeSync(this.fd, buf, off, buf.length - off);
+  }
+}
+
+/** Feeds a Buffer or a Readable through `onChunk`; a Readable is consumed to its end. */
+async function consume(message: Readable | Buffer, onChunk: (b: Buffer) => void): Promise<void> {
+  if (Buffer.isBuffer(message)) {
+    onChunk(message);
+    return;
+  }
+  for await (const chunk of message) onChunk(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+}
+
+/**
+ * Delivers one message into every Maildir of `dirs` (each created if missing) and resolves
+ * once it is durable in all of them. The data is written once, to the first Maildir's tmp/;
+ * the other recipients get a hard link to it (a copy across file systems), each under its own
+ * unique name. On a failure before the renames nothing reaches any new/.
+ */
+export async function deliver(dirs: string[], message: Readable | Buffer, meta: DeliverMeta = {}): Promise<Delivered> {
+  if (dirs.length === 0) throw new Error('deliver: no recipient Maildir');
+  const unique = [...new Set(dirs.map((d) => path.resolve(d)))];
+  for (const d of unique) await ensureMaildir(d);
+
+  const id = uniqueName();
+  const first = unique[0]!;
+  const tmp = path.join(first, 'tmp', id);
+  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+  const created: string[] = [tmp];
+  let fdOpen = true;
+  try {
+    const w = new FileWriter(fd);
+    const norm = new CrlfNormalizer();
+    if (meta.prepend) w.write(norm.push(Buffer.isBuffer(meta.prepend) ? meta.prepend : Buffer.from(meta.prepend, 'utf8')));
+    let body = 0;
+    let exceeded = false;
+    await consume(message, (chunk) => {
+      if (exceeded) return; // keep draining the stream, write nothing more
+      body += chunk.length;
+      if (meta.maxBytes !== undefined && body > meta.maxBytes) {
+        exceeded = true;
+        return;
+      }
+      w.write(norm.push(chunk));
+    });
+    if (exceeded) throw new SizeExceededError(meta.maxBytes!);
+    w.flush();
+    await fdatasync(fd);
+    fs.closeSync(fd);
+    fdOpen = false;
+
+    const size = w.size;
+    const info = `,S=${size},W=${size}`;
+    // Every recipient's tmp name: the first is the file written above, the others links to it.
+    const names = unique.map((_, i) => (i === 0 ? id : uniqueName()));
+    const tmps = unique.map((d, i) => {
+      if (i === 0) return tmp;
+      const t = path.join(d, 'tmp', names[i]!);
+      linkOrCopy(tmp, t);
+      created.push(t);
+      return t;
+    });
+    const files = unique.map((d, i) => path.join(d, 'new', `${names[i]}${info}`));
+    // A copy made by linkOrCopy across file systems must be on disk too before its rename.
+    await Promise.all(tmps.slice(1).map((t) => syncIfCopy(t, tmp)));
+    for (let i = 0; i < unique.length; i++) fs.renameSync(tmps[i]!, files[i]!);
+    created.length = 0;
+    await Promise.all(unique.map((d) => dirSyncer.sync(path.join(d, 'new'))));
+    return { id, files, size };
+  } catch (err) {
+    if (fdOpen) fs.closeSync(fd);
+    for (const t of created) fs.rmSync(t, { force: true });
+    throw err;
+  }
+}
+
+function linkOrCopy(from: string, to: string): void {
+  try {
+    fs.linkSync(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    fs.copyFileSync(from, to);
+  }
+}
+
+/** fsyncs `file` when it is a separate copy of `original` (a hard link shares its data). */
+async function syncIfCopy(file: string, original: string): Promise<void> {
+  if (fs.statSync(file).ino === fs.statSync(original).ino) return;
+  const fd = fs.openSync(file, 'r');
+  try {
+    await fdatasync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

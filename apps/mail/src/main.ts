@@ -1,0 +1,73 @@
+// sstt-mail server: SMTP (25/2525), submission (587/5870, AUTH required), POP3 (110/1110) and,
+// when the pki has issued the server certificate, STARTTLS/STLS and POP3S (995/1995).
+// Only this file reads argv, the environment and files.
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import type tls from 'node:tls';
+import { certPaths, loadScenario, parseCommandLine, type Scenario, type Service } from '@sstt/scenario';
+import { createLogger, ListenError, runApp, type Closable, type Logger } from '@sstt/runtime';
+import { createSmtpServer } from './smtp.ts';
+
+const log = createLogger({ name: 'mail' });
+
+interface Listener {
+  listen(): Promise<AddressInfo[]>;
+  close(): Promise<void>;
+}
+
+/** The server key and certificate, if packages/pki has written them. */
+function readServerTls(s: Scenario): tls.SecureContextOptions | undefined {
+  const { server } = certPaths(s);
+  if (!fs.existsSync(server.cert) || !fs.existsSync(server.key)) return undefined;
+  return { key: fs.readFileSync(server.key), cert: fs.readFileSync(server.cert) };
+}
+
+async function listenAs(service: Service, host: string, port: number, handle: Listener, started: Closable[]): Promise<void> {
+  let addresses: AddressInfo[];
+  try {
+    addresses = await handle.listen();
+  } catch (err) {
+    await Promise.allSettled(started.map((c) => c.close()));
+    throw new ListenError(service, host, port, err as NodeJS.ErrnoException);
+  }
+  started.push(handle);
+  for (const a of addresses) log.info({ service, address: a.address, port: a.port }, 'listening');
+}
+
+/** The POP3 server (apps/mail/src/pop3), loaded lazily so SMTP runs even without it. */
+type Pop3Factory = (options: { scenario: Scenario; host?: string; port?: number; implicitTls?: boolean; tls?: tls.SecureContextOptions; log?: Logger }) => Listener;
+async function loadPop3(): Promise<Pop3Factory | undefined> {
+  try {
+    const mod = (await import(new URL('./pop3/server.ts', import.meta.url).href)) as { createPop3Server?: Pop3Factory };
+    return mod.createPop3Server;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return undefined;
+    throw err;
+  }
+}
+
+runApp({
+  app: 'sstt-mail',
+  log,
+  start: async () => {
+    const { values } = parseCommandLine(process.argv.slice(2));
+    const s = loadScenario({ flags: values });
+    const host = s.listen.address;
+    const ports = s.listen.ports;
+    const serverTls = readServerTls(s);
+    if (!serverTls) log.warn({ cert: certPaths(s).server.cert }, 'no server certificate: STARTTLS, STLS and POP3S are off (run the pki first)');
+    const started: Closable[] = [];
+    const tlsOpt = serverTls ? { tls: serverTls } : {};
+
+    await listenAs('smtp', host, ports.smtp, createSmtpServer({ scenario: s, host, port: ports.smtp, log, ...tlsOpt }), started);
+    await listenAs('submission', host, ports.submission, createSmtpServer({ scenario: s, host, port: ports.submission, submission: true, log, ...tlsOpt }), started);
+
+    const createPop3Server = await loadPop3();
+    if (!createPop3Server) log.warn('POP3 server module not found: POP3 is off');
+    else {
+      await listenAs('pop3', host, ports.pop3, createPop3Server({ scenario: s, host, port: ports.pop3, log, ...tlsOpt }), started);
+      if (serverTls) await listenAs('pop3s', host, ports.pop3s, createPop3Server({ scenario: s, host, port: ports.pop3s, implicitTls: true, tls: serverTls, log }), started);
+    }
+    return started;
+  },
+});

@@ -1,0 +1,250 @@
+// The SMTP server of the domain (RFC 5321), built on smtp-server: the exim of the seed.
+//
+// - Local users (scenario.users) of the domain get their mail in <paths.mail>/<user>/Maildir;
+//   an unknown local user is refused at RCPT (550 5.1.1).
+// - Other domains are relayed only for clients of scenario.mail.relayNets (the LAN in the lab,
+//   exim's relay_from_hosts) or after AUTH; relayed mail is queued durably in
+//   <paths.mail>/.outbound/<domain>/Maildir. Anyone else gets 550 5.7.1 relaying denied.
+// - `250 OK id=<id>` is sent only once the message is durable in every recipient's Maildir
+//   (see maildir.ts).
+// - The submission listener (RFC 6409) is the same server with AUTH required.
+// - AUTH PLAIN LOGIN is offered after STARTTLS, or in clear from the LAN/loopback when
+//   scenario.mail.plaintextAuth allows it (RFC 4954 §4: a server may refuse plaintext mechanisms
+//   without TLS; the lab wants them visible in Wireshark).
+import net, { type AddressInfo } from 'node:net';
+import path from 'node:path';
+import type tls from 'node:tls';
+import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
+import { maildirOf, type Scenario } from '@sstt/scenario';
+import { silentLogger, type Logger } from '@sstt/runtime';
+import { deliver, SizeExceededError } from './maildir.ts';
+import { EximConnection } from './smtp-replies.ts';
+
+/** Idle time before smtp-server answers 421 and closes (RFC 5321 §4.5.3.2.7: 5 minutes). */
+export const SMTP_IDLE_TIMEOUT_MS = 5 * 60 * 1000;
+/** How long close() waits for sessions to finish before destroying them. */
+export const SMTP_CLOSE_GRACE_MS = 3000;
+/** Where relayed mail waits, below scenario.paths.mail. */
+export const OUTBOUND_DIR = '.outbound';
+
+export interface SmtpServerOptions {
+  scenario: Scenario;
+  host?: string;
+  port?: number;
+  /** Submission (RFC 6409): MAIL needs AUTH first. */
+  submission?: boolean;
+  /** Key and certificate: STARTTLS is offered only when given. */
+  tls?: tls.SecureContextOptions;
+  log?: Logger;
+  idleTimeoutMs?: number;
+  closeGraceMs?: number;
+}
+
+export interface SmtpServerHandle {
+  listen(): Promise<AddressInfo[]>;
+  close(): Promise<void>;
+}
+
+/** An SMTP error carrying its reply code, as smtp-server expects (`err.responseCode`). */
+export function smtpError(code: number, text: string): Error & { responseCode: number } {
+  return Object.assign(new Error(text), { responseCode: code });
+}
+
+/** A matcher for CIDR blocks ("192.168.56.0/24", "127.0.0.1/32", "::1/128", or a bare address). */
+export function netMatcher(cidrs: string[]): (address: string) => boolean {
+  const list = new net.BlockList();
+  for (const cidr of cidrs) {
+    const [addr, bits] = cidr.split('/');
+    const family = net.isIPv6(addr!) ? 'ipv6' : 'ipv4';
+    if (bits === undefined) list.addAddress(addr!, family);
+    else list.addSubnet(addr!, Number(bits), family);
+  }
+  return (address) => {
+    const a = address.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+    return list.check(a, net.isIPv6(a) ? 'ipv6' : 'ipv4');
+  };
+}
+
+const LOOPBACK = ['127.0.0.0/8', '::1/128'];
+
+/** Where one recipient's mail goes, or why it is refused. */
+export type Route = { kind: 'local'; user: string; maildir: string } | { kind: 'relay'; domain: string; maildir: string };
+
+/** Builds the recipient router of a scenario. */
+export function createRouter(s: Scenario) {
+  const users = new Map(s.users.map((u) => [u.name.toLowerCase(), u]));
+  const localDomains = new Set([s.domain.toLowerCase()]);
+  const relayFrom = netMatcher(s.mail.relayNets);
+  return {
+    isLocalDomain: (domain: string) => localDomains.has(domain.toLowerCase()),
+    /** RCPT TO: local user, relay, or an SMTP error to answer. */
+    route(address: string, session: { remoteAddress: string; user?: unknown }): Route | Error {
+      const at = address.lastIndexOf('@');
+      const local = (at < 0 ? address : address.slice(0, at)).toLowerCase();
+      const domain = (at < 0 ? s.domain : address.slice(at + 1)).toLowerCase();
+      if (localDomains.has(domain)) {
+        const user = users.get(local);
+        if (!user) return smtpError(550, '5.1.1 Unrouteable address: no such user here');
+        return { kind: 'local', user: user.name, maildir: maildirOf(s, user.name) };
+      }
+      if (!relayFrom(session.remoteAddress) && !session.user) return smtpError(550, '5.7.1 relaying denied');
+      // The domain becomes a directory name: only what a DNS name can hold (RFC 1035 §2.3.1).
+      if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$|^\[[0-9a-f.:]+\]$/.test(domain)) {
+        return smtpError(550, '5.1.2 Unrouteable address: bad domain');
+      }
+      return { kind: 'relay', domain, maildir: path.join(s.paths.mail, OUTBOUND_DIR, domain, 'Maildir') };
+    },
+    /** AUTH PLAIN/LOGIN: the login name with or without @domain. */
+    checkLogin(username: string, password: string): string | undefined {
+      const at = username.lastIndexOf('@');
+      const name = (at >= 0 && localDomains.has(username.slice(at + 1).toLowerCase()) ? username.slice(0, at) : username).toLowerCase();
+      const u = users.get(name);
+      return u && u.password === password ? u.name : undefined;
+    },
+  };
+}
+
+let idCounter = 0;
+const B62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+function base62(n: number, width: number): string {
+  let out = '';
+  for (let i = 0; i < width; i++) {
+    out = B62[n % 62]! + out;
+    n = Math.floor(n / 62);
+  }
+  return out;
+}
+
+/** A message id shaped like exim's (`1hXyZa-000123-Ab`): time, pid, sub-second counter. */
+export function messageId(now = Date.now()): string {
+  idCounter = (idCounter + 1) % (62 * 62);
+  return `${base62(Math.floor(now / 1000), 6)}-${base62(process.pid, 6)}-${base62(idCounter, 2)}`;
+}
+
+/** RFC 5322 §3.3 date-time, as a Received: header ends. */
+export function rfc5322Date(d = new Date()): string {
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const off = -d.getTimezoneOffset();
+  const sign = off >= 0 ? '+' : '-';
+  const p2 = (n: number) => String(Math.abs(n)).padStart(2, '0');
+  return `${days[d.getDay()]}, ${p2(d.getDate())} ${months[d.getMonth()]} ${d.getFullYear()} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())} ${sign}${p2(Math.floor(Math.abs(off) / 60))}${p2(Math.abs(off) % 60)}`;
+}
+
+/**
+ * The trace headers an MTA adds at delivery (RFC 5321 §4.4): Return-Path with the envelope
+ * sender and a Received: line in exim's layout.
+ */
+export function traceHeaders(s: Scenario, session: SMTPServerSession, id: string, now = new Date()): string {
+  const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+  const rcpts = session.envelope.rcptTo;
+  // RFC 3848 protocol names: ESMTP, ESMTPS (TLS), ESMTPA (AUTH), ESMTPSA (both).
+  const proto = `${session.transmissionType === 'SMTP' ? 'smtp' : 'esmtp'}${session.secure ? 's' : ''}${session.user ? 'a' : ''}`;
+  const lines = [
+    `Return-Path: <${from}>`,
+    `Received: from [${session.remoteAddress}] (helo=${session.hostNameAppearsAs})`,
+    `\tby ${s.hostname}.${s.domain} with ${proto} (sstt-mail)`,
+    `\t(envelope-from <${from}>)`,
+    `\tid ${id}`,
+    rcpts.length === 1 ? `\tfor ${rcpts[0]!.address}; ${rfc5322Date(now)}` : `\t; ${rfc5322Date(now)}`,
+  ];
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
+  const s = options.scenario;
+  const log = options.log ?? silentLogger();
+  const router = createRouter(s);
+  const authNets = netMatcher([...s.mail.relayNets, ...LOOPBACK]);
+  const policy = { plainAuthAllowed: (ip: string) => s.mail.plaintextAuth && authNets(ip) };
+  const service = options.submission ? 'submission' : 'smtp';
+
+  const server = new (class extends SMTPServer {
+    // One line changed from SMTPServer.connect: our connection class (exim's reply texts).
+    override connect(socket: net.Socket | tls.TLSSocket, socketOptions?: ConstructorParameters<typeof EximConnection>[2]): void {
+      const connection = new EximConnection(this, socket, socketOptions);
+      connection.policy = policy;
+      this.connections.add(connection);
+      connection.on('error', (err: Error) => this._onError(err));
+      connection.on('connect', (data: Parameters<SMTPServer['_onClientConnect']>[0]) => this._onClientConnect(data));
+      connection.init();
+    }
+  })({
+    name: s.hostname,
+    banner: `sstt-mail ${rfc5322Date()}`,
+    logger: false,
+    size: s.mail.maxSize,
+    authMethods: ['PLAIN', 'LOGIN'],
+    authOptional: !options.submission,
+    // The per-connection policy (EximConnection._isSupported) decides where plaintext AUTH is offered.
+    allowInsecureAuth: true,
+    disabledCommands: options.tls ? [] : ['STARTTLS'],
+    hideSTARTTLS: !options.tls,
+    hideENHANCEDSTATUSCODES: true,
+    hideDSN: true,
+    hideSMTPUTF8: true,
+    hideREQUIRETLS: true,
+    disableReverseLookup: true,
+    socketTimeout: options.idleTimeoutMs ?? SMTP_IDLE_TIMEOUT_MS,
+    closeTimeout: options.closeGraceMs ?? SMTP_CLOSE_GRACE_MS,
+    maxClients: 1000,
+    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
+
+    onAuth(auth, session, cb) {
+      const user = typeof auth.username === 'string' && typeof auth.password === 'string' ? router.checkLogin(auth.username, auth.password) : undefined;
+      if (!user) {
+        log.info({ service, remote: session.remoteAddress, method: auth.method }, 'authentication failed');
+        cb(smtpError(535, 'Incorrect authentication data'));
+        return;
+      }
+      cb(null, { user });
+    },
+
+    onMailFrom(_address: SMTPServerAddress, session, cb) {
+      if (options.submission && !session.user) return cb(smtpError(530, 'Authentication required'));
+      cb();
+    },
+
+    onRcptTo(address: SMTPServerAddress, session, cb) {
+      const route = router.route(address.address, session);
+      cb(route instanceof Error ? route : undefined);
+    },
+
+    onData(stream: SMTPServerDataStream, session, cb) {
+      const id = messageId();
+      // Every recipient was routed at RCPT; routing again gives the same answer.
+      const dirs = session.envelope.rcptTo.map((r) => router.route(r.address, session)).flatMap((r) => (r instanceof Error ? [] : [r.maildir]));
+      deliver(dirs, stream, { prepend: traceHeaders(s, session, id), maxBytes: s.mail.maxSize }).then(
+        (d) => {
+          log.info({ service, id, from: session.envelope.mailFrom && session.envelope.mailFrom.address, to: session.envelope.rcptTo.map((r) => r.address), size: d.size }, 'delivered');
+          cb(null, `OK id=${id}`);
+        },
+        (err: unknown) => {
+          if (err instanceof SizeExceededError || stream.sizeExceeded) {
+            cb(smtpError(552, 'Message size exceeds maximum permitted'));
+            return;
+          }
+          log.error({ service, id, err }, 'delivery failed');
+          // RFC 5321 §4.2.5: a transient local error, the client keeps the message and retries.
+          cb(smtpError(451, 'Temporary local problem - please try later'));
+        },
+      );
+    },
+  });
+  server.on('error', (err: Error) => log.warn({ service, err: err.message }, 'smtp session error'));
+
+  const host = options.host ?? s.listen.address;
+  const port = options.port ?? s.listen.ports[service];
+  return {
+    listen: () =>
+      new Promise<AddressInfo[]>((resolve, reject) => {
+        const onError = (err: Error) => reject(err);
+        server.server.once('error', onError);
+        server.server.listen(port, host, () => {
+          server.server.off('error', onError);
+          resolve([server.server.address() as AddressInfo]);
+        });
+      }),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
