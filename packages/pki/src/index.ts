@@ -1,2 +1,10 @@
-// Placeholder until the PKI issue lands: the library API the apps use will live here.
-export {};
+// @sstt/pki: the lab's CA, server, client and IPsec certificates, and the CRL.
+export { initPki, revokeCertificate, renewCertificates, listCertificates, exportPkcs12, issueLeaf, PkiError, CA_DAYS } from './pki.ts';
+export type { PkiOptions, CertInfo, CertStatus } from './pki.ts';
+export { leafSpecs, leafNames, caSubject, ipsecSubject, ipsecFileBase, dnString, labOrg, EKU } from './subjects.ts';
+export type { DnAttr, LeafSpec, LeafKind } from './subjects.ts';
+export { constraintsFor, constraintsOf, outsideConstraints, nameConstraintsAsn1 } from './name-constraints.ts';
+export type { NameConstraints } from './name-constraints.ts';
+export { buildCrl, parseCrl, buildPkcs12, generateKey, loadKey, signCertificate } from './x509.ts';
+export type { CrlInfo, RevokedEntry } from './x509.ts';
+export { importHelp } from './help.ts';
