@@ -59,9 +59,9 @@ export function maildirHost(host = os.hostname()): string {
 
 let counter = 0;
 /** A name unique on this host: time, microseconds, pid and a per-process counter. */
-export function uniqueName(now = Date.now(), host = maildirHost()): string {
-  const secs = Math.floor(now / 1000);
-  const usecs = (now % 1000) * 1000 + Number(process.hrtime.bigint() % 1000n);
+export function uniqueName(nowMs = performance.timeOrigin + performance.now(), host = maildirHost()): string {
+  const secs = Math.floor(nowMs / 1000);
+  const usecs = Math.floor((nowMs - secs * 1000) * 1000);
   counter += 1;
   return `${secs}.M${usecs}P${process.pid}Q${counter}.${host}`;
 }
