@@ -1,0 +1,181 @@
+// A user's Maildir as a POP3 session sees it: at login the messages in new/ move to cur/ (with
+// the ":2," info suffix, as dovecot does), every message gets its dovecot UID from
+// dovecot-uidlist (assigned there when new), and its POP3 size (RFC 1939 §5 "exact size":
+// octets with CRLF line endings). The session then works on that snapshot; deletions happen
+// only in UPDATE (RFC 1939 §6).
+import fs from 'node:fs';
+import path from 'node:path';
+import { VirtualSizeCounter } from './wire.ts';
+import { compareMaildirNames, lockUidList, newUidList, parseUidList, serializeUidList, uidl, UIDLIST_NAME, type UidRecord } from './uidlist.ts';
+
+/** Files at most this large are read in one go for RETR/TOP; larger ones are streamed. */
+export const SMALL_MESSAGE_OCTETS = 64 * 1024;
+/** Files whose size is unknown are measured this many at a time at login. */
+const MEASURE_CONCURRENCY = 16;
+
+export interface Message {
+  /** 1-based message number of this session (RFC 1939 §5). */
+  number: number;
+  uid: number;
+  uidl: string;
+  /** Absolute path of the file (in cur/). */
+  file: string;
+  /** The file's name without the ":2,<flags>" info part. */
+  base: string;
+  /** Octets as POP3 sends them (CRLF line endings, before byte stuffing). */
+  size: number;
+  deleted: boolean;
+}
+
+export interface MailboxSnapshot {
+  maildir: string;
+  validity: number;
+  messages: Message[];
+}
+
+const W_IN_NAME = /,W=(\d+)/;
+
+function baseOf(name: string): string {
+  const i = name.indexOf(':');
+  return i < 0 ? name : name.slice(0, i);
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return (await fs.promises.readdir(dir)).filter((n) => !n.startsWith('.'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** Creates the Maildir (tmp, new, cur) if it does not exist yet, as dovecot does at first login. */
+export async function ensureMaildir(maildir: string): Promise<void> {
+  for (const sub of ['cur', 'new', 'tmp']) await fs.promises.mkdir(path.join(maildir, sub), { recursive: true, mode: 0o700 });
+}
+
+/** The POP3 size of a file, read in chunks (never the whole file in memory). */
+export async function measureVirtualSize(file: string): Promise<number> {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const counter = new VirtualSizeCounter();
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      counter.add(buf.subarray(0, bytesRead));
+    }
+    return counter.size;
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Synchronises the Maildir with dovecot-uidlist (under dovecot's lock) and returns the
+ * session's snapshot: new/ moved to cur/, UIDs assigned, sizes known.
+ */
+export async function openMailbox(maildir: string): Promise<MailboxSnapshot> {
+  await ensureMaildir(maildir);
+  const lock = await lockUidList(maildir);
+  try {
+    const text = await fs.promises.readFile(path.join(maildir, UIDLIST_NAME), 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    const parsed = text === undefined ? undefined : parseUidList(text);
+    const list = parsed ?? newUidList();
+    let changed = parsed === undefined;
+
+    const cur = path.join(maildir, 'cur');
+    const newDir = path.join(maildir, 'new');
+    /** base name -> current file name in cur/ */
+    const files = new Map<string, string>();
+    for (const name of await readdirOrEmpty(cur)) files.set(baseOf(name), name);
+    for (const name of await readdirOrEmpty(newDir)) {
+      const base = baseOf(name);
+      if (files.has(base)) continue;
+      // Maildir spec: a message leaves new/ once a client has seen it; ":2," = no flags yet.
+      const target = name.includes(':') ? name : `${name}:2,`;
+      try {
+        await fs.promises.rename(path.join(newDir, name), path.join(cur, target));
+        files.set(base, target);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // taken by another reader
+        for (const again of await readdirOrEmpty(cur)) if (baseOf(again) === base) files.set(base, again);
+      }
+    }
+
+    const records: UidRecord[] = [];
+    for (const r of list.records) {
+      if (files.has(r.base)) records.push(r);
+      else changed = true; // expunged since (dovecot drops it on its next sync too)
+    }
+    const known = new Set(records.map((r) => r.base));
+    const fresh = [...files.keys()].filter((b) => !known.has(b)).sort(compareMaildirNames);
+    for (const base of fresh) {
+      records.push({ uid: list.nextUid++, base, ext: [] });
+      changed = true;
+    }
+    list.records = records;
+
+    const messages: Message[] = records.map((r, i) => {
+      const w = W_IN_NAME.exec(r.base)?.[1] ?? r.ext.find(([k]) => k === 'W')?.[1];
+      return {
+        number: i + 1,
+        uid: r.uid,
+        uidl: uidl(r.uid, list.validity),
+        file: path.join(cur, files.get(r.base)!),
+        base: r.base,
+        size: w === undefined ? -1 : Number(w),
+        deleted: false,
+      };
+    });
+    const unknown = messages.filter((m) => m.size < 0);
+    for (let i = 0; i < unknown.length; i += MEASURE_CONCURRENCY) {
+      await Promise.all(
+        unknown.slice(i, i + MEASURE_CONCURRENCY).map(async (m) => {
+          m.size = await measureVirtualSize(m.file);
+          // Cache it as dovecot does, so the next login needs no read.
+          records[m.number - 1]!.ext.push(['W', String(m.size)]);
+        }),
+      );
+      changed = true;
+    }
+    if (changed) await lock.commit(serializeUidList(list));
+    return { maildir, validity: list.validity, messages };
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Finds a message's file again if its name changed (flags set by another client). */
+export async function relocate(msg: Message): Promise<boolean> {
+  const dir = path.dirname(msg.file);
+  for (const name of await readdirOrEmpty(dir)) {
+    if (baseOf(name) === msg.base) {
+      msg.file = path.join(dir, name);
+      return true;
+    }
+  }
+  return false;
+}
+
+/** UPDATE state (RFC 1939 §6): removes the messages marked as deleted; returns how many could not be. */
+export async function expunge(messages: readonly Message[]): Promise<number> {
+  let failed = 0;
+  for (const m of messages) {
+    if (!m.deleted) continue;
+    try {
+      await fs.promises.unlink(m.file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        failed++;
+        continue;
+      }
+      // Renamed meanwhile: delete it under its new name; already gone counts as deleted.
+      if (await relocate(m)) await fs.promises.unlink(m.file).catch(() => failed++);
+    }
+  }
+  return failed;
+}

@@ -1,0 +1,106 @@
+// The POP3 server factory (STYLE §1): one listener, plain (with STLS when TLS is configured) or
+// implicit TLS (RFC 8314 §3.3, the POP3S port); one Pop3Session per connection; graceful close.
+import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
+import { silentLogger, type Logger } from '@sstt/runtime';
+import type { Scenario } from '@sstt/scenario';
+import { POP3_LIMITS, type Pop3Limits } from './limits.ts';
+import { AuthThrottle, Pop3Session, type ServerContext } from './session.ts';
+
+export { POP3_LIMITS, type Pop3Limits } from './limits.ts';
+
+/** The greeting (RFC 1939 §4), shaped like the lab's dovecot ("+OK Dovecot ready."). */
+export const POP3_GREETING = '+OK sstt ready.';
+
+export interface Pop3ServerOptions extends Partial<Pop3Limits> {
+  scenario: Scenario;
+  /** Default: scenario.listen.address. */
+  host?: string;
+  /** Default: scenario.listen.ports.pop3, or .pop3s with implicitTls. 0 = any free port. */
+  port?: number;
+  /** TLS from the first byte (POP3S). Needs `tls`. */
+  implicitTls?: boolean;
+  /** Certificate and key; on a plain listener this enables STLS. */
+  tls?: tls.SecureContextOptions;
+  log?: Logger;
+  greeting?: string;
+  /** Default: scenario.mail.plaintextAuth (false: logins only after STLS or on POP3S). */
+  plaintextAuth?: boolean;
+}
+
+export interface Pop3Server {
+  listen(): Promise<AddressInfo[]>;
+  close(): Promise<void>;
+}
+
+export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
+  const { scenario } = options;
+  const limits: Pop3Limits = { ...POP3_LIMITS };
+  for (const key of Object.keys(POP3_LIMITS) as Array<keyof Pop3Limits>) {
+    const v = options[key];
+    if (typeof v === 'number') limits[key] = v;
+  }
+  const log = options.log ?? silentLogger();
+  const implicitTls = options.implicitTls ?? false;
+  if (implicitTls && !options.tls) throw new Error('POP3S (implicitTls) needs a certificate and key (tls option)');
+  const host = options.host ?? scenario.listen.address;
+  const port = options.port ?? (implicitTls ? scenario.listen.ports.pop3s : scenario.listen.ports.pop3);
+  const secureContext = options.tls ? tls.createSecureContext(options.tls) : undefined;
+  const ctx: ServerContext = {
+    scenario,
+    limits,
+    log,
+    greeting: options.greeting ?? POP3_GREETING,
+    ...(secureContext ? { secureContext } : {}),
+    plaintextAuth: options.plaintextAuth ?? scenario.mail.plaintextAuth,
+    closing: false,
+    throttle: new AuthThrottle(limits),
+  };
+  const sessions = new Set<Pop3Session>();
+
+  const accept = (socket: net.Socket, secure: boolean) => {
+    socket.on('error', () => {}); // a client that goes away is not an error
+    if (ctx.closing) return void socket.end('-ERR [SYS/TEMP] Server shutting down.\r\n');
+    if (sessions.size >= limits.maxConnections) return void socket.end('-ERR [SYS/TEMP] Too many connections, try again later.\r\n');
+    const session = new Pop3Session(socket, ctx, secure);
+    sessions.add(session);
+    void session.closed.then(() => sessions.delete(session));
+    session.start();
+  };
+
+  const server: net.Server = implicitTls
+    ? tls.createServer({ secureContext: secureContext! }, (socket) => accept(socket, true))
+    : net.createServer((socket) => accept(socket, false));
+  if (implicitTls) {
+    server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+      log.debug({ err: err.message, client: socket.remoteAddress }, 'pop3s handshake failed');
+    });
+  }
+
+  return {
+    listen() {
+      return new Promise((resolve, reject) => {
+        const onError = (err: Error) => reject(err);
+        server.once('error', onError);
+        server.listen({ host, port }, () => {
+          server.off('error', onError);
+          const addr = server.address() as AddressInfo;
+          log.info({ host: addr.address, port: addr.port, tls: implicitTls }, implicitTls ? 'pop3s listening' : 'pop3 listening');
+          resolve([addr]);
+        });
+      });
+    },
+    async close() {
+      ctx.closing = true;
+      const stopped = new Promise<void>((r) => server.close(() => r()));
+      for (const s of sessions) s.shutdown();
+      const all = Promise.all([...sessions].map((s) => s.closed));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, limits.closeGraceMs)))]);
+      clearTimeout(timer);
+      for (const s of sessions) s.destroy();
+      await all;
+      await stopped;
+    },
+  };
+}

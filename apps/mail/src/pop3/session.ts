@@ -1,0 +1,307 @@
+// One POP3 connection: the socket, the line framing, the state (RFC 1939 §3: AUTHORIZATION →
+// TRANSACTION → UPDATE) and the only way to answer, send(). The meaning of each command lives in
+// commands.ts behind one gate.
+import fs from 'node:fs';
+import type net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from '@sstt/runtime';
+import type { Scenario, User } from '@sstt/scenario';
+import { dispatch } from './commands.ts';
+import { LineReader } from './line-reader.ts';
+import type { Pop3Limits } from './limits.ts';
+import { relocate, SMALL_MESSAGE_OCTETS, type MailboxSnapshot, type Message } from './mailbox.ts';
+import { WireEncoder } from './wire.ts';
+
+export type State = 'AUTHORIZATION' | 'TRANSACTION' | 'UPDATE' | 'CLOSED';
+
+/** What every session of one server shares. */
+export interface ServerContext {
+  scenario: Scenario;
+  limits: Pop3Limits;
+  log: Logger;
+  greeting: string;
+  /** Set when TLS is configured: STLS is offered on plain connections. */
+  secureContext?: tls.SecureContext;
+  plaintextAuth: boolean;
+  closing: boolean;
+  throttle: AuthThrottle;
+}
+
+/** Failed logins per client address in a sliding window (the per-client limit). */
+export class AuthThrottle {
+  private failures = new Map<string, number[]>();
+  constructor(private readonly limits: Pop3Limits) {}
+
+  private recent(address: string, now: number): number[] {
+    const list = (this.failures.get(address) ?? []).filter((t) => now - t < this.limits.authFailureWindowMs);
+    if (list.length === 0) this.failures.delete(address);
+    else this.failures.set(address, list);
+    return list;
+  }
+
+  blocked(address: string, now = Date.now()): boolean {
+    return this.recent(address, now).length >= this.limits.maxAuthFailuresPerAddress;
+  }
+
+  record(address: string, now = Date.now()): void {
+    this.failures.set(address, [...this.recent(address, now), now]);
+  }
+}
+
+const OVERFLOW = Symbol('overflow');
+const CRLF = '\r\n';
+
+export class Pop3Session {
+  state: State = 'AUTHORIZATION';
+  secure: boolean;
+  /** Name given by USER, waiting for PASS. */
+  pendingUser: string | undefined;
+  user: User | undefined;
+  mailbox: MailboxSnapshot | undefined;
+  releaseMailbox: (() => Promise<void>) | undefined;
+  /** A SASL exchange waiting for the client's next line (RFC 5034 §4). */
+  continuation: ((line: string) => Promise<void> | void) | undefined;
+  errors = 0;
+  authFailures = 0;
+  readonly remoteAddress: string;
+  readonly closed: Promise<void>;
+
+  private socket: net.Socket;
+  private readonly reader: LineReader;
+  private readonly queue: Array<string | typeof OVERFLOW> = [];
+  private busy = false;
+  private upgrading = false;
+  private terminated = false;
+  private paused = false;
+  private resolveClosed!: () => void;
+  private readonly onData = (chunk: Buffer) => this.receive(chunk);
+  private readonly onTimeout = () => this.autologout();
+  private readonly onClose = () => this.terminate();
+  private readonly onError = (err: Error) => this.ctx.log.debug({ err: err.message, client: this.remoteAddress }, 'pop3 socket error');
+
+  constructor(
+    socket: net.Socket,
+    readonly ctx: ServerContext,
+    secure: boolean,
+  ) {
+    this.socket = socket;
+    this.secure = secure;
+    this.remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.reader = new LineReader(ctx.limits.maxLineOctets);
+    this.closed = new Promise((r) => (this.resolveClosed = r));
+  }
+
+  start(): void {
+    this.socket.setNoDelay(true);
+    this.attach(this.socket);
+    this.reply(this.ctx.greeting);
+  }
+
+  get alive(): boolean {
+    return this.state !== 'CLOSED' && !this.socket.destroyed;
+  }
+
+  get messages(): Message[] {
+    return this.mailbox?.messages ?? [];
+  }
+
+  /** Writes raw protocol text; does nothing on a dead socket; `close` ends the connection after it. */
+  send(data: string | Buffer, opts: { close?: boolean } = {}): void {
+    if (!this.alive || this.socket.writableEnded) return;
+    if (opts.close) {
+      this.socket.end(data);
+      this.state = 'CLOSED';
+    } else this.socket.write(data);
+  }
+
+  /** One reply line (CRLF added). */
+  reply(line: string, opts: { close?: boolean } = {}): void {
+    this.send(line + CRLF, opts);
+  }
+
+  /** An -ERR that counts towards the connection's error limit (closes when it is reached). */
+  error(line: string): void {
+    this.errors++;
+    if (this.errors >= this.ctx.limits.maxErrors) {
+      this.reply(line);
+      this.reply('-ERR Too many invalid commands.', { close: true });
+    } else this.reply(line);
+  }
+
+  /** Server shutdown: the current command finishes, then the client is told and the connection ends (no UPDATE). */
+  shutdown(): void {
+    if (!this.busy) this.reply('-ERR [SYS/TEMP] Server shutting down.', { close: true });
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /**
+   * RETR/TOP body (RFC 1939 §7): small files are read in one go, larger ones streamed chunk by
+   * chunk with backpressure (a 50 MB message never sits in memory).
+   */
+  async sendMessage(msg: Message, first: string, bodyLines = Infinity): Promise<void> {
+    const enc = new WireEncoder(bodyLines);
+    if (msg.size <= SMALL_MESSAGE_OCTETS) {
+      const data = await this.readSmall(msg);
+      if (data === undefined) return this.reply('-ERR [SYS/TEMP] Message is no longer available.');
+      this.socket.cork();
+      this.send(first + CRLF);
+      this.send(enc.encode(data));
+      this.send(enc.finish());
+      process.nextTick(() => this.socket.uncork());
+      return;
+    }
+    let fh: fs.promises.FileHandle;
+    try {
+      fh = await fs.promises.open(msg.file, 'r');
+    } catch {
+      if (!(await relocate(msg).catch(() => false))) return this.reply('-ERR [SYS/TEMP] Message is no longer available.');
+      fh = await fs.promises.open(msg.file, 'r');
+    }
+    try {
+      this.send(first + CRLF);
+      const CHUNK = 64 * 1024;
+      while (this.alive && !enc.done) {
+        const buf = Buffer.allocUnsafe(CHUNK);
+        const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+        if (bytesRead === 0) break;
+        const out = enc.encode(buf.subarray(0, bytesRead));
+        if (out.length > 0 && !this.socket.write(out)) await this.drained();
+      }
+      this.send(enc.finish());
+    } catch (err) {
+      // The reply is half sent: the framing cannot be recovered, drop the connection.
+      this.ctx.log.error({ err, file: msg.file }, 'pop3: reading a message failed');
+      this.socket.destroy();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** STLS (RFC 2595 §4): after "+OK", TLS starts on this connection; anything sent in clear is discarded. */
+  startTls(): void {
+    const raw = this.socket;
+    const secureContext = this.ctx.secureContext!;
+    raw.pause();
+    this.detach(raw);
+    this.queue.length = 0;
+    this.reader.reset();
+    this.pendingUser = undefined;
+    this.upgrading = true; // no command runs until the handshake is done
+    raw.write('+OK Begin TLS negotiation now.' + CRLF, () => {
+      const secure = new tls.TLSSocket(raw, { isServer: true, secureContext });
+      this.socket = secure;
+      secure.on('error', this.onError);
+      secure.once('secure', () => {
+        this.secure = true;
+        this.upgrading = false;
+        this.busy = false;
+        secure.off('close', this.onClose);
+        this.attach(secure);
+      });
+      secure.once('close', this.onClose);
+    });
+  }
+
+  private attach(socket: net.Socket): void {
+    socket.on('data', this.onData);
+    socket.on('timeout', this.onTimeout);
+    socket.on('close', this.onClose);
+    socket.on('error', this.onError);
+    socket.setTimeout(this.ctx.limits.idleTimeoutMs);
+  }
+
+  private detach(socket: net.Socket): void {
+    socket.off('data', this.onData);
+    socket.off('timeout', this.onTimeout);
+    socket.off('close', this.onClose);
+    socket.setTimeout(0);
+  }
+
+  private async readSmall(msg: Message): Promise<Buffer | undefined> {
+    // A few KiB from the page cache: one synchronous read is much cheaper than four thread-pool hops.
+    try {
+      return fs.readFileSync(msg.file);
+    } catch {
+      if (!(await relocate(msg).catch(() => false))) return undefined;
+      try {
+        return fs.readFileSync(msg.file);
+      } catch {
+        return undefined;
+      }
+    }
+  }
+
+  private drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.state === 'CLOSED') return;
+    const { lines, overflow } = this.reader.push(chunk);
+    for (const line of lines) this.queue.push(line);
+    if (overflow) {
+      this.queue.push(OVERFLOW);
+      this.socket.pause();
+      this.paused = true;
+    } else if (this.queue.length > this.ctx.limits.maxPipelined && !this.paused) {
+      this.socket.pause();
+      this.paused = true;
+    }
+    void this.pump();
+  }
+
+  /** Runs queued commands one at a time, in order (pipelined replies keep the order, RFC 2449 §6.6). */
+  private async pump(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.queue.length > 0 && this.alive && this.busy) {
+        const item = this.queue.shift()!;
+        if (item === OVERFLOW) {
+          this.reply('-ERR Input line too long, aborting.', { close: true });
+          break;
+        }
+        await dispatch(this, item);
+        if (this.paused && this.queue.length < this.ctx.limits.maxPipelined / 2 && this.alive) {
+          this.paused = false;
+          this.socket.resume();
+        }
+      }
+    } catch (err) {
+      this.ctx.log.error({ err, client: this.remoteAddress }, 'pop3 command failed');
+      this.reply('-ERR [SYS/TEMP] Internal error.', { close: true });
+    } finally {
+      // startTls() keeps the session busy until the handshake is done.
+      this.busy = this.upgrading;
+    }
+    if (this.ctx.closing && this.alive && !this.busy) this.shutdown();
+  }
+
+  /** RFC 1939 §3: the autologout timer ends the session without entering UPDATE. */
+  private autologout(): void {
+    this.reply('-ERR Disconnected for inactivity.', { close: true });
+    this.socket.destroySoon?.();
+  }
+
+  private terminate(): void {
+    if (this.terminated) return;
+    this.terminated = true;
+    this.state = 'CLOSED';
+    this.queue.length = 0;
+    const release = this.releaseMailbox;
+    this.releaseMailbox = undefined;
+    // A dropped connection deletes nothing (RFC 1939 §6): the marks die with the session.
+    void (release ? release() : Promise.resolve()).finally(() => this.resolveClosed());
+  }
+}

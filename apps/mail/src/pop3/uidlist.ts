@@ -1,0 +1,181 @@
+// dovecot's `dovecot-uidlist`: the file in a Maildir that maps each message file to its IMAP
+// UID, and (with the UIDVALIDITY) gives the POP3 UIDL under dovecot's default
+// `pop3_uidl_format = %08Xu%08Xv`. We read and write the same file with the same lock, so
+// dovecot and this server show the same UIDLs for the same Maildir whichever touched it first.
+//
+// Format version 3 (dovecot ≥ 1.1):
+//   header: `3 V<uidvalidity> N<next uid> G<128-bit guid hex>` (other keys kept as they are)
+//   entry:  `<uid> [<key><value> ...] :<file name without the ":2,<flags>" info>`
+// Entry keys: `W<size>` the virtual (CRLF) size, `S<size>` the physical size. Version 1
+// (`1 <uidvalidity> <next uid>` / `<uid> <file name>`, Courier's courierimapuiddb) is read too.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const UIDLIST_NAME = 'dovecot-uidlist';
+/** dovecot's dotlock: created exclusively, the new contents written into it, renamed over the list. */
+export const UIDLIST_LOCK_NAME = 'dovecot-uidlist.lock';
+/** dovecot overrides a uidlist lock older than this (MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT). */
+export const UIDLIST_LOCK_STALE_MS = 120_000;
+/** How long we wait for another process (dovecot, another server) to release the lock. */
+export const UIDLIST_LOCK_WAIT_MS = 10_000;
+
+export interface UidRecord {
+  uid: number;
+  /** The file's base name: everything before the ":2," info part. */
+  base: string;
+  /** Extension fields in file order, e.g. [['W', '26']]. */
+  ext: Array<[string, string]>;
+}
+
+export interface UidList {
+  validity: number;
+  nextUid: number;
+  guid: string;
+  /** Other header fields we do not interpret, kept verbatim. */
+  extraHeader: string[];
+  /** Sorted by uid. */
+  records: UidRecord[];
+}
+
+export function newUidList(now = Date.now()): UidList {
+  return {
+    validity: Math.floor(now / 1000) >>> 0,
+    nextUid: 1,
+    guid: crypto.randomBytes(16).toString('hex'),
+    extraHeader: [],
+    records: [],
+  };
+}
+
+/** Parses a uidlist; undefined when the text is not one (dovecot then rebuilds it, and so do we). */
+export function parseUidList(text: string): UidList | undefined {
+  const lines = text.split('\n');
+  const header = lines[0]?.split(' ') ?? [];
+  const list: UidList = { validity: 0, nextUid: 1, guid: '', extraHeader: [], records: [] };
+  let v1 = false;
+  if (header[0] === '3') {
+    for (const field of header.slice(1)) {
+      if (field === '') continue;
+      const key = field[0];
+      const value = field.slice(1);
+      if (key === 'V') list.validity = Number(value);
+      else if (key === 'N') list.nextUid = Number(value);
+      else if (key === 'G') list.guid = value;
+      else list.extraHeader.push(field);
+    }
+  } else if (header[0] === '1' && header.length >= 3) {
+    v1 = true;
+    list.validity = Number(header[1]);
+    list.nextUid = Number(header[2]);
+  } else return undefined;
+  if (!Number.isInteger(list.validity) || list.validity <= 0 || !Number.isInteger(list.nextUid) || list.nextUid < 1) return undefined;
+  let last = 0;
+  for (const line of lines.slice(1)) {
+    if (line === '') continue;
+    const sp = line.indexOf(' ');
+    if (sp < 0) return undefined;
+    const uid = Number(line.slice(0, sp));
+    if (!Number.isInteger(uid) || uid <= last) return undefined;
+    last = uid;
+    let rest = line.slice(sp + 1);
+    const ext: Array<[string, string]> = [];
+    let name: string;
+    if (v1) name = rest;
+    else {
+      const colon = rest.indexOf(':');
+      if (colon < 0) return undefined;
+      for (const field of rest.slice(0, colon).split(' ')) if (field) ext.push([field[0]!, field.slice(1)]);
+      rest = rest.slice(colon + 1);
+      name = rest;
+    }
+    const info = name.indexOf(':');
+    list.records.push({ uid, base: info < 0 ? name : name.slice(0, info), ext });
+  }
+  if (list.nextUid <= last) list.nextUid = last + 1;
+  return list;
+}
+
+export function serializeUidList(list: UidList): string {
+  const head = ['3', `V${list.validity}`, `N${list.nextUid}`, `G${list.guid}`, ...list.extraHeader].join(' ');
+  let text = `${head}\n`;
+  for (const r of list.records) {
+    const ext = r.ext.map(([k, v]) => ` ${k}${v}`).join('');
+    text += `${r.uid}${ext} :${r.base}\n`;
+  }
+  return text;
+}
+
+/** The POP3 UIDL dovecot shows with `pop3_uidl_format = %08Xu%08Xv` (its %X prints lower-case hex). */
+export function uidl(uid: number, validity: number): string {
+  return uid.toString(16).padStart(8, '0') + validity.toString(16).padStart(8, '0');
+}
+
+/**
+ * dovecot's order for new files: by the time stamp in the name, then the microseconds (`M`
+ * field), then the whole name.
+ */
+export function compareMaildirNames(a: string, b: string): number {
+  const ta = leadingNumber(a);
+  const tb = leadingNumber(b);
+  if (ta !== tb && ta >= 0 && tb >= 0) return ta - tb;
+  const ma = /\.M(\d+)/.exec(a);
+  const mb = /\.M(\d+)/.exec(b);
+  if (ma && mb && ma[1] !== mb[1]) return Number(ma[1]) - Number(mb[1]);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function leadingNumber(s: string): number {
+  const m = /^(\d+)/.exec(s);
+  return m ? Number(m[1]) : -1;
+}
+
+export interface UidListLock {
+  /** Replaces the uidlist with `text` (written into the lock file, fsynced, renamed). */
+  commit(text: string): Promise<void>;
+  /** Drops the lock without changing the uidlist. */
+  release(): Promise<void>;
+}
+
+/** Takes dovecot's uidlist dotlock in `maildir`, waiting for another holder; breaks a stale one. */
+export async function lockUidList(maildir: string, waitMs = UIDLIST_LOCK_WAIT_MS): Promise<UidListLock> {
+  const lockPath = path.join(maildir, UIDLIST_LOCK_NAME);
+  const deadline = Date.now() + waitMs;
+  let delay = 5;
+  for (;;) {
+    try {
+      const fh = await fs.promises.open(lockPath, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+      let held = true;
+      const release = async () => {
+        if (!held) return;
+        held = false;
+        await fh.close().catch(() => {});
+        await fs.promises.unlink(lockPath).catch(() => {});
+      };
+      return {
+        release,
+        async commit(text) {
+          try {
+            await fh.writeFile(text);
+            await fh.sync();
+            await fh.close();
+            await fs.promises.rename(lockPath, path.join(maildir, UIDLIST_NAME));
+            held = false;
+          } finally {
+            if (held) await release();
+          }
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const st = await fs.promises.stat(lockPath).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > UIDLIST_LOCK_STALE_MS) {
+      await fs.promises.unlink(lockPath).catch(() => {});
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${lockPath}`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 100);
+  }
+}
