@@ -1,0 +1,380 @@
+// One Connection per socket (plain or TLS): it owns the socket, the input buffer, the framing
+// (request heads, request bodies), the timers and the state, and writes only through
+// `respond()`. What a request means is decided by handler.ts.
+//
+//   new ──first byte──▶ active ──response done, keep-alive──▶ idle ──next byte──▶ active
+//    │                    │                                     │
+//    └────────────────────┴──── close / timeout / max / error ──┴──▶ closed
+import fs from 'node:fs';
+import type net from 'node:net';
+import type tls from 'node:tls';
+import { currentHttpDate } from './http-date.ts';
+import { combinedLine, labLine, type LabLogKind, type ServerLogs } from './log.ts';
+import { bodyFraming, parseRequestHead, type RequestHead } from './request.ts';
+import { errorPage, REASONS } from './status.ts';
+import { handleRequest, type Reply, type ServerContext } from './handler.ts';
+
+export type ConnState = 'new' | 'active' | 'idle' | 'closed';
+
+/** Request bodies we read whole (the form) are at most this big; bigger → 413. */
+export const MAX_FORM_BODY = 16 * 1024;
+/** A body we do not want (e.g. sent with a GET) is read and dropped up to this size; bigger → close. */
+export const MAX_DISCARD_BODY = 1024 * 1024;
+/** While a response streams, stop reading the socket once this much input is waiting (pipelining). */
+export const MAX_PENDING_INPUT = 64 * 1024;
+/** Size of one read from a file being streamed (and of the buffers in the pool). */
+export const STREAM_CHUNK = 512 * 1024;
+/** Free stream buffers kept for reuse. */
+const POOL_MAX = 64;
+
+const EMPTY = Buffer.alloc(0);
+const pool: Buffer[] = [];
+function takeChunk(): Buffer {
+  return pool.pop() ?? Buffer.allocUnsafeSlow(STREAM_CHUNK);
+}
+function releaseChunk(b: Buffer): void {
+  if (pool.length < POOL_MAX) pool.push(b);
+}
+
+type TimerKind = 'idle' | 'header' | 'send';
+
+interface BodyState {
+  remaining: number;
+  /** Chunks collected for the handler, or null to drop the bytes. */
+  chunks: Buffer[] | null;
+  onDone?: (body: Buffer) => void;
+}
+
+export class Connection {
+  state: ConnState = 'new';
+  readonly remote: string;
+  /** The TLS client certificate's subject ("CN=..., O=..."), when there is one. */
+  readonly peerSubject: string | undefined;
+  private buf: Buffer = EMPTY;
+  private served = 0;
+  private streaming = false;
+  private streamFd: number | undefined;
+  private closeAfter = false;
+  private peerEnded = false;
+  private body: BodyState | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timerKind: TimerKind | undefined;
+  private processing = false;
+  private paused = false;
+
+  constructor(
+    readonly socket: net.Socket | tls.TLSSocket,
+    readonly ctx: ServerContext,
+    readonly secure: boolean,
+  ) {
+    this.remote = socket.remoteAddress?.replace(/^::ffff:/, '') ?? '-';
+    this.peerSubject = secure ? subjectOf(socket as tls.TLSSocket) : undefined;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => {
+      this.peerEnded = true;
+      this.afterProcess();
+    });
+    // A client that goes away is not an error worth more than a debug line (STYLE.md §8).
+    socket.on('error', (err) => this.ctx.log.debug({ err: err.message, remote: this.remote }, 'socket error'));
+    socket.on('close', () => this.onClose());
+    this.arm('idle', ctx.idleTimeoutMs);
+  }
+
+  /** The server is closing: an idle connection goes now, a busy one after its response. */
+  shutdown(): void {
+    if (this.state === 'closed') return;
+    if (!this.streaming && this.buf.length === 0 && !this.body) this.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed' || this.closeAfter) return;
+    if (this.state !== 'active') this.state = 'active';
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    if (this.streaming) {
+      // Pipelined requests wait for the response being streamed; bound what waits.
+      if (this.buf.length > MAX_PENDING_INPUT && !this.paused) {
+        this.paused = true;
+        this.socket.pause();
+      }
+      return;
+    }
+    this.process();
+  }
+
+  /** Answers every complete request in the buffer, in order (pipelining, RFC 9112 §9.3.2). */
+  private process(): void {
+    if (this.processing) return;
+    this.processing = true;
+    this.socket.cork();
+    try {
+      while (!this.streaming && !this.closeAfter && this.state !== 'closed') {
+        if (this.body) {
+          if (this.buf.length === 0) break;
+          const take = Math.min(this.body.remaining, this.buf.length);
+          if (this.body.chunks) this.body.chunks.push(this.buf.subarray(0, take));
+          this.buf = take === this.buf.length ? EMPTY : this.buf.subarray(take);
+          this.body.remaining -= take;
+          if (this.body.remaining > 0) break;
+          const done = this.body;
+          this.body = undefined;
+          done.onDone?.(Buffer.concat(done.chunks ?? []));
+          continue;
+        }
+        if (this.buf.length === 0) break;
+        const parsed = parseRequestHead(this.buf);
+        if (parsed.kind === 'incomplete') break;
+        if (parsed.kind === 'error') {
+          this.buf = EMPTY;
+          this.respond({ status: parsed.status, close: true, reason: parsed.reason }, parsed.requestLine ?? '-', undefined);
+          break;
+        }
+        this.buf = parsed.consumed === this.buf.length ? EMPTY : this.buf.subarray(parsed.consumed);
+        this.onHead(parsed.head);
+      }
+    } finally {
+      this.socket.uncork();
+      this.processing = false;
+    }
+    this.afterProcess();
+  }
+
+  private onHead(head: RequestHead): void {
+    const framing = bodyFraming(head);
+    if (framing.kind === 'error') {
+      this.respond({ status: framing.status, close: true, reason: framing.reason }, head.requestLine, head);
+      return;
+    }
+    const length = framing.length;
+    const reply = handleRequest(this, head, length);
+    if ('wantsBody' in reply) {
+      // The handler reads the body (the form); it answers when the body is complete.
+      this.body = { remaining: length, chunks: [], onDone: (body) => this.respond(reply.wantsBody(body), head.requestLine, head) };
+      if (length === 0) {
+        this.body = undefined;
+        this.respond(reply.wantsBody(EMPTY), head.requestLine, head);
+      }
+      return;
+    }
+    if (length > 0) {
+      if (length > MAX_DISCARD_BODY) reply.close = true;
+      else this.body = { remaining: length, chunks: null };
+    }
+    this.respond(reply, head.requestLine, head);
+  }
+
+  /** Whether the connection may stay open after answering this request (RFC 9112 §9.3). */
+  private keepAlive(head: RequestHead | undefined): boolean {
+    if (!head || this.ctx.closing) return false;
+    if (this.served + 1 >= this.ctx.maxRequests) return false;
+    const conn = head.headers.get('connection')?.toLowerCase();
+    const tokens = conn ? conn.split(',').map((t) => t.trim()) : [];
+    if (tokens.includes('close')) return false;
+    if (head.version === 'HTTP/1.0') return tokens.includes('keep-alive');
+    return true;
+  }
+
+  /** The one way out: writes a response head and its body (or starts streaming it). */
+  respond(reply: Reply, requestLine: string, head: RequestHead | undefined): void {
+    if (this.state === 'closed' || this.closeAfter) return;
+    const keepOpen = !reply.close && this.keepAlive(head);
+    this.served++;
+    const status = reply.status;
+    const body = reply.body ?? (reply.file ? undefined : status >= 400 ? errorPage(status) : EMPTY);
+    const length = reply.length ?? body?.length ?? 0;
+    let h = `HTTP/1.1 ${status} ${REASONS[status] ?? 'Unknown'}\r\nDate: ${currentHttpDate()}\r\nServer: ${this.ctx.serverName}\r\nContent-Type: ${
+      reply.contentType ?? 'text/html; charset=utf-8'
+    }\r\nContent-Length: ${length}\r\n`;
+    if (reply.headers) h += reply.headers;
+    if (keepOpen) h += `Connection: keep-alive\r\nKeep-Alive: timeout=${this.ctx.keepAliveTimeoutS}, max=${this.ctx.maxRequests - this.served}\r\n\r\n`;
+    else h += 'Connection: close\r\n\r\n';
+    const sock = this.socket;
+    const withBody = !reply.noBody;
+    if (withBody && body && body.length > 0 && body.length <= 16384) {
+      // Small responses go out as one buffer: one write, one TCP segment.
+      const hl = Buffer.byteLength(h, 'latin1');
+      const out = Buffer.allocUnsafe(hl + body.length);
+      out.write(h, 0, 'latin1');
+      body.copy(out, hl);
+      sock.write(out);
+    } else {
+      sock.write(h, 'latin1');
+      if (withBody && body && body.length > 0) sock.write(body);
+    }
+    this.log(status, requestLine, head, withBody ? length : 0, reply.reason);
+    if (!keepOpen) this.closeAfter = true;
+    if (withBody && reply.file && length > 0) this.stream(reply.file.path, reply.file.start, length);
+    else if (!keepOpen) this.end();
+  }
+
+  private log(status: number, requestLine: string, head: RequestHead | undefined, bytes: number, reason?: string): void {
+    const logs: ServerLogs | undefined = this.ctx.logs;
+    if (!logs) return;
+    logs.access.write(
+      combinedLine({
+        remote: this.remote,
+        requestLine,
+        status,
+        bytes,
+        referer: head?.headers.get('referer'),
+        userAgent: head?.headers.get('user-agent'),
+        user: this.peerSubject,
+      }),
+    );
+    const kind: LabLogKind = status === 403 ? 'FORBIDDEN' : status === 404 ? 'NOT FOUND' : status >= 400 ? 'ERROR' : 'INFO';
+    logs.lab.write(labLine(kind, this.remote, `${requestLine} ${status}${reason ? ` (${reason})` : ''}`));
+  }
+
+  /** Sends `length` bytes of a file from `start`, in large reads, waiting for the socket to drain. */
+  private stream(file: string, start: number, length: number): void {
+    this.streaming = true;
+    fs.open(file, 'r', (err, fd) => {
+      if (err) {
+        // The head is out already: the only honest thing left is to cut the connection.
+        this.ctx.log.warn({ err: err.message }, 'cannot open file to stream');
+        this.socket.destroy();
+        return;
+      }
+      if (this.state === 'closed') {
+        fs.close(fd, () => {});
+        return;
+      }
+      this.streamFd = fd;
+      let pos = start;
+      let left = length;
+      const step = (): void => {
+        if (this.state === 'closed' || this.streamFd !== fd) return;
+        if (left === 0) {
+          this.streamFd = undefined;
+          fs.close(fd, () => {});
+          this.streaming = false;
+          this.onStreamDone();
+          return;
+        }
+        const chunk = takeChunk();
+        fs.read(fd, chunk, 0, Math.min(chunk.length, left), pos, (rerr, n) => {
+          if (this.state === 'closed' || this.streamFd !== fd) return;
+          if (rerr || n === 0) {
+            // The file shrank or failed under us; Content-Length can no longer be honoured.
+            releaseChunk(chunk);
+            this.ctx.log.warn({ err: rerr?.message ?? 'file shrank' }, 'stream cut');
+            this.socket.destroy();
+            return;
+          }
+          pos += n;
+          left -= n;
+          this.arm('send', this.ctx.idleTimeoutMs);
+          const ok = this.socket.write(n === chunk.length ? chunk : chunk.subarray(0, n), () => releaseChunk(chunk));
+          if (ok) step();
+          else this.socket.once('drain', step);
+        });
+      };
+      step();
+    });
+  }
+
+  private onStreamDone(): void {
+    if (this.closeAfter) {
+      this.end();
+      return;
+    }
+    if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    this.process();
+  }
+
+  /** Sets the one timer of the connection. The header deadline runs from the first byte. */
+  private arm(kind: TimerKind, ms: number): void {
+    if (this.timer && this.timerKind === kind) {
+      if (kind !== 'header') this.timer.refresh();
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timerKind = kind;
+    this.timer = setTimeout(() => this.onTimer(kind), ms);
+    this.timer.unref();
+  }
+
+  private disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerKind = undefined;
+  }
+
+  private onTimer(kind: TimerKind): void {
+    this.timer = undefined;
+    this.timerKind = undefined;
+    if (this.state === 'closed') return;
+    if (kind === 'header') {
+      // RFC 9110 §15.5.9: 408 and close for a request that did not arrive in time.
+      this.buf = EMPTY;
+      this.body = undefined;
+      this.respond({ status: 408, close: true, reason: 'header timeout' }, '-', undefined);
+      return;
+    }
+    // Idle keep-alive connection, or a client that stopped reading: close.
+    if (kind === 'send') this.socket.destroy();
+    else this.end();
+  }
+
+  /** Chooses the timer after a round of processing, and handles a client's half-close. */
+  private afterProcess(): void {
+    if (this.state === 'closed' || this.closeAfter) return;
+    if (this.streaming) return;
+    if (this.peerEnded) {
+      // The client sent FIN: everything complete has been answered; nothing more can come.
+      this.end();
+      return;
+    }
+    if (this.buf.length > 0 || this.body) this.arm('header', this.ctx.headerTimeoutMs);
+    else {
+      this.state = this.served > 0 ? 'idle' : this.state;
+      if (this.ctx.closing) this.end();
+      else this.arm('idle', this.ctx.idleTimeoutMs);
+    }
+  }
+
+  private end(): void {
+    if (this.state === 'closed') return;
+    this.closeAfter = true;
+    this.disarm();
+    this.socket.end();
+    // A peer that never reads would keep the socket; the send timer still applies.
+    this.arm('send', this.ctx.idleTimeoutMs);
+  }
+
+  private onClose(): void {
+    this.state = 'closed';
+    this.disarm();
+    if (this.streamFd !== undefined) {
+      fs.close(this.streamFd, () => {});
+      this.streamFd = undefined;
+    }
+    this.ctx.onClosed(this);
+  }
+}
+
+/** "CN=..., O=..., C=ES" from the peer certificate, most specific first as people read it. */
+function subjectOf(socket: tls.TLSSocket): string | undefined {
+  try {
+    const cert = socket.getPeerCertificate();
+    if (!cert || !cert.subject) return undefined;
+    const order = ['CN', 'emailAddress', 'OU', 'O', 'L', 'ST', 'C'];
+    const subj = cert.subject as unknown as Record<string, string | string[]>;
+    const parts: string[] = [];
+    for (const k of order) {
+      const v = subj[k];
+      if (v === undefined) continue;
+      for (const one of Array.isArray(v) ? v : [v]) parts.push(`${k}=${one}`);
+    }
+    return parts.join(', ') || undefined;
+  } catch {
+    return undefined;
+  }
+}

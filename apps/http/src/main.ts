@@ -1,0 +1,88 @@
+// sstt-http: `sstt-http <port> <dir>` like the lab's `web_sstt <port> <dir>`, or the scenario's
+// flags, or nothing (the scenario's port and web root). HTTPS is added when packages/pki has
+// written the server certificate.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createLogger, runApp } from '@sstt/runtime';
+import { certPaths, ConfigError, loadScenario, parseCommandLine } from '@sstt/scenario';
+import { createHttpServer, type HttpsOptions } from './server.ts';
+
+const USAGE = `usage: sstt-http [<port> [<dir>]] [--root DIR] [--http-port N] [--https-port N] [--listen ADDR]
+                 [--idle-timeout S] [--max-requests N] [--header-timeout MS] [--max-connections N]
+                 [--form-email ADDR] [--log-dir DIR] [--no-https] [--config FILE] [--id ID] [--profile dev|lab]`;
+
+const OWN = {
+  root: { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'max-requests': { type: 'string' },
+  'header-timeout': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'form-email': { type: 'string' },
+  'no-https': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function positiveInt(source: string, key: string, raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !/^\d+$/.test(raw) || Number(raw) < 1) throw new ConfigError(source, key, 'a positive integer', String(raw));
+  return Number(raw);
+}
+
+const log = createLogger({ name: 'http' });
+
+await runApp({
+  app: 'sstt-http',
+  log,
+  start: async () => {
+    const { values, positionals } = parseCommandLine(process.argv.slice(2), OWN, true);
+    if (values.help) {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    }
+    if (positionals.length > 2) throw new ConfigError('command line', '(arguments)', '<port> <dir> at most', positionals.join(' '));
+    const [portArg, dirArg] = positionals;
+    // Positionals like the original: <port> <dir>; they become the scenario flags.
+    const flags: Record<string, unknown> = { ...values };
+    if (portArg !== undefined) {
+      if (!/^\d+$/.test(portArg) || Number(portArg) > 65535) throw new ConfigError('command line', '<port>', 'a port number 0-65535', portArg);
+      flags['http-port'] = portArg;
+    }
+    const scenario = loadScenario({ flags });
+    const rootArg = dirArg ?? (values.root as string | undefined);
+    const root = rootArg ? path.resolve(rootArg) : scenario.http.root;
+    if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
+      throw new ConfigError(dirArg ? 'command line' : values.root ? 'command line' : 'configuration', dirArg ? '<dir>' : '--root / http.root', 'an existing directory', root);
+    }
+    const idle = positiveInt('command line', '--idle-timeout', values['idle-timeout']);
+    const maxRequests = positiveInt('command line', '--max-requests', values['max-requests']);
+    const headerTimeoutMs = positiveInt('command line', '--header-timeout', values['header-timeout']);
+    const maxConnections = positiveInt('command line', '--max-connections', values['max-connections']);
+
+    let https: HttpsOptions | undefined;
+    const cp = certPaths(scenario);
+    if (!values['no-https'] && fs.existsSync(cp.server.cert) && fs.existsSync(cp.server.key) && fs.existsSync(cp.ca.cert)) {
+      https = {
+        cert: fs.readFileSync(cp.server.cert),
+        key: fs.readFileSync(cp.server.key),
+        ca: fs.readFileSync(cp.ca.cert),
+        ...(fs.existsSync(cp.crl) ? { crl: fs.readFileSync(cp.crl) } : {}),
+      };
+    } else if (!values['no-https']) {
+      log.warn({ expected: cp.server.cert }, 'no server certificate (run the pki first): HTTPS disabled');
+    }
+
+    const server = createHttpServer({
+      scenario,
+      root,
+      ...(https ? { https } : {}),
+      ...(idle ? { idleTimeoutMs: idle * 1000 } : {}),
+      ...(maxRequests ? { maxRequests } : {}),
+      ...(headerTimeoutMs ? { headerTimeoutMs } : {}),
+      ...(maxConnections ? { maxConnections } : {}),
+      ...(values['form-email'] ? { formEmail: values['form-email'] as string } : {}),
+      log,
+    });
+    await server.listen();
+    return [server];
+  },
+});

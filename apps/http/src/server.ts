@@ -1,0 +1,167 @@
+// web_sstt: the lab's hand-written HTTP/1.1 server on node:net (and node:tls for HTTPS with
+// client certificates). The factory returns `{ listen, close }` (STYLE.md §1); each accepted
+// socket becomes one Connection.
+import net, { type AddressInfo } from 'node:net';
+import tls from 'node:tls';
+import { ListenError, silentLogger, type Logger } from '@sstt/runtime';
+import type { Scenario } from '@sstt/scenario';
+import { Connection } from './connection.ts';
+import { FileStore } from './files.ts';
+import type { ServerContext } from './handler.ts';
+import { labLine, ServerLogs } from './log.ts';
+import { errorPage } from './status.ts';
+import { currentHttpDate } from './http-date.ts';
+
+/** A client has this long to send a complete request head (and form body) once it started. */
+export const HEADER_TIMEOUT_MS = 5000;
+/** Connections beyond this many are answered 503 and closed. */
+export const MAX_CONNECTIONS = 1024;
+/** On close, busy connections get this long to finish before they are cut. */
+export const CLOSE_GRACE_MS = 2000;
+export const SERVER_NAME = 'web_sstt';
+
+export interface HttpsOptions {
+  port?: number;
+  cert: Buffer | string;
+  key: Buffer | string;
+  /** The lab CA: client certificates must chain to it. */
+  ca: Buffer | string;
+  /** The CA's CRL: revoked client certificates are refused during the handshake. */
+  crl?: Buffer | string;
+}
+
+export interface HttpServerOptions {
+  scenario: Scenario;
+  /** Web root (default scenario.http.root). */
+  root?: string;
+  /** Listen address (default scenario.listen.address). */
+  host?: string;
+  /** Plain HTTP port (default scenario.listen.ports.http); 0 picks a free one. */
+  port?: number;
+  /** Adds the HTTPS listener (port default scenario.listen.ports.https). */
+  https?: HttpsOptions;
+  idleTimeoutMs?: number;
+  headerTimeoutMs?: number;
+  maxRequests?: number;
+  maxConnections?: number;
+  /** Address the 2019/20 form expects; without it POST is 405 (default scenario.http.formEmail). */
+  formEmail?: string;
+  /** Where access.log and webserver.log go (default scenario.paths.logs); false: no log files. */
+  logDir?: string | false;
+  log?: Logger;
+  /** Small-file cache limits (bytes), for tests and the benchmark. */
+  cacheFileMax?: number;
+}
+
+export interface HttpServer {
+  listen(): Promise<AddressInfo[]>;
+  close(): Promise<void>;
+}
+
+export function createHttpServer(options: HttpServerOptions): HttpServer {
+  const s = options.scenario;
+  const log = options.log ?? silentLogger();
+  const host = options.host ?? s.listen.address;
+  const idleTimeoutMs = options.idleTimeoutMs ?? s.http.idleTimeoutSeconds * 1000;
+  const maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+  const logDir = options.logDir ?? s.paths.logs;
+  const connections = new Set<Connection>();
+  let logs: ServerLogs | undefined;
+  const servers: net.Server[] = [];
+
+  const ctx: ServerContext = {
+    files: undefined as unknown as FileStore, // set in listen(), after the root is checked
+    logs: undefined,
+    log,
+    serverName: SERVER_NAME,
+    idleTimeoutMs,
+    keepAliveTimeoutS: Math.max(1, Math.ceil(idleTimeoutMs / 1000)),
+    headerTimeoutMs: options.headerTimeoutMs ?? HEADER_TIMEOUT_MS,
+    maxRequests: options.maxRequests ?? s.http.maxRequests,
+    formEmail: options.formEmail ?? s.http.formEmail,
+    cookie: s.http.cookie,
+    closing: false,
+    onClosed: (c) => connections.delete(c),
+  };
+
+  const accept = (socket: net.Socket, secure: boolean) => {
+    if (connections.size >= maxConnections || ctx.closing) {
+      // Bounded connections: a short 503 and close instead of an unbounded queue.
+      const page = errorPage(503);
+      socket.on('error', () => {});
+      socket.end(
+        `HTTP/1.1 503 Service Unavailable\r\nDate: ${currentHttpDate()}\r\nServer: ${SERVER_NAME}\r\nContent-Type: text/html; charset=utf-8\r\n` +
+          `Content-Length: ${page.length}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${page.toString('latin1')}`,
+        'latin1',
+      );
+      return;
+    }
+    connections.add(new Connection(socket, ctx, secure));
+  };
+
+  const listenOne = (srv: net.Server, port: number, service: 'http' | 'https') =>
+    new Promise<AddressInfo>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => reject(new ListenError(service, host, port, err));
+      srv.once('error', onError);
+      srv.listen({ host, port, backlog: 1024 }, () => {
+        srv.off('error', onError);
+        srv.on('error', (err) => log.error({ err }, `${service} listener error`));
+        resolve(srv.address() as AddressInfo);
+      });
+    });
+
+  return {
+    async listen() {
+      ctx.files = new FileStore(options.root ?? s.http.root, options.cacheFileMax);
+      if (logDir !== false) {
+        logs = new ServerLogs(logDir);
+        logs.open();
+        ctx.logs = logs;
+      }
+      const plain = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => accept(sock, false));
+      servers.push(plain);
+      const addresses = [await listenOne(plain, options.port ?? s.listen.ports.http, 'http')];
+      if (options.https) {
+        const h = options.https;
+        const secure = tls.createServer(
+          {
+            allowHalfOpen: true,
+            cert: h.cert,
+            key: h.key,
+            ca: h.ca,
+            ...(h.crl ? { crl: h.crl } : {}),
+            // Like Apache's SSLVerifyClient require: no valid client certificate, no connection.
+            requestCert: true,
+            rejectUnauthorized: true,
+            minVersion: 'TLSv1.2',
+            maxVersion: 'TLSv1.3',
+          },
+          (sock) => accept(sock, true),
+        );
+        secure.on('tlsClientError', (err, sock) => {
+          log.debug({ err: err.message, remote: sock.remoteAddress }, 'TLS handshake refused');
+          logs?.lab.write(labLine('FORBIDDEN', sock.remoteAddress ?? '-', `TLS handshake refused: ${err.message}`));
+        });
+        servers.push(secure);
+        addresses.push(await listenOne(secure, h.port ?? s.listen.ports.https, 'https'));
+      }
+      for (const a of addresses) logs?.lab.write(labLine('INFO', '-', `listening on ${a.address}:${a.port} root ${ctx.files.root}`));
+      log.info({ addresses: addresses.map((a) => `${a.address}:${a.port}`), root: ctx.files.root }, 'web_sstt listening');
+      return addresses;
+    },
+
+    async close() {
+      ctx.closing = true;
+      const closed = Promise.all(servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));
+      for (const c of connections) c.shutdown();
+      const grace = setTimeout(() => {
+        for (const c of connections) c.destroy();
+      }, CLOSE_GRACE_MS);
+      grace.unref();
+      await closed;
+      clearTimeout(grace);
+      logs?.lab.write(labLine('INFO', '-', 'server closed'));
+      await logs?.close();
+    },
+  };
+}
