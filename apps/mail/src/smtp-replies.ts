@@ -30,6 +30,7 @@ const REWRITES: Record<number, Array<[RegExp, Rewrite]>> = {
   250: [
     [/^Accepted$/, (c) => (c.lastCommand === 'MAIL' ? 'OK' : 'Accepted')],
     [/^Flushed$/, () => 'Reset OK'],
+    [/ Nice to meet you, /, (c) => (c.lastCommand === 'HELO' ? c.helloLine() : undefined)],
   ],
   354: [[/^End data with/, () => 'Enter message, ending with "." on a line by itself']],
   500: [[/^Error: command not recognized$/, () => 'unrecognized command']],
@@ -86,6 +87,11 @@ export class EximConnection extends SMTPConnection {
     const features = lines.slice(1).filter((l) => EHLO_ORDER.includes(l.split(' ')[0]!));
     features.push('HELP');
     features.sort((a, b) => EHLO_ORDER.indexOf(a.split(' ')[0]!) - EHLO_ORDER.indexOf(b.split(' ')[0]!));
-    return [`${this.name} Hello ${this.hostNameAppearsAs || this.remoteAddress} [${this.remoteAddress}]`, ...features];
+    return [this.helloLine(), ...features];
+  }
+
+  /** Exim's answer to HELO/EHLO: "server Hello <helo name> [<client address>]". */
+  helloLine(): string {
+    return `${this.name} Hello ${this.hostNameAppearsAs || this.remoteAddress} [${this.remoteAddress}]`;
   }
 }
