@@ -1,0 +1,106 @@
+// The authoritative answer rules (RFC 1034 §4.3.2, RFC 2308, RFC 6604) as BIND 9 applies them
+// with `minimal-responses no`:
+// - a positive answer carries the zone's NS RRset in the authority section (unless the answer
+//   already is the apex NS) and the addresses of NS, MX and SRV targets in the additional
+//   section, from any of our zones, never repeating an RRset already in the message;
+// - NODATA and NXDOMAIN carry the SOA with the negative TTL min(SOA TTL, SOA minimum);
+// - CNAMEs are followed inside our zones; a chain leaving them is reported to the caller, who
+//   forwards the target (BIND restarts the query with recursion);
+// - ANY returns the RRsets at the name without following CNAMEs and without additional data.
+import { lower, RCODE, TYPE } from './wire.ts';
+import type { RRset, Zone, ZoneSet } from './zone/zone.ts';
+
+/** Longest CNAME chain followed (BIND stops after 16 restarts). */
+export const MAX_CNAME_CHAIN = 16;
+
+export interface Answer {
+  rcode: number;
+  /** Authoritative: the question's name is in one of our zones. */
+  aa: boolean;
+  answer: RRset[];
+  authority: RRset[];
+  additional: RRset[];
+  /** The CNAME chain left our zones at this name (lower case): forward it. */
+  outside?: string;
+}
+
+const ADDRESS_TYPES = [TYPE.A, TYPE.AAAA];
+const NEEDS_ADDRESSES = new Set<number>([TYPE.NS, TYPE.MX, TYPE.SRV]);
+
+/** Answers a question from our zones, or returns undefined when no zone of ours holds the name. */
+export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: number): Answer | undefined {
+  let zone = zones.find(qnameLower);
+  if (!zone) return undefined;
+  const result: Answer = { rcode: RCODE.NOERROR, aa: true, answer: [], authority: [], additional: [] };
+  let name = qnameLower;
+  const seen = new Set<string>();
+  for (let hop = 0; ; hop++) {
+    const node = zone.nodes.get(name);
+    if (!node) {
+      // RFC 6604 §2.1: the rcode describes the last name of the chain.
+      if (!zone.nonTerminals.has(name)) result.rcode = RCODE.NXDOMAIN;
+      result.authority.push(negativeSoa(zone));
+      return result;
+    }
+    if (qtype === TYPE.ANY) {
+      for (const set of node.rrsets.values()) result.answer.push(set);
+      addNsAuthority(result, zone);
+      return result;
+    }
+    const set = node.rrsets.get(qtype);
+    if (set) {
+      result.answer.push(set);
+      break;
+    }
+    const cname = node.rrsets.get(TYPE.CNAME);
+    if (!cname) {
+      result.authority.push(negativeSoa(zone));
+      return result;
+    }
+    result.answer.push(cname);
+    seen.add(name);
+    const target = lower(cname.records[0]!.target!);
+    if (seen.has(target) || hop + 1 >= MAX_CNAME_CHAIN) break;
+    const next = zones.find(target);
+    if (!next) {
+      result.outside = target;
+      break;
+    }
+    zone = next;
+    name = target;
+  }
+  addNsAuthority(result, zone);
+  for (const set of [...result.answer, ...result.authority]) addAddresses(zones, result, set);
+  return result;
+}
+
+/** The SOA as a negative answer shows it (RFC 2308 §3). */
+function negativeSoa(zone: Zone): RRset {
+  return zone.negativeTtl === zone.soa.ttl ? zone.soa : { ...zone.soa, ttl: zone.negativeTtl };
+}
+
+function addNsAuthority(result: Answer, zone: Zone): void {
+  if (result.answer.includes(zone.ns)) return;
+  result.authority.push(zone.ns);
+}
+
+function inMessage(result: Answer, name: string, type: number): boolean {
+  for (const section of [result.answer, result.authority, result.additional]) {
+    for (const s of section) if (s.type === type && lower(s.name) === name) return true;
+  }
+  return false;
+}
+
+/** Additional section processing (RFC 1035 §3.3.9, §3.3.11; RFC 2782): A and AAAA of the targets. */
+function addAddresses(zones: ZoneSet, result: Answer, set: RRset): void {
+  if (!NEEDS_ADDRESSES.has(set.type)) return;
+  for (const r of set.records) {
+    const target = lower(r.target!);
+    const node = zones.find(target)?.nodes.get(target);
+    if (!node) continue;
+    for (const t of ADDRESS_TYPES) {
+      const addr = node.rrsets.get(t);
+      if (addr && !inMessage(result, target, t)) result.additional.push(addr);
+    }
+  }
+}

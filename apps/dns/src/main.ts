@@ -1,0 +1,25 @@
+// `npm run dev` in apps/dns: argv and environment -> scenario -> the DNS server, nothing else.
+// Extra flag: --zone ORIGIN=FILE (repeatable) serves those master files instead of the zones
+// generated from the scenario, reloading them when they change.
+import { createLogger, runApp } from '@sstt/runtime';
+import { ConfigError, loadScenario, parseCommandLine } from '@sstt/scenario';
+import { createDnsServer } from './server.ts';
+
+const log = createLogger({ name: 'dns' });
+
+void runApp({
+  app: 'dns',
+  log,
+  start: async () => {
+    const { values } = parseCommandLine(process.argv.slice(2), { zone: { type: 'string', multiple: true } });
+    const scenario = loadScenario({ flags: values });
+    const zones = (values.zone as string[] | undefined)?.map((z) => {
+      const i = z.indexOf('=');
+      if (i <= 0) throw new ConfigError('command line', '--zone', 'ORIGIN=FILE', JSON.stringify(z));
+      return { origin: z.slice(0, i), file: z.slice(i + 1) };
+    });
+    const server = createDnsServer({ scenario, log, ...(zones ? { zoneFiles: zones } : {}) });
+    await server.listen();
+    return [server];
+  },
+});

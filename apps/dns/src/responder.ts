@@ -1,0 +1,371 @@
+// From a query message to a reply message, transport aside. The hot path reads the header and
+// the question by hand (RFC 1035 §4.1.1-4.1.2), hashes the lower-cased name with the type, finds
+// the answer kept in wire form and copies it behind the query's own header and question: one
+// allocation (the reply) per query. Everything else (first sight of a name, errors, EDNS
+// version, truncation, forwarding) takes the slow path.
+import dnsPacket from 'dns-packet';
+import type { Acl } from './acl.ts';
+import { answerFromZones } from './answer.ts';
+import type { Forwarder, Upstream } from './forward.ts';
+import { prepare, truncate, type Prepared } from './prepared.ts';
+import { CLASS_IN, CLASSIC_UDP_SIZE, FLAG, HEADER_LENGTH, OPCODE_QUERY, OPT_LENGTH, RCODE, TYPE } from './wire.ts';
+import type { ZoneSet } from './zone/zone.ts';
+
+/** The UDP payload size we advertise and cap replies at (BIND 9.18's max-udp-size). */
+export const EDNS_UDP_SIZE = 1232;
+/** Most answers of names outside the zones' existing names remembered (NXDOMAIN for random names). */
+export const NEGATIVE_HOT_ENTRIES = 10_000;
+/** Largest DNS message over TCP (RFC 1035 §4.2.2). */
+export const TCP_MAX_MESSAGE = 65535;
+
+export type Transport = 'udp' | 'tcp';
+
+/** What a query becomes: a reply, nothing (unreadable header, a response), or a reply later. */
+export type Outcome = Buffer | null | Promise<Buffer | null>;
+
+export interface Responder {
+  /**
+   * Answers one message. `prefix` is 2 for TCP: the reply then starts with its length
+   * (RFC 1035 §4.2.2) in the same buffer.
+   */
+  respond(msg: Buffer, transport: Transport, clientAddress: string): Outcome;
+  /** Forget the answers kept in wire form (the zones changed). */
+  clear(): void;
+}
+
+export interface ResponderOptions {
+  zones: () => ZoneSet;
+  acl: Acl;
+  forwarder?: Forwarder;
+  udpSize?: number;
+}
+
+/** A prepared answer filed under its (lower-case wire name, type). */
+interface HotEntry {
+  key: Buffer;
+  qtype: number;
+  prepared: Prepared;
+  next: HotEntry | undefined;
+}
+
+const enum Verdict {
+  OK,
+  DROP,
+  FORMERR,
+  NOTIMP,
+}
+
+/** The parsed query, reused for every message (no allocation on the hot path). */
+interface Query {
+  opcode: number;
+  /** End of the question section; 0 when the question could not be read. */
+  qEnd: number;
+  qnameLen: number;
+  qtype: number;
+  qclass: number;
+  hash: number;
+  edns: boolean;
+  udpSize: number;
+  version: number;
+  dnssecOk: boolean;
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 16777619;
+
+/** Skips a name (compressed or not); returns the offset after it or -1. */
+function skipName(msg: Buffer, o: number): number {
+  for (let guard = 0; guard < 128; guard++) {
+    if (o >= msg.length) return -1;
+    const l = msg[o]!;
+    if (l === 0) return o + 1;
+    if ((l & 0xc0) === 0xc0) return o + 2 <= msg.length ? o + 2 : -1;
+    if (l & 0xc0) return -1;
+    o += l + 1;
+  }
+  return -1;
+}
+
+function parseQuery(msg: Buffer, q: Query): Verdict {
+  const len = msg.length;
+  q.qEnd = 0;
+  q.edns = false;
+  q.version = 0;
+  q.dnssecOk = false;
+  // Shorter than a header: nothing to answer to (RFC 1035 §4.1.1; no amplification).
+  if (len < HEADER_LENGTH) return Verdict.DROP;
+  // A response is never answered (it could start a loop between two servers).
+  if (msg[2]! & FLAG.QR) return Verdict.DROP;
+  q.opcode = (msg[2]! >> 3) & 0x0f;
+  const qd = (msg[4]! << 8) | msg[5]!;
+  const an = (msg[6]! << 8) | msg[7]!;
+  const ns = (msg[8]! << 8) | msg[9]!;
+  const ar = (msg[10]! << 8) | msg[11]!;
+  if (qd !== 1) return q.opcode === OPCODE_QUERY ? Verdict.FORMERR : Verdict.NOTIMP;
+  let o = HEADER_LENGTH;
+  let h = FNV_OFFSET;
+  for (;;) {
+    if (o >= len) return Verdict.FORMERR;
+    const l = msg[o]!;
+    if (l === 0) {
+      o++;
+      break;
+    }
+    // A question name is never compressed (there is nothing before it to point at).
+    if (l > 63 || o + 1 + l > len) return Verdict.FORMERR;
+    h = Math.imul(h ^ l, FNV_PRIME);
+    for (let i = o + 1; i <= o + l; i++) {
+      let c = msg[i]!;
+      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+      h = Math.imul(h ^ c, FNV_PRIME);
+    }
+    o += l + 1;
+    if (o - HEADER_LENGTH > 255) return Verdict.FORMERR;
+  }
+  if (o + 4 > len) return Verdict.FORMERR;
+  q.qnameLen = o - HEADER_LENGTH;
+  q.qtype = (msg[o]! << 8) | msg[o + 1]!;
+  q.qclass = (msg[o + 2]! << 8) | msg[o + 3]!;
+  o += 4;
+  q.qEnd = o;
+  q.hash = Math.imul(h ^ q.qtype, FNV_PRIME) >>> 0;
+  if (q.opcode !== OPCODE_QUERY) return Verdict.NOTIMP;
+  // Answer and authority records in a query are read past, as BIND does.
+  for (let i = 0; i < an + ns; i++) {
+    o = skipName(msg, o);
+    if (o < 0 || o + 10 > len) return Verdict.FORMERR;
+    o += 10 + ((msg[o + 8]! << 8) | msg[o + 9]!);
+    if (o > len) return Verdict.FORMERR;
+  }
+  for (let i = 0; i < ar; i++) {
+    const start = o;
+    o = skipName(msg, o);
+    if (o < 0 || o + 10 > len) return Verdict.FORMERR;
+    const type = (msg[o]! << 8) | msg[o + 1]!;
+    if (type === TYPE.OPT) {
+      // RFC 6891 §6.1.1: one OPT, owned by the root.
+      if (q.edns || msg[start] !== 0) return Verdict.FORMERR;
+      q.edns = true;
+      q.udpSize = Math.max(CLASSIC_UDP_SIZE, (msg[o + 2]! << 8) | msg[o + 3]!);
+      q.version = msg[o + 5]!;
+      q.dnssecOk = (msg[o + 6]! & 0x80) !== 0;
+    }
+    o += 10 + ((msg[o + 8]! << 8) | msg[o + 9]!);
+    if (o > len) return Verdict.FORMERR;
+  }
+  // Trailing bytes after the last record: the message is malformed.
+  if (o !== len) return Verdict.FORMERR;
+  return Verdict.OK;
+}
+
+/** Lower-case presentation name of the question (slow path). */
+function questionName(msg: Buffer, q: Query, keepCase = false): string {
+  const parts: string[] = [];
+  let o = HEADER_LENGTH;
+  while (msg[o] !== 0) {
+    const l = msg[o]!;
+    parts.push(msg.toString('latin1', o + 1, o + 1 + l));
+    o += l + 1;
+  }
+  const name = parts.join('.');
+  void q;
+  return keepCase ? name : name.toLowerCase();
+}
+
+function sameName(key: Buffer, msg: Buffer, len: number): boolean {
+  if (key.length !== len) return false;
+  for (let i = 0; i < len; i++) {
+    let c = msg[HEADER_LENGTH + i]!;
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+    if (c !== key[i]) return false;
+  }
+  return true;
+}
+
+export function createResponder(opts: ResponderOptions): Responder {
+  const udpSize = opts.udpSize ?? EDNS_UDP_SIZE;
+  const q: Query = { opcode: 0, qEnd: 0, qnameLen: 0, qtype: 0, qclass: 0, hash: 0, edns: false, udpSize: 0, version: 0, dnssecOk: false };
+  let hot = new Map<number, HotEntry>();
+  let negative = 0;
+
+  function lookup(msg: Buffer): Prepared | undefined {
+    for (let e = hot.get(q.hash); e; e = e.next) {
+      if (e.qtype === q.qtype && sameName(e.key, msg, q.qnameLen)) return e.prepared;
+    }
+    return undefined;
+  }
+
+  function remember(msg: Buffer, prepared: Prepared, existing: boolean): void {
+    if (!existing) {
+      if (negative >= NEGATIVE_HOT_ENTRIES) {
+        // Random names must not grow memory: start over (existing names come back at once).
+        hot = new Map();
+        negative = 0;
+      }
+      negative++;
+    }
+    const key = Buffer.alloc(q.qnameLen);
+    for (let i = 0; i < q.qnameLen; i++) {
+      let c = msg[HEADER_LENGTH + i]!;
+      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+      key[i] = c;
+    }
+    hot.set(q.hash, { key, qtype: q.qtype, prepared, next: hot.get(q.hash) });
+  }
+
+  /** Largest reply for this query and transport (RFC 1035 §4.2.1, RFC 6891 §6.2.5). */
+  function limitFor(transport: Transport): number {
+    if (transport === 'tcp') return TCP_MAX_MESSAGE;
+    return q.edns ? Math.min(q.udpSize, udpSize) : CLASSIC_UDP_SIZE;
+  }
+
+  /**
+   * Header + the query's question + the prepared sections (+ OPT). The header keeps the ID,
+   * opcode, RD and CD of the query (RFC 1035 §4.1.1, RFC 4035 §3.2.2).
+   */
+  function assemble(msg: Buffer, transport: Transport, p: Prepared, ra: boolean, extendedRcode = 0): Buffer {
+    const prefix = transport === 'tcp' ? 2 : 0;
+    const optLen = q.edns ? OPT_LENGTH : 0;
+    const qEnd = q.qEnd;
+    let tailLen = p.tail.length;
+    let an = p.an;
+    let ns = p.ns;
+    let ar = p.ar;
+    let tc = false;
+    const room = limitFor(transport) - qEnd - optLen;
+    if (tailLen > room) {
+      const t = truncate(p, room);
+      tailLen = t.length;
+      an = t.an;
+      ns = t.ns;
+      ar = t.ar;
+      tc = t.tc;
+    }
+    const total = qEnd + tailLen + optLen;
+    const out = Buffer.allocUnsafe(prefix + total);
+    if (prefix) out.writeUInt16BE(total, 0);
+    msg.copy(out, prefix, 0, qEnd);
+    out[prefix + 2] = FLAG.QR | (msg[2]! & 0x79) | (p.aa ? FLAG.AA : 0) | (tc ? FLAG.TC : 0);
+    out[prefix + 3] = (ra ? FLAG.RA : 0) | (msg[3]! & FLAG.CD) | (p.rcode & 0x0f);
+    out[prefix + 4] = 0;
+    out[prefix + 5] = 1;
+    out.writeUInt16BE(an, prefix + 6);
+    out.writeUInt16BE(ns, prefix + 8);
+    out.writeUInt16BE(ar + (optLen ? 1 : 0), prefix + 10);
+    p.tail.copy(out, prefix + qEnd, 0, tailLen);
+    if (optLen) writeOpt(out, prefix + qEnd + tailLen, udpSize, extendedRcode | (p.rcode >> 4), q.dnssecOk);
+    return out;
+  }
+
+  /** A reply with no records: errors, REFUSED, BADVERS. */
+  function bare(msg: Buffer, transport: Transport, rcode: number, ra: boolean, withQuestion: boolean): Buffer {
+    const prefix = transport === 'tcp' ? 2 : 0;
+    const qEnd = withQuestion && q.qEnd ? q.qEnd : HEADER_LENGTH;
+    const optLen = q.edns && withQuestion ? OPT_LENGTH : 0;
+    const total = qEnd + optLen;
+    const out = Buffer.alloc(prefix + total);
+    if (prefix) out.writeUInt16BE(total, 0);
+    msg.copy(out, prefix, 0, qEnd);
+    out[prefix + 2] = FLAG.QR | (msg[2]! & 0x79);
+    out[prefix + 3] = (ra ? FLAG.RA : 0) | (msg[3]! & FLAG.CD) | (rcode & 0x0f);
+    out.writeUInt16BE(qEnd > HEADER_LENGTH ? 1 : 0, prefix + 4);
+    out.writeUInt16BE(0, prefix + 6);
+    out.writeUInt16BE(0, prefix + 8);
+    out.writeUInt16BE(optLen ? 1 : 0, prefix + 10);
+    if (optLen) writeOpt(out, prefix + qEnd, udpSize, rcode >> 4, q.dnssecOk);
+    return out;
+  }
+
+  /** A forwarded answer: its records re-encoded behind our header and the client's question. */
+  function relay(msg: Buffer, transport: Transport, head: Prepared | undefined, up: Upstream): Buffer {
+    const parts: Buffer[] = head ? [head.tail] : [];
+    const marks = head ? [...head.marks] : [];
+    let end = head ? head.tail.length : 0;
+    const counts = [head?.an ?? 0, head?.ns ?? 0, head?.ar ?? 0];
+    // With a CNAME chain of ours in front, the upstream's answer follows it; its authority and
+    // additional sections then describe the chain's end, as BIND shows them.
+    const sections = head ? [up.answers, up.authorities, up.additionals] : [up.answers, up.authorities, up.additionals];
+    sections.forEach((records, section) => {
+      for (const r of records) {
+        let bytes: Buffer;
+        try {
+          bytes = dnsPacket.encode({ type: 'response', id: 0, flags: 0, answers: [r] }).subarray(HEADER_LENGTH);
+        } catch {
+          continue;
+        }
+        parts.push(bytes);
+        end += bytes.length;
+        counts[section]!++;
+        marks.push({ end, section: section as 0 | 1 | 2, count: 1 });
+      }
+    });
+    const rcode = head && head.rcode !== RCODE.NOERROR ? head.rcode : up.rcode;
+    const p: Prepared = { rcode, aa: head?.aa ?? false, tail: Buffer.concat(parts), an: counts[0]!, ns: counts[1]!, ar: counts[2]!, marks };
+    return assemble(msg, transport, p, true);
+  }
+
+  function forward(msg: Buffer, transport: Transport, target: string, head: Prepared | undefined): Outcome {
+    const fwd = opts.forwarder;
+    const qtype = q.qtype;
+    const qclass = q.qclass;
+    // The query state is shared; keep what the reply needs.
+    const saved = { ...q };
+    const rd = (msg[2]! & FLAG.RD) !== 0;
+    if (!fwd || !rd) {
+      const cached = fwd?.peek(target, qtype, qclass);
+      if (cached) return relay(msg, transport, head, cached);
+      if (head) return assemble(msg, transport, head, true);
+      return bare(msg, transport, RCODE.REFUSED, true, true);
+    }
+    return fwd.resolve(target, qtype, qclass).then((up) => {
+      Object.assign(q, saved);
+      if (up.rcode === RCODE.SERVFAIL && head) return assemble(msg, transport, { ...head, rcode: RCODE.SERVFAIL }, true);
+      return relay(msg, transport, head, up);
+    });
+  }
+
+  return {
+    clear() {
+      hot = new Map();
+      negative = 0;
+    },
+    respond(msg, transport, clientAddress) {
+      const verdict = parseQuery(msg, q);
+      if (verdict === Verdict.DROP) return null;
+      const allowed = opts.acl.allows(clientAddress);
+      if (verdict === Verdict.FORMERR) return bare(msg, transport, RCODE.FORMERR, allowed, false);
+      if (verdict === Verdict.NOTIMP) return bare(msg, transport, RCODE.NOTIMP, allowed, true);
+      // RFC 6891 §6.1.3: a version we do not speak gets BADVERS (and our version, 0).
+      if (q.edns && q.version > 0) return bare(msg, transport, RCODE.BADVERS, allowed, true);
+      if (!allowed) return bare(msg, transport, RCODE.REFUSED, false, true);
+      if (q.qclass !== CLASS_IN) return bare(msg, transport, RCODE.REFUSED, true, true);
+      if (q.qtype === TYPE.OPT) return bare(msg, transport, RCODE.FORMERR, true, true);
+      if (q.qtype === TYPE.AXFR || q.qtype === TYPE.IXFR) {
+        // Zone transfers need TCP (RFC 5936 §4.2) and are not offered to anyone here.
+        return bare(msg, transport, transport === 'udp' ? RCODE.FORMERR : RCODE.REFUSED, true, true);
+      }
+      const hit = lookup(msg);
+      if (hit) return assemble(msg, transport, hit, true);
+
+      const qname = questionName(msg, q);
+      const answer = answerFromZones(opts.zones(), qname, q.qtype);
+      if (!answer) return forward(msg, transport, questionName(msg, q, true), undefined);
+      const prepared = prepare(answer, q.qnameLen);
+      if (answer.outside) return forward(msg, transport, answer.outside, prepared);
+      remember(msg, prepared, answer.rcode !== RCODE.NXDOMAIN);
+      return assemble(msg, transport, prepared, true);
+    },
+  };
+}
+
+/** OPT pseudo-record (RFC 6891 §6.1.2-6.1.3): our size, extended rcode, version 0, DO echoed. */
+function writeOpt(out: Buffer, o: number, size: number, extRcode: number, dnssecOk: boolean): void {
+  out[o] = 0;
+  out.writeUInt16BE(TYPE.OPT, o + 1);
+  out.writeUInt16BE(size, o + 3);
+  out[o + 5] = extRcode & 0xff;
+  out[o + 6] = 0;
+  out[o + 7] = dnssecOk ? 0x80 : 0;
+  out[o + 8] = 0;
+  out.writeUInt16BE(0, o + 9);
+}

@@ -1,0 +1,308 @@
+// The DNS server: one UDP socket and one TCP listener on the same address and port, both
+// handing messages to one responder. TCP carries 2-byte length framing (RFC 1035 §4.2.2,
+// RFC 7766 §8), several pipelined queries per connection answered as they are ready (§6.2.1.1),
+// an idle timeout and a cap on queries per connection (miekg's maxTCPQueries, BIND's
+// tcp-idle-timeout), and a cap on connections (BIND's tcp-clients).
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { GENERATORS } from '@sstt/infra';
+import { ListenError, silentLogger, type Logger } from '@sstt/runtime';
+import { ConfigError, type Endpoint, type Scenario } from '@sstt/scenario';
+import { createAcl } from './acl.ts';
+import { createForwarder, type Forwarder } from './forward.ts';
+import { createResponder, type Outcome, type Responder } from './responder.ts';
+import { ZoneFileError } from './zone/master-file.ts';
+import { createZoneStore, type ZoneSource, type ZoneStore } from './zone/store.ts';
+
+/** A TCP connection with no complete query for this long is closed (BIND: tcp-idle-timeout 30 s). */
+export const TCP_IDLE_TIMEOUT_MS = 30_000;
+/** Queries answered on one TCP connection before it is closed (miekg/dns maxTCPQueries). */
+export const MAX_TCP_QUERIES = 128;
+/** Simultaneous TCP connections (BIND: tcp-clients 150). */
+export const MAX_TCP_CLIENTS = 150;
+/** On close(), how long open TCP connections may finish their answers. */
+export const CLOSE_GRACE_MS = 1000;
+/** Tries to find a port free for both UDP and TCP when asked for port 0. */
+export const PORT_ZERO_ATTEMPTS = 20;
+
+export interface DnsServerOptions {
+  scenario: Scenario;
+  /** Default scenario.listen.address. */
+  host?: string;
+  /** Default scenario.listen.ports.dns; 0 picks a port free for both UDP and TCP. */
+  port?: number;
+  /** Master files to serve (reloaded when they change); default: the zones generated from the scenario. */
+  zoneFiles?: Array<{ origin: string; file: string }>;
+  /** Default scenario.dns.forwarders. */
+  forwarders?: Endpoint[];
+  /** Default scenario.dns.allowQuery. */
+  allowQuery?: string[];
+  log?: Logger;
+  tcpIdleTimeoutMs?: number;
+  maxTcpQueries?: number;
+  maxTcpClients?: number;
+  forwardTimeoutMs?: number;
+  cacheEntries?: number;
+  closeGraceMs?: number;
+  reloadDebounceMs?: number;
+}
+
+export interface DnsServer {
+  listen(): Promise<AddressInfo[]>;
+  close(): Promise<void>;
+}
+
+/** The zones generated from the scenario, exactly as packages/infra writes them to infra/bind. */
+export function scenarioZoneSources(s: Scenario): ZoneSource[] {
+  const previous = (rel: string) => {
+    try {
+      return fs.readFileSync(path.join(s.paths.infra, rel), 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  // The BIND generator names its master files bind/db.<origin>.
+  const out: ZoneSource[] = [];
+  for (const [rel, text] of GENERATORS.bind!(s, previous)) {
+    const m = /^bind\/db\.(.+)$/.exec(rel);
+    if (m) out.push({ origin: m[1]!, file: path.join(s.paths.infra, rel), text });
+  }
+  return out;
+}
+
+export function createDnsServer(options: DnsServerOptions): DnsServer {
+  const s = options.scenario;
+  const log = options.log ?? silentLogger();
+  const host = options.host ?? s.listen.address;
+  const wantedPort = options.port ?? s.listen.ports.dns;
+  const idleMs = options.tcpIdleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS;
+  const maxQueries = options.maxTcpQueries ?? MAX_TCP_QUERIES;
+  const maxClients = options.maxTcpClients ?? MAX_TCP_CLIENTS;
+  let store: ZoneStore | undefined;
+  let responder: Responder | undefined;
+  let forwarder: Forwarder | undefined;
+  let udp: dgram.Socket | undefined;
+  let tcp: net.Server | undefined;
+  const sessions = new Set<TcpSession>();
+  let closing = false;
+
+  function setup(): void {
+    const sources: ZoneSource[] = options.zoneFiles
+      ? options.zoneFiles.map((z) => ({ origin: z.origin, file: path.resolve(z.file) }))
+      : scenarioZoneSources(s);
+    try {
+      store = createZoneStore({
+        sources,
+        log,
+        onChange: () => responder?.clear(),
+        ...(options.reloadDebounceMs !== undefined ? { debounceMs: options.reloadDebounceMs } : {}),
+      });
+    } catch (err) {
+      if (err instanceof ZoneFileError) throw new ConfigError(`${err.file}:${err.line}`, 'zone', 'a valid RFC 1035 master file', err.why);
+      if ((err as NodeJS.ErrnoException).code) {
+        const e = err as NodeJS.ErrnoException;
+        throw new ConfigError(e.path ?? 'zone file', 'zoneFiles', 'a readable master file', e.code!);
+      }
+      throw err;
+    }
+    forwarder = createForwarder({
+      forwarders: options.forwarders ?? s.dns.forwarders,
+      log,
+      ...(options.forwardTimeoutMs !== undefined ? { timeoutMs: options.forwardTimeoutMs } : {}),
+      ...(options.cacheEntries !== undefined ? { cacheEntries: options.cacheEntries } : {}),
+    });
+    const zoneStore = store;
+    responder = createResponder({ zones: () => zoneStore.zones(), acl: createAcl(options.allowQuery ?? s.dns.allowQuery), forwarder });
+    for (const z of zoneStore.zones().zones) log.info({ zone: z.origin, serial: z.serial, file: z.file }, 'zone loaded');
+  }
+
+  function onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const out: Outcome = responder!.respond(msg, 'udp', rinfo.address);
+    if (out === null) return;
+    if (out instanceof Promise) {
+      out.then(
+        (b) => b && !closing && udp?.send(b, rinfo.port, rinfo.address),
+        (err) => log.error({ err: String(err) }, 'answering a query failed'),
+      );
+      return;
+    }
+    udp!.send(out, rinfo.port, rinfo.address);
+  }
+
+  function bindUdp(port: number): Promise<dgram.Socket> {
+    return new Promise((resolve, reject) => {
+      const sock = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4' });
+      sock.once('error', reject);
+      sock.bind(port, host, () => {
+        sock.off('error', reject);
+        sock.on('error', (err) => log.warn({ err: String(err) }, 'udp socket error'));
+        resolve(sock);
+      });
+    });
+  }
+
+  function bindTcp(port: number): Promise<net.Server> {
+    return new Promise((resolve, reject) => {
+      const srv = net.createServer({ noDelay: true }, (socket) => {
+        if (closing || sessions.size >= maxClients) {
+          socket.destroy();
+          return;
+        }
+        const session = new TcpSession(socket, responder!, { idleMs, maxQueries, log, onClose: () => sessions.delete(session) });
+        sessions.add(session);
+      });
+      srv.once('error', reject);
+      srv.listen({ port, host, exclusive: true }, () => {
+        srv.off('error', reject);
+        resolve(srv);
+      });
+    });
+  }
+
+  return {
+    async listen() {
+      setup();
+      try {
+        if (wantedPort !== 0) {
+          udp = await bindUdp(wantedPort);
+          tcp = await bindTcp(wantedPort);
+        } else {
+          // Port 0: let UDP pick a port, then take the same one for TCP; start over if taken.
+          for (let attempt = 0; ; attempt++) {
+            udp = await bindUdp(0);
+            try {
+              tcp = await bindTcp(udp.address().port);
+              break;
+            } catch (err) {
+              udp.close();
+              udp = undefined;
+              if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt + 1 >= PORT_ZERO_ATTEMPTS) throw err;
+            }
+          }
+        }
+      } catch (err) {
+        udp?.close();
+        tcp?.close();
+        store?.close();
+        forwarder?.close();
+        throw new ListenError('dns', host, wantedPort, err as NodeJS.ErrnoException);
+      }
+      udp.on('message', onMessage);
+      store!.watch();
+      const addresses = [udp.address(), tcp.address() as AddressInfo];
+      log.info({ udp: addresses[0], tcp: addresses[1] }, 'dns listening');
+      return addresses;
+    },
+    async close() {
+      if (closing) return;
+      closing = true;
+      store?.close();
+      forwarder?.close();
+      const udpClosed = udp ? new Promise<void>((r) => udp!.close(() => r())) : Promise.resolve();
+      const tcpClosed = tcp ? new Promise<void>((r) => tcp!.close(() => r())) : Promise.resolve();
+      for (const session of sessions) session.shutdown();
+      const grace = setTimeout(() => {
+        for (const session of sessions) session.destroy();
+      }, options.closeGraceMs ?? CLOSE_GRACE_MS);
+      grace.unref();
+      await Promise.all([udpClosed, tcpClosed]);
+      clearTimeout(grace);
+    },
+  };
+}
+
+type SessionState = 'open' | 'draining' | 'closed';
+
+/**
+ * One TCP connection: the 2-byte framing (a message may arrive in pieces or several at once),
+ * the queries in flight, the idle timer and the per-connection query cap.
+ */
+class TcpSession {
+  private state: SessionState = 'open';
+  private buf: Buffer = Buffer.alloc(0);
+  private inFlight = 0;
+  private answered = 0;
+  private idle: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly responder: Responder,
+    private readonly opts: { idleMs: number; maxQueries: number; log: Logger; onClose: () => void },
+  ) {
+    socket.on('data', (d: Buffer) => this.onData(d));
+    // A client that goes away is not an error worth more than a debug line.
+    socket.on('error', (err) => opts.log.debug({ err: String(err) }, 'tcp client error'));
+    socket.on('end', () => this.drain());
+    socket.on('close', () => {
+      this.state = 'closed';
+      clearTimeout(this.idle);
+      opts.onClose();
+    });
+    this.touch();
+  }
+
+  private touch(): void {
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => this.drain(), this.opts.idleMs);
+    this.idle.unref();
+  }
+
+  private onData(d: Buffer): void {
+    if (this.state !== 'open') return;
+    this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+    while (this.state === 'open' && this.buf.length >= 2) {
+      const len = this.buf.readUInt16BE(0);
+      if (this.buf.length < 2 + len) break;
+      const msg = this.buf.subarray(2, 2 + len);
+      this.buf = this.buf.subarray(2 + len);
+      this.touch();
+      this.answered++;
+      this.handle(msg);
+      if (this.answered >= this.opts.maxQueries) this.drain();
+    }
+  }
+
+  private handle(msg: Buffer): void {
+    const out = this.responder.respond(msg, 'tcp', this.socket.remoteAddress ?? '');
+    if (out === null) return;
+    if (out instanceof Promise) {
+      this.inFlight++;
+      out.then(
+        (b) => {
+          this.inFlight--;
+          if (b) this.write(b);
+          if (this.state === 'draining' && this.inFlight === 0) this.socket.end();
+        },
+        (err) => {
+          this.inFlight--;
+          this.opts.log.error({ err: String(err) }, 'answering a query failed');
+        },
+      );
+      return;
+    }
+    this.write(out);
+  }
+
+  private write(b: Buffer): void {
+    if (this.state === 'closed' || this.socket.destroyed || !this.socket.writable) return;
+    this.socket.write(b);
+  }
+
+  /** No more queries: answer what is in flight, then close (idle, cap reached, server closing). */
+  private drain(): void {
+    if (this.state !== 'open') return;
+    this.state = 'draining';
+    clearTimeout(this.idle);
+    if (this.inFlight === 0) this.socket.end();
+  }
+
+  shutdown(): void {
+    this.drain();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}

@@ -1,0 +1,153 @@
+// The zone model: nodes by lower-case name, RRsets by type, the empty non-terminals that make a
+// name exist without data (RFC 8020, RFC 4592 §2.2.2), and the checks BIND's loader makes
+// (SOA at the apex, NS at the apex with addresses, CNAME alone at its name: RFC 1034 §3.6.2).
+import { isSubdomain, lower, TYPE, typeName } from '../wire.ts';
+import { ZoneFileError, type ParsedRecord } from './master-file.ts';
+
+export interface RRset {
+  /** Owner in the zone file's case, without the final dot. */
+  name: string;
+  type: number;
+  ttl: number;
+  records: ParsedRecord[];
+}
+
+export interface ZoneNode {
+  name: string;
+  /** In the order the file first used each type. */
+  rrsets: Map<number, RRset>;
+}
+
+export interface Zone {
+  /** Apex, lower case. */
+  origin: string;
+  file: string;
+  serial: number;
+  soa: RRset;
+  ns: RRset;
+  /** RFC 2308 §5: the negative answer's SOA TTL, min(SOA TTL, SOA minimum). */
+  negativeTtl: number;
+  nodes: Map<string, ZoneNode>;
+  /** Names with no data but with names below them: NODATA, not NXDOMAIN. */
+  nonTerminals: Set<string>;
+  /** Warnings the loader printed (out-of-zone data ignored, TTL mismatch). */
+  warnings: string[];
+}
+
+/** Builds and checks a zone; throws ZoneFileError naming the offending record's line. */
+export function buildZone(originText: string, file: string, records: ParsedRecord[]): Zone {
+  const origin = lower(originText.replace(/\.$/, ''));
+  const nodes = new Map<string, ZoneNode>();
+  const nonTerminals = new Set<string>();
+  const warnings: string[] = [];
+  for (const r of records) {
+    const key = lower(r.name);
+    if (!isSubdomain(key, origin)) {
+      // BIND: "ignoring out-of-zone data"
+      warnings.push(`${r.file}:${r.line}: ignoring out-of-zone data (${r.name})`);
+      continue;
+    }
+    if (r.type === TYPE.SOA && key !== origin) throw new ZoneFileError(r.file, r.line, `SOA record not at top of zone (${r.name})`);
+    let node = nodes.get(key);
+    if (!node) {
+      node = { name: r.name, rrsets: new Map() };
+      nodes.set(key, node);
+    }
+    let set = node.rrsets.get(r.type);
+    if (!set) {
+      set = { name: node.name, type: r.type, ttl: r.ttl, records: [] };
+      node.rrsets.set(r.type, set);
+    } else if (r.ttl !== set.ttl) {
+      warnings.push(`${r.file}:${r.line}: TTL set to prior TTL (${set.ttl})`);
+    }
+    if (r.type === TYPE.SOA && set.records.length) throw new ZoneFileError(r.file, r.line, 'multiple SOA records');
+    if (r.type === TYPE.CNAME && set.records.length) throw new ZoneFileError(r.file, r.line, `multiple CNAME records at ${r.name}`);
+    // Identical records are one record (RFC 2181 §5).
+    if (set.records.some((x) => sameRdata(x, r))) continue;
+    set.records.push(r);
+    const cname = node.rrsets.get(TYPE.CNAME);
+    if (cname && node.rrsets.size > 1) throw new ZoneFileError(r.file, r.line, `CNAME and other data at ${r.name}`);
+  }
+  const apex = nodes.get(origin);
+  const soa = apex?.rrsets.get(TYPE.SOA);
+  if (!soa) throw new ZoneFileError(file, 1, `no SOA record at the zone apex ${origin}`);
+  const ns = apex!.rrsets.get(TYPE.NS);
+  if (!ns) throw new ZoneFileError(file, soa.records[0]!.line, `no NS records at the zone apex ${origin}`);
+  for (const key of nodes.keys()) {
+    for (let name = parent(key); name !== undefined && name.length > origin.length; name = parent(name)) {
+      if (!nodes.has(name)) nonTerminals.add(name);
+    }
+  }
+  // BIND refuses a zone whose in-zone name servers have no address.
+  for (const r of ns.records) {
+    const t = lower(r.target!);
+    if (!isSubdomain(t, origin)) continue;
+    const node = nodes.get(t);
+    if (!node?.rrsets.has(TYPE.A) && !node?.rrsets.has(TYPE.AAAA)) {
+      throw new ZoneFileError(r.file, r.line, `NS '${r.target}' has no address records (A or AAAA)`);
+    }
+  }
+  const soaRec = soa.records[0]!;
+  return {
+    origin,
+    file,
+    serial: soaRec.soa!.serial,
+    soa,
+    ns,
+    negativeTtl: Math.min(soa.ttl, soaRec.soa!.minimum),
+    nodes,
+    nonTerminals,
+    warnings,
+  };
+}
+
+function parent(name: string): string | undefined {
+  const i = name.indexOf('.');
+  return i < 0 ? undefined : name.slice(i + 1);
+}
+
+function sameRdata(a: ParsedRecord, b: ParsedRecord): boolean {
+  if (a.rdata.length !== b.rdata.length) return false;
+  return a.rdata.every((p, i) => {
+    const q = b.rdata[i]!;
+    if (Buffer.isBuffer(p)) return Buffer.isBuffer(q) && p.equals(q);
+    return !Buffer.isBuffer(q) && lower(p.name) === lower(q.name);
+  });
+}
+
+/** The zones this server is authoritative for; finds the closest enclosing one. */
+export class ZoneSet {
+  private readonly byOrigin = new Map<string, Zone>();
+  private sorted: Zone[] = [];
+
+  constructor(zones: Zone[] = []) {
+    for (const z of zones) this.byOrigin.set(z.origin, z);
+    this.sort();
+  }
+
+  private sort(): void {
+    this.sorted = [...this.byOrigin.values()].sort((a, b) => b.origin.length - a.origin.length);
+  }
+
+  /** A copy with one zone replaced (reload): answers in flight keep the old set. */
+  with(zone: Zone): ZoneSet {
+    const next = new ZoneSet([...this.byOrigin.values()]);
+    next.byOrigin.set(zone.origin, zone);
+    next.sort();
+    return next;
+  }
+
+  get zones(): Zone[] {
+    return this.sorted;
+  }
+
+  /** The zone that holds `name` (lower case), if any. */
+  find(name: string): Zone | undefined {
+    for (const z of this.sorted) if (isSubdomain(name, z.origin)) return z;
+    return undefined;
+  }
+}
+
+export function describe(set: RRset): string {
+  return `${set.name} ${typeName(set.type)}`;
+}
