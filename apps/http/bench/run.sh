@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Benchmark of web_sstt against nginx and node:http serving the same directory, in the same run:
+# wrk -t1 -c50 keep-alive, a 1 KiB file and a 1 MiB file, REPS alternating rounds of DUR seconds.
+# Prints req/s and MB/s (median of the rounds) and the ratios to nginx and to node:http.
+#   bash bench/run.sh [REPS=3] [DUR=10]        env: PIN=1 pins servers to CPU 1 and wrk to CPU 0
+#                                                   LOG=0 turns web_sstt's access log off
+# Run serialised with the other benchmarks: flock /tmp/sstt-bench.lock npm run bench -w @sstt/http
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+APP="$(cd "$HERE/.." && pwd)"
+REPS="${1:-3}"; DUR="${2:-10}"
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || need+=(nginx-light)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  apt-get install -y "${need[@]}" >/dev/null || { apt-get update >/dev/null && apt-get install -y "${need[@]}" >/dev/null; }
+fi
+W="$(mktemp -d /tmp/sstt-http-bench.XXXXXX)"
+WWW="$W/www"; mkdir -p "$WWW" "$W/logs" "$W/ngx"
+chmod 755 "$W" "$WWW"
+# Exactly 1024 bytes of HTML and 1048576 random bytes (an extension of web_sstt's table).
+{ printf '<!DOCTYPE html><html><head><title>bench</title></head><body><p>'; head -c 2000 /dev/zero | tr '\0' 'x'; } | head -c 1006 > "$WWW/small.html"
+printf '</p></body></html>' >> "$WWW/small.html"
+head -c 1048576 /dev/urandom > "$WWW/big.zip"
+chmod 644 "$WWW"/*
+[ "$(stat -c %s "$WWW/small.html")" = 1024 ] || { echo "small.html is not 1 KiB"; exit 1; }
+
+SP=""; CP=""
+if [ "${PIN:-0}" = 1 ]; then SP="taskset -c 1"; CP="taskset -c 0"; fi
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+P_OURS=$(free_port); P_NGINX=$(free_port); P_NODE=$(free_port)
+# Same keep-alive allowance for everyone: 1000 requests per connection (nginx's default).
+MAXREQ=1000
+
+cat > "$W/nginx.conf" <<C
+worker_processes 1;
+daemon off;
+pid $W/nginx.pid;
+error_log $W/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  include /etc/nginx/mime.types;
+  default_type application/octet-stream;
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_timeout 10;
+  keepalive_requests $MAXREQ;
+  client_body_temp_path $W/ngx/body; proxy_temp_path $W/ngx/proxy; fastcgi_temp_path $W/ngx/fcgi;
+  uwsgi_temp_path $W/ngx/uwsgi; scgi_temp_path $W/ngx/scgi;
+  server { listen 127.0.0.1:$P_NGINX; root $WWW; }
+}
+C
+
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
+trap cleanup EXIT INT TERM
+
+LOGFLAG=(--log-dir "$W/logs"); [ "${LOG:-1}" = 0 ] && LOGFLAG=()
+$SP node --import tsx "$APP/src/main.ts" "$P_OURS" "$WWW" --listen 127.0.0.1 --no-https --max-requests $MAXREQ "${LOGFLAG[@]}" \
+  > "$W/ours.out" 2>&1 & PIDS+=($!)
+$SP nginx -c "$W/nginx.conf" -p "$W" > "$W/nginx.out" 2>&1 & PIDS+=($!)
+$SP node "$HERE/node-http.mjs" "$P_NODE" "$WWW" > "$W/node.out" 2>&1 & PIDS+=($!)
+if [ "${LOG:-1}" = 0 ]; then echo "(web_sstt access log off)"; fi
+
+declare -A PORT=([web_sstt]=$P_OURS [nginx]=$P_NGINX [node_http]=$P_NODE)
+SERVERS="web_sstt nginx node_http"
+for s in $SERVERS; do
+  ok=0
+  for _ in $(seq 100); do
+    c=$(curl -s -o /dev/null -w '%{http_code}:%{size_download}' --max-time 2 "http://127.0.0.1:${PORT[$s]}/big.zip" || true)
+    [ "$c" = 200:1048576 ] && { ok=1; break; }
+    sleep 0.2
+  done
+  [ $ok = 1 ] || { echo "$s did not come up ($c)"; cat "$W"/*.out; exit 1; }
+done
+
+# Warm-up (JIT, page cache, caches).
+for s in $SERVERS; do for f in small.html big.zip; do timeout 20 $CP wrk -t1 -c50 -d2s "http://127.0.0.1:${PORT[$s]}/$f" >/dev/null 2>&1 || true; done; done
+
+OUT="$W/results.tsv"; : > "$OUT"
+tomb() { awk -v v="$1" 'BEGIN{n=v+0; u=v; sub(/^[0-9.]+/,"",u); f=(u=="GB")?1024:(u=="MB")?1:(u=="KB")?1/1024:1/1048576; printf "%.2f", n*f}'; }
+echo "wrk -t1 -c50 -d${DUR}s keep-alive, $REPS rounds; cores: $(nproc); PIN=${PIN:-0}"
+for f in small.html big.zip; do
+  for r in $(seq "$REPS"); do
+    for s in $SERVERS; do
+      log="$W/wrk.$s.$f.$r.txt"
+      timeout $((DUR + 20)) $CP wrk -t1 -c50 -d"${DUR}s" "http://127.0.0.1:${PORT[$s]}/$f" > "$log" 2>&1 || true
+      rps=$(awk '/^Requests\/sec/{print $2}' "$log")
+      tr=$(tomb "$(awk '/^Transfer\/sec/{print $2}' "$log")")
+      non2xx=$(awk '/Non-2xx/{print $NF}' "$log" | tr -cd 0-9); serr=$(grep -c 'Socket errors' "$log" || true)
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$f" "$s" "$r" "${rps:-0}" "${tr:-0}" "${non2xx:-0}" "$serr" | tee -a "$OUT"
+    done
+  done
+done
+node -e '
+const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split("\t"));
+const med = (a) => { a = [...a].sort((x, y) => x - y); const m = a.length >> 1; return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2; };
+const M = {};
+for (const r of rows) ((M[r[0]] ??= {})[r[1]] ??= { rps: [], mb: [], bad: 0 }), M[r[0]][r[1]].rps.push(+r[3]), M[r[0]][r[1]].mb.push(+r[4]), (M[r[0]][r[1]].bad += +r[5] + +r[6]);
+console.log("\n== median of rounds");
+console.log("file        server       req/s      MB/s   vs nginx (req/s, MB/s)   vs node:http   errors");
+for (const [f, by] of Object.entries(M)) {
+  const n = { rps: med(by.nginx.rps), mb: med(by.nginx.mb) }, h = { rps: med(by.node_http.rps), mb: med(by.node_http.mb) };
+  for (const [s, v] of Object.entries(by)) {
+    const rps = med(v.rps), mb = med(v.mb);
+    console.log(f.padEnd(11), s.padEnd(10), rps.toFixed(0).padStart(9), mb.toFixed(1).padStart(9),
+      `   ${(rps / n.rps).toFixed(2)}x, ${(mb / n.mb).toFixed(2)}x`.padEnd(26), `${(rps / h.rps).toFixed(2)}x`.padStart(8), String(v.bad).padStart(8));
+  }
+}
+const o = M["small.html"].web_sstt, b = M["big.zip"].web_sstt;
+const r1 = med(o.rps) / med(M["small.html"].nginx.rps), r2 = med(b.mb) / med(M["big.zip"].nginx.mb);
+const a1 = med(o.rps) / med(M["small.html"].node_http.rps), a2 = med(b.mb) / med(M["big.zip"].node_http.mb);
+console.log(`\ntargets: 1 KiB >= 0.80x nginx req/s: ${r1.toFixed(2)}x ${r1 >= 0.8 ? "MET" : "MISSED"}; 1 MiB >= 0.75x nginx MB/s: ${r2.toFixed(2)}x ${r2 >= 0.75 ? "MET" : "MISSED"}; ahead of node:http: ${a1.toFixed(2)}x / ${a2.toFixed(2)}x ${a1 > 1 && a2 > 1 ? "MET" : "MISSED"}`);
+' "$OUT"
