@@ -1,0 +1,128 @@
+// Shared by the POP3 tests: a scenario on temporary directories, messages written into a
+// Maildir as a delivery would (tmp/ then new/), our POP3 server on 127.0.0.1 port 0, and a
+// small scripted POP3 client over testkit's rawTcp/rawTls.
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadScenario, maildirOf, type Scenario } from '@sstt/scenario';
+import { rawTcp, rawTls, startServer, tempDir, type RawClient, type Started } from '@sstt/testkit';
+import type tls from 'node:tls';
+import { createPop3Server, type Pop3ServerOptions } from '../src/pop3/server.ts';
+
+export interface Pop3World {
+  s: Scenario;
+  root: string;
+  remove(): void;
+}
+
+export function pop3Scenario(env: Record<string, string> = {}): Pop3World {
+  const t = tempDir('sstt-pop3-');
+  const s = loadScenario({
+    env: { SSTT_CERTS_DIR: path.join(t.dir, 'certs'), SSTT_DATA_DIR: path.join(t.dir, 'var'), ...env },
+    flags: {},
+    configFile: undefined,
+  });
+  return { s, root: t.dir, remove: t.remove };
+}
+
+let counter = 0;
+
+/**
+ * Writes a message into a user's Maildir like a delivery agent: tmp/ first, then a rename into
+ * new/. `names: 'S'` adds ",S=<size>" (dovecot's deliver adds ",W=" too with `names: 'SW'`).
+ */
+export function writeMessage(s: Scenario, user: string, content: string | Buffer, opts: { names?: '' | 'S' | 'SW'; seconds?: number } = {}): string {
+  const md = maildirOf(s, user);
+  for (const sub of ['tmp', 'new', 'cur']) fs.mkdirSync(path.join(md, sub), { recursive: true });
+  const buf = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
+  counter++;
+  const secs = opts.seconds ?? Math.floor(Date.now() / 1000);
+  let name = `${secs}.M${100000 + counter}P${process.pid}Q${counter}.testhost`;
+  const names = opts.names ?? 'S';
+  if (names.includes('S')) name += `,S=${buf.length}`;
+  if (names.includes('W')) name += `,W=${crlfSize(buf)}`;
+  const tmp = path.join(md, 'tmp', name);
+  fs.writeFileSync(tmp, buf);
+  fs.renameSync(tmp, path.join(md, 'new', name));
+  return name;
+}
+
+/** The message as POP3 sends it (before dot-stuffing): bare LF become CRLF. */
+export function crlf(buf: Buffer | string): Buffer {
+  const text = Buffer.isBuffer(buf) ? buf.toString('latin1') : Buffer.from(buf, 'utf8').toString('latin1');
+  return Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'latin1');
+}
+
+export function crlfSize(buf: Buffer | string): number {
+  return crlf(buf).length;
+}
+
+/** Files currently in a Maildir subdirectory. */
+export function listMaildir(s: Scenario, user: string, sub: 'new' | 'cur' | 'tmp'): string[] {
+  try {
+    return fs.readdirSync(path.join(maildirOf(s, user), sub)).sort();
+  } catch {
+    return [];
+  }
+}
+
+export function startPop3(options: Pop3ServerOptions): Promise<Started> {
+  return startServer(createPop3Server({ host: '127.0.0.1', port: 0, authFailureDelayMs: 20, ...options }));
+}
+
+/** A scripted POP3 client: exact replies, multi-line bodies, byte-exact message reads. */
+export class Pop3Client {
+  constructor(readonly raw: RawClient) {}
+
+  static async connect(port: number, opts: { tls?: tls.ConnectionOptions } = {}): Promise<{ client: Pop3Client; greeting: string }> {
+    const raw = opts.tls ? await rawTls(port, opts.tls) : await rawTcp(port);
+    const client = new Pop3Client(raw);
+    return { client, greeting: await client.line() };
+  }
+
+  /** One reply line without CRLF. */
+  async line(timeoutMs?: number): Promise<string> {
+    const l = await this.raw.readLine(timeoutMs);
+    return l.replace(/\r\n$/, '');
+  }
+
+  /** Sends a command and returns the one-line reply. */
+  async cmd(command: string, timeoutMs?: number): Promise<string> {
+    this.raw.write(`${command}\r\n`);
+    return this.line(timeoutMs);
+  }
+
+  /** Reads a multi-line body up to CRLF.CRLF; returns it dot-unstuffed, as bytes. */
+  async body(): Promise<Buffer> {
+    const text = await this.raw.readUntil(/(^|\r\n)\.\r\n/);
+    const raw = text === '.\r\n' ? '' : text.slice(0, -3);
+    return Buffer.from(raw.replace(/^\.\./gm, '.'), 'latin1');
+  }
+
+  /** The body exactly as sent (still dot-stuffed), without the terminating line. */
+  async rawBody(): Promise<string> {
+    const text = await this.raw.readUntil(/(^|\r\n)\.\r\n/);
+    return text === '.\r\n' ? '' : text.slice(0, -3);
+  }
+
+  async lines(command: string): Promise<{ first: string; lines: string[] }> {
+    const first = await this.cmd(command);
+    if (!first.startsWith('+OK')) return { first, lines: [] };
+    const b = (await this.body()).toString('latin1');
+    return { first, lines: b === '' ? [] : b.replace(/\r\n$/, '').split('\r\n') };
+  }
+
+  async login(user: string, password: string): Promise<string> {
+    const r = await this.cmd(`USER ${user}`);
+    if (r !== '+OK') return r;
+    return this.cmd(`PASS ${password}`);
+  }
+
+  close(): void {
+    this.raw.destroy();
+  }
+}
+
+/** AUTH PLAIN blob (RFC 4616): authzid NUL authcid NUL password. */
+export function plainBlob(user: string, password: string, authz = ''): string {
+  return Buffer.from(`${authz}\0${user}\0${password}`).toString('base64');
+}
