@@ -69,7 +69,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
   };
 
   const server: net.Server = implicitTls
-    ? tls.createServer({ secureContext: secureContext! }, (socket) => accept(socket, true))
+    ? tls.createServer({ ...options.tls }, (socket) => accept(socket, true))
     : net.createServer((socket) => accept(socket, false));
   if (implicitTls) {
     server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
