@@ -1,57 +1,14 @@
 // The app as a process (src/main.ts): a kill -9 in the middle of deliveries loses nothing that
 // was acknowledged and leaves no partial file in new/; a taken port is one line and exit 2.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maildirOf } from '@sstt/scenario';
 import { rawTcp, type RawClient } from '@sstt/testkit';
+import { childEnv, MAIN, startApp } from './app-process.ts';
 import { maildirFiles, testScenario, type TestWorld } from './helpers.ts';
-
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-
-/** The environment of a child app: ours without SSTT_*, plus the given values. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SSTT_')));
-  return { ...env, SSTT_LOG_LEVEL: 'info', ...extra };
-}
-
-interface App {
-  child: ChildProcess;
-  ports: Record<string, number>;
-  stderr(): string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Starts main.ts as one node process (no npx/tsx wrapper, so a signal reaches the server itself). */
-export function startApp(env: Record<string, string>, waitFor: string[] = ['smtp']): Promise<App> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  const ports: Record<string, number> = {};
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        try {
-          const j = JSON.parse(line) as { msg?: string; service?: string; port?: number };
-          if (j.msg === 'listening' && j.service && j.port) ports[j.service] = j.port;
-        } catch {
-          // not a log line
-        }
-        if (waitFor.every((s) => ports[s])) resolve({ child, ports, stderr: () => err, exited });
-      }
-    });
-    void exited.then(({ code }) => reject(new Error(`app exited (${code}) before listening: ${err}`)));
-  });
-}
 
 /** Reads one SMTP reply (last line "<code> "). */
 async function reply(c: RawClient): Promise<string> {
