@@ -66,6 +66,13 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
   const logDir = options.logDir ?? s.paths.logs;
   const connections = new Set<Connection>();
+  /** Every accepted TCP socket, including TLS handshakes in progress and refused ones, for close(). */
+  const sockets = new Set<net.Socket>();
+  const track = (srv: net.Server) =>
+    srv.on('connection', (sock: net.Socket) => {
+      sockets.add(sock);
+      sock.once('close', () => sockets.delete(sock));
+    });
   let logs: ServerLogs | undefined;
   const servers: net.Server[] = [];
 
@@ -89,6 +96,9 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       // Bounded connections: a short 503 and close instead of an unbounded queue.
       const page = errorPage(503);
       socket.on('error', () => {});
+      // With allowHalfOpen our FIN does not close the socket; do not wait for the peer's.
+      socket.setTimeout(ctx.idleTimeoutMs, () => socket.destroy());
+      socket.resume(); // read and drop what the client sends, so the close is a clean FIN
       socket.end(
         `HTTP/1.1 503 Service Unavailable\r\nDate: ${currentHttpDate()}\r\nServer: ${SERVER_NAME}\r\nContent-Type: text/html; charset=utf-8\r\n` +
           `Content-Length: ${page.length}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${page.toString('latin1')}`,
@@ -120,6 +130,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       }
       const plain = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => accept(sock, false));
       servers.push(plain);
+      track(plain);
       const addresses = [await listenOne(plain, options.port ?? s.listen.ports.http, 'http')];
       if (options.https) {
         const h = options.https;
@@ -135,6 +146,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
             rejectUnauthorized: true,
             minVersion: 'TLSv1.2',
             maxVersion: 'TLSv1.3',
+            // A client that connects and never completes the handshake is cut like a slow head.
+            handshakeTimeout: ctx.headerTimeoutMs,
           },
           (sock) => accept(sock, true),
         );
@@ -143,6 +156,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
           logs?.lab.write(labLine('FORBIDDEN', sock.remoteAddress ?? '-', `TLS handshake refused: ${err.message}`));
         });
         servers.push(secure);
+        track(secure);
         addresses.push(await listenOne(secure, h.port ?? s.listen.ports.https, 'https'));
       }
       for (const a of addresses) logs?.lab.write(labLine('INFO', '-', `listening on ${a.address}:${a.port} root ${ctx.files.root}`));
@@ -156,6 +170,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       for (const c of connections) c.shutdown();
       const grace = setTimeout(() => {
         for (const c of connections) c.destroy();
+        for (const sock of sockets) sock.destroy();
       }, CLOSE_GRACE_MS);
       grace.unref();
       await closed;
