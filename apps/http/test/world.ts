@@ -165,6 +165,7 @@ export async function createWorld(): Promise<World> {
     } as HttpServerOptions;
     const started = await startServer(createHttpServer(options));
     const [plain, secure] = started.addresses;
+    let closing: Promise<void> | undefined;
     const transports: Transport[] = [{ name: 'tcp', port: plain!.port, connect: () => rawTcp(plain!.port) }];
     if (secure) transports.push({ name: 'tls', port: secure.port, connect: () => rawTls(secure.port, tlsClient()) });
     const r: Running = {
@@ -174,7 +175,8 @@ export async function createWorld(): Promise<World> {
         if (!found) throw new Error(`the server has no ${name} listener`);
         return found;
       },
-      close: () => started.close(),
+      // Closed once, even when a test closed it before the cleanup did.
+      close: () => (closing ??= started.close()),
     };
     running.push(r);
     return r;

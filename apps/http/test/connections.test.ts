@@ -1,0 +1,235 @@
+// Connection management over TCP and TLS: the idle keep-alive close, the header timeout
+// (slow headers, slowloris, slow form body), the request cap per connection, the bound on
+// connections, graceful close, and a server that keeps serving everybody else while some
+// clients misbehave. Short timeouts are set per server so the suite stays fast.
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawTcp, type RawClient } from '@sstt/testkit';
+import { expectClosedQuietly, expectCommonHeaders, expectErrorPage, expectStatus } from './expect.ts';
+import { readResponse, req } from './wire.ts';
+import { createWorld, FILES, type Running, type Transport, type World } from './world.ts';
+
+const IDLE_MS = 1000;
+const HEADER_MS = 500;
+const STALL_MB = 20;
+
+let w: World;
+let idle: Running;
+let header: Running;
+let capped: Running;
+let bounded: Running;
+
+beforeAll(async () => {
+  w = await createWorld();
+  w.put('stall.zip', Buffer.alloc(STALL_MB * 1024 * 1024, 7));
+  idle = await w.start({ idleTimeoutMs: IDLE_MS, headerTimeoutMs: 5000 });
+  header = await w.start({ idleTimeoutMs: 5000, headerTimeoutMs: HEADER_MS, formEmail: w.s.users[0]!.email });
+  capped = await w.start({ maxRequests: 3 });
+  bounded = await w.start({ maxConnections: 2 });
+}, 60_000);
+
+afterAll(async () => {
+  await w?.cleanup();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
+  const open: RawClient[] = [];
+  afterAll(() => {
+    for (const c of open) c.destroy();
+  });
+  const connect = async (t: Transport) => {
+    const c = await t.connect();
+    open.push(c);
+    return c;
+  };
+  const host = () => w.www;
+
+  describe('idle keep-alive close', () => {
+    it('closes an idle connection after the idle timeout, announced as Keep-Alive: timeout=1, sending nothing', async () => {
+      const c = await connect(idle.byName(name));
+      c.write(req('GET', '/a.txt', { Host: host() }));
+      const r = await readResponse(c);
+      expectStatus(r, 200);
+      expect(r.header('keep-alive')).toMatch(/^timeout=1, max=\d+$/);
+      const t0 = Date.now();
+      await expectClosedQuietly(c, 5000);
+      const waited = Date.now() - t0;
+      expect(waited).toBeGreaterThanOrEqual(IDLE_MS - 150);
+      expect(waited).toBeLessThan(IDLE_MS + 2000);
+    });
+
+    it('closes a connection on which nothing is ever sent', async () => {
+      const c = await connect(idle.byName(name));
+      const t0 = Date.now();
+      await expectClosedQuietly(c, 5000);
+      expect(Date.now() - t0).toBeLessThan(IDLE_MS + 2000);
+    });
+
+    it('the idle time starts again with every request: a connection in use is not cut', async () => {
+      const c = await connect(idle.byName(name));
+      for (let i = 0; i < 4; i++) {
+        c.write(req('GET', '/a.txt', { Host: host() }));
+        expectStatus(await readResponse(c), 200);
+        await sleep(IDLE_MS * 0.6);
+      }
+      expect(c.isClosed()).toBe(false);
+    });
+  });
+
+  describe('header timeout', () => {
+    it('a client that never finishes its headers gets 408 and is closed', async () => {
+      const c = await connect(header.byName(name));
+      const t0 = Date.now();
+      c.write(`GET /a.txt HTTP/1.1\r\nHost: ${host()}\r\nX-Slow: `);
+      const r = await readResponse(c, 'GET', 5000);
+      const waited = Date.now() - t0;
+      expectStatus(r, 408);
+      expectCommonHeaders(r);
+      expectErrorPage(r);
+      expect(r.header('connection')).toMatch(/^close$/i);
+      await expectClosedQuietly(c);
+      expect(waited).toBeGreaterThanOrEqual(HEADER_MS - 100);
+      expect(waited).toBeLessThan(HEADER_MS + 2000);
+    });
+
+    it('slowloris: a byte every 100 ms does not extend the deadline', async () => {
+      const c = await connect(header.byName(name));
+      const t0 = Date.now();
+      const head = `GET /a.txt HTTP/1.1\r\nHost: ${host()}\r\n${'X-Drip: 1\r\n'.repeat(20)}`;
+      let i = 0;
+      const drip = setInterval(() => {
+        if (c.isClosed() || i >= head.length) return clearInterval(drip);
+        c.write(head[i++]!);
+      }, 100);
+      try {
+        const r = await readResponse(c, 'GET', 6000);
+        expectStatus(r, 408);
+        expect(Date.now() - t0).toBeLessThan(HEADER_MS + 2000);
+        await expectClosedQuietly(c);
+      } finally {
+        clearInterval(drip);
+      }
+    });
+
+    it('a form body that stops arriving is cut off as well', async () => {
+      const c = await connect(header.byName(name));
+      c.write(req('POST', '/accion_form.html', { Host: host(), 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': '100' }, 'email=abc'));
+      const t0 = Date.now();
+      const r = await readResponse(c, 'POST', 5000);
+      expectStatus(r, 408);
+      expect(Date.now() - t0).toBeLessThan(HEADER_MS + 2000);
+      await expectClosedQuietly(c);
+    });
+
+    it('a keep-alive connection between requests is governed by the idle timeout, not the header one', async () => {
+      const c = await connect(header.byName(name));
+      c.write(req('GET', '/a.txt', { Host: host() }));
+      expectStatus(await readResponse(c), 200);
+      await sleep(HEADER_MS * 2.5);
+      expect(c.isClosed()).toBe(false);
+      c.write(req('GET', '/a.txt', { Host: host() }));
+      expectStatus(await readResponse(c), 200);
+    });
+  });
+
+  describe('requests per connection', () => {
+    it('max=3: Keep-Alive counts down 2, 1, then the third response closes and a fourth is never answered', async () => {
+      const c = await connect(capped.byName(name));
+      c.write(Array.from({ length: 4 }, () => req('GET', '/a.txt', { Host: host() })).join(''));
+      const rs = [await readResponse(c), await readResponse(c), await readResponse(c)];
+      expect(rs.map((r) => r.status)).toEqual([200, 200, 200]);
+      expect(rs.map((r) => r.header('connection')?.toLowerCase())).toEqual(['keep-alive', 'keep-alive', 'close']);
+      expect(rs[0]!.header('keep-alive')).toMatch(/, max=2$/);
+      expect(rs[1]!.header('keep-alive')).toMatch(/, max=1$/);
+      expect(rs[2]!.header('keep-alive')).toBeUndefined();
+      await expectClosedQuietly(c);
+    });
+  });
+
+  describe('bounded connections', () => {
+    it('beyond maxConnections a client gets 503 and close; a freed slot serves again', async () => {
+      const t = bounded.byName(name);
+      const a = await connect(t);
+      const b = await connect(t);
+      for (const c of [a, b]) {
+        c.write(req('GET', '/a.txt', { Host: host() }));
+        expectStatus(await readResponse(c), 200);
+      }
+      const extra = await connect(t);
+      extra.write(req('GET', '/a.txt', { Host: host() }));
+      const refused = await readResponse(extra);
+      expectStatus(refused, 503);
+      expect(refused.header('connection')).toMatch(/^close$/i);
+      await expectClosedQuietly(extra);
+
+      a.destroy();
+      await a.closed;
+      // The server learns about the close asynchronously: try a few times.
+      let status = 0;
+      for (let i = 0; i < 40 && status !== 200; i++) {
+        const c = await connect(t);
+        c.write(req('GET', '/a.txt', { Host: host() }));
+        status = (await readResponse(c)).status;
+        c.destroy();
+        if (status !== 200) await sleep(50);
+      }
+      expect(status).toBe(200);
+      b.destroy();
+    });
+  });
+
+  describe('misbehaving clients do not stop the others', () => {
+    it('stalled heads, a flood without newlines, a client that never reads and raw junk on the TLS port', async () => {
+      const t = header.byName(name);
+      const stalled = await connect(t);
+      stalled.write('GET /a.txt HTTP/1.1\r\nHost: x\r\n');
+      const flood = await connect(t);
+      flood.write('G'.repeat(256 * 1024));
+      const nonReader = await connect(t);
+      nonReader.socket.pause();
+      nonReader.write(Array.from({ length: 3 }, () => req('GET', '/stall.zip', { Host: host() })).join(''));
+      const junk = await rawTcp(header.byName('tls').port);
+      open.push(junk);
+      junk.write(Buffer.from([0x16, 0x03, 0x01, 0xff, 0xff, 1, 2, 3]));
+
+      const t0 = Date.now();
+      const good = await connect(t);
+      for (let i = 0; i < 20; i++) {
+        good.write(req('GET', '/index.html', { Host: host() }));
+        const r = await readResponse(good, 'GET', 2000);
+        expectStatus(r, 200);
+        expect(r.body.toString()).toBe(FILES['index.html']);
+      }
+      expect(Date.now() - t0).toBeLessThan(3000);
+      // The flood was refused (414: a request line that never ends) and closed.
+      const floodAnswer = await readResponse(flood);
+      expectStatus(floodAnswer, 414);
+      for (const c of [stalled, flood, nonReader, junk]) c.destroy();
+    });
+  });
+});
+
+describe('graceful close', () => {
+  it('close() closes idle connections, refuses new ones and resolves', async () => {
+    const r = await w.start({});
+    const c = await r.byName('tcp').connect();
+    c.write(req('GET', '/a.txt', { Host: w.www }));
+    expectStatus(await readResponse(c), 200);
+    const t0 = Date.now();
+    await r.close();
+    expect(Date.now() - t0).toBeLessThan(3000);
+    await c.readToEnd(3000);
+    const port = r.byName('tcp').port;
+    await expect(
+      new Promise((resolve, reject) => {
+        const s = net.connect(port, '127.0.0.1', () => {
+          s.destroy();
+          resolve('connected');
+        });
+        s.on('error', reject);
+      }),
+    ).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
