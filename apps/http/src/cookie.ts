@@ -27,8 +27,17 @@ export function isOverLimit(counter: number, rule: CookieRule): boolean {
   return counter >= rule.limit;
 }
 
-/** The Set-Cookie value for the next counter. */
+let expiresSecond = -1;
+let expiresFor = -1;
+let expiresText = '';
+
+/** The Set-Cookie value for the next counter (the Expires date is formatted once per second). */
 export function setCookieValue(counter: number, rule: CookieRule, now = Date.now()): string {
-  const expires = formatHttpDate(now + rule.maxAgeSeconds * 1000);
-  return `${rule.name}=${counter + 1}; Max-Age=${rule.maxAgeSeconds}; Expires=${expires}; Path=/; HttpOnly`;
+  const second = Math.floor(now / 1000);
+  if (second !== expiresSecond || rule.maxAgeSeconds !== expiresFor) {
+    expiresSecond = second;
+    expiresFor = rule.maxAgeSeconds;
+    expiresText = formatHttpDate((second + rule.maxAgeSeconds) * 1000);
+  }
+  return `${rule.name}=${counter + 1}; Max-Age=${rule.maxAgeSeconds}; Expires=${expiresText}; Path=/; HttpOnly`;
 }

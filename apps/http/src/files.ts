@@ -87,6 +87,7 @@ export interface FileEntry {
   size: number;
   mtimeMs: number;
   ino: number;
+  dev: number;
   mime: string;
   etag: string;
   lastModified: string;
@@ -116,13 +117,29 @@ export class FileStore {
   }
 
   /**
-   * Looks a relative path up. Order of refusals: leaving the root (403), a directory, an
+   * Looks a relative path up (only files kept in memory are cached; bigger ones are looked up
+   * each time, which costs nothing next to sending them). Order of refusals: leaving the root (403), a directory, an
    * extension outside the table (415), a missing file (404).
    * The file system calls are synchronous on purpose: stat and realpath of a page-cached local
    * file cost microseconds, far less than a round trip through the thread pool.
    */
   lookup(relPath: string): LookupResult {
     const candidate = relPath === '' ? this.realRoot : path.join(this.realRoot, relPath);
+    // Fast path: one stat of the requested path. If it is still the very inode (same device,
+    // inode, size and mtime) that was found inside the root when the entry was made, the answer
+    // is the same; a file replaced by a symlink pointing out is another inode and misses.
+    const hit = this.cache.get(candidate);
+    if (hit) {
+      const st = fs.statSync(candidate, { throwIfNoEntry: false });
+      if (st && st.ino === hit.ino && st.dev === hit.dev && st.size === hit.size && st.mtimeMs === hit.mtimeMs) {
+        // LRU: move to the end.
+        this.cache.delete(candidate);
+        this.cache.set(candidate, hit);
+        return { kind: 'file', entry: hit };
+      }
+      this.evict(candidate);
+    }
+
     const contained = containedRealPath(this.realRoot, candidate);
     if (contained.kind === 'outside') return { kind: 'forbidden', reason: 'symlink out of the web root' };
     if (contained.kind === 'denied') return { kind: 'forbidden', reason: 'permission denied' };
@@ -138,21 +155,14 @@ export class FileStore {
     if (!mime) return { kind: 'unsupported' };
     if (!st.isFile()) return { kind: 'forbidden', reason: 'not a regular file' };
 
-    const hit = this.cache.get(contained.real);
-    if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs && hit.ino === st.ino) {
-      // LRU: move to the end.
-      this.cache.delete(hit.real);
-      this.cache.set(hit.real, hit);
-      return { kind: 'file', entry: hit };
-    }
-    if (hit) this.evict(hit.real);
     const entry: FileEntry = {
       real: contained.real,
       size: st.size,
       mtimeMs: st.mtimeMs,
       ino: st.ino,
+      dev: st.dev,
       mime,
-      // Like nginx: size and mtime in hex; strong, since a change of either changes it.
+      // Like nginx: mtime and size in hex; strong, since a change of either changes it.
       etag: `"${Math.floor(st.mtimeMs).toString(16)}-${st.size.toString(16)}"`,
       lastModified: formatHttpDate(st.mtimeMs),
     };
@@ -161,7 +171,7 @@ export class FileStore {
         const body = fs.readFileSync(contained.real);
         if (body.length === st.size) {
           entry.body = body;
-          this.insert(entry);
+          this.insert(candidate, entry);
         }
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
@@ -172,12 +182,12 @@ export class FileStore {
     return { kind: 'file', entry };
   }
 
-  private insert(entry: FileEntry): void {
+  private insert(key: string, entry: FileEntry): void {
     const size = entry.body!.length;
     while (this.cached + size > this.cacheTotalMax && this.cache.size > 0) {
       this.evict(this.cache.keys().next().value!);
     }
-    this.cache.set(entry.real, entry);
+    this.cache.set(key, entry);
     this.cached += size;
   }
 

@@ -61,7 +61,9 @@ export class BufferedLog {
 }
 
 /** Escapes what a client sent before it goes into a log line: no controls, no quotes, bounded. */
+const UNSAFE = /[\x00-\x1f\x7f-\xff"\\]/;
 export function logSafe(text: string, max = 2048): string {
+  if (text.length <= max && !UNSAFE.test(text)) return text;
   const cut = text.length > max ? `${text.slice(0, max)}...` : text;
   return cut.replace(/[\x00-\x1f\x7f-\xff"\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
@@ -104,9 +106,17 @@ export function combinedLine(e: AccessEntry): string {
 
 export type LabLogKind = 'INFO' | 'FORBIDDEN' | 'NOT FOUND' | 'ERROR';
 
-/** One line of the lab's webserver.log: "KIND: <ISO time> <remote> <message>". */
+let isoSecond = -1;
+let isoText = '';
+
+/** One line of the lab's webserver.log: "KIND: <ISO time, seconds> <remote> <message>". */
 export function labLine(kind: LabLogKind, remote: string, message: string): string {
-  return `${kind}: ${new Date().toISOString()} ${remote} ${logSafe(message, 512)}\n`;
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    isoText = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+  }
+  return `${kind}: ${isoText} ${remote} ${logSafe(message, 512)}\n`;
 }
 
 /** Both logs of one server. */
