@@ -1,0 +1,51 @@
+// Writes what both benchmarked servers load into a work directory: the generated zone files of
+// the lab scenario (packages/infra, GENERATORS.bind), a named.conf for BIND built from the
+// generated named.conf.options (forwarders replaced by a dead loopback port: the query mix never
+// leaves our zones), and dnsperf's query file (A, MX, AAAA-NODATA, NXDOMAIN).
+// Usage: tsx bench/prepare.ts <workdir> <port>
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadScenario } from '@sstt/scenario';
+import { GENERATORS } from '@sstt/infra';
+import { referenceOptions } from '../test/reference/reference.ts';
+import { namedConf } from '../test/reference/named.ts';
+import { zoneStatements } from '../test/reference/zones.ts';
+
+const [dir, portText] = process.argv.slice(2);
+if (!dir || !portText) {
+  console.error('usage: prepare.ts <workdir> <port>');
+  process.exit(2);
+}
+const port = Number(portText);
+fs.mkdirSync(dir, { recursive: true });
+const s = loadScenario({
+  env: { SSTT_PROFILE: 'lab', SSTT_DATA_DIR: dir, SSTT_CERTS_DIR: dir, SSTT_DNS_FORWARDERS: '127.0.0.1:9' },
+  flags: {},
+  configFile: undefined,
+});
+const files = GENERATORS.bind!(s, () => undefined);
+const byBase = new Map([...files].map(([rel, text]) => [path.basename(rel), text]));
+const zones = zoneStatements(byBase.get('named.conf.local') ?? '').map(({ origin, file }) => {
+  const text = byBase.get(path.basename(file));
+  if (text === undefined) throw new Error(`generator did not write ${file}`);
+  const out = path.join(dir, `db.${origin}`);
+  fs.writeFileSync(out, text);
+  return { origin, file: out };
+});
+if (zones.length === 0) throw new Error('the bind generator produced no zone');
+const options = [...referenceOptions(byBase.get('named.conf.options') ?? ''), 'forwarders { 127.0.0.1 port 9; };'];
+fs.writeFileSync(path.join(dir, 'named.conf'), namedConf({ dir, host: '127.0.0.1', port, zones, options }, (z) => z.file));
+fs.writeFileSync(path.join(dir, 'zones.json'), JSON.stringify(zones));
+const d = s.domain;
+const www = s.names.find((n) => n.label === 'www')!.fqdn;
+const queries = [
+  `${www} A`,
+  `${s.names.find((n) => n.label === 'pop')!.fqdn} A`,
+  `${s.names.find((n) => n.label === 'smtp')!.fqdn} A`,
+  `${d} MX`,
+  `${www} AAAA`,
+  `nonexistent.${d} A`,
+];
+fs.writeFileSync(path.join(dir, 'queries.txt'), `${queries.join('\n')}\n`);
+// For the shell script: the name and the address a ready server answers.
+console.log(`${www} ${s.names.find((n) => n.label === 'www')!.address}`);

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# dnsperf against our DNS server (one Node process) and against BIND 9 (`named -n 1`, one worker
+# thread) loading the same generated zone files, with the same query mix (A, MX, AAAA-NODATA,
+# NXDOMAIN), in the same run: alternating rounds, medians. Loopback only; nothing is forwarded.
+#
+# Usage: npm run bench -w @sstt/dns [-- REPS DUR]     (default 3 rounds of 10 s per server)
+# Env:   PIN=1      our server / named on CPU 1, dnsperf on CPU 0 (per-core figures)
+#        PROFILE=1  one extra run of our server under `node --cpu-prof`; prints the hottest functions
+#        CLIENTS=10 dnsperf -c (simulated clients)
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+APP="$(dirname "$HERE")"
+REPS="${1:-${REPS:-3}}"
+DUR="${2:-${DUR:-10}}"
+CLIENTS="${CLIENTS:-10}"
+
+# The Debian tools this benchmark drives (CI and fresh machines install them here).
+missing=()
+command -v dnsperf >/dev/null || missing+=(dnsperf)
+command -v named >/dev/null || [ -x /usr/sbin/named ] || missing+=(bind9)
+command -v dig >/dev/null || missing+=(bind9-dnsutils)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  if [ "$(id -u)" = 0 ]; then apt-get install -y "${missing[@]}" >/dev/null || { apt-get update >/dev/null && apt-get install -y "${missing[@]}" >/dev/null; }
+  else sudo apt-get install -y "${missing[@]}" >/dev/null; fi
+fi
+NAMED="$(command -v named || echo /usr/sbin/named)"
+
+W="$(mktemp -d /tmp/sstt-dns-bench.XXXXXX)"
+PORT="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+SP=""; CP=""
+if [ "${PIN:-0}" = 1 ]; then SP="taskset -c 1"; CP="taskset -c 0"; fi
+cd "$APP"
+read -r PROBE_NAME PROBE_ADDR < <(node --import tsx bench/prepare.ts "$W" "$PORT")
+"$NAMED" -v >/dev/null
+named-checkconf "$W/named.conf"
+
+SPID=""
+stop() {
+  if [ -n "$SPID" ] && kill -0 "$SPID" 2>/dev/null; then
+    kill "$SPID"
+    for _ in $(seq 50); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$SPID" 2>/dev/null || true
+  fi
+  SPID=""
+}
+cleanup() { stop; [ "${KEEP:-0}" = 1 ] || rm -rf "$W"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start() {
+  case "$1" in
+    bind) $SP "$NAMED" -g -n 1 -c "$W/named.conf" >"$W/named.log" 2>&1 & SPID=$! ;;
+    ours) $SP node --import tsx bench/server.ts "$W" "$PORT" >"$W/ours.log" 2>&1 & SPID=$! ;;
+    ours-prof) $SP node --cpu-prof --cpu-prof-dir="$W/prof" --import tsx bench/server.ts "$W" "$PORT" >"$W/ours.log" 2>&1 & SPID=$! ;;
+  esac
+  for _ in $(seq 150); do
+    [ "$(dig +short +time=1 +tries=1 @127.0.0.1 -p "$PORT" "$PROBE_NAME" A 2>/dev/null)" = "$PROBE_ADDR" ] && return 0
+    kill -0 "$SPID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "server $1 did not come up:"
+  case "$1" in bind) tail -5 "$W/named.log" ;; *) tail -5 "$W/ours.log" ;; esac
+  return 1
+}
+
+sanity() {
+  for q in "$PROBE_NAME A" "$(sed -n 4p "$W/queries.txt")" "$PROBE_NAME AAAA" "$(sed -n 6p "$W/queries.txt")"; do
+    # shellcheck disable=SC2086
+    echo "    $q: $(dig +noall +comments +answer +authority +time=1 +tries=1 @127.0.0.1 -p "$PORT" $q | grep -Eo 'status: [A-Z]+|flags:[a-z ]+|IN\s+[A-Z]+\s+\S+' | tr -s ' \t' ' ' | paste -sd'|')"
+  done
+}
+
+OUT="$W/results.tsv"; : >"$OUT"
+echo "dnsperf -l $DUR -c $CLIENTS, $REPS alternating rounds, port $PORT, queries: $(paste -sd',' "$W/queries.txt")${PIN:+, pinned}"
+for r in $(seq "$REPS"); do
+  for s in bind ours; do
+    start "$s" || { stop; exit 1; }
+    if [ "$r" = 1 ]; then echo "  [$s] sanity:"; sanity; fi
+    $CP dnsperf -s 127.0.0.1 -p "$PORT" -d "$W/queries.txt" -l "$DUR" -c "$CLIENTS" >"$W/dnsperf.$s.$r.txt" 2>&1 || true
+    qps=$(awk '/Queries per second/{print $4}' "$W/dnsperf.$s.$r.txt")
+    lat=$(awk '/Average Latency/{gsub(/[(),]/,""); print $4, $8}' "$W/dnsperf.$s.$r.txt")
+    lost=$(awk '/Queries lost/{print $3}' "$W/dnsperf.$s.$r.txt")
+    codes=$(awk -F': ' '/Response codes/{print $2}' "$W/dnsperf.$s.$r.txt")
+    # shellcheck disable=SC2086
+    set -- $lat
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$r" "${qps:-0}" "${1:-0}" "${2:-0}" "${lost:-?}" "$codes" | tee -a "$OUT"
+    stop
+    sleep 1
+  done
+done
+
+echo "== summary: median [min-max] of $REPS rounds"
+node -e '
+const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split("\t"));
+const by = {};
+for (const r of rows) (by[r[0]] ??= []).push(r);
+const med = (a) => { a = [...a].sort((x, y) => x - y); const m = a.length >> 1; return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2; };
+const M = {};
+for (const [k, rs] of Object.entries(by)) {
+  const q = rs.map((r) => +r[2]), la = rs.map((r) => +r[3] * 1e3), lm = rs.map((r) => +r[4] * 1e3);
+  M[k] = med(q);
+  console.log(`${k.padEnd(5)} QPS ${med(q).toFixed(0)} [${Math.min(...q).toFixed(0)}-${Math.max(...q).toFixed(0)}]  latency avg ${med(la).toFixed(3)} ms  max ${med(lm).toFixed(1)} ms  lost ${rs.map((r) => r[5]).join(",")}`);
+}
+if (M.bind && M.ours) console.log(`ratio ours/bind = ${(M.ours / M.bind).toFixed(2)}x  (target >= 1.00x)`);
+' "$OUT"
+
+if [ "${PROFILE:-0}" = 1 ]; then
+  echo "== profile of our server (one run of $DUR s under --cpu-prof)"
+  start ours-prof || { stop; exit 1; }
+  $CP dnsperf -s 127.0.0.1 -p "$PORT" -d "$W/queries.txt" -l "$DUR" -c "$CLIENTS" >"$W/dnsperf.prof.txt" 2>&1 || true
+  awk '/Queries per second/{print "  (profiled run: " $4 " QPS)"}' "$W/dnsperf.prof.txt"
+  stop
+  node --import tsx bench/profile-top.ts "$W"/prof/*.cpuprofile
+fi

@@ -1,0 +1,30 @@
+// Our server for the benchmark: one Node process, the zone files bench/prepare.ts wrote, on
+// 127.0.0.1:<port>, forwarders pointing at a dead loopback port (the query mix stays in our zones).
+// Usage: node --import tsx bench/server.ts <workdir> <port>
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadScenario } from '@sstt/scenario';
+import { runApp, silentLogger } from '@sstt/runtime';
+import { createDnsServer } from '../src/server.ts';
+
+const [dir, portText] = process.argv.slice(2);
+if (!dir || !portText) {
+  console.error('usage: server.ts <workdir> <port>');
+  process.exit(2);
+}
+const zoneFiles = JSON.parse(fs.readFileSync(path.join(dir, 'zones.json'), 'utf8')) as Array<{ origin: string; file: string }>;
+const scenario = loadScenario({
+  env: { SSTT_PROFILE: 'lab', SSTT_DATA_DIR: dir, SSTT_CERTS_DIR: dir, SSTT_DNS_FORWARDERS: '127.0.0.1:9' },
+  flags: {},
+  configFile: undefined,
+});
+const log = silentLogger();
+await runApp({
+  app: 'dns-bench',
+  log,
+  start: async () => {
+    const server = createDnsServer({ scenario, host: '127.0.0.1', port: Number(portText), zoneFiles, forwarders: [{ host: '127.0.0.1', port: 9 }], log });
+    await server.listen();
+    return [server];
+  },
+});
