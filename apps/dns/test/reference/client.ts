@@ -24,6 +24,8 @@ export interface Query {
   opcode?: number;
   /** A hand-made message instead of the one built from the fields above. */
   raw?: (id: number) => Buffer;
+  /** How long to wait for a reply (short where silence is the expected answer). */
+  timeoutMs?: number;
   /** TTLs may differ by up to this many seconds (forwarded, cached answers). */
   ttlSlack?: number;
 }
@@ -199,3 +201,46 @@ const RCODES: Record<number, string> = {
   9: 'NOTAUTH',
   16: 'BADVERS',
 };
+
+/**
+ * Writes several queries on one TCP connection in one write (pipelining, RFC 7766 §6.2.1.1) and
+ * collects the replies by id (a server may answer out of order).
+ */
+export function exchangeTcpPipelined(server: Server, messages: Buffer[], timeoutMs = TIMEOUT_MS): Promise<Map<number, Buffer>> {
+  return new Promise((resolve, reject) => {
+    const replies = new Map<number, Buffer>();
+    const sock = net.connect(server.port, server.host);
+    let buf = Buffer.alloc(0);
+    const done = () => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(replies);
+    };
+    const timer = setTimeout(done, timeoutMs);
+    sock.on('connect', () => {
+      sock.write(
+        Buffer.concat(
+          messages.flatMap((m) => {
+            const len = Buffer.alloc(2);
+            len.writeUInt16BE(m.length);
+            return [len, m];
+          }),
+        ),
+      );
+    });
+    sock.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+        buf = buf.subarray(2 + msg.length);
+        replies.set(msg.readUInt16BE(0), Buffer.from(msg));
+      }
+      if (replies.size === messages.length) done();
+    });
+    sock.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    sock.on('close', done);
+  });
+}

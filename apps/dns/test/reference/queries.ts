@@ -76,6 +76,21 @@ export function labQueries(s: Scenario): Query[] {
       return two;
     },
   });
+  const www = (id: number) => dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name: `www.${d}`, type: 'A' }] });
+  q.push({ label: 'question cut short (FORMERR)', name: '', type: '', raw: (id) => www(id).subarray(0, www(id).length - 3) });
+  q.push({ label: 'trailing garbage after the question', name: '', type: '', raw: (id) => Buffer.concat([www(id), Buffer.from([1, 2, 3])]) });
+  q.push({
+    label: 'a response (QR=1) sent to the server: silence',
+    name: '',
+    type: '',
+    timeoutMs: 800,
+    raw: (id) => {
+      const b = www(id);
+      b.writeUInt16BE(b.readUInt16BE(2) | 0x8000, 2);
+      return b;
+    },
+  });
+  q.push({ label: 'shorter than a header: silence', name: '', type: '', timeoutMs: 800, raw: (id) => header(id, 0x0100, 1).subarray(0, 7) });
   return q;
 }
 
@@ -116,6 +131,7 @@ export function extraQueries(): Query[] {
   add('extra big A no EDNS (TC)', `big.${o}`, 'A', { edns: undefined });
   add('extra big A TCP', `big.${o}`, 'A', { tcp: true, edns: undefined });
   add('extra bigtxt TXT EDNS 1232', `bigtxt.${o}`, 'TXT');
+  add('extra bigtxt TXT EDNS 512 (TC)', `bigtxt.${o}`, 'TXT', { edns: 512 });
   add('extra bigtxt TXT no EDNS (TC)', `bigtxt.${o}`, 'TXT', { edns: undefined });
   return q;
 }
