@@ -4,6 +4,8 @@
 # Installs the server's strongSwan configuration and certificates on a Debian host, as root, from
 # the repository root after `npx sstt-pki init --profile lab` (copy certs/ to the other machine too).
 # CERTS=dir picks another certs/; DESTDIR=dir installs below dir and does not restart anything.
+# The CA goes in as ca-ipsec.crt: the lab CA without its IP name constraints, which strongSwan
+# 5.9 (Debian 12) cannot parse (strongswan/strongswan#1991); see packages/pki ipsecCaPath.
 set -eu
 HERE=$(dirname "$0")
 CERTS=${CERTS:-certs}
@@ -13,7 +15,7 @@ install -d -m 700 "$D/etc/ipsec.d/private" "$D/etc/swanctl/private"
 install -m 644 "$HERE/ipsec.conf" "$D/etc/ipsec.conf"
 install -m 600 "$HERE/ipsec.secrets" "$D/etc/ipsec.secrets"
 install -m 644 "$HERE/swanctl.conf" "$D/etc/swanctl/conf.d/host-host.conf"
-for ca in "$D/etc/ipsec.d/cacerts/ca.sstt9721.org.crt" "$D/etc/swanctl/x509ca/ca.sstt9721.org.crt"; do install -m 644 "$CERTS/ca/ca.crt" "$ca"; done
+for ca in "$D/etc/ipsec.d/cacerts/ca.sstt9721.org.crt" "$D/etc/swanctl/x509ca/ca.sstt9721.org.crt"; do install -m 644 "$CERTS/ca/ca-ipsec.crt" "$ca"; done
 for crl in "$D/etc/ipsec.d/crls/ca.sstt9721.org.crl" "$D/etc/swanctl/x509crl/ca.sstt9721.org.crl"; do install -m 644 "$CERTS/crl/ca.crl" "$crl"; done
 for crt in "$D/etc/ipsec.d/certs/servidor.sstt9721.org.crt" "$D/etc/swanctl/x509/servidor.sstt9721.org.crt"; do install -m 644 "$CERTS/ipsec/server.crt" "$crt"; done
 for key in "$D/etc/ipsec.d/private/servidor.sstt9721.org.key" "$D/etc/swanctl/private/servidor.sstt9721.org.key"; do install -m 600 "$CERTS/ipsec/server.key" "$key"; done

@@ -1,5 +1,5 @@
 // @sstt/pki: the lab's CA, server, client and IPsec certificates, and the CRL.
-export { initPki, revokeCertificate, renewCertificates, listCertificates, exportPkcs12, issueLeaf, PkiError, CA_DAYS } from './pki.ts';
+export { initPki, revokeCertificate, renewCertificates, listCertificates, exportPkcs12, issueLeaf, ipsecCaPath, PkiError, CA_DAYS } from './pki.ts';
 export type { PkiOptions, CertInfo, CertStatus } from './pki.ts';
 export { leafSpecs, leafNames, caSubject, ipsecSubject, ipsecFileBase, dnString, labOrg, EKU } from './subjects.ts';
 export type { DnAttr, LeafSpec, LeafKind } from './subjects.ts';

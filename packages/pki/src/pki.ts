@@ -74,6 +74,46 @@ function akiExtension(ca: forge.pki.Certificate) {
   };
 }
 
+/**
+ * The CA certificate strongSwan gets: the same CA (subject, key, key identifier) re-certified
+ * without the iPAddress subtrees. strongSwan before 5.9.13/6.0 cannot parse iPAddress name
+ * constraints (strongswan/strongswan#1991: "loading ca certificate ... failed") and Debian 12
+ * ships 5.9.8, so the CA certificate that browsers import cannot be loaded by charon. This one
+ * keeps the domain's DNS and email constraints, which strongSwan's constraints plugin enforces,
+ * and verifies the same leaves and CRL because it carries the same name and key. Only one subtree
+ * per name type: strongSwan 5.9 wrongly requires a name to match every permitted subtree of its
+ * type, so the dev profile's extra `localhost` would reject the IPsec host certificates.
+ */
+export function ipsecCaPath(s: Scenario): string {
+  return path.join(path.dirname(certPaths(s).ca.cert), 'ca-ipsec.crt');
+}
+
+function ipsecCaMatches(ca: Ca, cert: forge.pki.Certificate | undefined): boolean {
+  const c = cert && constraintsOf(cert);
+  if (!c || c.ip.length > 0 || c.dns.length > 1 || c.email.length > 1) return false;
+  return !!cert && pki.publicKeyToPem(cert.publicKey) === pki.publicKeyToPem(ca.cert.publicKey) && chainsTo(ca, cert);
+}
+
+function createIpsecCa(s: Scenario, ca: Ca): void {
+  const limits = constraintsOf(ca.cert) ?? constraintsFor(s);
+  const cert = signCertificate(
+    {
+      subject: caSubject(s),
+      publicKey: ca.cert.publicKey as forge.pki.rsa.PublicKey,
+      notBefore: ca.cert.validity.notBefore,
+      notAfter: ca.cert.validity.notAfter,
+      extensions: [
+        { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
+        { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+        { name: 'subjectKeyIdentifier' },
+        { id: '2.5.29.30', critical: true, value: nameConstraintsAsn1({ dns: limits.dns.slice(0, 1), email: limits.email.slice(0, 1), ip: [] }) },
+      ],
+    },
+    { selfKey: ca.key },
+  );
+  writePublic(ipsecCaPath(s), pki.certificateToPem(cert));
+}
+
 function loadCa(s: Scenario): Ca | undefined {
   const p = certPaths(s).ca;
   const cert = readCert(p.cert);
@@ -199,6 +239,11 @@ export async function initPki(s: Scenario, opts: PkiOptions = {}): Promise<{ cre
     const p = certPaths(s).ca;
     created.push(p.cert, p.key);
     log(`created CA ${dnString(caSubject(s))} in ${p.cert}`);
+  }
+  if (!ipsecCaMatches(ca, readCert(ipsecCaPath(s)))) {
+    createIpsecCa(s, ca);
+    created.push(ipsecCaPath(s));
+    log(`wrote the CA certificate for strongSwan 5.9 (no IP constraints) to ${ipsecCaPath(s)}`);
   }
   const crl = readCrl(s);
   if (!crl || crl.nextUpdate.getTime() - now.getTime() < CRL_REFRESH_DAYS * DAY) {

@@ -11,6 +11,7 @@ import {
   EKU,
   constraintsOf,
   initPki,
+  ipsecCaPath,
   issueLeaf,
   leafSpecs,
   listCertificates,
@@ -62,7 +63,7 @@ describe('sstt-pki init (dev profile)', () => {
 
   it('creates the CA, the empty CRL and every leaf, with private keys 0600', () => {
     const p = certPaths(s);
-    const expected = [p.ca.cert, p.ca.key, p.crl, ...leafSpecs(s).flatMap((l) => [l.cert, l.key, ...(l.p12 ? [l.p12] : [])])];
+    const expected = [p.ca.cert, p.ca.key, ipsecCaPath(s), p.crl, ...leafSpecs(s).flatMap((l) => [l.cert, l.key, ...(l.p12 ? [l.p12] : [])])];
     expect(new Set(created)).toEqual(new Set(expected));
     for (const l of leafSpecs(s)) {
       expect(fs.statSync(l.key).mode & 0o777).toBe(0o600);
@@ -99,6 +100,20 @@ describe('sstt-pki init (dev profile)', () => {
     expect(t).toContain(`email:${s.domain}\n`);
     expect(t).toContain(`IP:${dottedMask(s.network.lan)}\n`);
     expect(t).toContain('IP:127.0.0.0/255.0.0.0\n');
+  });
+
+  it('the CA certificate for strongSwan is the same CA without IP subtrees and verifies the same leaves', async () => {
+    const t = await text(ipsecCaPath(s));
+    expect(t).toContain(`Subject: C = ES, ST = Murcia, O = UMU, OU = Servicios Telematicos ${s.id}, CN = ca.${s.domain}`);
+    expect(t).toMatch(/Name Constraints: critical\s+Permitted:\s+DNS:/);
+    expect(t).not.toContain('IP:');
+    const keyOf = async (f: string) => (await run(openssl, ['x509', '-in', f, '-noout', '-pubkey'])).stdout;
+    expect(await keyOf(ipsecCaPath(s))).toBe(await keyOf(certPaths(s).ca.cert));
+    for (const role of ['server', 'client'] as const) {
+      const f = certPaths(s).ipsec(role).cert;
+      const r = await run(openssl, ['verify', '-CAfile', ipsecCaPath(s), '-CRLfile', certPaths(s).crl, '-crl_check', f]);
+      expect(r.stdout.trim(), r.stderr).toBe(`${f}: OK`);
+    }
   });
 
   it('the server certificate names www and every service name, the server IP and loopback; serverAuth', async () => {

@@ -4,7 +4,7 @@
 // strongswan-swanctl), plus install.sh, which copies them and the host's certificates to the
 // Debian locations below. Left is always the machine itself, right the peer.
 import { certPaths, type HostRole, type Scenario } from '@sstt/scenario';
-import { dnString, ipsecFileBase, ipsecSubject } from '@sstt/pki';
+import { dnString, ipsecCaPath, ipsecFileBase, ipsecSubject } from '@sstt/pki';
 import { generatedHeader, inCerts } from '../common.ts';
 import type { GeneratedFiles, Generator } from '../types.ts';
 
@@ -154,6 +154,8 @@ function installScript(s: Scenario, role: HostRole): string {
     `# Installs the ${role}'s strongSwan configuration and certificates on a Debian host, as root, from`,
     '# the repository root after `npx sstt-pki init --profile lab` (copy certs/ to the other machine too).',
     '# CERTS=dir picks another certs/; DESTDIR=dir installs below dir and does not restart anything.',
+    '# The CA goes in as ca-ipsec.crt: the lab CA without its IP name constraints, which strongSwan',
+    '# 5.9 (Debian 12) cannot parse (strongswan/strongswan#1991); see packages/pki ipsecCaPath.',
     'set -eu',
     'HERE=$(dirname "$0")',
     'CERTS=${CERTS:-certs}',
@@ -163,7 +165,7 @@ function installScript(s: Scenario, role: HostRole): string {
     `install -m 644 "$HERE/ipsec.conf" "$D${p.ipsecConf}"`,
     `install -m 600 "$HERE/ipsec.secrets" "$D${p.ipsecSecrets}"`,
     `install -m 644 "$HERE/swanctl.conf" "$D${p.swanctlConf}"`,
-    `for ca in "$D${p.caCert}" "$D${p.swanctlCaCert}"; do install -m 644 "$CERTS/${inCerts(s, c.ca.cert)}" "$ca"; done`,
+    `for ca in "$D${p.caCert}" "$D${p.swanctlCaCert}"; do install -m 644 "$CERTS/${inCerts(s, ipsecCaPath(s))}" "$ca"; done`,
     `for crl in "$D${p.crl}" "$D${p.swanctlCrl}"; do install -m 644 "$CERTS/${inCerts(s, c.crl)}" "$crl"; done`,
     `for crt in "$D${p.cert}" "$D${p.swanctlCert}"; do install -m 644 "$CERTS/${inCerts(s, host.cert)}" "$crt"; done`,
     `for key in "$D${p.key}" "$D${p.swanctlKey}"; do install -m 600 "$CERTS/${inCerts(s, host.key)}" "$key"; done`,
