@@ -24,6 +24,8 @@ export interface NamedOptions {
   options: string[];
   /** How long to wait for "running" (default 15 s). */
   startTimeoutMs?: number;
+  /** named is killed after this long even if nobody closes it (default 10 min). */
+  maxLifetimeMs?: number;
 }
 
 export interface Named {
@@ -83,7 +85,10 @@ export async function startNamed(opts: NamedOptions): Promise<Named> {
     dir = path.dirname(dir);
   }
 
-  const child: ChildProcess = spawn('runuser', ['-u', 'bind', '--', named, '-g', '-n', '1', '-c', conf], {
+  // `timeout` bounds named's life if the test process dies without closing it; it passes our
+  // SIGTERM on to runuser, which passes it on to named.
+  const lifetime = String(Math.ceil((opts.maxLifetimeMs ?? 600_000) / 1000));
+  const child: ChildProcess = spawn('timeout', [lifetime, 'runuser', '-u', 'bind', '--', named, '-g', '-n', '1', '-c', conf], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
