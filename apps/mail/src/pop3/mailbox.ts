@@ -10,8 +10,16 @@ import { compareMaildirNames, lockUidList, newUidList, parseUidList, serializeUi
 
 /** Files at most this large are read in one go for RETR/TOP; larger ones are streamed. */
 export const SMALL_MESSAGE_OCTETS = 64 * 1024;
-/** Files whose size is unknown are measured this many at a time at login. */
-const MEASURE_CONCURRENCY = 16;
+/** File operations (renames new/ -> cur/, size measurements) run this many at a time at login. */
+const FS_CONCURRENCY = 32;
+
+async function inPool<T>(items: readonly T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+}
 
 export interface Message {
   /** 1-based message number of this session (RFC 1939 §5). */
@@ -92,9 +100,9 @@ export async function openMailbox(maildir: string): Promise<MailboxSnapshot> {
     /** base name -> current file name in cur/ */
     const files = new Map<string, string>();
     for (const name of await readdirOrEmpty(cur)) files.set(baseOf(name), name);
-    for (const name of await readdirOrEmpty(newDir)) {
+    const moving = (await readdirOrEmpty(newDir)).filter((name) => !files.has(baseOf(name)));
+    await inPool(moving, FS_CONCURRENCY, async (name) => {
       const base = baseOf(name);
-      if (files.has(base)) continue;
       // Maildir spec: a message leaves new/ once a client has seen it; ":2," = no flags yet.
       const target = name.includes(':') ? name : `${name}:2,`;
       try {
@@ -104,7 +112,7 @@ export async function openMailbox(maildir: string): Promise<MailboxSnapshot> {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // taken by another reader
         for (const again of await readdirOrEmpty(cur)) if (baseOf(again) === base) files.set(base, again);
       }
-    }
+    });
 
     const records: UidRecord[] = [];
     for (const r of list.records) {
@@ -132,16 +140,12 @@ export async function openMailbox(maildir: string): Promise<MailboxSnapshot> {
       };
     });
     const unknown = messages.filter((m) => m.size < 0);
-    for (let i = 0; i < unknown.length; i += MEASURE_CONCURRENCY) {
-      await Promise.all(
-        unknown.slice(i, i + MEASURE_CONCURRENCY).map(async (m) => {
-          m.size = await measureVirtualSize(m.file);
-          // Cache it as dovecot does, so the next login needs no read.
-          records[m.number - 1]!.ext.push(['W', String(m.size)]);
-        }),
-      );
-      changed = true;
-    }
+    await inPool(unknown, FS_CONCURRENCY, async (m) => {
+      m.size = await measureVirtualSize(m.file);
+      // Cache it as dovecot does, so the next login needs no read.
+      records[m.number - 1]!.ext.push(['W', String(m.size)]);
+    });
+    if (unknown.length > 0) changed = true;
     if (changed) await lock.commit(serializeUidList(list));
     return { maildir, validity: list.validity, messages };
   } finally {

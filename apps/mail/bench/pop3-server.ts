@@ -1,0 +1,14 @@
+// Starts only our POP3 server for the benchmark, on 127.0.0.1 and a free port, with the scenario
+// from the environment (SSTT_DATA_DIR points at the benchmark's Maildirs). Prints the port and the
+// user the load logs in as; stops on SIGTERM.
+import { loadScenario } from '@sstt/scenario';
+import { createPop3Server } from '../src/pop3/server.ts';
+
+const s = loadScenario({ env: process.env, flags: {}, configFile: undefined });
+const server = createPop3Server({ scenario: s, host: '127.0.0.1', port: 0 });
+const [addr] = await server.listen();
+const user = s.users[0]!;
+process.stdout.write(`PORT=${addr!.port}\nUSER=${user.name}\nPASS=${user.password}\n`);
+const stop = () => void server.close().then(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# POP3 download benchmark: this app's POP3 server vs dovecot-pop3d (Debian), same run, same
+# mailbox: N messages of ~SIZE bytes (CRLF, ",S=" in the file name, one line in ten starting
+# with "."), downloaded by bench/pop3-load.ts (USER/PASS, STAT, LIST, UIDL, RETR 1..N one at a
+# time, QUIT). Each server gets its own copy of the Maildir. One cold run each (messages still in
+# new/: the server moves them to cur/ and builds its uidlist/index), then REPS warm runs
+# alternating ours/dovecot; medians of msgs/s and the ratio are printed.
+# Usage: bash bench/pop3.sh     Env: N=2000 SIZE=2048 REPS=5
+# Takes /tmp/sstt-bench.lock itself unless a parent already holds it (run.sh, flock ...).
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+APP="$(cd "$HERE/.." && pwd)"
+LOCK=/tmp/sstt-bench.lock
+
+parent_holds_lock() {
+  local pid=$PPID
+  while [ "$pid" -gt 1 ]; do
+    if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "flock.*$LOCK"; then return 0; fi
+    pid=$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null || echo 1)
+  done
+  return 1
+}
+if [ -z "${SSTT_BENCH_LOCKED:-}" ] && ! parent_holds_lock; then
+  exec flock "$LOCK" env SSTT_BENCH_LOCKED=1 bash "$0" "$@"
+fi
+
+N="${N:-2000}"; SIZE="${SIZE:-2048}"; REPS="${REPS:-5}"
+command -v dovecot >/dev/null || { echo "installing dovecot-pop3d"; DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-core dovecot-pop3d >/dev/null; }
+MAIL_UID=$(id -u mail); MAIL_GID=$(id -g mail)
+
+W="$(mktemp -d /tmp/sstt-pop3-bench.XXXXXX)"; chmod 755 "$W"
+OURS_PID=""; DOVE_PID=""
+cleanup() {
+  [ -n "$OURS_PID" ] && kill "$OURS_PID" 2>/dev/null && wait "$OURS_PID" 2>/dev/null || true
+  [ -n "$DOVE_PID" ] && kill "$DOVE_PID" 2>/dev/null && wait "$DOVE_PID" 2>/dev/null || true
+  rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+cd "$APP"
+
+# Our server, on the benchmark's data directory; it tells us the port and the user.
+SSTT_DATA_DIR="$W/ours" npx tsx bench/pop3-server.ts > "$W/ours.out" 2> "$W/ours.err" &
+OURS_PID=$!
+for _ in $(seq 200); do grep -q '^PASS=' "$W/ours.out" 2>/dev/null && break; sleep 0.05; done
+# shellcheck disable=SC1090
+. "$W/ours.out"
+OURS_PORT=$PORT; BUSER=$USER; BPASS=$PASS
+
+# The mailbox, generated once and copied for each server.
+node -e '
+  const fs = require("fs"); const [dir, n, size] = process.argv.slice(1);
+  fs.mkdirSync(dir, { recursive: true });
+  const t = Math.floor(Date.now() / 1000) - 100000;
+  const filler = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor.\r\n";
+  for (let i = 1; i <= +n; i++) {
+    let m = `Return-Path: <sender@client.test>\r\nFrom: sender@client.test\r\nTo: bench@client.test\r\nSubject: pop test ${i}\r\nMessage-ID: <${i}.pop@client.test>\r\nDate: ${new Date((t + i) * 1000).toUTCString()}\r\n\r\n`;
+    while (m.length + filler.length <= +size) m += filler;
+    if (i % 10 === 0) m += ".dot-leading line\r\n";
+    fs.writeFileSync(`${dir}/${t + i}.M${i}P1.bench,S=${Buffer.byteLength(m)}`, m);
+  }' "$W/gen" "$N" "$SIZE"
+for who in ours dove; do
+  md="$W/$who/mail/$BUSER/Maildir"; mkdir -p "$md/cur" "$md/tmp"; cp -a "$W/gen" "$md/new"
+done
+chown -R "$MAIL_UID:$MAIL_GID" "$W/dove"
+
+# dovecot on a free loopback port, its own base/state directories, the same user and password.
+DOVE_PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+echo "$BUSER:{PLAIN}$BPASS:$MAIL_UID:$MAIL_GID::$W/dove/mail/$BUSER::" > "$W/users"
+mkdir -p "$W/run" "$W/state"
+cat > "$W/dovecot.conf" <<C
+instance_name = sstt_pop3_bench_$$
+base_dir = $W/run
+state_dir = $W/state
+protocols = pop3
+listen = 127.0.0.1
+log_path = $W/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain
+mail_location = maildir:~/Maildir
+first_valid_uid = $MAIL_UID
+first_valid_gid = $MAIL_GID
+default_internal_user = dovecot
+default_login_user = dovenull
+pop3_uidl_format = %08Xu%08Xv
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $W/users
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%u $W/users
+}
+service pop3-login {
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = $DOVE_PORT
+  }
+}
+service imap-login {
+  inet_listener imap {
+    port = 0
+  }
+}
+C
+dovecot -F -c "$W/dovecot.conf" > "$W/dovecot.out" 2>&1 &
+DOVE_PID=$!
+for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$DOVE_PORT") 2>/dev/null && break; sleep 0.05; done
+
+load() { TIMEOUT_MS=110000 npx tsx bench/pop3-load.ts "$1" "$BUSER" "$BPASS"; }
+RES="$W/pop3.tsv"; : > "$RES"
+echo "POP3 download: $N messages of ~$SIZE bytes, sequential RETR; ours on :$OURS_PORT, dovecot $(dovecot --version | cut -d' ' -f1) on :$DOVE_PORT"
+for who in ours dovecot; do
+  port=$OURS_PORT; [ $who = dovecot ] && port=$DOVE_PORT
+  j=$(load "$port"); printf '%s\tcold\t%s\n' "$who" "$j" | tee -a "$RES"
+done
+for r in $(seq "$REPS"); do
+  for who in ours dovecot; do
+    port=$OURS_PORT; [ $who = dovecot ] && port=$DOVE_PORT
+    j=$(load "$port"); printf '%s\twarm\t%s\n' "$who" "$j" | tee -a "$RES"
+  done
+done
+if grep -qiE 'error|fatal|panic' "$W/dovecot.log" 2>/dev/null; then grep -iE 'error|fatal|panic' "$W/dovecot.log" | tail -3; fi
+
+node -e '
+  const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split("\t"));
+  const med = (a) => { a = [...a].sort((x, y) => x - y); const m = a.length >> 1; return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2; };
+  const pick = (who, phase) => rows.filter((r) => r[0] === who && r[1] === phase).map((r) => JSON.parse(r[2]));
+  const errors = rows.filter((r) => JSON.parse(r[2]).error).length;
+  const fig = {};
+  for (const who of ["ours", "dovecot"]) for (const phase of ["cold", "warm"]) {
+    const js = pick(who, phase).filter((j) => !j.error);
+    if (!js.length) continue;
+    const v = js.map((j) => j.msgs_per_s);
+    fig[who + "_" + phase] = med(v);
+    console.log(`${who.padEnd(8)} ${phase}: ${med(v)} msg/s (median of ${v.length}, min ${Math.min(...v)}, max ${Math.max(...v)}), login ${med(js.map((j) => j.login_ms))} ms`);
+  }
+  console.log(`ratio ours/dovecot warm = ${(fig.ours_warm / fig.dovecot_warm).toFixed(2)}x (target >= 1.0x); cold = ${(fig.ours_cold / fig.dovecot_cold).toFixed(2)}x`);
+  if (errors) { console.log(`${errors} run(s) failed`); process.exit(1); }
+' "$RES"
