@@ -45,6 +45,8 @@ export class AuthThrottle {
 
   record(address: string, now = Date.now()): void {
     this.failures.set(address, [...this.recent(address, now), now]);
+    // Forget addresses whose failures have all expired, so the map cannot grow without bound.
+    if (this.failures.size > 10_000) for (const a of [...this.failures.keys()]) this.recent(a, now);
   }
 }
 

@@ -157,6 +157,10 @@ export async function lockUidList(maildir: string, waitMs = UIDLIST_LOCK_WAIT_MS
         async commit(text) {
           try {
             await fh.writeFile(text);
+            // Running as root on a Maildir owned by its user: give the list to that user, so
+            // dovecot (which runs as the mail user) can read and replace it.
+            const dir = await fs.promises.stat(maildir);
+            if (process.getuid?.() === 0 && dir.uid !== 0) await fh.chown(dir.uid, dir.gid);
             await fh.sync();
             await fh.close();
             await fs.promises.rename(lockPath, path.join(maildir, UIDLIST_NAME));
