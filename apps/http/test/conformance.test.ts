@@ -29,6 +29,7 @@ let noForm: Running;
 beforeAll(async () => {
   w = await createWorld();
   w.put('with space.txt', 'a file name with a space\n');
+  w.put('ñandú.txt', 'utf-8 name\n');
   server = await w.start({ idleTimeoutMs: IDLE_MS, maxRequests: MAX_REQUESTS, formEmail: w.s.users[0]!.email });
   noForm = await w.start({ idleTimeoutMs: IDLE_MS, maxRequests: MAX_REQUESTS, formEmail: undefined });
 }, 60_000);
@@ -123,6 +124,12 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       expect((await get('/a.txt?x=1&y=%2e%2e')).body.toString()).toBe(FILES['a.txt']);
       expect((await get('/a%2Etxt')).body.toString()).toBe(FILES['a.txt']);
       expect((await get('/with%20space.txt')).body.toString()).toBe('a file name with a space\n');
+    });
+
+    it('UTF-8 file names, percent-encoded', async () => {
+      const r = await get('/%C3%B1and%C3%BA.txt');
+      expectStatus(r, 200);
+      expect(r.body.toString()).toBe('utf-8 name\n');
     });
 
     it('follows a symlink that stays inside the root', async () => {
@@ -239,7 +246,7 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       await expectRejected(`GET /a.txt\rX HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 400);
     });
     it('400 for a malformed version (HTTP-name is case-sensitive, one digit each side, RFC 9112 §2.3)', async () => {
-      for (const v of ['http/1.1', 'HTTP/11', 'HTTP/1.1.1', 'HTTP/10.0', 'HTTP/1', 'HTTPS/1.1']) {
+      for (const v of ['http/1.1', 'HTTP/11', 'HTTP/1.1.1', 'HTTP/10.0', 'HTTP/01.1', 'HTTP/1', 'HTTP/1.x', 'HTTPS/1.1']) {
         await expectRejected(`GET / ${v}\r\nHost: ${host}\r\n\r\n`, 400);
       }
     });
@@ -317,6 +324,28 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
     it('431 for too many fields', async () => {
       const fields = Array.from({ length: 400 }, (_, i) => `X-Field-${i}: ${'v'.repeat(90)}\r\n`).join('');
       await expectRejected(`GET /a.txt HTTP/1.1\r\nHost: ${host}\r\n${fields}\r\n`, 431);
+    });
+    it('400 for a Host that is not a valid authority (RFC 9112 §3.2)', async () => {
+      await expectRejected(`GET /a.txt HTTP/1.1\r\nHost: bad host\r\n\r\n`, 400, 'intact');
+      await expectRejected(`GET /a.txt HTTP/1.1\r\nHost: ${host}/path\r\n\r\n`, 400, 'intact');
+      await expectRejected(`GET /a.txt HTTP/1.1\r\nHost: ${host}:80x\r\n\r\n`, 400, 'intact');
+    });
+    it('400 for Content-Length together with Transfer-Encoding (RFC 9112 §6.1: smuggling)', async () => {
+      await expectRejected(
+        `POST /accion_form.html HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
+        400,
+      );
+    });
+    it('a GET with a body: the body is skipped, never read as the next request', async () => {
+      const c = await connect();
+      const smuggled = req('GET', '/../secret.html', { Host: host });
+      c.write(req('GET', '/a.txt', { Host: host, 'Content-Length': String(smuggled.length) }, smuggled) + req('GET', '/style.css', { Host: host }));
+      const first = await readResponse(c);
+      expectStatus(first, 200);
+      if (first.header('connection')?.toLowerCase() === 'close') return expectClosedQuietly(c);
+      const second = await readResponse(c);
+      expectStatus(second, 200);
+      expect(second.body.toString()).toBe(FILES['style.css']);
     });
     it('field names are case-insensitive and values are trimmed', async () => {
       const { r } = await exchange(`GET /a.txt HTTP/1.1\r\nhOsT:   ${host}  \r\nconnection:   CLOSE \r\n\r\n`);
@@ -508,6 +537,15 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       const r = await range('bytes=0-1,4-5');
       expectStatus(r, 200);
       expect(r.body.toString()).toBe(text);
+    });
+    it('If-Range with the current ETag → 206; with another validator → 200 whole (RFC 9110 §13.1.5)', async () => {
+      const etag = (await get('/a.txt')).header('etag')!;
+      const hit = await get('/a.txt', { Range: 'bytes=0-3', 'If-Range': etag });
+      expectStatus(hit, 206);
+      expect(hit.body.toString()).toBe(text.slice(0, 4));
+      const miss = await get('/a.txt', { Range: 'bytes=0-3', 'If-Range': '"stale"' });
+      expectStatus(miss, 200);
+      expect(miss.body.toString()).toBe(text);
     });
     it('Range with HEAD: 206 headers, no body', async () => {
       const { r } = await exchange(req('HEAD', '/a.txt', { Host: host, Range: 'bytes=0-9' }), 'HEAD');

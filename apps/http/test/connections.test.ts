@@ -2,6 +2,7 @@
 // (slow headers, slowloris, slow form body), the request cap per connection, the bound on
 // connections, graceful close, and a server that keeps serving everybody else while some
 // clients misbehave. Short timeouts are set per server so the suite stays fast.
+import crypto from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawTcp, type RawClient } from '@sstt/testkit';
@@ -18,6 +19,8 @@ let idle: Running;
 let header: Running;
 let capped: Running;
 let bounded: Running;
+let deep: Running;
+const MID = crypto.randomBytes(2 * 1024 * 1024);
 
 beforeAll(async () => {
   w = await createWorld();
@@ -26,6 +29,8 @@ beforeAll(async () => {
   header = await w.start({ idleTimeoutMs: 5000, headerTimeoutMs: HEADER_MS, formEmail: w.s.users[0]!.email });
   capped = await w.start({ maxRequests: 3 });
   bounded = await w.start({ maxConnections: 2 });
+  deep = await w.start({ maxRequests: 5000 });
+  w.put('mid.zip', MID);
 }, 60_000);
 
 afterAll(async () => {
@@ -148,6 +153,29 @@ describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
     });
   });
 
+  describe('pipelining at depth', () => {
+    it('1000 pipelined requests in one write are all answered, in order', async () => {
+      const files = ['a.txt', 'style.css', 'app.js', 'data.json', 'page.htm'];
+      const c = await connect(deep.byName(name));
+      c.write(Array.from({ length: 1000 }, (_, i) => req('GET', `/${files[i % files.length]}`, { Host: host() })).join(''));
+      for (let i = 0; i < 1000; i++) {
+        const r = await readResponse(c);
+        expect(r.status).toBe(200);
+        expect(r.body.toString(), `response ${i}`).toBe(FILES[files[i % files.length]!]);
+      }
+    }, 30_000);
+
+    it('a 2 MB response in the middle of a pipeline keeps the order', async () => {
+      const c = await connect(deep.byName(name));
+      c.write(req('GET', '/a.txt', { Host: host() }) + req('GET', '/mid.zip', { Host: host() }) + req('HEAD', '/mid.zip', { Host: host() }) + req('GET', '/style.css', { Host: host() }));
+      expect((await readResponse(c)).body.toString()).toBe(FILES['a.txt']);
+      const mid = await readResponse(c, 'GET', 10_000);
+      expect(Buffer.compare(mid.body, MID)).toBe(0);
+      expect((await readResponse(c, 'HEAD')).header('content-length')).toBe(String(MID.length));
+      expect((await readResponse(c)).body.toString()).toBe(FILES['style.css']);
+    });
+  });
+
   describe('bounded connections', () => {
     it('beyond maxConnections a client gets 503 and close; a freed slot serves again', async () => {
       const t = bounded.byName(name);
@@ -161,6 +189,7 @@ describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
       extra.write(req('GET', '/a.txt', { Host: host() }));
       const refused = await readResponse(extra);
       expectStatus(refused, 503);
+      expectCommonHeaders(refused);
       expect(refused.header('connection')).toMatch(/^close$/i);
       await expectClosedQuietly(extra);
 
