@@ -17,7 +17,7 @@ import type tls from 'node:tls';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { maildirOf, type Scenario } from '@sstt/scenario';
 import { silentLogger, type Logger } from '@sstt/runtime';
-import { deliver, SizeExceededError } from './maildir.ts';
+import { cleanTmp, deliver, ensureMaildir, SizeExceededError } from './maildir.ts';
 import { EximConnection } from './smtp-replies.ts';
 
 /** Idle time before smtp-server answers 421 and closes (RFC 5321 §4.5.3.2.7: 5 minutes). */
@@ -236,15 +236,23 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
   const host = options.host ?? s.listen.address;
   const port = options.port ?? s.listen.ports[service];
   return {
-    listen: () =>
-      new Promise<AddressInfo[]>((resolve, reject) => {
+    listen: async () => {
+      // Every user has a Maildir from the start (POP3 logins find an empty mailbox, as with
+      // exim + dovecot), and debris of deliveries cut short by a crash is cleared from tmp/.
+      for (const u of s.users) {
+        const dir = maildirOf(s, u.name);
+        await ensureMaildir(dir);
+        await cleanTmp(dir);
+      }
+      return new Promise<AddressInfo[]>((resolve, reject) => {
         const onError = (err: Error) => reject(err);
         server.server.once('error', onError);
         server.server.listen(port, host, () => {
           server.server.off('error', onError);
           resolve([server.server.address() as AddressInfo]);
         });
-      }),
+      });
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# npm run bench -w @sstt/mail: SMTP ingest of this app vs exim4 (Debian's MTA, delivering to
+# Maildir), same load, same run, then the POP3 download benchmark (bench/pop3.sh) if present.
+# Load: N messages of ~SIZE bytes over C connections, every message acknowledged (250) before
+# the next one on its connection (bench/smtp-load.mjs). Our server answers 250 only once the
+# message is fsynced in new/; exim answers once it is fsynced in its spool and delivers after.
+# Usage: bash bench/run.sh            Env: N=2000 C=10 SIZE=2048 REPS=3 (runs alternate)
+# Takes /tmp/sstt-bench.lock itself unless a parent already holds it (flock ... npm run bench).
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+APP="$(cd "$HERE/.." && pwd)"
+LOCK=/tmp/sstt-bench.lock
+
+# Serialise with the other benchmarks of the project.
+parent_holds_lock() {
+  local pid=$PPID
+  while [ "$pid" -gt 1 ]; do
+    if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "flock.*$LOCK"; then return 0; fi
+    pid=$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null || echo 1)
+  done
+  return 1
+}
+if [ -z "${SSTT_BENCH_LOCKED:-}" ] && ! parent_holds_lock; then
+  exec flock "$LOCK" env SSTT_BENCH_LOCKED=1 bash "$0" "$@"
+fi
+
+N="${N:-2000}"; C="${C:-10}"; SIZE="${SIZE:-2048}"; REPS="${REPS:-3}"
+W="$(mktemp -d /tmp/sstt-mail-bench.XXXXXX)"; chmod 755 "$W"
+RES="$W/smtp.tsv"; : > "$RES"
+
+# Debian tools the benchmark drives (CI installs them too).
+need=()
+command -v exim4 >/dev/null || need+=(exim4-daemon-light)
+command -v python3 >/dev/null || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing ${need[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y "${need[@]}" >/dev/null
+fi
+
+cd "$APP"
+eval "$(node --import tsx bench/scenario-info.ts)"
+freeport() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+waitport() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "nothing listens on $1" >&2; return 1; }
+
+# ---- exim4, private instance (config adapted from the recipe that measured the issue's anchor) ----
+EXIM_PORT="$(freeport)"
+EX="$W/exim.conf"
+cat > "$EX" <<C
+primary_hostname = $HOSTNAME.$DOMAIN
+domainlist local_domains = $DOMAIN
+qualify_domain = $DOMAIN
+daemon_smtp_ports = $EXIM_PORT
+local_interfaces = 127.0.0.1
+spool_directory = $W/exim-spool
+log_file_path = $W/exim-log/%slog
+host_lookup =
+rfc1413_hosts =
+tls_advertise_hosts =
+smtp_accept_max = 200
+smtp_accept_max_per_connection = 0
+smtp_accept_queue_per_connection = 0
+smtp_accept_reserve = 0
+message_size_limit = $MAX_SIZE
+never_users = root
+keep_environment =
+acl_smtp_rcpt = acl_check_rcpt
+begin acl
+acl_check_rcpt:
+  accept domains = +local_domains
+         local_parts = $BENCH_USER
+  deny   message = relay not permitted
+begin routers
+localuser:
+  driver = accept
+  domains = +local_domains
+  local_parts = $BENCH_USER
+  transport = local_maildir
+begin transports
+local_maildir:
+  driver = appendfile
+  directory = $W/exim-maildir/$BENCH_USER/Maildir
+  maildir_format
+  create_directory
+  delivery_date_add
+  envelope_to_add
+  return_path_add
+  user = Debian-exim
+  group = Debian-exim
+  mode = 0600
+  directory_mode = 0700
+begin retry
+*   *   F,2h,15m
+C
+chmod 644 "$EX"
+# exim keeps root (needed to switch to the delivery user) with -C only for configs listed in
+# Debian's TRUSTED_CONFIG_LIST.
+grep -qxF "$EX" /etc/exim4/trusted_configs 2>/dev/null || echo "$EX" >> /etc/exim4/trusted_configs
+chmod 644 /etc/exim4/trusted_configs
+exim4 -C "$EX" -bV >/dev/null
+
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  sed -i "\\#^$EX\$#d" /etc/exim4/trusted_configs 2>/dev/null || true
+  [ -n "${KEEP:-}" ] || rm -rf "$W"
+}
+trap cleanup EXIT INT TERM
+
+count_new() { find "$1" -type f 2>/dev/null | wc -l; }
+
+# run_one LABEL PORT NEWDIR REP: client-side msg/s and, once all N are in new/, delivered msg/s
+run_one() {
+  local t0 t1 json cnt
+  t0=$(date +%s.%N)
+  json=$(TIMEOUT_MS=300000 node "$HERE/smtp-load.mjs" "$2" "$N" "$C" "$SIZE" "$BENCH_RCPT")
+  for _ in $(seq 3000); do cnt=$(count_new "$3"); [ "$cnt" -ge "$N" ] && break; sleep 0.1; done
+  t1=$(date +%s.%N)
+  node -e '
+    const [label, rep, json, t0, t1, cnt, n] = process.argv.slice(1);
+    const j = JSON.parse(json);
+    if (j.fail || +cnt < +n) { console.error(`${label}: ${j.fail} failures, ${cnt}/${n} delivered`); process.exit(1); }
+    console.log([label, rep, j.msgs_per_s, (+n / (t1 - t0)).toFixed(1)].join("\t"));
+  ' "$1" "$4" "$json" "$t0" "$t1" "$cnt" "$N"
+}
+
+start_exim() {
+  rm -rf "$W/exim-spool" "$W/exim-log" "$W/exim-maildir"
+  mkdir -p "$W/exim-spool" "$W/exim-log" "$W/exim-maildir"
+  chown -R Debian-exim:Debian-exim "$W/exim-spool" "$W/exim-log" "$W/exim-maildir"
+  exim4 -C "$EX" -bdf > "$W/exim.out" 2>&1 &
+  EPID=$!; PIDS+=("$EPID"); waitport "$EXIM_PORT"
+}
+
+start_ours() {
+  rm -rf "$W/ours"; mkdir -p "$W/ours"
+  SSTT_DATA_DIR="$W/ours" SSTT_CERTS_DIR="$W/no-certs" SSTT_SMTP_PORT=0 SSTT_SUBMISSION_PORT=0 \
+    SSTT_POP3_PORT=0 SSTT_POP3S_PORT=0 SSTT_LOG_LEVEL=info \
+    node --import tsx src/main.ts > "$W/ours.out" 2>&1 &
+  OPID=$!; PIDS+=("$OPID")
+  OURS_PORT=""
+  # port 0: the port is the one the app logs in its "listening" line
+  for _ in $(seq 400); do
+    OURS_PORT=$(sed -n 's/.*"service":"smtp".*"port":\([0-9]*\).*"listening".*/\1/p' "$W/ours.out" | head -1)
+    [ -n "$OURS_PORT" ] && break; sleep 0.05
+  done
+  [ -n "$OURS_PORT" ] || { cat "$W/ours.out"; exit 1; }
+}
+
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+echo "SMTP ingest: $N messages of ~$SIZE bytes over $C connections, $REPS alternating runs each (machine: $(nproc) cores)"
+for r in $(seq "$REPS"); do
+  start_exim; run_one exim "$EXIM_PORT" "$W/exim-maildir/$BENCH_USER/Maildir/new" "$r" | tee -a "$RES"; stop "$EPID"
+  start_ours; run_one sstt-mail "$OURS_PORT" "$W/ours/mail/$BENCH_USER/Maildir/new" "$r" | tee -a "$RES"; stop "$OPID"
+done
+
+node -e '
+const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split("\t"));
+const med = (a) => { a = [...a].sort((x, y) => x - y); const m = a.length >> 1; return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2; };
+const by = {}; for (const r of rows) (by[r[0]] ??= []).push(r);
+const M = {};
+for (const [k, rs] of Object.entries(by)) {
+  M[k] = { ingest: med(rs.map((r) => +r[2])), delivered: med(rs.map((r) => +r[3])) };
+  console.log(`${k.padEnd(10)} ingest ${M[k].ingest.toFixed(0).padStart(6)} msg/s   all in Maildir ${M[k].delivered.toFixed(0).padStart(6)} msg/s   (medians of ${rs.length})`);
+}
+if (M.exim && M["sstt-mail"]) {
+  console.log(`ratio sstt-mail/exim: ingest ${(M["sstt-mail"].ingest / M.exim.ingest).toFixed(2)}x, in Maildir ${(M["sstt-mail"].delivered / M.exim.delivered).toFixed(2)}x (target >= 5x; every 250 after fsync)`);
+}
+' "$RES"
+
+if [ -f "$HERE/pop3.sh" ]; then
+  echo
+  bash "$HERE/pop3.sh"
+fi
