@@ -229,7 +229,11 @@ export class Connection {
     logs.lab.write(labLine(kind, this.remote, `${requestLine} ${status}${reason ? ` (${reason})` : ''}`));
   }
 
-  /** Sends `length` bytes of a file from `start`, in large reads, waiting for the socket to drain. */
+  /**
+   * Sends `length` bytes of a file from `start` in large reads, with backpressure: the next
+   * chunk is read while the previous one is being sent, and nothing more is read while the
+   * socket has not drained, so memory stays at about two chunks per connection.
+   */
   private stream(file: string, start: number, length: number): void {
     this.streaming = true;
     fs.open(file, 'r', (err, fd) => {
@@ -245,35 +249,58 @@ export class Connection {
       }
       this.streamFd = fd;
       let pos = start;
-      let left = length;
-      const step = (): void => {
-        if (this.state === 'closed' || this.streamFd !== fd) return;
-        if (left === 0) {
-          this.streamFd = undefined;
-          fs.close(fd, () => {});
-          this.streaming = false;
-          this.onStreamDone();
-          return;
-        }
-        const chunk = takeChunk();
-        fs.read(fd, chunk, 0, Math.min(chunk.length, left), pos, (rerr, n) => {
-          if (this.state === 'closed' || this.streamFd !== fd) return;
-          if (rerr || n === 0) {
-            // The file shrank or failed under us; Content-Length can no longer be honoured.
-            releaseChunk(chunk);
-            this.ctx.log.warn({ err: rerr?.message ?? 'file shrank' }, 'stream cut');
-            this.socket.destroy();
-            return;
-          }
-          pos += n;
-          left -= n;
+      let toRead = length;
+      let reading = false;
+      let draining = false;
+      let ready: { chunk: Buffer; n: number } | undefined;
+      const alive = () => this.state !== 'closed' && this.streamFd === fd;
+      const pump = (): void => {
+        if (!alive()) return;
+        if (ready && !draining) {
+          const { chunk, n } = ready;
+          ready = undefined;
           this.arm('send', this.ctx.idleTimeoutMs);
           const ok = this.socket.write(n === chunk.length ? chunk : chunk.subarray(0, n), () => releaseChunk(chunk));
-          if (ok) step();
-          else this.socket.once('drain', step);
-        });
+          if (!ok) {
+            draining = true;
+            this.socket.once('drain', () => {
+              draining = false;
+              pump();
+            });
+          }
+        }
+        if (!reading && !ready && toRead > 0) {
+          reading = true;
+          const chunk = takeChunk();
+          fs.read(fd, chunk, 0, Math.min(chunk.length, toRead), pos, (rerr, n) => {
+            reading = false;
+            if (!alive()) return;
+            if (rerr || n === 0) {
+              // The file shrank or failed under us; Content-Length can no longer be honoured.
+              releaseChunk(chunk);
+              this.ctx.log.warn({ err: rerr?.message ?? 'file shrank' }, 'stream cut');
+              this.socket.destroy();
+              return;
+            }
+            pos += n;
+            toRead -= n;
+            ready = { chunk, n };
+            pump();
+          });
+        }
+        if (toRead === 0 && !reading && !ready) {
+          // Everything is queued on the socket; the next response may follow it in order.
+          this.streamFd = undefined;
+          fs.close(fd, () => {});
+          const next = () => {
+            this.streaming = false;
+            this.onStreamDone();
+          };
+          if (draining) this.socket.once('drain', next);
+          else next();
+        }
       };
-      step();
+      pump();
     });
   }
 

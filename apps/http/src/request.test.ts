@@ -56,10 +56,18 @@ describe('parseRequestHead', () => {
     ['bare CR in a field', 'GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n'],
     ['NUL in a field value', 'GET / HTTP/1.1\r\nHost: h\r\nX: a\x00b\r\n\r\n'],
     ['HTTP/1.1 without Host', 'GET / HTTP/1.1\r\nAccept: */*\r\n\r\n'],
+    ['a Host with a space', 'GET / HTTP/1.1\r\nHost: bad host\r\n\r\n'],
+    ['a Host with a path', 'GET / HTTP/1.1\r\nHost: h/path\r\n\r\n'],
+    ['a Host with a bad port', 'GET / HTTP/1.1\r\nHost: h:80x\r\n\r\n'],
+    ['a Host with two colons', 'GET / HTTP/1.1\r\nHost: h:1:2\r\n\r\n'],
     ['two Host fields', 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n'],
     ['conflicting Content-Length', 'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n'],
   ])('400 for %s', (_, text) => {
     expect(status(parse(text))).toBe(400);
+  });
+
+  it.each(['www.example.org', 'h:8080', '127.0.0.1:1', '[::1]:443', '', 'a_b-c.d~e'])('accepts Host %j', (h) => {
+    expect(head(parse(`GET / HTTP/1.1\r\nHost: ${h}\r\n\r\n`)).headers.get('host')).toBe(h);
   });
 
   it('HTTP/1.0 does not need Host', () => {

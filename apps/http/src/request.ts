@@ -67,6 +67,7 @@ function isValidFieldValue(s: string): boolean {
 }
 
 const LF = 0x0a;
+const HOST_RE = /^(?:\[[0-9A-Fa-f:.]+\]|\[v[0-9A-Fa-f]+\.[A-Za-z0-9\-._~!$&'()*+,;=:]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]*)(?::\d*)?$/;
 
 /**
  * Finds the end of the head: the empty line. Lines end in CRLF or, tolerated by RFC 9112 §2.2,
@@ -162,6 +163,10 @@ export function parseRequestHead(buf: Buffer): ParseResult {
   if (hosts > 1 || (version === 'HTTP/1.1' && hosts === 0)) {
     return { kind: 'error', status: 400, reason: hosts > 1 ? 'more than one Host' : 'HTTP/1.1 request without Host', requestLine };
   }
+  // Host = uri-host [ ":" port ] (RFC 9112 §3.2, RFC 3986 §3.2.2): a bracketed IP literal or a
+  // reg-name; anything else (spaces, a path, a bad port) is a 400.
+  const host = headers.get('host');
+  if (host !== undefined && !HOST_RE.test(host)) return { kind: 'error', status: 400, reason: 'Host is not a valid authority', requestLine };
   return { kind: 'request', head: { method, target, version, headers, requestLine }, consumed: end };
 }
 

@@ -109,6 +109,32 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     connections.add(new Connection(socket, ctx, secure));
   };
 
+  /**
+   * A TLS client without a valid certificate from the lab CA (none, another CA, revoked on the
+   * CRL, expired): it never gets an HTTP byte. The handshake is over when Node tells us (under
+   * TLS 1.3 the client's certificate arrives with its last flight), so the refusal is a TCP
+   * reset once the client speaks (or after the header timeout): curl then fails with "Recv
+   * failure" (56) rather than reading a clean close as an empty HTTP reply.
+   */
+  const refuseTls = (sock: tls.TLSSocket) => {
+    const why = sock.authorizationError ? String(sock.authorizationError) : 'no client certificate';
+    log.info({ remote: sock.remoteAddress, why }, 'TLS client refused');
+    logs?.lab.write(labLine('FORBIDDEN', sock.remoteAddress?.replace(/^::ffff:/, '') ?? '-', `TLS client certificate refused: ${why}`));
+    const raw = [...sockets].find(
+      (r) => r.remotePort === sock.remotePort && r.remoteAddress === sock.remoteAddress && r.localPort === sock.localPort,
+    );
+    const reset = () => {
+      clearTimeout(timer);
+      if (raw && !raw.destroyed) raw.resetAndDestroy();
+      else sock.destroy();
+    };
+    const timer = setTimeout(reset, ctx.headerTimeoutMs);
+    timer.unref();
+    sock.on('error', () => {});
+    sock.once('data', reset);
+    sock.once('close', () => clearTimeout(timer));
+  };
+
   const listenOne = (srv: net.Server, port: number, service: 'http' | 'https') =>
     new Promise<AddressInfo>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => reject(new ListenError(service, host, port, err));
@@ -141,15 +167,19 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
             key: h.key,
             ca: h.ca,
             ...(h.crl ? { crl: h.crl } : {}),
-            // Like Apache's SSLVerifyClient require: no valid client certificate, no connection.
+            // Like Apache's SSLVerifyClient require, but the verdict is ours (see refuseTls):
+            // Node can only drop a refused client silently, which a client reads as an empty reply.
             requestCert: true,
-            rejectUnauthorized: true,
+            rejectUnauthorized: false,
             minVersion: 'TLSv1.2',
             maxVersion: 'TLSv1.3',
             // A client that connects and never completes the handshake is cut like a slow head.
             handshakeTimeout: ctx.headerTimeoutMs,
           },
-          (sock) => accept(sock, true),
+          (sock) => {
+            if (sock.authorized) accept(sock, true);
+            else refuseTls(sock);
+          },
         );
         secure.on('tlsClientError', (err, sock) => {
           log.debug({ err: err.message, remote: sock.remoteAddress }, 'TLS handshake refused');
