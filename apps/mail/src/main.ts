@@ -7,6 +7,7 @@ import type tls from 'node:tls';
 import { certPaths, loadScenario, parseCommandLine, type Scenario, type Service } from '@sstt/scenario';
 import { createLogger, ListenError, runApp, type Closable, type Logger } from '@sstt/runtime';
 import { createSmtpServer } from './smtp.ts';
+import { createOutboundRunner } from './smtp-outbound.ts';
 
 const log = createLogger({ name: 'mail' });
 
@@ -59,8 +60,11 @@ runApp({
     const started: Closable[] = [];
     const tlsOpt = serverTls ? { tls: serverTls } : {};
 
-    await listenAs('smtp', host, ports.smtp, createSmtpServer({ scenario: s, host, port: ports.smtp, log, ...tlsOpt }), started);
-    await listenAs('submission', host, ports.submission, createSmtpServer({ scenario: s, host, port: ports.submission, submission: true, log, ...tlsOpt }), started);
+    // One queue runner (smarthost forwarding) for both SMTP listeners.
+    const outbound = createOutboundRunner(s, { log });
+    started.push(outbound);
+    await listenAs('smtp', host, ports.smtp, createSmtpServer({ scenario: s, host, port: ports.smtp, log, outbound, ...tlsOpt }), started);
+    await listenAs('submission', host, ports.submission, createSmtpServer({ scenario: s, host, port: ports.submission, submission: true, log, outbound, ...tlsOpt }), started);
 
     const createPop3Server = await loadPop3();
     if (!createPop3Server) log.warn('POP3 server module not found: POP3 is off');

@@ -12,20 +12,21 @@
 //   scenario.mail.plaintextAuth allows it (RFC 4954 §4: a server may refuse plaintext mechanisms
 //   without TLS; the lab wants them visible in Wireshark).
 import net, { type AddressInfo } from 'node:net';
-import path from 'node:path';
 import type tls from 'node:tls';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { maildirOf, type Scenario } from '@sstt/scenario';
 import { silentLogger, type Logger } from '@sstt/runtime';
+import type { Readable } from 'node:stream';
 import { cleanTmp, deliver, ensureMaildir, SizeExceededError } from './maildir.ts';
+import { createOutboundRunner, envelopeHeader, OUTBOUND_DIR, outboundMaildir, type OutboundRunner } from './smtp-outbound.ts';
 import { EximConnection } from './smtp-replies.ts';
+
+export { OUTBOUND_DIR };
 
 /** Idle time before smtp-server answers 421 and closes (RFC 5321 §4.5.3.2.7: 5 minutes). */
 export const SMTP_IDLE_TIMEOUT_MS = 5 * 60 * 1000;
 /** How long close() waits for sessions to finish before destroying them. */
 export const SMTP_CLOSE_GRACE_MS = 3000;
-/** Where relayed mail waits, below scenario.paths.mail. */
-export const OUTBOUND_DIR = '.outbound';
 
 export interface SmtpServerOptions {
   scenario: Scenario;
@@ -38,6 +39,11 @@ export interface SmtpServerOptions {
   log?: Logger;
   idleTimeoutMs?: number;
   closeGraceMs?: number;
+  /**
+   * The runner forwarding relayed mail to the smarthost; share one between the SMTP and the
+   * submission listener. Default: the server starts (and closes) its own.
+   */
+  outbound?: OutboundRunner;
 }
 
 export interface SmtpServerHandle {
@@ -90,7 +96,7 @@ export function createRouter(s: Scenario) {
       if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$|^\[[0-9a-f.:]+\]$/.test(domain)) {
         return smtpError(550, '5.1.2 Unrouteable address: bad domain');
       }
-      return { kind: 'relay', domain, maildir: path.join(s.paths.mail, OUTBOUND_DIR, domain, 'Maildir') };
+      return { kind: 'relay', domain, maildir: outboundMaildir(s, domain) };
     },
     /** AUTH PLAIN/LOGIN: the login name with or without @domain. */
     checkLogin(username: string, password: string): string | undefined {
@@ -149,6 +155,18 @@ export function traceHeaders(s: Scenario, session: SMTPServerSession, id: string
   return `${lines.join('\r\n')}\r\n`;
 }
 
+/** Reads a message into memory, refusing it past maxBytes (the rest is drained). */
+async function collect(stream: Readable, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of stream) {
+    size += (c as Buffer).length;
+    if (size <= maxBytes) chunks.push(c as Buffer);
+  }
+  if (size > maxBytes) throw new SizeExceededError(maxBytes);
+  return Buffer.concat(chunks);
+}
+
 export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
   const s = options.scenario;
   const log = options.log ?? silentLogger();
@@ -158,6 +176,8 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
   const authNets = netMatcher(s.mail.relayNets);
   const policy = { plainAuthAllowed: (ip: string) => s.mail.plaintextAuth && authNets(ip) };
   const service = options.submission ? 'submission' : 'smtp';
+  const ownOutbound = !options.outbound;
+  let outbound: OutboundRunner = options.outbound ?? { poke: () => {}, close: async () => {} };
 
   const server = new (class extends SMTPServer {
     // One line changed from SMTPServer.connect: our connection class (exim's reply texts).
@@ -212,9 +232,35 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
 
     onData(stream: SMTPServerDataStream, session, cb) {
       const id = messageId();
+      const trace = traceHeaders(s, session, id);
       // Every recipient was routed at RCPT; routing again gives the same answer.
-      const dirs = session.envelope.rcptTo.map((r) => router.route(r.address, session)).flatMap((r) => (r instanceof Error ? [] : [r.maildir]));
-      deliver(dirs, stream, { prepend: traceHeaders(s, session, id), maxBytes: s.mail.maxSize }).then(
+      const local = new Set<string>();
+      const relays = new Map<string, { maildir: string; rcpts: string[] }>();
+      for (const r of session.envelope.rcptTo) {
+        const route = router.route(r.address, session);
+        if (route instanceof Error) continue;
+        if (route.kind === 'local') local.add(route.maildir);
+        else {
+          const g = relays.get(route.domain) ?? { maildir: route.maildir, rcpts: [] };
+          g.rcpts.push(r.address);
+          relays.set(route.domain, g);
+        }
+      }
+      const maxBytes = s.mail.maxSize;
+      const work = async () => {
+        if (relays.size === 0) return deliver([...local], stream, { prepend: trace, maxBytes });
+        // Relayed copies carry their envelope, so the stream is read once into memory here.
+        const message = await collect(stream, maxBytes);
+        let first;
+        if (local.size > 0) first = await deliver([...local], message, { prepend: trace });
+        for (const g of relays.values()) {
+          const d = await deliver([g.maildir], message, { prepend: envelopeHeader(g.rcpts) + trace });
+          first ??= d;
+        }
+        outbound.poke();
+        return first!;
+      };
+      work().then(
         (d) => {
           log.info({ service, id, from: session.envelope.mailFrom && session.envelope.mailFrom.address, to: session.envelope.rcptTo.map((r) => r.address), size: d.size }, 'delivered');
           cb(null, `OK id=${id}`);
@@ -244,6 +290,7 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
         await ensureMaildir(dir);
         await cleanTmp(dir);
       }
+      if (ownOutbound) outbound = createOutboundRunner(s, { log });
       return new Promise<AddressInfo[]>((resolve, reject) => {
         const onError = (err: Error) => reject(err);
         server.server.once('error', onError);
@@ -253,6 +300,9 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
         });
       });
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (ownOutbound) await outbound.close();
+    },
   };
 }
