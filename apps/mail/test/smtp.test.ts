@@ -235,6 +235,26 @@ describe('limits and relaying', () => {
     }
   });
 
+  it('a client that drops in the middle of DATA leaves nothing in new/ and tmp/ is cleaned up', async () => {
+    const user = s.users[0]!.name;
+    const dir = maildirOf(s, user);
+    const before = userNew(s, user).length;
+    const c = await rawTcp(smtp.port);
+    await one(c);
+    c.write(`EHLO cliente\r\nMAIL FROM:<>\r\nRCPT TO:<${n1}>\r\nDATA\r\n`);
+    await reply(c);
+    await one(c);
+    await one(c);
+    expect(await one(c)).toMatch(/^354 /);
+    c.write(`Subject: cortado\r\n\r\n${'x'.repeat(100)}\r\n`.repeat(50));
+    // the partial message is being written to tmp/ (it may not have arrived yet: wait for it)
+    for (let i = 0; i < 100 && maildirFiles(dir, 'tmp').length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    c.destroy();
+    for (let i = 0; i < 100 && maildirFiles(dir, 'tmp').length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(maildirFiles(dir, 'tmp')).toEqual([]);
+    expect(userNew(s, user).length).toBe(before);
+  });
+
   it('refuses relaying from outside the relay network (127.0.0.2): 550 5.7.1', async () => {
     const r = await run(swaks, ['--server', `127.0.0.1:${smtp.port}`, '--local-interface', '127.0.0.2', '--from', n1, '--to', 'alguien@example.com', '--quit-after', 'RCPT']);
     expect(r.stdout).toContain('<** 550 5.7.1 relaying denied');
