@@ -6,10 +6,9 @@ import { constraintsFor } from './name-constraints.ts';
 
 export function importHelp(s: Scenario): string {
   const p = certPaths(s);
-  const rel = (f: string) => {
-    const r = path.relative(process.cwd(), f);
-    return r.startsWith('..') ? f : r;
-  };
+  // Absolute paths: they go into a browser's file dialog, and `npm run dev` runs this from the
+  // workspace directory, where a relative path would mislead.
+  const rel = (f: string) => path.resolve(f);
   const ca = rel(p.ca.cert);
   const c = constraintsFor(s);
   const bundles = s.users.map((u) => `    ${rel(p.client(u.name).p12)}  (${u.email})`);

@@ -269,8 +269,8 @@ describe('sstt-pki CLI', () => {
     const r = await cli('init');
     expect(r.code, r.stderr).toBe(0);
     const s = scenarioIn(tmp.dir);
-    expect(r.stdout).toContain(`CA certificate (import as an authority): certs/ca/ca.crt`);
-    for (const u of s.users) expect(r.stdout).toContain(`certs/clients/${u.name}.p12`);
+    expect(r.stdout).toContain(`CA certificate (import as an authority): ${certPaths(s).ca.cert}\n`);
+    for (const u of s.users) expect(r.stdout).toContain(`    ${certPaths(s).client(u.name).p12}  (${u.email})\n`);
     expect(r.stdout).toContain(`password "${s.pki.p12Password}"`);
     expect(r.stdout).toMatch(/^Firefox: /m);
     expect(r.stdout).toMatch(/^Chromium\/Chrome: /m);
