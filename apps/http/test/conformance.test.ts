@@ -38,6 +38,7 @@ afterAll(async () => {
   await w?.cleanup();
 });
 
+
 describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
   let t: Transport;
   let host: string;
@@ -727,5 +728,12 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
 
   it('status lines use the reason phrases of RFC 9110', () => {
     expect(REASON[505]).toBe('HTTP Version Not Supported');
+  });
+});
+
+// Defined last so it runs after both transports: nothing outside the root went out on any connection of the suite.
+describe('the secret outside the root', () => {
+  it('never appeared in any byte received by any test of this file', () => {
+    expect(w.leaks()).toEqual([]);
   });
 });

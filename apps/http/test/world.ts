@@ -95,6 +95,8 @@ export interface World {
   tlsClient(user?: string | null): tls.ConnectionOptions;
   /** Starts a server on this world with the given overrides. */
   start(overrides?: Partial<HttpServerOptions>): Promise<Running>;
+  /** Excerpts of every response in which the secret outside the root appeared (must stay empty). */
+  leaks(): string[];
   /** Writes a file under the root (creating directories). */
   put(rel: string, content: string | Buffer): string;
   cleanup(): Promise<void>;
@@ -146,6 +148,19 @@ export async function createWorld(): Promise<World> {
     ...(user ? { cert: fs.readFileSync(certs.paths.client(user).cert), key: fs.readFileSync(certs.paths.client(user).key) } : {}),
   });
 
+  // Every byte any test connection receives is scanned for the secret (also across chunk
+  // boundaries), so a leak is caught even by a test that was looking at something else.
+  const leaks: string[] = [];
+  const watch = (c: RawClient): RawClient => {
+    let tail = '';
+    c.socket.on('data', (d: Buffer) => {
+      const text = tail + d.toString('latin1');
+      if (text.includes(SECRET)) leaks.push(text.slice(Math.max(0, text.indexOf(SECRET) - 300), text.indexOf(SECRET) + SECRET.length));
+      tail = text.slice(-SECRET.length);
+    });
+    return c;
+  };
+
   const running: Running[] = [];
   const start = async (overrides: Partial<HttpServerOptions> = {}): Promise<Running> => {
     const options: HttpServerOptions = {
@@ -166,8 +181,8 @@ export async function createWorld(): Promise<World> {
     const started = await startServer(createHttpServer(options));
     const [plain, secure] = started.addresses;
     let closing: Promise<void> | undefined;
-    const transports: Transport[] = [{ name: 'tcp', port: plain!.port, connect: () => rawTcp(plain!.port) }];
-    if (secure) transports.push({ name: 'tls', port: secure.port, connect: () => rawTls(secure.port, tlsClient()) });
+    const transports: Transport[] = [{ name: 'tcp', port: plain!.port, connect: () => rawTcp(plain!.port).then(watch) }];
+    if (secure) transports.push({ name: 'tls', port: secure.port, connect: () => rawTls(secure.port, tlsClient()).then(watch) });
     const r: Running = {
       transports,
       byName: (name) => {
@@ -190,6 +205,7 @@ export async function createWorld(): Promise<World> {
     certs,
     www,
     tlsClient,
+    leaks: () => leaks,
     start,
     put,
     cleanup: async () => {
