@@ -232,12 +232,16 @@ async function consume(message: Readable | Buffer, onChunk: (b: Buffer) => void)
 export async function deliver(dirs: string[], message: Readable | Buffer, meta: DeliverMeta = {}): Promise<Delivered> {
   if (dirs.length === 0) throw new Error('deliver: no recipient Maildir');
   const unique = [...new Set(dirs.map((d) => path.resolve(d)))];
-  for (const d of unique) await ensureMaildir(d);
+  for (const d of unique) {
+    if (known.has(d)) continue;
+    await ensureMaildir(d);
+    known.add(d);
+  }
 
   const id = uniqueName();
   const first = unique[0]!;
   const tmp = path.join(first, 'tmp', id);
-  const fd = fs.openSync(tmp, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+  const fd = openTmp(tmp);
   const created: string[] = [tmp];
   let fdOpen = true;
   try {
@@ -283,6 +287,22 @@ export async function deliver(dirs: string[], message: Readable | Buffer, meta: 
     if (fdOpen) fs.closeSync(fd);
     for (const t of created) fs.rmSync(t, { force: true });
     throw err;
+  }
+}
+
+/** Maildirs known to exist (saves three mkdir calls per delivery). */
+const known = new Set<string>();
+
+/** Opens a new tmp/ file; a Maildir removed behind our back is forgotten and recreated. */
+function openTmp(file: string): number {
+  const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
+  try {
+    return fs.openSync(file, flags, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const dir = path.dirname(path.dirname(file));
+    for (const sub of MAILDIR_SUBDIRS) fs.mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o700 });
+    return fs.openSync(file, flags, 0o600);
   }
 }
 
