@@ -148,12 +148,15 @@ export class Pop3Session {
     if (msg.size <= SMALL_MESSAGE_OCTETS) {
       const data = await this.readSmall(msg);
       if (data === undefined) return this.reply('-ERR [SYS/TEMP] Message is no longer available.');
-      this.socket.cork();
-      this.send(first + CRLF);
-      this.send(enc.encode(data));
-      this.send(enc.finish());
-      process.nextTick(() => this.socket.uncork());
-      return;
+      // One write: status line, body and terminator in one segment.
+      const head = Buffer.from(first + CRLF, 'latin1');
+      const body = enc.encode(data);
+      const tail = enc.finish();
+      const out = Buffer.allocUnsafe(head.length + body.length + tail.length);
+      head.copy(out, 0);
+      body.copy(out, head.length);
+      tail.copy(out, head.length + body.length);
+      return this.send(out);
     }
     let fh: fs.promises.FileHandle;
     try {
