@@ -8,7 +8,7 @@
 //   forwards the target (BIND restarts the query with recursion);
 // - ANY returns the RRsets at the name without following CNAMEs and without additional data.
 import { lower, RCODE, TYPE } from './wire.ts';
-import type { RRset, Zone, ZoneSet } from './zone/zone.ts';
+import type { RRset, Zone, ZoneNode, ZoneSet } from './zone/zone.ts';
 
 /** Longest CNAME chain followed (BIND stops after 16 restarts). */
 export const MAX_CNAME_CHAIN = 16;
@@ -22,7 +22,28 @@ export interface Answer {
   additional: RRset[];
   /** The CNAME chain left our zones at this name (lower case): forward it. */
   outside?: string;
+  /** Synthesised from a wildcard (RFC 4592): the name itself does not exist. */
+  wildcard?: boolean;
+  /** EDNS options for the reply (an Extended DNS Error, RFC 8914). */
+  ednsOptions?: Buffer;
 }
+
+/** EDNS option code of an Extended DNS Error (RFC 8914 §2). */
+export const EDNS_EDE = 15;
+
+/** An Extended DNS Error option: info-code and text (RFC 8914 §2). */
+export function extendedError(infoCode: number, text: string): Buffer {
+  const t = Buffer.from(text, 'utf8');
+  const b = Buffer.alloc(6 + t.length);
+  b.writeUInt16BE(EDNS_EDE, 0);
+  b.writeUInt16BE(2 + t.length, 2);
+  b.writeUInt16BE(infoCode, 4);
+  t.copy(b, 6);
+  return b;
+}
+
+/** BIND's reply to a CNAME loop: SERVFAIL with EDE 0 "max. restarts reached". */
+const LOOP_ERROR = extendedError(0, 'max. restarts reached');
 
 const ADDRESS_TYPES = [TYPE.A, TYPE.AAAA];
 const NEEDS_ADDRESSES = new Set<number>([TYPE.NS, TYPE.MX, TYPE.SRV]);
@@ -35,7 +56,11 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
   let name = qnameLower;
   const seen = new Set<string>();
   for (let hop = 0; ; hop++) {
-    const node = zone.nodes.get(name);
+    let node = zone.nodes.get(name);
+    if (!node && !zone.nonTerminals.has(name)) {
+      node = fromWildcard(zone, name);
+      if (node && hop === 0) result.wildcard = true;
+    }
     if (!node) {
       // RFC 6604 §2.1: the rcode describes the last name of the chain.
       if (!zone.nonTerminals.has(name)) result.rcode = RCODE.NXDOMAIN;
@@ -60,7 +85,12 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
     result.answer.push(cname);
     seen.add(name);
     const target = lower(cname.records[0]!.target!);
-    if (seen.has(target) || hop + 1 >= MAX_CNAME_CHAIN) break;
+    if (seen.has(target) || hop + 1 >= MAX_CNAME_CHAIN) {
+      // A loop or an endless chain: BIND gives up after its restarts with SERVFAIL.
+      result.rcode = RCODE.SERVFAIL;
+      result.ednsOptions = LOOP_ERROR;
+      return result;
+    }
     const next = zones.find(target);
     if (!next) {
       result.outside = target;
@@ -72,6 +102,24 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
   addNsAuthority(result, zone);
   for (const set of [...result.answer, ...result.authority]) addAddresses(zones, result, set);
   return result;
+}
+
+/**
+ * RFC 4592 §3.3.1: below the closest encloser (the nearest existing ancestor), a `*` node
+ * answers for the name; its RRsets are shown with the query name as owner (lower case, as BIND).
+ */
+function fromWildcard(zone: Zone, name: string): ZoneNode | undefined {
+  let encloser = name;
+  do {
+    const i = encloser.indexOf('.');
+    if (i < 0) return undefined;
+    encloser = encloser.slice(i + 1);
+  } while (encloser !== zone.origin && !zone.nodes.has(encloser) && !zone.nonTerminals.has(encloser));
+  const wild = zone.nodes.get(`*.${encloser}`);
+  if (!wild) return undefined;
+  const rrsets = new Map<number, RRset>();
+  for (const [type, set] of wild.rrsets) rrsets.set(type, { ...set, name });
+  return { name, rrsets };
 }
 
 /** The SOA as a negative answer shows it (RFC 2308 §3). */

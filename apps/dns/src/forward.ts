@@ -81,7 +81,9 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     const key = keyOf(qname, qtype, qclass);
     const e = cache.get(key);
     if (!e) return undefined;
-    const age = Math.floor((Date.now() - e.storedAt) / 1000);
+    // Whole seconds of the clock, as BIND counts them: TTLs agree with a BIND that fetched in
+    // the same second.
+    const age = Math.floor(Date.now() / 1000) - Math.floor(e.storedAt / 1000);
     if (age >= e.ttl) {
       cache.delete(key);
       return undefined;
@@ -236,30 +238,75 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     return SERVFAIL;
   }
 
+  /** One question: the cache, else the question already in flight, else the forwarders. */
+  function resolveOne(qname: string, qtype: number, qclass: number): Promise<Upstream> {
+    const hit = peek(qname, qtype, qclass);
+    if (hit) return Promise.resolve(hit);
+    const key = keyOf(qname, qtype, qclass);
+    const pending = inflight.get(key);
+    if (pending) return pending;
+    const p = fetchUpstream(qname, qtype, qclass).then((v) => {
+      inflight.delete(key);
+      store(key, v);
+      return v;
+    });
+    inflight.set(key, p);
+    return p;
+  }
+
+  /**
+   * RFC 1034 §5.3.3: when the upstream's answer ends in a CNAME whose target it did not answer
+   * (an authoritative upstream stops at its zone's edge), ask again for the target, as BIND does.
+   */
+  async function resolveChain(qname: string, qtype: number, qclass: number): Promise<Upstream> {
+    let up = await resolveOne(qname, qtype, qclass);
+    if (qtype === TYPE_CNAME || qtype === TYPE_ANY) return up;
+    const answers = [...up.answers];
+    const asked = new Set([qname.toLowerCase()]);
+    for (let hop = 0; hop < MAX_CHASE && up.rcode === RCODE.NOERROR; hop++) {
+      const end = chainEnd(answers, qname);
+      if (asked.has(end)) break;
+      if (answers.some((r) => r.name.toLowerCase() === end && dnsTypes.toType(r.type) === qtype)) break;
+      asked.add(end);
+      const next = await resolveOne(end, qtype, qclass);
+      if (next.rcode === RCODE.SERVFAIL) break;
+      for (const r of next.answers) if (!answers.some((a) => sameRecord(a, r))) answers.push(r);
+      up = { rcode: next.rcode, answers, authorities: next.authorities, additionals: next.additionals };
+    }
+    return { ...up, answers };
+  }
+
   return {
     get sent() {
       return sent;
     },
     peek,
-    resolve(qname, qtype, qclass) {
-      const hit = peek(qname, qtype, qclass);
-      if (hit) return Promise.resolve(hit);
-      const key = keyOf(qname, qtype, qclass);
-      const pending = inflight.get(key);
-      if (pending) return pending;
-      const p = fetchUpstream(qname, qtype, qclass).then((v) => {
-        inflight.delete(key);
-        store(key, v);
-        return v;
-      });
-      inflight.set(key, p);
-      return p;
-    },
+    resolve: resolveChain,
     close() {
       closed = true;
       for (const h of [...open]) h.close();
     },
   };
+}
+
+const TYPE_CNAME = 5;
+const TYPE_ANY = 255;
+/** CNAME targets asked again after the first answer (BIND restarts a query up to 16 times). */
+export const MAX_CHASE = 8;
+
+/** Where a CNAME chain starting at `qname` ends inside these records (lower case). */
+function chainEnd(records: Record_[], qname: string): string {
+  let name = qname.toLowerCase();
+  for (let i = 0; i < 16; i++) {
+    const c = records.find((r) => r.type === 'CNAME' && r.name.toLowerCase() === name);
+    if (!c) break;
+    name = String((c as { data: string }).data).toLowerCase();
+  }
+  return name;
+}
+
+function sameRecord(a: Record_, b: Record_): boolean {
+  return a.type === b.type && a.name.toLowerCase() === b.name.toLowerCase() && JSON.stringify((a as { data?: unknown }).data) === JSON.stringify((b as { data?: unknown }).data);
 }
 
 function sameAddress(a: string, b: string): boolean {

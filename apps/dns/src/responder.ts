@@ -3,11 +3,12 @@
 // the answer kept in wire form and copies it behind the query's own header and question: one
 // allocation (the reply) per query. Everything else (first sight of a name, errors, EDNS
 // version, truncation, forwarding) takes the slow path.
+import { createHmac, randomBytes } from 'node:crypto';
 import dnsPacket from 'dns-packet';
 import type { Acl } from './acl.ts';
-import { answerFromZones } from './answer.ts';
+import { answerFromZones, type Answer } from './answer.ts';
 import type { Forwarder, Upstream } from './forward.ts';
-import { prepare, truncate, type Prepared } from './prepared.ts';
+import { answerOnly, prepare, truncate, type Prepared } from './prepared.ts';
 import { CLASS_IN, CLASSIC_UDP_SIZE, FLAG, HEADER_LENGTH, OPCODE_QUERY, OPT_LENGTH, RCODE, TYPE } from './wire.ts';
 import type { ZoneSet } from './zone/zone.ts';
 
@@ -44,7 +45,11 @@ export interface ResponderOptions {
 interface HotEntry {
   key: Buffer;
   qtype: number;
+  answer: Answer;
+  /** Encoded for a question in lower case (compressed against it). */
   prepared: Prepared;
+  /** Encoded for a question with capitals (no pointers into it), made when first needed. */
+  mixed: Prepared | undefined;
   next: HotEntry | undefined;
 }
 
@@ -64,11 +69,25 @@ interface Query {
   qtype: number;
   qclass: number;
   hash: number;
+  /** The question's name has capital letters. */
+  mixedCase: boolean;
   edns: boolean;
+  /** The client's UDP size as sent (0-65535). */
+  ednsSize: number;
   udpSize: number;
+  /** Offset and length of the client's COOKIE option data (RFC 7873 §4), 0 when none. */
+  cookieAt: number;
+  cookieLen: number;
   version: number;
   dnssecOk: boolean;
+  /** The client's address (for the server cookie). */
+  client: string;
 }
+
+/** EDNS option code of a DNS COOKIE (RFC 7873 §4). */
+const EDNS_COOKIE = 10;
+/** Our server cookie: version, reserved, timestamp, 8 bytes of hash (RFC 9018 §4.2 layout). */
+const SERVER_COOKIE_LENGTH = 16;
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 16777619;
@@ -90,6 +109,8 @@ function parseQuery(msg: Buffer, q: Query): Verdict {
   const len = msg.length;
   q.qEnd = 0;
   q.edns = false;
+  q.cookieAt = 0;
+  q.cookieLen = 0;
   q.version = 0;
   q.dnssecOk = false;
   // Shorter than a header: nothing to answer to (RFC 1035 §4.1.1; no amplification).
@@ -97,13 +118,16 @@ function parseQuery(msg: Buffer, q: Query): Verdict {
   // A response is never answered (it could start a loop between two servers).
   if (msg[2]! & FLAG.QR) return Verdict.DROP;
   q.opcode = (msg[2]! >> 3) & 0x0f;
+  // BIND answers other opcodes from the header alone: NOTIMP, no question (RFC 1035 §4.1.1).
+  if (q.opcode !== OPCODE_QUERY) return Verdict.NOTIMP;
   const qd = (msg[4]! << 8) | msg[5]!;
   const an = (msg[6]! << 8) | msg[7]!;
   const ns = (msg[8]! << 8) | msg[9]!;
   const ar = (msg[10]! << 8) | msg[11]!;
-  if (qd !== 1) return q.opcode === OPCODE_QUERY ? Verdict.FORMERR : Verdict.NOTIMP;
+  if (qd !== 1) return Verdict.FORMERR;
   let o = HEADER_LENGTH;
   let h = FNV_OFFSET;
+  let upper = false;
   for (;;) {
     if (o >= len) return Verdict.FORMERR;
     const l = msg[o]!;
@@ -116,7 +140,10 @@ function parseQuery(msg: Buffer, q: Query): Verdict {
     h = Math.imul(h ^ l, FNV_PRIME);
     for (let i = o + 1; i <= o + l; i++) {
       let c = msg[i]!;
-      if (c >= 0x41 && c <= 0x5a) c |= 0x20;
+      if (c >= 0x41 && c <= 0x5a) {
+        c |= 0x20;
+        upper = true;
+      }
       h = Math.imul(h ^ c, FNV_PRIME);
     }
     o += l + 1;
@@ -124,12 +151,12 @@ function parseQuery(msg: Buffer, q: Query): Verdict {
   }
   if (o + 4 > len) return Verdict.FORMERR;
   q.qnameLen = o - HEADER_LENGTH;
+  q.mixedCase = upper;
   q.qtype = (msg[o]! << 8) | msg[o + 1]!;
   q.qclass = (msg[o + 2]! << 8) | msg[o + 3]!;
   o += 4;
   q.qEnd = o;
   q.hash = Math.imul(h ^ q.qtype, FNV_PRIME) >>> 0;
-  if (q.opcode !== OPCODE_QUERY) return Verdict.NOTIMP;
   // Answer and authority records in a query are read past, as BIND does.
   for (let i = 0; i < an + ns; i++) {
     o = skipName(msg, o);
@@ -146,15 +173,31 @@ function parseQuery(msg: Buffer, q: Query): Verdict {
       // RFC 6891 §6.1.1: one OPT, owned by the root.
       if (q.edns || msg[start] !== 0) return Verdict.FORMERR;
       q.edns = true;
-      q.udpSize = Math.max(CLASSIC_UDP_SIZE, (msg[o + 2]! << 8) | msg[o + 3]!);
+      q.ednsSize = (msg[o + 2]! << 8) | msg[o + 3]!;
+      q.udpSize = Math.max(CLASSIC_UDP_SIZE, q.ednsSize);
       q.version = msg[o + 5]!;
       q.dnssecOk = (msg[o + 6]! & 0x80) !== 0;
+      const rdEnd = o + 10 + ((msg[o + 8]! << 8) | msg[o + 9]!);
+      if (rdEnd > len) return Verdict.FORMERR;
+      // Options: code, length, data (RFC 6891 §6.1.2).
+      for (let p = o + 10; p < rdEnd; ) {
+        if (p + 4 > rdEnd) return Verdict.FORMERR;
+        const code = (msg[p]! << 8) | msg[p + 1]!;
+        const olen = (msg[p + 2]! << 8) | msg[p + 3]!;
+        if (p + 4 + olen > rdEnd) return Verdict.FORMERR;
+        if (code === EDNS_COOKIE) {
+          // RFC 7873 §5.2.2: 8 bytes of client cookie, optionally 8-32 of server cookie.
+          if (olen < 8 || (olen > 8 && olen < 16) || olen > 40) return Verdict.FORMERR;
+          q.cookieAt = p + 4;
+          q.cookieLen = olen;
+        }
+        p += 4 + olen;
+      }
     }
     o += 10 + ((msg[o + 8]! << 8) | msg[o + 9]!);
     if (o > len) return Verdict.FORMERR;
   }
-  // Trailing bytes after the last record: the message is malformed.
-  if (o !== len) return Verdict.FORMERR;
+  // Bytes after the last record are ignored, as BIND does.
   return Verdict.OK;
 }
 
@@ -184,18 +227,74 @@ function sameName(key: Buffer, msg: Buffer, len: number): boolean {
 
 export function createResponder(opts: ResponderOptions): Responder {
   const udpSize = opts.udpSize ?? EDNS_UDP_SIZE;
-  const q: Query = { opcode: 0, qEnd: 0, qnameLen: 0, qtype: 0, qclass: 0, hash: 0, edns: false, udpSize: 0, version: 0, dnssecOk: false };
+  const q: Query = {
+    opcode: 0,
+    qEnd: 0,
+    qnameLen: 0,
+    qtype: 0,
+    qclass: 0,
+    hash: 0,
+    mixedCase: false,
+    edns: false,
+    ednsSize: 0,
+    udpSize: 0,
+    cookieAt: 0,
+    cookieLen: 0,
+    version: 0,
+    dnssecOk: false,
+    client: '',
+  };
+  const cookieSecret = randomBytes(16);
+  /** The answer-only form of a prepared answer, made once. */
+  const minimal = new WeakMap<Prepared, Prepared>();
+
+  /** OPT length for this query: fixed part, the answer's options, our COOKIE. */
+  function optLength(p: Prepared | undefined): number {
+    if (!q.edns) return 0;
+    return OPT_LENGTH + (p?.ednsOptions?.length ?? 0) + (q.cookieAt ? 4 + 8 + SERVER_COOKIE_LENGTH : 0);
+  }
+
+  /** OPT pseudo-record (RFC 6891 §6.1.2-6.1.3): our size, extended rcode, version 0, DO echoed, options. */
+  function writeOpt(out: Buffer, o: number, msg: Buffer, extRcode: number, options: Buffer | undefined): void {
+    out[o] = 0;
+    out.writeUInt16BE(TYPE.OPT, o + 1);
+    out.writeUInt16BE(udpSize, o + 3);
+    out[o + 5] = extRcode & 0xff;
+    out[o + 6] = 0;
+    out[o + 7] = q.dnssecOk ? 0x80 : 0;
+    out[o + 8] = 0;
+    let p = o + 11;
+    if (options) p += options.copy(out, p);
+    if (q.cookieAt) {
+      // RFC 7873 §5.2.3: the client cookie back, with a fresh server cookie.
+      out.writeUInt16BE(EDNS_COOKIE, p);
+      out.writeUInt16BE(8 + SERVER_COOKIE_LENGTH, p + 2);
+      msg.copy(out, p + 4, q.cookieAt, q.cookieAt + 8);
+      const s = p + 12;
+      out[s] = 1;
+      out[s + 1] = out[s + 2] = out[s + 3] = 0;
+      out.writeUInt32BE(Math.floor(Date.now() / 1000) >>> 0, s + 4);
+      const mac = createHmac('sha256', cookieSecret).update(out.subarray(p + 4, s + 8)).update(q.client).digest();
+      mac.copy(out, s + 8, 0, 8);
+      p = s + SERVER_COOKIE_LENGTH;
+    }
+    out.writeUInt16BE(p - o - 11, o + 9);
+  }
   let hot = new Map<number, HotEntry>();
   let negative = 0;
 
   function lookup(msg: Buffer): Prepared | undefined {
     for (let e = hot.get(q.hash); e; e = e.next) {
-      if (e.qtype === q.qtype && sameName(e.key, msg, q.qnameLen)) return e.prepared;
+      if (e.qtype === q.qtype && sameName(e.key, msg, q.qnameLen)) {
+        if (!q.mixedCase) return e.prepared;
+        return (e.mixed ??= prepare(e.answer, q.qnameLen));
+      }
     }
     return undefined;
   }
 
-  function remember(msg: Buffer, prepared: Prepared, existing: boolean): void {
+  /** Files an answer under the question's name and type; returns the form for this query. */
+  function remember(msg: Buffer, answer: Answer, qname: string, existing: boolean): Prepared {
     if (!existing) {
       if (negative >= NEGATIVE_HOT_ENTRIES) {
         // Random names must not grow memory: start over (existing names come back at once).
@@ -210,7 +309,10 @@ export function createResponder(opts: ResponderOptions): Responder {
       if (c >= 0x41 && c <= 0x5a) c |= 0x20;
       key[i] = c;
     }
-    hot.set(q.hash, { key, qtype: q.qtype, prepared, next: hot.get(q.hash) });
+    const prepared = prepare(answer, q.qnameLen, qname);
+    const mixed = q.mixedCase ? prepare(answer, q.qnameLen) : undefined;
+    hot.set(q.hash, { key, qtype: q.qtype, answer, prepared, mixed, next: hot.get(q.hash) });
+    return mixed ?? prepared;
   }
 
   /** Largest reply for this query and transport (RFC 1035 §4.2.1, RFC 6891 §6.2.5). */
@@ -223,9 +325,16 @@ export function createResponder(opts: ResponderOptions): Responder {
    * Header + the query's question + the prepared sections (+ OPT). The header keeps the ID,
    * opcode, RD and CD of the query (RFC 1035 §4.1.1, RFC 4035 §3.2.2).
    */
-  function assemble(msg: Buffer, transport: Transport, p: Prepared, ra: boolean, extendedRcode = 0): Buffer {
+  function assemble(msg: Buffer, transport: Transport, full: Prepared, ra: boolean): Buffer {
+    let p = full;
+    // BIND answers an EDNS client whose buffer is 512 bytes or less with the answer alone.
+    if (transport === 'udp' && q.edns && q.ednsSize > 0 && q.ednsSize <= CLASSIC_UDP_SIZE) {
+      let m = minimal.get(full);
+      if (!m) minimal.set(full, (m = answerOnly(full)));
+      p = m;
+    }
     const prefix = transport === 'tcp' ? 2 : 0;
-    const optLen = q.edns ? OPT_LENGTH : 0;
+    const optLen = optLength(p);
     const qEnd = q.qEnd;
     let tailLen = p.tail.length;
     let an = p.an;
@@ -234,7 +343,7 @@ export function createResponder(opts: ResponderOptions): Responder {
     let tc = false;
     const room = limitFor(transport) - qEnd - optLen;
     if (tailLen > room) {
-      const t = truncate(p, room);
+      const t = truncate(p, room, q.edns);
       tailLen = t.length;
       an = t.an;
       ns = t.ns;
@@ -246,33 +355,36 @@ export function createResponder(opts: ResponderOptions): Responder {
     if (prefix) out.writeUInt16BE(total, 0);
     msg.copy(out, prefix, 0, qEnd);
     out[prefix + 2] = FLAG.QR | (msg[2]! & 0x79) | (p.aa ? FLAG.AA : 0) | (tc ? FLAG.TC : 0);
-    out[prefix + 3] = (ra ? FLAG.RA : 0) | (msg[3]! & FLAG.CD) | (p.rcode & 0x0f);
+    // BIND keeps the query's AD bit on a truncated reply to a client without EDNS.
+    const ad = tc && !q.edns ? msg[3]! & FLAG.AD : 0;
+    out[prefix + 3] = (ra ? FLAG.RA : 0) | ad | (msg[3]! & FLAG.CD) | (p.rcode & 0x0f);
     out[prefix + 4] = 0;
     out[prefix + 5] = 1;
     out.writeUInt16BE(an, prefix + 6);
     out.writeUInt16BE(ns, prefix + 8);
     out.writeUInt16BE(ar + (optLen ? 1 : 0), prefix + 10);
     p.tail.copy(out, prefix + qEnd, 0, tailLen);
-    if (optLen) writeOpt(out, prefix + qEnd + tailLen, udpSize, extendedRcode | (p.rcode >> 4), q.dnssecOk);
+    if (optLen) writeOpt(out, prefix + qEnd + tailLen, msg, p.rcode >> 4, p.ednsOptions);
     return out;
   }
 
-  /** A reply with no records: errors, REFUSED, BADVERS. */
+  /** A reply with no records: errors, REFUSED, BADVERS, NOTIMP. */
   function bare(msg: Buffer, transport: Transport, rcode: number, ra: boolean, withQuestion: boolean): Buffer {
     const prefix = transport === 'tcp' ? 2 : 0;
     const qEnd = withQuestion && q.qEnd ? q.qEnd : HEADER_LENGTH;
-    const optLen = q.edns && withQuestion ? OPT_LENGTH : 0;
+    const optLen = withQuestion ? optLength(undefined) : 0;
     const total = qEnd + optLen;
     const out = Buffer.alloc(prefix + total);
     if (prefix) out.writeUInt16BE(total, 0);
     msg.copy(out, prefix, 0, qEnd);
-    out[prefix + 2] = FLAG.QR | (msg[2]! & 0x79);
-    out[prefix + 3] = (ra ? FLAG.RA : 0) | (msg[3]! & FLAG.CD) | (rcode & 0x0f);
+    // NOTIMP: BIND echoes the opcode and nothing else of the flags.
+    out[prefix + 2] = FLAG.QR | (msg[2]! & (rcode === RCODE.NOTIMP ? 0x78 : 0x79));
+    out[prefix + 3] = (ra ? FLAG.RA : 0) | (rcode === RCODE.NOTIMP ? 0 : msg[3]! & FLAG.CD) | (rcode & 0x0f);
     out.writeUInt16BE(qEnd > HEADER_LENGTH ? 1 : 0, prefix + 4);
     out.writeUInt16BE(0, prefix + 6);
     out.writeUInt16BE(0, prefix + 8);
     out.writeUInt16BE(optLen ? 1 : 0, prefix + 10);
-    if (optLen) writeOpt(out, prefix + qEnd, udpSize, rcode >> 4, q.dnssecOk);
+    if (optLen) writeOpt(out, prefix + qEnd, msg, rcode >> 4, undefined);
     return out;
   }
 
@@ -282,10 +394,9 @@ export function createResponder(opts: ResponderOptions): Responder {
     const marks = head ? [...head.marks] : [];
     let end = head ? head.tail.length : 0;
     const counts = [head?.an ?? 0, head?.ns ?? 0, head?.ar ?? 0];
-    // With a CNAME chain of ours in front, the upstream's answer follows it; its authority and
-    // additional sections then describe the chain's end, as BIND shows them.
-    const sections = head ? [up.answers, up.authorities, up.additionals] : [up.answers, up.authorities, up.additionals];
-    sections.forEach((records, section) => {
+    // With a CNAME chain of ours in front (answer section only), the upstream's answer follows
+    // it; its authority and additional sections then describe the chain's end.
+    [up.answers, up.authorities, up.additionals].forEach((records, section) => {
       for (const r of records) {
         let bytes: Buffer;
         try {
@@ -296,7 +407,7 @@ export function createResponder(opts: ResponderOptions): Responder {
         parts.push(bytes);
         end += bytes.length;
         counts[section]!++;
-        marks.push({ end, section: section as 0 | 1 | 2, count: 1 });
+        marks.push({ end, section: section as 0 | 1 | 2, count: 1, last: true });
       }
     });
     const rcode = head && head.rcode !== RCODE.NOERROR ? head.rcode : up.rcode;
@@ -332,11 +443,13 @@ export function createResponder(opts: ResponderOptions): Responder {
     respond(msg, transport, clientAddress) {
       const verdict = parseQuery(msg, q);
       if (verdict === Verdict.DROP) return null;
+      q.client = clientAddress;
+      // As BIND: FORMERR echoes RD only; NOTIMP is the bare header.
+      if (verdict === Verdict.FORMERR) return bare(msg, transport, RCODE.FORMERR, false, false);
+      if (verdict === Verdict.NOTIMP) return bare(msg, transport, RCODE.NOTIMP, false, false);
       const allowed = opts.acl.allows(clientAddress);
-      if (verdict === Verdict.FORMERR) return bare(msg, transport, RCODE.FORMERR, allowed, false);
-      if (verdict === Verdict.NOTIMP) return bare(msg, transport, RCODE.NOTIMP, allowed, true);
       // RFC 6891 §6.1.3: a version we do not speak gets BADVERS (and our version, 0).
-      if (q.edns && q.version > 0) return bare(msg, transport, RCODE.BADVERS, allowed, true);
+      if (q.edns && q.version > 0) return bare(msg, transport, RCODE.BADVERS, false, true);
       if (!allowed) return bare(msg, transport, RCODE.REFUSED, false, true);
       if (q.qclass !== CLASS_IN) return bare(msg, transport, RCODE.REFUSED, true, true);
       if (q.qtype === TYPE.OPT) return bare(msg, transport, RCODE.FORMERR, true, true);
@@ -350,22 +463,12 @@ export function createResponder(opts: ResponderOptions): Responder {
       const qname = questionName(msg, q);
       const answer = answerFromZones(opts.zones(), qname, q.qtype);
       if (!answer) return forward(msg, transport, questionName(msg, q, true), undefined);
-      const prepared = prepare(answer, q.qnameLen);
-      if (answer.outside) return forward(msg, transport, answer.outside, prepared);
-      remember(msg, prepared, answer.rcode !== RCODE.NXDOMAIN);
+      if (answer.outside) {
+        // The chain's end is someone else's: the upstream's sections follow our CNAMEs.
+        return forward(msg, transport, answer.outside, prepare({ ...answer, authority: [], additional: [] }, q.qnameLen));
+      }
+      const prepared = remember(msg, answer, qname, answer.rcode !== RCODE.NXDOMAIN && !answer.wildcard);
       return assemble(msg, transport, prepared, true);
     },
   };
-}
-
-/** OPT pseudo-record (RFC 6891 §6.1.2-6.1.3): our size, extended rcode, version 0, DO echoed. */
-function writeOpt(out: Buffer, o: number, size: number, extRcode: number, dnssecOk: boolean): void {
-  out[o] = 0;
-  out.writeUInt16BE(TYPE.OPT, o + 1);
-  out.writeUInt16BE(size, o + 3);
-  out[o + 5] = extRcode & 0xff;
-  out[o + 6] = 0;
-  out[o + 7] = dnssecOk ? 0x80 : 0;
-  out[o + 8] = 0;
-  out.writeUInt16BE(0, o + 9);
 }

@@ -188,6 +188,20 @@ export class SectionWriter {
     this.len += b.length;
   }
 
+  /**
+   * Registers a name already written at absolute offset `at` (the question's name at 12), so
+   * that later names point into it, as BIND compresses against the question.
+   */
+  seed(name: string, at: number): void {
+    const ls = labels(name);
+    let o = at;
+    for (let i = 0; i < ls.length; i++) {
+      const suffix = ls.slice(i).join('.');
+      if (o < 0x4000 && !this.dict.has(suffix)) this.dict.set(suffix, o);
+      o += Buffer.byteLength(ls[i]!, 'latin1') + 1;
+    }
+  }
+
   name(name: string, compress: boolean): void {
     const ls = labels(name);
     for (let i = 0; i < ls.length; i++) {

@@ -108,7 +108,7 @@ function entries(text: string, file: string): Entry[] {
       }
     }
   }
-  if (depth !== 0) throw new ZoneFileError(file, lineNo, 'unbalanced parentheses at end of file');
+  if (depth !== 0) throw new ZoneFileError(file, cur?.line ?? lineNo, '"(" not closed before the end of the file');
   if (cur && cur.tokens.length) out.push(cur);
   return out;
 }
