@@ -273,6 +273,12 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
     // and HTTP/1.1"), although RFC 9110 §2.5 says a recipient SHOULD treat an unknown minor
     // version as the highest it implements. HTTP/0.9 as a three-token line is a valid request
     // line with an unsupported version (505); "GET /" alone is not a request line (400, above).
+    it('the HTTP/2 connection preface (prior knowledge, RFC 9113 §3.4) → 505', async () => {
+      const { c, r } = await exchange('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+      expectStatus(r, 505);
+      expectErrorPage(r);
+      if (r.header('connection')?.toLowerCase() === 'close') await expectClosedQuietly(c);
+    });
     it.each(['HTTP/2.0', 'HTTP/1.2', 'HTTP/0.9', 'HTTP/3.0'])('%s → 505', async (v) => {
       const { c, r } = await exchange(`GET / ${v}\r\nHost: ${host}\r\n\r\n`);
       expectStatus(r, 505);
@@ -395,6 +401,16 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       expectStatus(r, 403);
       expect(r.body.length).toBe(0);
     });
+    it('an absolute file-system path in the target stays inside the root (403 or 404, never the file)', async () => {
+      // "//tmp/.../secret.html": joined to the root, not taken as an absolute path.
+      for (const target of [`/${w.dir}/secret.html`, `/%2F${w.dir.slice(1)}/secret.html`, `/.//..//${path.basename(w.dir)}/secret.html`]) {
+        const r = await get(target);
+        expect([403, 404], target).toContain(r.status);
+      }
+      const passwd = await get('//etc/passwd');
+      expect([403, 404, 415]).toContain(passwd.status);
+      expect(passwd.body.toString()).not.toMatch(/root:.*:0:0:/);
+    });
     it('absolute-form with dot segments → 403', async () => {
       const r = await get(`http://${host}/../secret.html`);
       expectStatus(r, 403);
@@ -479,6 +495,22 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       const right = await post(`name=a+b&email=${encodeURIComponent(email()).replace('%40', '%40')}&x=%2B`);
       expect(right.body.toString()).toMatch(/correct/i);
       expect(right.body.toString()).not.toMatch(/wrong|incorrect/i);
+    });
+    it('a form body larger than the server reads is refused (413) and the connection closed', async () => {
+      const raw = req('POST', '/accion_form.html', { Host: host, 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': '1000000000000' }, 'email=');
+      const { c, r } = await exchange(raw, 'POST');
+      expect(r.statusLine).toBe('HTTP/1.1 413 Content Too Large');
+      expect(r.header('connection')).toMatch(/^close$/i);
+      await expectClosedQuietly(c);
+    });
+    it('a form POST without Content-Length → 411 Length Required (RFC 9110 §15.5.12) or an empty form (wrong page)', async () => {
+      const { c, r } = await exchange(req('POST', '/accion_form.html', { Host: host, 'Content-Type': 'application/x-www-form-urlencoded' }), 'POST');
+      if (r.status === 411) expect(r.statusLine).toBe('HTTP/1.1 411 Length Required');
+      else {
+        expectStatus(r, 200);
+        expect(r.body.toString()).toMatch(/wrong|incorrect/i);
+      }
+      await expectConnectionConsistent(c, r, host);
     });
     it('without a configured email the form is 405 with Allow: GET, HEAD', async () => {
       const r = await post(`email=${encodeURIComponent(email())}`, noForm.byName(transportName));
