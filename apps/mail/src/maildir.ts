@@ -131,6 +131,17 @@ class DirSyncer {
     return entry.next;
   }
 
+  /** Drops the cached descriptor of a directory that was removed and recreated. */
+  forget(dir: string): void {
+    const d = this.dirs.get(dir);
+    if (!d) return;
+    this.dirs.delete(dir);
+    // a sync still running on the old descriptor finishes first
+    void Promise.resolve(d.next ?? d.running)
+      .catch(() => {})
+      .then(() => fs.closeSync(d.fd));
+  }
+
   private evict(): void {
     for (const [dir, d] of this.dirs) {
       if (d.running || d.next) continue;
@@ -302,6 +313,7 @@ function openTmp(file: string): number {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     const dir = path.dirname(path.dirname(file));
     for (const sub of MAILDIR_SUBDIRS) fs.mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o700 });
+    dirSyncer.forget(path.join(dir, 'new'));
     return fs.openSync(file, flags, 0o600);
   }
 }

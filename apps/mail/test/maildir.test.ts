@@ -38,6 +38,14 @@ describe('deliver', () => {
     for (const sub of ['tmp', 'new', 'cur']) expect((fs.statSync(path.join(a, sub)).mode & 0o777).toString(8)).toBe('700');
   });
 
+  it('recreates a Maildir removed behind its back', async () => {
+    const g = md('g');
+    await deliver([g], Buffer.from('Subject: 1\r\n\r\n'));
+    fs.rmSync(g, { recursive: true });
+    const d = await deliver([g], Buffer.from('Subject: 2\r\n\r\n'));
+    expect(maildirFiles(g)).toEqual(d.files);
+  });
+
   it('refuses a message over maxBytes and leaves nothing behind', async () => {
     const c = md('c');
     const big = Readable.from(Array.from({ length: 10 }, () => Buffer.alloc(1000, 0x61)));
