@@ -6,18 +6,24 @@ import { exportPkcs12, initPki, listCertificates, PkiError, renewCertificates, r
 import { leafNames } from './subjects.ts';
 
 const USAGE = `usage: sstt-pki <command> [options]
-  init                      create whatever is missing under certs/ (never replaces the CA) and say how to import it
+  init [--password P] [--key-size 2048|3072|4096]
+                            create whatever is missing under certs/ (never replaces the CA) and say how to import it
   list                      every certificate with subject, SANs, expiry and status
   revoke <name>             add a certificate to the CRL (name: a user, server, ipsec-server, ipsec-client)
   renew [--days N] [name…]  reissue leaves that expire within N days (default 30), are revoked, or are named
   export <name> [--password P] [--out FILE]   write a PKCS#12 bundle (key, certificate, CA)
-Scenario options (--id, --profile, --certs-dir, ...) and SSTT_* variables apply; SSTT_P12_PASSWORD sets the bundle password.`;
+--password sets the PKCS#12 password (default: SSTT_P12_PASSWORD, pki.p12Password, else sstt<ID>);
+--key-size the RSA size of new keys (default pki.keySize, else 2048).
+Scenario options (--id, --profile, --certs-dir, ...) and SSTT_* variables apply.`;
+
+const KEY_SIZES = [2048, 3072, 4096] as const;
 
 async function main(argv: string[]): Promise<number> {
   const own = {
     days: { type: 'string' },
     password: { type: 'string' },
     out: { type: 'string' },
+    'key-size': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   } as const;
   const { values, positionals } = parseCommandLine(argv, own, true);
@@ -26,7 +32,18 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command || values.help ? 0 : EXIT_CONFIG;
   }
-  const s = loadScenario({ flags: values });
+  const loaded = loadScenario({ flags: values });
+  let keySize = loaded.pki.keySize;
+  if (values['key-size'] !== undefined) {
+    const n = Number(values['key-size']);
+    if (!KEY_SIZES.includes(n as (typeof KEY_SIZES)[number])) {
+      throw new ConfigError('command line', '--key-size', KEY_SIZES.join(', '), JSON.stringify(values['key-size']));
+    }
+    keySize = n as (typeof KEY_SIZES)[number];
+  }
+  const password = values.password === undefined ? loaded.pki.p12Password : String(values.password);
+  if (password === '') throw new ConfigError('command line', '--password', 'a non-empty password', '""');
+  const s = { ...loaded, pki: { ...loaded.pki, keySize, p12Password: password } };
   const log = (line: string) => console.log(line);
   switch (command) {
     case 'init': {
@@ -60,7 +77,6 @@ async function main(argv: string[]): Promise<number> {
     case 'export': {
       if (args.length !== 1) throw new PkiError(`export needs one name: ${leafNames(s).join(', ')}`);
       const out = exportPkcs12(s, args[0]!, {
-        ...(values.password !== undefined ? { password: String(values.password) } : {}),
         ...(values.out !== undefined ? { out: String(values.out) } : {}),
       });
       console.log(`wrote ${out}`);

@@ -198,6 +198,17 @@ function writeLeaf(s: Scenario, ca: Ca, spec: LeafSpec, issued: { cert: forge.pk
   return written;
 }
 
+/** Whether a PKCS#12 file opens with the password (its MAC verifies, RFC 7292 §5). */
+function p12OpensWith(file: string, password: string): boolean {
+  try {
+    const der = fs.readFileSync(file).toString('binary');
+    forge.pkcs12.pkcs12FromAsn1(asn1.fromDer(der), true, password);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function chainsTo(ca: Ca, cert: forge.pki.Certificate): boolean {
   try {
     return ca.cert.verify(cert);
@@ -254,10 +265,13 @@ export async function initPki(s: Scenario, opts: PkiOptions = {}): Promise<{ cre
   for (const spec of leafSpecs(s)) {
     const cert = readCert(spec.cert);
     if (cert && fs.existsSync(spec.key) && chainsTo(ca, cert)) {
-      if (spec.p12 && !fs.existsSync(spec.p12)) {
+      // A missing bundle, or one protected by another password than the configured one, is rewritten.
+      if (spec.p12 && (!fs.existsSync(spec.p12) || !p12OpensWith(spec.p12, s.pki.p12Password))) {
+        const existed = fs.existsSync(spec.p12);
         const key = loadKey(fs.readFileSync(spec.key, 'utf8')).privateKey;
         writePrivate(spec.p12, buildPkcs12(key, [cert, ca.cert], s.pki.p12Password, spec.name));
         created.push(spec.p12);
+        if (existed) log(`rewrote ${spec.p12} with the configured password`);
       }
       continue;
     }
