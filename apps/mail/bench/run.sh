@@ -16,7 +16,8 @@ parent_holds_lock() {
   local pid=$PPID
   while [ "$pid" -gt 1 ]; do
     if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "flock.*$LOCK"; then return 0; fi
-    pid=$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null || echo 1)
+    pid=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $2}')
+    [ -n "$pid" ] || return 1
   done
   return 1
 }

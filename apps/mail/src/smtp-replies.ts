@@ -7,6 +7,7 @@
 //   354 Enter message, ending with "." on a line by itself
 //   250 OK id=...                 221 server closing connection
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import { rfc5322Date } from './smtp-date.ts';
 
 /** Exim's EHLO keywords, in exim's order (RFC 5321 §4.1.1.1 leaves the order free). */
 const EHLO_ORDER = ['SIZE', '8BITMIME', 'PIPELINING', 'AUTH', 'STARTTLS', 'HELP'];
@@ -25,6 +26,11 @@ type Rewrite = (conn: EximConnection, data: string) => string | string[] | undef
 /** code -> smtp-server's text (or a predicate) -> exim's text. */
 const REWRITES: Record<number, Array<[RegExp, Rewrite]>> = {
   214: [[/^See /, () => ['Commands supported:', HELP_COMMANDS]]],
+  // exim's greeting carries the time of the connection: "220 server ESMTP Exim 4.86_2 <date>"
+  220: [
+    [/^\S+ ESMTP /, (c, data) => `${data} ${rfc5322Date()}`],
+    [/^Ready to start TLS$/, () => 'TLS go ahead'],
+  ],
   221: [[/^Bye$/, (c) => `${c.name} closing connection`]],
   235: [[/^Authentication successful$/, () => 'Authentication succeeded']],
   250: [

@@ -20,6 +20,7 @@ import type { Readable } from 'node:stream';
 import { cleanTmp, deliver, ensureMaildir, SizeExceededError } from './maildir.ts';
 import { createOutboundRunner, envelopeHeader, OUTBOUND_DIR, outboundMaildir, type OutboundRunner } from './smtp-outbound.ts';
 import { EximConnection } from './smtp-replies.ts';
+import { rfc5322Date } from './smtp-date.ts';
 
 export { OUTBOUND_DIR };
 
@@ -125,16 +126,6 @@ export function messageId(now = Date.now()): string {
   return `${base62(Math.floor(now / 1000), 6)}-${base62(process.pid, 6)}-${base62(idCounter, 2)}`;
 }
 
-/** RFC 5322 §3.3 date-time, as a Received: header ends. */
-export function rfc5322Date(d = new Date()): string {
-  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const off = -d.getTimezoneOffset();
-  const sign = off >= 0 ? '+' : '-';
-  const p2 = (n: number) => String(Math.abs(n)).padStart(2, '0');
-  return `${days[d.getDay()]}, ${p2(d.getDate())} ${months[d.getMonth()]} ${d.getFullYear()} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())} ${sign}${p2(Math.floor(Math.abs(off) / 60))}${p2(Math.abs(off) % 60)}`;
-}
-
 /**
  * The trace headers an MTA adds at delivery (RFC 5321 §4.4): Return-Path with the envelope
  * sender and a Received: line in exim's layout.
@@ -191,7 +182,7 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
     }
   })({
     name: s.hostname,
-    banner: `sstt-mail ${rfc5322Date()}`,
+    banner: 'sstt-mail', // + the date of each connection (smtp-replies.ts)
     logger: false,
     size: s.mail.maxSize,
     authMethods: ['PLAIN', 'LOGIN'],

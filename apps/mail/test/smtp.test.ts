@@ -53,7 +53,7 @@ describe('the seed dialogue, reply by reply', () => {
   it('greets, lists the EHLO keywords, answers MAIL/RCPT/DATA/QUIT with exim texts and delivers intact', async () => {
     const before = userNew(s, s.users[1]!.name).length;
     const c = await rawTcp(smtp.port);
-    expect(await one(c)).toMatch(new RegExp(`^220 ${s.hostname} ESMTP `));
+    expect(await one(c)).toMatch(new RegExp(`^220 ${s.hostname} ESMTP sstt-mail \\w{3}, \\d{2} \\w{3} \\d{4} \\d{2}:\\d{2}:\\d{2} [+-]\\d{4}$`));
     c.write('EHLO cliente\r\n');
     expect(await reply(c)).toEqual([
       `250-${s.hostname} Hello cliente [127.0.0.1]`,
@@ -177,6 +177,7 @@ describe('real clients', () => {
     const u = s.users[0]!;
     const r = await run(swaks, ['--server', `127.0.0.1:${smtp.port}`, '--from', n1, '--to', n2, '--tls', '--auth', 'PLAIN', '--auth-user', u.name, '--auth-password', u.password, '--header', 'Subject: tls auth']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('<-  220 TLS go ahead');
     expect(r.stdout).toContain('<~  235 Authentication succeeded');
     const file = userNew(s, s.users[1]!.name).find((f) => fs.readFileSync(f, 'latin1').includes('Subject: tls auth'))!;
     expect(fs.readFileSync(file, 'latin1')).toMatch(/ with esmtpsa \(sstt-mail\)/);
