@@ -30,7 +30,7 @@ chmod 644 "$WWW"/*
 SP=""; CP=""
 if [ "${PIN:-0}" = 1 ]; then SP="taskset -c 1"; CP="taskset -c 0"; fi
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-P_OURS=$(free_port); P_NGINX=$(free_port); P_NODE=$(free_port)
+P_OURS=$(free_port); P_STREAM=$(free_port); P_NGINX=$(free_port); P_NODE=$(free_port)
 # Same keep-alive allowance for everyone: 1000 requests per connection (nginx's default).
 MAXREQ=1000
 
@@ -61,12 +61,16 @@ trap cleanup EXIT INT TERM
 LOGFLAG=(--log-dir "$W/logs"); [ "${LOG:-1}" = 0 ] && LOGFLAG=()
 $SP node --import tsx "$APP/src/main.ts" "$P_OURS" "$WWW" --listen 127.0.0.1 --no-https --max-requests $MAXREQ "${LOGFLAG[@]}" \
   > "$W/ours.out" 2>&1 & PIDS+=($!)
+# The same server with a 64 KiB cache limit: the 1 MiB file is streamed from disk (page cache).
+$SP node --import tsx "$APP/src/main.ts" "$P_STREAM" "$WWW" --listen 127.0.0.1 --no-https --max-requests $MAXREQ --cache-file-max 65536 \
+  "${LOGFLAG[@]}" > "$W/stream.out" 2>&1 & PIDS+=($!)
 $SP nginx -c "$W/nginx.conf" -p "$W" > "$W/nginx.out" 2>&1 & PIDS+=($!)
 $SP node "$HERE/node-http.mjs" "$P_NODE" "$WWW" > "$W/node.out" 2>&1 & PIDS+=($!)
 if [ "${LOG:-1}" = 0 ]; then echo "(web_sstt access log off)"; fi
 
-declare -A PORT=([web_sstt]=$P_OURS [nginx]=$P_NGINX [node_http]=$P_NODE)
-SERVERS="web_sstt nginx node_http"
+declare -A PORT=([web_sstt]=$P_OURS [web_sstt_stream]=$P_STREAM [nginx]=$P_NGINX [node_http]=$P_NODE)
+declare -A SPID=([web_sstt]=${PIDS[0]} [web_sstt_stream]=${PIDS[1]} [nginx]=${PIDS[2]} [node_http]=${PIDS[3]})
+SERVERS="web_sstt web_sstt_stream nginx node_http"
 for s in $SERVERS; do
   ok=0
   for _ in $(seq 100); do
@@ -77,21 +81,28 @@ for s in $SERVERS; do
   [ $ok = 1 ] || { echo "$s did not come up ($c)"; cat "$W"/*.out; exit 1; }
 done
 
+# CPU time of a server (user + system, clock ticks): the nginx worker is the master's child.
+cpu_pid() { if [ "$1" = nginx ]; then pgrep -P "${SPID[nginx]}" | head -1; else echo "${SPID[$1]}"; fi; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
 # Warm-up (JIT, page cache, caches).
 for s in $SERVERS; do for f in small.html big.zip; do timeout 20 $CP wrk -t1 -c50 -d2s "http://127.0.0.1:${PORT[$s]}/$f" >/dev/null 2>&1 || true; done; done
 
 OUT="$W/results.tsv"; : > "$OUT"
 tomb() { awk -v v="$1" 'BEGIN{n=v+0; u=v; sub(/^[0-9.]+/,"",u); f=(u=="GB")?1024:(u=="MB")?1:(u=="KB")?1/1024:1/1048576; printf "%.2f", n*f}'; }
-echo "wrk -t1 -c50 -d${DUR}s keep-alive, $REPS rounds; cores: $(nproc); PIN=${PIN:-0}"
+echo "wrk -t1 -c50 -d${DUR}s keep-alive, $REPS rounds; cores: $(nproc); PIN=${PIN:-0}; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for f in small.html big.zip; do
   for r in $(seq "$REPS"); do
     for s in $SERVERS; do
       log="$W/wrk.$s.$f.$r.txt"
+      cp=$(cpu_pid "$s"); t0=$(ticks "$cp")
       timeout $((DUR + 20)) $CP wrk -t1 -c50 -d"${DUR}s" "http://127.0.0.1:${PORT[$s]}/$f" > "$log" 2>&1 || true
+      t1=$(ticks "$cp"); n=$(awk '/requests in/{print $1}' "$log")
+      cpu=$(awk -v a="$t0" -v b="$t1" -v n="${n:-0}" -v hz="$HZ" 'BEGIN{ if (n > 0) printf "%.1f", (b - a) / hz * 1e6 / n; else print 0 }')
       rps=$(awk '/^Requests\/sec/{print $2}' "$log")
       tr=$(tomb "$(awk '/^Transfer\/sec/{print $2}' "$log")")
       non2xx=$(awk '/Non-2xx/{print $NF}' "$log" | tr -cd 0-9); serr=$(grep -c 'Socket errors' "$log" || true)
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$f" "$s" "$r" "${rps:-0}" "${tr:-0}" "${non2xx:-0}" "$serr" | tee -a "$OUT"
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$f" "$s" "$r" "${rps:-0}" "${tr:-0}" "${non2xx:-0}" "$serr" "$cpu" | tee -a "$OUT"
     done
   done
 done
@@ -99,17 +110,18 @@ node -e '
 const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split("\t"));
 const med = (a) => { a = [...a].sort((x, y) => x - y); const m = a.length >> 1; return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2; };
 const M = {};
-for (const r of rows) ((M[r[0]] ??= {})[r[1]] ??= { rps: [], mb: [], bad: 0 }), M[r[0]][r[1]].rps.push(+r[3]), M[r[0]][r[1]].mb.push(+r[4]), (M[r[0]][r[1]].bad += +r[5] + +r[6]);
+for (const r of rows) ((M[r[0]] ??= {})[r[1]] ??= { rps: [], mb: [], cpu: [], bad: 0 }), M[r[0]][r[1]].rps.push(+r[3]), M[r[0]][r[1]].mb.push(+r[4]), M[r[0]][r[1]].cpu.push(+r[7]), (M[r[0]][r[1]].bad += +r[5] + +r[6]);
 console.log("\n== median of rounds");
-console.log("file        server       req/s      MB/s   vs nginx (req/s, MB/s)   vs node:http   errors");
+console.log("file        server             req/s      MB/s   vs nginx (req/s, MB/s)   vs node:http   server CPU us/req   errors");
 for (const [f, by] of Object.entries(M)) {
   const n = { rps: med(by.nginx.rps), mb: med(by.nginx.mb) }, h = { rps: med(by.node_http.rps), mb: med(by.node_http.mb) };
   for (const [s, v] of Object.entries(by)) {
     const rps = med(v.rps), mb = med(v.mb);
-    console.log(f.padEnd(11), s.padEnd(10), rps.toFixed(0).padStart(9), mb.toFixed(1).padStart(9),
-      `   ${(rps / n.rps).toFixed(2)}x, ${(mb / n.mb).toFixed(2)}x`.padEnd(26), `${(rps / h.rps).toFixed(2)}x`.padStart(8), String(v.bad).padStart(8));
+    console.log(f.padEnd(11), s.padEnd(16), rps.toFixed(0).padStart(9), mb.toFixed(1).padStart(9),
+      `   ${(rps / n.rps).toFixed(2)}x, ${(mb / n.mb).toFixed(2)}x`.padEnd(26), `${(rps / h.rps).toFixed(2)}x`.padStart(8), med(v.cpu).toFixed(1).padStart(16), String(v.bad).padStart(10));
   }
 }
+console.log(`load after: ${require("fs").readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
 const o = M["small.html"].web_sstt, b = M["big.zip"].web_sstt;
 const r1 = med(o.rps) / med(M["small.html"].nginx.rps), r2 = med(b.mb) / med(M["big.zip"].nginx.mb);
 const a1 = med(o.rps) / med(M["small.html"].node_http.rps), a2 = med(b.mb) / med(M["big.zip"].node_http.mb);

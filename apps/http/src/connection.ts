@@ -60,6 +60,8 @@ export class Connection {
   private timer: NodeJS.Timeout | undefined;
   private timerKind: TimerKind | undefined;
   private processing = false;
+  /** A request was already answered in this round of process(). */
+  private inRound = false;
   private paused = false;
 
   constructor(
@@ -110,7 +112,8 @@ export class Connection {
   private process(): void {
     if (this.processing) return;
     this.processing = true;
-    this.socket.cork();
+    // Responses to pipelined requests leave in one write: cork once a second request follows.
+    let corked = false;
     try {
       while (!this.streaming && !this.closeAfter && this.state !== 'closed') {
         if (this.body) {
@@ -126,6 +129,11 @@ export class Connection {
           continue;
         }
         if (this.buf.length === 0) break;
+        if (this.served > 0 && !corked && this.state === 'active' && this.inRound) {
+          this.socket.cork();
+          corked = true;
+        }
+        this.inRound = true;
         const parsed = parseRequestHead(this.buf);
         if (parsed.kind === 'incomplete') break;
         if (parsed.kind === 'error') {
@@ -137,7 +145,8 @@ export class Connection {
         this.onHead(parsed.head);
       }
     } finally {
-      this.socket.uncork();
+      if (corked) this.socket.uncork();
+      this.inRound = false;
       this.processing = false;
     }
     this.afterProcess();

@@ -95,7 +95,7 @@ describe('FileStore', () => {
     fs.symlinkSync(path.join(t.dir, 'www-evil'), path.join(root, 'evil'));
     fs.symlinkSync('a.html', path.join(root, 'in.html'));
     fs.writeFileSync(path.join(root, 'noext'), 'x');
-    store = new FileStore(root, 1024);
+    store = new FileStore(root, 1024, undefined, 0);
   });
   afterAll(() => t.remove());
 
@@ -115,6 +115,15 @@ describe('FileStore', () => {
     const after = store.lookup('a.html');
     expect(after.kind === 'file' && after.entry.body?.toString()).toBe('BBBBBB');
     expect(before.kind === 'file' && after.kind === 'file' && before.entry.etag !== after.entry.etag).toBe(true);
+  });
+
+  it('trusts a cached entry for the validation window, then sees the change', () => {
+    const windowed = new FileStore(root, 1024, undefined, 60_000);
+    fs.writeFileSync(path.join(root, 'w.html'), 'one');
+    expect(windowed.lookup('w.html').kind).toBe('file');
+    fs.writeFileSync(path.join(root, 'w.html'), 'two!');
+    const r = windowed.lookup('w.html');
+    expect(r.kind === 'file' && r.entry.body?.toString()).toBe('one');
   });
 
   it('does not keep files over the cache limit in memory', () => {

@@ -10,6 +10,12 @@ import { mimeTypeOf } from './mime.ts';
 export const CACHE_FILE_MAX = 2 * 1024 * 1024;
 /** The cache's whole budget; least recently used files leave first. */
 export const CACHE_TOTAL_MAX = 64 * 1024 * 1024;
+/**
+ * A cached file is trusted without a new stat for this long (ms) after its last validation,
+ * like nginx's open_file_cache_valid: a changed file is seen at most this late. 0 validates
+ * on every request.
+ */
+export const CACHE_VALIDATE_MS = 1000;
 /** The file served for a path ending in "/". */
 export const INDEX_FILE = 'index.html';
 
@@ -93,6 +99,10 @@ export interface FileEntry {
   lastModified: string;
   /** The whole file, for files up to CACHE_FILE_MAX. */
   body?: Buffer;
+  /** When the entry was last checked against the file (Date.now()). */
+  validatedAt: number;
+  /** The lookup answer for this entry, allocated once. */
+  found: LookupResult;
 }
 
 export type LookupResult =
@@ -112,6 +122,7 @@ export class FileStore {
     readonly root: string,
     private readonly cacheFileMax = CACHE_FILE_MAX,
     private readonly cacheTotalMax = CACHE_TOTAL_MAX,
+    private readonly validateMs = CACHE_VALIDATE_MS,
   ) {
     this.realRoot = fs.realpathSync.native(root);
   }
@@ -130,12 +141,15 @@ export class FileStore {
     // is the same; a file replaced by a symlink pointing out is another inode and misses.
     const hit = this.cache.get(candidate);
     if (hit) {
+      const now = Date.now();
+      if (now - hit.validatedAt < this.validateMs) return hit.found;
       const st = fs.statSync(candidate, { throwIfNoEntry: false });
       if (st && st.ino === hit.ino && st.dev === hit.dev && st.size === hit.size && st.mtimeMs === hit.mtimeMs) {
+        hit.validatedAt = now;
         // LRU: move to the end.
         this.cache.delete(candidate);
         this.cache.set(candidate, hit);
-        return { kind: 'file', entry: hit };
+        return hit.found;
       }
       this.evict(candidate);
     }
@@ -165,7 +179,10 @@ export class FileStore {
       // Like nginx: mtime and size in hex; strong, since a change of either changes it.
       etag: `"${Math.floor(st.mtimeMs).toString(16)}-${st.size.toString(16)}"`,
       lastModified: formatHttpDate(st.mtimeMs),
+      validatedAt: Date.now(),
+      found: { kind: 'missing' }, // replaced just below: the entry refers to itself
     };
+    entry.found = { kind: 'file', entry };
     if (st.size <= this.cacheFileMax) {
       try {
         const body = fs.readFileSync(contained.real);
@@ -179,7 +196,7 @@ export class FileStore {
         return { kind: 'missing' };
       }
     }
-    return { kind: 'file', entry };
+    return entry.found;
   }
 
   private insert(key: string, entry: FileEntry): void {

@@ -9,7 +9,8 @@ import { createHttpServer, type HttpsOptions } from './server.ts';
 
 const USAGE = `usage: sstt-http [<port> [<dir>]] [--root DIR] [--http-port N] [--https-port N] [--listen ADDR]
                  [--idle-timeout S] [--max-requests N] [--header-timeout MS] [--max-connections N]
-                 [--form-email ADDR] [--log-dir DIR] [--no-https] [--config FILE] [--id ID] [--profile dev|lab]`;
+                 [--form-email ADDR] [--log-dir DIR] [--cache-file-max BYTES] [--no-https]
+                 [--config FILE] [--id ID] [--profile dev|lab]`;
 
 const OWN = {
   root: { type: 'string' },
@@ -19,6 +20,7 @@ const OWN = {
   'max-connections': { type: 'string' },
   'form-email': { type: 'string' },
   'no-https': { type: 'boolean' },
+  'cache-file-max': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -57,6 +59,7 @@ await runApp({
     const maxRequests = positiveInt('command line', '--max-requests', values['max-requests']);
     const headerTimeoutMs = positiveInt('command line', '--header-timeout', values['header-timeout']);
     const maxConnections = positiveInt('command line', '--max-connections', values['max-connections']);
+    const cacheFileMax = positiveInt('command line', '--cache-file-max', values['cache-file-max']);
 
     let https: HttpsOptions | undefined;
     const cp = certPaths(scenario);
@@ -79,6 +82,7 @@ await runApp({
       ...(maxRequests ? { maxRequests } : {}),
       ...(headerTimeoutMs ? { headerTimeoutMs } : {}),
       ...(maxConnections ? { maxConnections } : {}),
+      ...(cacheFileMax ? { cacheFileMax } : {}),
       ...(values['form-email'] ? { formEmail: values['form-email'] as string } : {}),
       log,
     });

@@ -49,8 +49,10 @@ export interface HttpServerOptions {
   /** Where access.log and webserver.log go (default scenario.paths.logs); false: no log files. */
   logDir?: string | false;
   log?: Logger;
-  /** Small-file cache limits (bytes), for tests and the benchmark. */
+  /** Files up to this size (bytes) are served from memory (default files.ts CACHE_FILE_MAX). */
   cacheFileMax?: number;
+  /** How long (ms) a cached file is trusted before it is checked again (default CACHE_VALIDATE_MS; 0: every request). */
+  cacheValidateMs?: number;
 }
 
 export interface HttpServer {
@@ -148,7 +150,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
 
   return {
     async listen() {
-      ctx.files = new FileStore(options.root ?? s.http.root, options.cacheFileMax);
+      ctx.files = new FileStore(options.root ?? s.http.root, options.cacheFileMax, undefined, options.cacheValidateMs);
       if (logDir !== false) {
         logs = new ServerLogs(logDir);
         logs.open();
