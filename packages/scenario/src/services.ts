@@ -59,7 +59,11 @@ export function listenErrorMessage(service: Service, host: string, port: number,
 export function serviceRows(s: Scenario): ServiceRow[] {
   const host = s.listen.address;
   const [u1, u2] = [s.users[0]!, s.users[1] ?? s.users[0]!];
-  const rel = (p: string) => path.relative(s.paths.root, p);
+  // Paths inside the repository are shown relative to it (where the user runs the command).
+  const rel = (p: string) => {
+    const r = path.relative(s.paths.root, p);
+    return r.startsWith('..') || path.isAbsolute(r) ? p : r;
+  };
   const certs = certPaths(s);
   const client = certs.client(u1.name);
   const p = s.listen.ports;
