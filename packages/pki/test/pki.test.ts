@@ -265,23 +265,7 @@ describe('sstt-pki CLI', () => {
   const env = { ...process.env, SSTT_CERTS_DIR: path.join(tmp.dir, 'certs'), SSTT_DATA_DIR: path.join(tmp.dir, 'var') };
   const cli = (...args: string[]) => run(process.execPath, [BIN, ...args], { env, cwd: tmp.dir });
 
-  it('init --password rewrites the bundles with the new password; --key-size is checked', async () => {
-    await cli('init');
-    const s = scenarioIn(tmp.dir);
-    const p12 = certPaths(s).client(s.users[0]!.name).p12;
-    const r = await cli('init', '--password', 'nueva clave');
-    expect(r.stdout).toContain(`rewrote ${p12} with the configured password`);
-    expect(r.stdout).toContain('password "nueva clave"');
-    expect((await run(openssl, ['pkcs12', '-info', '-in', p12, '-passin', 'pass:nueva clave', '-noout'])).code).toBe(0);
-    // Back to the default password: rewritten again; a second run changes nothing.
-    expect((await cli('init')).stdout).toContain(`rewrote ${p12}`);
-    expect((await cli('init')).stdout).toContain('every certificate already exists');
-    const bad = await cli('init', '--key-size', '1024');
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe('sstt-pki: command line: --key-size: expected 2048, 3072, 4096, found "1024"\n');
-  });
-
-  it('init prints where the CA and the bundles are and how to import them', async () => {
+  it('init prints where the CA and the bundles are and how to import them; --password rewrites the bundles', async () => {
     const r = await cli('init');
     expect(r.code, r.stderr).toBe(0);
     const s = scenarioIn(tmp.dir);
@@ -291,6 +275,15 @@ describe('sstt-pki CLI', () => {
     expect(r.stdout).toMatch(/^Firefox: /m);
     expect(r.stdout).toMatch(/^Chromium\/Chrome: /m);
     expect(r.stdout).toMatch(/^Thunderbird: /m);
+
+    const p12 = certPaths(s).client(s.users[0]!.name).p12;
+    const changed = await cli('init', '--password', 'nueva clave');
+    expect(changed.stdout).toContain(`rewrote ${p12} with the configured password`);
+    expect(changed.stdout).toContain('password "nueva clave"');
+    expect((await run(openssl, ['pkcs12', '-info', '-in', p12, '-passin', 'pass:nueva clave', '-noout'])).code).toBe(0);
+    const bad = await cli('init', '--key-size', '1024');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('sstt-pki: command line: --key-size: expected 2048, 3072, 4096, found "1024"\n');
   });
 
   it('list, revoke, export; bad input is one line and exit 2', async () => {
