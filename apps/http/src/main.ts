@@ -50,17 +50,18 @@ await runApp({
       flags['http-port'] = portArg;
     }
     const scenario = loadScenario({ flags });
-    const rootArg = dirArg ?? (values.root as string | undefined);
-    const root = rootArg ? path.resolve(rootArg) : scenario.http.root;
-    if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
-      throw new ConfigError(dirArg ? 'command line' : values.root ? 'command line' : 'configuration', dirArg ? '<dir>' : '--root / http.root', 'an existing directory', root);
-    }
     const idle = positiveInt('command line', '--idle-timeout', values['idle-timeout']);
     const maxRequests = positiveInt('command line', '--max-requests', values['max-requests']);
     const headerTimeoutMs = positiveInt('command line', '--header-timeout', values['header-timeout']);
     const maxConnections = positiveInt('command line', '--max-connections', values['max-connections']);
     const cacheFileMax = positiveInt('command line', '--cache-file-max', values['cache-file-max']);
 
+    const rootArg = dirArg ?? (values.root as string | undefined);
+    const root = rootArg ? path.resolve(rootArg) : scenario.http.root;
+    if (!fs.existsSync(root) || !fs.statSync(root).isDirectory()) {
+      const [source, key] = dirArg ? ['command line', '<dir>'] : values.root ? ['command line', '--root'] : ['configuration', 'http.root'];
+      throw new ConfigError(source, key, 'an existing directory', root);
+    }
     let https: HttpsOptions | undefined;
     const cp = certPaths(scenario);
     if (!values['no-https'] && fs.existsSync(cp.server.cert) && fs.existsSync(cp.server.key) && fs.existsSync(cp.ca.cert)) {
