@@ -64,13 +64,14 @@ await runApp({
     }
     let https: HttpsOptions | undefined;
     const cp = certPaths(scenario);
+    const readCredentials = (): HttpsOptions => ({
+      cert: fs.readFileSync(cp.server.cert),
+      key: fs.readFileSync(cp.server.key),
+      ca: fs.readFileSync(cp.ca.cert),
+      ...(fs.existsSync(cp.crl) ? { crl: fs.readFileSync(cp.crl) } : {}),
+    });
     if (!values['no-https'] && fs.existsSync(cp.server.cert) && fs.existsSync(cp.server.key) && fs.existsSync(cp.ca.cert)) {
-      https = {
-        cert: fs.readFileSync(cp.server.cert),
-        key: fs.readFileSync(cp.server.key),
-        ca: fs.readFileSync(cp.ca.cert),
-        ...(fs.existsSync(cp.crl) ? { crl: fs.readFileSync(cp.crl) } : {}),
-      };
+      https = readCredentials();
     } else if (!values['no-https']) {
       log.warn({ expected: cp.server.cert }, 'no server certificate (run the pki first): HTTPS disabled');
     }
@@ -88,6 +89,18 @@ await runApp({
       log,
     });
     await server.listen();
-    return [server];
+    if (https) {
+      // `sstt-pki revoke` rewrites the CRL: take it (and renewed certificates) without a restart.
+      const reload = () => {
+        try {
+          server.updateTls(readCredentials());
+          log.info('TLS credentials reloaded');
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, 'TLS credentials not reloaded');
+        }
+      };
+      for (const f of [cp.crl, cp.server.cert, cp.ca.cert]) fs.watchFile(f, { interval: 2000 }, (cur, prev) => cur.mtimeMs !== prev.mtimeMs && reload());
+    }
+    return [{ close: async () => { for (const f of [cp.crl, cp.server.cert, cp.ca.cert]) fs.unwatchFile(f); await server.close(); } }];
   },
 });

@@ -58,6 +58,15 @@ export interface HttpServerOptions {
 export interface HttpServer {
   listen(): Promise<AddressInfo[]>;
   close(): Promise<void>;
+  /**
+   * Replaces the TLS credentials of the running HTTPS listener (a new CRL after a revocation,
+   * a renewed certificate); new handshakes use them at once.
+   */
+  updateTls(https: HttpsOptions): void;
+}
+
+function credentials(h: HttpsOptions): tls.SecureContextOptions {
+  return { cert: h.cert, key: h.key, ca: h.ca, ...(h.crl ? { crl: h.crl } : {}) };
 }
 
 export function createHttpServer(options: HttpServerOptions): HttpServer {
@@ -77,6 +86,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     });
   let logs: ServerLogs | undefined;
   const servers: net.Server[] = [];
+  let secureServer: tls.Server | undefined;
 
   const ctx: ServerContext = {
     files: undefined as unknown as FileStore, // set in listen(), after the root is checked
@@ -165,10 +175,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
         const secure = tls.createServer(
           {
             allowHalfOpen: true,
-            cert: h.cert,
-            key: h.key,
-            ca: h.ca,
-            ...(h.crl ? { crl: h.crl } : {}),
+            ...credentials(h),
             // Like Apache's SSLVerifyClient require, but the verdict is ours (see refuseTls):
             // Node can only drop a refused client silently, which a client reads as an empty reply.
             requestCert: true,
@@ -187,6 +194,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
           log.debug({ err: err.message, remote: sock.remoteAddress }, 'TLS handshake refused');
           logs?.lab.write(labLine('FORBIDDEN', sock.remoteAddress ?? '-', `TLS handshake refused: ${err.message}`));
         });
+        secureServer = secure;
         servers.push(secure);
         track(secure);
         addresses.push(await listenOne(secure, h.port ?? s.listen.ports.https, 'https'));
@@ -194,6 +202,11 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       for (const a of addresses) logs?.lab.write(labLine('INFO', '-', `listening on ${a.address}:${a.port} root ${ctx.files.root}`));
       log.info({ addresses: addresses.map((a) => `${a.address}:${a.port}`), root: ctx.files.root }, 'web_sstt listening');
       return addresses;
+    },
+
+    updateTls(https: HttpsOptions) {
+      secureServer?.setSecureContext(credentials(https));
+      logs?.lab.write(labLine('INFO', '-', 'TLS credentials reloaded'));
     },
 
     async close() {
