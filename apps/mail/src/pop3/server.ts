@@ -85,7 +85,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
         server.listen({ host, port }, () => {
           server.off('error', onError);
           const addr = server.address() as AddressInfo;
-          log.info({ host: addr.address, port: addr.port, tls: implicitTls }, implicitTls ? 'pop3s listening' : 'pop3 listening');
+          log.debug({ host: addr.address, port: addr.port, tls: implicitTls }, implicitTls ? 'pop3s listening' : 'pop3 listening');
           resolve([addr]);
         });
       });
