@@ -239,6 +239,8 @@ function writeCrl(s: Scenario, ca: Ca, revoked: CrlInfo['revoked'], previous: Cr
 /**
  * Creates whatever is missing at certPaths(s): CA, CRL (empty at first), server certificate, one
  * client certificate + .p12 per user, IPsec host certificates. Never replaces an existing CA.
+ * Also reissues leaves that have expired or no longer chain to the CA, and re-signs a CRL whose
+ * nextUpdate is near, so that `npm run dev` a year later still works.
  */
 export async function initPki(s: Scenario, opts: PkiOptions = {}): Promise<{ created: string[] }> {
   const now = opts.now ?? new Date();
@@ -264,7 +266,8 @@ export async function initPki(s: Scenario, opts: PkiOptions = {}): Promise<{ cre
   }
   for (const spec of leafSpecs(s)) {
     const cert = readCert(spec.cert);
-    if (cert && fs.existsSync(spec.key) && chainsTo(ca, cert)) {
+    // An expired leaf is as useless as a missing one: reissue it (renew handles "expires soon").
+    if (cert && fs.existsSync(spec.key) && chainsTo(ca, cert) && cert.validity.notAfter > now) {
       // A missing bundle, or one protected by another password than the configured one, is rewritten.
       if (spec.p12 && (!fs.existsSync(spec.p12) || !p12OpensWith(spec.p12, s.pki.p12Password))) {
         const existed = fs.existsSync(spec.p12);

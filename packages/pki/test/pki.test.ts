@@ -227,6 +227,16 @@ describe('sstt-pki init (dev profile)', () => {
     expect((await renewCertificates(s, { withinDays: 730 })).length).toBe(leafSpecs(s).length);
   });
 
+  it('a year later, list shows the leaves expired and init reissues them and re-signs the CRL', async () => {
+    const later = new Date(Date.now() + (s.pki.days + 1) * 86_400_000);
+    expect(listCertificates(s, later).filter((c) => c.kind !== 'ca').map((c) => c.status)).toEqual(leafSpecs(s).map(() => 'expired'));
+    const { created } = await initPki(s, { now: later });
+    expect(created).toContain(certPaths(s).crl);
+    expect(created).toContain(certPaths(s).server.cert);
+    expect(created).not.toContain(certPaths(s).ca.cert);
+    expect(listCertificates(s, later).every((c) => c.status === 'valid')).toBe(true);
+  });
+
   it('never replaces a CA whose key went missing', async () => {
     const p = certPaths(s);
     const keyText = fs.readFileSync(p.ca.key);
