@@ -179,6 +179,21 @@ describe('STLS on a raw socket (RFC 2595 §4)', () => {
   });
 });
 
+describe('STLS without a handshake', () => {
+  it('is dropped after the idle timeout', async () => {
+    const p = certPaths(w.s);
+    const quick = await startPop3({ scenario: w.s, idleTimeoutMs: 300, tls: { key: fs.readFileSync(p.server.key), cert: fs.readFileSync(p.server.cert) } });
+    try {
+      const { client } = await Pop3Client.connect(quick.port);
+      expect(await client.cmd('STLS')).toBe('+OK Begin TLS negotiation now.');
+      await client.raw.readToEnd(5000);
+      expect(client.raw.isClosed()).toBe(true);
+    } finally {
+      await quick.close();
+    }
+  });
+});
+
 describe('plaintext logins switched off', () => {
   it('refuses USER in clear with [PRIVACY] but accepts it after STLS', async () => {
     const w2 = pop3Scenario({ SSTT_MAIL_PLAINTEXT_AUTH: 'false', SSTT_CERTS_DIR: w.s.paths.certs });

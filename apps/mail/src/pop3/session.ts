@@ -199,10 +199,15 @@ export class Pop3Session {
       const secure = new tls.TLSSocket(raw, { isServer: true, secureContext });
       this.socket = secure;
       secure.on('error', this.onError);
+      // A client that sends STLS and then no handshake must not hold the connection forever.
+      const handshakeTimeout = () => secure.destroy();
+      secure.setTimeout(this.ctx.limits.idleTimeoutMs);
+      secure.once('timeout', handshakeTimeout);
       secure.once('secure', () => {
         this.secure = true;
         this.upgrading = false;
         this.busy = false;
+        secure.off('timeout', handshakeTimeout);
         secure.off('close', this.onClose);
         this.attach(secure);
       });
@@ -214,6 +219,7 @@ export class Pop3Session {
     socket.on('data', this.onData);
     socket.on('timeout', this.onTimeout);
     socket.on('close', this.onClose);
+    socket.off('error', this.onError);
     socket.on('error', this.onError);
     socket.setTimeout(this.ctx.limits.idleTimeoutMs);
   }
