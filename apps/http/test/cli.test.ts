@@ -133,12 +133,6 @@ describe('sstt-http command line', () => {
     }
   }, 30_000);
 
-  it('a <port> that is not a number: one line and exit 2', async () => {
-    const r = await runCli(['eighty', w.root]);
-    expect(r.code).toBe(2);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-  }, 30_000);
-
   it('the web root the project ships exists and holds the lab page', () => {
     expect(fs.existsSync(path.join(w.s.http.root, 'index.html'))).toBe(true);
   });

@@ -62,14 +62,14 @@ describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
       await expectClosedQuietly(c, 5000);
       const waited = Date.now() - t0;
       expect(waited).toBeGreaterThanOrEqual(IDLE_MS - 150);
-      expect(waited).toBeLessThan(IDLE_MS + 2000);
+      expect(waited).toBeLessThan(IDLE_MS + 3000);
     });
 
     it('closes a connection on which nothing is ever sent', async () => {
       const c = await connect(idle.byName(name));
       const t0 = Date.now();
       await expectClosedQuietly(c, 5000);
-      expect(Date.now() - t0).toBeLessThan(IDLE_MS + 2000);
+      expect(Date.now() - t0).toBeLessThan(IDLE_MS + 3000);
     });
 
     it('the idle time starts again with every request: a connection in use is not cut', async () => {
@@ -77,7 +77,7 @@ describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
       for (let i = 0; i < 4; i++) {
         c.write(req('GET', '/a.txt', { Host: host() }));
         expectStatus(await readResponse(c), 200);
-        await sleep(IDLE_MS * 0.6);
+        await sleep(IDLE_MS * 0.5);
       }
       expect(c.isClosed()).toBe(false);
     });
@@ -96,7 +96,7 @@ describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
       expect(r.header('connection')).toMatch(/^close$/i);
       await expectClosedQuietly(c);
       expect(waited).toBeGreaterThanOrEqual(HEADER_MS - 100);
-      expect(waited).toBeLessThan(HEADER_MS + 2000);
+      expect(waited).toBeLessThan(HEADER_MS + 3000);
     });
 
     it('slowloris: a byte every 100 ms does not extend the deadline', async () => {
@@ -111,7 +111,7 @@ describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
       try {
         const r = await readResponse(c, 'GET', 6000);
         expectStatus(r, 408);
-        expect(Date.now() - t0).toBeLessThan(HEADER_MS + 2000);
+        expect(Date.now() - t0).toBeLessThan(HEADER_MS + 3000);
         await expectClosedQuietly(c);
       } finally {
         clearInterval(drip);
@@ -124,7 +124,7 @@ describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
       const t0 = Date.now();
       const r = await readResponse(c, 'POST', 5000);
       expectStatus(r, 408);
-      expect(Date.now() - t0).toBeLessThan(HEADER_MS + 2000);
+      expect(Date.now() - t0).toBeLessThan(HEADER_MS + 3000);
       await expectClosedQuietly(c);
     });
 
@@ -227,11 +227,12 @@ describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
       const good = await connect(t);
       for (let i = 0; i < 20; i++) {
         good.write(req('GET', '/index.html', { Host: host() }));
-        const r = await readResponse(good, 'GET', 2000);
+        const r = await readResponse(good, 'GET', 3000);
         expectStatus(r, 200);
         expect(r.body.toString()).toBe(FILES['index.html']);
       }
-      expect(Date.now() - t0).toBeLessThan(3000);
+      // Twenty answers well within one header timeout each: nobody waited for the misbehaving ones.
+      expect(Date.now() - t0).toBeLessThan(6000);
       // The flood was refused (414: a request line that never ends) and closed.
       const floodAnswer = await readResponse(flood);
       expectStatus(floodAnswer, 414);

@@ -58,9 +58,10 @@ export function expectCommonHeaders(r: HttpResponse, opts: { idleSeconds?: numbe
   }
 }
 
-/** An error page: small HTML that does not leak the secret. */
+/** An error page: small HTML that says what happened (its status) and does not leak the secret. */
 export function expectErrorPage(r: HttpResponse): void {
   expect(mediaType(r.header('content-type'))).toBe('text/html');
+  if (r.body.length) expect(r.body.toString(), 'the page names its status').toContain(String(r.status));
   expect(r.body.length).toBeGreaterThan(0);
   expect(r.body.length).toBeLessThan(4096);
   expect(r.header('set-cookie'), 'errors set no cookie').toBeUndefined();
