@@ -28,6 +28,9 @@ export const TOOL_PACKAGES = {
   nginx: 'nginx-light',
   exim4: 'exim4-daemon-light',
   python3: 'python3',
+  certutil: 'libnss3-tools',
+  pk12util: 'libnss3-tools',
+  unshare: 'util-linux',
 } as const;
 
 export type Tool = keyof typeof TOOL_PACKAGES;
