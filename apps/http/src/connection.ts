@@ -162,6 +162,10 @@ export class Connection {
     const reply = handleRequest(this, head, length);
     if ('wantsBody' in reply) {
       // The handler reads the body (the form); it answers when the body is complete.
+      // A client that waits for permission before sending it gets it (RFC 9110 §10.1.1).
+      if (length > 0 && head.version === 'HTTP/1.1' && head.headers.get('expect')?.toLowerCase() === '100-continue') {
+        this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+      }
       this.body = { remaining: length, chunks: [], onDone: (body) => this.respond(reply.wantsBody(body), head.requestLine, head) };
       if (length === 0) {
         this.body = undefined;
@@ -170,7 +174,10 @@ export class Connection {
       return;
     }
     if (length > 0) {
-      if (length > MAX_DISCARD_BODY) reply.close = true;
+      // A body the client may never send (it waited for a 100 that did not come) cannot be
+      // skipped: close instead (RFC 9110 §10.1.1).
+      const expects = head.headers.get('expect')?.toLowerCase() === '100-continue';
+      if (length > MAX_DISCARD_BODY || expects) reply.close = true;
       else this.body = { remaining: length, chunks: null };
     }
     this.respond(reply, head.requestLine, head);
@@ -268,7 +275,7 @@ export class Connection {
         if (ready && !draining) {
           const { chunk, n } = ready;
           ready = undefined;
-          this.arm('send', this.ctx.idleTimeoutMs);
+          this.arm('send', this.ctx.sendTimeoutMs);
           const ok = this.socket.write(n === chunk.length ? chunk : chunk.subarray(0, n), () => releaseChunk(chunk));
           if (!ok) {
             draining = true;
@@ -382,7 +389,7 @@ export class Connection {
     this.disarm();
     this.socket.end();
     // A peer that never reads would keep the socket; the send timer still applies.
-    this.arm('send', this.ctx.idleTimeoutMs);
+    this.arm('send', this.ctx.sendTimeoutMs);
   }
 
   private onClose(): void {

@@ -19,6 +19,8 @@ export interface ServerContext {
   /** The idle timeout as the Keep-Alive header states it, in whole seconds. */
   keepAliveTimeoutS: number;
   headerTimeoutMs: number;
+  /** A response being sent must make progress (a chunk accepted by the client) within this. */
+  sendTimeoutMs: number;
   maxRequests: number;
   formEmail: string | undefined;
   cookie: CookieRule;

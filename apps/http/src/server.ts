@@ -14,6 +14,8 @@ import { currentHttpDate } from './http-date.ts';
 
 /** A client has this long to send a complete request head (and form body) once it started. */
 export const HEADER_TIMEOUT_MS = 5000;
+/** A client must take each chunk of a response (up to 512 KiB) within this long, or it is cut. */
+export const SEND_TIMEOUT_MS = 60_000;
 /** Connections beyond this many are answered 503 and closed. */
 export const MAX_CONNECTIONS = 1024;
 /** On close, busy connections get this long to finish before they are cut. */
@@ -42,6 +44,7 @@ export interface HttpServerOptions {
   https?: HttpsOptions;
   idleTimeoutMs?: number;
   headerTimeoutMs?: number;
+  sendTimeoutMs?: number;
   maxRequests?: number;
   maxConnections?: number;
   /** Address the 2019/20 form expects; without it POST is 405 (default scenario.http.formEmail). */
@@ -96,6 +99,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     idleTimeoutMs,
     keepAliveTimeoutS: Math.max(1, Math.ceil(idleTimeoutMs / 1000)),
     headerTimeoutMs: options.headerTimeoutMs ?? HEADER_TIMEOUT_MS,
+    sendTimeoutMs: options.sendTimeoutMs ?? SEND_TIMEOUT_MS,
     maxRequests: options.maxRequests ?? s.http.maxRequests,
     formEmail: options.formEmail ?? s.http.formEmail,
     cookie: s.http.cookie,
