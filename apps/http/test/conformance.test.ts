@@ -411,6 +411,46 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       expect([403, 404, 415]).toContain(passwd.status);
       expect(passwd.body.toString()).not.toMatch(/root:.*:0:0:/);
     });
+    it.each([
+      ['a small file (kept in the server cache)', 'small', 300],
+      ['a big file (streamed)', 'big', 3 * 1024 * 1024],
+    ] as const)('%s replaced by a symlink pointing outside: never the secret, 403 once the cache revalidates', async (_label, kind, size) => {
+      // The file is served (and cached), then swapped for a symlink to an outside file.
+      const name = `swap-${kind}-${transportName}.html`;
+      const inside = w.put(name, `<html>${'i'.repeat(size)}</html>`);
+      const outside = path.join(w.dir, `outside-${name}`);
+      fs.writeFileSync(outside, `<html>${SECRET}${'o'.repeat(size)}</html>`);
+      expectStatus(await get(`/${name}`), 200);
+      fs.rmSync(inside);
+      fs.symlinkSync(outside, inside);
+      let status = 0;
+      for (let i = 0; i < 40 && status !== 403; i++) {
+        const { c, r } = await exchange(req('GET', `/${name}`, { Host: host }));
+        expectNoSecret(r);
+        status = r.status;
+        c.destroy();
+        if (status !== 403) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(status).toBe(403);
+    });
+    it('a directory replaced by a symlink to an outside directory: 403', async () => {
+      const dir = `swapdir-${transportName}`;
+      w.put(`${dir}/page.html`, '<html>inside</html>');
+      fs.mkdirSync(path.join(w.dir, `outside-${dir}`));
+      fs.writeFileSync(path.join(w.dir, `outside-${dir}`, 'page.html'), `<html>${SECRET}</html>`);
+      expectStatus(await get(`/${dir}/page.html`), 200);
+      fs.rmSync(path.join(w.root, dir), { recursive: true });
+      fs.symlinkSync(path.join(w.dir, `outside-${dir}`), path.join(w.root, dir));
+      let status = 0;
+      for (let i = 0; i < 40 && status !== 403; i++) {
+        const { c, r } = await exchange(req('GET', `/${dir}/page.html`, { Host: host }));
+        expectNoSecret(r);
+        status = r.status;
+        c.destroy();
+        if (status !== 403) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(status).toBe(403);
+    });
     it('absolute-form with dot segments → 403', async () => {
       const r = await get(`http://${host}/../secret.html`);
       expectStatus(r, 403);
@@ -511,6 +551,25 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
         expect(r.body.toString()).toMatch(/wrong|incorrect/i);
       }
       await expectConnectionConsistent(c, r, host);
+    });
+    it('Expect: 100-continue on the form: 100 Continue first, then the answer (RFC 9110 §10.1.1)', async () => {
+      const body = `email=${encodeURIComponent(email())}`;
+      const c = await connect();
+      c.write(req('POST', '/accion_form.html', { Host: host, 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(body.length), Expect: '100-continue' }));
+      const interim = await readResponse(c, 'POST', 2000);
+      expect(interim.statusLine).toBe('HTTP/1.1 100 Continue');
+      c.write(body);
+      const r = await readResponse(c, 'POST');
+      expectStatus(r, 200);
+      expect(r.body.toString()).toMatch(/correct/i);
+    });
+    it('Expect: 100-continue where the answer is already known: the final status at once, no 100', async () => {
+      const c = await connect();
+      const t0 = Date.now();
+      c.write(req('POST', '/index.html', { Host: host, 'Content-Type': 'text/plain', 'Content-Length': '1000', Expect: '100-continue' }));
+      const r = await readResponse(c, 'POST', 3000);
+      expectStatus(r, 405);
+      expect(Date.now() - t0).toBeLessThan(2000);
     });
     it('without a configured email the form is 405 with Allow: GET, HEAD', async () => {
       const r = await post(`email=${encodeURIComponent(email())}`, noForm.byName(transportName));
