@@ -20,6 +20,7 @@ let header: Running;
 let capped: Running;
 let bounded: Running;
 let deep: Running;
+let defaults: Running;
 const MID = crypto.randomBytes(2 * 1024 * 1024);
 
 beforeAll(async () => {
@@ -30,6 +31,7 @@ beforeAll(async () => {
   capped = await w.start({ maxRequests: 3 });
   bounded = await w.start({ maxConnections: 2 });
   deep = await w.start({ maxRequests: 5000 });
+  defaults = await w.start({});
   w.put('mid.zip', MID);
 }, 60_000);
 
@@ -174,6 +176,42 @@ describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
       expect((await readResponse(c, 'HEAD')).header('content-length')).toBe(String(MID.length));
       expect((await readResponse(c)).body.toString()).toBe(FILES['style.css']);
     });
+  });
+
+  describe('defaults and half-close', () => {
+    it('without overrides, Keep-Alive states the scenario values (timeout=10 s of the seed, max from the scenario)', async () => {
+      const c = await connect(defaults.byName(name));
+      c.write(req('GET', '/a.txt', { Host: host() }));
+      const r = await readResponse(c);
+      expect(r.header('keep-alive')).toBe(`timeout=${w.s.http.idleTimeoutSeconds}, max=${w.s.http.maxRequests - 1}`);
+      expect(w.s.http.idleTimeoutSeconds).toBe(10);
+    });
+
+    it('a client that half-closes after its requests still gets every answer, then the close', async () => {
+      const c = await connect(defaults.byName(name));
+      c.write(req('GET', '/a.txt', { Host: host() }) + req('GET', '/style.css', { Host: host() }));
+      c.end();
+      const a = await readResponse(c);
+      const b = await readResponse(c);
+      expect([a.body.toString(), b.body.toString()]).toEqual([FILES['a.txt'], FILES['style.css']]);
+      await expectClosedQuietly(c);
+    });
+
+    // TLS handshakes of client and server share this process: fewer of them keep the suite fast.
+    const clients = name === 'tcp' ? 200 : 50;
+    it(`${clients} clients at once are all served`, async () => {
+      const t = defaults.byName(name);
+      const results = await Promise.all(
+        Array.from({ length: clients }, async () => {
+          const c = await connect(t);
+          c.write(req('GET', '/index.html', { Host: host(), Connection: 'close' }));
+          const r = await readResponse(c, 'GET', 15_000);
+          c.destroy();
+          return r.status === 200 && r.body.toString() === FILES['index.html'];
+        }),
+      );
+      expect(results.filter(Boolean).length).toBe(clients);
+    }, 30_000);
   });
 
   describe('bounded connections', () => {
