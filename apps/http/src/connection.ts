@@ -217,10 +217,13 @@ export class Connection {
       out.write(h, 0, 'latin1');
       body.copy(out, hl);
       sock.write(out);
-    } else {
+    } else if (withBody && body && body.length > 0) {
+      // Head and a large body in one writev, the body not copied.
+      sock.cork();
       sock.write(h, 'latin1');
-      if (withBody && body && body.length > 0) sock.write(body);
-    }
+      sock.write(body);
+      sock.uncork();
+    } else sock.write(h, 'latin1');
     this.log(status, requestLine, head, withBody ? length : 0, reply.reason);
     if (!keepOpen) this.closeAfter = true;
     if (withBody && reply.file && length > 0) this.stream(reply.file.path, reply.file.start, length);
