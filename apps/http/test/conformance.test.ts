@@ -638,6 +638,11 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       const miss = await get('/a.txt', { Range: 'bytes=0-3', 'If-Range': '"stale"' });
       expectStatus(miss, 200);
       expect(miss.body.toString()).toBe(text);
+      // If-Range uses the strong comparison: a weak tag never matches.
+      expectStatus(await get('/a.txt', { Range: 'bytes=0-3', 'If-Range': `W/${etag.replace(/^W\//, '')}` }), 200);
+      // An HTTP-date validator equal to Last-Modified → the range.
+      const lastModified = (await get('/a.txt')).header('last-modified')!;
+      expectStatus(await get('/a.txt', { Range: 'bytes=0-3', 'If-Range': lastModified }), 206);
     });
     it('Range with HEAD: 206 headers, no body', async () => {
       const { r } = await exchange(req('HEAD', '/a.txt', { Host: host, Range: 'bytes=0-9' }), 'HEAD');
@@ -741,6 +746,12 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
     it('the counter is found among other cookies', async () => {
       const r = await get('/a.txt', { Cookie: 'a=b; cookie_counter=3; c=d' });
       expect(cookieOf(r).value).toBe('4');
+    });
+    it('206 is a success and sets it; 304 and 416 do not', async () => {
+      expect(cookieOf(await get('/a.txt', { Range: 'bytes=0-1', Cookie: 'cookie_counter=4' })).value).toBe('5');
+      const etag = (await get('/a.txt')).header('etag')!;
+      expect((await get('/a.txt', { 'If-None-Match': etag })).all('set-cookie')).toEqual([]);
+      expect((await get('/a.txt', { Range: 'bytes=99999-' })).all('set-cookie')).toEqual([]);
     });
     it('decision: a counter above the limit is refused as well', async () => {
       const r = await get('/a.txt', { Cookie: 'cookie_counter=11' });
