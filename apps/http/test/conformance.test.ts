@@ -7,7 +7,6 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawClient } from '@sstt/testkit';
 import {
-  REASON,
   expectClosedQuietly,
   expectCommonHeaders,
   expectConnectionConsistent,
@@ -826,10 +825,6 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       }
       expect(maxes).toEqual([MAX_REQUESTS - 1, MAX_REQUESTS - 2, MAX_REQUESTS - 3]);
     });
-  });
-
-  it('status lines use the reason phrases of RFC 9110', () => {
-    expect(REASON[505]).toBe('HTTP Version Not Supported');
   });
 });
 
