@@ -261,8 +261,12 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
     it('414 for a request line longer than the server accepts', async () => {
       await expectRejected(`GET /${'a'.repeat(20_000)}.html HTTP/1.1\r\nHost: ${host}\r\n\r\n`, 414);
     });
-    it('a long but acceptable target still gets a normal answer', async () => {
-      const r = await get(`/${'b'.repeat(2000)}.html`);
+    it('a request line of 8000 octets is accepted (RFC 9112 §3 recommends at least that)', async () => {
+      const prefix = 'GET /';
+      const suffix = '.html HTTP/1.1';
+      const line = `${prefix}${'b'.repeat(8000 - prefix.length - suffix.length)}${suffix}`;
+      expect(line.length).toBe(8000);
+      const { r } = await exchange(`${line}\r\nHost: ${host}\r\n\r\n`);
       expectStatus(r, 404);
     });
   });
@@ -352,6 +356,22 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       const second = await readResponse(c);
       expectStatus(second, 200);
       expect(second.body.toString()).toBe(FILES['style.css']);
+    });
+    it('an empty Host is valid (RFC 9112 §3.2: a target without authority)', async () => {
+      const { r } = await exchange('GET /a.txt HTTP/1.1\r\nHost:\r\n\r\n');
+      expectStatus(r, 200);
+    });
+    it('a browser-sized head (a 4 KB cookie and twenty fields) is served', async () => {
+      const fields: Record<string, string> = { Cookie: `big=${'c'.repeat(4000)}; cookie_counter=2` };
+      for (let i = 0; i < 20; i++) fields[`X-Browser-${i}`] = 'v'.repeat(100);
+      const r = await get('/a.txt', fields);
+      expectStatus(r, 200);
+      expect(parseSetCookie(r.header('set-cookie')!).value).toBe('3');
+    });
+    it('an Upgrade request (h2c) is ignored: a plain HTTP/1.1 200', async () => {
+      const r = await get('/a.txt', { Connection: 'Upgrade, HTTP2-Settings', Upgrade: 'h2c', 'HTTP2-Settings': 'AAMAAABkAARAAAAAAAIAAAAA' });
+      expectStatus(r, 200);
+      expect(r.body.toString()).toBe(FILES['a.txt']);
     });
     it('field names are case-insensitive and values are trimmed', async () => {
       const { r } = await exchange(`GET /a.txt HTTP/1.1\r\nhOsT:   ${host}  \r\nconnection:   CLOSE \r\n\r\n`);
