@@ -4,10 +4,11 @@
 // clients misbehave. Short timeouts are set per server so the suite stays fast.
 import crypto from 'node:crypto';
 import net from 'node:net';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawTcp, type RawClient } from '@sstt/testkit';
 import { expectClosedQuietly, expectCommonHeaders, expectErrorPage, expectStatus } from './expect.ts';
-import { readResponse, req } from './wire.ts';
+import { readResponse, req, splitResponses } from './wire.ts';
 import { createWorld, FILES, type Running, type Transport, type World } from './world.ts';
 
 const IDLE_MS = 1000;
@@ -38,6 +39,34 @@ beforeAll(async () => {
 afterAll(async () => {
   await w?.cleanup();
 });
+
+/**
+ * Sends `raw` on a plain socket (no RawClient: it would copy its buffer on every chunk) and
+ * collects everything until the server closes. `pauseMs`: read nothing for that long first.
+ */
+function collect(name: 'tcp' | 'tls', port: number, raw: string, pauseMs = 0, timeoutMs = 20_000): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const socket = name === 'tcp' ? net.connect(port, '127.0.0.1') : tls.connect({ port, host: '127.0.0.1', ...w.tlsClient() });
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no close within ${timeoutMs} ms; got ${chunks.reduce((n, c) => n + c.length, 0)} bytes`));
+    }, timeoutMs);
+    socket.on(name === 'tcp' ? 'connect' : 'secureConnect', () => {
+      socket.write(raw);
+      if (pauseMs) {
+        socket.pause();
+        setTimeout(() => socket.resume(), pauseMs);
+      }
+    });
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+  });
+}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -212,6 +241,28 @@ describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
         }),
       );
       expect(results.filter(Boolean).length).toBe(clients);
+    }, 30_000);
+  });
+
+  describe('errors and timeouts behind a long response', () => {
+    it('a malformed request pipelined after a 2 MB response is answered after that body, never inside it', async () => {
+      const buf = await collect(name, deep.byName(name).port, req('GET', '/mid.zip', { Host: host() }) + `GET  / HTTP/1.1\r\nHost: ${host()}\r\n\r\n`);
+      const { responses, rest } = splitResponses(buf, ['GET', 'GET']);
+      expect(responses.map((r) => r.status)).toEqual([200, 400]);
+      expect(Buffer.compare(responses[0]!.body, MID)).toBe(0);
+      expect(rest.length).toBe(0);
+    });
+
+    it('an unfinished request behind a 20 MB response read slowly: the 20 MB arrive whole, then 408 and close', async () => {
+      const raw = req('GET', '/stall.zip', { Host: host() }) + `GET /a.txt HTTP/1.1\r\nHo`;
+      const buf = await collect(name, header.byName(name).port, raw, HEADER_MS * 3);
+      const { responses, rest } = splitResponses(buf, ['GET', 'GET']);
+      expect(responses[0]?.status).toBe(200);
+      expect(responses[0]!.body.length).toBe(STALL_MB * 1024 * 1024);
+      expect(responses[0]!.body.every((b) => b === 7)).toBe(true);
+      // The slow second request then times out (408) or the connection just closes.
+      if (responses.length === 2) expectStatus(responses[1]!, 408);
+      expect(rest.length).toBe(0);
     }, 30_000);
   });
 
