@@ -29,6 +29,7 @@ beforeAll(async () => {
   w = await createWorld();
   w.put('with space.txt', 'a file name with a space\n');
   w.put('ñandú.txt', 'utf-8 name\n');
+  w.put('nolist/hidden-name.txt', 'not to be listed\n');
   server = await w.start({ idleTimeoutMs: IDLE_MS, maxRequests: MAX_REQUESTS, formEmail: w.s.users[0]!.email });
   noForm = await w.start({ idleTimeoutMs: IDLE_MS, maxRequests: MAX_REQUESTS, formEmail: undefined });
 }, 60_000);
@@ -130,6 +131,21 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       const r = await get('/%C3%B1and%C3%BA.txt');
       expectStatus(r, 200);
       expect(r.body.toString()).toBe('utf-8 name\n');
+    });
+
+    it('a directory: /sub/ serves its index.html; /sub redirects there (or serves it)', async () => {
+      const slash = await get('/sub/');
+      expectStatus(slash, 200);
+      expect(slash.body.toString()).toBe(FILES['sub/index.html']);
+      const bare = await get('/sub');
+      if (bare.status === 301) expect(bare.header('location')).toMatch(/^(https?:\/\/[^/]+)?\/sub\/$/);
+      else expect(bare.body.toString()).toBe(FILES['sub/index.html']);
+    });
+
+    it('a directory without index.html is never listed', async () => {
+      const r = await get('/nolist/');
+      expect([403, 404]).toContain(r.status);
+      expect(r.body.toString()).not.toContain('hidden-name.txt');
     });
 
     it('follows a symlink that stays inside the root', async () => {
