@@ -142,6 +142,13 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       else expect(bare.body.toString()).toBe(FILES['sub/index.html']);
     });
 
+    it('a redirect never points to another host (no protocol-relative Location from "//sub")', async () => {
+      for (const target of ['//sub', '///sub', '/.//sub']) {
+        const r = await get(target);
+        if (r.status === 301) expect(r.header('location'), target).toMatch(/^\/[^/\\]/);
+      }
+    });
+
     it('a directory without index.html is never listed', async () => {
       const r = await get('/nolist/');
       expect([403, 404]).toContain(r.status);
