@@ -7,6 +7,7 @@
 # Env:   PIN=1      our server / named on CPU 1, dnsperf on CPU 0 (per-core figures)
 #        PROFILE=1  one extra run of our server under `node --cpu-prof`; prints the hottest functions
 #        CLIENTS=10 dnsperf -c (simulated clients)
+#        SERVERS="bind ours"  add floor / floor-sync: a Node UDP server that only echoes (node:dgram's ceiling)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 APP="$(dirname "$HERE")"
@@ -52,9 +53,12 @@ start() {
   case "$1" in
     bind) $SP "$NAMED" -g -n 1 -c "$W/named.conf" >"$W/named.log" 2>&1 & SPID=$! ;;
     ours) $SP node --import tsx bench/server.ts "$W" "$PORT" >"$W/ours.log" 2>&1 & SPID=$! ;;
+    floor) $SP node --import tsx bench/floor.ts "$PORT" >"$W/floor.log" 2>&1 & SPID=$! ;;
+    floor-sync) $SP node --import tsx bench/floor.ts "$PORT" --sync-lookup >"$W/floor.log" 2>&1 & SPID=$! ;;
     ours-prof) $SP node --cpu-prof --cpu-prof-dir="$W/prof" --import tsx bench/server.ts "$W" "$PORT" >"$W/ours.log" 2>&1 & SPID=$! ;;
   esac
   for _ in $(seq 150); do
+    if [[ "$1" == floor* ]]; then dig +time=1 +tries=1 @127.0.0.1 -p "$PORT" "$PROBE_NAME" A >/dev/null 2>&1 && return 0; sleep 0.1; continue; fi
     [ "$(dig +short +time=1 +tries=1 @127.0.0.1 -p "$PORT" "$PROBE_NAME" A 2>/dev/null)" = "$PROBE_ADDR" ] && return 0
     kill -0 "$SPID" 2>/dev/null || break
     sleep 0.1
@@ -71,20 +75,30 @@ sanity() {
   done
 }
 
+# CPU time (user + system, all threads) the server process has used so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+CLK="$(getconf CLK_TCK)"
+
 OUT="$W/results.tsv"; : >"$OUT"
 echo "dnsperf -l $DUR -c $CLIENTS, $REPS alternating rounds, port $PORT, queries: $(paste -sd',' "$W/queries.txt")${PIN:+, pinned}"
 for r in $(seq "$REPS"); do
-  for s in bind ours; do
+  for s in ${SERVERS:-bind ours}; do
     start "$s" || { stop; exit 1; }
-    if [ "$r" = 1 ]; then echo "  [$s] sanity:"; sanity; fi
+    if [ "$r" = 1 ] && [[ "$s" != floor* ]]; then echo "  [$s] sanity:"; sanity; fi
+    t0=$(cpu_ticks "$SPID")
     $CP dnsperf -s 127.0.0.1 -p "$PORT" -d "$W/queries.txt" -l "$DUR" -c "$CLIENTS" >"$W/dnsperf.$s.$r.txt" 2>&1 || true
+    t1=$(cpu_ticks "$SPID")
+    done_q=$(awk '/Queries completed/{print $3}' "$W/dnsperf.$s.$r.txt")
+    # CPU microseconds the server spent per answered query, and the cores it kept busy.
+    cpu_us=$(awk -v a="$t0" -v b="$t1" -v c="$CLK" -v n="${done_q:-0}" 'BEGIN{ if (n > 0) printf "%.1f", (b - a) / c * 1e6 / n; else print 0 }')
+    cores=$(awk -v a="$t0" -v b="$t1" -v c="$CLK" -v d="$DUR" 'BEGIN{ printf "%.2f", (b - a) / c / d }')
     qps=$(awk '/Queries per second/{print $4}' "$W/dnsperf.$s.$r.txt")
     lat=$(awk '/Average Latency/{gsub(/[(),]/,""); print $4, $8}' "$W/dnsperf.$s.$r.txt")
     lost=$(awk '/Queries lost/{print $3}' "$W/dnsperf.$s.$r.txt")
     codes=$(awk -F': ' '/Response codes/{print $2}' "$W/dnsperf.$s.$r.txt")
     # shellcheck disable=SC2086
     set -- $lat
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$r" "${qps:-0}" "${1:-0}" "${2:-0}" "${lost:-?}" "$codes" | tee -a "$OUT"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$r" "${qps:-0}" "${1:-0}" "${2:-0}" "${lost:-?}" "$cpu_us" "$cores" "$codes" | tee -a "$OUT"
     stop
     sleep 1
   done
@@ -99,10 +113,15 @@ const med = (a) => { a = [...a].sort((x, y) => x - y); const m = a.length >> 1; 
 const M = {};
 for (const [k, rs] of Object.entries(by)) {
   const q = rs.map((r) => +r[2]), la = rs.map((r) => +r[3] * 1e3), lm = rs.map((r) => +r[4] * 1e3);
-  M[k] = med(q);
-  console.log(`${k.padEnd(5)} QPS ${med(q).toFixed(0)} [${Math.min(...q).toFixed(0)}-${Math.max(...q).toFixed(0)}]  latency avg ${med(la).toFixed(3)} ms  max ${med(lm).toFixed(1)} ms  lost ${rs.map((r) => r[5]).join(",")}`);
+  const cpu = rs.map((r) => +r[6]), cores = rs.map((r) => +r[7]);
+  M[k] = { qps: med(q), cpu: med(cpu) };
+  console.log(`${k.padEnd(5)} QPS ${med(q).toFixed(0)} [${Math.min(...q).toFixed(0)}-${Math.max(...q).toFixed(0)}]  latency avg ${med(la).toFixed(3)} ms  max ${med(lm).toFixed(1)} ms  CPU ${med(cpu).toFixed(1)} us/query (${med(cores).toFixed(2)} cores)  lost ${rs.map((r) => r[5]).join(",")}`);
 }
-if (M.bind && M.ours) console.log(`ratio ours/bind = ${(M.ours / M.bind).toFixed(2)}x  (target >= 1.00x)`);
+for (const f of ["floor", "floor-sync"]) if (M[f] && M.bind) console.log(`ratio ${f}/bind = ${(M[f].qps / M.bind.qps).toFixed(2)}x QPS, CPU per query ${(M[f].cpu / M.bind.cpu).toFixed(2)}x`);
+if (M.bind && M.ours) {
+  console.log(`ratio ours/bind = ${(M.ours.qps / M.bind.qps).toFixed(2)}x QPS  (target >= 1.00x)`);
+  console.log(`CPU per query ours/bind = ${(M.ours.cpu / M.bind.cpu).toFixed(2)}x  (below 1 = we spend less CPU per answer)`);
+}
 ' "$OUT"
 
 if [ "${PROFILE:-0}" = 1 ]; then
