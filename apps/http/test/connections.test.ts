@@ -331,6 +331,22 @@ describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
   });
 });
 
+describe('TLS handshake timeout', () => {
+  it('a TCP connection to the HTTPS port that never starts the handshake is closed after the header timeout', async () => {
+    const c = await rawTcp(header.byName('tls').port);
+    const t0 = Date.now();
+    await expectClosedQuietly(c, HEADER_MS + 4000);
+    expect(Date.now() - t0).toBeLessThan(HEADER_MS + 3000);
+  });
+  it('a handshake that stops after part of a ClientHello is closed after the header timeout', async () => {
+    const c = await rawTcp(header.byName('tls').port);
+    c.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xc8, 0x01]));
+    const t0 = Date.now();
+    await expectClosedQuietly(c, HEADER_MS + 4000);
+    expect(Date.now() - t0).toBeLessThan(HEADER_MS + 3000);
+  });
+});
+
 describe('graceful close', () => {
   it('close() closes idle connections, refuses new ones and resolves', async () => {
     const r = await w.start({});

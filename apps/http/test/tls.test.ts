@@ -6,6 +6,7 @@ import path from 'node:path';
 import type tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawTls, type RawClient } from '@sstt/testkit';
+import { revokeCertificate } from '@sstt/pki';
 import { foreignClientCert } from './certs.ts';
 import { expectStatus } from './expect.ts';
 import { readResponse, req } from './wire.ts';
@@ -74,5 +75,28 @@ describe('accepted with the lab client certificate', () => {
     c.write(req('GET', '/a.txt', { Host: w.www }));
     expectStatus(await readResponse(c), 200);
     c.destroy();
+  });
+});
+
+// Last in the file: it revokes the certificate every other test of this file uses.
+describe('revocation while running', () => {
+  it('after updateTls with the new CRL, the just-revoked certificate is refused and open connections are not disturbed', async () => {
+    const before = await server.byName('tls').connect();
+    before.write(req('GET', '/a.txt', { Host: w.www }));
+    expectStatus(await readResponse(before), 200);
+    await revokeCertificate(w.s, w.certs.good);
+    const p = w.certs.paths;
+    server.server.updateTls({
+      cert: fs.readFileSync(p.server.cert),
+      key: fs.readFileSync(p.server.key),
+      ca: fs.readFileSync(p.ca.cert),
+      crl: fs.readFileSync(p.crl),
+    });
+    const r = await attempt(w.tlsClient());
+    expect(r.reply).toBe('');
+    // The connection made before the revocation keeps working until it ends.
+    before.write(req('GET', '/a.txt', { Host: w.www }));
+    expectStatus(await readResponse(before), 200);
+    before.destroy();
   });
 });

@@ -76,6 +76,8 @@ export interface Transport {
 }
 
 export interface Running {
+  /** The server handle itself (for updateTls). */
+  server: ReturnType<typeof createHttpServer>;
   transports: Transport[];
   byName(name: 'tcp' | 'tls'): Transport;
   close(): Promise<void>;
@@ -178,12 +180,14 @@ export async function createWorld(): Promise<World> {
       logDir,
       ...overrides,
     } as HttpServerOptions;
-    const started = await startServer(createHttpServer(options));
+    const handle = createHttpServer(options);
+    const started = await startServer(handle);
     const [plain, secure] = started.addresses;
     let closing: Promise<void> | undefined;
     const transports: Transport[] = [{ name: 'tcp', port: plain!.port, connect: () => rawTcp(plain!.port).then(watch) }];
     if (secure) transports.push({ name: 'tls', port: secure.port, connect: () => rawTls(secure.port, tlsClient()).then(watch) });
     const r: Running = {
+      server: handle,
       transports,
       byName: (name) => {
         const found = transports.find((x) => x.name === name);
