@@ -8,7 +8,7 @@ const s = loadScenario({ env: process.env, flags: {}, configFile: undefined });
 const server = createPop3Server({ scenario: s, host: '127.0.0.1', port: 0 });
 const [addr] = await server.listen();
 const user = s.users[0]!;
-process.stdout.write(`PORT=${addr!.port}\nUSER=${user.name}\nPASS=${user.password}\n`);
+process.stdout.write(`POP3_PORT=${addr!.port}\nPOP3_USER=${user.name}\nPOP3_PASS=${user.password}\n`);
 const stop = () => void server.close().then(() => process.exit(0));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -41,10 +41,11 @@ cd "$APP"
 # Our server, on the benchmark's data directory; it tells us the port and the user.
 SSTT_DATA_DIR="$W/ours" npx tsx bench/pop3-server.ts > "$W/ours.out" 2> "$W/ours.err" &
 OURS_PID=$!
-for _ in $(seq 200); do grep -q '^PASS=' "$W/ours.out" 2>/dev/null && break; sleep 0.05; done
-# shellcheck disable=SC1090
+for _ in $(seq 400); do grep -q '^POP3_PASS=' "$W/ours.out" 2>/dev/null && break; sleep 0.05; done
+grep -q '^POP3_PASS=' "$W/ours.out" || { echo "our POP3 server did not start:"; cat "$W/ours.err"; exit 1; }
+# shellcheck disable=SC1091
 . "$W/ours.out"
-OURS_PORT=$PORT; BUSER=$USER; BPASS=$PASS
+OURS_PORT=$POP3_PORT; BUSER=$POP3_USER; BPASS=$POP3_PASS
 
 # The mailbox, generated once and copied for each server.
 node -e '
@@ -107,17 +108,41 @@ dovecot -F -c "$W/dovecot.conf" > "$W/dovecot.out" 2>&1 &
 DOVE_PID=$!
 for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$DOVE_PORT") 2>/dev/null && break; sleep 0.05; done
 
-load() { TIMEOUT_MS=110000 npx tsx bench/pop3-load.ts "$1" "$BUSER" "$BPASS"; }
+# CPU time (clock ticks) used so far by a process tree, reaped children included: the servers'
+# own cost per run, which the machine's load does not inflate the way it inflates wall time.
+cpu_ticks() {
+  local tot=0 p f
+  local -a todo=("$@")
+  while [ ${#todo[@]} -gt 0 ]; do
+    p=${todo[0]}; todo=("${todo[@]:1}")
+    if [ -r "/proc/$p/stat" ]; then
+      read -r -a f < <(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null) || continue
+      tot=$((tot + f[11] + f[12] + f[13] + f[14]))
+      # shellcheck disable=SC2207
+      todo+=($(pgrep -P "$p" || true))
+    fi
+  done
+  echo "$tot"
+}
+TICK_MS=$((1000 / $(getconf CLK_TCK)))
+# One load run against a server; prints the client's JSON with the server's CPU ms added.
+load() {
+  local port=$1 pid=$2 before after j
+  before=$(cpu_ticks "$pid")
+  j=$(TIMEOUT_MS=110000 npx tsx bench/pop3-load.ts "$port" "$BUSER" "$BPASS")
+  after=$(cpu_ticks "$pid")
+  echo "${j%\}},\"server_cpu_ms\":$(( (after - before) * TICK_MS ))}"
+}
 RES="$W/pop3.tsv"; : > "$RES"
 echo "POP3 download: $N messages of ~$SIZE bytes, sequential RETR; ours on :$OURS_PORT, dovecot $(dovecot --version | cut -d' ' -f1) on :$DOVE_PORT"
 for who in ours dovecot; do
-  port=$OURS_PORT; [ $who = dovecot ] && port=$DOVE_PORT
-  j=$(load "$port"); printf '%s\tcold\t%s\n' "$who" "$j" | tee -a "$RES"
+  port=$OURS_PORT; pid=$OURS_PID; [ $who = dovecot ] && port=$DOVE_PORT && pid=$DOVE_PID
+  j=$(load "$port" "$pid"); printf '%s\tcold\t%s\n' "$who" "$j" | tee -a "$RES"
 done
 for r in $(seq "$REPS"); do
   for who in ours dovecot; do
-    port=$OURS_PORT; [ $who = dovecot ] && port=$DOVE_PORT
-    j=$(load "$port"); printf '%s\twarm\t%s\n' "$who" "$j" | tee -a "$RES"
+    port=$OURS_PORT; pid=$OURS_PID; [ $who = dovecot ] && port=$DOVE_PORT && pid=$DOVE_PID
+    j=$(load "$port" "$pid"); printf '%s\twarm\t%s\n' "$who" "$j" | tee -a "$RES"
   done
 done
 if grep -qiE 'error|fatal|panic' "$W/dovecot.log" 2>/dev/null; then grep -iE 'error|fatal|panic' "$W/dovecot.log" | tail -3; fi
@@ -133,8 +158,11 @@ node -e '
     if (!js.length) continue;
     const v = js.map((j) => j.msgs_per_s);
     fig[who + "_" + phase] = med(v);
-    console.log(`${who.padEnd(8)} ${phase}: ${med(v)} msg/s (median of ${v.length}, min ${Math.min(...v)}, max ${Math.max(...v)}), login ${med(js.map((j) => j.login_ms))} ms`);
+    const cpu = med(js.map((j) => j.server_cpu_ms));
+    fig[who + "_" + phase + "_cpu"] = cpu;
+    console.log(`${who.padEnd(8)} ${phase}: ${med(v)} msg/s (median of ${v.length}, min ${Math.min(...v)}, max ${Math.max(...v)}), login ${med(js.map((j) => j.login_ms))} ms, server CPU ${cpu} ms per ${js[0].messages} messages`);
   }
   console.log(`ratio ours/dovecot warm = ${(fig.ours_warm / fig.dovecot_warm).toFixed(2)}x (target >= 1.0x); cold = ${(fig.ours_cold / fig.dovecot_cold).toFixed(2)}x`);
+  console.log(`server CPU per message, warm: ours ${(fig.ours_warm_cpu / 2000 * 1000).toFixed(0)} us, dovecot ${(fig.dovecot_warm_cpu / 2000 * 1000).toFixed(0)} us`);
   if (errors) { console.log(`${errors} run(s) failed`); process.exit(1); }
 ' "$RES"
