@@ -126,6 +126,22 @@ export function extraQueries(): Query[] {
   add('extra wild empty parent', `wild.${o}`, 'A');
   add('extra empty non-terminal', `a.b.${o}`, 'A');
   add('extra SRV', `_sip._udp.${o}`, 'SRV');
+  add('extra TXT with several strings', `multi.${o}`, 'TXT');
+  add('extra owner written in mixed case in the zone', `mixed.${o}`, 'A');
+  add('extra SOA below the apex (NODATA)', `host.${o}`, 'SOA');
+  add('extra NS below the apex (NODATA)', `host.${o}`, 'NS');
+  add('extra delegation, RD=0 (referral)', `www.sub.${o}`, 'A', { rd: false });
+  add('extra delegation point NS, RD=0', `sub.${o}`, 'NS', { rd: false });
+  q.push({
+    label: 'extra unknown type 65534 (NODATA)',
+    name: '',
+    type: '',
+    raw: (id) => {
+      const b = dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ name: `host.${o}`, type: 'A' }] });
+      b.writeUInt16BE(65534, b.length - 4);
+      return b;
+    },
+  });
   add('extra big A EDNS 4096', `big.${o}`, 'A', { edns: 4096 });
   add('extra big A EDNS 512 (TC)', `big.${o}`, 'A', { edns: 512 });
   add('extra big A no EDNS (TC)', `big.${o}`, 'A', { edns: undefined });
@@ -151,6 +167,9 @@ export function forwardedQueries(): Query[] {
   add('forwarded mixed case', mixCase(`web.${d}`), 'A');
   add('forwarded no EDNS', `web.${d}`, 'A', { edns: undefined });
   add('forwarded TCP', `ns.${d}`, 'A', { tcp: true });
+  add('forwarded answer larger than 1232 bytes (upstream over TCP), EDNS 4096', `huge.${d}`, 'A', { edns: 4096 });
+  add('forwarded large answer, no EDNS (TC)', `huge.${d}`, 'A', { edns: undefined });
+  add('forwarded large answer over TCP', `huge.${d}`, 'A', { tcp: true });
   add('forwarded REFUSED upstream (SERVFAIL)', 'www.example.invalid', 'A');
   return q;
 }
