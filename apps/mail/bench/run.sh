@@ -4,7 +4,7 @@
 # Load: N messages of ~SIZE bytes over C connections, every message acknowledged (250) before
 # the next one on its connection (bench/smtp-load.mjs). Our server answers 250 only once the
 # message is fsynced in new/; exim answers once it is fsynced in its spool and delivers after.
-# Usage: bash bench/run.sh            Env: N=2000 C=10 SIZE=2048 REPS=3 (runs alternate)
+# Usage: bash bench/run.sh            Env: N=2000 C=10 SIZE=2048 REPS=3 (runs alternate), POP3=0 skips pop3.sh
 # Takes /tmp/sstt-bench.lock itself unless a parent already holds it (flock ... npm run bench).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -170,7 +170,7 @@ if (M.exim && M["sstt-mail"]) {
 }
 ' "$RES"
 
-if [ -f "$HERE/pop3.sh" ]; then
+if [ -f "$HERE/pop3.sh" ] && [ "${POP3:-1}" != 0 ]; then
   echo
   bash "$HERE/pop3.sh"
 fi
