@@ -72,6 +72,7 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
     expectCommonHeaders(r);
     expectNoSecret(r);
     await expectConnectionConsistent(c, r, host);
+    c.destroy();
     return r;
   };
 
@@ -91,6 +92,7 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
     } else {
       await expectConnectionConsistent(c, r, host);
     }
+    c.destroy();
     return r;
   };
 
