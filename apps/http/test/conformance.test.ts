@@ -615,6 +615,23 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       expectStatus(r, 405);
       expect(Date.now() - t0).toBeLessThan(2000);
     });
+    it('a form body that arrives in pieces, pipelined with a GET behind it', async () => {
+      const body = `email=${encodeURIComponent(email())}`;
+      const c = await connect();
+      c.socket.setNoDelay(true);
+      c.write(req('POST', '/accion_form.html', { Host: host, 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(body.length) }));
+      for (let i = 0; i < body.length; i += 5) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        c.write(body.slice(i, i + 5) + (i + 5 >= body.length ? req('GET', '/a.txt', { Host: host }) : ''));
+      }
+      const r = await readResponse(c, 'POST');
+      expectStatus(r, 200);
+      expect(r.body.toString()).toMatch(/correct/i);
+      expect(r.body.toString()).not.toMatch(/wrong|incorrect/i);
+      const next = await readResponse(c);
+      expectStatus(next, 200);
+      expect(next.body.toString()).toBe(FILES['a.txt']);
+    });
     it('without a configured email the form is 405 with Allow: GET, HEAD', async () => {
       const r = await post(`email=${encodeURIComponent(email())}`, noForm.byName(transportName));
       expectStatus(r, 405);
