@@ -93,9 +93,11 @@ export function handleRequest(conn: Connection, head: RequestHead, bodyLength: n
     case 'unsupported':
       return { status: 415, noBody };
     case 'directory': {
-      // "/dir" names a directory: send the client to "/dir/" so relative links work.
-      const pathOnly = head.target.replace(/^https?:\/\/[^/?#]*/i, '').replace(/[?#].*$/, '');
-      return { status: 301, headers: `Location: ${pathOnly}/\r\n`, noBody };
+      // "/dir" names a directory: send the client to "/dir/" so relative links work. The
+      // Location is rebuilt from the normalised path (never the raw target: "//host" would be
+      // a protocol-relative reference to another host, RFC 3986 §4.2).
+      const location = `/${target.relPath.split('/').filter(Boolean).map(encodeURIComponent).join('/')}/`.replace(/^\/\/$/, '/');
+      return { status: 301, headers: `Location: ${location}\r\n`, noBody };
     }
     case 'file':
       return fileReply(conn, head, found.entry, cookieLine, noBody);

@@ -195,6 +195,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
           },
         );
         secure.on('tlsClientError', (err, sock) => {
+          // With a listener here Node only reports (e.g. the handshake timeout): close it ourselves.
+          sock.destroy();
           log.debug({ err: err.message, remote: sock.remoteAddress }, 'TLS handshake refused');
           logs?.lab.write(labLine('FORBIDDEN', sock.remoteAddress ?? '-', `TLS handshake refused: ${err.message}`));
         });
