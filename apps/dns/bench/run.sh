@@ -7,7 +7,8 @@
 # Env:   PIN=1      our server / named on CPU 1, dnsperf on CPU 0 (per-core figures)
 #        PROFILE=1  one extra run of our server under `node --cpu-prof`; prints the hottest functions
 #        CLIENTS=10 dnsperf -c (simulated clients)
-#        SERVERS="bind ours"  add floor / floor-sync: a Node UDP server that only echoes (node:dgram's ceiling)
+#        SERVERS="bind ours"  add ours-dgram (our server forced onto node:dgram, SSTT_DNS_UDP=dgram) and
+#                   floor / floor-sync (a Node UDP server that only echoes: node:dgram's ceiling)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 APP="$(dirname "$HERE")"
@@ -53,6 +54,7 @@ start() {
   case "$1" in
     bind) $SP "$NAMED" -g -n 1 -c "$W/named.conf" >"$W/named.log" 2>&1 & SPID=$! ;;
     ours) $SP node --import tsx bench/server.ts "$W" "$PORT" >"$W/ours.log" 2>&1 & SPID=$! ;;
+    ours-dgram) SSTT_DNS_UDP=dgram $SP node --import tsx bench/server.ts "$W" "$PORT" >"$W/ours.log" 2>&1 & SPID=$! ;;
     floor) $SP node --import tsx bench/floor.ts "$PORT" >"$W/floor.log" 2>&1 & SPID=$! ;;
     floor-sync) $SP node --import tsx bench/floor.ts "$PORT" --sync-lookup >"$W/floor.log" 2>&1 & SPID=$! ;;
     ours-prof) $SP node --cpu-prof --cpu-prof-dir="$W/prof" --import tsx bench/server.ts "$W" "$PORT" >"$W/ours.log" 2>&1 & SPID=$! ;;
@@ -115,9 +117,9 @@ for (const [k, rs] of Object.entries(by)) {
   const q = rs.map((r) => +r[2]), la = rs.map((r) => +r[3] * 1e3), lm = rs.map((r) => +r[4] * 1e3);
   const cpu = rs.map((r) => +r[6]), cores = rs.map((r) => +r[7]);
   M[k] = { qps: med(q), cpu: med(cpu) };
-  console.log(`${k.padEnd(5)} QPS ${med(q).toFixed(0)} [${Math.min(...q).toFixed(0)}-${Math.max(...q).toFixed(0)}]  latency avg ${med(la).toFixed(3)} ms  max ${med(lm).toFixed(1)} ms  CPU ${med(cpu).toFixed(1)} us/query (${med(cores).toFixed(2)} cores)  lost ${rs.map((r) => r[5]).join(",")}`);
+  console.log(`${k.padEnd(10)} QPS ${med(q).toFixed(0)} [${Math.min(...q).toFixed(0)}-${Math.max(...q).toFixed(0)}]  latency avg ${med(la).toFixed(3)} ms  max ${med(lm).toFixed(1)} ms  CPU ${med(cpu).toFixed(1)} us/query (${med(cores).toFixed(2)} cores)  lost ${rs.map((r) => r[5]).join(",")}`);
 }
-for (const f of ["floor", "floor-sync"]) if (M[f] && M.bind) console.log(`ratio ${f}/bind = ${(M[f].qps / M.bind.qps).toFixed(2)}x QPS, CPU per query ${(M[f].cpu / M.bind.cpu).toFixed(2)}x`);
+for (const f of ["ours-dgram", "floor", "floor-sync"]) if (M[f] && M.bind) console.log(`ratio ${f}/bind = ${(M[f].qps / M.bind.qps).toFixed(2)}x QPS, CPU per query ${(M[f].cpu / M.bind.cpu).toFixed(2)}x`);
 if (M.bind && M.ours) {
   console.log(`ratio ours/bind = ${(M.ours.qps / M.bind.qps).toFixed(2)}x QPS  (target >= 1.00x)`);
   console.log(`CPU per query ours/bind = ${(M.ours.cpu / M.bind.cpu).toFixed(2)}x  (below 1 = we spend less CPU per answer)`);
