@@ -2,15 +2,18 @@
 // (slow headers, slowloris, slow form body), the request cap per connection, the bound on
 // connections, graceful close, and a server that keeps serving everybody else while some
 // clients misbehave. Short timeouts are set per server so the suite stays fast.
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawTcp, type RawClient } from '@sstt/testkit';
 import { expectClosedQuietly, expectCommonHeaders, expectErrorPage, expectStatus } from './expect.ts';
 import { readResponse, req, splitResponses } from './wire.ts';
 import { createWorld, FILES, type Running, type Transport, type World } from './world.ts';
 
+const NO_READER = fileURLToPath(new URL('./clients/no-reader.mjs', import.meta.url));
 const IDLE_MS = 1000;
 const HEADER_MS = 500;
 const STALL_MB = 20;
@@ -31,7 +34,7 @@ beforeAll(async () => {
   header = await w.start({ idleTimeoutMs: 5000, headerTimeoutMs: HEADER_MS, formEmail: w.s.users[0]!.email });
   capped = await w.start({ maxRequests: 3 });
   bounded = await w.start({ maxConnections: 2 });
-  deep = await w.start({ maxRequests: 5000 });
+  deep = await w.start({ maxRequests: 50_000 });
   defaults = await w.start({});
   w.put('mid.zip', MID);
 }, 60_000);
@@ -241,6 +244,36 @@ describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
         }),
       );
       expect(results.filter(Boolean).length).toBe(clients);
+    }, 30_000);
+  });
+
+  describe('backpressure on small responses', () => {
+    it('20000 pipelined requests from a client that never reads do not pile up in server memory', async () => {
+      // The client runs in its own process: what grows here is the server.
+      const t = deep.byName(name);
+      const o = w.tlsClient();
+      const pem = (v: unknown) => (Buffer.isBuffer(v) ? v.toString() : v);
+      const child = spawn(process.execPath, [NO_READER, name, String(t.port), '20000'], {
+        env: { ...process.env, REQUEST: req('GET', '/pic.jpg', { Host: host() }), TLS_OPTIONS: JSON.stringify({ ca: pem(o.ca), cert: pem(o.cert), key: pem(o.key), servername: o.servername }) },
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
+      try {
+        const base = process.memoryUsage().rss;
+        await new Promise<void>((resolve, reject) => {
+          child.stdout!.on('data', (d: Buffer) => (d.toString().includes('sent') ? resolve() : reject(new Error(d.toString()))));
+          child.on('exit', () => reject(new Error('the client exited early')));
+        });
+        // 20000 × a 9 KB cached file would be 180 MB of responses if the server ignored backpressure.
+        let peak = 0;
+        for (let i = 0; i < 30; i++) {
+          await sleep(100);
+          peak = Math.max(peak, process.memoryUsage().rss - base);
+        }
+        expect(peak, `resident memory grew by ${(peak / 1048576).toFixed(1)} MB`).toBeLessThan(64 * 1024 * 1024);
+      } finally {
+        child.stdin!.end();
+        child.kill();
+      }
     }, 30_000);
   });
 
