@@ -632,6 +632,18 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       expectStatus(next, 200);
       expect(next.body.toString()).toBe(FILES['a.txt']);
     });
+    it('a chunked form body is read (RFC 9112 §7.1: a recipient MUST be able to parse chunked)', async () => {
+      const value = `email=${encodeURIComponent(email())}`;
+      const chunked = `6\r\n${value.slice(0, 6)}\r\n${(value.length - 6).toString(16)};ext=1\r\n${value.slice(6)}\r\n0\r\n\r\n`;
+      const { c, r } = await exchange(
+        `POST /accion_form.html HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}`,
+        'POST',
+      );
+      expectStatus(r, 200);
+      expect(r.body.toString()).toMatch(/correct/i);
+      expect(r.body.toString()).not.toMatch(/wrong|incorrect/i);
+      await expectConnectionConsistent(c, r, host);
+    });
     it('without a configured email the form is 405 with Allow: GET, HEAD', async () => {
       const r = await post(`email=${encodeURIComponent(email())}`, noForm.byName(transportName));
       expectStatus(r, 405);

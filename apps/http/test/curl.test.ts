@@ -69,6 +69,16 @@ describe('HTTP', () => {
     expect([...fs.readFileSync(path.join(w.dir, 'pic.jpg')).subarray(0, 3)]).toEqual([0xff, 0xd8, 0xff]);
   });
 
+  it('the shipped form page (2019/20) posts the field email, URL-encoded, to accion_form.html', async () => {
+    const r = await curlRun(['-w', WRITE_OUT, `${httpBase}/accion_form.html`]);
+    expect(r.http).toBe('200');
+    const form = /<form\b[^>]*>/i.exec(r.body)?.[0] ?? '';
+    expect(form).toMatch(/action="\/?accion_form\.html"/i);
+    expect(form).toMatch(/method="post"/i);
+    expect(form).not.toMatch(/enctype="multipart/i);
+    expect(r.body).toMatch(/<input\b[^>]*name="email"/i);
+  });
+
   it('HEAD (-I), a range (-r) and HTTP/1.0 (--http1.0)', async () => {
     const head = await run(curl, ['-sS', '-I', `${httpBase}/`]);
     expect(head.stdout).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
