@@ -2,7 +2,6 @@
 // root, finding the file, the validators (ETag, Last-Modified), a small-file cache validated by
 // inode, size and mtime, and byte ranges.
 import fs from 'node:fs';
-import path from 'node:path';
 import { formatHttpDate } from './http-date.ts';
 import { mimeTypeOf } from './mime.ts';
 
@@ -115,6 +114,7 @@ export type LookupResult =
 /** Finds files below one root; keeps small ones in memory. */
 export class FileStore {
   readonly realRoot: string;
+  private readonly rootPrefix: string;
   private cache = new Map<string, FileEntry>();
   private cached = 0;
 
@@ -125,6 +125,7 @@ export class FileStore {
     private readonly validateMs = CACHE_VALIDATE_MS,
   ) {
     this.realRoot = fs.realpathSync.native(root);
+    this.rootPrefix = this.realRoot.endsWith('/') ? this.realRoot : `${this.realRoot}/`;
   }
 
   /**
@@ -135,7 +136,9 @@ export class FileStore {
    * file cost microseconds, far less than a round trip through the thread pool.
    */
   lookup(relPath: string): LookupResult {
-    const candidate = relPath === '' ? this.realRoot : path.join(this.realRoot, relPath);
+    // relPath comes normalised from resolveTarget; anything else misses the cache and meets
+    // the realpath containment check below.
+    const candidate = relPath === '' ? this.realRoot : `${this.rootPrefix}${relPath}`;
     // Fast path: one stat of the requested path. If it is still the very inode (same device,
     // inode, size and mtime) that was found inside the root when the entry was made, the answer
     // is the same; a file replaced by a symlink pointing out is another inode and misses.
