@@ -30,6 +30,7 @@ beforeAll(async () => {
   w.put('with space.txt', 'a file name with a space\n');
   w.put('ñandú.txt', 'utf-8 name\n');
   w.put('nolist/hidden-name.txt', 'not to be listed\n');
+  w.put('empty.txt', '');
   server = await w.start({ idleTimeoutMs: IDLE_MS, maxRequests: MAX_REQUESTS, formEmail: w.s.users[0]!.email });
   noForm = await w.start({ idleTimeoutMs: IDLE_MS, maxRequests: MAX_REQUESTS, formEmail: undefined });
 }, 60_000);
@@ -716,6 +717,14 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       // An HTTP-date validator equal to Last-Modified → the range.
       const lastModified = (await get('/a.txt')).header('last-modified')!;
       expectStatus(await get('/a.txt', { Range: 'bytes=0-3', 'If-Range': lastModified }), 206);
+    });
+    it('an empty file: 200 with Content-Length: 0; bytes=0- on it → 416 bytes */0', async () => {
+      const r = await get('/empty.txt');
+      expectStatus(r, 200);
+      expect(r.header('content-length')).toBe('0');
+      const ranged = await get('/empty.txt', { Range: 'bytes=0-' });
+      expectStatus(ranged, 416);
+      expect(ranged.header('content-range')).toBe('bytes */0');
     });
     it('Range with HEAD: 206 headers, no body', async () => {
       const { r } = await exchange(req('HEAD', '/a.txt', { Host: host, Range: 'bytes=0-9' }), 'HEAD');
