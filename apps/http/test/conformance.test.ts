@@ -783,6 +783,23 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       expectStatus(r, 200);
       expect(r.body.toString()).toBe(FILES['style.css']);
     });
+    it('a file changed on disk gets a new ETag: the old one no longer yields 304', async () => {
+      const name = `changing-${transportName}.txt`;
+      const file = w.put(name, 'first version\n');
+      const first = await get(`/${name}`);
+      const oldTag = first.header('etag')!;
+      fs.writeFileSync(file, 'second, longer version\n');
+      fs.utimesSync(file, new Date(), new Date(Date.now() + 5000));
+      // The server may trust its cache for a moment (like nginx's open_file_cache_valid).
+      let r = await get(`/${name}`, { 'If-None-Match': oldTag });
+      for (let i = 0; i < 30 && r.status === 304; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        r = await get(`/${name}`, { 'If-None-Match': oldTag });
+      }
+      expectStatus(r, 200);
+      expect(r.body.toString()).toBe('second, longer version\n');
+      expect(r.header('etag')).not.toBe(oldTag);
+    });
     it('an unparseable If-Modified-Since is ignored → 200', async () => {
       const r = await get('/style.css', { 'If-Modified-Since': 'yesterday, more or less' });
       expectStatus(r, 200);

@@ -381,6 +381,20 @@ describe('TLS handshake timeout', () => {
 });
 
 describe('graceful close', () => {
+  it('close() lets a download in progress finish', async () => {
+    const r = await w.start({});
+    const port = r.byName('tcp').port;
+    // The client reads nothing for 800 ms: the download is surely in progress when close() comes.
+    const done = collect('tcp', port, req('GET', '/stall.zip', { Host: w.www, Connection: 'close' }), 800);
+    await sleep(200);
+    const closing = r.close();
+    const buf = await done;
+    await closing;
+    const { responses } = splitResponses(buf, ['GET']);
+    expect(responses[0]?.status).toBe(200);
+    expect(responses[0]!.body.length).toBe(STALL_MB * 1024 * 1024);
+  }, 20_000);
+
   it('close() closes idle connections, refuses new ones and resolves', async () => {
     const r = await w.start({});
     const c = await r.byName('tcp').connect();
