@@ -10,14 +10,12 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import { currentHttpDate } from './http-date.ts';
 import { combinedLine, labLine, type LabLogKind, type ServerLogs } from './log.ts';
-import { bodyFraming, parseRequestHead, type RequestHead } from './request.ts';
+import { bodyFraming, ChunkedDecoder, parseRequestHead, type RequestHead } from './request.ts';
 import { errorPage, REASONS } from './status.ts';
-import { handleRequest, type Reply, type ServerContext } from './handler.ts';
+import { handleRequest, MAX_FORM_BODY, type Reply, type ServerContext } from './handler.ts';
 
 export type ConnState = 'new' | 'active' | 'idle' | 'closed';
 
-/** Request bodies we read whole (the form) are at most this big; bigger → 413. */
-export const MAX_FORM_BODY = 16 * 1024;
 /** A body we do not want (e.g. sent with a GET) is read and dropped up to this size; bigger → close. */
 export const MAX_DISCARD_BODY = 1024 * 1024;
 /** While a response streams, stop reading the socket once this much input is waiting (pipelining). */
@@ -45,7 +43,10 @@ function releaseChunk(b: Buffer): void {
 type TimerKind = 'idle' | 'header' | 'send';
 
 interface BodyState {
+  /** Bytes still to come (Content-Length framing). */
   remaining: number;
+  /** Chunked framing instead (RFC 9112 §7.1). */
+  decoder?: ChunkedDecoder;
   /** Chunks collected for the handler, or null to drop the bytes. */
   chunks: Buffer[] | null;
   onDone?: (body: Buffer) => void;
@@ -124,6 +125,26 @@ export class Connection {
     let corked = false;
     try {
       while (!this.streaming && !this.waitingDrain && !this.closeAfter && this.state !== 'closed') {
+        if (this.body?.decoder) {
+          if (this.buf.length === 0) break;
+          const progress = this.body.decoder.push(this.buf);
+          if (progress.kind === 'error') {
+            const collecting = this.body.chunks !== null;
+            this.body = undefined;
+            this.buf = EMPTY;
+            // A broken chunked body: the framing is lost, so the connection goes. If the answer
+            // was waiting for this body (the form) it is the error; otherwise it was sent already.
+            if (collecting) this.respond({ status: progress.status, close: true, reason: progress.reason }, '-', undefined);
+            else this.end();
+            break;
+          }
+          this.buf = progress.consumed === this.buf.length ? EMPTY : this.buf.subarray(progress.consumed);
+          if (progress.kind === 'more') break;
+          const done = this.body;
+          this.body = undefined;
+          done.onDone?.(Buffer.concat(done.decoder!.chunks));
+          continue;
+        }
         if (this.body) {
           if (this.buf.length === 0) break;
           const take = Math.min(this.body.remaining, this.buf.length);
@@ -170,26 +191,26 @@ export class Connection {
       this.respond({ status: framing.status, close: true, reason: framing.reason }, head.requestLine, head);
       return;
     }
-    const length = framing.length;
-    const reply = handleRequest(this, head, length);
+    const chunked = framing.kind === 'chunked';
+    const length = framing.kind === 'length' ? framing.length : 0;
+    const hasBody = chunked || length > 0;
+    const expects = head.headers.get('expect')?.toLowerCase() === '100-continue';
+    const reply = handleRequest(this, head, framing);
     if ('wantsBody' in reply) {
       // The handler reads the body (the form); it answers when the body is complete.
       // A client that waits for permission before sending it gets it (RFC 9110 §10.1.1).
-      if (length > 0 && head.version === 'HTTP/1.1' && head.headers.get('expect')?.toLowerCase() === '100-continue') {
-        this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
-      }
-      this.body = { remaining: length, chunks: [], onDone: (body) => this.respond(reply.wantsBody(body), head.requestLine, head) };
-      if (length === 0) {
-        this.body = undefined;
-        this.respond(reply.wantsBody(EMPTY), head.requestLine, head);
-      }
+      if (hasBody && expects && head.version === 'HTTP/1.1') this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+      const onDone = (body: Buffer) => this.respond(reply.wantsBody(body), head.requestLine, head);
+      if (!hasBody) onDone(EMPTY);
+      else if (chunked) this.body = { remaining: 0, decoder: new ChunkedDecoder(MAX_FORM_BODY, true), chunks: [], onDone };
+      else this.body = { remaining: length, chunks: [], onDone };
       return;
     }
-    if (length > 0) {
+    if (hasBody) {
       // A body the client may never send (it waited for a 100 that did not come) cannot be
-      // skipped: close instead (RFC 9110 §10.1.1).
-      const expects = head.headers.get('expect')?.toLowerCase() === '100-continue';
+      // skipped: close instead (RFC 9110 §10.1.1). Other unwanted bodies are read and dropped.
       if (length > MAX_DISCARD_BODY || expects) reply.close = true;
+      else if (chunked) this.body = { remaining: 0, decoder: new ChunkedDecoder(MAX_DISCARD_BODY, false), chunks: null };
       else this.body = { remaining: length, chunks: null };
     }
     this.respond(reply, head.requestLine, head);

@@ -6,7 +6,7 @@ import { isOverLimit, readCounter, setCookieValue, type CookieRule } from './coo
 import { parseRange, resolveTarget, INDEX_FILE, type FileEntry, type FileStore } from './files.ts';
 import { parseHttpDate } from './http-date.ts';
 import type { ServerLogs } from './log.ts';
-import type { RequestHead } from './request.ts';
+import type { BodyFraming, RequestHead } from './request.ts';
 import { escapeHtml } from './status.ts';
 
 /** What the rest of the server shares with each connection. */
@@ -47,6 +47,9 @@ export interface Reply {
   reason?: string;
 }
 
+/** Request bodies we read whole (the form) are at most this big; bigger → 413. */
+export const MAX_FORM_BODY = 16 * 1024;
+
 /** The form of the 2019/20 edition. */
 export const FORM_PATH = 'accion_form.html';
 /** Marker in an HTML page replaced, over HTTPS, by a greeting to the client certificate's subject. */
@@ -56,7 +59,7 @@ const CLIENT_MARKER_BUF = Buffer.from(CLIENT_MARKER);
 type Handled = Reply | { wantsBody: (body: Buffer) => Reply };
 
 /** The gate: checks in order, each with its status; the first that fails answers. */
-export function handleRequest(conn: Connection, head: RequestHead, bodyLength: number): Handled {
+export function handleRequest(conn: Connection, head: RequestHead, framing: Exclude<BodyFraming, { kind: 'error' }>): Handled {
   const ctx = conn.ctx;
   const method = head.method;
   const target = resolveTarget(head.target);
@@ -75,8 +78,9 @@ export function handleRequest(conn: Connection, head: RequestHead, bodyLength: n
   const cookieLine = `Set-Cookie: ${setCookieValue(counter, ctx.cookie)}\r\n`;
 
   if (method === 'POST') {
-    if (head.headers.get('content-length') === undefined) return { status: 411, reason: 'form without Content-Length' };
-    if (bodyLength > 16 * 1024) return { status: 413, close: true, reason: 'form too large' };
+    // A body needs a length or chunked framing (RFC 9112 §6.3); the limit applies to the decoded size.
+    if (framing.kind === 'length' && head.headers.get('content-length') === undefined) return { status: 411, reason: 'form without Content-Length' };
+    if (framing.kind === 'length' && framing.length > MAX_FORM_BODY) return { status: 413, close: true, reason: 'form too large' };
     const type = head.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
     if (type !== 'application/x-www-form-urlencoded') return { status: 415, reason: 'form is not URL-encoded' };
     return { wantsBody: (body) => formReply(ctx, body, cookieLine) };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bodyFraming, MAX_HEAD_BYTES, MAX_REQUEST_LINE, parseRequestHead, type ParseResult, type RequestHead } from './request.ts';
+import { bodyFraming, ChunkedDecoder, MAX_HEAD_BYTES, MAX_REQUEST_LINE, parseRequestHead, type ParseResult, type RequestHead } from './request.ts';
 
 const parse = (s: string) => parseRequestHead(Buffer.from(s, 'latin1'));
 const head = (r: ParseResult): RequestHead => {
@@ -99,11 +99,42 @@ describe('bodyFraming', () => {
     expect(framing('')).toEqual({ kind: 'length', length: 0 });
     expect(framing('Content-Length: 12\r\n')).toEqual({ kind: 'length', length: 12 });
   });
-  it('refuses a bad Content-Length, TE with CL (smuggling) and chunked bodies', () => {
+  it('chunked when it is the only and final coding', () => {
+    expect(framing('Transfer-Encoding: chunked\r\n')).toEqual({ kind: 'chunked' });
+    expect(framing('Transfer-Encoding: CHUNKED \r\n')).toEqual({ kind: 'chunked' });
+  });
+  it('refuses a bad Content-Length, TE with CL (smuggling), chunked not last, other codings', () => {
     expect(framing('Content-Length: -1\r\n')).toMatchObject({ kind: 'error', status: 400 });
     expect(framing('Content-Length: 1 2\r\n')).toMatchObject({ kind: 'error', status: 400 });
     expect(framing('Transfer-Encoding: chunked\r\nContent-Length: 3\r\n')).toMatchObject({ kind: 'error', status: 400 });
-    expect(framing('Transfer-Encoding: chunked\r\n')).toMatchObject({ kind: 'error', status: 501 });
     expect(framing('Transfer-Encoding: chunked\r\n', 'HTTP/1.0')).toMatchObject({ kind: 'error', status: 400 });
+    expect(framing('Transfer-Encoding: chunked, gzip\r\n')).toMatchObject({ kind: 'error', status: 400 });
+    expect(framing('Transfer-Encoding: gzip\r\n')).toMatchObject({ kind: 'error', status: 400 });
+    expect(framing('Transfer-Encoding: gzip, chunked\r\n')).toMatchObject({ kind: 'error', status: 501 });
+  });
+});
+
+describe('ChunkedDecoder', () => {
+  const body = '5\r\nhello\r\n7;name=v\r\n, world\r\n0\r\nTrailer: x\r\n\r\nNEXT';
+  it('decodes sizes, skips extensions and trailers, stops at the end of the body', () => {
+    const d = new ChunkedDecoder(1000, true);
+    const r = d.push(Buffer.from(body));
+    expect(r).toEqual({ kind: 'done', consumed: body.indexOf('NEXT') });
+    expect(Buffer.concat(d.chunks).toString()).toBe('hello, world');
+  });
+  it('takes the bytes one at a time', () => {
+    const d = new ChunkedDecoder(1000, true);
+    let last;
+    for (let i = 0; i < body.indexOf('NEXT'); i++) last = d.push(Buffer.from(body[i]!));
+    expect(last).toEqual({ kind: 'done', consumed: 1 });
+    expect(Buffer.concat(d.chunks).toString()).toBe('hello, world');
+  });
+  it.each([
+    ['a bad size', 'zz\r\n', 400],
+    ['data without its CRLF', '2\r\nabc\r\n', 400],
+    ['a body over the limit', 'ff\r\n', 413],
+    ['a bad trailer', '0\r\nno colon\r\n\r\n', 400],
+  ])('refuses %s', (_, text, status) => {
+    expect(new ChunkedDecoder(100, false).push(Buffer.from(text))).toMatchObject({ kind: 'error', status });
   });
 });

@@ -170,8 +170,11 @@ export function parseRequestHead(buf: Buffer): ParseResult {
   return { kind: 'request', head: { method, target, version, headers, requestLine }, consumed: end };
 }
 
-/** Body framing of a request (RFC 9112 §6.3): a length, none, or a reason to refuse. */
-export type BodyFraming = { kind: 'length'; length: number } | { kind: 'error'; status: 400 | 501; reason: string };
+/** Body framing of a request (RFC 9112 §6.3): a length, chunked, or a reason to refuse. */
+export type BodyFraming =
+  | { kind: 'length'; length: number }
+  | { kind: 'chunked' }
+  | { kind: 'error'; status: 400 | 501; reason: string };
 
 export function bodyFraming(head: RequestHead): BodyFraming {
   const te = head.headers.get('transfer-encoding');
@@ -180,10 +183,83 @@ export function bodyFraming(head: RequestHead): BodyFraming {
     // Both present is a smuggling attempt (RFC 9112 §6.3 item 3): refuse and close.
     if (cl !== undefined) return { kind: 'error', status: 400, reason: 'both Transfer-Encoding and Content-Length' };
     if (head.version === 'HTTP/1.0') return { kind: 'error', status: 400, reason: 'Transfer-Encoding in HTTP/1.0' };
-    // This server takes no request bodies except the small form: chunked is not implemented.
-    return { kind: 'error', status: 501, reason: 'request transfer codings are not implemented' };
+    const codings = te.toLowerCase().split(',').map((c) => c.trim()).filter(Boolean);
+    // chunked must be the final coding, or the length cannot be known (§6.3 item 4).
+    if (codings.at(-1) !== 'chunked') return { kind: 'error', status: 400, reason: 'chunked is not the final transfer coding' };
+    // Other codings (gzip, ...) under chunked: understood by name, not implemented (§6.1).
+    if (codings.length > 1) return { kind: 'error', status: 501, reason: 'transfer coding not implemented' };
+    return { kind: 'chunked' };
   }
   if (cl === undefined) return { kind: 'length', length: 0 };
   if (!/^\d{1,15}$/.test(cl)) return { kind: 'error', status: 400, reason: 'bad Content-Length' };
   return { kind: 'length', length: Number(cl) };
+}
+
+/** Longest chunk-size line (with extensions) or trailer line we read. */
+export const MAX_CHUNK_LINE = 4096;
+
+export type ChunkedProgress =
+  | { kind: 'more'; consumed: number }
+  | { kind: 'done'; consumed: number }
+  | { kind: 'error'; status: 400 | 413; reason: string };
+
+/**
+ * Decoder of the chunked transfer coding (RFC 9112 §7.1), fed as bytes arrive: chunk sizes in
+ * hex, extensions ignored (§7.1.1), trailer fields read and dropped (§7.1.2). Keeps the data
+ * (up to `limit` decoded bytes) or only counts it.
+ */
+export class ChunkedDecoder {
+  readonly chunks: Buffer[] = [];
+  private state: 'size' | 'data' | 'data-crlf' | 'trailer' = 'size';
+  private line = '';
+  private remaining = 0;
+  private total = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly keep: boolean,
+  ) {}
+
+  push(buf: Buffer): ChunkedProgress {
+    let i = 0;
+    while (i < buf.length) {
+      if (this.state === 'data') {
+        const take = Math.min(this.remaining, buf.length - i);
+        if (this.keep) this.chunks.push(buf.subarray(i, i + take));
+        this.remaining -= take;
+        i += take;
+        if (this.remaining === 0) this.state = 'data-crlf';
+        continue;
+      }
+      // Line states: collect up to LF.
+      const lf = buf.indexOf(0x0a, i);
+      const end = lf === -1 ? buf.length : lf;
+      this.line += buf.toString('latin1', i, end);
+      if (this.line.length > MAX_CHUNK_LINE) return { kind: 'error', status: 400, reason: 'chunk line too long' };
+      if (lf === -1) return { kind: 'more', consumed: buf.length };
+      i = lf + 1;
+      const line = this.line.endsWith('\r') ? this.line.slice(0, -1) : this.line;
+      this.line = '';
+      if (this.state === 'data-crlf') {
+        if (line !== '') return { kind: 'error', status: 400, reason: 'chunk data not followed by CRLF' };
+        this.state = 'size';
+      } else if (this.state === 'size') {
+        const m = /^([0-9A-Fa-f]{1,8})[ \t]*(?:;.*)?$/.exec(line);
+        if (!m) return { kind: 'error', status: 400, reason: 'bad chunk size' };
+        const size = parseInt(m[1]!, 16);
+        if (size === 0) this.state = 'trailer';
+        else {
+          this.total += size;
+          if (this.total > this.limit) return { kind: 'error', status: 413, reason: 'chunked body too large' };
+          this.remaining = size;
+          this.state = 'data';
+        }
+      } else {
+        // trailer-section: field lines until the empty line.
+        if (line === '') return { kind: 'done', consumed: i };
+        if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+:/.test(line)) return { kind: 'error', status: 400, reason: 'bad trailer field' };
+      }
+    }
+    return { kind: 'more', consumed: buf.length };
+  }
 }
