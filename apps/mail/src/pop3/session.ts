@@ -72,6 +72,8 @@ export class Pop3Session {
   private readonly reader: LineReader;
   private readonly queue: Array<string | typeof OVERFLOW> = [];
   private busy = false;
+  /** The next message, read while the client was busy with the previous one. */
+  private readAhead: { msg: Message; data: Buffer } | undefined;
   private upgrading = false;
   private terminated = false;
   private paused = false;
@@ -146,7 +148,9 @@ export class Pop3Session {
   async sendMessage(msg: Message, first: string, bodyLines = Infinity): Promise<void> {
     const enc = new WireEncoder(bodyLines);
     if (msg.size <= SMALL_MESSAGE_OCTETS) {
-      const data = await this.readSmall(msg);
+      const ahead = this.readAhead?.msg === msg ? this.readAhead.data : undefined;
+      this.readAhead = undefined;
+      const data = ahead ?? (await this.readSmall(msg));
       if (data === undefined) return this.reply('-ERR [SYS/TEMP] Message is no longer available.');
       // One write: status line, body and terminator in one segment.
       const head = Buffer.from(first + CRLF, 'latin1');
@@ -156,7 +160,11 @@ export class Pop3Session {
       head.copy(out, 0);
       body.copy(out, head.length);
       tail.copy(out, head.length + body.length);
-      return this.send(out);
+      this.send(out);
+      // Mail clients download messages in order: read the next one while this reply travels
+      // and the client parses it, so the next RETR is answered without touching the disk.
+      if (bodyLines === Infinity) this.scheduleReadAhead(msg.number);
+      return;
     }
     let fh: fs.promises.FileHandle;
     try {
@@ -229,6 +237,21 @@ export class Pop3Session {
     socket.off('timeout', this.onTimeout);
     socket.off('close', this.onClose);
     socket.setTimeout(0);
+  }
+
+  private scheduleReadAhead(after: number): void {
+    const next = this.messages[after]; // message numbers are 1-based: this is number after+1
+    if (!next || next.deleted || next.size > SMALL_MESSAGE_OCTETS) return;
+    setImmediate(() => {
+      if (!this.alive || this.readAhead || this.state !== 'TRANSACTION') return;
+      try {
+        // Maildir files never change once delivered (flags change the name only), so bytes read
+        // now are the bytes RETR must send.
+        this.readAhead = { msg: next, data: fs.readFileSync(next.file) };
+      } catch {
+        // moved or gone: RETR will look for it itself
+      }
+    });
   }
 
   private async readSmall(msg: Message): Promise<Buffer | undefined> {
