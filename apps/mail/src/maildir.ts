@@ -205,33 +205,38 @@ class FileWriter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   size = 0;
-  constructor(readonly fd: number) {}
+  constructor(private readonly fd: Promise<number>) {}
 
-  write(b: Buffer): void {
-    if (b.length === 0) return;
+  /** Queues `b`; returns a promise only when a write had to happen (backpressure). */
+  write(b: Buffer): Promise<void> | undefined {
+    if (b.length === 0) return undefined;
     this.pending.push(b);
     this.pendingBytes += b.length;
     this.size += b.length;
-    if (this.pendingBytes >= WRITE_CHUNK) this.flush();
+    return this.pendingBytes >= WRITE_CHUNK ? this.flush() : undefined;
   }
 
-  flush(): void {
+  async flush(): Promise<void> {
     if (this.pendingBytes === 0) return;
     const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
+    const fd = await this.fd;
     let off = 0;
-    while (off < buf.length) off += fs.writeSync(this.fd, buf, off, buf.length - off);
+    while (off < buf.length) off += await writeFd(fd, buf, off);
   }
 }
 
-/** Feeds a Buffer or a Readable through `onChunk`; a Readable is consumed to its end. */
-async function consume(message: Readable | Buffer, onChunk: (b: Buffer) => void): Promise<void> {
+/** Feeds a Buffer or a Readable through `onChunk`, awaiting it when it returns a promise. */
+async function consume(message: Readable | Buffer, onChunk: (b: Buffer) => Promise<void> | undefined): Promise<void> {
   if (Buffer.isBuffer(message)) {
-    onChunk(message);
+    await onChunk(message);
     return;
   }
-  for await (const chunk of message) onChunk(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+  for await (const chunk of message) {
+    const p = onChunk(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+    if (p) await p;
+  }
 }
 
 /**
@@ -239,6 +244,9 @@ async function consume(message: Readable | Buffer, onChunk: (b: Buffer) => void)
  * once it is durable in all of them. The data is written once, to the first Maildir's tmp/;
  * the other recipients get a hard link to it (a copy across file systems), each under its own
  * unique name. On a failure before the renames nothing reaches any new/.
+ *
+ * Every file system call goes through the thread pool: creating or renaming a file may wait for
+ * a journal commit (other sessions' fsyncs), which must not stall the event loop.
  */
 export async function deliver(dirs: string[], message: Readable | Buffer, meta: DeliverMeta = {}): Promise<Delivered> {
   if (dirs.length === 0) throw new Error('deliver: no recipient Maildir');
@@ -252,51 +260,66 @@ export async function deliver(dirs: string[], message: Readable | Buffer, meta: 
   const id = uniqueName();
   const first = unique[0]!;
   const tmp = path.join(first, 'tmp', id);
-  const fd = openTmp(tmp);
-  const created: string[] = [tmp];
-  let fdOpen = true;
+  // Opened while the message streams in; awaited at the first write.
+  const fdP = openTmp(tmp);
+  fdP.catch(() => {});
+  const created: string[] = [];
+  /** Set while this function owns an open descriptor for the tmp file. */
+  let fd: number | undefined;
+  let opened = false;
   try {
-    const w = new FileWriter(fd);
+    const w = new FileWriter(fdP);
     const norm = new CrlfNormalizer();
-    if (meta.prepend) w.write(norm.push(Buffer.isBuffer(meta.prepend) ? meta.prepend : Buffer.from(meta.prepend, 'utf8')));
+    if (meta.prepend) void w.write(norm.push(Buffer.isBuffer(meta.prepend) ? meta.prepend : Buffer.from(meta.prepend, 'utf8')));
     let body = 0;
     let exceeded = false;
     await consume(message, (chunk) => {
-      if (exceeded) return; // keep draining the stream, write nothing more
+      if (exceeded) return undefined; // keep draining the stream, write nothing more
       body += chunk.length;
       if (meta.maxBytes !== undefined && body > meta.maxBytes) {
         exceeded = true;
-        return;
+        return undefined;
       }
-      w.write(norm.push(chunk));
+      return w.write(norm.push(chunk));
     });
+    fd = await fdP;
+    opened = true;
+    created.push(tmp);
     if (exceeded) throw new SizeExceededError(meta.maxBytes!);
-    w.flush();
+    await w.flush();
     await fdatasync(fd);
-    fs.closeSync(fd);
-    fdOpen = false;
+    fd = undefined;
+    await closeFd((await fdP) as number);
 
     const size = w.size;
     const info = `,S=${size},W=${size}`;
     // Every recipient's tmp name: the first is the file written above, the others links to it.
     const names = unique.map((_, i) => (i === 0 ? id : uniqueName()));
-    const tmps = unique.map((d, i) => {
-      if (i === 0) return tmp;
-      const t = path.join(d, 'tmp', names[i]!);
-      linkOrCopy(tmp, t);
+    const tmps = [tmp];
+    for (let i = 1; i < unique.length; i++) {
+      const t = path.join(unique[i]!, 'tmp', names[i]!);
+      await linkOrCopy(tmp, t);
       created.push(t);
-      return t;
-    });
+      tmps.push(t);
+    }
     const files = unique.map((d, i) => path.join(d, 'new', `${names[i]}${info}`));
     // A copy made by linkOrCopy across file systems must be on disk too before its rename.
     await Promise.all(tmps.slice(1).map((t) => syncIfCopy(t, tmp)));
-    for (let i = 0; i < unique.length; i++) fs.renameSync(tmps[i]!, files[i]!);
+    await Promise.all(tmps.map((t, i) => fs.promises.rename(t, files[i]!)));
     created.length = 0;
     await Promise.all(unique.map((d) => dirSyncer.sync(path.join(d, 'new'))));
     return { id, files, size };
   } catch (err) {
-    if (fdOpen) fs.closeSync(fd);
-    for (const t of created) fs.rmSync(t, { force: true });
+    if (!opened) {
+      // the stream failed before the open was awaited: the file may exist all the same
+      const f = await fdP.catch(() => undefined);
+      if (f !== undefined) {
+        fd = f;
+        created.push(tmp);
+      }
+    }
+    if (fd !== undefined) await closeFd(fd).catch(() => {});
+    for (const t of new Set(created)) await fs.promises.rm(t, { force: true });
     throw err;
   }
 }
@@ -304,26 +327,31 @@ export async function deliver(dirs: string[], message: Readable | Buffer, meta: 
 /** Maildirs known to exist (saves three mkdir calls per delivery). */
 const known = new Set<string>();
 
+const O_NEW = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
+const openFd = (file: string) => new Promise<number>((res, rej) => fs.open(file, O_NEW, 0o600, (e, fd) => (e ? rej(e) : res(fd))));
+const writeFd = (fd: number, buf: Buffer, off: number) =>
+  new Promise<number>((res, rej) => fs.write(fd, buf, off, buf.length - off, null, (e, n) => (e ? rej(e) : res(n))));
+const closeFd = (fd: number) => new Promise<void>((res, rej) => fs.close(fd, (e) => (e ? rej(e) : res())));
+
 /** Opens a new tmp/ file; a Maildir removed behind our back is forgotten and recreated. */
-function openTmp(file: string): number {
-  const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
+async function openTmp(file: string): Promise<number> {
   try {
-    return fs.openSync(file, flags, 0o600);
+    return await openFd(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     const dir = path.dirname(path.dirname(file));
-    for (const sub of MAILDIR_SUBDIRS) fs.mkdirSync(path.join(dir, sub), { recursive: true, mode: 0o700 });
+    await ensureMaildir(dir);
     dirSyncer.forget(path.join(dir, 'new'));
-    return fs.openSync(file, flags, 0o600);
+    return openFd(file);
   }
 }
 
-function linkOrCopy(from: string, to: string): void {
+async function linkOrCopy(from: string, to: string): Promise<void> {
   try {
-    fs.linkSync(from, to);
+    await fs.promises.link(from, to);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-    fs.copyFileSync(from, to);
+    await fs.promises.copyFile(from, to);
   }
 }
 

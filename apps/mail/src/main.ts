@@ -5,9 +5,10 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import { certPaths, loadScenario, parseCommandLine, type Scenario, type Service } from '@sstt/scenario';
-import { createLogger, ListenError, runApp, type Closable, type Logger } from '@sstt/runtime';
+import { createLogger, ListenError, runApp, type Closable } from '@sstt/runtime';
 import { createSmtpServer } from './smtp.ts';
 import { createOutboundRunner } from './smtp-outbound.ts';
+import { createPop3Server } from './pop3/server.ts';
 
 const log = createLogger({ name: 'mail' });
 
@@ -35,18 +36,6 @@ async function listenAs(service: Service, host: string, port: number, handle: Li
   for (const a of addresses) log.info({ service, address: a.address, port: a.port }, 'listening');
 }
 
-/** The POP3 server (apps/mail/src/pop3), loaded lazily so SMTP runs even without it. */
-type Pop3Factory = (options: { scenario: Scenario; host?: string; port?: number; implicitTls?: boolean; tls?: tls.SecureContextOptions; log?: Logger }) => Listener;
-async function loadPop3(): Promise<Pop3Factory | undefined> {
-  try {
-    const mod = (await import(new URL('./pop3/server.ts', import.meta.url).href)) as { createPop3Server?: Pop3Factory };
-    return mod.createPop3Server;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return undefined;
-    throw err;
-  }
-}
-
 runApp({
   app: 'sstt-mail',
   log,
@@ -66,12 +55,8 @@ runApp({
     await listenAs('smtp', host, ports.smtp, createSmtpServer({ scenario: s, host, port: ports.smtp, log, outbound, ...tlsOpt }), started);
     await listenAs('submission', host, ports.submission, createSmtpServer({ scenario: s, host, port: ports.submission, submission: true, log, outbound, ...tlsOpt }), started);
 
-    const createPop3Server = await loadPop3();
-    if (!createPop3Server) log.warn('POP3 server module not found: POP3 is off');
-    else {
-      await listenAs('pop3', host, ports.pop3, createPop3Server({ scenario: s, host, port: ports.pop3, log, ...tlsOpt }), started);
-      if (serverTls) await listenAs('pop3s', host, ports.pop3s, createPop3Server({ scenario: s, host, port: ports.pop3s, implicitTls: true, tls: serverTls, log }), started);
-    }
+    await listenAs('pop3', host, ports.pop3, createPop3Server({ scenario: s, host, port: ports.pop3, log, ...tlsOpt }), started);
+    if (serverTls) await listenAs('pop3s', host, ports.pop3s, createPop3Server({ scenario: s, host, port: ports.pop3s, implicitTls: true, tls: serverTls, log }), started);
     return started;
   },
 });

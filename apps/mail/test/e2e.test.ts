@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maildirOf } from '@sstt/scenario';
 import { rawTcp, requireTool, run, type RawClient } from '@sstt/testkit';
-import { maildirFiles, testScenario, type TestWorld } from './helpers.ts';
+import { maildirFiles, serverTls, testScenario, type TestWorld } from './helpers.ts';
 import { startApp } from './app-process.ts';
 import { main as cli } from '../src/cli.ts';
 
@@ -157,5 +157,41 @@ describe('the seed exchange, end to end', () => {
     expect(out).toEqual([`0 messages in ${maildirOf(w.s, n2.name)}`]);
     await expect(cli(['show', n1.name, '7', ...flags], () => {})).rejects.toThrow('command line: <n>: expected a message number from 1 to 1, found 7');
     await expect(cli(['ls', 'nadie', ...flags], () => {})).rejects.toThrow(`command line: <user>: expected a user of the scenario (${n1.name}, ${n2.name}), found nadie`);
+  });
+});
+
+describe('with the pki certificates', () => {
+  it('main.ts adds STARTTLS, STLS and POP3S: curl sends with STARTTLS and reads over pop3s://', async () => {
+    const tw = testScenario();
+    const { ca } = await serverTls(tw.s);
+    const tapp = await startApp(
+      {
+        SSTT_DATA_DIR: tw.s.paths.data,
+        SSTT_CERTS_DIR: tw.s.paths.certs,
+        SSTT_SMTP_PORT: '0',
+        SSTT_SUBMISSION_PORT: '0',
+        SSTT_POP3_PORT: '0',
+        SSTT_POP3S_PORT: '0',
+      },
+      ['smtp', 'submission', 'pop3', 'pop3s'],
+    );
+    try {
+      const [n1, n2] = [tw.s.users[0]!, tw.s.users[1]!];
+      const msg = `From: <${n1.email}>\r\nTo: <${n2.email}>\r\nSubject: todo cifrado\r\n\r\nhola\r\n`;
+      const send = await run('curl', ['-sS', '--ssl-reqd', '--cacert', ca, `smtp://127.0.0.1:${tapp.ports.submission}`, '--user', `${n1.name}:${n1.password}`, '--mail-from', n1.email, '--mail-rcpt', n2.email, '-T', '-'], { input: msg });
+      expect(send.code, send.stderr).toBe(0);
+      const list = await run('curl', ['-sS', '--cacert', ca, '--user', `${n2.name}:${n2.password}`, `pop3s://127.0.0.1:${tapp.ports.pop3s}/`]);
+      expect(list.code, list.stderr).toBe(0);
+      // the login moved the message from new/ to cur/ (as dovecot does)
+      const size = fs.statSync(maildirFiles(maildirOf(tw.s, n2.name), 'cur')[0]!).size;
+      expect(list.stdout).toBe(`1 ${size}\r\n`);
+      const retr = await run('curl', ['-sS', '--cacert', ca, '--user', `${n2.name}:${n2.password}`, `pop3s://127.0.0.1:${tapp.ports.pop3s}/1`]);
+      expect(retr.stdout.endsWith(msg)).toBe(true);
+      expect(retr.stdout).toMatch(/ with esmtpsa \(sstt-mail\)/);
+    } finally {
+      tapp.child.kill('SIGTERM');
+      await tapp.exited;
+      tw.remove();
+    }
   });
 });
