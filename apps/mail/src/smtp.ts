@@ -4,7 +4,8 @@
 //   an unknown local user is refused at RCPT (550 5.1.1).
 // - Other domains are relayed only for clients of scenario.mail.relayNets (the LAN in the lab,
 //   exim's relay_from_hosts) or after AUTH; relayed mail is queued durably in
-//   <paths.mail>/.outbound/<domain>/Maildir. Anyone else gets 550 5.7.1 relaying denied.
+//   <paths.mail>/.outbound/<domain>/Maildir and, when scenario.mail.smarthost is set, forwarded
+//   there (smtp-outbound.ts). Anyone else gets 550 5.7.1 relaying denied.
 // - `250 OK id=<id>` is sent only once the message is durable in every recipient's Maildir
 //   (see maildir.ts).
 // - The submission listener (RFC 6409) is the same server with AUTH required.
