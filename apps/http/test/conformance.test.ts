@@ -354,6 +354,20 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       await expectRejected(`GET /a.txt HTTP/1.1\r\nHost: ${host}\r\nContent-Length: abc\r\n\r\n`, 400);
       await expectRejected(`GET /a.txt HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy`, 400);
     });
+    it('400 when chunked is not the final transfer coding (RFC 9112 §6.3: MUST 400 and close)', async () => {
+      await expectRejected(`POST /accion_form.html HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n`, 400);
+    });
+    it('501 for a transfer coding the server does not implement (RFC 9112 §6.1)', async () => {
+      const { r } = await exchange(`POST /accion_form.html HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n`, 'POST');
+      expect(r.statusLine).toBe('HTTP/1.1 501 Not Implemented');
+      expect(r.header('connection')).toMatch(/^close$/i);
+    });
+    it('400 for a malformed chunk size', async () => {
+      await expectRejected(
+        `POST /accion_form.html HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nemail=x\r\n0\r\n\r\n`,
+        400,
+      );
+    });
     it('431 for a single huge field', async () => {
       await expectRejected(`GET /a.txt HTTP/1.1\r\nHost: ${host}\r\nX-Huge: ${'h'.repeat(40_000)}\r\n\r\n`, 431);
     });
@@ -643,6 +657,29 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       expectStatus(r, 200);
       expect(r.body.toString()).toMatch(/correct/i);
       expect(r.body.toString()).not.toMatch(/wrong|incorrect/i);
+      await expectConnectionConsistent(c, r, host);
+    });
+    it('a chunked form body with a trailer section, then a pipelined GET', async () => {
+      const value = `email=${encodeURIComponent(email())}`;
+      const c = await connect();
+      c.write(
+        `POST /accion_form.html HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n` +
+          `${value.length.toString(16)}\r\n${value}\r\n0\r\nX-Trailer: 1\r\n\r\n` +
+          req('GET', '/a.txt', { Host: host }),
+      );
+      const r = await readResponse(c, 'POST');
+      expectStatus(r, 200);
+      expect(r.body.toString()).toMatch(/correct/i);
+      const next = await readResponse(c);
+      expectStatus(next, 200);
+      expect(next.body.toString()).toBe(FILES['a.txt']);
+    });
+    it('a chunked body sent to a refused method is skipped, never read as a request (no smuggling)', async () => {
+      const smuggled = req('GET', '/../secret.html', { Host: host });
+      const raw =
+        `POST /index.html HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: chunked\r\n\r\n` + `${smuggled.length.toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`;
+      const { c, r } = await exchange(raw, 'POST');
+      expectStatus(r, 405);
       await expectConnectionConsistent(c, r, host);
     });
     it('without a configured email the form is 405 with Allow: GET, HEAD', async () => {
