@@ -85,7 +85,8 @@ describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
   };
   const host = () => w.www;
 
-  describe('idle keep-alive close', () => {
+  // Timer-bound tests on their own connections: run side by side to keep the suite short.
+  describe.concurrent('idle keep-alive close', () => {
     it('closes an idle connection after the idle timeout, announced as Keep-Alive: timeout=1, sending nothing', async () => {
       const c = await connect(idle.byName(name));
       c.write(req('GET', '/a.txt', { Host: host() }));
@@ -118,7 +119,7 @@ describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
     });
   });
 
-  describe('header timeout', () => {
+  describe.concurrent('header timeout', () => {
     it('a client that never finishes its headers gets 408 and is closed', async () => {
       const c = await connect(header.byName(name));
       const t0 = Date.now();
@@ -367,7 +368,7 @@ describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
   });
 });
 
-describe('TLS handshake timeout', () => {
+describe.concurrent('TLS handshake timeout', () => {
   it('a TCP connection to the HTTPS port that never starts the handshake is closed after the header timeout', async () => {
     const c = await rawTcp(header.byName('tls').port);
     const t0 = Date.now();
