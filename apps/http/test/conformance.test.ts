@@ -397,6 +397,12 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       expectStatus(second, 200);
       expect(second.body.toString()).toBe(FILES['style.css']);
     });
+    it('valid Host spellings: name:port, IPv4, IPv6 literal', async () => {
+      for (const value of [`${host}:8080`, '127.0.0.1', '127.0.0.1:80', '[::1]', '[::1]:8080']) {
+        const { r } = await exchange(`GET /a.txt HTTP/1.1\r\nHost: ${value}\r\n\r\n`);
+        expect(r.statusLine, value).toBe('HTTP/1.1 200 OK');
+      }
+    });
     it('an empty Host is valid (RFC 9112 §3.2: a target without authority)', async () => {
       const { r } = await exchange('GET /a.txt HTTP/1.1\r\nHost:\r\n\r\n');
       expectStatus(r, 200);
