@@ -57,6 +57,20 @@ describe('refused at the TLS layer', () => {
   }
 });
 
+describe('protocol versions', () => {
+  it('TLS 1.1 is refused by the server (protocol_version alert), even with a valid client certificate', async () => {
+    // SECLEVEL=0 lets this client offer TLS 1.1 at all, so the refusal is the server's.
+    const err = await rawTls(server.byName('tls').port, { ...w.tlsClient(), minVersion: 'TLSv1.1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0' }).then(
+      (c) => {
+        c.destroy();
+        return undefined;
+      },
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(/alert protocol version/);
+  });
+});
+
 describe('accepted with the lab client certificate', () => {
   it.each(['TLSv1.2', 'TLSv1.3'] as const)('%s: 200, server certificate for www.<domain> verified against the lab CA', async (version) => {
     const c = await rawTls(server.byName('tls').port, { ...w.tlsClient(), minVersion: version, maxVersion: version });
