@@ -7,6 +7,8 @@
 # Env:   PIN=1      our server / named on CPU 1, dnsperf on CPU 0 (per-core figures)
 #        PROFILE=1  one extra run of our server under `node --cpu-prof`; prints the hottest functions
 #        CLIENTS=10 dnsperf -c (simulated clients)
+#        RATE=N     offer a fixed N queries/s (dnsperf -Q) instead of as many as possible: both servers
+#                   then answer the same load and "CPU us/query" compares their cost without saturation
 #        SERVERS="bind ours"  add ours-dgram (our server forced onto node:dgram, SSTT_DNS_UDP=dgram) and
 #                   floor / floor-sync (a Node UDP server that only echoes: node:dgram's ceiling)
 set -euo pipefail
@@ -15,6 +17,7 @@ APP="$(dirname "$HERE")"
 REPS="${1:-${REPS:-3}}"
 DUR="${2:-${DUR:-10}}"
 CLIENTS="${CLIENTS:-10}"
+LIMIT=(); [ -n "${RATE:-}" ] && LIMIT=(-Q "$RATE")
 
 # The Debian tools this benchmark drives (CI and fresh machines install them here).
 missing=()
@@ -82,13 +85,13 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 CLK="$(getconf CLK_TCK)"
 
 OUT="$W/results.tsv"; : >"$OUT"
-echo "dnsperf -l $DUR -c $CLIENTS, $REPS alternating rounds, port $PORT, queries: $(paste -sd',' "$W/queries.txt")${PIN:+, pinned}"
+echo "dnsperf -l $DUR -c $CLIENTS ${LIMIT[*]}, $REPS alternating rounds, port $PORT, queries: $(paste -sd',' "$W/queries.txt")${PIN:+, pinned}"
 for r in $(seq "$REPS"); do
   for s in ${SERVERS:-bind ours}; do
     start "$s" || { stop; exit 1; }
     if [ "$r" = 1 ] && [[ "$s" != floor* ]]; then echo "  [$s] sanity:"; sanity; fi
     t0=$(cpu_ticks "$SPID")
-    $CP dnsperf -s 127.0.0.1 -p "$PORT" -d "$W/queries.txt" -l "$DUR" -c "$CLIENTS" >"$W/dnsperf.$s.$r.txt" 2>&1 || true
+    $CP dnsperf -s 127.0.0.1 -p "$PORT" -d "$W/queries.txt" -l "$DUR" -c "$CLIENTS" "${LIMIT[@]}" >"$W/dnsperf.$s.$r.txt" 2>&1 || true
     t1=$(cpu_ticks "$SPID")
     done_q=$(awk '/Queries completed/{print $3}' "$W/dnsperf.$s.$r.txt")
     # CPU microseconds the server spent per answered query, and the cores it kept busy.
