@@ -47,3 +47,32 @@ export async function foreignClientCert(dir: string, subject: string): Promise<{
   await ossl(['x509', '-req', '-in', f('client.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-set_serial', '7', '-days', '2', '-out', f('client.crt'), '-extfile', f('ext.cnf')]);
   return { cert: f('client.crt'), key: f('client.key'), ca: f('ca.crt') };
 }
+
+/**
+ * The valid user's certificate re-issued by the lab CA with the same subject and key but a
+ * validity that ended yesterday (openssl ca -startdate/-enddate): the only thing wrong with it
+ * is the date.
+ */
+export async function expiredClientCert(dir: string, paths: CertPaths, user: string): Promise<{ cert: string; key: string }> {
+  const openssl = requireTool('openssl');
+  fs.mkdirSync(dir, { recursive: true });
+  const f = (n: string) => path.join(dir, n);
+  const ossl = async (args: string[]) => {
+    const r = await run(openssl, args, { cwd: dir });
+    if (r.code !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+  };
+  const client = paths.client(user);
+  await ossl(['x509', '-x509toreq', '-in', client.cert, '-signkey', client.key, '-out', f('req.csr')]);
+  fs.writeFileSync(f('index.txt'), '');
+  fs.writeFileSync(f('serial'), '7E57\n');
+  fs.writeFileSync(f('ext.cnf'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n');
+  fs.writeFileSync(
+    f('ca.cnf'),
+    `[ca]\ndefault_ca = d\n[d]\ndatabase = ${f('index.txt')}\nnew_certs_dir = ${dir}\nserial = ${f('serial')}\ndefault_md = sha256\npolicy = any\n` +
+      `certificate = ${paths.ca.cert}\nprivate_key = ${paths.ca.key}\nunique_subject = no\n[any]\ncommonName = supplied\n`,
+  );
+  const day = (offsetDays: number) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';
+  await ossl(['ca', '-batch', '-config', f('ca.cnf'), '-in', f('req.csr'), '-out', f('expired.crt'), '-preserveDN', '-notext',
+    '-startdate', day(-10), '-enddate', day(-1), '-extfile', f('ext.cnf')]);
+  return { cert: f('expired.crt'), key: client.key };
+}

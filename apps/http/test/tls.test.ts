@@ -7,7 +7,7 @@ import type tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawTls, type RawClient } from '@sstt/testkit';
 import { revokeCertificate } from '@sstt/pki';
-import { foreignClientCert } from './certs.ts';
+import { expiredClientCert, foreignClientCert } from './certs.ts';
 import { expectStatus } from './expect.ts';
 import { readResponse, req } from './wire.ts';
 import { createWorld, type Running, type World } from './world.ts';
@@ -15,12 +15,15 @@ import { createWorld, type Running, type World } from './world.ts';
 let w: World;
 let server: Running;
 let foreign: tls.ConnectionOptions;
+let expired: tls.ConnectionOptions;
 
 beforeAll(async () => {
   w = await createWorld();
   server = await w.start({});
   const f = await foreignClientCert(path.join(w.dir, 'foreign'), `/C=ES/ST=Murcia/O=UMU/CN=${w.s.users[0]!.firstName}`);
   foreign = { ...w.tlsClient(null), cert: fs.readFileSync(f.cert), key: fs.readFileSync(f.key) };
+  const e = await expiredClientCert(path.join(w.dir, 'expired'), w.certs.paths, w.certs.good);
+  expired = { ...w.tlsClient(null), cert: fs.readFileSync(e.cert), key: fs.readFileSync(e.key) };
 }, 60_000);
 
 afterAll(async () => {
@@ -45,6 +48,7 @@ describe('refused at the TLS layer', () => {
     ['no client certificate', () => w.tlsClient(null)],
     ['a revoked client certificate', () => w.tlsClient(w.certs.revoked)],
     ['a client certificate from another CA', () => foreign],
+    ['an expired client certificate of the lab CA', () => expired],
   ];
   for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     it.each(cases)(`${version}: %s → no HTTP response at all`, async (_label, opts) => {

@@ -13,6 +13,9 @@ import { mintCerts, type TestCerts } from './certs.ts';
 
 export type { HttpServerOptions };
 
+/** How long cleanup waits for the servers to close before removing the world anyway. */
+const CLOSE_WAIT_MS = 8000;
+
 /** The token planted outside the root: no response may ever contain it. */
 export const SECRET = `TOP-SECRET-${crypto.randomBytes(8).toString('hex')}`;
 
@@ -213,7 +216,11 @@ export async function createWorld(): Promise<World> {
     start,
     put,
     cleanup: async () => {
-      await Promise.allSettled(running.map((r) => r.close()));
+      // The temporary world goes away even if a server under test fails to close in time.
+      let timer: NodeJS.Timeout | undefined;
+      const giveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
+      await Promise.race([Promise.allSettled(running.map((r) => r.close())), giveUp]);
+      clearTimeout(timer);
       t.remove();
     },
   };
