@@ -24,6 +24,8 @@ export interface Query {
   opcode?: number;
   /** A hand-made message instead of the one built from the fields above. */
   raw?: (id: number) => Buffer;
+  /** Local address to send from (a loopback address outside `allow-query`). */
+  source?: string;
   /** How long to wait for a reply (short where silence is the expected answer). */
   timeoutMs?: number;
   /** TTLs may differ by up to this many seconds (forwarded, cached answers). */
@@ -64,11 +66,11 @@ export function buildQuery(q: Query, id: number): Buffer {
 }
 
 /** Sends one query; resolves the raw reply, or null when none comes in time. */
-export function exchange(server: Server, message: Buffer, tcp: boolean, timeoutMs = TIMEOUT_MS): Promise<Buffer | null> {
-  return tcp ? exchangeTcp(server, message, timeoutMs) : exchangeUdp(server, message, timeoutMs);
+export function exchange(server: Server, message: Buffer, tcp: boolean, timeoutMs = TIMEOUT_MS, source?: string): Promise<Buffer | null> {
+  return tcp ? exchangeTcp(server, message, timeoutMs, source) : exchangeUdp(server, message, timeoutMs, source);
 }
 
-function exchangeUdp(server: Server, message: Buffer, timeoutMs: number): Promise<Buffer | null> {
+function exchangeUdp(server: Server, message: Buffer, timeoutMs: number, source?: string): Promise<Buffer | null> {
   const sock = dgram.createSocket('udp4');
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -85,13 +87,13 @@ function exchangeUdp(server: Server, message: Buffer, timeoutMs: number): Promis
       sock.close();
       resolve(msg);
     });
-    sock.send(message, server.port, server.host);
+    sock.bind({ port: 0, ...(source ? { address: source } : {}) }, () => sock.send(message, server.port, server.host));
   });
 }
 
-function exchangeTcp(server: Server, message: Buffer, timeoutMs: number): Promise<Buffer | null> {
+function exchangeTcp(server: Server, message: Buffer, timeoutMs: number, source?: string): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
-    const sock = net.connect(server.port, server.host);
+    const sock = net.connect({ port: server.port, host: server.host, ...(source ? { localAddress: source } : {}) });
     let buf = Buffer.alloc(0);
     const timer = setTimeout(() => {
       sock.destroy();
@@ -160,7 +162,7 @@ export function shapeOf(raw: Buffer, withTtl = true): Shape {
   const flags = (['aa', 'tc', 'rd', 'ra', 'z', 'ad', 'cd'] as const).filter((f) => p[`flag_${f}`]).join(' ');
   const additionals = p.additionals ?? [];
   const opt = additionals.find((r) => r.type === 'OPT') as
-    | (Answer & { udpPayloadSize: number; extendedRcode: number; ednsVersion: number; flag_do: boolean; options: Array<{ code: number }> })
+    | (Answer & { udpPayloadSize: number; extendedRcode: number; ednsVersion: number; flag_do: boolean; options: Array<{ code: number; data?: Buffer }> })
     | undefined;
   const rcodeNum = ((opt?.extendedRcode ?? 0) << 4) | (raw.readUInt16BE(2) & 0x0f);
   return {
@@ -173,10 +175,16 @@ export function shapeOf(raw: Buffer, withTtl = true): Shape {
     authority: (p.authorities ?? []).map((r) => rrText(r, withTtl)).sort(),
     additional: additionals.filter((r) => r.type !== 'OPT').map((r) => rrText(r, withTtl)).sort(),
     opt: opt
-      ? `udp=${opt.udpPayloadSize} version=${opt.ednsVersion} do=${opt.flag_do ? 1 : 0} options=[${(opt.options ?? []).map((o) => o.code).join(',')}]`
+      ? `udp=${opt.udpPayloadSize} version=${opt.ednsVersion} do=${opt.flag_do ? 1 : 0} options=[${(opt.options ?? []).map(optionText).join(',')}]`
       : null,
     size: raw.length,
   };
+}
+
+/** An EDNS option by code; Extended DNS Errors (RFC 8914, code 15) with their INFO-CODE. */
+function optionText(o: { code: number; data?: Buffer }): string {
+  if (o.code === 15 && o.data && o.data.length >= 2) return `15:${o.data.readUInt16BE(0)}`;
+  return String(o.code);
 }
 
 /** TTL of every RR, keyed by its TTL-less text (for the caching tolerance). */

@@ -152,6 +152,21 @@ export function extraQueries(): Query[] {
   return q;
 }
 
+/** A loopback address outside the test's `allow-query` (the test allows only 127.0.0.1/32). */
+export const OUTSIDER = '127.0.0.2';
+
+/** Clients outside `allow-query`: REFUSED for our zones and for forwarded names alike. */
+export function refusedQueries(s: Scenario): Query[] {
+  const d = s.domain;
+  return [
+    { label: 'outside allow-query: www A (REFUSED)', name: `www.${d}`, type: 'A', edns: 1232, source: OUTSIDER },
+    { label: 'outside allow-query: no EDNS (REFUSED)', name: d, type: 'MX', source: OUTSIDER },
+    { label: 'outside allow-query: TCP (REFUSED)', name: `nope.${d}`, type: 'A', edns: 1232, tcp: true, source: OUTSIDER },
+    { label: 'outside allow-query: reverse PTR (REFUSED)', name: `102.${s.network.reverseZone}`, type: 'PTR', edns: 1232, source: OUTSIDER },
+    { label: 'outside allow-query: forwarded name (REFUSED)', name: `web.${OUTSIDE.domain}`, type: 'A', edns: 1232, source: OUTSIDER },
+  ];
+}
+
 /** Names outside our zones: forwarded to the upstream stub. */
 export function forwardedQueries(): Query[] {
   const d = OUTSIDE.domain;
