@@ -38,7 +38,32 @@ export interface RunOptions {
 
 /** Runs an app: start, wait for a signal, close everything, exit 0 (or 1 past the deadline). */
 export async function runApp(opts: RunOptions): Promise<void> {
-  let servers: Closable[];
+  // Signals are caught from the first moment: a Ctrl-C while the servers are still starting
+  // closes whatever did start, instead of killing the process half-way.
+  let servers: Closable[] | undefined;
+  let stopRequested: NodeJS.Signals | undefined;
+  let closing = false;
+  const deadlineMs = opts.deadlineMs ?? SHUTDOWN_DEADLINE_MS;
+  const stop = (signal: NodeJS.Signals) => {
+    if (!servers) {
+      stopRequested ??= signal;
+      return;
+    }
+    if (closing) return;
+    closing = true;
+    opts.log?.info({ signal }, 'closing');
+    const deadline = setTimeout(() => {
+      process.stderr.write(`${opts.app}: still closing after ${deadlineMs} ms, exiting\n`);
+      process.exit(1);
+    }, deadlineMs);
+    deadline.unref();
+    Promise.allSettled(servers.map((s) => s.close())).then(() => {
+      opts.log?.info('closed');
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   try {
     servers = await opts.start();
   } catch (err) {
@@ -49,23 +74,7 @@ export async function runApp(opts: RunOptions): Promise<void> {
     }
     throw err;
   }
-  let closing = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (closing) return;
-    closing = true;
-    opts.log?.info({ signal }, 'closing');
-    const deadline = setTimeout(() => {
-      process.stderr.write(`${opts.app}: still closing after ${opts.deadlineMs ?? SHUTDOWN_DEADLINE_MS} ms, exiting\n`);
-      process.exit(1);
-    }, opts.deadlineMs ?? SHUTDOWN_DEADLINE_MS);
-    deadline.unref();
-    Promise.allSettled(servers.map((s) => s.close())).then(() => {
-      opts.log?.info('closed');
-      process.exit(0);
-    });
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  if (stopRequested) stop(stopRequested);
 }
 
 /** Runs a one-shot command: user errors print one line and exit 2; the body returns the exit code. */

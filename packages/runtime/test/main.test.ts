@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const fixture = fileURLToPath(new URL('./fixtures/tiny-app.ts', import.meta.url));
-const tsx = path.resolve(fileURLToPath(new URL('../../../node_modules/.bin/tsx', import.meta.url)));
 
 function start(env: Record<string, string>, args: string[] = []) {
-  const child = spawn(tsx, [fixture, ...args], { env: { PATH: process.env.PATH, SSTT_CONFIG: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // node --import tsx, not the tsx CLI: signals reach the app itself, with no relay in between.
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, ...args], { env: { PATH: process.env.PATH, SSTT_CONFIG: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -78,5 +77,5 @@ describe('runApp', () => {
     expect(await app.exited).toBe(1);
     expect(app.err()).toContain('tiny: still closing after 5000 ms, exiting');
     client.destroy();
-  }, 15_000);
+  }, 40_000);
 });
