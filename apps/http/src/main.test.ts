@@ -18,13 +18,7 @@ fs.writeFileSync(path.join(www, 'index.html'), '<p>hello from main</p>\n');
 afterAll(() => t.remove());
 
 describe('sstt-http', () => {
-  it('--help prints the usage and exits 0', async () => {
-    const r = await run(process.execPath, [BIN, '--help'], { env });
-    expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^usage: sstt-http \[<port> \[<dir>\]\]/);
-  });
-
-  it('serves <dir> on <port> like web_sstt <port> <dir>, writes both logs, exits 0 on SIGTERM', async () => {
+  it.concurrent('serves <dir> on <port> like web_sstt <port> <dir>, writes both logs, exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, [BIN, '0', www, '--listen', '127.0.0.1'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const port = await new Promise<number>((resolve, reject) => {
@@ -48,18 +42,13 @@ describe('sstt-http', () => {
     expect(fs.readFileSync(path.join(t.dir, 'log', 'webserver.log'), 'utf8')).toMatch(/^INFO: .* 127\.0\.0\.1 GET \/ HTTP\/1\.0 200$/m);
   });
 
-  it('a taken port is one line on stderr and exit 2', async () => {
+  it.concurrent('--help exits 0; a taken port and bad arguments are one line each and exit 2', async () => {
     const blocker = net.createServer().listen(0, '127.0.0.1');
     await new Promise((r) => blocker.once('listening', r));
     const port = (blocker.address() as net.AddressInfo).port;
-    const r = await run(process.execPath, [BIN, String(port), www, '--listen', '127.0.0.1'], { env });
-    blocker.close();
-    expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`sstt-http: http: port ${port} on 127.0.0.1 is already taken; change it with --http-port or SSTT_HTTP_PORT (or ports.http in sstt.config.json)\n`);
-  });
-
-  it('bad arguments: one line each, exit 2', async () => {
+    const taken = `sstt-http: http: port ${port} on 127.0.0.1 is already taken; change it with --http-port or SSTT_HTTP_PORT (or ports.http in sstt.config.json)\n`;
     const cases: Array<[string[], RegExp]> = [
+      [[String(port), www, '--listen', '127.0.0.1'], new RegExp(`^${taken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)],
       [['0', '/nonexistent/dir'], /^sstt-http: command line: <dir>: expected an existing directory, found \/nonexistent\/dir\n$/],
       [['eighty', www], /^sstt-http: command line: <port>: expected a port number 0-65535, found eighty\n$/],
       [['0', www, 'extra'], /^sstt-http: command line: \(arguments\): expected <port> <dir> at most/],
@@ -67,7 +56,13 @@ describe('sstt-http', () => {
       [['--bogus'], /^sstt-http: command line: --bogus: expected one of the documented flags/],
       [[], /^sstt-http: configuration: http\.root: expected an existing directory, found \S+\/apps\/http\/www\n$/],
     ];
-    const results = await Promise.all(cases.map(([args]) => run(process.execPath, [BIN, ...args], { env })));
+    const [help, ...results] = await Promise.all([
+      run(process.execPath, [BIN, '--help'], { env }),
+      ...cases.map(([args]) => run(process.execPath, [BIN, ...args], { env })),
+    ]);
+    expect(help!.code).toBe(0);
+    expect(help!.stdout).toMatch(/^usage: sstt-http \[<port> \[<dir>\]\]/);
+    blocker.close();
     results.forEach((r, i) => {
       expect(r.code, cases[i]![0].join(' ')).toBe(2);
       expect(r.stderr).toMatch(cases[i]![1]);
