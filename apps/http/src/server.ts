@@ -133,7 +133,9 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
    * failure" (56) rather than reading a clean close as an empty HTTP reply.
    */
   const refuseTls = (sock: tls.TLSSocket) => {
-    const why = sock.authorizationError ? String(sock.authorizationError) : 'no client certificate';
+    const peer = sock.getPeerCertificate();
+    const hasCert = Boolean(peer && Object.keys(peer).length > 0);
+    const why = !hasCert ? 'no client certificate' : sock.authorizationError ? String(sock.authorizationError) : 'not authorized';
     log.info({ remote: sock.remoteAddress, why }, 'TLS client refused');
     logs?.lab.write(labLine('FORBIDDEN', sock.remoteAddress?.replace(/^::ffff:/, '') ?? '-', `TLS client certificate refused: ${why}`));
     const raw = [...sockets].find(
