@@ -3,7 +3,6 @@
 // RFC 7766 §8), several pipelined queries per connection answered as they are ready (§6.2.1.1),
 // an idle timeout and a cap on queries per connection (miekg's maxTCPQueries, BIND's
 // tcp-idle-timeout), and a cap on connections (BIND's tcp-clients).
-import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -13,6 +12,7 @@ import { ConfigError, type Endpoint, type Scenario } from '@sstt/scenario';
 import { createAcl } from './acl.ts';
 import { createForwarder, type Forwarder } from './forward.ts';
 import { createResponder, type Outcome, type Responder } from './responder.ts';
+import { bindUdp, type UdpEndpoint } from './udp.ts';
 import { ZoneFileError } from './zone/master-file.ts';
 import { createZoneStore, type ZoneSource, type ZoneStore } from './zone/store.ts';
 
@@ -83,7 +83,7 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
   let store: ZoneStore | undefined;
   let responder: Responder | undefined;
   let forwarder: Forwarder | undefined;
-  let udp: dgram.Socket | undefined;
+  let udp: UdpEndpoint | undefined;
   let tcp: net.Server | undefined;
   const sessions = new Set<TcpSession>();
   let closing = false;
@@ -118,30 +118,20 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
     for (const z of zoneStore.zones().zones) log.info({ zone: z.origin, serial: z.serial, file: z.file }, 'zone loaded');
   }
 
-  function onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const out: Outcome = responder!.respond(msg, 'udp', rinfo.address);
+  function onDatagram(msg: Buffer, address: string, port: number): void {
+    const out: Outcome = responder!.respond(msg, 'udp', address);
     if (out === null) return;
     if (out instanceof Promise) {
       out.then(
-        (b) => b && !closing && udp?.send(b, rinfo.port, rinfo.address),
+        (b) => b && !closing && udp?.send(b, port, address),
         (err) => log.error({ err: String(err) }, 'answering a query failed'),
       );
       return;
     }
-    udp!.send(out, rinfo.port, rinfo.address);
+    udp!.send(out, port, address);
   }
 
-  function bindUdp(port: number): Promise<dgram.Socket> {
-    return new Promise((resolve, reject) => {
-      const sock = dgram.createSocket({ type: net.isIPv6(host) ? 'udp6' : 'udp4' });
-      sock.once('error', reject);
-      sock.bind(port, host, () => {
-        sock.off('error', reject);
-        sock.on('error', (err) => log.warn({ err: String(err) }, 'udp socket error'));
-        resolve(sock);
-      });
-    });
-  }
+  const bindUdpHere = (port: number) => bindUdp(host, port, onDatagram, (err) => log.warn({ err: String(err) }, 'udp socket error'));
 
   function bindTcp(port: number): Promise<net.Server> {
     return new Promise((resolve, reject) => {
@@ -166,30 +156,29 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
       setup();
       try {
         if (wantedPort !== 0) {
-          udp = await bindUdp(wantedPort);
+          udp = await bindUdpHere(wantedPort);
           tcp = await bindTcp(wantedPort);
         } else {
           // Port 0: let UDP pick a port, then take the same one for TCP; start over if taken.
           for (let attempt = 0; ; attempt++) {
-            udp = await bindUdp(0);
+            udp = await bindUdpHere(0);
             try {
               tcp = await bindTcp(udp.address().port);
               break;
             } catch (err) {
-              udp.close();
+              await udp.close();
               udp = undefined;
               if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt + 1 >= PORT_ZERO_ATTEMPTS) throw err;
             }
           }
         }
       } catch (err) {
-        udp?.close();
+        await udp?.close();
         tcp?.close();
         store?.close();
         forwarder?.close();
         throw new ListenError('dns', host, wantedPort, err as NodeJS.ErrnoException);
       }
-      udp.on('message', onMessage);
       store!.watch();
       const addresses = [udp.address(), tcp.address() as AddressInfo];
       log.info({ udp: addresses[0], tcp: addresses[1] }, 'dns listening');
@@ -200,7 +189,7 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
       closing = true;
       store?.close();
       forwarder?.close();
-      const udpClosed = udp ? new Promise<void>((r) => udp!.close(() => r())) : Promise.resolve();
+      const udpClosed = udp ? udp.close() : Promise.resolve();
       const tcpClosed = tcp ? new Promise<void>((r) => tcp!.close(() => r())) : Promise.resolve();
       for (const session of sessions) session.shutdown();
       const grace = setTimeout(() => {
