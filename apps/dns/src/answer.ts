@@ -24,6 +24,8 @@ export interface Answer {
   outside?: string;
   /** Synthesised from a wildcard (RFC 4592): the name itself does not exist. */
   wildcard?: boolean;
+  /** At or below a delegation (NS below the apex): a referral, not ours to answer (RFC 1034 §4.3.2 3b). */
+  referral?: boolean;
   /** EDNS options for the reply (an Extended DNS Error, RFC 8914). */
   ednsOptions?: Buffer;
 }
@@ -56,6 +58,16 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
   let name = qnameLower;
   const seen = new Set<string>();
   for (let hop = 0; ; hop++) {
+    const cut = delegation(zone, name);
+    if (cut) {
+      if (hop > 0) break;
+      // A referral: the child zone's NS in authority with their glue, no AA.
+      result.aa = false;
+      result.referral = true;
+      result.authority.push(cut);
+      addAddresses(zones, result, cut);
+      return result;
+    }
     let node = zone.nodes.get(name);
     if (!node && !zone.nonTerminals.has(name)) {
       node = fromWildcard(zone, name);
@@ -102,6 +114,19 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
   addNsAuthority(result, zone);
   for (const set of [...result.answer, ...result.authority]) addAddresses(zones, result, set);
   return result;
+}
+
+/** The NS RRset of the highest zone cut between the apex (excluded) and `name` (included). */
+function delegation(zone: Zone, name: string): RRset | undefined {
+  if (name === zone.origin) return undefined;
+  const rel = name.slice(0, name.length - zone.origin.length - 1).split('.');
+  let cur = zone.origin;
+  for (let i = rel.length - 1; i >= 0; i--) {
+    cur = `${rel[i]}.${cur}`;
+    const ns = zone.nodes.get(cur)?.rrsets.get(TYPE.NS);
+    if (ns) return ns;
+  }
+  return undefined;
 }
 
 /**

@@ -4,11 +4,11 @@
 // allocation (the reply) per query. Everything else (first sight of a name, errors, EDNS
 // version, truncation, forwarding) takes the slow path.
 import { createHmac, randomBytes } from 'node:crypto';
-import dnsPacket from 'dns-packet';
 import type { Acl } from './acl.ts';
-import { answerFromZones, type Answer } from './answer.ts';
+import { answerFromZones, extendedError, type Answer } from './answer.ts';
 import type { Forwarder, Upstream } from './forward.ts';
 import { answerOnly, prepare, truncate, type Prepared } from './prepared.ts';
+import { prepareRelay } from './relay.ts';
 import { CLASS_IN, CLASSIC_UDP_SIZE, FLAG, HEADER_LENGTH, OPCODE_QUERY, OPT_LENGTH, RCODE, TYPE } from './wire.ts';
 import type { ZoneSet } from './zone/zone.ts';
 
@@ -83,6 +83,8 @@ interface Query {
   /** The client's address (for the server cookie). */
   client: string;
 }
+
+const PROHIBITED = extendedError(18, '');
 
 /** EDNS option code of a DNS COOKIE (RFC 7873 §4). */
 const EDNS_COOKIE = 10;
@@ -249,9 +251,9 @@ export function createResponder(opts: ResponderOptions): Responder {
   const minimal = new WeakMap<Prepared, Prepared>();
 
   /** OPT length for this query: fixed part, the answer's options, our COOKIE. */
-  function optLength(p: Prepared | undefined): number {
+  function optLength(options: Buffer | undefined): number {
     if (!q.edns) return 0;
-    return OPT_LENGTH + (p?.ednsOptions?.length ?? 0) + (q.cookieAt ? 4 + 8 + SERVER_COOKIE_LENGTH : 0);
+    return OPT_LENGTH + (options?.length ?? 0) + (q.cookieAt ? 4 + 8 + SERVER_COOKIE_LENGTH : 0);
   }
 
   /** OPT pseudo-record (RFC 6891 §6.1.2-6.1.3): our size, extended rcode, version 0, DO echoed, options. */
@@ -334,7 +336,7 @@ export function createResponder(opts: ResponderOptions): Responder {
       p = m;
     }
     const prefix = transport === 'tcp' ? 2 : 0;
-    const optLen = optLength(p);
+    const optLen = optLength(p.ednsOptions);
     const qEnd = q.qEnd;
     let tailLen = p.tail.length;
     let an = p.an;
@@ -369,10 +371,10 @@ export function createResponder(opts: ResponderOptions): Responder {
   }
 
   /** A reply with no records: errors, REFUSED, BADVERS, NOTIMP. */
-  function bare(msg: Buffer, transport: Transport, rcode: number, ra: boolean, withQuestion: boolean): Buffer {
+  function bare(msg: Buffer, transport: Transport, rcode: number, ra: boolean, withQuestion: boolean, options?: Buffer): Buffer {
     const prefix = transport === 'tcp' ? 2 : 0;
     const qEnd = withQuestion && q.qEnd ? q.qEnd : HEADER_LENGTH;
-    const optLen = withQuestion ? optLength(undefined) : 0;
+    const optLen = withQuestion ? optLength(options) : 0;
     const total = qEnd + optLen;
     const out = Buffer.alloc(prefix + total);
     if (prefix) out.writeUInt16BE(total, 0);
@@ -384,38 +386,17 @@ export function createResponder(opts: ResponderOptions): Responder {
     out.writeUInt16BE(0, prefix + 6);
     out.writeUInt16BE(0, prefix + 8);
     out.writeUInt16BE(optLen ? 1 : 0, prefix + 10);
-    if (optLen) writeOpt(out, prefix + qEnd, msg, rcode >> 4, undefined);
+    if (optLen) writeOpt(out, prefix + qEnd, msg, rcode >> 4, options);
     return out;
   }
 
   /** A forwarded answer: its records re-encoded behind our header and the client's question. */
-  function relay(msg: Buffer, transport: Transport, head: Prepared | undefined, up: Upstream): Buffer {
-    const parts: Buffer[] = head ? [head.tail] : [];
-    const marks = head ? [...head.marks] : [];
-    let end = head ? head.tail.length : 0;
-    const counts = [head?.an ?? 0, head?.ns ?? 0, head?.ar ?? 0];
-    // With a CNAME chain of ours in front (answer section only), the upstream's answer follows
-    // it; its authority and additional sections then describe the chain's end.
-    [up.answers, up.authorities, up.additionals].forEach((records, section) => {
-      for (const r of records) {
-        let bytes: Buffer;
-        try {
-          bytes = dnsPacket.encode({ type: 'response', id: 0, flags: 0, answers: [r] }).subarray(HEADER_LENGTH);
-        } catch {
-          continue;
-        }
-        parts.push(bytes);
-        end += bytes.length;
-        counts[section]!++;
-        marks.push({ end, section: section as 0 | 1 | 2, count: 1, last: true });
-      }
-    });
-    const rcode = head && head.rcode !== RCODE.NOERROR ? head.rcode : up.rcode;
-    const p: Prepared = { rcode, aa: head?.aa ?? false, tail: Buffer.concat(parts), an: counts[0]!, ns: counts[1]!, ar: counts[2]!, marks };
+  function relay(msg: Buffer, transport: Transport, head: Answer | undefined, up: Upstream): Buffer {
+    const p = prepareRelay(head, up, q.qnameLen, q.mixedCase ? undefined : questionName(msg, q));
     return assemble(msg, transport, p, true);
   }
 
-  function forward(msg: Buffer, transport: Transport, target: string, head: Prepared | undefined): Outcome {
+  function forward(msg: Buffer, transport: Transport, target: string, head: Answer | undefined): Outcome {
     const fwd = opts.forwarder;
     const qtype = q.qtype;
     const qclass = q.qclass;
@@ -425,12 +406,12 @@ export function createResponder(opts: ResponderOptions): Responder {
     if (!fwd || !rd) {
       const cached = fwd?.peek(target, qtype, qclass);
       if (cached) return relay(msg, transport, head, cached);
-      if (head) return assemble(msg, transport, head, true);
+      if (head) return assemble(msg, transport, prepare(head, q.qnameLen), true);
       return bare(msg, transport, RCODE.REFUSED, true, true);
     }
     return fwd.resolve(target, qtype, qclass).then((up) => {
       Object.assign(q, saved);
-      if (up.rcode === RCODE.SERVFAIL && head) return assemble(msg, transport, { ...head, rcode: RCODE.SERVFAIL }, true);
+      if (up.rcode === RCODE.SERVFAIL && head) return assemble(msg, transport, prepare({ ...head, rcode: RCODE.SERVFAIL }, q.qnameLen), true);
       return relay(msg, transport, head, up);
     });
   }
@@ -450,7 +431,8 @@ export function createResponder(opts: ResponderOptions): Responder {
       const allowed = opts.acl.allows(clientAddress);
       // RFC 6891 §6.1.3: a version we do not speak gets BADVERS (and our version, 0).
       if (q.edns && q.version > 0) return bare(msg, transport, RCODE.BADVERS, false, true);
-      if (!allowed) return bare(msg, transport, RCODE.REFUSED, false, true);
+      // BIND adds an Extended DNS Error 18 "Prohibited" (RFC 8914 §4.19).
+      if (!allowed) return bare(msg, transport, RCODE.REFUSED, false, true, PROHIBITED);
       if (q.qclass !== CLASS_IN) return bare(msg, transport, RCODE.REFUSED, true, true);
       if (q.qtype === TYPE.OPT) return bare(msg, transport, RCODE.FORMERR, true, true);
       if (q.qtype === TYPE.AXFR || q.qtype === TYPE.IXFR) {
@@ -463,11 +445,13 @@ export function createResponder(opts: ResponderOptions): Responder {
       const qname = questionName(msg, q);
       const answer = answerFromZones(opts.zones(), qname, q.qtype);
       if (!answer) return forward(msg, transport, questionName(msg, q, true), undefined);
+      // Below a delegation: with RD the forwarders answer (BIND recurses), without it the referral.
+      if (answer.referral && msg[2]! & FLAG.RD && opts.forwarder) return forward(msg, transport, questionName(msg, q, true), undefined);
       if (answer.outside) {
         // The chain's end is someone else's: the upstream's sections follow our CNAMEs.
-        return forward(msg, transport, answer.outside, prepare({ ...answer, authority: [], additional: [] }, q.qnameLen));
+        return forward(msg, transport, answer.outside, { ...answer, authority: [], additional: [] });
       }
-      const prepared = remember(msg, answer, qname, answer.rcode !== RCODE.NXDOMAIN && !answer.wildcard);
+      const prepared = remember(msg, answer, qname, answer.rcode !== RCODE.NXDOMAIN && !answer.wildcard && !answer.referral);
       return assemble(msg, transport, prepared, true);
     },
   };

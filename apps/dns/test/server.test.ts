@@ -37,6 +37,9 @@ fs.writeFileSync(
     'loop2 IN CNAME loop1',
     '@ IN CAA 0 issue "ca.example"',
     'out IN CNAME www.example.com.',
+    'sub IN NS ns.sub',
+    'ns.sub IN A 10.0.0.53',
+    '*.wild IN A 10.0.0.9',
     '',
   ].join('\n'),
 );
@@ -176,6 +179,24 @@ describe.each<Transport>(['udp', 'tcp'])('authoritative answers over %s', (t) =>
     const nx = await ask(t, port, { name: `7.${rev}`, type: 'PTR' });
     expect(rcode(nx)).toBe('NXDOMAIN');
     expect(rrs(nx.authorities)).toEqual([`${rev} 300 SOA dns.${d} hostmaster.${d} ${revSerial} 3600 900 604800 300`]);
+  });
+
+  it('a delegation without RD: a referral (child NS + glue, no aa)', async () => {
+    const r = await ask(t, bigPort, { name: 'www.sub.big.test', rd: false });
+    expect(rcode(r)).toBe('NOERROR');
+    expect(flags(r)).toBe('qr ra');
+    expect(rrs(r.answers)).toEqual([]);
+    expect(rrs(r.authorities)).toEqual(['sub.big.test 60 NS ns.sub.big.test']);
+    expect(rrs(r.additionals)).toEqual(['ns.sub.big.test 60 A 10.0.0.53']);
+  });
+
+  it('a wildcard answers for the name asked; its parent is NODATA', async () => {
+    const r = await ask(t, bigPort, { name: 'Foo.Wild.big.test' });
+    expect(rrs(r.answers)).toEqual(['foo.wild.big.test 60 A 10.0.0.9']);
+    expect(rrs(r.authorities)).toEqual(['big.test 60 NS ns.big.test']);
+    const parent = await ask(t, bigPort, { name: 'wild.big.test' });
+    expect(rcode(parent)).toBe('NOERROR');
+    expect(rrs(parent.answers)).toEqual([]);
   });
 
   it('RD clear is echoed clear', async () => {
@@ -371,6 +392,14 @@ describe.each<Transport>(['udp', 'tcp'])('allow-query over %s', (t) => {
     expect(flags(r)).toBe('qr rd');
     expect(r.questions![0]!.name).toBe(`www.${d}`);
     expect(rrs(r.answers)).toEqual([]);
+  });
+
+  it('REFUSED carries an Extended DNS Error 18 (Prohibited) to an EDNS client', async () => {
+    const r = await ask(t, restricted, { name: `www.${d}`, edns: 1232 }, { localAddress: '127.0.0.2' });
+    expect(rcode(r)).toBe('REFUSED');
+    const ede = (opt(r) as unknown as { options: Array<{ code: number; data: Buffer }> }).options[0]!;
+    expect(ede.code).toBe(15);
+    expect(ede.data.readUInt16BE(0)).toBe(18);
   });
 
   it('127.0.0.1 is inside', async () => {
