@@ -77,6 +77,7 @@ export async function bindUdp(host: string, port: number, onDatagram: OnDatagram
   const name: Record<string, unknown> = {};
   handle.getsockname(name);
   const list: Buffer[] = [Buffer.alloc(0)];
+  let req: { buf?: Buffer } = new SendWrap();
   let closed = false;
   return {
     address: () => name as unknown as AddressInfo,
@@ -85,11 +86,12 @@ export async function bindUdp(host: string, port: number, onDatagram: OnDatagram
       list[0] = buf;
       // The request keeps the buffer alive if libuv has to queue the send (node:dgram keeps
       // `req.list` for the same reason); the list itself is read at once.
-      const req = new SendWrap() as { buf?: Buffer };
       req.buf = buf;
       // Returns length + 1 when sent at once, 0 when queued, a negative errno on failure (a
-      // client that vanished: nothing to do for a datagram).
-      handle.send(req, list, 1, toPort, toAddress, false);
+      // client that vanished: nothing to do for a datagram). A request object is tied to a
+      // native send only when the send is queued (or failed): only then does the next send need
+      // a new one (node/src/udp_wrap.cc, UDPWrap::DoSend).
+      if (handle.send(req, list, 1, toPort, toAddress, false) <= 0) req = new SendWrap();
     },
     close: () =>
       new Promise<void>((resolve) => {
