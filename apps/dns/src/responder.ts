@@ -86,6 +86,14 @@ interface Query {
 
 const PROHIBITED = extendedError(18, '');
 
+/** BIND 9's built-in root hints (the 13 root server names, TTL 518400), as a referral. */
+const ROOT_REFERRAL: Upstream = {
+  rcode: RCODE.NOERROR,
+  answers: [],
+  authorities: 'ABCDEFGHIJKLM'.split('').map((l) => ({ name: '.', type: 'NS' as const, class: 'IN' as const, ttl: 518400, data: `${l}.ROOT-SERVERS.NET` })),
+  additionals: [],
+};
+
 /** EDNS option code of a DNS COOKIE (RFC 7873 §4). */
 const EDNS_COOKIE = 10;
 /** Our server cookie: version, reserved, timestamp, 8 bytes of hash (RFC 9018 §4.2 layout). */
@@ -407,6 +415,9 @@ export function createResponder(opts: ResponderOptions): Responder {
       const cached = fwd?.peek(target, qtype, qclass);
       if (cached) return relay(msg, transport, head, cached);
       if (head) return assemble(msg, transport, prepare(head, q.qnameLen), true);
+      // Nothing cached and no recursion asked: BIND refers the client to the root servers of its
+      // built-in hints.
+      if (fwd) return relay(msg, transport, undefined, ROOT_REFERRAL);
       return bare(msg, transport, RCODE.REFUSED, true, true);
     }
     return fwd.resolve(target, qtype, qclass).then((up) => {

@@ -162,9 +162,12 @@ describe('forwarding details', () => {
     }
   });
 
-  it('without RD, an outside name that is not cached is REFUSED; a cached one is answered', async () => {
+  it('without RD, an outside name that is not cached gets the root referral (as BIND); a cached one is answered', async () => {
     const r = await ask('udp', port, { name: 'never.example.test', rd: false });
-    expect(rcode(r)).toBe('REFUSED');
+    expect(rcode(r)).toBe('NOERROR');
+    expect(flags(r)).toBe('qr ra');
+    expect(rrs(r.authorities).length).toBe(13);
+    expect(rrs(r.authorities)[0]).toBe('. 518400 NS A.ROOT-SERVERS.NET');
     await ask('udp', port, { name: 'cached.example.test' });
     const c = await ask('udp', port, { name: 'cached.example.test', rd: false });
     expect(rrs(c.answers)).toEqual([expect.stringMatching(/ A 10\.9\.9\.1$/)]);
