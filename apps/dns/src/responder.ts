@@ -363,17 +363,25 @@ export function createResponder(opts: ResponderOptions): Responder {
     const total = qEnd + tailLen + optLen;
     const out = Buffer.allocUnsafe(prefix + total);
     if (prefix) out.writeUInt16BE(total, 0);
-    msg.copy(out, prefix, 0, qEnd);
+    // Byte loops: for a few dozen bytes they beat a call into Buffer.copy.
+    for (let i = 0; i < qEnd; i++) out[prefix + i] = msg[i]!;
     out[prefix + 2] = FLAG.QR | (msg[2]! & 0x79) | (p.aa ? FLAG.AA : 0) | (tc ? FLAG.TC : 0);
     // BIND keeps the query's AD bit on a truncated reply to a client without EDNS.
     const ad = tc && !q.edns ? msg[3]! & FLAG.AD : 0;
     out[prefix + 3] = (ra ? FLAG.RA : 0) | ad | (msg[3]! & FLAG.CD) | (p.rcode & 0x0f);
     out[prefix + 4] = 0;
     out[prefix + 5] = 1;
-    out.writeUInt16BE(an, prefix + 6);
-    out.writeUInt16BE(ns, prefix + 8);
-    out.writeUInt16BE(ar + (optLen ? 1 : 0), prefix + 10);
-    p.tail.copy(out, prefix + qEnd, 0, tailLen);
+    out[prefix + 6] = an >> 8;
+    out[prefix + 7] = an & 0xff;
+    out[prefix + 8] = ns >> 8;
+    out[prefix + 9] = ns & 0xff;
+    const arTotal = ar + (optLen ? 1 : 0);
+    out[prefix + 10] = arTotal >> 8;
+    out[prefix + 11] = arTotal & 0xff;
+    const tail = p.tail;
+    const at = prefix + qEnd;
+    if (tailLen > 128) tail.copy(out, at, 0, tailLen);
+    else for (let i = 0; i < tailLen; i++) out[at + i] = tail[i]!;
     if (optLen) writeOpt(out, prefix + qEnd + tailLen, msg, p.rcode >> 4, p.ednsOptions);
     return out;
   }
