@@ -39,7 +39,8 @@ trap cleanup EXIT INT TERM
 cd "$APP"
 
 # Our server, on the benchmark's data directory; it tells us the port and the user.
-SSTT_DATA_DIR="$W/ours" npx tsx bench/pop3-server.ts > "$W/ours.out" 2> "$W/ours.err" &
+# node itself (not npx/tsx wrappers) so that killing OURS_PID stops the server.
+SSTT_DATA_DIR="$W/ours" node --import tsx bench/pop3-server.ts > "$W/ours.out" 2> "$W/ours.err" &
 OURS_PID=$!
 for _ in $(seq 400); do grep -q '^POP3_PASS=' "$W/ours.out" 2>/dev/null && break; sleep 0.05; done
 grep -q '^POP3_PASS=' "$W/ours.out" || { echo "our POP3 server did not start:"; cat "$W/ours.err"; exit 1; }
@@ -163,6 +164,7 @@ node -e '
     console.log(`${who.padEnd(8)} ${phase}: ${med(v)} msg/s (median of ${v.length}, min ${Math.min(...v)}, max ${Math.max(...v)}), login ${med(js.map((j) => j.login_ms))} ms, server CPU ${cpu} ms per ${js[0].messages} messages`);
   }
   console.log(`ratio ours/dovecot warm = ${(fig.ours_warm / fig.dovecot_warm).toFixed(2)}x (target >= 1.0x); cold = ${(fig.ours_cold / fig.dovecot_cold).toFixed(2)}x`);
-  console.log(`server CPU per message, warm: ours ${(fig.ours_warm_cpu / 2000 * 1000).toFixed(0)} us, dovecot ${(fig.dovecot_warm_cpu / 2000 * 1000).toFixed(0)} us`);
+  const n = pick("ours", "warm")[0]?.messages ?? 1;
+  console.log(`server CPU per message, warm: ours ${(fig.ours_warm_cpu / n * 1000).toFixed(0)} us, dovecot ${(fig.dovecot_warm_cpu / n * 1000).toFixed(0)} us`);
   if (errors) { console.log(`${errors} run(s) failed`); process.exit(1); }
 ' "$RES"
