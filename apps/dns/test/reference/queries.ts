@@ -185,6 +185,8 @@ export function forwardedQueries(): Query[] {
   add('forwarded answer larger than 1232 bytes (upstream over TCP), EDNS 4096', `huge.${d}`, 'A', { edns: 4096 });
   add('forwarded large answer, no EDNS (TC)', `huge.${d}`, 'A', { edns: undefined });
   add('forwarded large answer over TCP', `huge.${d}`, 'A', { tcp: true });
+  add('outside name RD=0, never asked (root referral from hints)', `never-asked.${d}`, 'A', { rd: false });
+  add('outside name RD=0, in the cache', `web.${d}`, 'A', { rd: false });
   add('forwarded REFUSED upstream (SERVFAIL)', 'www.example.invalid', 'A');
   return q;
 }
