@@ -49,6 +49,11 @@ export interface Forwarder {
   resolve(qname: string, qtype: number, qclass: number): Promise<Upstream>;
   /** The cached answer, if any (for queries without RD). */
   peek(qname: string, qtype: number, qclass: number): Upstream | undefined;
+  /**
+   * The closest delegation the upstream replies have shown for `qname` (NS RRset + addresses of
+   * the name servers), as a referral (RFC 1034 §4.3.2 step 4); undefined when none is known.
+   */
+  referral(qname: string): Upstream | undefined;
   /** How many upstream queries were sent (for tests and logs). */
   readonly sent: number;
   close(): void;
@@ -71,6 +76,9 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
   const maxEntries = opts.cacheEntries ?? CACHE_MAX_ENTRIES;
   const cache = new Map<string, CacheEntry>();
   const inflight = new Map<string, Promise<Upstream>>();
+  /** NS RRsets and addresses seen in upstream replies, by lower-case owner (bounded like the cache). */
+  const delegations = new Map<string, { records: Record_[]; expires: number }>();
+  const addresses = new Map<string, { records: Record_[]; expires: number }>();
   const open = new Set<{ close(): void }>();
   let sent = 0;
   let closed = false;
@@ -105,10 +113,50 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
       const soa = value.authorities.find((r) => r.type === 'SOA') as (dnsPacket.StringAnswer & { data: { minimum: number }; ttl?: number }) | undefined;
       if (soa) ttl = Math.min(MAX_NCACHE_TTL, soa.ttl ?? 0, soa.data.minimum);
     }
+    learn(value);
     if (!ttl) return;
     cache.delete(key);
     cache.set(key, { value, storedAt: Date.now(), ttl });
     while (cache.size > maxEntries) cache.delete(cache.keys().next().value!);
+  }
+
+  /** Remembers the NS RRsets and name-server addresses an upstream reply carried. */
+  function learn(value: Upstream): void {
+    const now = Math.floor(Date.now() / 1000);
+    const group = (records: Record_[], types: string[], into: typeof delegations) => {
+      const by = new Map<string, Record_[]>();
+      for (const r of records) if (types.includes(r.type)) by.set(`${r.name.toLowerCase()}|${r.type}`, [...(by.get(`${r.name.toLowerCase()}|${r.type}`) ?? []), r]);
+      for (const [k, rs] of by) {
+        const ttl = Math.min(MAX_CACHE_TTL, ...rs.map((r) => (r as { ttl?: number }).ttl ?? 0));
+        if (!ttl) continue;
+        into.delete(k);
+        into.set(k, { records: rs, expires: now + ttl });
+        while (into.size > maxEntries) into.delete(into.keys().next().value!);
+      }
+    };
+    group([...value.answers, ...value.authorities], ['NS'], delegations);
+    group([...value.answers, ...value.additionals], ['A', 'AAAA'], addresses);
+  }
+
+  function referral(qname: string): Upstream | undefined {
+    const now = Math.floor(Date.now() / 1000);
+    const live = (e: { records: Record_[]; expires: number } | undefined) =>
+      e && e.expires > now ? e.records.map((r) => ({ ...r, ttl: e.expires - now }) as Record_) : undefined;
+    let name = qname.toLowerCase();
+    for (;;) {
+      const ns = live(delegations.get(`${name}|NS`));
+      if (ns) {
+        const additionals: Record_[] = [];
+        for (const r of ns) {
+          const target = String((r as { data: string }).data).toLowerCase();
+          for (const t of ['A', 'AAAA']) additionals.push(...(live(addresses.get(`${target}|${t}`)) ?? []));
+        }
+        return { rcode: RCODE.NOERROR, answers: [], authorities: ns, additionals };
+      }
+      const i = name.indexOf('.');
+      if (i < 0) return undefined;
+      name = name.slice(i + 1);
+    }
   }
 
   function matches(reply: dnsPacket.DecodedPacket, id: number, qname: string, qtype: number, qclass: number): boolean {
@@ -281,6 +329,7 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
       return sent;
     },
     peek,
+    referral,
     resolve: resolveChain,
     close() {
       closed = true;

@@ -423,9 +423,9 @@ export function createResponder(opts: ResponderOptions): Responder {
       const cached = fwd?.peek(target, qtype, qclass);
       if (cached) return relay(msg, transport, head, cached);
       if (head) return assemble(msg, transport, prepare(head, q.qnameLen), true);
-      // Nothing cached and no recursion asked: BIND refers the client to the root servers of its
-      // built-in hints.
-      if (fwd) return relay(msg, transport, undefined, ROOT_REFERRAL);
+      // Nothing cached and no recursion asked: BIND refers the client to the closest delegation
+      // it has seen, or to the root servers of its built-in hints.
+      if (fwd) return relay(msg, transport, undefined, fwd.referral(target) ?? ROOT_REFERRAL);
       return bare(msg, transport, RCODE.REFUSED, true, true);
     }
     return fwd.resolve(target, qtype, qclass).then((up) => {

@@ -26,6 +26,13 @@ const table = (name: string, type: string): StubAnswer | undefined => {
   if (name === 'big.example.test') return { answers: [A(name, '10.9.9.7')], truncateUdp: true };
   if (name === 'spoof.example.test') return { answers: [A(name, '10.9.9.6')], spoofFirst: true };
   if (name === 'short.example.test') return { answers: [A(name, '10.9.9.5', 1)] };
+  if (name === 'deleg.example.test') {
+    return {
+      answers: [A(name, '10.9.9.4')],
+      authorities: [{ type: 'NS', name: 'example.test', ttl: 600, class: 'IN', data: 'ns.example.test' }],
+      additionals: [A('ns.example.test', '10.9.9.53', 600)],
+    };
+  }
   if (name.endsWith('example.test')) return { answers: [A(name, '10.9.9.1')] };
   return undefined;
 };
@@ -162,8 +169,17 @@ describe('forwarding details', () => {
     }
   });
 
+  it('without RD, a name below a delegation seen upstream gets that referral (as BIND)', async () => {
+    await ask('udp', port, { name: 'deleg.example.test' });
+    const r = await ask('udp', port, { name: 'other.example.test', rd: false });
+    expect(flags(r)).toBe('qr ra');
+    expect(rrs(r.answers)).toEqual([]);
+    expect(rrs(r.authorities)).toEqual([expect.stringMatching(/^example\.test \d+ NS ns\.example\.test$/)]);
+    expect(rrs(r.additionals)).toEqual([expect.stringMatching(/^ns\.example\.test \d+ A 10\.9\.9\.53$/)]);
+  });
+
   it('without RD, an outside name that is not cached gets the root referral (as BIND); a cached one is answered', async () => {
-    const r = await ask('udp', port, { name: 'never.example.test', rd: false });
+    const r = await ask('udp', port, { name: 'never.other.test', rd: false });
     expect(rcode(r)).toBe('NOERROR');
     expect(flags(r)).toBe('qr ra');
     expect(rrs(r.authorities).length).toBe(13);

@@ -143,6 +143,7 @@ export interface StubAnswer {
   rcode?: number;
   answers?: dnsPacket.Answer[];
   authorities?: dnsPacket.Answer[];
+  additionals?: dnsPacket.Answer[];
   /** Answer over UDP with TC and no records (the full answer only over TCP). */
   truncateUdp?: boolean;
   /** Do not answer at all. */
@@ -171,6 +172,7 @@ export async function startStub(table: (name: string, type: string) => StubAnswe
         questions: q.questions!,
         answers: truncated ? [] : (spec.answers ?? []),
         authorities: truncated ? [] : (spec.authorities ?? []),
+        additionals: truncated ? [] : (spec.additionals ?? []),
       });
     return { buf: make(q.id!), ...(spec.spoofFirst ? { spoof: make((q.id! + 1) & 0xffff) } : {}), delayMs: spec.delayMs ?? 0 };
   };
