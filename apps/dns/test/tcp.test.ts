@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListenError } from '@sstt/runtime';
 import { rawTcp } from '@sstt/testkit';
 import { createDnsServer } from '../src/server.ts';
-import { encodeQuery, rcode, startDns, testScenario } from './helpers.ts';
+import { ask, encodeQuery, rcode, startDns, testScenario } from './helpers.ts';
 
 const s = testScenario();
 const d = s.domain;
@@ -97,6 +97,21 @@ describe('listening', () => {
     expect(u!.port).toBe(t!.port);
     expect(u!.port).toBeGreaterThan(0);
     await srv.close();
+  });
+
+  it('the node:dgram fallback (SSTT_DNS_UDP=dgram) answers the same', async () => {
+    const before = process.env.SSTT_DNS_UDP;
+    process.env.SSTT_DNS_UDP = 'dgram';
+    try {
+      const srv = await startDns({ scenario: s });
+      const fast = await ask('udp', port, { name: `www.${d}` });
+      const slow = await ask('udp', srv.port, { name: `www.${d}` });
+      expect(slow.raw.subarray(2).equals(fast.raw.subarray(2))).toBe(true);
+      await srv.close();
+    } finally {
+      if (before === undefined) delete process.env.SSTT_DNS_UDP;
+      else process.env.SSTT_DNS_UDP = before;
+    }
   });
 
   it('a taken port is a ListenError naming the service and port', async () => {
