@@ -8,7 +8,7 @@ export interface Acl {
   allows(address: string): boolean;
 }
 
-/** Builds a matcher for prefixes like 192.168.56.0/24, 127.0.0.0/8, ::1/128 or a bare address. */
+/** Builds a matcher for prefixes like 10.0.0.0/8, 127.0.0.0/8, ::1/128 or a bare address. */
 export function createAcl(prefixes: string[]): Acl {
   const list = new net.BlockList();
   for (const p of prefixes) {

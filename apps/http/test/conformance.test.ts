@@ -398,7 +398,7 @@ describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
       expect(second.body.toString()).toBe(FILES['style.css']);
     });
     it('valid Host spellings: name:port, IPv4, IPv6 literal', async () => {
-      for (const value of [`${host}:8080`, '127.0.0.1', '127.0.0.1:80', '[::1]', '[::1]:8080']) {
+      for (const value of [`${host}:8000`, '127.0.0.1', '127.0.0.1:80', '[::1]', '[::1]:8000']) {
         const { r } = await exchange(`GET /a.txt HTTP/1.1\r\nHost: ${value}\r\n\r\n`);
         expect(r.statusLine, value).toBe('HTTP/1.1 200 OK');
       }

@@ -3,8 +3,9 @@
 // measured the anchors. Usage: node smtp-load.mjs PORT N C SIZE RCPT [HOST]
 // Env: PIPELINE=1 pipelines MAIL/RCPT/DATA; TIMEOUT_MS hard bound. Prints one JSON line; exit 1 on failure.
 import net from 'node:net';
-const [port = 2525, N = 2000, C = 10, SIZE = 2048] = process.argv.slice(2, 6).map(Number);
-const rcpt = process.argv[6] || 'bench@sstt9721.org', host = process.argv[7] || '127.0.0.1';
+const [port, N = 2000, C = 10, SIZE = 2048] = process.argv.slice(2, 6).map(Number);
+const rcpt = process.argv[6], host = process.argv[7] || '127.0.0.1';
+if (!port || !rcpt) { console.error('usage: node smtp-load.mjs PORT N C SIZE RCPT [HOST]'); process.exit(2); }
 const PIPE = process.env.PIPELINE === '1', TIMEOUT = Number(process.env.TIMEOUT_MS || 180000);
 const hard = setTimeout(() => { console.log(JSON.stringify({ port, n: N, ok, fail, error: 'timeout' })); process.exit(1); }, TIMEOUT);
 

@@ -10,7 +10,7 @@ import { runCli } from '@sstt/runtime';
 
 const USAGE = `usage: sstt-mail ls <user>          list a user's messages
        sstt-mail show <user> <n>    show message n (as numbered by ls)
-Options: the scenario flags (--id, --data-dir, --config ...). <user> is a login name such as nombre2_9721.`;
+Options: the scenario flags (--id, --data-dir, --config ...). <user> is a login name of the scenario (nombre1_<ID>, nombre2_<ID>).`;
 
 export interface MailFile {
   /** 1-based number, as ls prints it. */

@@ -1,5 +1,5 @@
-// sstt-mail server: SMTP (25/2525), submission (587/5870, AUTH required), POP3 (110/1110) and,
-// when the pki has issued the server certificate, STARTTLS/STLS and POP3S (995/1995).
+// sstt-mail server: SMTP, submission (AUTH required) and POP3 on the scenario's ports and,
+// when the pki has issued the server certificate, STARTTLS/STLS and POP3S.
 // Only this file reads argv, the environment and files.
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';

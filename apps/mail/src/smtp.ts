@@ -58,7 +58,7 @@ export function smtpError(code: number, text: string): Error & { responseCode: n
   return Object.assign(new Error(text), { responseCode: code });
 }
 
-/** A matcher for CIDR blocks ("192.168.56.0/24", "127.0.0.1/32", "::1/128", or a bare address). */
+/** A matcher for CIDR blocks ("10.0.0.0/8", "127.0.0.1/32", "::1/128", or a bare address). */
 export function netMatcher(cidrs: string[]): (address: string) => boolean {
   const list = new net.BlockList();
   for (const cidr of cidrs) {

@@ -7,13 +7,14 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { maildirOf } from '@sstt/scenario';
+import type { User } from '@sstt/scenario';
 import type { Started } from '@sstt/testkit';
 import { crlf, crlfSize, listMaildir, plainBlob, Pop3Client, pop3Scenario, startPop3, writeMessage, type Pop3World } from './pop3-helpers.ts';
 
 let w: Pop3World;
 let srv: Started;
-let u1: { name: string; password: string };
-let u2: { name: string; password: string };
+let u1: User;
+let u2: User;
 
 // Every test gets its own data directory and server: no mailbox lock or state leaks between them.
 beforeEach(async () => {
@@ -27,20 +28,22 @@ afterEach(async () => {
   w?.remove();
 });
 
-const SEED = [
-  'Return-Path: <nombre1_9721@sstt9721.org>',
-  'Received: from cliente by server with esmtp',
-  'From: nombre1 <nombre1_9721@sstt9721.org>',
-  'To: nombre2_9721@sstt9721.org',
-  'Subject: prueba',
-  '',
-  'Hola nombre2, esto es una prueba.',
-  '',
-].join('\r\n');
+/** The seed's message (nombre1 to nombre2), spelled for the scenario's users and domain. */
+const seedMessage = (from: { name: string; firstName: string; email: string }, to: { firstName: string; email: string }) =>
+  [
+    `Return-Path: <${from.email}>`,
+    'Received: from cliente by server with esmtp',
+    `From: ${from.firstName} <${from.email}>`,
+    `To: ${to.email}`,
+    'Subject: prueba',
+    '',
+    `Hola ${to.firstName}, esto es una prueba.`,
+    '',
+  ].join('\r\n');
 
 describe('the seed exchange', () => {
   it('CAPA, AUTH PLAIN with continuation, STAT, LIST, UIDL, RETR 1 byte-exact, DELE 1, QUIT empties the mailbox', async () => {
-    const message = SEED.replaceAll('9721', w.s.id).replaceAll('sstt' + w.s.id + '.org', w.s.domain);
+    const message = seedMessage(u1, u2);
     writeMessage(w.s, u2.name, message, { names: 'SW' });
     const size = Buffer.byteLength(message);
     const { client, greeting } = await Pop3Client.connect(srv.port);

@@ -21,9 +21,9 @@ export const SOA_TIMERS = { refresh: 3600, retry: 900, expire: 604800, minimum: 
 const SERIAL_SLOT = '@@SERIAL@@';
 
 export interface ZoneFile {
-  /** Zone apex without the trailing dot, e.g. sstt9721.org. */
+  /** Zone apex without the trailing dot, e.g. sstt<ID>.org. */
   origin: string;
-  /** Path relative to infra/, e.g. bind/db.sstt9721.org. */
+  /** Path relative to infra/, e.g. bind/db.sstt<ID>.org. */
   relPath: string;
   /** File name as named.conf.local refers to it below /etc/bind. */
   fileName: string;
@@ -117,7 +117,7 @@ function reverseZone(s: Scenario): { origin: string; body: string } {
   return { origin, body: `${lines.join('\n')}\n` };
 }
 
-/** An address list for named.conf: `{ 192.168.56.0/24; 127.0.0.0/8; };` */
+/** An address list for named.conf: `{ 10.0.0.0/8; 127.0.0.0/8; };` */
 function acl(items: string[]): string {
   return `{ ${items.map((i) => `${i};`).join(' ')} }`;
 }
