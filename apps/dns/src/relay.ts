@@ -3,24 +3,12 @@
 import dnsPacket from 'dns-packet';
 import type { Answer } from './answer.ts';
 import type { Prepared, RRsetMark } from './prepared.ts';
-import { CLASS_IN, HEADER_LENGTH, nameWireLength, SectionWriter, type RdataPart, type WireRecord } from './wire.ts';
+import { CLASS_IN, HEADER_LENGTH, nameWireLength, SectionWriter, u16, u32, type RdataPart, type WireRecord } from './wire.ts';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const dnsTypes = require('dns-packet/types.js') as { toType(s: string): number };
 const dnsClasses = require('dns-packet/classes.js') as { toClass(s: string): number };
-
-function u16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-}
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-}
 
 const strip = (n: string) => (n.endsWith('.') ? n.slice(0, -1) : n);
 

@@ -234,3 +234,17 @@ export class SectionWriter {
     this.buf.writeUInt16BE(this.len - lenAt - 2, lenAt);
   }
 }
+
+/** A 16-bit big-endian field (RDATA building off the hot path: zone load, relayed answers). */
+export function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+}
+
+/** A 32-bit big-endian field (TTLs, SOA timers). */
+export function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+}

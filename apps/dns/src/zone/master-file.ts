@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { CLASS_IN, TYPE, type RdataPart } from '../wire.ts';
+import { CLASS_IN, TYPE, u16, u32, type RdataPart } from '../wire.ts';
 
 export class ZoneFileError extends Error {
   override readonly name = 'ZoneFileError';
@@ -261,18 +261,6 @@ function parseInto(records: ParsedRecord[], text: string, file: string, state: S
 }
 
 type Rdata = Pick<ParsedRecord, 'rdata' | 'target' | 'soa'>;
-
-function u16(n: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-}
-
-function u32(n: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-}
 
 function rdata(type: number, args: Token[], name: (n: string) => string, fail: (why: string) => never): Rdata {
   const tn = Object.entries(TYPE).find(([, v]) => v === type)![0];
