@@ -7,13 +7,16 @@ export interface LoggerOptions {
   /** The app or component, e.g. "dns". */
   name: string;
   level?: string;
-  /** Force pretty (true) or JSON (false) output; default: pretty when stdout is a TTY. */
+  /** Force pretty (true) or JSON (false) output; default: SSTT_LOG_FORMAT, else pretty when stdout is a TTY. */
   pretty?: boolean;
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
   const level = opts.level ?? process.env.SSTT_LOG_LEVEL ?? 'info';
-  const pretty = opts.pretty ?? Boolean(process.stdout.isTTY);
+  // Under turbo an app's stdout is a pipe even when the user watches a terminal, so the apps'
+  // `dev` scripts ask for pretty output with SSTT_LOG_FORMAT=pretty (json forces JSON lines).
+  const format = process.env.SSTT_LOG_FORMAT;
+  const pretty = opts.pretty ?? (format === 'pretty' ? true : format === 'json' ? false : Boolean(process.stdout.isTTY));
   if (!pretty) return pino({ name: opts.name, level });
   return pino({
     name: opts.name,
