@@ -1,6 +1,6 @@
 // Sending one query to a server over UDP or TCP (RFC 7766 2-byte framing) with dns-packet, and
 // reducing the reply to what the differential test compares.
-import dgram from 'node:dgram';
+import { udpExchange } from '@sstt/testkit';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import type { Answer, Packet } from 'dns-packet';
@@ -67,28 +67,9 @@ export function buildQuery(q: Query, id: number): Buffer {
 
 /** Sends one query; resolves the raw reply, or null when none comes in time. */
 export function exchange(server: Server, message: Buffer, tcp: boolean, timeoutMs = TIMEOUT_MS, source?: string): Promise<Buffer | null> {
-  return tcp ? exchangeTcp(server, message, timeoutMs, source) : exchangeUdp(server, message, timeoutMs, source);
-}
-
-function exchangeUdp(server: Server, message: Buffer, timeoutMs: number, source?: string): Promise<Buffer | null> {
-  const sock = dgram.createSocket('udp4');
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sock.close();
-      resolve(null);
-    }, timeoutMs);
-    sock.on('error', (e) => {
-      clearTimeout(timer);
-      sock.close();
-      reject(e);
-    });
-    sock.on('message', (msg) => {
-      clearTimeout(timer);
-      sock.close();
-      resolve(msg);
-    });
-    sock.bind({ port: 0, ...(source ? { address: source } : {}) }, () => sock.send(message, server.port, server.host));
-  });
+  return tcp
+    ? exchangeTcp(server, message, timeoutMs, source)
+    : udpExchange(server.port, message, { host: server.host, timeoutMs, ...(source ? { localAddress: source } : {}) });
 }
 
 function exchangeTcp(server: Server, message: Buffer, timeoutMs: number, source?: string): Promise<Buffer | null> {
