@@ -2,98 +2,14 @@
 // pointed at a Maildir this app delivered into, lists the same messages with the same sizes and
 // returns them byte for byte; then our POP3 server reads the Maildir dovecot has touched
 // (files moved to cur/, dovecot-uidlist written) and shows the same listing and UIDLs.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maildirOf, type Scenario } from '@sstt/scenario';
-import { freePort, requireTool, run, startServer, type Started } from '@sstt/testkit';
+import { maildirOf } from '@sstt/scenario';
+import { requireTool, run, startServer, type Started } from '@sstt/testkit';
 import { createPop3Server } from '../src/pop3/server.ts';
+import { handToMailUser, startDovecot, type Dovecot } from './dovecot-ref.ts';
 import { maildirFiles, startSmtp, testScenario, type TestWorld } from './helpers.ts';
-
-/** uid/gid dovecot runs the mailbox as: it refuses uid 0 (recipes/ref_servers.sh). */
-const MAIL_UID = 65534;
-
-async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`dovecot exited: ${log()}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`dovecot did not listen on ${port}: ${log()}`);
-}
-
-/** Starts dovecot (POP3 only, passwd-file, Maildir under the scenario's mail dir) in the foreground. */
-async function startDovecot(s: Scenario, dir: string): Promise<{ port: number; stop(): Promise<void> }> {
-  const dovecot = requireTool('dovecot');
-  const port = await freePort();
-  fs.mkdirSync(path.join(dir, 'run'), { recursive: true });
-  fs.mkdirSync(path.join(dir, 'state'), { recursive: true });
-  const users = s.users.map((u) => `${u.name}:{PLAIN}${u.password}:${MAIL_UID}:${MAIL_UID}::${path.dirname(maildirOf(s, u.name))}`).join('\n');
-  fs.writeFileSync(path.join(dir, 'users'), `${users}\n`);
-  const conf = path.join(dir, 'dovecot.conf');
-  fs.writeFileSync(
-    conf,
-    `instance_name = sstt_mail_test_${process.pid}
-base_dir = ${dir}/run
-state_dir = ${dir}/state
-protocols = pop3
-listen = 127.0.0.1
-log_path = ${dir}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-first_valid_uid = 1000
-mail_location = maildir:~/Maildir
-pop3_uidl_format = %08Xu%08Xv
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u ${dir}/users
-}
-userdb {
-  driver = passwd-file
-  args = username_format=%u ${dir}/users
-}
-service pop3-login {
-  inet_listener pop3 {
-    port = ${port}
-  }
-}
-service imap-login {
-  inet_listener imap {
-    port = 0
-  }
-}
-service anvil {
-  chroot =
-}
-`,
-  );
-  const child = spawn(dovecot, ['-F', '-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const log = () => out + (fs.existsSync(path.join(dir, 'dovecot.log')) ? fs.readFileSync(path.join(dir, 'dovecot.log'), 'utf8') : '');
-  await waitForPort(port, child, log);
-  return {
-    port,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 /** One POP3 session with Python's poplib: STAT, LIST, UIDL and every message (RETR). */
 const POPLIB = `
@@ -127,7 +43,7 @@ async function poplibView(port: number, user: string, password: string): Promise
 
 let w: TestWorld;
 let smtp: Started;
-let dove: { port: number; stop(): Promise<void> } | undefined;
+let dove: Dovecot | undefined;
 
 beforeAll(async () => {
   requireTool('swaks');
@@ -159,9 +75,7 @@ describe('dovecot reads what we deliver', () => {
     const ours = maildirFiles(maildir).map((f) => ({ size: fs.statSync(f).size, data: fs.readFileSync(f) }));
     expect(ours).toHaveLength(bodies.length);
 
-    await run('chown', ['-R', `${MAIL_UID}:${MAIL_UID}`, path.dirname(maildir)]);
-    // dovecot's auth and mail processes run unprivileged: let them through the temp dir (0700).
-    for (let d = path.dirname(maildir); d.startsWith(w.root); d = path.dirname(d)) fs.chmodSync(d, 0o755);
+    handToMailUser(s, w.root);
     dove = await startDovecot(s, path.join(w.root, 'dovecot'));
     const dv = await poplibView(dove.port, user.name, user.password);
     expect(dv.stat[0]).toBe(ours.length);

@@ -4,103 +4,17 @@
 // Maildir first; and we must read a Maildir dovecot has synced (new/ -> cur/, its uidlist and
 // index files). dovecot refuses uid 0 mailboxes, so the Maildirs are handed to the `mail` user
 // before dovecot reads them.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maildirOf } from '@sstt/scenario';
-import { freePort, requireTool, type Started } from '@sstt/testkit';
+import type { Started } from '@sstt/testkit';
+import { handToMailUser, startDovecot, type Dovecot } from './dovecot-ref.ts';
 import { listMaildir, Pop3Client, pop3Scenario, startPop3, writeMessage, type Pop3World } from './pop3-helpers.ts';
-
-const MAIL_UID = 8; // Debian's `mail` user: dovecot's first_valid_uid must allow it
 
 let w: Pop3World;
 let ours: Started;
-let dovecot: { port: number; stop(): Promise<void>; log: string };
-
-async function startDovecot(world: Pop3World): Promise<typeof dovecot> {
-  const bin = requireTool('dovecot');
-  const dir = path.join(world.root, 'dv');
-  fs.mkdirSync(path.join(dir, 'run'), { recursive: true });
-  fs.mkdirSync(path.join(dir, 'state'), { recursive: true });
-  const port = await freePort();
-  const users = world.s.users
-    .map((u) => `${u.name}:{PLAIN}${u.password}:${MAIL_UID}:${MAIL_UID}::${path.dirname(maildirOf(world.s, u.name))}::`)
-    .join('\n');
-  fs.writeFileSync(path.join(dir, 'users'), `${users}\n`, { mode: 0o644 });
-  const log = path.join(dir, 'dovecot.log');
-  fs.writeFileSync(
-    path.join(dir, 'dovecot.conf'),
-    `instance_name = sstt_pop3_test_${process.pid}
-base_dir = ${dir}/run
-state_dir = ${dir}/state
-protocols = pop3
-listen = 127.0.0.1
-log_path = ${log}
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-mail_location = maildir:~/Maildir
-first_valid_uid = ${MAIL_UID}
-first_valid_gid = ${MAIL_UID}
-default_internal_user = dovecot
-default_login_user = dovenull
-pop3_uidl_format = %08Xu%08Xv
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u ${dir}/users
-}
-userdb {
-  driver = passwd-file
-  args = username_format=%u ${dir}/users
-}
-service pop3-login {
-  inet_listener pop3 {
-    address = 127.0.0.1
-    port = ${port}
-  }
-}
-service imap-login {
-  inet_listener imap {
-    port = 0
-  }
-}
-`,
-  );
-  const child: ChildProcess = spawn(bin, ['-F', '-c', path.join(dir, 'dovecot.conf')], { stdio: 'ignore' });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  // Ready when it answers on its port (polling a connect, not a fixed sleep).
-  for (let i = 0; ; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (ok) break;
-    if (i > 200 || child.exitCode !== null) throw new Error(`dovecot did not start: ${fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    port,
-    log,
-    async stop() {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-/** Hands the Maildirs to the mail user (what a delivery running as that user would have left). */
-function handToMailUser(world: Pop3World): void {
-  fs.mkdirSync(world.s.paths.mail, { recursive: true });
-  for (let d = world.s.paths.mail; d.startsWith(world.root) && d !== '/'; d = path.dirname(d)) fs.chmodSync(d, 0o755);
-  const walk = (p: string) => {
-    fs.chownSync(p, MAIL_UID, MAIL_UID);
-    if (fs.statSync(p).isDirectory()) for (const n of fs.readdirSync(p)) walk(path.join(p, n));
-  };
-  walk(world.s.paths.mail);
-}
+let dovecot: Dovecot;
 
 interface View {
   stat: string;
@@ -136,8 +50,8 @@ const MESSAGES = [
 beforeAll(async () => {
   w = pop3Scenario();
   ours = await startPop3({ scenario: w.s });
-  handToMailUser(w);
-  dovecot = await startDovecot(w);
+  handToMailUser(w.s, w.root);
+  dovecot = await startDovecot(w.s, path.join(w.root, 'dv'));
 }, 60_000);
 
 afterAll(async () => {
@@ -152,7 +66,7 @@ describe('dovecot and this server on the same Maildir', () => {
     MESSAGES.forEach((m, i) => writeMessage(w.s, u.name, m.content, { names: m.names, seconds: 1700000000 + i }));
     const a = await view(ours.port, u);
     expect(a.list).toHaveLength(MESSAGES.length);
-    handToMailUser(w);
+    handToMailUser(w.s, w.root);
     const b = await view(dovecot.port, u);
     expect(b).toEqual(a);
     // And after dovecot's session (its index now exists) we still agree.
@@ -163,7 +77,7 @@ describe('dovecot and this server on the same Maildir', () => {
   it('dovecot first: we read the Maildir it synced, with its UIDLs; deletions and new mail stay in step', async () => {
     const u = w.s.users[1]!;
     MESSAGES.forEach((m, i) => writeMessage(w.s, u.name, m.content, { names: m.names, seconds: 1700000100 + i }));
-    handToMailUser(w);
+    handToMailUser(w.s, w.root);
     const b = await view(dovecot.port, u);
     expect(listMaildir(w.s, u.name, 'new')).toEqual([]);
     expect(fs.readFileSync(path.join(maildirOf(w.s, u.name), 'dovecot-uidlist'), 'utf8')).toMatch(/^3 V\d+ N5 G/);
@@ -178,7 +92,7 @@ describe('dovecot and this server on the same Maildir', () => {
     writeMessage(w.s, u.name, 'Subject: later\r\n\r\nlater\r\n', { seconds: 1700000200 });
     const a2 = await view(ours.port, u);
     expect(a2.uidl.map((l) => l.split(' ')[1])).toEqual([b.uidl[0], b.uidl[2], b.uidl[3]].map((l) => l!.split(' ')[1]).concat([expect.stringMatching(/^00000005/) as unknown as string]));
-    handToMailUser(w);
+    handToMailUser(w.s, w.root);
     expect(await view(dovecot.port, u)).toEqual(a2);
 
     // And the other way round: dovecot deletes, then numbers a new message; we agree.
@@ -187,7 +101,7 @@ describe('dovecot and this server on the same Maildir', () => {
     expect(await d.client.cmd('DELE 1')).toBe('+OK Marked to be deleted.');
     expect(await d.client.cmd('QUIT')).toBe('+OK Logging out, messages deleted.');
     writeMessage(w.s, u.name, 'Subject: even later\n\nlf\n', { names: '', seconds: 1700000300 });
-    handToMailUser(w);
+    handToMailUser(w.s, w.root);
     const b3 = await view(dovecot.port, u);
     expect(b3.list).toHaveLength(4);
     expect(await view(ours.port, u)).toEqual(b3);
