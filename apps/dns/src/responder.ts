@@ -428,10 +428,12 @@ export function createResponder(opts: ResponderOptions): Responder {
       if (fwd) return relay(msg, transport, undefined, fwd.referral(target) ?? ROOT_REFERRAL);
       return bare(msg, transport, RCODE.REFUSED, true, true);
     }
+    // The query may sit in a receive buffer that the next datagram overwrites.
+    const own = Buffer.from(msg);
     return fwd.resolve(target, qtype, qclass).then((up) => {
       Object.assign(q, saved);
-      if (up.rcode === RCODE.SERVFAIL && head) return assemble(msg, transport, prepare({ ...head, rcode: RCODE.SERVFAIL }, q.qnameLen), true);
-      return relay(msg, transport, head, up);
+      if (up.rcode === RCODE.SERVFAIL && head) return assemble(own, transport, prepare({ ...head, rcode: RCODE.SERVFAIL }, q.qnameLen), true);
+      return relay(own, transport, head, up);
     });
   }
 

@@ -118,17 +118,14 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
     for (const z of zoneStore.zones().zones) log.info({ zone: z.origin, serial: z.serial, file: z.file }, 'zone loaded');
   }
 
-  function onDatagram(msg: Buffer, address: string, port: number): void {
+  function onDatagram(msg: Buffer, address: string, port: number): Buffer | null {
     const out: Outcome = responder!.respond(msg, 'udp', address);
-    if (out === null) return;
-    if (out instanceof Promise) {
-      out.then(
-        (b) => b && !closing && udp?.send(b, port, address),
-        (err) => log.error({ err: String(err) }, 'answering a query failed'),
-      );
-      return;
-    }
-    udp!.send(out, port, address);
+    if (!(out instanceof Promise)) return out;
+    out.then(
+      (b) => b && !closing && udp?.send(b, port, address),
+      (err) => log.error({ err: String(err) }, 'answering a query failed'),
+    );
+    return null;
   }
 
   const bindUdpHere = (port: number) => bindUdp(host, port, onDatagram, (err) => log.warn({ err: String(err) }, 'udp socket error'));

@@ -1,12 +1,14 @@
-// The UDP endpoint of the server. node:dgram costs several microseconds per datagram on top of
-// the kernel (an EventEmitter emit, a dns.lookup tick and list conversions for every send), which
-// is most of what separates a Node server from BIND's QPS (bench/RESULTS.md). Node's own
-// udp_wrap binding, the layer node:dgram is written on, receives and sends without that layer:
-// one callback per datagram and one synchronous sendto for the reply. node:dgram stays the
-// fallback when the binding is not available (SSTT_DNS_UDP=dgram forces it).
+// The UDP endpoint of the server. What separates a Node server from BIND's QPS is the cost per
+// datagram below the DNS logic (bench/RESULTS.md), so three transports, fastest first:
+// - batch: @sstt/udp-batch, a native addon taking up to 32 datagrams per recvmmsg and sending
+//   the replies with one sendmmsg, one JS call per batch (as BIND reads with recvmmsg);
+// - wrap: Node's own udp_wrap binding, the layer node:dgram is written on: one callback per
+//   datagram and one synchronous sendto per reply, without dgram's EventEmitter and lookup;
+// - dgram: node:dgram itself.
+// Each falls back to the next when it is not available; SSTT_DNS_UDP=batch|wrap|dgram forces one.
 import dgram from 'node:dgram';
 import net, { type AddressInfo } from 'node:net';
-import util from 'node:util';
+import { available as batchAvailable, bindBatch, errnoError } from '@sstt/udp-batch';
 
 export interface UdpEndpoint {
   address(): AddressInfo;
@@ -14,7 +16,21 @@ export interface UdpEndpoint {
   close(): Promise<void>;
 }
 
-export type OnDatagram = (msg: Buffer, address: string, port: number) => void;
+/**
+ * One query in, its reply out (or null). `msg` may be a view of a receive buffer that is reused
+ * once the call returns: a handler that answers later must copy it, and send with `send()`.
+ */
+export type OnDatagram = (msg: Buffer, address: string, port: number) => Buffer | null;
+
+export type UdpTransport = 'batch' | 'wrap' | 'dgram';
+
+/** The transport bindUdp will use: the forced one (SSTT_DNS_UDP) or the fastest available. */
+export function udpTransport(): UdpTransport {
+  const forced = process.env.SSTT_DNS_UDP;
+  if (forced === 'dgram') return 'dgram';
+  if (forced !== 'wrap' && batchAvailable()) return 'batch';
+  return binding() ? 'wrap' : 'dgram';
+}
 
 interface RawUdpHandle {
   bind(ip: string, port: number, flags: number): number;
@@ -32,7 +48,6 @@ interface UdpBinding {
 }
 
 function binding(): UdpBinding | undefined {
-  if (process.env.SSTT_DNS_UDP === 'dgram') return undefined;
   try {
     const b = (process as unknown as { binding(name: string): UdpBinding }).binding('udp_wrap');
     return typeof b?.UDP === 'function' && typeof b.SendWrap === 'function' ? b : undefined;
@@ -41,18 +56,11 @@ function binding(): UdpBinding | undefined {
   }
 }
 
-function errnoError(code: number, syscall: string, host: string, port: number): NodeJS.ErrnoException {
-  const name = util.getSystemErrorName(code);
-  const err = new Error(`${syscall} ${name} ${host}:${port}`) as NodeJS.ErrnoException;
-  err.code = name;
-  err.errno = code;
-  err.syscall = syscall;
-  return err;
-}
-
 /** Binds a UDP endpoint; rejects with an ErrnoException (EADDRINUSE, EACCES...) like dgram. */
 export async function bindUdp(host: string, port: number, onDatagram: OnDatagram, onError: (err: Error) => void): Promise<UdpEndpoint> {
-  const b = binding();
+  const transport = udpTransport();
+  if (transport === 'batch') return bindBatch(host, port, onDatagram, (err) => onError(err as Error));
+  const b = transport === 'wrap' ? binding() : undefined;
   if (!b) return bindDgram(host, port, onDatagram, onError);
   const handle = new b.UDP();
   const v6 = net.isIPv6(host);
@@ -67,7 +75,8 @@ export async function bindUdp(host: string, port: number, onDatagram: OnDatagram
       onError(errnoError(nread, 'recvmsg', host, port));
       return;
     }
-    onDatagram(buf, rinfo.address, rinfo.port);
+    const reply = onDatagram(buf, rinfo.address, rinfo.port);
+    if (reply) send(reply, rinfo.port, rinfo.address);
   };
   const r = handle.recvStart();
   if (r) {
@@ -79,20 +88,21 @@ export async function bindUdp(host: string, port: number, onDatagram: OnDatagram
   const list: Buffer[] = [Buffer.alloc(0)];
   let req: { buf?: Buffer } = new SendWrap();
   let closed = false;
+  function send(buf: Buffer, toPort: number, toAddress: string): void {
+    if (closed) return;
+    list[0] = buf;
+    // The request keeps the buffer alive if libuv has to queue the send (node:dgram keeps
+    // `req.list` for the same reason); the list itself is read at once.
+    req.buf = buf;
+    // Returns length + 1 when sent at once, 0 when queued, a negative errno on failure (a
+    // client that vanished: nothing to do for a datagram). A request object is tied to a
+    // native send only when the send is queued (or failed): only then does the next send need
+    // a new one (node/src/udp_wrap.cc, UDPWrap::DoSend).
+    if (handle.send(req, list, 1, toPort, toAddress, false) <= 0) req = new SendWrap();
+  }
   return {
     address: () => name as unknown as AddressInfo,
-    send(buf, toPort, toAddress) {
-      if (closed) return;
-      list[0] = buf;
-      // The request keeps the buffer alive if libuv has to queue the send (node:dgram keeps
-      // `req.list` for the same reason); the list itself is read at once.
-      req.buf = buf;
-      // Returns length + 1 when sent at once, 0 when queued, a negative errno on failure (a
-      // client that vanished: nothing to do for a datagram). A request object is tied to a
-      // native send only when the send is queued (or failed): only then does the next send need
-      // a new one (node/src/udp_wrap.cc, UDPWrap::DoSend).
-      if (handle.send(req, list, 1, toPort, toAddress, false) <= 0) req = new SendWrap();
-    },
+    send,
     close: () =>
       new Promise<void>((resolve) => {
         if (closed) return resolve();
@@ -109,8 +119,11 @@ function bindDgram(host: string, port: number, onDatagram: OnDatagram, onError: 
     sock.bind(port, host, () => {
       sock.off('error', reject);
       sock.on('error', onError);
-      sock.on('message', (msg, rinfo) => onDatagram(msg, rinfo.address, rinfo.port));
       let closed = false;
+      sock.on('message', (msg, rinfo) => {
+        const reply = onDatagram(msg, rinfo.address, rinfo.port);
+        if (reply && !closed) sock.send(reply, rinfo.port, rinfo.address);
+      });
       resolve({
         address: () => sock.address(),
         send: (buf, toPort, toAddress) => {

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListenError } from '@sstt/runtime';
 import { rawTcp } from '@sstt/testkit';
 import { createDnsServer } from '../src/server.ts';
-import { ask, encodeQuery, rcode, startDns, testScenario } from './helpers.ts';
+import { udpTransport } from '../src/udp.ts';
+import { ask, encodeQuery, rcode, startDns, startStub, testScenario, type Ask } from './helpers.ts';
 
 const s = testScenario();
 const d = s.domain;
@@ -99,18 +100,38 @@ describe('listening', () => {
     await srv.close();
   });
 
-  it('the node:dgram fallback (SSTT_DNS_UDP=dgram) answers the same', async () => {
+  it('UDP goes through the batching addon here; udp_wrap and node:dgram (SSTT_DNS_UDP) answer byte for byte the same', async () => {
     const before = process.env.SSTT_DNS_UDP;
-    process.env.SSTT_DNS_UDP = 'dgram';
+    expect(udpTransport()).toBe('batch');
+    const stub = await startStub((name) => (name === 'far.example.test' ? { answers: [{ type: 'A', name, ttl: 60, class: 'IN', data: '10.7.7.7' }] } : undefined));
+    const queries: Ask[] = [
+      { name: `www.${d}` },
+      { name: `${d}`, type: 'MX', edns: 1232 },
+      { name: `WwW.${d}`, type: 'AAAA' },
+      { name: `nonexistent.${d}`, edns: 4096 },
+      { name: 'far.example.test' },
+    ];
+    const answers = async (transport: 'batch' | 'wrap' | 'dgram') => {
+      process.env.SSTT_DNS_UDP = transport;
+      const srv = await startDns({ scenario: s, forwarders: [stub.endpoint] });
+      try {
+        expect(udpTransport()).toBe(transport);
+        const raws: string[] = [];
+        for (const q of queries) raws.push((await ask('udp', srv.port, q)).raw.toString('hex'));
+        return raws;
+      } finally {
+        await srv.close();
+      }
+    };
     try {
-      const srv = await startDns({ scenario: s });
-      const fast = await ask('udp', port, { name: `www.${d}` });
-      const slow = await ask('udp', srv.port, { name: `www.${d}` });
-      expect(slow.raw.subarray(2).equals(fast.raw.subarray(2))).toBe(true);
-      await srv.close();
+      const batch = await answers('batch');
+      expect(dnsPacket.decode(Buffer.from(batch[4]!, 'hex')).answers![0]).toMatchObject({ data: '10.7.7.7' });
+      expect(await answers('wrap')).toEqual(batch);
+      expect(await answers('dgram')).toEqual(batch);
     } finally {
       if (before === undefined) delete process.env.SSTT_DNS_UDP;
       else process.env.SSTT_DNS_UDP = before;
+      await stub.close();
     }
   });
 
