@@ -1,4 +1,5 @@
-// One Connection per socket (plain or TLS): it owns the socket, the input buffer, the framing
+// One Connection per socket (plain TCP on the raw transport or node:net, or TLS; all behind
+// runtime's TcpConnection): it owns the socket, the input buffer, the framing
 // (request heads, request bodies), the timers and the state, and writes only through
 // `respond()`. What a request means is decided by handler.ts.
 //
@@ -6,8 +7,8 @@
 //    │                    │                                     │
 //    └────────────────────┴──── close / timeout / max / error ──┴──▶ closed
 import fs from 'node:fs';
-import type net from 'node:net';
 import type tls from 'node:tls';
+import type { TcpConnection } from '@sstt/runtime';
 import { currentHttpDate } from './http-date.ts';
 import { combinedLine, labLine, type LabLogKind, type ServerLogs } from './log.ts';
 import { bodyFraming, ChunkedDecoder, parseRequestHead, type RequestHead } from './request.ts';
@@ -72,24 +73,41 @@ export class Connection {
   /** A request was already answered in this round of process(). */
   private inRound = false;
   private paused = false;
+  /** Responses of one round of pipelined requests, sent together by uncork() (one writev). */
+  private corked: Buffer[] | undefined;
 
+  /** `tlsSocket`: the TLS socket under `socket`, for the client certificate's subject. */
   constructor(
-    readonly socket: net.Socket | tls.TLSSocket,
+    readonly socket: TcpConnection,
     readonly ctx: ServerContext,
     readonly secure: boolean,
+    tlsSocket?: tls.TLSSocket,
   ) {
     this.remote = socket.remoteAddress?.replace(/^::ffff:/, '') ?? '-';
-    this.peerSubject = secure ? subjectOf(socket as tls.TLSSocket) : undefined;
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('end', () => {
-      this.peerEnded = true;
-      this.afterProcess();
+    this.peerSubject = tlsSocket ? subjectOf(tlsSocket) : undefined;
+    socket.setHandlers({
+      data: (chunk) => this.onData(chunk),
+      end: () => {
+        this.peerEnded = true;
+        this.afterProcess();
+      },
+      // A client that goes away is not an error worth more than a debug line (STYLE.md §8).
+      error: (err) => this.ctx.log.debug({ err: err.message, remote: this.remote }, 'socket error'),
+      close: () => this.onClose(),
     });
-    // A client that goes away is not an error worth more than a debug line (STYLE.md §8).
-    socket.on('error', (err) => this.ctx.log.debug({ err: err.message, remote: this.remote }, 'socket error'));
-    socket.on('close', () => this.onClose());
     this.arm('idle', ctx.idleTimeoutMs);
+  }
+
+  /** Writes now, or adds to the round's batch while corked. */
+  private send(data: Buffer): void {
+    if (this.corked) this.corked.push(data);
+    else this.socket.write(data);
+  }
+
+  private uncork(): void {
+    const batch = this.corked;
+    this.corked = undefined;
+    if (batch && batch.length > 0 && !this.socket.destroyed) this.socket.writev(batch);
   }
 
   /** The server is closing: an idle connection goes now, a busy one after its response. */
@@ -159,11 +177,13 @@ export class Connection {
         }
         if (this.buf.length === 0) break;
         if (this.socket.writableLength > MAX_PENDING_OUTPUT) {
+          this.uncork();
+          corked = false;
           this.waitForDrain();
           break;
         }
         if (this.served > 0 && !corked && this.state === 'active' && this.inRound) {
-          this.socket.cork();
+          this.corked = [];
           corked = true;
         }
         this.inRound = true;
@@ -178,7 +198,7 @@ export class Connection {
         this.onHead(parsed.head);
       }
     } finally {
-      if (corked) this.socket.uncork();
+      if (corked) this.uncork();
       this.inRound = false;
       this.processing = false;
     }
@@ -199,7 +219,7 @@ export class Connection {
     if ('wantsBody' in reply) {
       // The handler reads the body (the form); it answers when the body is complete.
       // A client that waits for permission before sending it gets it (RFC 9110 §10.1.1).
-      if (hasBody && expects && head.version === 'HTTP/1.1') this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+      if (hasBody && expects && head.version === 'HTTP/1.1') this.send(Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1'));
       const onDone = (body: Buffer) => this.respond(reply.wantsBody(body), head.requestLine, head);
       if (!hasBody) onDone(EMPTY);
       else if (chunked) this.body = { remaining: 0, decoder: new ChunkedDecoder(MAX_FORM_BODY, true), chunks: [], onDone };
@@ -241,22 +261,20 @@ export class Connection {
     if (reply.headers) h += reply.headers;
     if (keepOpen) h += `Connection: keep-alive\r\nKeep-Alive: timeout=${this.ctx.keepAliveTimeoutS}, max=${this.ctx.maxRequests - this.served}\r\n\r\n`;
     else h += 'Connection: close\r\n\r\n';
-    const sock = this.socket;
     const withBody = !reply.noBody;
     if (withBody && body && body.length > 0 && body.length <= 16384) {
       // Small responses go out as one buffer: one write, one TCP segment.
-      const hl = Buffer.byteLength(h, 'latin1');
+      const hl = h.length; // latin1: one byte per character
       const out = Buffer.allocUnsafe(hl + body.length);
       out.write(h, 0, 'latin1');
       body.copy(out, hl);
-      sock.write(out);
+      this.send(out);
     } else if (withBody && body && body.length > 0) {
       // Head and a large body in one writev, the body not copied.
-      sock.cork();
-      sock.write(h, 'latin1');
-      sock.write(body);
-      sock.uncork();
-    } else sock.write(h, 'latin1');
+      const head = Buffer.from(h, 'latin1');
+      if (this.corked) this.corked.push(head, body);
+      else this.socket.writev([head, body]);
+    } else this.send(Buffer.from(h, 'latin1'));
     this.log(status, requestLine, head, withBody ? length : 0, reply.reason);
     if (!keepOpen) this.closeAfter = true;
     if (withBody && reply.file && length > 0) this.stream(reply.file.path, reply.file.start, length);
@@ -315,7 +333,7 @@ export class Connection {
           const ok = this.socket.write(n === chunk.length ? chunk : chunk.subarray(0, n), () => releaseChunk(chunk));
           if (!ok) {
             draining = true;
-            this.socket.once('drain', () => {
+            this.socket.onDrain(() => {
               draining = false;
               pump();
             });
@@ -348,7 +366,7 @@ export class Connection {
             this.streaming = false;
             this.onStreamDone();
           };
-          if (draining) this.socket.once('drain', next);
+          if (draining) this.socket.onDrain(next);
           else next();
         }
       };
@@ -360,7 +378,7 @@ export class Connection {
   private waitForDrain(): void {
     this.waitingDrain = true;
     this.arm('send', this.ctx.sendTimeoutMs);
-    this.socket.once('drain', () => {
+    this.socket.onDrain(() => {
       this.waitingDrain = false;
       this.onStreamDone();
     });
@@ -433,6 +451,7 @@ export class Connection {
     if (this.state === 'closed') return;
     this.closeAfter = true;
     this.disarm();
+    this.uncork();
     this.socket.end();
     // A peer that never reads would keep the socket; the send timer still applies.
     this.arm('send', this.ctx.sendTimeoutMs);

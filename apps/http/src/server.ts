@@ -1,9 +1,11 @@
-// web_sstt: the lab's hand-written HTTP/1.1 server on node:net (and node:tls for HTTPS with
-// client certificates). The factory returns `{ listen, close }` (STYLE.md §1); each accepted
-// socket becomes one Connection.
-import net, { type AddressInfo } from 'node:net';
+// web_sstt: the lab's hand-written HTTP/1.1 server on plain TCP (runtime's raw-tcp: Node's libuv
+// TCP handle used directly, node:net as the fallback) and node:tls for HTTPS with client
+// certificates. The factory returns `{ listen, close }` (STYLE.md §1); each accepted
+// connection becomes one Connection.
+import type net from 'node:net';
+import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { ListenError, silentLogger, type Logger } from '@sstt/runtime';
+import { ListenError, listenTcp, silentLogger, wrapSocket, type Logger, type TcpConnection, type TcpListener } from '@sstt/runtime';
 import type { Scenario } from '@sstt/scenario';
 import { Connection } from './connection.ts';
 import { FileStore } from './files.ts';
@@ -56,6 +58,11 @@ export interface HttpServerOptions {
   cacheFileMax?: number;
   /** How long (ms) a cached file is trusted before it is checked again (default CACHE_VALIDATE_MS; 0: every request). */
   cacheValidateMs?: number;
+  /**
+   * Transport of the plain listener: 'raw' (Node's TCP handle directly, the default) or 'net'
+   * (node:net). Default from SSTT_RAW_TCP (=net forces node:net); raw falls back to net by itself.
+   */
+  tcp?: 'raw' | 'net';
 }
 
 export interface HttpServer {
@@ -80,7 +87,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
   const logDir = options.logDir ?? s.paths.logs;
   const connections = new Set<Connection>();
-  /** Every accepted TCP socket, including TLS handshakes in progress and refused ones, for close(). */
+  /** Every accepted TCP socket of the TLS listener, including handshakes in progress and refused ones, for close(). */
   const sockets = new Set<net.Socket>();
   const track = (srv: net.Server) =>
     srv.on('connection', (sock: net.Socket) => {
@@ -89,6 +96,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     });
   let logs: ServerLogs | undefined;
   const servers: net.Server[] = [];
+  let plain: TcpListener | undefined;
   let secureServer: tls.Server | undefined;
 
   const ctx: ServerContext = {
@@ -107,22 +115,24 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     onClosed: (c) => connections.delete(c),
   };
 
-  const accept = (socket: net.Socket, secure: boolean) => {
+  const accept = (socket: TcpConnection, tlsSocket?: tls.TLSSocket) => {
     if (connections.size >= maxConnections || ctx.closing) {
       // Bounded connections: a short 503 and close instead of an unbounded queue.
       const page = errorPage(503);
-      socket.on('error', () => {});
-      // With allowHalfOpen our FIN does not close the socket; do not wait for the peer's.
-      socket.setTimeout(ctx.idleTimeoutMs, () => socket.destroy());
-      socket.resume(); // read and drop what the client sends, so the close is a clean FIN
-      socket.end(
+      // With half-open connections our FIN does not close the socket; do not wait for the peer's.
+      const timer = setTimeout(() => socket.destroy(), ctx.idleTimeoutMs);
+      timer.unref();
+      // Read and drop what the client sends, so the close is a clean FIN.
+      socket.setHandlers({ data() {}, end() {}, error() {}, close: () => clearTimeout(timer) });
+      socket.write(
         `HTTP/1.1 503 Service Unavailable\r\nDate: ${currentHttpDate()}\r\nServer: ${SERVER_NAME}\r\nContent-Type: text/html; charset=utf-8\r\n` +
           `Content-Length: ${page.length}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${page.toString('latin1')}`,
-        'latin1',
       );
+      socket.end();
       return;
     }
-    connections.add(new Connection(socket, ctx, secure));
+    socket.setNoDelay(true);
+    connections.add(new Connection(socket, ctx, tlsSocket !== undefined, tlsSocket));
   };
 
   /**
@@ -153,6 +163,23 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     sock.once('close', () => clearTimeout(timer));
   };
 
+  const listenPlain = async (port: number) => {
+    try {
+      plain = await listenTcp({
+        host,
+        port,
+        backlog: 1024,
+        transport: options.tcp,
+        onConnection: (c) => accept(c),
+        onError: (err) => log.error({ err }, 'http listener error'),
+      });
+    } catch (err) {
+      throw new ListenError('http', host, port, err as NodeJS.ErrnoException);
+    }
+    log.debug({ transport: plain.transport }, 'plain HTTP transport');
+    return plain.address();
+  };
+
   const listenOne = (srv: net.Server, port: number, service: 'http' | 'https') =>
     new Promise<AddressInfo>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException) => reject(new ListenError(service, host, port, err));
@@ -172,10 +199,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
         logs.open();
         ctx.logs = logs;
       }
-      const plain = net.createServer({ allowHalfOpen: true, noDelay: true }, (sock) => accept(sock, false));
-      servers.push(plain);
-      track(plain);
-      const addresses = [await listenOne(plain, options.port ?? s.listen.ports.http, 'http')];
+      const addresses = [await listenPlain(options.port ?? s.listen.ports.http)];
       if (options.https) {
         const h = options.https;
         const secure = tls.createServer(
@@ -192,7 +216,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
             handshakeTimeout: ctx.headerTimeoutMs,
           },
           (sock) => {
-            if (sock.authorized) accept(sock, true);
+            if (sock.authorized) accept(wrapSocket(sock), sock);
             else refuseTls(sock);
           },
         );
@@ -219,11 +243,15 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
 
     async close() {
       ctx.closing = true;
-      const closed = Promise.all(servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));
+      const closed = Promise.all([
+        ...servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))),
+        ...(plain ? [plain.close()] : []),
+      ]);
       for (const c of connections) c.shutdown();
       const grace = setTimeout(() => {
         for (const c of connections) c.destroy();
         for (const sock of sockets) sock.destroy();
+        for (const c of plain?.connections() ?? []) c.destroy();
       }, CLOSE_GRACE_MS);
       grace.unref();
       await closed;

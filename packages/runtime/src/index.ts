@@ -1,2 +1,3 @@
 export * from './logger.ts';
 export * from './main.ts';
+export * from './raw-tcp.ts';
