@@ -9,7 +9,8 @@
 #        CLIENTS=10 dnsperf -c (simulated clients)
 #        RATE=N     offer a fixed N queries/s (dnsperf -Q) instead of as many as possible: both servers
 #                   then answer the same load and "CPU us/query" compares their cost without saturation
-#        SERVERS="bind ours"  add ours-dgram (our server forced onto node:dgram, SSTT_DNS_UDP=dgram) and
+#        SERVERS="bind ours"  add ours-wrap / ours-dgram (our server forced onto Node's udp_wrap binding or
+#                   node:dgram instead of the batching addon, SSTT_DNS_UDP=wrap|dgram) and
 #                   floor / floor-sync (a Node UDP server that only echoes: node:dgram's ceiling)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -57,6 +58,7 @@ start() {
   case "$1" in
     bind) $SP "$NAMED" -g -n 1 -c "$W/named.conf" >"$W/named.log" 2>&1 & SPID=$! ;;
     ours) $SP node --import tsx bench/server.ts "$W" "$PORT" >"$W/ours.log" 2>&1 & SPID=$! ;;
+    ours-wrap) SSTT_DNS_UDP=wrap $SP node --import tsx bench/server.ts "$W" "$PORT" >"$W/ours.log" 2>&1 & SPID=$! ;;
     ours-dgram) SSTT_DNS_UDP=dgram $SP node --import tsx bench/server.ts "$W" "$PORT" >"$W/ours.log" 2>&1 & SPID=$! ;;
     floor) $SP node --import tsx bench/floor.ts "$PORT" >"$W/floor.log" 2>&1 & SPID=$! ;;
     floor-sync) $SP node --import tsx bench/floor.ts "$PORT" --sync-lookup >"$W/floor.log" 2>&1 & SPID=$! ;;
@@ -89,7 +91,10 @@ echo "dnsperf -l $DUR -c $CLIENTS ${LIMIT[*]}, $REPS alternating rounds, port $P
 for r in $(seq "$REPS"); do
   for s in ${SERVERS:-bind ours}; do
     start "$s" || { stop; exit 1; }
-    if [ "$r" = 1 ] && [[ "$s" != floor* ]]; then echo "  [$s] sanity:"; sanity; fi
+    if [ "$r" = 1 ] && [[ "$s" != floor* ]]; then
+      echo "  [$s] sanity:"; sanity
+      [[ "$s" == ours* ]] && echo "    UDP transport: $(grep -o '"udpTransport":"[a-z]*"' "$W/ours.log" | head -1 | cut -d'"' -f4)"
+    fi
     t0=$(cpu_ticks "$SPID")
     $CP dnsperf -s 127.0.0.1 -p "$PORT" -d "$W/queries.txt" -l "$DUR" -c "$CLIENTS" "${LIMIT[@]}" >"$W/dnsperf.$s.$r.txt" 2>&1 || true
     t1=$(cpu_ticks "$SPID")
@@ -122,7 +127,7 @@ for (const [k, rs] of Object.entries(by)) {
   M[k] = { qps: med(q), cpu: med(cpu) };
   console.log(`${k.padEnd(10)} QPS ${med(q).toFixed(0)} [${Math.min(...q).toFixed(0)}-${Math.max(...q).toFixed(0)}]  latency avg ${med(la).toFixed(3)} ms  max ${med(lm).toFixed(1)} ms  CPU ${med(cpu).toFixed(1)} us/query (${med(cores).toFixed(2)} cores)  lost ${rs.map((r) => r[5]).join(",")}`);
 }
-for (const f of ["ours-dgram", "floor", "floor-sync"]) if (M[f] && M.bind) console.log(`ratio ${f}/bind = ${(M[f].qps / M.bind.qps).toFixed(2)}x QPS, CPU per query ${(M[f].cpu / M.bind.cpu).toFixed(2)}x`);
+for (const f of ["ours-wrap", "ours-dgram", "floor", "floor-sync"]) if (M[f] && M.bind) console.log(`ratio ${f}/bind = ${(M[f].qps / M.bind.qps).toFixed(2)}x QPS, CPU per query ${(M[f].cpu / M.bind.cpu).toFixed(2)}x`);
 if (M.bind && M.ours) {
   console.log(`ratio ours/bind = ${(M.ours.qps / M.bind.qps).toFixed(2)}x QPS  (target >= 1.00x)`);
   console.log(`CPU per query ours/bind = ${(M.ours.cpu / M.bind.cpu).toFixed(2)}x  (below 1 = we spend less CPU per answer)`);

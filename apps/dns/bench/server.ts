@@ -6,6 +6,7 @@ import path from 'node:path';
 import { loadScenario } from '@sstt/scenario';
 import { runApp, silentLogger } from '@sstt/runtime';
 import { createDnsServer } from '../src/server.ts';
+import { udpTransport } from '../src/udp.ts';
 
 const [dir, portText] = process.argv.slice(2);
 if (!dir || !portText) {
@@ -25,6 +26,7 @@ await runApp({
   start: async () => {
     const server = createDnsServer({ scenario, host: '127.0.0.1', port: Number(portText), zoneFiles, forwarders: [{ host: '127.0.0.1', port: 9 }], log });
     await server.listen();
+    console.log(JSON.stringify({ udpTransport: udpTransport() }));
     return [server];
   },
 });

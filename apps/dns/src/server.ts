@@ -12,7 +12,7 @@ import { ConfigError, type Endpoint, type Scenario } from '@sstt/scenario';
 import { createAcl } from './acl.ts';
 import { createForwarder, type Forwarder } from './forward.ts';
 import { createResponder, type Outcome, type Responder } from './responder.ts';
-import { bindUdp, type UdpEndpoint } from './udp.ts';
+import { bindUdp, udpTransport, type UdpEndpoint } from './udp.ts';
 import { ZoneFileError } from './zone/master-file.ts';
 import { createZoneStore, type ZoneSource, type ZoneStore } from './zone/store.ts';
 
@@ -178,7 +178,7 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
       }
       store!.watch();
       const addresses = [udp.address(), tcp.address() as AddressInfo];
-      log.info({ udp: addresses[0], tcp: addresses[1] }, 'dns listening');
+      log.info({ udp: addresses[0], tcp: addresses[1], udpTransport: udpTransport() }, 'dns listening');
       return addresses;
     },
     async close() {
