@@ -176,28 +176,37 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     });
   }
 
-  /** One UDP exchange with one forwarder; undefined on timeout or error. */
-  function askUdp(fw: Endpoint, qname: string, qtype: number, qclass: number): Promise<dnsPacket.DecodedPacket | undefined> {
+  /**
+   * The life of one upstream exchange: it is open (close() ends it) until the first of a
+   * matching reply, an error or the timeout. `start` wires a socket to `finish` and returns how to
+   * close that socket.
+   */
+  function exchange(start: (finish: (reply: dnsPacket.DecodedPacket | undefined) => void) => () => void): Promise<dnsPacket.DecodedPacket | undefined> {
     return new Promise((resolve) => {
-      const id = randomInt(0x10000);
-      const sock = dgram.createSocket(net.isIPv6(fw.host) ? 'udp6' : 'udp4');
-      const handle = { close: () => finish(undefined) };
-      open.add(handle);
       let done = false;
+      let closeSocket: (() => void) | undefined;
+      const handle = { close: () => finish(undefined) };
       const timer = setTimeout(() => finish(undefined), timeoutMs);
       timer.unref();
-      function finish(v: dnsPacket.DecodedPacket | undefined) {
+      function finish(reply: dnsPacket.DecodedPacket | undefined): void {
         if (done) return;
         done = true;
         clearTimeout(timer);
         open.delete(handle);
-        try {
-          sock.close();
-        } catch {
-          // already closed
-        }
-        resolve(v);
+        closeSocket?.();
+        resolve(reply);
       }
+      open.add(handle);
+      closeSocket = start(finish);
+      if (done) closeSocket();
+    });
+  }
+
+  /** One UDP exchange with one forwarder, from a fresh socket; undefined on timeout or error. */
+  function askUdp(fw: Endpoint, qname: string, qtype: number, qclass: number): Promise<dnsPacket.DecodedPacket | undefined> {
+    const id = randomInt(0x10000);
+    return exchange((finish) => {
+      const sock = dgram.createSocket(net.isIPv6(fw.host) ? 'udp6' : 'udp4');
       sock.on('error', () => finish(undefined));
       sock.on('message', (msg, rinfo) => {
         // Anti-spoofing (RFC 5452 §9.1): source address and port, ID, question.
@@ -208,36 +217,29 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
         } catch {
           return;
         }
-        if (!matches(reply, id, qname, qtype, qclass)) return;
-        finish(reply);
+        if (matches(reply, id, qname, qtype, qclass)) finish(reply);
       });
       // Port 0: the kernel picks a random ephemeral port for every query.
       sock.bind(0, () => {
         sent++;
         sock.send(query(qname, qtype, qclass, id), fw.port, fw.host, (err) => err && finish(undefined));
       });
+      return () => {
+        try {
+          sock.close();
+        } catch {
+          // already closed
+        }
+      };
     });
   }
 
   /** One TCP exchange (RFC 7766 §8 framing). */
   function askTcp(fw: Endpoint, qname: string, qtype: number, qclass: number): Promise<dnsPacket.DecodedPacket | undefined> {
-    return new Promise((resolve) => {
-      const id = randomInt(0x10000);
+    const id = randomInt(0x10000);
+    return exchange((finish) => {
       const sock = net.connect({ host: fw.host, port: fw.port });
-      const handle = { close: () => finish(undefined) };
-      open.add(handle);
       let buf = Buffer.alloc(0);
-      let done = false;
-      const timer = setTimeout(() => finish(undefined), timeoutMs);
-      timer.unref();
-      function finish(v: dnsPacket.DecodedPacket | undefined) {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        open.delete(handle);
-        sock.destroy();
-        resolve(v);
-      }
       sock.on('error', () => finish(undefined));
       sock.on('close', () => finish(undefined));
       sock.on('connect', () => {
@@ -261,6 +263,7 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
           }
         }
       });
+      return () => sock.destroy();
     });
   }
 
