@@ -32,8 +32,11 @@ export const REPLIES = {
   shuttingDown: '-ERR [SYS/TEMP] Server shutting down.',
 } as const;
 
-/** The one gate (STYLE §3): everything a command needs checked, before its handler runs. */
-export async function dispatch(s: Pop3Session, line: string): Promise<void> {
+/**
+ * The one gate (STYLE §3): everything a command needs checked, before its handler runs. Returns
+ * the handler's promise when it has to wait (the session holds later commands until then).
+ */
+export function dispatch(s: Pop3Session, line: string): Promise<void> | void {
   if (s.continuation) {
     const next = s.continuation;
     s.continuation = undefined;
@@ -65,7 +68,7 @@ function messageArg(s: Pop3Session, arg: string | undefined): Message | undefine
 
 /** Splits arguments; undefined (after an -ERR) when there are more than `max`. */
 function splitArgs(s: Pop3Session, args: string, max: number): string[] | undefined {
-  const parts = args.split(' ').filter((p) => p !== '');
+  const parts = args.indexOf(' ') < 0 ? (args === '' ? [] : [args]) : args.split(' ').filter((p) => p !== '');
   if (parts.length > max) {
     s.error(max === 1 ? '-ERR Noise after message number.' : '-ERR Too many arguments.');
     return undefined;
@@ -242,22 +245,22 @@ export const COMMANDS: Record<Verb, Command> = {
   },
   RETR: {
     states: TRANSACTION,
-    async handle(s, args) {
+    handle(s, args) {
       const parts = splitArgs(s, args, 1);
       if (!parts) return;
       const m = messageArg(s, parts[0]);
-      if (m) await s.sendMessage(m, `+OK ${m.size} octets`);
+      if (m) return s.sendMessage(m, `+OK ${m.size} octets`);
     },
   },
   TOP: {
     states: TRANSACTION,
-    async handle(s, args) {
+    handle(s, args) {
       const parts = splitArgs(s, args, 2);
       if (!parts) return;
       const m = messageArg(s, parts[0]);
       if (!m) return;
       if (parts[1] === undefined || !/^\d{1,10}$/.test(parts[1])) return s.error('-ERR Invalid number of lines.');
-      await s.sendMessage(m, '+OK', Number(parts[1]));
+      return s.sendMessage(m, '+OK', Number(parts[1]));
     },
   },
   DELE: {

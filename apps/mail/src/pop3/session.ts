@@ -10,7 +10,7 @@ import { dispatch } from './commands.ts';
 import { LineReader } from './line-reader.ts';
 import type { Pop3Limits } from './limits.ts';
 import { relocate, SMALL_MESSAGE_OCTETS, type MailboxSnapshot, type Message } from './mailbox.ts';
-import { WireEncoder } from './wire.ts';
+import { readPreparedBody, withStatus, WireEncoder, type PreparedBody } from './wire.ts';
 
 export type State = 'AUTHORIZATION' | 'TRANSACTION' | 'UPDATE' | 'CLOSED';
 
@@ -72,14 +72,16 @@ export class Pop3Session {
   private readonly reader: LineReader;
   private readonly queue: Array<string | typeof OVERFLOW> = [];
   private busy = false;
-  /** The next message, read while the client was busy with the previous one. */
-  private readAhead: { msg: Message; data: Buffer } | undefined;
+  /** The next message, read and encoded while the client was busy with the previous one. */
+  private prepared: { msg: Message; body: PreparedBody } | undefined;
   private upgrading = false;
+  /** Bumped by every chunk received and every write: the autologout timer looks at it. */
+  private activity = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
   private terminated = false;
   private paused = false;
   private resolveClosed!: () => void;
   private readonly onData = (chunk: Buffer) => this.receive(chunk);
-  private readonly onTimeout = () => this.autologout();
   private readonly onClose = () => this.terminate();
   private readonly onError = (err: Error) => this.ctx.log.debug({ err: err.message, client: this.remoteAddress }, 'pop3 socket error');
 
@@ -98,6 +100,7 @@ export class Pop3Session {
   start(): void {
     this.socket.setNoDelay(true);
     this.attach(this.socket);
+    this.startIdleTimer();
     this.reply(this.ctx.greeting);
   }
 
@@ -112,6 +115,7 @@ export class Pop3Session {
   /** Writes raw protocol text; does nothing on a dead socket; `close` ends the connection after it. */
   send(data: string | Buffer, opts: { close?: boolean } = {}): void {
     if (!this.alive || this.socket.writableEnded) return;
+    this.activity++;
     if (opts.close) {
       this.socket.end(data);
       this.state = 'CLOSED';
@@ -142,30 +146,32 @@ export class Pop3Session {
   }
 
   /**
-   * RETR/TOP body (RFC 1939 §7): small files are read in one go, larger ones streamed chunk by
-   * chunk with backpressure (a 50 MB message never sits in memory).
+   * RETR/TOP body (RFC 1939 §7): a small file is read and encoded in one go and sent with its
+   * status line in one write (synchronously: the reply leaves within the event that brought the
+   * command); larger ones are streamed chunk by chunk with backpressure (a 50 MB message never
+   * sits in memory). Returns a promise only when it has to wait.
    */
-  async sendMessage(msg: Message, first: string, bodyLines = Infinity): Promise<void> {
+  sendMessage(msg: Message, first: string, bodyLines = Infinity): Promise<void> | void {
+    if (msg.size > SMALL_MESSAGE_OCTETS) return this.streamMessage(msg, first, bodyLines);
+    const ahead = this.prepared;
+    this.prepared = undefined;
+    const body = ahead?.msg === msg && bodyLines === Infinity ? ahead.body : readPreparedBody(msg.file, msg.size, bodyLines);
+    if (body === null) return this.sendRelocated(msg, first, bodyLines);
+    this.send(withStatus(first, body));
+    // Mail clients download messages in order: read the next one while this reply travels and
+    // the client parses it, so the next RETR is answered without touching the disk.
+    if (bodyLines === Infinity) this.prepareNext(msg.number);
+  }
+
+  /** The file was renamed (flags set by another client): find it, then send it. */
+  private async sendRelocated(msg: Message, first: string, bodyLines: number): Promise<void> {
+    const body = (await relocate(msg).catch(() => false)) ? readPreparedBody(msg.file, msg.size, bodyLines) : null;
+    if (body === null) return this.reply('-ERR [SYS/TEMP] Message is no longer available.');
+    this.send(withStatus(first, body));
+  }
+
+  private async streamMessage(msg: Message, first: string, bodyLines: number): Promise<void> {
     const enc = new WireEncoder(bodyLines);
-    if (msg.size <= SMALL_MESSAGE_OCTETS) {
-      const ahead = this.readAhead?.msg === msg ? this.readAhead.data : undefined;
-      this.readAhead = undefined;
-      const data = ahead ?? (await this.readSmall(msg));
-      if (data === undefined) return this.reply('-ERR [SYS/TEMP] Message is no longer available.');
-      // One write: status line, body and terminator in one segment.
-      const head = Buffer.from(first + CRLF, 'latin1');
-      const body = enc.encode(data);
-      const tail = enc.finish();
-      const out = Buffer.allocUnsafe(head.length + body.length + tail.length);
-      head.copy(out, 0);
-      body.copy(out, head.length);
-      tail.copy(out, head.length + body.length);
-      this.send(out);
-      // Mail clients download messages in order: read the next one while this reply travels
-      // and the client parses it, so the next RETR is answered without touching the disk.
-      if (bodyLines === Infinity) this.scheduleReadAhead(msg.number);
-      return;
-    }
     let fh: fs.promises.FileHandle;
     try {
       fh = await fs.promises.open(msg.file, 'r');
@@ -181,6 +187,7 @@ export class Pop3Session {
         const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
         if (bytesRead === 0) break;
         const out = enc.encode(buf.subarray(0, bytesRead));
+        this.activity++;
         if (out.length > 0 && !this.socket.write(out)) await this.drained();
       }
       this.send(enc.finish());
@@ -216,6 +223,7 @@ export class Pop3Session {
         this.upgrading = false;
         this.busy = false;
         secure.off('timeout', handshakeTimeout);
+        secure.setTimeout(0); // from now on the session's own autologout timer watches it
         secure.off('close', this.onClose);
         this.attach(secure);
       });
@@ -225,46 +233,45 @@ export class Pop3Session {
 
   private attach(socket: net.Socket): void {
     socket.on('data', this.onData);
-    socket.on('timeout', this.onTimeout);
     socket.on('close', this.onClose);
     socket.off('error', this.onError);
     socket.on('error', this.onError);
-    socket.setTimeout(this.ctx.limits.idleTimeoutMs);
   }
 
   private detach(socket: net.Socket): void {
     socket.off('data', this.onData);
-    socket.off('timeout', this.onTimeout);
     socket.off('close', this.onClose);
-    socket.setTimeout(0);
   }
 
-  private scheduleReadAhead(after: number): void {
+  /**
+   * RFC 1939 §3 autologout. Not socket.setTimeout, which re-arms a timer on every read and
+   * write: a coarse tick checks whether anything moved, and after a whole idle period of quiet
+   * ticks (between 1 and 1.25 periods of inactivity) the session ends.
+   */
+  private startIdleTimer(): void {
+    const TICKS = 4;
+    let seen = this.activity;
+    let quiet = 0;
+    this.idleTimer = setInterval(() => {
+      if (this.activity !== seen || this.upgrading) {
+        seen = this.activity;
+        quiet = 0;
+      } else if (++quiet >= TICKS) this.autologout();
+    }, Math.max(1, Math.ceil(this.ctx.limits.idleTimeoutMs / TICKS)));
+    this.idleTimer.unref();
+  }
+
+  /** Reads and encodes message number `after + 1` ahead of its RETR (at most one held, up to 64 KiB). */
+  private prepareNext(after: number): void {
     const next = this.messages[after]; // message numbers are 1-based: this is number after+1
-    if (!next || next.deleted || next.size > SMALL_MESSAGE_OCTETS) return;
-    setImmediate(() => {
-      if (!this.alive || this.readAhead || this.state !== 'TRANSACTION') return;
-      try {
-        // Maildir files never change once delivered (flags change the name only), so bytes read
-        // now are the bytes RETR must send.
-        this.readAhead = { msg: next, data: fs.readFileSync(next.file) };
-      } catch {
-        // moved or gone: RETR will look for it itself
-      }
-    });
-  }
-
-  private async readSmall(msg: Message): Promise<Buffer | undefined> {
-    // A few KiB from the page cache: one synchronous read is much cheaper than four thread-pool hops.
+    if (!next || next.deleted || next.size > SMALL_MESSAGE_OCTETS || this.state !== 'TRANSACTION') return;
     try {
-      return fs.readFileSync(msg.file);
+      // Maildir files never change once delivered (flags change the name only), so bytes read
+      // now are the bytes RETR must send.
+      const body = readPreparedBody(next.file, next.size);
+      if (body) this.prepared = { msg: next, body };
     } catch {
-      if (!(await relocate(msg).catch(() => false))) return undefined;
-      try {
-        return fs.readFileSync(msg.file);
-      } catch {
-        return undefined;
-      }
+      // unreadable now: RETR will try again and report it
     }
   }
 
@@ -282,6 +289,7 @@ export class Pop3Session {
 
   private receive(chunk: Buffer): void {
     if (this.state === 'CLOSED') return;
+    this.activity++;
     const { lines, overflow } = this.reader.push(chunk);
     for (const line of lines) this.queue.push(line);
     if (overflow) {
@@ -292,34 +300,61 @@ export class Pop3Session {
       this.socket.pause();
       this.paused = true;
     }
-    void this.pump();
+    this.pump();
   }
 
-  /** Runs queued commands one at a time, in order (pipelined replies keep the order, RFC 2449 §6.6). */
-  private async pump(): Promise<void> {
+  /**
+   * Runs queued commands one at a time, in order (pipelined replies keep the order, RFC 2449
+   * §6.6). A command that answers at once (RETR of a small message, LIST, DELE...) runs
+   * synchronously; one that has to wait (login, QUIT, a large message) holds the queue until
+   * its promise settles.
+   */
+  private pump(): void {
     if (this.busy) return;
-    this.busy = true;
-    try {
-      while (this.queue.length > 0 && this.alive && this.busy) {
-        const item = this.queue.shift()!;
-        if (item === OVERFLOW) {
-          this.reply('-ERR Input line too long, aborting.', { close: true });
-          break;
-        }
-        await dispatch(this, item);
-        if (this.paused && this.queue.length < this.ctx.limits.maxPipelined / 2 && this.alive) {
-          this.paused = false;
-          this.socket.resume();
-        }
+    while (this.queue.length > 0 && this.alive && !this.upgrading) {
+      const item = this.queue.shift()!;
+      if (item === OVERFLOW) {
+        this.reply('-ERR Input line too long, aborting.', { close: true });
+        break;
       }
-    } catch (err) {
-      this.ctx.log.error({ err, client: this.remoteAddress }, 'pop3 command failed');
-      this.reply('-ERR [SYS/TEMP] Internal error.', { close: true });
-    } finally {
-      // startTls() keeps the session busy until the handshake is done.
-      this.busy = this.upgrading;
+      let pending: Promise<void> | void;
+      try {
+        pending = dispatch(this, item);
+      } catch (err) {
+        return this.failed(err);
+      }
+      if (pending) {
+        this.busy = true;
+        pending.then(
+          () => {
+            // startTls() keeps the session busy until the handshake is done.
+            this.busy = this.upgrading;
+            this.resumeIfDrained();
+            this.pump();
+          },
+          (err: unknown) => {
+            this.busy = false;
+            this.failed(err);
+          },
+        );
+        return;
+      }
+      this.resumeIfDrained();
     }
-    if (this.ctx.closing && this.alive && !this.busy) this.shutdown();
+    if (this.upgrading) this.busy = true;
+    else if (this.ctx.closing && this.alive) this.shutdown();
+  }
+
+  private resumeIfDrained(): void {
+    if (this.paused && this.queue.length < this.ctx.limits.maxPipelined / 2 && this.alive) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private failed(err: unknown): void {
+    this.ctx.log.error({ err, client: this.remoteAddress }, 'pop3 command failed');
+    this.reply('-ERR [SYS/TEMP] Internal error.', { close: true });
   }
 
   /** RFC 1939 §3: the autologout timer ends the session without entering UPDATE. */
@@ -331,6 +366,8 @@ export class Pop3Session {
   private terminate(): void {
     if (this.terminated) return;
     this.terminated = true;
+    clearInterval(this.idleTimer);
+    this.prepared = undefined;
     this.state = 'CLOSED';
     this.queue.length = 0;
     const release = this.releaseMailbox;

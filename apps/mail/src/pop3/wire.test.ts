@@ -1,8 +1,11 @@
 // The wire encoder and the uidlist codec: whatever the chunk boundaries, the bytes sent are the
 // same; the virtual size matches what is sent; a uidlist survives a round trip.
-import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { compareMaildirNames, parseUidList, serializeUidList, uidl } from './uidlist.ts';
-import { VirtualSizeCounter, WireEncoder } from './wire.ts';
+import { readPreparedBody, STATUS_HEADROOM, VirtualSizeCounter, WireEncoder, withStatus } from './wire.ts';
 
 function encodeAll(data: Buffer, cuts: number[], bodyLines = Infinity): Buffer {
   const enc = new WireEncoder(bodyLines);
@@ -65,6 +68,45 @@ describe('WireEncoder', () => {
   it('returns the input itself when nothing needs changing (the common CRLF case)', () => {
     const data = Buffer.from('Subject: x\r\n\r\nplain\r\n');
     expect(new WireEncoder().encode(data)).toBe(data);
+  });
+});
+
+describe('readPreparedBody + withStatus (small messages in one buffer)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-wire-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const crlfSize = (text: string) => Buffer.from(text.replace(/\r?\n/g, '\r\n'), 'latin1').length;
+  let n = 0;
+  const file = (text: string) => {
+    const f = path.join(dir, `m${n++}`);
+    fs.writeFileSync(f, Buffer.from(text, 'latin1'));
+    return f;
+  };
+
+  it('gives the reference bytes after the status line, for RETR and TOP', () => {
+    for (const text of [...SAMPLES, '', 'Subject: z\r\n\r\n' + 'line\r\n'.repeat(500)]) {
+      const f = file(text);
+      const size = crlfSize(text);
+      expect(withStatus('+OK 1 octets', readPreparedBody(f, size)!).toString('latin1')).toBe('+OK 1 octets\r\n' + reference(text));
+      for (const lines of [0, 1, 2, 10]) expect(withStatus('+OK', readPreparedBody(f, size, lines)!).toString('latin1')).toBe('+OK\r\n' + reference(text, lines));
+    }
+  });
+
+  it('sends the whole file even when the recorded size is wrong (smaller or larger)', () => {
+    const text = 'Subject: w\r\n\r\n.dot\nbare\r\nend\r\n';
+    const f = file(text);
+    for (const size of [0, 5, crlfSize(text) - 1, crlfSize(text) + 1, 10_000]) {
+      expect(withStatus('+OK', readPreparedBody(f, size)!).toString('latin1')).toBe('+OK\r\n' + reference(text));
+    }
+  });
+
+  it('reads a clean CRLF file straight into the reply buffer, and null for a missing file', () => {
+    const text = 'Subject: c\r\n\r\nclean\r\n';
+    const body = readPreparedBody(file(text), text.length)!;
+    expect(body.buf.subarray(STATUS_HEADROOM, body.end).toString('latin1')).toBe(text + '.\r\n');
+    expect(readPreparedBody(path.join(dir, 'missing'), 10)).toBeNull();
+    // A status line longer than the headroom still comes out right.
+    const long = '+OK ' + 'x'.repeat(STATUS_HEADROOM);
+    expect(withStatus(long, readPreparedBody(file(text), text.length)!).toString('latin1')).toBe(`${long}\r\n${text}.\r\n`);
   });
 });
 

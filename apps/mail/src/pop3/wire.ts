@@ -4,6 +4,8 @@
 // header, the blank line and the first n body lines. The encoder works chunk by chunk, so a
 // 50 MB message is streamed, never held in memory.
 
+import fs from 'node:fs';
+
 const LF = 0x0a;
 const CR = 0x0d;
 const DOT = 0x2e;
@@ -100,4 +102,70 @@ export function multiLine(first: string, lines: readonly string[]): string {
   let text = `${first}\r\n`;
   for (const line of lines) text += (line.startsWith('.') ? `.${line}` : line) + '\r\n';
   return `${text}.\r\n`;
+}
+
+/** Octets kept free before a prepared body for the status line ("+OK <size> octets" CRLF). */
+export const STATUS_HEADROOM = 32;
+
+/**
+ * A small message as RETR/TOP sends it, ready for one write: `buf` holds STATUS_HEADROOM free
+ * octets, then the body (CRLF line ends, dot-stuffed) and the terminator, up to `end`.
+ */
+export interface PreparedBody {
+  buf: Buffer;
+  end: number;
+}
+
+/**
+ * Reads a small file and encodes it for the wire in place: one open, one read into the reply
+ * buffer itself (no stat: `size`, the POP3 size known from the mailbox, bounds it), one close.
+ * When the file is already wire-clean (CRLF, no line starting with ".": the common case) the
+ * body is not copied at all. Returns null when the file does not exist (renamed by another
+ * client: the caller looks for it again).
+ */
+export function readPreparedBody(file: string, size: number, bodyLines = Infinity): PreparedBody | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    // One octet more than expected: getting it means the file is larger than its recorded size.
+    const want = size + 1;
+    const buf = Buffer.allocUnsafe(STATUS_HEADROOM + want + CRLF_TERMINATOR.length);
+    let got = fs.readSync(fd, buf, STATUS_HEADROOM, want, 0);
+    // Fewer octets than the POP3 size: bare LFs (each counts 2 on the wire) or a short read; a
+    // second read confirms the end of the file. More than expected: read the whole file.
+    if (got < size && got > 0 && fs.readSync(fd, buf, STATUS_HEADROOM + got, want - got, got) !== 0) got = -1;
+    if (got === want) got = -1;
+    const raw = got < 0 ? fs.readFileSync(fd) : buf.subarray(STATUS_HEADROOM, STATUS_HEADROOM + got);
+    const enc = new WireEncoder(bodyLines);
+    const body = enc.encode(raw);
+    const tail = enc.finish();
+    if (body.buffer === buf.buffer && body.byteOffset === STATUS_HEADROOM + buf.byteOffset) {
+      // Encoded in place (unchanged, or only cut short by TOP): append the terminator.
+      const end = STATUS_HEADROOM + body.length;
+      tail.copy(buf, end);
+      return { buf, end: end + tail.length };
+    }
+    const out = Buffer.allocUnsafe(STATUS_HEADROOM + body.length + tail.length);
+    body.copy(out, STATUS_HEADROOM);
+    tail.copy(out, STATUS_HEADROOM + body.length);
+    return { buf: out, end: out.length };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The whole reply: the status line written into the headroom before the prepared body. */
+export function withStatus(first: string, body: PreparedBody): Buffer {
+  const headLen = first.length + 2;
+  if (headLen > STATUS_HEADROOM) return Buffer.concat([Buffer.from(first + '\r\n', 'latin1'), body.buf.subarray(STATUS_HEADROOM, body.end)]);
+  const start = STATUS_HEADROOM - headLen;
+  body.buf.write(first, start, 'latin1');
+  body.buf[STATUS_HEADROOM - 2] = CR;
+  body.buf[STATUS_HEADROOM - 1] = LF;
+  return body.buf.subarray(start, body.end);
 }
