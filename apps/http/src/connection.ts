@@ -255,12 +255,9 @@ export class Connection {
     const status = reply.status;
     const body = reply.body ?? (reply.file ? undefined : status >= 400 ? errorPage(status) : EMPTY);
     const length = reply.length ?? body?.length ?? 0;
-    let h = `HTTP/1.1 ${status} ${REASONS[status] ?? 'Unknown'}\r\nDate: ${currentHttpDate()}\r\nServer: ${this.ctx.serverName}\r\nContent-Type: ${
-      reply.contentType ?? 'text/html; charset=utf-8'
-    }\r\nContent-Length: ${length}\r\n`;
+    let h = `${statusLines(status, this.ctx.serverName)}Content-Type: ${reply.contentType ?? 'text/html; charset=utf-8'}\r\nContent-Length: ${length}\r\n`;
     if (reply.headers) h += reply.headers;
-    if (keepOpen) h += `Connection: keep-alive\r\nKeep-Alive: timeout=${this.ctx.keepAliveTimeoutS}, max=${this.ctx.maxRequests - this.served}\r\n\r\n`;
-    else h += 'Connection: close\r\n\r\n';
+    h += keepOpen ? keepAliveLines(this.ctx, this.ctx.maxRequests - this.served) : 'Connection: close\r\n\r\n';
     const withBody = !reply.noBody;
     if (withBody && body && body.length > 0 && body.length <= 16384) {
       // Small responses go out as one buffer: one write, one TCP segment.
@@ -466,6 +463,28 @@ export class Connection {
     }
     this.ctx.onClosed(this);
   }
+}
+
+let linesDate = '';
+let linesServer = '';
+let lines: string[] = [];
+/** Status line, Date and Server: the same for a whole second, so made once per second and status. */
+function statusLines(status: number, serverName: string): string {
+  const date = currentHttpDate();
+  if (date !== linesDate || serverName !== linesServer) {
+    linesDate = date;
+    linesServer = serverName;
+    lines = [];
+  }
+  return (lines[status] ??= `HTTP/1.1 ${status} ${REASONS[status] ?? 'Unknown'}\r\nDate: ${date}\r\nServer: ${serverName}\r\n`);
+}
+
+const keepAliveCache = new WeakMap<ServerContext, string[]>();
+/** The closing lines of a response that keeps the connection, by requests left (RFC 9112 §9.3). */
+function keepAliveLines(ctx: ServerContext, left: number): string {
+  let byLeft = keepAliveCache.get(ctx);
+  if (!byLeft) keepAliveCache.set(ctx, (byLeft = []));
+  return (byLeft[left] ??= `Connection: keep-alive\r\nKeep-Alive: timeout=${ctx.keepAliveTimeoutS}, max=${left}\r\n\r\n`);
 }
 
 /** "CN=..., O=..., C=ES" from the peer certificate, most specific first as people read it. */

@@ -30,14 +30,20 @@ export function isOverLimit(counter: number, rule: CookieRule): boolean {
 let expiresSecond = -1;
 let expiresFor = -1;
 let expiresText = '';
+let expiresName = '';
+let firstValue = '';
 
 /** The Set-Cookie value for the next counter (the Expires date is formatted once per second). */
 export function setCookieValue(counter: number, rule: CookieRule, now = Date.now()): string {
   const second = Math.floor(now / 1000);
-  if (second !== expiresSecond || rule.maxAgeSeconds !== expiresFor) {
+  if (second !== expiresSecond || rule.maxAgeSeconds !== expiresFor || rule.name !== expiresName) {
     expiresSecond = second;
     expiresFor = rule.maxAgeSeconds;
+    expiresName = rule.name;
     expiresText = formatHttpDate((second + rule.maxAgeSeconds) * 1000);
+    firstValue = `${rule.name}=1; Max-Age=${rule.maxAgeSeconds}; Expires=${expiresText}; Path=/; HttpOnly`;
   }
+  // A client without the cookie (the common case) gets the same value all through the second.
+  if (counter === 0) return firstValue;
   return `${rule.name}=${counter + 1}; Max-Age=${rule.maxAgeSeconds}; Expires=${expiresText}; Path=/; HttpOnly`;
 }

@@ -11,7 +11,8 @@ export const LOG_FLUSH_BYTES = 64 * 1024;
 
 /** An append-only file fed through an in-memory buffer. */
 export class BufferedLog {
-  private chunks: string[] = [];
+  /** Lines are encoded into this buffer as they come (no list of strings to join and encode later). */
+  private buf: Buffer = Buffer.allocUnsafeSlow(LOG_FLUSH_BYTES);
   private size = 0;
   private fd: number | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -26,10 +27,17 @@ export class BufferedLog {
 
   write(line: string): void {
     if (this.fd === undefined) return;
-    this.chunks.push(line);
-    this.size += line.length;
-    if (this.size >= LOG_FLUSH_BYTES) this.flush();
-    else if (!this.timer) {
+    // A line fits when its UTF-8 form (at most 3 bytes per UTF-16 unit) surely does.
+    if (this.size + line.length * 3 > this.buf.length) {
+      this.flush();
+      if (line.length * 3 > this.buf.length) {
+        const big = Buffer.from(line, 'utf8');
+        this.enqueue(big);
+        return;
+      }
+    }
+    this.size += this.buf.write(line, this.size, 'utf8');
+    if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), LOG_FLUSH_MS);
       this.timer.unref();
     }
@@ -39,17 +47,16 @@ export class BufferedLog {
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.fd === undefined || this.chunks.length === 0) return this.writing;
-    const data = this.chunks.join('');
-    this.chunks = [];
+    if (this.fd === undefined || this.size === 0) return this.writing;
+    const data = this.buf.subarray(0, this.size);
+    this.buf = Buffer.allocUnsafeSlow(LOG_FLUSH_BYTES);
     this.size = 0;
-    const fd = this.fd;
-    this.writing = this.writing.then(
-      () =>
-        new Promise<void>((resolve) => {
-          fs.write(fd, data, null, 'utf8', () => resolve());
-        }),
-    );
+    return this.enqueue(data);
+  }
+
+  private enqueue(data: Buffer): Promise<void> {
+    const fd = this.fd!;
+    this.writing = this.writing.then(() => writeAll(fd, data));
     return this.writing;
   }
 
@@ -58,6 +65,18 @@ export class BufferedLog {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
   }
+}
+
+function writeAll(fd: number, data: Buffer): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const more = (off: number): void => {
+      fs.write(fd, data, off, data.length - off, null, (err, n) => {
+        if (err || n <= 0 || off + n >= data.length) resolve();
+        else more(off + n);
+      });
+    };
+    more(0);
+  });
 }
 
 /** Escapes what a client sent before it goes into a log line: no controls, no quotes, bounded. */
@@ -97,10 +116,14 @@ export interface AccessEntry {
   user?: string | undefined;
 }
 
+function quoted(v: string | undefined): string {
+  return v ? `"${logSafe(v, 512)}"` : '"-"';
+}
+
 /** One line of the Combined Log Format. */
 export function combinedLine(e: AccessEntry): string {
   const user = e.user ? `"${logSafe(e.user, 256)}"` : '-';
-  const q = (v: string | undefined) => (v ? `"${logSafe(v, 512)}"` : '"-"');
+  const q = quoted;
   return `${e.remote} - ${user} ${clfDate()} "${logSafe(e.requestLine)}" ${e.status} ${e.bytes > 0 ? e.bytes : '-'} ${q(e.referer)} ${q(e.userAgent)}\n`;
 }
 

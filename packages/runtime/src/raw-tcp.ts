@@ -120,6 +120,7 @@ interface RawHandle {
   writev(req: StreamReq, chunks: Buffer[], allBuffers: boolean): number;
   writeLatin1String(req: StreamReq, s: string): number;
   shutdown(req: StreamReq): number;
+  useUserBuffer?(buf: Buffer): void;
   close(cb?: () => void): void;
 }
 
@@ -137,6 +138,15 @@ interface Bindings {
 
 /** libuv's UV_EOF. */
 const UV_EOF = -4095;
+
+/**
+ * Every raw connection reads into this one buffer (like node:http's parser, which reads into one
+ * buffer per process): a read is delivered and done with before the next one starts, so one
+ * buffer serves them all, and a read costs no allocation of its own. What is delivered is a copy
+ * of the bytes read (from Buffer's small-allocation pool), the caller's to keep.
+ */
+const READ_BUFFER_SIZE = 64 * 1024;
+let readBuffer: Buffer | undefined;
 
 let cached: Bindings | null | undefined;
 
@@ -236,8 +246,17 @@ class RawConnection implements TcpConnection {
     readonly handle: RawHandle,
     private readonly onGone: (c: RawConnection) => void,
   ) {
-    handle.onread = (ab) => this.onRead(ab);
+    // Returns nothing: with a user buffer, a returned Uint8Array would become the next buffer.
+    handle.onread = (ab) => {
+      this.onRead(ab);
+    };
+    if (typeof handle.useUserBuffer === 'function' && process.env.SSTT_RAW_TCP_READ !== 'alloc') {
+      readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_SIZE);
+      handle.useUserBuffer(readBuffer);
+      this.userBuffer = readBuffer;
+    }
   }
+  private userBuffer: Buffer | undefined;
 
   get remoteAddress(): string | undefined {
     return this.peerName().address as string | undefined;
@@ -288,8 +307,13 @@ class RawConnection implements TcpConnection {
     const b = this.b;
     const n = b.state[b.kReadBytesOrError]!;
     if (n > 0) {
-      if (this.destroyed || !ab) return;
-      this.handlers.data(Buffer.from(ab, b.state[b.kArrayBufferOffset]!, n));
+      if (this.destroyed) return;
+      const ub = this.userBuffer;
+      if (ub) {
+        const chunk = Buffer.allocUnsafe(n);
+        ub.copy(chunk, 0, 0, n);
+        this.handlers.data(chunk);
+      } else if (ab) this.handlers.data(Buffer.from(ab, b.state[b.kArrayBufferOffset]!, n));
       return;
     }
     if (n === 0) return;
