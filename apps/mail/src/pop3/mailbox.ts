@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { VirtualSizeCounter } from './wire.ts';
-import { compareMaildirNames, lockUidList, newUidList, parseUidList, serializeUidList, uidl, UIDLIST_NAME, type UidRecord } from './uidlist.ts';
+import { compareMaildirNames, hex8, lockUidList, newUidList, parseUidList, serializeUidList, UIDLIST_NAME, type UidRecord } from './uidlist.ts';
 
 /** Files at most this large are read in one go for RETR/TOP; larger ones are streamed. */
 export const SMALL_MESSAGE_OCTETS = 64 * 1024;
@@ -78,6 +78,16 @@ export interface MailboxSnapshot {
 }
 
 const W_IN_NAME = /,W=(\d+)/;
+
+/** The POP3 size recorded in the name (`,W=`, dovecot's) or in the uidlist (`W`); -1 if neither. */
+function knownSize(r: UidRecord): number {
+  if (r.base.includes(',W=')) {
+    const w = W_IN_NAME.exec(r.base);
+    if (w) return Number(w[1]);
+  }
+  for (const [k, v] of r.ext) if (k === 'W') return Number(v);
+  return -1;
+}
 
 function baseOf(name: string): string {
   const i = name.indexOf(':');
@@ -164,18 +174,21 @@ export async function openMailbox(maildir: string): Promise<MailboxSnapshot> {
     }
     list.records = records;
 
-    const messages: Message[] = records.map((r, i) => {
-      const w = W_IN_NAME.exec(r.base)?.[1] ?? r.ext.find(([k]) => k === 'W')?.[1];
-      return {
+    const messages: Message[] = new Array(records.length);
+    const validityHex = hex8(list.validity);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      messages[i] = {
         number: i + 1,
         uid: r.uid,
-        uidl: uidl(r.uid, list.validity),
-        file: path.join(cur, files.get(r.base)!),
+        uidl: hex8(r.uid) + validityHex,
+        // Names from readdir hold no "/": a concatenation, not path.join, for thousands of files.
+        file: `${cur}/${files.get(r.base)!}`,
         base: r.base,
-        size: w === undefined ? -1 : Number(w),
+        size: knownSize(r),
         deleted: false,
       };
-    });
+    }
     const unknown = messages.filter((m) => m.size < 0);
     const large: Message[] = [];
     await inBatches(unknown, (m) => {

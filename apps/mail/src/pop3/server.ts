@@ -1,8 +1,10 @@
 // The POP3 server factory (STYLE §1): one listener, plain (with STLS when TLS is configured) or
 // implicit TLS (RFC 8314 §3.3, the POP3S port); one Pop3Session per connection; graceful close.
-import net, { type AddressInfo } from 'node:net';
+// The plain listener runs on @sstt/runtime's raw TCP transport (libuv's handle without
+// net.Socket's stream machinery: bench/RESULTS-pop3.md), node:net when SSTT_RAW_TCP=net.
+import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { silentLogger, type Logger } from '@sstt/runtime';
+import { listenTcp, silentLogger, wrapSocket, type Logger, type TcpConnection, type TcpListener } from '@sstt/runtime';
 import type { Scenario } from '@sstt/scenario';
 import { POP3_LIMITS, type Pop3Limits } from './limits.ts';
 import { AuthThrottle, Pop3Session, type ServerContext } from './session.ts';
@@ -26,6 +28,8 @@ export interface Pop3ServerOptions extends Partial<Pop3Limits> {
   greeting?: string;
   /** Default: scenario.mail.plaintextAuth (false: logins only after STLS or on POP3S). */
   plaintextAuth?: boolean;
+  /** Plain listener's transport: 'raw' (default when available) or 'net'; default from SSTT_RAW_TCP. */
+  transport?: 'raw' | 'net';
 }
 
 export interface Pop3Server {
@@ -58,41 +62,65 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
   };
   const sessions = new Set<Pop3Session>();
 
-  const accept = (socket: net.Socket, secure: boolean) => {
-    socket.on('error', () => {}); // a client that goes away is not an error
-    if (ctx.closing) return void socket.end('-ERR [SYS/TEMP] Server shutting down.\r\n');
-    if (sessions.size >= limits.maxConnections) return void socket.end('-ERR [SYS/TEMP] Too many connections, try again later.\r\n');
-    const session = new Pop3Session(socket, ctx, secure);
+  const accept = (conn: TcpConnection, secure: boolean) => {
+    const refuse = (line: string) => {
+      conn.setHandlers({ data() {}, end() {}, error() {}, close() {} });
+      conn.write(line);
+      conn.end();
+      setTimeout(() => conn.destroy(), limits.closeGraceMs).unref();
+    };
+    if (ctx.closing) return refuse('-ERR [SYS/TEMP] Server shutting down.\r\n');
+    if (sessions.size >= limits.maxConnections) return refuse('-ERR [SYS/TEMP] Too many connections, try again later.\r\n');
+    const session = new Pop3Session(conn, ctx, secure);
     sessions.add(session);
     void session.closed.then(() => sessions.delete(session));
     session.start();
   };
 
-  const server: net.Server = implicitTls
-    ? tls.createServer({ ...options.tls }, (socket) => accept(socket, true))
-    : net.createServer((socket) => accept(socket, false));
+  let plain: TcpListener | undefined;
+  let secureServer: tls.Server | undefined;
   if (implicitTls) {
-    server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+    // allowHalfOpen: a client's FIN ends the session the same way on every transport (wrapSocket).
+    secureServer = tls.createServer({ ...options.tls, allowHalfOpen: true }, (socket) => {
+      socket.setNoDelay(true);
+      accept(wrapSocket(socket), true);
+    });
+    secureServer.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
       log.debug({ err: err.message, client: socket.remoteAddress }, 'pop3s handshake failed');
     });
   }
 
   return {
-    listen() {
-      return new Promise((resolve, reject) => {
-        const onError = (err: Error) => reject(err);
-        server.once('error', onError);
-        server.listen({ host, port }, () => {
-          server.off('error', onError);
-          const addr = server.address() as AddressInfo;
-          log.debug({ host: addr.address, port: addr.port, tls: implicitTls }, implicitTls ? 'pop3s listening' : 'pop3 listening');
-          resolve([addr]);
+    async listen() {
+      if (secureServer) {
+        const server = secureServer;
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ host, port }, () => {
+            server.off('error', reject);
+            resolve();
+          });
         });
+        const addr = server.address() as AddressInfo;
+        log.debug({ host: addr.address, port: addr.port, tls: true }, 'pop3s listening');
+        return [addr];
+      }
+      plain = await listenTcp({
+        host,
+        port,
+        ...(options.transport ? { transport: options.transport } : {}),
+        onConnection: (conn) => accept(conn, false),
+        onError: (err) => log.warn({ err: err.message }, 'pop3 accept failed'),
       });
+      const addr = plain.address();
+      log.debug({ host: addr.address, port: addr.port, tls: false, transport: plain.transport }, 'pop3 listening');
+      return [addr];
     },
     async close() {
       ctx.closing = true;
-      const stopped = new Promise<void>((r) => server.close(() => r()));
+      const stopped = secureServer
+        ? new Promise<void>((r) => (secureServer!.listening ? secureServer!.close(() => r()) : r()))
+        : (plain?.close() ?? Promise.resolve());
       for (const s of sessions) s.shutdown();
       const all = Promise.all([...sessions].map((s) => s.closed));
       let timer: NodeJS.Timeout | undefined;

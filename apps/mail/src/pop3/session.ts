@@ -3,8 +3,9 @@
 // commands.ts behind one gate.
 import fs from 'node:fs';
 import type net from 'node:net';
+import { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import type { Logger } from '@sstt/runtime';
+import { wrapSocket, type Logger, type TcpConnection } from '@sstt/runtime';
 import type { Scenario, User } from '@sstt/scenario';
 import { dispatch } from './commands.ts';
 import { LineReader } from './line-reader.ts';
@@ -68,7 +69,15 @@ export class Pop3Session {
   readonly remoteAddress: string;
   readonly closed: Promise<void>;
 
-  private socket: net.Socket;
+  /** What the session reads commands from and writes replies to (after STLS: the TLS layer). */
+  private conn: TcpConnection;
+  /** The accepted connection itself; after STLS it carries the TLS records through `tunnel`. */
+  private readonly transport: TcpConnection;
+  private tunnel: Duplex | undefined;
+  /** The client sent FIN: finish the queued commands, then close. */
+  private peerEnded = false;
+  /** Called when the connection goes away (a reply waiting for 'drain' must not wait forever). */
+  private goneWaiters: Array<() => void> = [];
   private readonly reader: LineReader;
   private readonly queue: Array<string | typeof OVERFLOW> = [];
   private busy = false;
@@ -81,31 +90,42 @@ export class Pop3Session {
   private terminated = false;
   private paused = false;
   private resolveClosed!: () => void;
-  private readonly onData = (chunk: Buffer) => this.receive(chunk);
-  private readonly onClose = () => this.terminate();
   private readonly onError = (err: Error) => this.ctx.log.debug({ err: err.message, client: this.remoteAddress }, 'pop3 socket error');
 
+  /** `conn`: a raw TCP connection (plain POP3) or a TLS socket wrapped by wrapSocket (POP3S). */
   constructor(
-    socket: net.Socket,
+    conn: TcpConnection,
     readonly ctx: ServerContext,
     secure: boolean,
   ) {
-    this.socket = socket;
+    this.conn = conn;
+    this.transport = conn;
     this.secure = secure;
-    this.remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.remoteAddress = conn.remoteAddress ?? 'unknown';
     this.reader = new LineReader(ctx.limits.maxLineOctets);
     this.closed = new Promise((r) => (this.resolveClosed = r));
   }
 
   start(): void {
-    this.socket.setNoDelay(true);
-    this.attach(this.socket);
+    // One set of handlers for the life of the connection; after STLS the bytes go to the tunnel.
+    this.transport.setHandlers({
+      data: (chunk) => {
+        if (!this.tunnel) this.receive(chunk);
+        else if (!this.tunnel.push(chunk)) this.transport.pause();
+      },
+      end: () => (this.tunnel ? this.tunnel.push(null) : this.onPeerEnd()),
+      error: this.onError,
+      close: () => {
+        this.tunnel?.destroy();
+        this.terminate();
+      },
+    });
     this.startIdleTimer();
     this.reply(this.ctx.greeting);
   }
 
   get alive(): boolean {
-    return this.state !== 'CLOSED' && !this.socket.destroyed;
+    return this.state !== 'CLOSED' && !this.conn.destroyed;
   }
 
   get messages(): Message[] {
@@ -114,12 +134,13 @@ export class Pop3Session {
 
   /** Writes raw protocol text; does nothing on a dead socket; `close` ends the connection after it. */
   send(data: string | Buffer, opts: { close?: boolean } = {}): void {
-    if (!this.alive || this.socket.writableEnded) return;
+    if (!this.alive) return;
     this.activity++;
+    this.conn.write(data);
     if (opts.close) {
-      this.socket.end(data);
+      this.conn.end();
       this.state = 'CLOSED';
-    } else this.socket.write(data);
+    }
   }
 
   /** One reply line (CRLF added). */
@@ -142,7 +163,7 @@ export class Pop3Session {
   }
 
   destroy(): void {
-    this.socket.destroy();
+    this.conn.destroy();
   }
 
   /**
@@ -188,59 +209,70 @@ export class Pop3Session {
         if (bytesRead === 0) break;
         const out = enc.encode(buf.subarray(0, bytesRead));
         this.activity++;
-        if (out.length > 0 && !this.socket.write(out)) await this.drained();
+        if (out.length > 0 && !this.conn.write(out)) await this.drained();
       }
       this.send(enc.finish());
     } catch (err) {
       // The reply is half sent: the framing cannot be recovered, drop the connection.
       this.ctx.log.error({ err, file: msg.file }, 'pop3: reading a message failed');
-      this.socket.destroy();
+      this.conn.destroy();
     } finally {
       await fh.close();
     }
   }
 
-  /** STLS (RFC 2595 §4): after "+OK", TLS starts on this connection; anything sent in clear is discarded. */
+  /**
+   * STLS (RFC 2595 §4): after "+OK", TLS starts on this connection; anything sent in clear is
+   * discarded. The TLS layer runs over a small Duplex on the accepted connection (raw or not),
+   * and the session then talks to the TLS socket through the same TcpConnection interface.
+   */
   startTls(): void {
-    const raw = this.socket;
+    const transport = this.transport;
     const secureContext = this.ctx.secureContext!;
-    raw.pause();
-    this.detach(raw);
     this.queue.length = 0;
     this.reader.reset();
     this.pendingUser = undefined;
     this.upgrading = true; // no command runs until the handshake is done
-    raw.write('+OK Begin TLS negotiation now.' + CRLF, () => {
-      const secure = new tls.TLSSocket(raw, { isServer: true, secureContext });
-      this.socket = secure;
-      secure.on('error', this.onError);
-      // A client that sends STLS and then no handshake must not hold the connection forever.
-      const handshakeTimeout = () => secure.destroy();
-      secure.setTimeout(this.ctx.limits.idleTimeoutMs);
-      secure.once('timeout', handshakeTimeout);
-      secure.once('secure', () => {
-        this.secure = true;
-        this.upgrading = false;
-        this.busy = false;
-        secure.off('timeout', handshakeTimeout);
-        secure.setTimeout(0); // from now on the session's own autologout timer watches it
-        secure.off('close', this.onClose);
-        this.attach(secure);
-      });
-      secure.once('close', this.onClose);
+    transport.write('+OK Begin TLS negotiation now.' + CRLF);
+    this.activity++;
+    // From here on, every byte read is TLS (the transport's data handler feeds the tunnel).
+    const tunnel = new Duplex({
+      read: () => transport.resume(),
+      write: (chunk: Buffer, _enc, cb) => void transport.write(chunk, (err) => cb(err ?? undefined)),
+      final: (cb) => {
+        transport.end();
+        cb();
+      },
+      destroy: (err, cb) => {
+        transport.destroy();
+        cb(err);
+      },
     });
-  }
-
-  private attach(socket: net.Socket): void {
-    socket.on('data', this.onData);
-    socket.on('close', this.onClose);
-    socket.off('error', this.onError);
-    socket.on('error', this.onError);
-  }
-
-  private detach(socket: net.Socket): void {
-    socket.off('data', this.onData);
-    socket.off('close', this.onClose);
+    this.tunnel = tunnel;
+    const secure = new tls.TLSSocket(tunnel as unknown as net.Socket, { isServer: true, secureContext });
+    secure.on('error', this.onError);
+    // A client that sends STLS and then no handshake must not hold the connection forever.
+    const handshakeTimeout = () => secure.destroy();
+    secure.setTimeout(this.ctx.limits.idleTimeoutMs);
+    secure.once('timeout', handshakeTimeout);
+    const closedEarly = () => this.terminate();
+    secure.once('close', closedEarly);
+    secure.once('secure', () => {
+      secure.off('timeout', handshakeTimeout);
+      secure.setTimeout(0); // from now on the session's own autologout timer watches it
+      secure.off('close', closedEarly);
+      secure.off('error', this.onError);
+      this.conn = wrapSocket(secure);
+      this.conn.setHandlers({
+        data: (chunk) => this.receive(chunk),
+        end: () => this.onPeerEnd(),
+        error: this.onError,
+        close: () => this.terminate(),
+      });
+      this.secure = true;
+      this.upgrading = false;
+      this.busy = false;
+    });
   }
 
   /**
@@ -256,6 +288,9 @@ export class Pop3Session {
       if (this.activity !== seen || this.upgrading) {
         seen = this.activity;
         quiet = 0;
+      } else if (this.state === 'CLOSED') {
+        // We said goodbye a whole tick ago and the client still holds the connection open.
+        this.conn.destroy();
       } else if (++quiet >= TICKS) this.autologout();
     }, Math.max(1, Math.ceil(this.ctx.limits.idleTimeoutMs / TICKS)));
     this.idleTimer.unref();
@@ -275,16 +310,24 @@ export class Pop3Session {
     }
   }
 
+  /** Resolves once the pending writes are taken by the kernel, or the connection is gone. */
   private drained(): Promise<void> {
     return new Promise((resolve) => {
-      const done = () => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
-        resolve();
-      };
-      this.socket.on('drain', done);
-      this.socket.on('close', done);
+      this.goneWaiters.push(resolve);
+      this.conn.onDrain(resolve);
     });
+  }
+
+  /** The client half-closed: the commands already received still run, then the connection ends. */
+  private onPeerEnd(): void {
+    this.peerEnded = true;
+    if (!this.busy && this.queue.length === 0) this.closeAfterPeerEnd();
+  }
+
+  private closeAfterPeerEnd(): void {
+    if (this.state === 'CLOSED' || this.conn.destroyed) return;
+    this.state = 'CLOSED';
+    this.conn.end();
   }
 
   private receive(chunk: Buffer): void {
@@ -294,10 +337,10 @@ export class Pop3Session {
     for (const line of lines) this.queue.push(line);
     if (overflow) {
       this.queue.push(OVERFLOW);
-      this.socket.pause();
+      this.conn.pause();
       this.paused = true;
     } else if (this.queue.length > this.ctx.limits.maxPipelined && !this.paused) {
-      this.socket.pause();
+      this.conn.pause();
       this.paused = true;
     }
     this.pump();
@@ -343,12 +386,13 @@ export class Pop3Session {
     }
     if (this.upgrading) this.busy = true;
     else if (this.ctx.closing && this.alive) this.shutdown();
+    else if (this.peerEnded && this.queue.length === 0) this.closeAfterPeerEnd();
   }
 
   private resumeIfDrained(): void {
     if (this.paused && this.queue.length < this.ctx.limits.maxPipelined / 2 && this.alive) {
       this.paused = false;
-      this.socket.resume();
+      this.conn.resume();
     }
   }
 
@@ -360,7 +404,6 @@ export class Pop3Session {
   /** RFC 1939 §3: the autologout timer ends the session without entering UPDATE. */
   private autologout(): void {
     this.reply('-ERR Disconnected for inactivity.', { close: true });
-    this.socket.destroySoon?.();
   }
 
   private terminate(): void {
@@ -368,6 +411,7 @@ export class Pop3Session {
     this.terminated = true;
     clearInterval(this.idleTimer);
     this.prepared = undefined;
+    for (const w of this.goneWaiters.splice(0)) w();
     this.state = 'CLOSED';
     this.queue.length = 0;
     const release = this.releaseMailbox;

@@ -70,27 +70,33 @@ export function parseUidList(text: string): UidList | undefined {
     list.nextUid = Number(header[2]);
   } else return undefined;
   if (!Number.isInteger(list.validity) || list.validity <= 0 || !Number.isInteger(list.nextUid) || list.nextUid < 1) return undefined;
+  // Thousands of entries, parsed at every login: plain index scans, no per-line split/slice chains.
   let last = 0;
-  for (const line of lines.slice(1)) {
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
     if (line === '') continue;
     const sp = line.indexOf(' ');
-    if (sp < 0) return undefined;
-    const uid = Number(line.slice(0, sp));
-    if (!Number.isInteger(uid) || uid <= last) return undefined;
+    if (sp <= 0) return undefined;
+    const uid = parseDigits(line, 0, sp);
+    if (uid <= last) return undefined;
     last = uid;
-    let rest = line.slice(sp + 1);
     const ext: Array<[string, string]> = [];
-    let name: string;
-    if (v1) name = rest;
-    else {
-      const colon = rest.indexOf(':');
+    let nameAt = sp + 1;
+    if (!v1) {
+      const colon = line.indexOf(':', sp + 1);
       if (colon < 0) return undefined;
-      for (const field of rest.slice(0, colon).split(' ')) if (field) ext.push([field[0]!, field.slice(1)]);
-      rest = rest.slice(colon + 1);
-      name = rest;
+      // ` W2048 S2040 :name`: fields between the uid and the colon
+      let at = sp + 1;
+      while (at < colon) {
+        let end = line.indexOf(' ', at);
+        if (end < 0 || end > colon) end = colon;
+        if (end > at) ext.push([line[at]!, line.slice(at + 1, end)]);
+        at = end + 1;
+      }
+      nameAt = colon + 1;
     }
-    const info = name.indexOf(':');
-    list.records.push({ uid, base: info < 0 ? name : name.slice(0, info), ext });
+    const info = line.indexOf(':', nameAt);
+    list.records.push({ uid, base: info < 0 ? line.slice(nameAt) : line.slice(nameAt, info), ext });
   }
   if (list.nextUid <= last) list.nextUid = last + 1;
   return list;
@@ -106,9 +112,26 @@ export function serializeUidList(list: UidList): string {
   return text;
 }
 
+/** A non-negative decimal integer spanning text[from, to); -1 when it is not one. */
+function parseDigits(text: string, from: number, to: number): number {
+  if (to <= from || to - from > 15) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 /** The POP3 UIDL dovecot shows with `pop3_uidl_format = %08Xu%08Xv` (its %X prints lower-case hex). */
 export function uidl(uid: number, validity: number): string {
-  return uid.toString(16).padStart(8, '0') + validity.toString(16).padStart(8, '0');
+  return hex8(uid) + hex8(validity);
+}
+
+/** `%08x` (the UIDVALIDITY half is the same for a whole mailbox: callers may compute it once). */
+export function hex8(n: number): string {
+  return n.toString(16).padStart(8, '0');
 }
 
 /**
