@@ -73,6 +73,8 @@ export interface HttpServer {
    * a renewed certificate); new handshakes use them at once.
    */
   updateTls(https: HttpsOptions): void;
+  /** What carries the plain listener once listening: 'raw' (libuv TCP handle) or 'net' (node:net). */
+  plainTransport(): 'raw' | 'net' | undefined;
 }
 
 function credentials(h: HttpsOptions): tls.SecureContextOptions {
@@ -176,7 +178,6 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     } catch (err) {
       throw new ListenError('http', host, port, err as NodeJS.ErrnoException);
     }
-    log.debug({ transport: plain.transport }, 'plain HTTP transport');
     return plain.address();
   };
 
@@ -232,9 +233,11 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
         addresses.push(await listenOne(secure, h.port ?? s.listen.ports.https, 'https'));
       }
       for (const a of addresses) logs?.lab.write(labLine('INFO', '-', `listening on ${a.address}:${a.port} root ${ctx.files.root}`));
-      log.info({ addresses: addresses.map((a) => `${a.address}:${a.port}`), root: ctx.files.root }, 'web_sstt listening');
+      log.info({ addresses: addresses.map((a) => `${a.address}:${a.port}`), root: ctx.files.root, tcp: plain?.transport }, 'web_sstt listening');
       return addresses;
     },
+
+    plainTransport: () => plain?.transport,
 
     updateTls(https: HttpsOptions) {
       secureServer?.setSecureContext(credentials(https));

@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectStatus } from './expect.ts';
 import { parseHead, readResponse, req, type HttpResponse } from './wire.ts';
-import { createWorld, type Running, type World } from './world.ts';
+import { createWorld, type Running, type TransportName, type World } from './world.ts';
 
 const SIZE = 100 * 1024 * 1024;
 const BLOCK = 4 * 1024 * 1024;
@@ -31,7 +31,7 @@ beforeAll(async () => {
   }
   fs.closeSync(fd);
   bigSha = hash.digest('hex');
-  server = await w.start({ idleTimeoutMs: 10_000 });
+  server = await w.start({ idleTimeoutMs: 10_000 }, { net: true });
 }, 60_000);
 
 afterAll(async () => {
@@ -50,10 +50,10 @@ interface Download {
  * GETs `target` and hashes the body as it arrives. `pauseAfter` bytes into the body the client
  * stops reading for `pauseMs`.
  */
-function download(name: 'tcp' | 'tls', target: string, opts: { pauseAfter?: number; pauseMs?: number; fields?: Record<string, string> } = {}): Promise<Download> {
+function download(name: TransportName, target: string, opts: { pauseAfter?: number; pauseMs?: number; fields?: Record<string, string> } = {}): Promise<Download> {
   const port = server.byName(name).port;
   return new Promise((resolve, reject) => {
-    const socket = name === 'tcp' ? net.connect(port, '127.0.0.1') : tls.connect({ port, host: '127.0.0.1', ...w.tlsClient() });
+    const socket = name !== 'tls' ? net.connect(port, '127.0.0.1') : tls.connect({ port, host: '127.0.0.1', ...w.tlsClient() });
     const base = process.memoryUsage().rss;
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss - base)), 20);
@@ -88,7 +88,7 @@ function download(name: 'tcp' | 'tls', target: string, opts: { pauseAfter?: numb
     socket.on('close', () => {
       if (got !== expected || !head) finish(new Error(`connection closed after ${got} of ${expected} body bytes`));
     });
-    socket.on(name === 'tcp' ? 'connect' : 'secureConnect', () => socket.write(req('GET', target, { Host: w.www, ...(opts.fields ?? {}) })));
+    socket.on(name !== 'tls' ? 'connect' : 'secureConnect', () => socket.write(req('GET', target, { Host: w.www, ...(opts.fields ?? {}) })));
     socket.on('data', (chunk: Buffer) => {
       if (head) return onBody(chunk);
       headBuf = Buffer.concat([headBuf, chunk]);
@@ -103,7 +103,7 @@ function download(name: 'tcp' | 'tls', target: string, opts: { pauseAfter?: numb
   });
 }
 
-describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
+describe.each(['tcp', 'net', 'tls'] as const)('over %s', (name) => {
   it('streams the 100 MB file with a matching SHA-256', async () => {
     const d = await download(name, '/big.zip');
     expectStatus({ ...d.head, body: Buffer.alloc(0) }, 200);

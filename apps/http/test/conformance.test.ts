@@ -31,8 +31,8 @@ beforeAll(async () => {
   w.put('ñandú.txt', 'utf-8 name\n');
   w.put('nolist/hidden-name.txt', 'not to be listed\n');
   w.put('empty.txt', '');
-  server = await w.start({ idleTimeoutMs: IDLE_MS, maxRequests: MAX_REQUESTS, formEmail: w.s.users[0]!.email });
-  noForm = await w.start({ idleTimeoutMs: IDLE_MS, maxRequests: MAX_REQUESTS, formEmail: undefined });
+  server = await w.start({ idleTimeoutMs: IDLE_MS, maxRequests: MAX_REQUESTS, formEmail: w.s.users[0]!.email }, { net: true });
+  noForm = await w.start({ idleTimeoutMs: IDLE_MS, maxRequests: MAX_REQUESTS, formEmail: undefined }, { net: true });
 }, 60_000);
 
 afterAll(async () => {
@@ -40,7 +40,12 @@ afterAll(async () => {
 });
 
 
-describe.each(['tcp', 'tls'] as const)('over %s', (transportName) => {
+it('the plain listener runs on the raw TCP handle by default, on node:net when forced', () => {
+  expect(server.server.plainTransport()).toBe(process.env.SSTT_RAW_TCP === 'net' ? 'net' : 'raw');
+});
+
+// tcp: the raw libuv handle (the default); net: node:net forced (the fallback); tls: HTTPS.
+describe.each(['tcp', 'net', 'tls'] as const)('over %s', (transportName) => {
   let t: Transport;
   let host: string;
   const open: RawClient[] = [];

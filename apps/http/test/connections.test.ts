@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawTcp, type RawClient } from '@sstt/testkit';
 import { expectClosedQuietly, expectCommonHeaders, expectErrorPage, expectStatus } from './expect.ts';
 import { readResponse, req, splitResponses } from './wire.ts';
-import { createWorld, FILES, type Running, type Transport, type World } from './world.ts';
+import { createWorld, FILES, type Running, type Transport, type TransportName, type World } from './world.ts';
 
 const NO_READER = fileURLToPath(new URL('./clients/no-reader.mjs', import.meta.url));
 const IDLE_MS = 1000;
@@ -30,12 +30,14 @@ const MID = crypto.randomBytes(2 * 1024 * 1024);
 beforeAll(async () => {
   w = await createWorld();
   w.put('stall.zip', Buffer.alloc(STALL_MB * 1024 * 1024, 7));
-  idle = await w.start({ idleTimeoutMs: IDLE_MS, headerTimeoutMs: 5000 });
-  header = await w.start({ idleTimeoutMs: 5000, headerTimeoutMs: HEADER_MS, formEmail: w.s.users[0]!.email });
-  capped = await w.start({ maxRequests: 3 });
-  bounded = await w.start({ maxConnections: 2 });
-  deep = await w.start({ maxRequests: 50_000 });
-  defaults = await w.start({});
+  // Every server also has a node:net twin (transport 'net'), so both plain transports are tested.
+  const net = { net: true };
+  idle = await w.start({ idleTimeoutMs: IDLE_MS, headerTimeoutMs: 5000 }, net);
+  header = await w.start({ idleTimeoutMs: 5000, headerTimeoutMs: HEADER_MS, formEmail: w.s.users[0]!.email }, net);
+  capped = await w.start({ maxRequests: 3 }, net);
+  bounded = await w.start({ maxConnections: 2 }, net);
+  deep = await w.start({ maxRequests: 50_000 }, net);
+  defaults = await w.start({}, net);
   w.put('mid.zip', MID);
 }, 60_000);
 
@@ -47,15 +49,15 @@ afterAll(async () => {
  * Sends `raw` on a plain socket (no RawClient: it would copy its buffer on every chunk) and
  * collects everything until the server closes. `pauseMs`: read nothing for that long first.
  */
-function collect(name: 'tcp' | 'tls', port: number, raw: string, pauseMs = 0, timeoutMs = 20_000): Promise<Buffer> {
+function collect(name: TransportName, port: number, raw: string, pauseMs = 0, timeoutMs = 20_000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const socket = name === 'tcp' ? net.connect(port, '127.0.0.1') : tls.connect({ port, host: '127.0.0.1', ...w.tlsClient() });
+    const socket = name !== 'tls' ? net.connect(port, '127.0.0.1') : tls.connect({ port, host: '127.0.0.1', ...w.tlsClient() });
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`no close within ${timeoutMs} ms; got ${chunks.reduce((n, c) => n + c.length, 0)} bytes`));
     }, timeoutMs);
-    socket.on(name === 'tcp' ? 'connect' : 'secureConnect', () => {
+    socket.on(name !== 'tls' ? 'connect' : 'secureConnect', () => {
       socket.write(raw);
       if (pauseMs) {
         socket.pause();
@@ -73,7 +75,7 @@ function collect(name: 'tcp' | 'tls', port: number, raw: string, pauseMs = 0, ti
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
+describe.each(['tcp', 'net', 'tls'] as const)('over %s', (name) => {
   const open: RawClient[] = [];
   afterAll(() => {
     for (const c of open) c.destroy();
@@ -232,7 +234,7 @@ describe.each(['tcp', 'tls'] as const)('over %s', (name) => {
     });
 
     // TLS handshakes of client and server share this process: fewer of them keep the suite fast.
-    const clients = name === 'tcp' ? 200 : 50;
+    const clients = name !== 'tls' ? 200 : 50;
     it(`${clients} clients at once are all served`, async () => {
       const t = defaults.byName(name);
       const results = await Promise.all(
@@ -384,12 +386,12 @@ describe.concurrent('TLS handshake timeout', () => {
   });
 });
 
-describe('graceful close', () => {
+describe.each(['tcp', 'net'] as const)('graceful close over %s', (name) => {
   it('close() lets a download in progress finish', async () => {
-    const r = await w.start({});
-    const port = r.byName('tcp').port;
+    const r = await w.start({}, { net: true });
+    const port = r.byName(name).port;
     // The client reads nothing for 800 ms: the download is surely in progress when close() comes.
-    const done = collect('tcp', port, req('GET', '/stall.zip', { Host: w.www, Connection: 'close' }), 800);
+    const done = collect(name, port, req('GET', '/stall.zip', { Host: w.www, Connection: 'close' }), 800);
     await sleep(200);
     const closing = r.close();
     const buf = await done;
@@ -400,15 +402,15 @@ describe('graceful close', () => {
   }, 20_000);
 
   it('close() closes idle connections, refuses new ones and resolves', async () => {
-    const r = await w.start({});
-    const c = await r.byName('tcp').connect();
+    const r = await w.start({}, { net: true });
+    const c = await r.byName(name).connect();
     c.write(req('GET', '/a.txt', { Host: w.www }));
     expectStatus(await readResponse(c), 200);
     const t0 = Date.now();
     await r.close();
     expect(Date.now() - t0).toBeLessThan(3000);
     await c.readToEnd(3000);
-    const port = r.byName('tcp').port;
+    const port = r.byName(name).port;
     await expect(
       new Promise((resolve, reject) => {
         const s = net.connect(port, '127.0.0.1', () => {

@@ -72,8 +72,14 @@ export const MEDIA_TYPES: Record<string, string> = {
   wasm: 'application/wasm',
 };
 
+/**
+ * tcp: the plain listener as it runs by default (the raw libuv TCP handle, runtime raw-tcp.ts);
+ * net: the same server with node:net forced (the fallback transport); tls: the HTTPS listener.
+ */
+export type TransportName = 'tcp' | 'net' | 'tls';
+
 export interface Transport {
-  name: 'tcp' | 'tls';
+  name: TransportName;
   port: number;
   connect(): Promise<RawClient>;
 }
@@ -82,7 +88,7 @@ export interface Running {
   /** The server handle itself (for updateTls). */
   server: ReturnType<typeof createHttpServer>;
   transports: Transport[];
-  byName(name: 'tcp' | 'tls'): Transport;
+  byName(name: TransportName): Transport;
   close(): Promise<void>;
 }
 
@@ -98,8 +104,12 @@ export interface World {
   www: string;
   /** TLS options of a client presenting `user`'s certificate (the valid one by default). */
   tlsClient(user?: string | null): tls.ConnectionOptions;
-  /** Starts a server on this world with the given overrides. */
-  start(overrides?: Partial<HttpServerOptions>): Promise<Running>;
+  /**
+   * Starts a server on this world with the given overrides. With `net`, a twin server with the
+   * same options, node:net forced and no HTTPS (its logs in their own directory) is started too
+   * and offered as the transport 'net'.
+   */
+  start(overrides?: Partial<HttpServerOptions>, opts?: { net?: boolean }): Promise<Running>;
   /** Excerpts of every response in which the secret outside the root appeared (must stay empty). */
   leaks(): string[];
   /** Writes a file under the root (creating directories). */
@@ -167,7 +177,7 @@ export async function createWorld(): Promise<World> {
   };
 
   const running: Running[] = [];
-  const start = async (overrides: Partial<HttpServerOptions> = {}): Promise<Running> => {
+  const start = async (overrides: Partial<HttpServerOptions> = {}, opts: { net?: boolean } = {}): Promise<Running> => {
     const options: HttpServerOptions = {
       scenario: s,
       root,
@@ -189,6 +199,15 @@ export async function createWorld(): Promise<World> {
     let closing: Promise<void> | undefined;
     const transports: Transport[] = [{ name: 'tcp', port: plain!.port, connect: () => rawTcp(plain!.port).then(watch) }];
     if (secure) transports.push({ name: 'tls', port: secure.port, connect: () => rawTls(secure.port, tlsClient()).then(watch) });
+    let twin: Awaited<ReturnType<typeof startServer>> | undefined;
+    if (opts.net) {
+      const netLogs = options.logDir === false ? false : `${options.logDir ?? logDir}-net`;
+      const twinHandle = createHttpServer({ ...options, https: undefined, tcp: 'net', logDir: netLogs });
+      twin = await startServer(twinHandle);
+      const port = twin.addresses[0]!.port;
+      if (twinHandle.plainTransport() !== 'net') throw new Error('the net twin does not run on node:net');
+      transports.push({ name: 'net', port, connect: () => rawTcp(port).then(watch) });
+    }
     const r: Running = {
       server: handle,
       transports,
@@ -198,7 +217,7 @@ export async function createWorld(): Promise<World> {
         return found;
       },
       // Closed once, even when a test closed it before the cleanup did.
-      close: () => (closing ??= started.close()),
+      close: () => (closing ??= Promise.all([started.close(), twin?.close()]).then(() => undefined)),
     };
     running.push(r);
     return r;
