@@ -602,7 +602,10 @@ class NetListener implements TcpListener {
     server.on('connection', (sock: net.Socket) => {
       const c = new SocketConnection(sock);
       this.conns.add(c);
-      sock.once('close', () => this.conns.delete(c));
+      sock.once('close', () => {
+        this.conns.delete(c);
+        if (this.conns.size === 0) this.allGone?.();
+      });
       onConnection(c);
     });
   }
@@ -612,8 +615,15 @@ class NetListener implements TcpListener {
   connections(): Iterable<TcpConnection> {
     return this.conns;
   }
+  private allGone: (() => void) | undefined;
+  /** Like the raw listener: resolves once the sockets' 'close' events have come too. */
   close(): Promise<void> {
-    this.closing ??= new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.closing ??= new Promise<void>((resolve) =>
+      this.server.close(() => {
+        if (this.conns.size === 0) resolve();
+        else this.allGone = resolve;
+      }),
+    );
     return this.closing;
   }
 }
