@@ -16,7 +16,9 @@ parent_holds_lock() {
   local pid=$PPID
   while [ "$pid" -gt 1 ]; do
     if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "flock.*$LOCK"; then return 0; fi
-    pid=$(awk '{print $4}' "/proc/$pid/stat" 2>/dev/null || echo 1)
+    # the parent pid is the 2nd field after the ")" that ends the command name (which may hold spaces)
+    pid=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $2}')
+    [ -n "$pid" ] || return 1
   done
   return 1
 }
@@ -161,7 +163,8 @@ node -e '
     fig[who + "_" + phase] = med(v);
     const cpu = med(js.map((j) => j.server_cpu_ms));
     fig[who + "_" + phase + "_cpu"] = cpu;
-    console.log(`${who.padEnd(8)} ${phase}: ${med(v)} msg/s (median of ${v.length}, min ${Math.min(...v)}, max ${Math.max(...v)}), login ${med(js.map((j) => j.login_ms))} ms, server CPU ${cpu} ms per ${js[0].messages} messages`);
+    const ccpu = js.every((j) => j.client_retr_cpu_ms !== undefined) ? `, client CPU in RETRs ${med(js.map((j) => j.client_retr_cpu_ms))} ms` : "";
+    console.log(`${who.padEnd(8)} ${phase}: ${med(v)} msg/s (median of ${v.length}, min ${Math.min(...v)}, max ${Math.max(...v)}), login ${med(js.map((j) => j.login_ms))} ms, server CPU ${cpu} ms per ${js[0].messages} messages${ccpu}`);
   }
   console.log(`ratio ours/dovecot warm = ${(fig.ours_warm / fig.dovecot_warm).toFixed(2)}x (target >= 1.0x); cold = ${(fig.ours_cold / fig.dovecot_cold).toFixed(2)}x`);
   const n = pick("ours", "warm")[0]?.messages ?? 1;

@@ -4,7 +4,7 @@
 # Load: N messages of ~SIZE bytes over C connections, every message acknowledged (250) before
 # the next one on its connection (bench/smtp-load.mjs). Our server answers 250 only once the
 # message is fsynced in new/; exim answers once it is fsynced in its spool and delivers after.
-# Usage: bash bench/run.sh            Env: N=2000 C=10 SIZE=2048 REPS=3 (runs alternate), POP3=0 skips pop3.sh
+# Usage: bash bench/run.sh            Env: N=2000 C=10 SIZE=2048 REPS=3 (runs alternate), POP3=0 skips pop3.sh, SMTP=0 runs only pop3.sh
 # Takes /tmp/sstt-bench.lock itself unless a parent already holds it (flock ... npm run bench).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -24,6 +24,9 @@ parent_holds_lock() {
 if [ -z "${SSTT_BENCH_LOCKED:-}" ] && ! parent_holds_lock; then
   exec flock "$LOCK" env SSTT_BENCH_LOCKED=1 bash "$0" "$@"
 fi
+
+# SMTP=0: only the POP3 download benchmark.
+if [ "${SMTP:-1}" = 0 ]; then SSTT_BENCH_LOCKED=1 exec bash "$HERE/pop3.sh"; fi
 
 N="${N:-2000}"; C="${C:-10}"; SIZE="${SIZE:-2048}"; REPS="${REPS:-3}"
 W="$(mktemp -d /tmp/sstt-mail-bench.XXXXXX)"; chmod 755 "$W"
@@ -172,5 +175,5 @@ if (M.exim && M["sstt-mail"]) {
 
 if [ -f "$HERE/pop3.sh" ] && [ "${POP3:-1}" != 0 ]; then
   echo
-  bash "$HERE/pop3.sh"
+  SSTT_BENCH_LOCKED=1 bash "$HERE/pop3.sh"
 fi
