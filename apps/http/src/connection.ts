@@ -73,6 +73,10 @@ export class Connection {
   /** A request was already answered in this round of process(). */
   private inRound = false;
   private paused = false;
+  /** The log lines of the last response and what they were made from (see log()). */
+  private lastLog:
+    | { second: number; status: number; bytes: number; requestLine: string; reason: string | undefined; referer: string | undefined; userAgent: string | undefined; access: string; lab: string }
+    | undefined;
   /** Responses of one round of pipelined requests, sent together by uncork() (one writev). */
   private corked: Buffer[] | undefined;
 
@@ -281,19 +285,33 @@ export class Connection {
   private log(status: number, requestLine: string, head: RequestHead | undefined, bytes: number, reason?: string): void {
     const logs: ServerLogs | undefined = this.ctx.logs;
     if (!logs) return;
-    logs.access.write(
-      combinedLine({
-        remote: this.remote,
-        requestLine,
-        status,
-        bytes,
-        referer: head?.headers.get('referer'),
-        userAgent: head?.headers.get('user-agent'),
-        user: this.peerSubject,
-      }),
-    );
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
+    const referer = head?.headers.get('referer');
+    const userAgent = head?.headers.get('user-agent');
+    // A client repeating a request within the same second gets the very same log lines: they
+    // are made once (a keep-alive client polling a page, a load generator).
+    const last = this.lastLog;
+    if (
+      last &&
+      last.second === second &&
+      last.status === status &&
+      last.bytes === bytes &&
+      last.requestLine === requestLine &&
+      last.reason === reason &&
+      last.referer === referer &&
+      last.userAgent === userAgent
+    ) {
+      logs.access.write(last.access);
+      logs.lab.write(last.lab);
+      return;
+    }
+    const access = combinedLine({ remote: this.remote, requestLine, status, bytes, referer, userAgent, user: this.peerSubject }, now);
     const kind: LabLogKind = status === 403 ? 'FORBIDDEN' : status === 404 ? 'NOT FOUND' : status >= 400 ? 'ERROR' : 'INFO';
-    logs.lab.write(labLine(kind, this.remote, `${requestLine} ${status}${reason ? ` (${reason})` : ''}`));
+    const lab = labLine(kind, this.remote, `${requestLine} ${status}${reason ? ` (${reason})` : ''}`, now);
+    this.lastLog = { second, status, bytes, requestLine, reason, referer, userAgent, access, lab };
+    logs.access.write(access);
+    logs.lab.write(lab);
   }
 
   /**

@@ -156,14 +156,10 @@ function fileReply(conn: Connection, head: RequestHead, entry: FileEntry, cookie
       ...(body ? { body: body.subarray(range.start, range.end + 1) } : { file: { path: entry.real, start: range.start } }),
     };
   }
-  return {
-    status: 200,
-    contentType: entry.mime,
-    headers: common,
-    length: size,
-    noBody,
-    ...(body ? { body } : { file: { path: entry.real, start: 0 } }),
-  };
+  const reply: Reply = { status: 200, contentType: entry.mime, headers: common, length: size, noBody };
+  if (body) reply.body = body;
+  else reply.file = { path: entry.real, start: 0 };
+  return reply;
 }
 
 /** Weak comparison of entity tags (RFC 9110 §8.8.3.2), for If-None-Match; "*" matches any. */

@@ -121,10 +121,10 @@ function quoted(v: string | undefined): string {
 }
 
 /** One line of the Combined Log Format. */
-export function combinedLine(e: AccessEntry): string {
+export function combinedLine(e: AccessEntry, now = Date.now()): string {
   const user = e.user ? `"${logSafe(e.user, 256)}"` : '-';
   const q = quoted;
-  return `${e.remote} - ${user} ${clfDate()} "${logSafe(e.requestLine)}" ${e.status} ${e.bytes > 0 ? e.bytes : '-'} ${q(e.referer)} ${q(e.userAgent)}\n`;
+  return `${e.remote} - ${user} ${clfDate(now)} "${logSafe(e.requestLine)}" ${e.status} ${e.bytes > 0 ? e.bytes : '-'} ${q(e.referer)} ${q(e.userAgent)}\n`;
 }
 
 export type LabLogKind = 'INFO' | 'FORBIDDEN' | 'NOT FOUND' | 'ERROR';
@@ -133,8 +133,8 @@ let isoSecond = -1;
 let isoText = '';
 
 /** One line of the lab's webserver.log: "KIND: <ISO time, seconds> <remote> <message>". */
-export function labLine(kind: LabLogKind, remote: string, message: string): string {
-  const second = Math.floor(Date.now() / 1000);
+export function labLine(kind: LabLogKind, remote: string, message: string, now = Date.now()): string {
+  const second = Math.floor(now / 1000);
   if (second !== isoSecond) {
     isoSecond = second;
     isoText = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
