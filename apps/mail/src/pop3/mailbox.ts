@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { VirtualSizeCounter } from './wire.ts';
-import { compareMaildirNames, hex8, lockUidList, newUidList, parseUidList, serializeUidList, UIDLIST_NAME, type UidRecord } from './uidlist.ts';
+import { compareMaildirNames, hex8, lockUidList, newUidList, parseUidList, serializeUidList, UIDLIST_LOCK_NAME, UIDLIST_NAME, type UidList, type UidRecord } from './uidlist.ts';
 
 /** Files at most this large are read in one go for RETR/TOP; larger ones are streamed. */
 export const SMALL_MESSAGE_OCTETS = 64 * 1024;
@@ -126,6 +126,82 @@ export async function measureVirtualSize(file: string): Promise<number> {
 }
 
 /**
+ * What the previous login of a Maildir read, kept so that the next one skips what has not
+ * changed (dovecot keeps the same in its index):
+ * - the parsed dovecot-uidlist, valid while the file is the same file: dovecot and we replace
+ *   it by rename under the lock we hold, so a new version is a new inode (size and times are
+ *   compared too);
+ * - the listing of cur/, valid while the directory's mtime has not moved, and only kept when
+ *   that mtime was already STABLE_DIR_MS old at the listing: a change in the same clock tick as
+ *   an earlier one would not move it (dovecot's maildir sync follows the same rule).
+ * Entries are never mutated; bounded to MAX_CACHED_MAILDIRS (the oldest goes first).
+ */
+interface SyncCache {
+  uidKey?: string;
+  list?: Readonly<UidList>;
+  curKey?: string;
+  files?: ReadonlyMap<string, string>;
+}
+const syncCache = new Map<string, SyncCache>();
+const MAX_CACHED_MAILDIRS = 256;
+const STABLE_DIR_MS = 1000;
+
+function cacheFor(maildir: string): SyncCache {
+  let c = syncCache.get(maildir);
+  if (!c) {
+    if (syncCache.size >= MAX_CACHED_MAILDIRS) syncCache.delete(syncCache.keys().next().value!);
+    c = {};
+    syncCache.set(maildir, c);
+  }
+  return c;
+}
+
+/** Identity of a file or directory version; undefined when it does not exist. */
+async function versionKey(file: string): Promise<{ key: string; ino: bigint; mtimeMs: number } | undefined> {
+  try {
+    const st = await fs.promises.stat(file, { bigint: true });
+    return { key: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`, ino: st.ino, mtimeMs: Number(st.mtimeNs / 1_000_000n) };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** The uidlist as it is on disk (parsed, or from the cache when the file has not changed). */
+async function readUidList(maildir: string, cache: SyncCache): Promise<UidList | undefined> {
+  const file = path.join(maildir, UIDLIST_NAME);
+  const v = await versionKey(file);
+  if (!v) return undefined;
+  if (cache.list && cache.uidKey === v.key) return { ...cache.list, extraHeader: [...cache.list.extraHeader] };
+  const text = await fs.promises.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  const parsed = text === undefined ? undefined : parseUidList(text);
+  cache.list = parsed;
+  cache.uidKey = parsed ? v.key : undefined;
+  return parsed && { ...parsed, extraHeader: [...parsed.extraHeader] };
+}
+
+/** base name -> file name in cur/ (from the cache while cur/ has not changed). */
+async function listCur(cur: string, cache: SyncCache): Promise<ReadonlyMap<string, string>> {
+  const v = await versionKey(cur);
+  if (v && cache.files && cache.curKey === v.key) return cache.files;
+  const files = new Map<string, string>();
+  for (const name of await readdirOrEmpty(cur)) files.set(baseOf(name), name);
+  const stable = v !== undefined && Date.now() - v.mtimeMs > STABLE_DIR_MS;
+  cache.files = stable ? files : undefined;
+  cache.curKey = stable ? v.key : undefined;
+  return files;
+}
+
+/** Forgets what a login read (tests; a Maildir changed behind the server's back in the same tick). */
+export function forgetMailboxCache(maildir?: string): void {
+  if (maildir === undefined) syncCache.clear();
+  else syncCache.delete(maildir);
+}
+
+/**
  * Synchronises the Maildir with dovecot-uidlist (under dovecot's lock) and returns the
  * session's snapshot: new/ moved to cur/, UIDs assigned, sizes known.
  */
@@ -133,33 +209,31 @@ export async function openMailbox(maildir: string): Promise<MailboxSnapshot> {
   await ensureMaildir(maildir);
   const lock = await lockUidList(maildir);
   try {
-    const text = await fs.promises.readFile(path.join(maildir, UIDLIST_NAME), 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      throw err;
-    });
-    const parsed = text === undefined ? undefined : parseUidList(text);
+    const cache = cacheFor(maildir);
+    const parsed = await readUidList(maildir, cache);
     const list = parsed ?? newUidList();
     let changed = parsed === undefined;
 
     const cur = path.join(maildir, 'cur');
     const newDir = path.join(maildir, 'new');
-    /** base name -> current file name in cur/ */
-    const files = new Map<string, string>();
-    for (const name of await readdirOrEmpty(cur)) files.set(baseOf(name), name);
+    /** base name -> current file name in cur/ (copied before any change: the cache's is shared) */
+    let files = await listCur(cur, cache);
     const moving = (await readdirOrEmpty(newDir)).filter((name) => !files.has(baseOf(name)));
+    if (moving.length > 0) files = new Map(files);
+    const writable = files as Map<string, string>;
     const lost: string[] = [];
     await inBatches(moving, (name) => {
       // Maildir spec: a message leaves new/ once a client has seen it; ":2," = no flags yet.
       const target = name.includes(':') ? name : `${name}:2,`;
       try {
         fs.renameSync(path.join(newDir, name), path.join(cur, target));
-        files.set(baseOf(name), target);
+        writable.set(baseOf(name), target);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         lost.push(baseOf(name)); // taken by another reader meanwhile
       }
     });
-    if (lost.length > 0) for (const again of await readdirOrEmpty(cur)) if (lost.includes(baseOf(again))) files.set(baseOf(again), again);
+    if (lost.length > 0) for (const again of await readdirOrEmpty(cur)) if (lost.includes(baseOf(again))) writable.set(baseOf(again), again);
 
     const records: UidRecord[] = [];
     for (const r of list.records) {
@@ -198,10 +272,26 @@ export async function openMailbox(maildir: string): Promise<MailboxSnapshot> {
     await inPool(large, FS_CONCURRENCY, async (m) => {
       m.size = await measureVirtualSize(m.file);
     });
-    // Cache the sizes as dovecot does, so the next login needs no read.
-    for (const m of unknown) records[m.number - 1]!.ext.push(['W', String(m.size)]);
+    // Cache the sizes as dovecot does, so the next login needs no read (new record objects:
+    // the parsed ones may be shared with the sync cache).
+    for (const m of unknown) {
+      const r = records[m.number - 1]!;
+      records[m.number - 1] = { ...r, ext: [...r.ext, ['W', String(m.size)]] };
+    }
     if (unknown.length > 0) changed = true;
-    if (changed) await lock.commit(serializeUidList(list));
+    if (changed) {
+      // The lock file becomes the new uidlist (rename): same inode. If the uidlist has that inode
+      // after the rename, it is what we wrote (anyone replacing it since created another inode
+      // while ours was still in place), and the next login can take it from the cache.
+      const ours = await versionKey(path.join(maildir, UIDLIST_LOCK_NAME)).catch(() => undefined);
+      cache.list = cache.uidKey = undefined;
+      await lock.commit(serializeUidList(list));
+      const v = await versionKey(path.join(maildir, UIDLIST_NAME)).catch(() => undefined);
+      if (ours && v && v.ino === ours.ino) {
+        cache.list = { ...list, records: [...records] };
+        cache.uidKey = v.key;
+      }
+    }
     return { maildir, validity: list.validity, messages };
   } finally {
     await lock.release();
