@@ -125,6 +125,50 @@ export async function measureVirtualSize(file: string): Promise<number> {
   }
 }
 
+// The per-message loops of a login, as top-level functions (not closures created per login):
+// optimised once, they stay optimised from one login to the next.
+
+/** Names in `names` whose base is not a key of `files`. */
+function notIn(names: readonly string[], files: ReadonlyMap<string, string>): string[] {
+  const out: string[] = [];
+  for (const name of names) if (!files.has(baseOf(name))) out.push(name);
+  return out;
+}
+
+/** The records whose file is still there. */
+function present(records: readonly UidRecord[], files: ReadonlyMap<string, string>): UidRecord[] {
+  const out: UidRecord[] = [];
+  for (const r of records) if (files.has(r.base)) out.push(r);
+  return out;
+}
+
+/** Files without a record, in dovecot's order for new UIDs. */
+function freshBases(files: ReadonlyMap<string, string>, records: readonly UidRecord[]): string[] {
+  const known = new Set<string>();
+  for (const r of records) known.add(r.base);
+  const out: string[] = [];
+  for (const b of files.keys()) if (!known.has(b)) out.push(b);
+  return out.sort(compareMaildirNames);
+}
+
+function buildMessages(records: readonly UidRecord[], files: ReadonlyMap<string, string>, cur: string, validityHex: string): Message[] {
+  const messages: Message[] = new Array(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    messages[i] = {
+      number: i + 1,
+      uid: r.uid,
+      uidl: hex8(r.uid) + validityHex,
+      // Names from readdir hold no "/": a concatenation, not path.join, for thousands of files.
+      file: `${cur}/${files.get(r.base)!}`,
+      base: r.base,
+      size: knownSize(r),
+      deleted: false,
+    };
+  }
+  return messages;
+}
+
 /**
  * What the previous login of a Maildir read, kept so that the next one skips what has not
  * changed (dovecot keeps the same in its index):
@@ -218,7 +262,7 @@ export async function openMailbox(maildir: string): Promise<MailboxSnapshot> {
     const newDir = path.join(maildir, 'new');
     /** base name -> current file name in cur/ (copied before any change: the cache's is shared) */
     let files = await listCur(cur, cache);
-    const moving = (await readdirOrEmpty(newDir)).filter((name) => !files.has(baseOf(name)));
+    const moving = notIn(await readdirOrEmpty(newDir), files);
     if (moving.length > 0) files = new Map(files);
     const writable = files as Map<string, string>;
     const lost: string[] = [];
@@ -235,35 +279,18 @@ export async function openMailbox(maildir: string): Promise<MailboxSnapshot> {
     });
     if (lost.length > 0) for (const again of await readdirOrEmpty(cur)) if (lost.includes(baseOf(again))) writable.set(baseOf(again), again);
 
-    const records: UidRecord[] = [];
-    for (const r of list.records) {
-      if (files.has(r.base)) records.push(r);
-      else changed = true; // expunged since (dovecot drops it on its next sync too)
-    }
-    const known = new Set(records.map((r) => r.base));
-    const fresh = [...files.keys()].filter((b) => !known.has(b)).sort(compareMaildirNames);
-    for (const base of fresh) {
+    // expunged since: dropped (dovecot drops them on its next sync too)
+    const records = present(list.records, files);
+    if (records.length !== list.records.length) changed = true;
+    for (const base of freshBases(files, records)) {
       records.push({ uid: list.nextUid++, base, ext: [] });
       changed = true;
     }
     list.records = records;
 
-    const messages: Message[] = new Array(records.length);
-    const validityHex = hex8(list.validity);
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
-      messages[i] = {
-        number: i + 1,
-        uid: r.uid,
-        uidl: hex8(r.uid) + validityHex,
-        // Names from readdir hold no "/": a concatenation, not path.join, for thousands of files.
-        file: `${cur}/${files.get(r.base)!}`,
-        base: r.base,
-        size: knownSize(r),
-        deleted: false,
-      };
-    }
-    const unknown = messages.filter((m) => m.size < 0);
+    const messages = buildMessages(records, files, cur, hex8(list.validity));
+    const unknown: Message[] = [];
+    for (const m of messages) if (m.size < 0) unknown.push(m);
     const large: Message[] = [];
     await inBatches(unknown, (m) => {
       m.size = smallVirtualSize(m.file);

@@ -83,6 +83,8 @@ export class Pop3Session {
   private busy = false;
   /** The next message, read and encoded while the client was busy with the previous one. */
   private prepared: { msg: Message; body: PreparedBody } | undefined;
+  /** A reply buffer the kernel has finished with: the next message is read into it. */
+  private spare: Buffer | undefined;
   private upgrading = false;
   /** Bumped by every chunk received and every write: the autologout timer looks at it. */
   private activity = 0;
@@ -176,9 +178,11 @@ export class Pop3Session {
     if (msg.size > SMALL_MESSAGE_OCTETS) return this.streamMessage(msg, first, bodyLines);
     const ahead = this.prepared;
     this.prepared = undefined;
-    const body = ahead?.msg === msg && bodyLines === Infinity ? ahead.body : readPreparedBody(msg.file, msg.size, bodyLines);
+    const body = ahead?.msg === msg && bodyLines === Infinity ? ahead.body : readPreparedBody(msg.file, msg.size, bodyLines, this.takeSpare());
     if (body === null) return this.sendRelocated(msg, first, bodyLines);
     this.send(withStatus(first, body));
+    // Nothing queued: the kernel took the bytes during write(), the buffer can be used again.
+    if (this.conn.writableLength === 0 && body.buf.length <= SMALL_MESSAGE_OCTETS + 4096) this.spare = body.buf;
     // Mail clients download messages in order: read the next one while this reply travels and
     // the client parses it, so the next RETR is answered without touching the disk.
     if (bodyLines === Infinity) this.prepareNext(msg.number);
@@ -303,11 +307,19 @@ export class Pop3Session {
     try {
       // Maildir files never change once delivered (flags change the name only), so bytes read
       // now are the bytes RETR must send.
-      const body = readPreparedBody(next.file, next.size);
+      const spare = this.takeSpare();
+      const body = readPreparedBody(next.file, next.size, Infinity, spare);
       if (body) this.prepared = { msg: next, body };
+      if (spare && body?.buf !== spare) this.spare = spare;
     } catch {
       // unreadable now: RETR will try again and report it
     }
+  }
+
+  private takeSpare(): Buffer | undefined {
+    const s = this.spare;
+    this.spare = undefined;
+    return s;
   }
 
   /** Resolves once the pending writes are taken by the kernel, or the connection is gone. */
@@ -411,6 +423,7 @@ export class Pop3Session {
     this.terminated = true;
     clearInterval(this.idleTimer);
     this.prepared = undefined;
+    this.spare = undefined;
     for (const w of this.goneWaiters.splice(0)) w();
     this.state = 'CLOSED';
     this.queue.length = 0;

@@ -99,6 +99,22 @@ describe('readPreparedBody + withStatus (small messages in one buffer)', () => {
     }
   });
 
+  it('reuses a scratch buffer when it is large enough, leaving nothing of its old contents', () => {
+    const big = 'Subject: big\r\n\r\n' + 'B'.repeat(3000) + '\r\n';
+    const small = 'Subject: s\r\n\r\n.dot\r\nend';
+    const first = readPreparedBody(file(big), big.length)!;
+    const scratch = first.buf;
+    const again = readPreparedBody(file(small), crlfSize(small), Infinity, scratch)!;
+    expect(withStatus('+OK', again).toString('latin1')).toBe('+OK\r\n' + reference(small));
+    const clean = 'Subject: c\r\n\r\nclean\r\n';
+    const inPlace = readPreparedBody(file(clean), clean.length, Infinity, scratch)!;
+    expect(inPlace.buf).toBe(scratch);
+    expect(withStatus('+OK 21 octets', inPlace).toString('latin1')).toBe(`+OK 21 octets\r\n${clean}.\r\n`);
+    // Too small a scratch buffer is not used.
+    const tiny = Buffer.alloc(8);
+    expect(readPreparedBody(file(clean), clean.length, Infinity, tiny)!.buf).not.toBe(tiny);
+  });
+
   it('reads a clean CRLF file straight into the reply buffer, and null for a missing file', () => {
     const text = 'Subject: c\r\n\r\nclean\r\n';
     const body = readPreparedBody(file(text), text.length)!;

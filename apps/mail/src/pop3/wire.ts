@@ -120,10 +120,11 @@ export interface PreparedBody {
  * Reads a small file and encodes it for the wire in place: one open, one read into the reply
  * buffer itself (no stat: `size`, the POP3 size known from the mailbox, bounds it), one close.
  * When the file is already wire-clean (CRLF, no line starting with ".": the common case) the
- * body is not copied at all. Returns null when the file does not exist (renamed by another
- * client: the caller looks for it again).
+ * body is not copied at all. `scratch`, when large enough, is used instead of a new buffer (a
+ * buffer whose earlier contents the kernel has already taken). Returns null when the file does
+ * not exist (renamed by another client: the caller looks for it again).
  */
-export function readPreparedBody(file: string, size: number, bodyLines = Infinity): PreparedBody | null {
+export function readPreparedBody(file: string, size: number, bodyLines = Infinity, scratch?: Buffer): PreparedBody | null {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -134,7 +135,9 @@ export function readPreparedBody(file: string, size: number, bodyLines = Infinit
   try {
     // One octet more than expected: getting it means the file is larger than its recorded size.
     const want = size + 1;
-    const buf = Buffer.allocUnsafe(STATUS_HEADROOM + want + CRLF_TERMINATOR.length);
+    const need = STATUS_HEADROOM + want + CRLF_TERMINATOR.length;
+    // At least 4 KiB: a buffer of its own (not a slice of Buffer's shared pool) worth keeping.
+    const buf = scratch !== undefined && scratch.length >= need ? scratch : Buffer.allocUnsafe(Math.max(need, 4096));
     let got = fs.readSync(fd, buf, STATUS_HEADROOM, want, 0);
     // Fewer octets than the POP3 size: bare LFs (each counts 2 on the wire) or a short read; a
     // second read confirms the end of the file. More than expected: read the whole file.
