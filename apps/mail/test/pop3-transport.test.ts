@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { certPaths } from '@sstt/scenario';
+import { certPaths, maildirOf } from '@sstt/scenario';
 import { initPki } from '@sstt/pki';
 import type { Started } from '@sstt/testkit';
 import { crlf, listMaildir, Pop3Client, pop3Scenario, startPop3, writeMessage, type Pop3World } from './pop3-helpers.ts';
@@ -112,3 +112,29 @@ for (const transport of ['raw', 'net'] as const) {
     });
   });
 }
+
+describe('a message file that cannot be read', () => {
+  it('gets -ERR [SYS/TEMP] and the session goes on', async () => {
+    const w2 = pop3Scenario();
+    const user = w2.s.users[0]!;
+    writeMessage(w2.s, user.name, 'Subject: ok\r\n\r\nfine\r\n');
+    const srv = await startPop3({ scenario: w2.s });
+    try {
+      const { client } = await Pop3Client.connect(srv.port);
+      expect(await client.login(user.name, user.password)).toBe('+OK Logged in.');
+      expect(await client.cmd('QUIT')).toBe('+OK Logging out.');
+      // A directory where message 2 should be: open() works, read() fails with EISDIR.
+      fs.mkdirSync(`${maildirOf(w2.s, user.name)}/cur/9999999999.M1P1.broken,S=10,W=10:2,`);
+      const again = (await Pop3Client.connect(srv.port)).client;
+      for (let i = 0; i < 50 && (await again.login(user.name, user.password)) !== '+OK Logged in.'; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await again.cmd('RETR 2')).toBe('-ERR [SYS/TEMP] Message is no longer available.');
+      expect(await again.cmd('RETR 1')).toBe(`+OK ${crlf('Subject: ok\r\n\r\nfine\r\n').length} octets`);
+      expect(await again.rawBody()).toBe('Subject: ok\r\n\r\nfine\r\n');
+      expect(await again.cmd('NOOP')).toBe('+OK');
+      expect(await again.cmd('QUIT')).toBe('+OK Logging out.');
+    } finally {
+      await srv.close();
+      w2.remove();
+    }
+  });
+});

@@ -178,7 +178,12 @@ export class Pop3Session {
     if (msg.size > SMALL_MESSAGE_OCTETS) return this.streamMessage(msg, first, bodyLines);
     const ahead = this.prepared;
     this.prepared = undefined;
-    const body = ahead?.msg === msg && bodyLines === Infinity ? ahead.body : readPreparedBody(msg.file, msg.size, bodyLines, this.takeSpare());
+    let body: PreparedBody | null;
+    try {
+      body = ahead?.msg === msg && bodyLines === Infinity ? ahead.body : readPreparedBody(msg.file, msg.size, bodyLines, this.takeSpare());
+    } catch (err) {
+      return this.unreadable(msg, err);
+    }
     if (body === null) return this.sendRelocated(msg, first, bodyLines);
     this.send(withStatus(first, body));
     // Nothing queued: the kernel took the bytes during write(), the buffer can be used again.
@@ -190,9 +195,20 @@ export class Pop3Session {
 
   /** The file was renamed (flags set by another client): find it, then send it. */
   private async sendRelocated(msg: Message, first: string, bodyLines: number): Promise<void> {
-    const body = (await relocate(msg).catch(() => false)) ? readPreparedBody(msg.file, msg.size, bodyLines) : null;
+    let body: PreparedBody | null;
+    try {
+      body = (await relocate(msg).catch(() => false)) ? readPreparedBody(msg.file, msg.size, bodyLines) : null;
+    } catch (err) {
+      return this.unreadable(msg, err);
+    }
     if (body === null) return this.reply('-ERR [SYS/TEMP] Message is no longer available.');
     this.send(withStatus(first, body));
+  }
+
+  /** A message file that exists but cannot be read (permissions, I/O error): the session goes on. */
+  private unreadable(msg: Message, err: unknown): void {
+    this.ctx.log.error({ err, file: msg.file }, 'pop3: reading a message failed');
+    this.reply('-ERR [SYS/TEMP] Message is no longer available.');
   }
 
   private async streamMessage(msg: Message, first: string, bodyLines: number): Promise<void> {
