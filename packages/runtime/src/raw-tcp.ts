@@ -14,7 +14,8 @@
 //
 // The same interface is offered over node:net (and node:tls sockets, through `wrapSocket`), which
 // is the fallback when the bindings are missing or do not look as expected, and which
-// SSTT_RAW_TCP=net (or `transport: 'net'`) forces.
+// SSTT_RAW_TCP=net (or `transport: 'net'`) forces. (SSTT_RAW_TCP_READ=alloc, for measurements
+// only, makes raw connections read into a fresh buffer per read instead of the shared one.)
 import net, { type AddressInfo } from 'node:net';
 import util from 'node:util';
 
@@ -155,9 +156,10 @@ export function rawTcpBindings(): Bindings | undefined {
   if (cached !== undefined) return cached ?? undefined;
   cached = null;
   try {
-    const pb = (process as unknown as { binding(name: string): Record<string, unknown> }).binding;
-    const tcp = pb('tcp_wrap') as { TCP?: unknown; constants?: { SERVER?: unknown } };
-    const sw = pb('stream_wrap') as Record<string, unknown>;
+    const p = process as unknown as { binding?(name: string): Record<string, unknown> };
+    if (typeof p.binding !== 'function') return undefined;
+    const tcp = p.binding('tcp_wrap') as { TCP?: unknown; constants?: { SERVER?: unknown } };
+    const sw = p.binding('stream_wrap') as Record<string, unknown>;
     const TCP = tcp.TCP as Bindings['TCP'];
     const SERVER = tcp.constants?.SERVER;
     const state = sw.streamBaseState;
