@@ -33,6 +33,9 @@ export const STREAM_CHUNK = 512 * 1024;
 const POOL_MAX = 64;
 
 const EMPTY = Buffer.alloc(0);
+/** Size of the buffer small responses are assembled in (see respond()). */
+const SCRATCH_SIZE = 64 * 1024;
+let scratch: Buffer | undefined;
 const pool: Buffer[] = [];
 function takeChunk(): Buffer {
   return pool.pop() ?? Buffer.allocUnsafeSlow(STREAM_CHUNK);
@@ -266,10 +269,16 @@ export class Connection {
     if (withBody && body && body.length > 0 && body.length <= 16384) {
       // Small responses go out as one buffer: one write, one TCP segment.
       const hl = h.length; // latin1: one byte per character
-      const out = Buffer.allocUnsafe(hl + body.length);
+      const total = hl + body.length;
+      // On the raw transport a write the kernel took at once is done with its buffer, so one
+      // scratch buffer serves response after response without an allocation; a queued write
+      // keeps it, and the next response takes a new one.
+      const reuse = this.corked === undefined && this.socket.transport === 'raw' && total <= SCRATCH_SIZE;
+      const out = reuse ? (scratch ??= Buffer.allocUnsafeSlow(SCRATCH_SIZE)).subarray(0, total) : Buffer.allocUnsafe(total);
       out.write(h, 0, 'latin1');
       body.copy(out, hl);
       this.send(out);
+      if (reuse && this.socket.writableLength > 0) scratch = undefined;
     } else if (withBody && body && body.length > 0) {
       // Head and a large body in one writev, the body not copied.
       const head = Buffer.from(h, 'latin1');
