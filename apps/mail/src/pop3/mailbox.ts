@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { VirtualSizeCounter } from './wire.ts';
-import { compareMaildirNames, hex8, lockUidList, newUidList, parseUidList, serializeUidList, UIDLIST_LOCK_NAME, UIDLIST_NAME, type UidList, type UidRecord } from './uidlist.ts';
+import { hex8, lockUidList, newUidList, parseUidList, serializeUidList, UIDLIST_LOCK_NAME, UIDLIST_NAME, sortMaildirNames, type UidList, type UidRecord } from './uidlist.ts';
 
 /** Files at most this large are read in one go for RETR/TOP; larger ones are streamed. */
 export const SMALL_MESSAGE_OCTETS = 64 * 1024;
@@ -148,7 +148,7 @@ function freshBases(files: ReadonlyMap<string, string>, records: readonly UidRec
   for (const r of records) known.add(r.base);
   const out: string[] = [];
   for (const b of files.keys()) if (!known.has(b)) out.push(b);
-  return out.sort(compareMaildirNames);
+  return sortMaildirNames(out);
 }
 
 function buildMessages(records: readonly UidRecord[], files: ReadonlyMap<string, string>, cur: string, validityHex: string): Message[] {

@@ -148,6 +148,20 @@ export function compareMaildirNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Sorts names as compareMaildirNames does, parsing each name once (thousands at a first login). */
+export function sortMaildirNames(names: string[]): string[] {
+  const keyed = names.map((name) => {
+    const m = /\.M(\d+)/.exec(name);
+    return { name, t: leadingNumber(name), m: m ? m[1]! : undefined };
+  });
+  keyed.sort((a, b) => {
+    if (a.t !== b.t && a.t >= 0 && b.t >= 0) return a.t - b.t;
+    if (a.m !== undefined && b.m !== undefined && a.m !== b.m) return Number(a.m) - Number(b.m);
+    return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  });
+  return keyed.map((k) => k.name);
+}
+
 function leadingNumber(s: string): number {
   const m = /^(\d+)/.exec(s);
   return m ? Number(m[1]) : -1;
