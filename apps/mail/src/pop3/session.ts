@@ -52,6 +52,8 @@ export class AuthThrottle {
 }
 
 const OVERFLOW = Symbol('overflow');
+/** Largest reply buffer a session keeps for reuse. */
+const SPARE_MAX_OCTETS = 20 * 1024;
 const CRLF = '\r\n';
 
 export class Pop3Session {
@@ -187,7 +189,9 @@ export class Pop3Session {
     if (body === null) return this.sendRelocated(msg, first, bodyLines);
     this.send(withStatus(first, body));
     // Nothing queued: the kernel took the bytes during write(), the buffer can be used again.
-    if (this.conn.writableLength === 0 && body.buf.length <= SMALL_MESSAGE_OCTETS + 4096) this.spare = body.buf;
+    // (Kept only up to SPARE_MAX_OCTETS: with the message read ahead, a session holds at most
+    // 64 KiB + 20 KiB of reply buffers.)
+    if (this.conn.writableLength === 0 && body.buf.length <= SPARE_MAX_OCTETS) this.spare = body.buf;
     // Mail clients download messages in order: read the next one while this reply travels and
     // the client parses it, so the next RETR is answered without touching the disk.
     if (bodyLines === Infinity) this.prepareNext(msg.number);
