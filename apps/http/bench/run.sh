@@ -126,4 +126,8 @@ const o = M["small.html"].web_sstt, b = M["big.zip"].web_sstt;
 const r1 = med(o.rps) / med(M["small.html"].nginx.rps), r2 = med(b.mb) / med(M["big.zip"].nginx.mb);
 const a1 = med(o.rps) / med(M["small.html"].node_http.rps), a2 = med(b.mb) / med(M["big.zip"].node_http.mb);
 console.log(`\ntargets: 1 KiB >= 0.80x nginx req/s: ${r1.toFixed(2)}x ${r1 >= 0.8 ? "MET" : "MISSED"}; 1 MiB >= 0.75x nginx MB/s: ${r2.toFixed(2)}x ${r2 >= 0.75 ? "MET" : "MISSED"}; ahead of node:http: ${a1.toFixed(2)}x / ${a2.toFixed(2)}x ${a1 > 1 && a2 > 1 ? "MET" : "MISSED"}`);
+// Server CPU time per request is much less sensitive to other load on the machine than req/s:
+// below 1 means web_sstt spent less CPU per request than node:http.
+const c1 = med(o.cpu) / med(M["small.html"].node_http.cpu), c2 = med(b.cpu) / med(M["big.zip"].node_http.cpu);
+console.log(`server CPU per request, web_sstt / node:http: 1 KiB ${c1.toFixed(2)}x, 1 MiB ${c2.toFixed(2)}x (below 1: less CPU than node:http)`);
 ' "$OUT"
