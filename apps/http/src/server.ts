@@ -133,7 +133,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       socket.end();
       return;
     }
-    socket.setNoDelay(true);
+    // The plain listener sets TCP_NODELAY as it accepts; the TLS socket needs it here.
+    if (tlsSocket) socket.setNoDelay(true);
     connections.add(new Connection(socket, ctx, tlsSocket !== undefined, tlsSocket));
   };
 
