@@ -3,12 +3,11 @@
 // minted by packages/pki.
 import fs from 'node:fs';
 import path from 'node:path';
-import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certPaths } from '@sstt/scenario';
 import { initPki } from '@sstt/pki';
 import { requireTool, run, type Started } from '@sstt/testkit';
-import { crlf, listMaildir, Pop3Client, pop3Scenario, startPop3, writeMessage, type Pop3World } from './pop3-helpers.ts';
+import { crlf, listMaildir, Pop3Client, pop3Scenario, startPop3, upgradeToTls, writeMessage, type Pop3World } from './pop3-helpers.ts';
 
 let w: Pop3World;
 let plain: Started;
@@ -154,21 +153,7 @@ describe('STLS on a raw socket (RFC 2595 §4)', () => {
     // CAPA in the same packet as STLS was sent in clear: it must not be answered.
     client.raw.write('STLS\r\nCAPA\r\n');
     expect(await client.line()).toBe('+OK Begin TLS negotiation now.');
-    const secure = tls.connect({ socket: client.raw.socket, ca: fs.readFileSync(ca), servername: 'localhost' });
-    await new Promise<void>((resolve, reject) => {
-      secure.once('secureConnect', () => resolve());
-      secure.once('error', reject);
-    });
-    expect(secure.authorized).toBe(true);
-    let text = '';
-    secure.on('data', (d: Buffer) => (text += d.toString('latin1')));
-    const until = async (pattern: RegExp) => {
-      for (let i = 0; i < 200 && !pattern.test(text); i++) await new Promise((r) => setTimeout(r, 10));
-      const m = pattern.exec(text);
-      if (!m) throw new Error(`no ${pattern} in ${JSON.stringify(text)}`);
-      text = text.slice(m.index + m[0].length);
-      return m[0];
-    };
+    const { secure, until } = await upgradeToTls(client, fs.readFileSync(ca));
     secure.write('CAPA\r\n');
     expect(await until(/^\+OK\r\n[^]*?\r\n\.\r\n/)).toBe('+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\nUSER\r\nSASL PLAIN\r\n.\r\n');
     secure.write('STLS\r\n');

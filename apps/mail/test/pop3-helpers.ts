@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadScenario, maildirOf, type Scenario } from '@sstt/scenario';
 import { rawTcp, rawTls, startServer, tempDir, type RawClient, type Started } from '@sstt/testkit';
-import type tls from 'node:tls';
+import tls from 'node:tls';
 import { createPop3Server, type Pop3ServerOptions } from '../src/pop3/server.ts';
 
 export interface Pop3World {
@@ -125,4 +125,29 @@ export class Pop3Client {
 /** AUTH PLAIN blob (RFC 4616): authzid NUL authcid NUL password. */
 export function plainBlob(user: string, password: string, authz = ''): string {
   return Buffer.from(`${authz}\0${user}\0${password}`).toString('base64');
+}
+
+/**
+ * TLS on a connection whose STLS got `+OK`: the verified secure socket, and `until(pattern)`,
+ * which waits for the text received so far to match from its start and consumes the match.
+ */
+export async function upgradeToTls(client: Pop3Client, ca: string | Buffer): Promise<{ secure: tls.TLSSocket; until(pattern: RegExp): Promise<string> }> {
+  const secure = tls.connect({ socket: client.raw.socket, ca, servername: 'localhost' });
+  await new Promise<void>((resolve, reject) => {
+    secure.once('secureConnect', () => resolve());
+    secure.once('error', reject);
+  });
+  if (!secure.authorized) throw new Error(`TLS peer not verified: ${String(secure.authorizationError)}`);
+  let text = '';
+  secure.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  return {
+    secure,
+    async until(pattern) {
+      for (let i = 0; i < 300 && !pattern.test(text); i++) await new Promise((r) => setTimeout(r, 10));
+      const m = pattern.exec(text);
+      if (!m) throw new Error(`no ${pattern} in ${JSON.stringify(text)}`);
+      text = text.slice(m.index + m[0].length);
+      return m[0];
+    },
+  };
 }

@@ -3,12 +3,11 @@
 // QUIT, RETRs out of order and after DELE (the session reads the next message ahead: it must
 // never answer with the wrong one), and STLS over both.
 import fs from 'node:fs';
-import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certPaths, maildirOf } from '@sstt/scenario';
 import { initPki } from '@sstt/pki';
 import type { Started } from '@sstt/testkit';
-import { crlf, listMaildir, Pop3Client, pop3Scenario, startPop3, writeMessage, type Pop3World } from './pop3-helpers.ts';
+import { crlf, listMaildir, Pop3Client, pop3Scenario, startPop3, upgradeToTls, writeMessage, type Pop3World } from './pop3-helpers.ts';
 
 let w: Pop3World;
 let tlsOpts: { key: Buffer; cert: Buffer };
@@ -96,18 +95,10 @@ for (const transport of ['raw', 'net'] as const) {
     it('upgrades with STLS and serves the session over TLS', async () => {
       const { client } = await Pop3Client.connect(srv.port);
       expect(await client.cmd('STLS')).toBe('+OK Begin TLS negotiation now.');
-      const secure = tls.connect({ socket: client.raw.socket, ca, servername: 'localhost' });
-      await new Promise<void>((resolve, reject) => {
-        secure.once('secureConnect', () => resolve());
-        secure.once('error', reject);
-      });
-      expect(secure.authorized).toBe(true);
-      let text = '';
-      secure.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      const { secure, until } = await upgradeToTls(client, ca);
       secure.write(`USER ${user.name}\r\nPASS ${user.password}\r\nRETR 3\r\nQUIT\r\n`);
       const expected = `+OK\r\n+OK Logged in.\r\n+OK ${crlf(bodies[2]!).length} octets\r\n${wire(bodies[2]!)}.\r\n+OK Logging out.\r\n`;
-      for (let i = 0; i < 300 && text !== expected; i++) await new Promise((r) => setTimeout(r, 10));
-      expect(text).toBe(expected);
+      expect(await until(/^[^]*?\+OK Logging out\.\r\n/)).toBe(expected);
       await new Promise<void>((resolve) => (secure.closed ? resolve() : secure.once('close', () => resolve())));
     });
   });
