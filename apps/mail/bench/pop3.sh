@@ -10,21 +10,8 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 APP="$(cd "$HERE/.." && pwd)"
-LOCK=/tmp/sstt-bench.lock
-
-parent_holds_lock() {
-  local pid=$PPID
-  while [ "$pid" -gt 1 ]; do
-    if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "flock.*$LOCK"; then return 0; fi
-    # the parent pid is the 2nd field after the ")" that ends the command name (which may hold spaces)
-    pid=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $2}')
-    [ -n "$pid" ] || return 1
-  done
-  return 1
-}
-if [ -z "${SSTT_BENCH_LOCKED:-}" ] && ! parent_holds_lock; then
-  exec flock "$LOCK" env SSTT_BENCH_LOCKED=1 bash "$0" "$@"
-fi
+# shellcheck source=lock.sh
+source "$HERE/lock.sh"
 
 N="${N:-2000}"; SIZE="${SIZE:-2048}"; REPS="${REPS:-5}"
 command -v dovecot >/dev/null || { echo "installing dovecot-pop3d"; DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-core dovecot-pop3d >/dev/null; }

@@ -9,21 +9,8 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 APP="$(cd "$HERE/.." && pwd)"
-LOCK=/tmp/sstt-bench.lock
-
-# Serialise with the other benchmarks of the project.
-parent_holds_lock() {
-  local pid=$PPID
-  while [ "$pid" -gt 1 ]; do
-    if tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "flock.*$LOCK"; then return 0; fi
-    pid=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $2}')
-    [ -n "$pid" ] || return 1
-  done
-  return 1
-}
-if [ -z "${SSTT_BENCH_LOCKED:-}" ] && ! parent_holds_lock; then
-  exec flock "$LOCK" env SSTT_BENCH_LOCKED=1 bash "$0" "$@"
-fi
+# shellcheck source=lock.sh
+source "$HERE/lock.sh"
 
 # SMTP=0: only the POP3 download benchmark.
 if [ "${SMTP:-1}" = 0 ]; then SSTT_BENCH_LOCKED=1 exec bash "$HERE/pop3.sh"; fi
