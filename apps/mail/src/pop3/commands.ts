@@ -76,6 +76,22 @@ function splitArgs(s: Pop3Session, args: string, max: number): string[] | undefi
   return parts;
 }
 
+/**
+ * LIST and UIDL (RFC 1939 §5, §7): with a message number, one line for it; without, a
+ * multi-line listing of the messages not marked as deleted.
+ */
+function listing(s: Pop3Session, args: string, value: (m: Message) => string | number, header: (count: number) => string): void {
+  const parts = splitArgs(s, args, 1);
+  if (!parts) return;
+  if (parts.length === 1) {
+    const m = messageArg(s, parts[0]);
+    if (m) s.reply(`+OK ${m.number} ${value(m)}`);
+    return;
+  }
+  const live = s.messages.filter((m) => !m.deleted);
+  s.send(multiLine(header(live.length), live.map((m) => `${m.number} ${value(m)}`)));
+}
+
 function capabilities(s: Pop3Session): string[] {
   const caps = ['CAPA', 'TOP', 'UIDL', 'RESP-CODES', 'PIPELINING', 'AUTH-RESP-CODE'];
   if (s.state === 'AUTHORIZATION') {
@@ -219,29 +235,12 @@ export const COMMANDS: Record<Verb, Command> = {
   },
   LIST: {
     states: TRANSACTION,
-    handle(s, args) {
-      const parts = splitArgs(s, args, 1);
-      if (!parts) return;
-      if (parts.length === 1) {
-        const m = messageArg(s, parts[0]);
-        return m && s.reply(`+OK ${m.number} ${m.size}`);
-      }
-      const live = s.messages.filter((m) => !m.deleted);
-      s.send(multiLine(`+OK ${live.length} messages:`, live.map((m) => `${m.number} ${m.size}`)));
-    },
+    handle: (s, args) => listing(s, args, (m) => m.size, (count) => `+OK ${count} messages:`),
   },
   // RFC 1939 §7
   UIDL: {
     states: TRANSACTION,
-    handle(s, args) {
-      const parts = splitArgs(s, args, 1);
-      if (!parts) return;
-      if (parts.length === 1) {
-        const m = messageArg(s, parts[0]);
-        return m && s.reply(`+OK ${m.number} ${m.uidl}`);
-      }
-      s.send(multiLine('+OK', s.messages.filter((m) => !m.deleted).map((m) => `${m.number} ${m.uidl}`)));
-    },
+    handle: (s, args) => listing(s, args, (m) => m.uidl, () => '+OK'),
   },
   RETR: {
     states: TRANSACTION,
