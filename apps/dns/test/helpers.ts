@@ -8,6 +8,7 @@ import type { Logger } from '@sstt/runtime';
 import { loadScenario, type Scenario } from '@sstt/scenario';
 import { rawTcp, startServer, tempDir, udpExchange } from '@sstt/testkit';
 import { createDnsServer, type DnsServerOptions } from '../src/server.ts';
+import { buildQuery } from './reference/client.ts';
 
 export type Transport = 'udp' | 'tcp';
 
@@ -53,26 +54,7 @@ export interface Ask {
 }
 
 export function encodeQuery(a: Ask): Buffer {
-  const packet: dnsPacket.Packet = {
-    type: 'query',
-    id: a.id ?? 0x1234,
-    flags: (a.rd === false ? 0 : dnsPacket.RECURSION_DESIRED) | ((a.opcode ?? 0) << 11),
-    questions: [{ name: a.name, type: (a.type ?? 'A') as dnsPacket.RecordType, class: 'IN' }],
-  };
-  if (a.edns !== undefined) {
-    packet.additionals = [
-      {
-        type: 'OPT',
-        name: '.',
-        udpPayloadSize: a.edns,
-        extendedRcode: 0,
-        ednsVersion: a.ednsVersion ?? 0,
-        flags: a.dnssecOk ? dnsPacket.DNSSEC_OK : 0,
-        options: [],
-      } as unknown as dnsPacket.Answer,
-    ];
-  }
-  return dnsPacket.encode(packet);
+  return buildQuery({ label: a.name, ...a, type: a.type ?? 'A' }, a.id ?? 0x1234);
 }
 
 /** Sends one raw message; resolves the raw reply (null: no reply within the timeout). */
