@@ -28,18 +28,25 @@ export async function mintCerts(s: Scenario): Promise<TestCerts> {
   return { paths, good, revoked };
 }
 
+/** A work directory for openssl: `f(name)` is a path in it, `ossl(args)` runs openssl there and throws on failure. */
+function opensslIn(dir: string): { f: (name: string) => string; ossl: (args: string[]) => Promise<void> } {
+  const openssl = requireTool('openssl');
+  fs.mkdirSync(dir, { recursive: true });
+  return {
+    f: (name) => path.join(dir, name),
+    async ossl(args) {
+      const r = await run(openssl, args, { cwd: dir });
+      if (r.code !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
+    },
+  };
+}
+
 /**
  * A client certificate with the same subject as a lab user but issued by another CA (openssl,
  * in `dir`): the server must refuse it at the TLS layer.
  */
 export async function foreignClientCert(dir: string, subject: string): Promise<{ cert: string; key: string; ca: string }> {
-  const openssl = requireTool('openssl');
-  fs.mkdirSync(dir, { recursive: true });
-  const f = (n: string) => path.join(dir, n);
-  const ossl = async (args: string[]) => {
-    const r = await run(openssl, args, { cwd: dir });
-    if (r.code !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
-  };
+  const { f, ossl } = opensslIn(dir);
   await ossl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/C=ES/O=Elsewhere/CN=Foreign CA',
     '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
   fs.writeFileSync(f('ext.cnf'), 'extendedKeyUsage=clientAuth\n');
@@ -54,13 +61,7 @@ export async function foreignClientCert(dir: string, subject: string): Promise<{
  * is the date.
  */
 export async function expiredClientCert(dir: string, paths: CertPaths, user: string): Promise<{ cert: string; key: string }> {
-  const openssl = requireTool('openssl');
-  fs.mkdirSync(dir, { recursive: true });
-  const f = (n: string) => path.join(dir, n);
-  const ossl = async (args: string[]) => {
-    const r = await run(openssl, args, { cwd: dir });
-    if (r.code !== 0) throw new Error(`openssl ${args.join(' ')}: ${r.stderr}`);
-  };
+  const { f, ossl } = opensslIn(dir);
   const client = paths.client(user);
   await ossl(['x509', '-x509toreq', '-in', client.cert, '-signkey', client.key, '-out', f('req.csr')]);
   fs.writeFileSync(f('index.txt'), '');
