@@ -2,6 +2,7 @@
 // signal reaches the server itself), with the ports it logged as listening.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { Scenario } from '@sstt/scenario';
 
 export const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
@@ -9,6 +10,18 @@ export const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SSTT_')));
   return { ...env, SSTT_LOG_LEVEL: 'info', ...extra };
+}
+
+/** The variables that put a child app on a test scenario's data and certificates, every port free (0). */
+export function appEnv(s: Scenario): Record<string, string> {
+  return {
+    SSTT_DATA_DIR: s.paths.data,
+    SSTT_CERTS_DIR: s.paths.certs,
+    SSTT_SMTP_PORT: '0',
+    SSTT_SUBMISSION_PORT: '0',
+    SSTT_POP3_PORT: '0',
+    SSTT_POP3S_PORT: '0',
+  };
 }
 
 export interface App {

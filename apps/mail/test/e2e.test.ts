@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maildirOf } from '@sstt/scenario';
 import { rawTcp, requireTool, run, type RawClient } from '@sstt/testkit';
 import { maildirFiles, serverTls, testScenario, type TestWorld } from './helpers.ts';
-import { startApp } from './app-process.ts';
+import { appEnv, startApp } from './app-process.ts';
 import { main as cli } from '../src/cli.ts';
 
 const CLI = fileURLToPath(new URL('../bin/sstt-mail.mjs', import.meta.url));
@@ -55,14 +55,7 @@ beforeAll(async () => {
   requireTool('python3');
   w = testScenario();
   app = await startApp(
-      {
-        SSTT_DATA_DIR: w.s.paths.data,
-        SSTT_CERTS_DIR: w.s.paths.certs,
-        SSTT_SMTP_PORT: '0',
-        SSTT_SUBMISSION_PORT: '0',
-        SSTT_POP3_PORT: '0',
-        SSTT_POP3S_PORT: '0',
-      },
+      appEnv(w.s),
       ['smtp', 'submission', 'pop3'],
     );
 });
@@ -165,14 +158,7 @@ describe('with the pki certificates', () => {
     const tw = testScenario();
     const { ca } = await serverTls(tw.s);
     const tapp = await startApp(
-      {
-        SSTT_DATA_DIR: tw.s.paths.data,
-        SSTT_CERTS_DIR: tw.s.paths.certs,
-        SSTT_SMTP_PORT: '0',
-        SSTT_SUBMISSION_PORT: '0',
-        SSTT_POP3_PORT: '0',
-        SSTT_POP3S_PORT: '0',
-      },
+      appEnv(tw.s),
       ['smtp', 'submission', 'pop3', 'pop3s'],
     );
     try {

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maildirOf } from '@sstt/scenario';
 import { rawTcp, type RawClient } from '@sstt/testkit';
-import { childEnv, MAIN, startApp } from './app-process.ts';
+import { appEnv, childEnv, MAIN, startApp } from './app-process.ts';
 import { maildirFiles, testScenario, type TestWorld } from './helpers.ts';
 
 /** Reads one SMTP reply (last line "<code> "). */
@@ -24,14 +24,7 @@ beforeAll(() => {
 });
 afterAll(() => w?.remove());
 
-const baseEnv = () => ({
-  SSTT_DATA_DIR: w.s.paths.data,
-  SSTT_CERTS_DIR: w.s.paths.certs,
-  SSTT_SMTP_PORT: '0',
-  SSTT_SUBMISSION_PORT: '0',
-  SSTT_POP3_PORT: '0',
-  SSTT_POP3S_PORT: '0',
-});
+const baseEnv = () => appEnv(w.s);
 
 describe('sstt-mail process', () => {
   it('kill -9 during deliveries: every acknowledged message is whole in new/, nothing partial is', async () => {
