@@ -3,26 +3,15 @@
 // small scripted POP3 client over testkit's rawTcp/rawTls.
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadScenario, maildirOf, type Scenario } from '@sstt/scenario';
-import { rawTcp, rawTls, startServer, tempDir, type RawClient, type Started } from '@sstt/testkit';
+import { maildirOf, type Scenario } from '@sstt/scenario';
+import { rawTcp, rawTls, startServer, type RawClient, type Started } from '@sstt/testkit';
 import tls from 'node:tls';
 import { createPop3Server, type Pop3ServerOptions } from '../src/pop3/server.ts';
+import { testScenario, type TestWorld } from './helpers.ts';
 
-export interface Pop3World {
-  s: Scenario;
-  root: string;
-  remove(): void;
-}
-
-export function pop3Scenario(env: Record<string, string> = {}): Pop3World {
-  const t = tempDir('sstt-pop3-');
-  const s = loadScenario({
-    env: { SSTT_CERTS_DIR: path.join(t.dir, 'certs'), SSTT_DATA_DIR: path.join(t.dir, 'var'), ...env },
-    flags: {},
-    configFile: undefined,
-  });
-  return { s, root: t.dir, remove: t.remove };
-}
+/** The POP3 tests' world: a scenario in a fresh temporary directory, as the SMTP tests have it. */
+export type Pop3World = TestWorld;
+export const pop3Scenario = testScenario;
 
 let counter = 0;
 
