@@ -211,6 +211,26 @@ static void finalize(napi_env env, void *data, void *hint) {
   if (u->closed) free(u);
 }
 
+static void on_closed(uv_handle_t *handle);
+
+// A socket that cannot be handed to JavaScript after its poll handle exists: closing the handle
+// closes the socket and, as nothing can reach it any more, frees it (on_closed).
+static void abandon(udp_batch *u) {
+  u->finalized = 1;
+  u->closing = 1;
+  uv_poll_stop(&u->poll);
+  uv_close((uv_handle_t *)&u->poll, on_closed);
+}
+
+#define CHECK_OR_ABANDON(call)                                        \
+  do {                                                                \
+    if ((call) != napi_ok) {                                          \
+      abandon(u);                                                     \
+      napi_throw_error(env, NULL, "udp-batch: " #call " failed");     \
+      return NULL;                                                    \
+    }                                                                 \
+  } while (0)
+
 static napi_value Open(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -220,7 +240,28 @@ static napi_value Open(napi_env env, napi_callback_info info) {
   uint32_t port;
   CHECK(napi_get_value_string_latin1(env, argv[0], host, sizeof(host), &host_len));
   CHECK(napi_get_value_uint32(env, argv[1], &port));
-  napi_value ret;
+  // Everything JavaScript hands over is read before the socket exists, so a failure here
+  // leaves nothing behind.
+  napi_value state = argv[2], data, lens, ports, addrs, replies, ret;
+  CHECK(napi_get_named_property(env, state, "data", &data));
+  CHECK(napi_get_named_property(env, state, "lens", &lens));
+  CHECK(napi_get_named_property(env, state, "ports", &ports));
+  CHECK(napi_get_named_property(env, state, "addrs", &addrs));
+  CHECK(napi_get_named_property(env, state, "replies", &replies));
+  void *data_bytes, *lens_bytes, *ports_bytes;
+  size_t data_len, lens_len, ports_len;
+  napi_typedarray_type t;
+  CHECK(napi_get_buffer_info(env, data, &data_bytes, &data_len));
+  CHECK(napi_get_typedarray_info(env, lens, &t, &lens_len, &lens_bytes, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, ports, &t, &ports_len, &ports_bytes, NULL, NULL));
+  if (lens_len == 0 || lens_len > MAX_BATCH || ports_len < lens_len || data_len < lens_len) {
+    napi_throw_range_error(env, NULL, "udp-batch: batch must be 1..64 slots");
+    return NULL;
+  }
+  napi_value name;
+  CHECK(napi_create_string_utf8(env, "sstt:udp-batch", NAPI_AUTO_LENGTH, &name));
+  uv_loop_t *loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
   struct sockaddr_storage ss;
   socklen_t ss_len;
   if (port > 65535 || parse_address(host, port, AF_UNSPEC, &ss, &ss_len) < 0) {
@@ -234,24 +275,16 @@ static napi_value Open(napi_env env, napi_callback_info info) {
     CHECK(napi_create_int32(env, -e, &ret));
     return ret;
   }
-  napi_value state = argv[2], data, lens, ports, addrs, replies;
-  CHECK(napi_get_named_property(env, state, "data", &data));
-  CHECK(napi_get_named_property(env, state, "lens", &lens));
-  CHECK(napi_get_named_property(env, state, "ports", &ports));
-  CHECK(napi_get_named_property(env, state, "addrs", &addrs));
-  CHECK(napi_get_named_property(env, state, "replies", &replies));
-  void *data_bytes, *lens_bytes, *ports_bytes;
-  size_t data_len, lens_len, ports_len;
-  napi_typedarray_type t;
-  CHECK(napi_get_buffer_info(env, data, &data_bytes, &data_len));
-  CHECK(napi_get_typedarray_info(env, lens, &t, &lens_len, &lens_bytes, NULL, NULL));
-  CHECK(napi_get_typedarray_info(env, ports, &t, &ports_len, &ports_bytes, NULL, NULL));
-  if (lens_len == 0 || lens_len > MAX_BATCH || ports_len < lens_len || data_len < lens_len) {
-    close(fd);
-    napi_throw_range_error(env, NULL, "udp-batch: batch must be 1..64 slots");
-    return NULL;
-  }
   udp_batch *u = calloc(1, sizeof(udp_batch));
+  int r = u ? uv_poll_init_socket(loop, &u->poll, fd) : UV_ENOMEM;
+  if (r != 0) {
+    // Not expected for a fresh socket; give the error back like a bind failure.
+    close(fd);
+    free(u);
+    CHECK(napi_create_int32(env, r, &ret));
+    return ret;
+  }
+  u->poll.data = u;
   u->env = env;
   u->fd = fd;
   u->family = ss.ss_family;
@@ -267,27 +300,20 @@ static napi_value Open(napi_env env, napi_callback_info info) {
     u->in[i].msg_hdr.msg_iov = &u->iov[i];
     u->in[i].msg_hdr.msg_iovlen = 1;
   }
-  CHECK(napi_create_reference(env, state, 1, &u->state_ref));
-  CHECK(napi_create_reference(env, addrs, 1, &u->addrs_ref));
-  CHECK(napi_create_reference(env, replies, 1, &u->replies_ref));
-  CHECK(napi_create_reference(env, argv[3], 1, &u->cb_ref));
-  napi_value name;
-  CHECK(napi_create_string_utf8(env, "sstt:udp-batch", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_async_init(env, state, name, &u->actx));
-  uv_loop_t *loop;
-  CHECK(napi_get_uv_event_loop(env, &loop));
-  int r = uv_poll_init_socket(loop, &u->poll, fd);
-  if (r == 0) {
-    u->poll.data = u;
-    r = uv_poll_start(&u->poll, UV_READABLE, on_readable);
-  }
+  // From here on the poll handle owns the socket: every way out either hands it to JavaScript
+  // or abandons it, which closes the socket and frees the rest.
+  CHECK_OR_ABANDON(napi_create_reference(env, state, 1, &u->state_ref));
+  CHECK_OR_ABANDON(napi_create_reference(env, addrs, 1, &u->addrs_ref));
+  CHECK_OR_ABANDON(napi_create_reference(env, replies, 1, &u->replies_ref));
+  CHECK_OR_ABANDON(napi_create_reference(env, argv[3], 1, &u->cb_ref));
+  CHECK_OR_ABANDON(napi_async_init(env, state, name, &u->actx));
+  r = uv_poll_start(&u->poll, UV_READABLE, on_readable);
   if (r != 0) {
-    // Not expected for a fresh socket; give the error back like a bind failure.
-    close(fd);
+    abandon(u);
     CHECK(napi_create_int32(env, r, &ret));
     return ret;
   }
-  CHECK(napi_create_external(env, u, finalize, NULL, &ret));
+  CHECK_OR_ABANDON(napi_create_external(env, u, finalize, NULL, &ret));
   return ret;
 }
 
@@ -366,14 +392,17 @@ static void on_closed(uv_handle_t *handle) {
   napi_open_handle_scope(env, &scope);
   napi_value cb = NULL, state, result;
   if (u->close_cb_ref) napi_get_reference_value(env, u->close_cb_ref, &cb);
-  napi_get_reference_value(env, u->state_ref, &state);
-  if (cb && napi_make_callback(env, u->actx, state, cb, 0, NULL, &result) != napi_ok) report_exception(env);
+  if (cb && u->state_ref && u->actx) {
+    napi_get_reference_value(env, u->state_ref, &state);
+    if (napi_make_callback(env, u->actx, state, cb, 0, NULL, &result) != napi_ok) report_exception(env);
+  }
   napi_close_handle_scope(env, scope);
-  napi_async_destroy(env, u->actx);
-  napi_delete_reference(env, u->state_ref);
-  napi_delete_reference(env, u->addrs_ref);
-  napi_delete_reference(env, u->replies_ref);
-  napi_delete_reference(env, u->cb_ref);
+  // A socket abandoned half-made in Open has only some of these.
+  if (u->actx) napi_async_destroy(env, u->actx);
+  if (u->state_ref) napi_delete_reference(env, u->state_ref);
+  if (u->addrs_ref) napi_delete_reference(env, u->addrs_ref);
+  if (u->replies_ref) napi_delete_reference(env, u->replies_ref);
+  if (u->cb_ref) napi_delete_reference(env, u->cb_ref);
   if (u->close_cb_ref) napi_delete_reference(env, u->close_cb_ref);
   u->closed = 1;
   if (u->finalized) free(u);

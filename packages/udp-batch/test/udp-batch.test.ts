@@ -1,6 +1,8 @@
 // The batching UDP socket against real datagrams on loopback: order, batches larger than one
 // recvmmsg, no-reply slots, replies sent later, errors, IPv6, closing.
 import dgram from 'node:dgram';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import { afterEach, describe, expect, it } from 'vitest';
 import { available, BATCH, bindBatch, unavailableReason, type BatchSocket } from '../src/index.ts';
 
@@ -133,6 +135,28 @@ describe('udp-batch', () => {
     const port = first.address().port;
     expect(() => bindBatch('127.0.0.1', port, () => null)).toThrow(expect.objectContaining({ code: 'EADDRINUSE', syscall: 'bind', message: `bind EADDRINUSE 127.0.0.1:${port}` }));
     expect(() => bindBatch('not-an-address', 0, () => null)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+  });
+
+  it('a malformed state is refused before any socket exists: no descriptor and no port kept', async () => {
+    // The addon itself, below bindBatch, which always hands it a well-formed state.
+    const raw = createRequire(import.meta.url)('../build/Release/udp_batch.node') as {
+      open(host: string, port: number, state: object, cb: () => void): unknown;
+    };
+    const probe = dgram.createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
+    const port = probe.address().port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const good = { data: Buffer.alloc(64), lens: new Int32Array(1), ports: new Int32Array(1), addrs: [''], replies: [null] };
+    expect(() => raw.open('127.0.0.1', port, { ...good, data: 'not a buffer' }, () => {})).toThrow(/^udp-batch: napi_get_buffer_info\(.*\) failed$/);
+    expect(() => raw.open('127.0.0.1', port, { ...good, lens: new Int32Array(0) }, () => {})).toThrow(new RangeError('udp-batch: batch must be 1..64 slots'));
+    expect(fds()).toBe(before);
+    const srv = bindBatch('127.0.0.1', port, (m) => Buffer.from(`free:${m}`));
+    open.push(srv);
+    const c = await client();
+    await send(c.sock, 'z', port);
+    expect((await c.next(1)).map(String)).toEqual(['free:z']);
   });
 
   it('IPv6 on ::1', async () => {
