@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Benchmark of web_sstt against nginx and node:http serving the same directory, in the same run:
 # wrk -t1 -c50 keep-alive, a 1 KiB file and a 1 MiB file, REPS alternating rounds of DUR seconds.
-# Prints req/s and MB/s (median of the rounds) and the ratios to nginx and to node:http.
+# Prints req/s and MB/s (median of the rounds), the ratios to nginx and to node:http (of the medians,
+# and paired round by round), the CPU use of each server and of wrk, and which of them was the limit.
 #   bash bench/run.sh [REPS=3] [DUR=10]        env: PIN=1 pins servers to CPU 1 and wrk to CPU 0
 #                                                   LOG=0 turns web_sstt's access log off
+#                                                   FILES="big.zip" SERVERS="web_sstt node_http" measure a subset
 # Run serialised with the other benchmarks: flock /tmp/sstt-bench.lock npm run bench -w @sstt/http
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 APP="$(cd "$HERE/.." && pwd)"
 REPS="${1:-3}"; DUR="${2:-10}"
+FILES="${FILES:-small.html big.zip}"; SERVERS="${SERVERS:-web_sstt web_sstt_stream nginx node_http}"
 need=()
 command -v wrk >/dev/null || need+=(wrk)
 command -v nginx >/dev/null || need+=(nginx-light)
@@ -70,8 +73,8 @@ if [ "${LOG:-1}" = 0 ]; then echo "(web_sstt access log off)"; fi
 
 declare -A PORT=([web_sstt]=$P_OURS [web_sstt_stream]=$P_STREAM [nginx]=$P_NGINX [node_http]=$P_NODE)
 declare -A SPID=([web_sstt]=${PIDS[0]} [web_sstt_stream]=${PIDS[1]} [nginx]=${PIDS[2]} [node_http]=${PIDS[3]})
-SERVERS="web_sstt web_sstt_stream nginx node_http"
-for s in $SERVERS; do
+ALL="web_sstt web_sstt_stream nginx node_http"
+for s in $ALL; do
   ok=0
   for _ in $(seq 100); do
     c=$(curl -s -o /dev/null -w '%{http_code}:%{size_download}' --max-time 2 "http://127.0.0.1:${PORT[$s]}/big.zip" || true)
@@ -86,48 +89,28 @@ cpu_pid() { if [ "$1" = nginx ]; then pgrep -P "${SPID[nginx]}" | head -1; else 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 # Warm-up (JIT, page cache, caches).
-for s in $SERVERS; do for f in small.html big.zip; do timeout 20 $CP wrk -t1 -c50 -d2s "http://127.0.0.1:${PORT[$s]}/$f" >/dev/null 2>&1 || true; done; done
+for s in $SERVERS; do for f in $FILES; do timeout 20 $CP wrk -t1 -c50 -d2s "http://127.0.0.1:${PORT[$s]}/$f" >/dev/null 2>&1 || true; done; done
 
 OUT="$W/results.tsv"; : > "$OUT"
 tomb() { awk -v v="$1" 'BEGIN{n=v+0; u=v; sub(/^[0-9.]+/,"",u); f=(u=="GB")?1024:(u=="MB")?1:(u=="KB")?1/1024:1/1048576; printf "%.2f", n*f}'; }
 echo "wrk -t1 -c50 -d${DUR}s keep-alive, $REPS rounds; cores: $(nproc); PIN=${PIN:-0}; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-for f in small.html big.zip; do
+for f in $FILES; do
   for r in $(seq "$REPS"); do
     for s in $SERVERS; do
       log="$W/wrk.$s.$f.$r.txt"
       cp=$(cpu_pid "$s"); t0=$(ticks "$cp")
-      timeout $((DUR + 20)) $CP wrk -t1 -c50 -d"${DUR}s" "http://127.0.0.1:${PORT[$s]}/$f" > "$log" 2>&1 || true
+      # wrk's own CPU time (bash's time keyword: user + system of the child), to tell whether the
+      # client or the server was the limit of the round.
+      { TIMEFORMAT='%U %S'; time timeout $((DUR + 20)) $CP wrk -t1 -c50 -d"${DUR}s" "http://127.0.0.1:${PORT[$s]}/$f" > "$log" 2>&1 || true; } 2> "$log.time"
       t1=$(ticks "$cp"); n=$(awk '/requests in/{print $1}' "$log")
+      wcore=$(awk -v d="$DUR" '{ printf "%.2f", ($1 + $2) / d }' "$log.time")
       cpu=$(awk -v a="$t0" -v b="$t1" -v n="${n:-0}" -v hz="$HZ" 'BEGIN{ if (n > 0) printf "%.1f", (b - a) / hz * 1e6 / n; else print 0 }')
       rps=$(awk '/^Requests\/sec/{print $2}' "$log")
       tr=$(tomb "$(awk '/^Transfer\/sec/{print $2}' "$log")")
       non2xx=$(awk '/Non-2xx/{print $NF}' "$log" | tr -cd 0-9); serr=$(grep -c 'Socket errors' "$log" || true)
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$f" "$s" "$r" "${rps:-0}" "${tr:-0}" "${non2xx:-0}" "$serr" "$cpu" | tee -a "$OUT"
+      scores=$(awk -v a="$t0" -v b="$t1" -v d="$DUR" -v hz="$HZ" 'BEGIN{ printf "%.2f", (b - a) / hz / d }')
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$f" "$s" "$r" "${rps:-0}" "${tr:-0}" "${non2xx:-0}" "$serr" "$cpu" "$scores" "$wcore" | tee -a "$OUT"
     done
   done
 done
-node -e '
-const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => l.split("\t"));
-const med = (a) => { a = [...a].sort((x, y) => x - y); const m = a.length >> 1; return a.length % 2 ? a[m] : (a[m - 1] + a[m]) / 2; };
-const M = {};
-for (const r of rows) ((M[r[0]] ??= {})[r[1]] ??= { rps: [], mb: [], cpu: [], bad: 0 }), M[r[0]][r[1]].rps.push(+r[3]), M[r[0]][r[1]].mb.push(+r[4]), M[r[0]][r[1]].cpu.push(+r[7]), (M[r[0]][r[1]].bad += +r[5] + +r[6]);
-console.log("\n== median of rounds");
-console.log("file        server             req/s      MB/s   vs nginx (req/s, MB/s)   vs node:http   server CPU us/req   errors");
-for (const [f, by] of Object.entries(M)) {
-  const n = { rps: med(by.nginx.rps), mb: med(by.nginx.mb) }, h = { rps: med(by.node_http.rps), mb: med(by.node_http.mb) };
-  for (const [s, v] of Object.entries(by)) {
-    const rps = med(v.rps), mb = med(v.mb);
-    console.log(f.padEnd(11), s.padEnd(16), rps.toFixed(0).padStart(9), mb.toFixed(1).padStart(9),
-      `   ${(rps / n.rps).toFixed(2)}x, ${(mb / n.mb).toFixed(2)}x`.padEnd(26), `${(rps / h.rps).toFixed(2)}x`.padStart(8), med(v.cpu).toFixed(1).padStart(16), String(v.bad).padStart(10));
-  }
-}
-console.log(`load after: ${require("fs").readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
-const o = M["small.html"].web_sstt, b = M["big.zip"].web_sstt;
-const r1 = med(o.rps) / med(M["small.html"].nginx.rps), r2 = med(b.mb) / med(M["big.zip"].nginx.mb);
-const a1 = med(o.rps) / med(M["small.html"].node_http.rps), a2 = med(b.mb) / med(M["big.zip"].node_http.mb);
-console.log(`\ntargets: 1 KiB >= 0.80x nginx req/s: ${r1.toFixed(2)}x ${r1 >= 0.8 ? "MET" : "MISSED"}; 1 MiB >= 0.75x nginx MB/s: ${r2.toFixed(2)}x ${r2 >= 0.75 ? "MET" : "MISSED"}; ahead of node:http: ${a1.toFixed(2)}x / ${a2.toFixed(2)}x ${a1 > 1 && a2 > 1 ? "MET" : "MISSED"}`);
-// Server CPU time per request is much less sensitive to other load on the machine than req/s:
-// below 1 means web_sstt spent less CPU per request than node:http.
-const c1 = med(o.cpu) / med(M["small.html"].node_http.cpu), c2 = med(b.cpu) / med(M["big.zip"].node_http.cpu);
-console.log(`server CPU per request, web_sstt / node:http: 1 KiB ${c1.toFixed(2)}x, 1 MiB ${c2.toFixed(2)}x (below 1: less CPU than node:http)`);
-' "$OUT"
+node "$HERE/summary.mjs" "$OUT"
