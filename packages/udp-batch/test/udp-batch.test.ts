@@ -129,6 +129,22 @@ describe('udp-batch', () => {
     expect(errors.map((e) => (e as Error).message)).toEqual(['handler failed']);
   });
 
+  it('a reply the kernel refuses is dropped and counted, and the rest of its batch still goes out', async () => {
+    // 70,000 bytes cannot be one UDP datagram (EMSGSIZE), in a batch or sent later.
+    const tooBig = Buffer.alloc(70_000);
+    const srv = bindBatch('127.0.0.1', 0, (msg) => (String(msg) === 'big' ? tooBig : Buffer.from(`ok:${msg}`)));
+    open.push(srv);
+    const port = srv.address().port;
+    const c = await client();
+    for (const m of ['a', 'big', 'b']) c.sock.send(m, port, '127.0.0.1');
+    expect((await c.next(2)).map(String)).toEqual(['ok:a', 'ok:b']);
+    expect(srv.dropped()).toBe(1);
+    srv.send(tooBig, c.sock.address().port, '127.0.0.1');
+    srv.send(Buffer.from('later'), c.sock.address().port, '127.0.0.1');
+    expect((await c.next(3)).map(String)).toEqual(['ok:a', 'ok:b', 'later']);
+    expect(srv.dropped()).toBe(2);
+  });
+
   it('a taken port is EADDRINUSE and a bad host EINVAL, as node:dgram says them', async () => {
     const first = bindBatch('127.0.0.1', 0, () => null);
     open.push(first);
