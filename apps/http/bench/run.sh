@@ -3,14 +3,14 @@
 # wrk -t1 -c50 keep-alive, a 1 KiB file and a 1 MiB file, REPS alternating rounds of DUR seconds.
 # Prints req/s and MB/s (median of the rounds), the ratios to nginx and to node:http (of the medians,
 # and paired round by round), the CPU use of each server and of wrk, and which of them was the limit.
-#   bash bench/run.sh [REPS=3] [DUR=10]        env: PIN=1 pins servers to CPU 1 and wrk to CPU 0
+#   bash bench/run.sh [REPS=9] [DUR=4]         env: PIN=1 pins servers to CPU 1 and wrk to CPU 0
 #                                                   LOG=0 turns web_sstt's access log off
 #                                                   FILES="big.zip" SERVERS="web_sstt node_http" measure a subset
 # Run serialised with the other benchmarks: flock /tmp/sstt-bench.lock npm run bench -w @sstt/http
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 APP="$(cd "$HERE/.." && pwd)"
-REPS="${1:-3}"; DUR="${2:-10}"
+REPS="${1:-9}"; DUR="${2:-4}"
 FILES="${FILES:-small.html big.zip}"; SERVERS="${SERVERS:-web_sstt web_sstt_stream nginx node_http}"
 need=()
 command -v wrk >/dev/null || need+=(wrk)
