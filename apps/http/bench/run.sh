@@ -108,8 +108,8 @@ for f in $FILES; do
       rps=$(awk '/^Requests\/sec/{print $2}' "$log")
       tr=$(tomb "$(awk '/^Transfer\/sec/{print $2}' "$log")")
       non2xx=$(awk '/Non-2xx/{print $NF}' "$log" | tr -cd 0-9); serr=$(grep -c 'Socket errors' "$log" || true)
-      scores=$(awk -v a="$t0" -v b="$t1" -v d="$DUR" -v hz="$HZ" 'BEGIN{ printf "%.2f", (b - a) / hz / d }')
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$f" "$s" "$r" "${rps:-0}" "${tr:-0}" "${non2xx:-0}" "$serr" "$cpu" "$scores" "$wcore" | tee -a "$OUT"
+      srvcores=$(awk -v a="$t0" -v b="$t1" -v d="$DUR" -v hz="$HZ" 'BEGIN{ printf "%.2f", (b - a) / hz / d }')
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$f" "$s" "$r" "${rps:-0}" "${tr:-0}" "${non2xx:-0}" "$serr" "$cpu" "$srvcores" "$wcore" | tee -a "$OUT"
     done
   done
 done

@@ -13,11 +13,16 @@ const med = (a) => {
 };
 const M = {};
 for (const r of rows) {
-  const v = ((M[r[0]] ??= {})[r[1]] ??= { rps: [], mb: [], cpu: [], score: [], wcore: [], bad: 0 });
-  v.rps.push(+r[3]), v.mb.push(+r[4]), v.cpu.push(+r[7]), v.score.push(+r[8]), v.wcore.push(+r[9]);
+  const v = ((M[r[0]] ??= {})[r[1]] ??= { rps: [], mb: [], cpu: [], srvCores: [], wcore: [], bad: 0 });
+  v.rps.push(+r[3]), v.mb.push(+r[4]), v.cpu.push(+r[7]), v.srvCores.push(+r[8]), v.wcore.push(+r[9]);
   v.bad += +r[5] + +r[6];
 }
 const ratio = (a, b) => (b ? `${(a / b).toFixed(2)}x` : '-');
+// Round i of web_sstt against round i of the reference, run right next to it.
+const paired = (by, ref, key) => {
+  const k = Math.min(by.web_sstt[key].length, by[ref][key].length);
+  return Array.from({ length: k }, (_, i) => by.web_sstt[key][i] / by[ref][key][i]);
+};
 
 console.log('\n== median of rounds (cores: share of one CPU busy during the round, server and wrk)');
 console.log('file        server             req/s      MB/s   vs nginx (req/s, MB/s)   vs node:http   server CPU us/req   errors   server  wrk cores');
@@ -29,7 +34,7 @@ for (const [f, by] of Object.entries(M)) {
     console.log(
       f.padEnd(11), s.padEnd(16), rps.toFixed(0).padStart(9), mb.toFixed(1).padStart(9),
       `   ${n ? `${ratio(rps, n.rps)}, ${ratio(mb, n.mb)}` : '-'}`.padEnd(26), ratio(rps, h?.rps).padStart(8),
-      med(v.cpu).toFixed(1).padStart(16), String(v.bad).padStart(10), med(v.score).toFixed(2).padStart(8), med(v.wcore).toFixed(2).padStart(6),
+      med(v.cpu).toFixed(1).padStart(16), String(v.bad).padStart(10), med(v.srvCores).toFixed(2).padStart(8), med(v.wcore).toFixed(2).padStart(6),
     );
   }
 }
@@ -39,11 +44,9 @@ for (const [f, by] of Object.entries(M)) {
   if (!by.web_sstt) continue;
   for (const ref of ['nginx', 'node_http']) {
     if (!by[ref]) continue;
-    const k = Math.min(by.web_sstt.rps.length, by[ref].rps.length);
-    const q = Array.from({ length: k }, (_, i) => by.web_sstt.rps[i] / by[ref].rps[i]);
-    const c = Array.from({ length: k }, (_, i) => by.web_sstt.cpu[i] / by[ref].cpu[i]);
+    const q = paired(by, ref, 'rps'), c = paired(by, ref, 'cpu');
     console.log(
-      `${f.padEnd(11)} vs ${ref.padEnd(10)} req/s ${med(q).toFixed(2)}x [${Math.min(...q).toFixed(2)}-${Math.max(...q).toFixed(2)}], ahead in ${q.filter((x) => x > 1).length} of ${k}; server CPU/req ${med(c).toFixed(2)}x`,
+      `${f.padEnd(11)} vs ${ref.padEnd(10)} req/s ${med(q).toFixed(2)}x [${Math.min(...q).toFixed(2)}-${Math.max(...q).toFixed(2)}], ahead in ${q.filter((x) => x > 1).length} of ${q.length}; server CPU/req ${med(c).toFixed(2)}x`,
     );
   }
 }
@@ -53,7 +56,7 @@ for (const [f, by] of Object.entries(M)) {
 console.log('');
 for (const [f, by] of Object.entries(M)) {
   if (!by.web_sstt) continue;
-  const w = med(by.web_sstt.wcore), s = med(by.web_sstt.score);
+  const w = med(by.web_sstt.wcore), s = med(by.web_sstt.srvCores);
   const limit =
     w >= 0.9 ? `wrk (one thread at ${w.toFixed(2)} of a core; web_sstt at ${s.toFixed(2)})`
     : s >= 0.9 ? `web_sstt (${s.toFixed(2)} of a core; wrk at ${w.toFixed(2)})`
@@ -65,10 +68,6 @@ console.log(`load after: ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').s
 // The issue's targets, judged on the paired rounds. "Ahead" must be more than a coin toss: the
 // rounds web_sstt won are put to a one-sided sign test, and p < 0.05 is asked for (7 of 7, 8 of 9,
 // 12 of 15 rounds...). With fewer than 5 pairs no verdict on "ahead" is possible.
-const paired = (by, ref, key) => {
-  const k = Math.min(by.web_sstt[key].length, by[ref][key].length);
-  return Array.from({ length: k }, (_, i) => by.web_sstt[key][i] / by[ref][key][i]);
-};
 const choose = (n, k) => {
   let c = 1;
   for (let i = 1; i <= k; i++) c = (c * (n - k + i)) / i;

@@ -392,10 +392,9 @@ static void on_closed(uv_handle_t *handle) {
   napi_open_handle_scope(env, &scope);
   napi_value cb = NULL, state, result;
   if (u->close_cb_ref) napi_get_reference_value(env, u->close_cb_ref, &cb);
-  if (cb && u->state_ref && u->actx) {
-    napi_get_reference_value(env, u->state_ref, &state);
-    if (napi_make_callback(env, u->actx, state, cb, 0, NULL, &result) != napi_ok) report_exception(env);
-  }
+  // Only a socket handed to JavaScript can have a close callback, so it has everything below.
+  napi_get_reference_value(env, u->state_ref, &state);
+  if (cb && napi_make_callback(env, u->actx, state, cb, 0, NULL, &result) != napi_ok) report_exception(env);
   napi_close_handle_scope(env, scope);
   // A socket abandoned half-made in Open has only some of these.
   if (u->actx) napi_async_destroy(env, u->actx);
