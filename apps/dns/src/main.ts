@@ -1,4 +1,4 @@
-// `npm run dev` in apps/dns: argv and environment -> scenario -> the DNS server, nothing else.
+// The DNS app (`npm start -w @sstt/dns`, or started by `npm run dev`): argv and environment -> scenario -> the DNS server, nothing else.
 // Extra flag: --zone ORIGIN=FILE (repeatable) serves those master files instead of the zones
 // generated from the scenario, reloading them when they change.
 import { createLogger, runApp } from '@sstt/runtime';

@@ -76,7 +76,7 @@ export function spawnGroup(cmd: string, args: string[], env: Record<string, stri
 }
 
 /** Resolves once something accepts TCP connections on the port (the server process is external). */
-export async function waitForPort(port: number, timeoutMs: number, host = '127.0.0.1'): Promise<void> {
+export async function waitForPort(port: number, timeoutMs: number, host = '127.0.0.1', intervalMs = 200): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -89,7 +89,7 @@ export async function waitForPort(port: number, timeoutMs: number, host = '127.0
     });
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 

@@ -1,4 +1,4 @@
-// What `npm run dev` (the `certs` script) prints after `init`: where the CA and the bundles are,
+// What `sstt-pki init` prints after minting (and `npm run dev` the first time): where the CA and the bundles are,
 // and how to import them into the programs the lab uses.
 import path from 'node:path';
 import { certPaths, type Scenario } from '@sstt/scenario';

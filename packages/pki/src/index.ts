@@ -8,3 +8,4 @@ export type { NameConstraints } from './name-constraints.ts';
 export { buildCrl, parseCrl, buildPkcs12, generateKey, loadKey, signCertificate } from './x509.ts';
 export type { CrlInfo, RevokedEntry } from './x509.ts';
 export { importHelp } from './help.ts';
+export { pkiIsCurrent, stampPath } from './stamp.ts';

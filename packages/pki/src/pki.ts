@@ -7,6 +7,7 @@ import forge from 'node-forge';
 import { certPaths, type Scenario } from '@sstt/scenario';
 import { constraintsFor, constraintsOf, nameConstraintsAsn1, outsideConstraints } from './name-constraints.ts';
 import { caSubject, dnString, leafSpecs, type LeafSpec } from './subjects.ts';
+import { ipsecCaFile, writeStamp } from './stamp.ts';
 import { ATTR_OID, buildCrl, buildPkcs12, generateKey, keyIdentifier, loadKey, parseCrl, signCertificate, altNames, type CrlInfo } from './x509.ts';
 
 const { asn1, pki } = forge;
@@ -85,7 +86,7 @@ function akiExtension(ca: forge.pki.Certificate) {
  * type, so the dev profile's extra `localhost` would reject the IPsec host certificates.
  */
 export function ipsecCaPath(s: Scenario): string {
-  return path.join(path.dirname(certPaths(s).ca.cert), 'ca-ipsec.crt');
+  return ipsecCaFile(s);
 }
 
 function ipsecCaMatches(ca: Ca, cert: forge.pki.Certificate | undefined): boolean {
@@ -259,15 +260,19 @@ export async function initPki(s: Scenario, opts: PkiOptions = {}): Promise<{ cre
     log(`wrote the CA certificate for strongSwan 5.9 (no IP constraints) to ${ipsecCaPath(s)}`);
   }
   const crl = readCrl(s);
+  // The first moment `init` would have work again (for the stamp `npm run dev` checks).
+  let due = Math.min(ca.cert.validity.notAfter.getTime(), (crl?.nextUpdate.getTime() ?? now.getTime() + s.pki.days * DAY) - CRL_REFRESH_DAYS * DAY);
   if (!crl || crl.nextUpdate.getTime() - now.getTime() < CRL_REFRESH_DAYS * DAY) {
     writeCrl(s, ca, crl?.revoked ?? [], crl, now);
     created.push(certPaths(s).crl);
     log(`${crl ? 're-signed' : 'created'} CRL ${certPaths(s).crl}`);
+    due = Math.min(ca.cert.validity.notAfter.getTime(), now.getTime() + (s.pki.days - CRL_REFRESH_DAYS) * DAY);
   }
   for (const spec of leafSpecs(s)) {
     const cert = readCert(spec.cert);
     // An expired leaf is as useless as a missing one: reissue it (renew handles "expires soon").
     if (cert && fs.existsSync(spec.key) && chainsTo(ca, cert) && cert.validity.notAfter > now) {
+      due = Math.min(due, cert.validity.notAfter.getTime());
       // A missing bundle, or one protected by another password than the configured one, is rewritten.
       if (spec.p12 && (!fs.existsSync(spec.p12) || !p12OpensWith(spec.p12, s.pki.p12Password))) {
         const existed = fs.existsSync(spec.p12);
@@ -278,10 +283,13 @@ export async function initPki(s: Scenario, opts: PkiOptions = {}): Promise<{ cre
       }
       continue;
     }
-    const files = writeLeaf(s, ca, spec, issueLeaf(s, ca, spec, now));
+    const issued = issueLeaf(s, ca, spec, now);
+    const files = writeLeaf(s, ca, spec, issued);
+    due = Math.min(due, issued.cert.validity.notAfter.getTime());
     created.push(...files);
     log(`issued ${spec.name}: ${dnString(spec.subject)} -> ${spec.cert}`);
   }
+  writeStamp(s, new Date(due));
   return { created };
 }
 

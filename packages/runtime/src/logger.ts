@@ -1,4 +1,5 @@
 // One logger for every app: pino, pretty in a terminal, JSON lines when not (pipes, CI, files).
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
 
 export type { Logger };
@@ -18,11 +19,12 @@ export function createLogger(opts: LoggerOptions): Logger {
   const format = process.env.SSTT_LOG_FORMAT;
   const pretty = opts.pretty ?? (format === 'pretty' ? true : format === 'json' ? false : Boolean(process.stdout.isTTY));
   if (!pretty) return pino({ name: opts.name, level });
-  return pino({
-    name: opts.name,
-    level,
-    transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname' } },
-  });
+  // pino-pretty as a synchronous stream in this thread, not as a pino transport: a transport runs
+  // in a worker thread (a second V8 isolate, ~10 MB per app) for output a person reads anyway.
+  // Loaded only when asked for, so JSON logging never pays for it.
+  const pretty_ = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
+  const build = (pretty_ as unknown as { default?: typeof pretty_.build }).default ?? pretty_.build;
+  return pino({ name: opts.name, level }, build({ colorize: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true, sync: true }));
 }
 
 /** A logger that writes nothing, for tests and libraries used without one. */

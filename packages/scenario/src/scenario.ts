@@ -1,6 +1,7 @@
 // The resolved scenario: everything an app, a generator or a test needs to know about the lab,
 // derived from the student ID and the profile. This is the only file that spells the lab's
 // domain pattern, addresses and ports.
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ConfigInput, Profile, Service } from './schema.ts';
@@ -102,10 +103,29 @@ export interface Scenario {
   };
 }
 
-/** The repository root: three levels above this file, unless SSTT_ROOT says otherwise. */
+/**
+ * The repository root, unless SSTT_ROOT says otherwise: the nearest folder above this module
+ * whose package.json declares the workspaces. Walking up (rather than a fixed `../../../`) finds
+ * it from the TypeScript source and from an app's bundle in `apps/<app>/dist/` alike.
+ */
 export function repoRoot(env: NodeJS.ProcessEnv = process.env): string {
   if (env.SSTT_ROOT) return path.resolve(env.SSTT_ROOT);
-  return fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/, '');
+  cachedRoot ??= findRoot(path.dirname(fileURLToPath(import.meta.url)));
+  return cachedRoot;
+}
+
+let cachedRoot: string | undefined;
+
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { workspaces?: unknown };
+      if (pkg.workspaces) return dir;
+    } catch {
+      // no package.json here
+    }
+    if (path.dirname(dir) === dir) throw new Error(`no package.json with workspaces above ${from}: set SSTT_ROOT to the sstt checkout`);
+  }
 }
 
 export function domainFor(id: string): string {

@@ -2,6 +2,7 @@
 // and the replies the handler returns go out together in one sendmmsg. The addon is built by
 // `npm install` (node-gyp, Linux); when it is missing, `available()` says why and callers use
 // another transport.
+import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import util from 'node:util';
@@ -51,7 +52,11 @@ let loadError: string | undefined;
 function load(): Addon | undefined {
   if (addon || loadError) return addon;
   try {
-    addon = createRequire(import.meta.url)('../build/Release/udp_batch.node') as Addon;
+    // Found through the package's own name, so the path holds from this source file and from an
+    // app's bundle (apps/dns/dist/) alike.
+    const require = createRequire(import.meta.url);
+    const root = path.dirname(require.resolve('@sstt/udp-batch/package.json'));
+    addon = require(path.join(root, 'build/Release/udp_batch.node')) as Addon;
   } catch (err) {
     loadError = `the native addon did not load (${(err as Error).message.split('\n')[0]}); run npm install`;
   }

@@ -1,0 +1,52 @@
+// `npm run dev` (turbo runs this once the apps are built): make sure the certificates exist,
+// print the table of services, then run every app as its own process under the supervisor.
+// Warm, it reads a few files and stats the certificates; node-forge is loaded only when
+// something must be minted.
+import fs from 'node:fs';
+import path from 'node:path';
+import { pkiIsCurrent } from '@sstt/pki/stamp';
+import { createLogger } from '@sstt/runtime';
+import { bannerText, certPaths, ConfigError, EXIT_CONFIG, loadScenario, parseCommandLine, presentApps, type Scenario } from '@sstt/scenario';
+import { supervise } from './supervisor.ts';
+
+const log = createLogger({ name: 'dev' });
+
+async function certificates(s: Scenario): Promise<void> {
+  if (pkiIsCurrent(s)) {
+    console.log(`Certificates in ${path.resolve(certPaths(s).dir)}/ (how to import them: npx sstt-pki init)`);
+    return;
+  }
+  const { importHelp, initPki } = await import('@sstt/pki');
+  const { created } = await initPki(s, { log: (line) => console.log(line) });
+  // The import help once, when something was minted; after that the one-line pointer above.
+  if (created.length > 0) console.log(`\n${importHelp(s)}\n`);
+}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  const { values } = parseCommandLine(argv);
+  const s = loadScenario({ flags: values });
+  await certificates(s);
+  const apps = [...presentApps(s)];
+  console.log(bannerText(s, new Set(apps)));
+  const env = { ...process.env, SSTT_LOG_FORMAT: process.env.SSTT_LOG_FORMAT ?? 'pretty' };
+  const specs = apps.map((app) => {
+    const entry = path.join(s.paths.root, 'apps', app, 'dist', 'main.js');
+    if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: run npm run build (npm run dev builds it first)`);
+    return { name: app, argv: [process.execPath, entry, ...argv], env };
+  });
+  const sup = supervise(specs, log);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => sup.stop(signal));
+  return sup.done;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`dev: ${err.message}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  },
+);
