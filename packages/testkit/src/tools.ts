@@ -3,37 +3,35 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** Each tool and the Debian package that ships it. */
-export const TOOL_PACKAGES = {
-  dig: 'bind9-dnsutils',
-  kdig: 'knot-dnsutils',
-  named: 'bind9',
-  'named-checkzone': 'bind9-utils',
-  'named-checkconf': 'bind9-utils',
-  curl: 'curl',
-  openssl: 'openssl',
-  swaks: 'swaks',
-  apache2: 'apache2',
-  apache2ctl: 'apache2',
-  dovecot: 'dovecot-core',
-  doveadm: 'dovecot-core',
-  ipsec: 'strongswan-starter',
-  swanctl: 'strongswan-swanctl',
-  charon: 'strongswan-charon',
-  tcpdump: 'tcpdump',
-  ping: 'iputils-ping',
-  ip: 'iproute2',
-  dnsperf: 'dnsperf',
-  wrk: 'wrk',
-  nginx: 'nginx-light',
-  exim4: 'exim4-daemon-light',
-  python3: 'python3',
-  certutil: 'libnss3-tools',
-  pk12util: 'libnss3-tools',
-  unshare: 'util-linux',
-} as const;
+/**
+ * The one list of Debian packages (debian-packages.json beside this package): each tool the tests
+ * and benchmarks run and the package that ships it, the tools only benchmarks use, and packages
+ * that are not a tool (plugins, libraries, the addon's compiler). `npm run setup` installs from it.
+ */
+export const DEBIAN_PACKAGES = JSON.parse(fs.readFileSync(new URL('../debian-packages.json', import.meta.url), 'utf8')) as {
+  tools: Record<string, string>;
+  benchOnly: string[];
+  extra: Record<string, string>;
+};
 
-export type Tool = keyof typeof TOOL_PACKAGES;
+/** Every program the tests and benchmarks run through requireTool/findTool. */
+export const TOOLS = [
+  'dig', 'kdig', 'named', 'named-checkzone', 'named-checkconf', 'curl', 'openssl', 'swaks', 'apache2', 'apache2ctl',
+  'dovecot', 'doveadm', 'ipsec', 'swanctl', 'charon', 'tcpdump', 'ping', 'ip', 'strace', 'python3', 'certutil',
+  'pk12util', 'unshare', 'dnsperf', 'wrk', 'nginx', 'exim4',
+] as const;
+
+export type Tool = (typeof TOOLS)[number];
+
+/** Each tool and the Debian package that ships it (a test checks every tool has one). */
+export const TOOL_PACKAGES = DEBIAN_PACKAGES.tools as Record<Tool, string>;
+
+/** The packages `npm run setup` installs (with `bench`: also the benchmarks' servers and load generators). */
+export function setupPackages(bench = false): string[] {
+  const wanted = new Set(Object.keys(DEBIAN_PACKAGES.extra));
+  for (const [tool, pkg] of Object.entries(DEBIAN_PACKAGES.tools)) if (bench || !DEBIAN_PACKAGES.benchOnly.includes(tool)) wanted.add(pkg);
+  return [...wanted].sort();
+}
 
 const EXTRA_DIRS = ['/usr/sbin', '/sbin', '/usr/lib/ipsec', '/usr/local/sbin'];
 

@@ -1,0 +1,65 @@
+// The Debian package list cannot drift from what the suites run: every program a test starts is
+// either in debian-packages.json (and installed by `npm run setup`) or part of every Debian
+// system; and on this machine every listed package is installed (else: run npm run setup).
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { DEBIAN_PACKAGES, setupPackages, TOOLS } from '../src/tools.ts';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** Programs of Debian's essential set (and our own toolchain): present on every machine the README targets. */
+const BASE_SYSTEM = new Set(['sh', 'bash', 'git', 'node', 'npm', 'npx', 'chown', 'timeout', 'runuser', 'mount', 'umount', 'kill', 'sleep', 'cat', 'env', 'true', 'false', 'dpkg-query']);
+
+/** Test sources: test folders, *.test.ts, and the testkit itself. */
+function testSources(): string[] {
+  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.ts'], { cwd: root, encoding: 'utf8' }).split('\n');
+  return files.filter((f) => f && (/\/test\//.test(f) || f.endsWith('.test.ts') || f.startsWith('packages/testkit/src/')) && !f.includes('node_modules'));
+}
+
+/** Programs named literally in requireTool/findTool calls and as the command of run/spawn/execFile. */
+function programsUsed(): Map<string, string> {
+  const used = new Map<string, string>();
+  const patterns = [
+    /\b(?:requireTool|findTool)\(\s*'([a-z0-9][a-z0-9.-]*)'/g,
+    /\b(?:run|spawn|spawnSync|execFile|execFileSync)\(\s*'([a-z0-9][a-z0-9.-]*)'/g,
+  ];
+  for (const file of testSources()) {
+    const text = fs.readFileSync(path.join(root, file), 'utf8');
+    for (const re of patterns) for (const m of text.matchAll(re)) if (!used.has(m[1]!)) used.set(m[1]!, file);
+  }
+  return used;
+}
+
+describe('the Debian package list', () => {
+  it('names a package for every tool the tool finder knows, and the other way round', () => {
+    expect(Object.keys(DEBIAN_PACKAGES.tools).sort()).toEqual([...TOOLS].sort());
+    for (const t of DEBIAN_PACKAGES.benchOnly) expect(TOOLS as readonly string[]).toContain(t);
+  });
+
+  it('covers every program a test runs (bench-only tools are not enough for a test)', () => {
+    const used = programsUsed();
+    // The scan must find the well-known ones, or it is not scanning at all.
+    expect([...used.keys()]).toEqual(expect.arrayContaining(['dig', 'curl', 'swaks', 'openssl']));
+    const uncovered = [...used].filter(([p]) => p !== 'no-such-tool-sstt' && !BASE_SYSTEM.has(p) && !(p in DEBIAN_PACKAGES.tools));
+    expect(uncovered.map(([p, f]) => `${p} (run by ${f})`)).toEqual([]);
+    const benchOnly = [...used].filter(([p]) => DEBIAN_PACKAGES.benchOnly.includes(p));
+    expect(benchOnly.map(([p, f]) => `${p} (run by ${f}) is bench-only: npm run setup does not install it`)).toEqual([]);
+  });
+
+  it('is installed on this machine (npm run setup installs it)', () => {
+    const missing = setupPackages().filter((pkg) => {
+      const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', pkg], { encoding: 'utf8' });
+      return !(r.status === 0 && r.stdout.includes('install ok installed'));
+    });
+    expect(missing, `missing Debian packages: run npm run setup`).toEqual([]);
+  });
+
+  it('is what scripts/setup.mjs installs', () => {
+    const r = spawnSync(process.execPath, [path.join(root, 'scripts/setup.mjs'), '--dry-run'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`setup: all ${setupPackages().length} Debian packages the tests use are installed\n`);
+  });
+});
