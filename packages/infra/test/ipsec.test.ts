@@ -116,6 +116,14 @@ async function labPair(variant: 'stroke' | 'vici') {
   async function pingAndCapture() {
     const pattern = Buffer.from(`SSTT${s.id}`).toString('hex');
     const p = await run(ip, ['netns', 'exec', ns.client, ping, '-c', '3', '-W', '2', '-p', pattern, s.network.server]);
+    // ping returns when the last reply reached the client, which can be before tcpdump (another
+    // process, on a loaded machine) has written that reply's ESP packet: wait, bounded, until the
+    // capture holds what the test reads (3 requests + 3 replies), then stop it.
+    if (p.stdout.includes('3 received')) {
+      await until('the capture to hold the 6 ESP packets of 3 pings', async () => espLines((await run(tcpdump, ['-n', '-r', pcap])).stdout).length >= 6, 10_000, 100).catch(
+        () => undefined, // the assertion below reports what the capture holds
+      );
+    }
     await stopCapture();
     const decoded = (await run(tcpdump, ['-n', '-r', pcap])).stdout;
     return { ping: p, decoded, raw: fs.readFileSync(pcap), pattern: Buffer.from(pattern.repeat(4), 'hex') };
@@ -133,10 +141,15 @@ async function labPair(variant: 'stroke' | 'vici') {
 
 type Pair = Awaited<ReturnType<typeof labPair>>;
 
+/** The ESP packets (in UDP 4500, kernel-libipsec) of a tcpdump listing. */
+function espLines(decoded: string): string[] {
+  return decoded.split('\n').filter((l) => /UDP-encap: ESP\(spi=0x[0-9a-f]+,seq=0x[0-9a-f]+\)/.test(l));
+}
+
 function expectReadableEsp(r: Awaited<ReturnType<Pair['pingAndCapture']>>) {
   expect(r.ping.stdout, r.ping.stderr).toContain('3 packets transmitted, 3 received');
   const lines = r.decoded.split('\n');
-  const esp = lines.filter((l) => /UDP-encap: ESP\(spi=0x[0-9a-f]+,seq=0x[0-9a-f]+\)/.test(l));
+  const esp = espLines(r.decoded);
   expect(esp.length, r.decoded).toBeGreaterThanOrEqual(6); // 3 requests + 3 replies
   expect(lines.filter((l) => /ICMP echo/.test(l))).toEqual([]); // nothing outside the tunnel
   // Integrity only: the ping payload travels in clear inside ESP.

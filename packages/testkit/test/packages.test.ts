@@ -63,3 +63,14 @@ describe('the Debian package list', () => {
     expect(r.stdout).toBe(`setup: all ${setupPackages().length} Debian packages the tests use are installed\n`);
   });
 });
+
+describe('the README', () => {
+  it("starts with the two command lines, and CI runs exactly the second one", () => {
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const block = /```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const lines = block.trim().split('\n').map((l) => l.replace(/\s+#.*$/, '').trim());
+    expect(lines).toEqual(['npm install && npm run dev', 'npm run setup && npm install && npm test']);
+    const ci = fs.readFileSync(path.join(root, '.ci/run'), 'utf8');
+    expect(ci).toContain(`{ ${lines[1]}; } 2>&1`);
+  });
+});
