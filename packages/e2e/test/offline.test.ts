@@ -1,0 +1,76 @@
+// Nothing leaves the machine by default: `npm run dev`, run as a user runs it (no telemetry
+// switches of our own in the environment: the root scripts must carry them), in a network
+// namespace that has only loopback, traced with strace; no process of the tree may try to reach
+// any address outside 127.0.0.0/8 and ::1 (a connect or a send with an address, which is also how
+// a DNS lookup for a telemetry host would show). The namespace has no route out, so even a
+// failing run sends nothing anywhere.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { requireTool, tempDir } from '@sstt/testkit';
+import { privateEnv, spawnGroup } from './helpers.ts';
+
+const strace = requireTool('strace');
+const unshare = requireTool('unshare');
+const ip = requireTool('ip');
+const tmp = tempDir('sstt-offline-');
+afterAll(() => tmp.remove());
+
+/** Every address outside loopback that a traced process tried to connect or send to. */
+export function foreignAddresses(trace: string): string[] {
+  const found = new Set<string>();
+  for (const line of trace.split('\n')) {
+    if (!/\b(connect|sendto|sendmsg|sendmmsg)\(/.test(line)) continue;
+    for (const m of line.matchAll(/inet_addr\("([\d.]+)"\)|inet_pton\(AF_INET6, "([0-9a-fA-F:.]+)"/g)) {
+      const a = m[1] ?? m[2]!;
+      // A DNS query to a resolver on loopback (systemd-resolved's 127.0.0.53) still goes out
+      // through that resolver: port 53 counts wherever it is.
+      if (/htons\(53\)/.test(line)) found.add(`${a}:53`);
+      else if (!(/^127\./.test(a) || a === '::1' || a === '0.0.0.0' || a === '::' || /^::ffff:127\./.test(a))) found.add(a);
+    }
+  }
+  return [...found].sort();
+}
+
+/** argv: `cmd` traced, in a fresh network namespace with only loopback up. */
+function tracedOffline(traceFile: string, cmd: string[]): string[] {
+  return [strace, '-f', '-qq', '-e', 'trace=connect,sendto,sendmsg,sendmmsg', '-o', traceFile, unshare, '-n', 'sh', '-c', `${ip} link set lo up && exec "$@"`, 'offline', ...cmd];
+}
+
+describe('offline by default', () => {
+  it('the trace reader catches an attempt to reach another address (canary)', async () => {
+    if (process.getuid?.() !== 0) throw new Error('this test needs root (a network namespace): run it as root, as CI does');
+    const trace = path.join(tmp.dir, 'canary.trace');
+    // 192.0.2.1 (TEST-NET-1): in a namespace with only loopback the connect fails at once (no route).
+    const script = "require('net').connect(9, '192.0.2.1').on('error', () => {})";
+    const [cmd, ...args] = tracedOffline(trace, [process.execPath, '-e', script]);
+    const p = spawnGroup(cmd!, args, { PATH: process.env.PATH ?? '' });
+    await p.exited;
+    expect(foreignAddresses(fs.readFileSync(trace, 'utf8'))).toEqual(['192.0.2.1']);
+  });
+
+  it('npm run dev starts every app and tries no address outside loopback', async () => {
+    if (process.getuid?.() !== 0) throw new Error('this test needs root (a network namespace): run it as root, as CI does');
+    const env = await privateEnv(path.join(tmp.dir, 'dev'), 9);
+    // As a user's shell has it: no telemetry switch, the default forwarders (this machine's
+    // resolv.conf), which are asked only when a client queries a name outside the domain.
+    delete env.TURBO_TELEMETRY_DISABLED;
+    delete env.DO_NOT_TRACK;
+    delete env.SSTT_DNS_FORWARDERS;
+    const trace = path.join(tmp.dir, 'dev.trace');
+    const [cmd, ...args] = tracedOffline(trace, ['npm', 'run', 'dev']);
+    const dev = spawnGroup(cmd!, args, env);
+    try {
+      for (const ready of [/web_sstt listening/, /dns listening/, /"service":"pop3s"/]) await dev.waitFor(ready, 90_000);
+      // turbo's telemetry went out a few seconds after start: give it the time to try.
+      await new Promise((r) => setTimeout(r, 8_000));
+    } finally {
+      process.kill(-dev.child.pid!, 'SIGINT');
+      await dev.exited;
+    }
+    const text = fs.readFileSync(trace, 'utf8');
+    // The trace saw the whole tree (npm, turbo, the supervisor, the apps), not just its first process.
+    expect(new Set(text.split('\n').map((l) => l.split(' ')[0]).filter(Boolean)).size).toBeGreaterThan(5);
+    expect(foreignAddresses(text)).toEqual([]);
+  });
+});
