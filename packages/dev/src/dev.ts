@@ -29,7 +29,7 @@ async function main(): Promise<number> {
   await certificates(s);
   const apps = [...presentApps(s)];
   console.log(bannerText(s, new Set(apps)));
-  const env = { ...process.env, SSTT_LOG_FORMAT: process.env.SSTT_LOG_FORMAT ?? 'pretty' };
+  const env = process.env;
   const specs = apps.map((app) => {
     const entry = path.join(s.paths.root, 'apps', app, 'dist', 'main.js');
     if (!fs.existsSync(entry)) throw new Error(`${entry} is missing: run npm run build (npm run dev builds it first)`);

@@ -3,34 +3,12 @@
 // holds once it is ready (PSS and RSS summed over every process of its session, from
 // /proc/<pid>/smaps_rollup). Rounds on free ports with a private data directory and a silent
 // forwarder, so it runs beside a user's own `npm run dev` and sends nothing off the machine.
-import fs from 'node:fs';
 import dgram from 'node:dgram';
 import { SERVICES } from '@sstt/scenario';
 import { tempDir } from '@sstt/testkit';
-import { portOf, privateEnv, silentForwarder, spawnGroup, waitForPort } from '../test/helpers.ts';
+import { portOf, privateEnv, sessionProcesses, silentForwarder, spawnGroup, waitForPort } from '../test/helpers.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
-
-/** Every process whose session id is `sid` (the dev tree: npm, turbo, the apps). */
-export function sessionProcesses(sid: number): Array<{ pid: number; comm: string; pss: number; rss: number }> {
-  const out: Array<{ pid: number; comm: string; pss: number; rss: number }> = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // pid (comm) state ppid pgrp session ...: comm may hold spaces and parentheses.
-      const close = stat.lastIndexOf(')');
-      const fields = stat.slice(close + 2).split(' ');
-      if (Number(fields[3]) !== sid) continue;
-      const rollup = fs.readFileSync(`/proc/${entry}/smaps_rollup`, 'utf8');
-      const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 0);
-      out.push({ pid: Number(entry), comm: stat.slice(stat.indexOf('(') + 1, close), pss: kb('Pss'), rss: kb('Rss') });
-    } catch {
-      // gone meanwhile, or a kernel thread
-    }
-  }
-  return out;
-}
 
 async function dnsAnswers(port: number, deadline: number): Promise<void> {
   // A query for the root SOA-less name: any reply at all means the UDP listener is up.

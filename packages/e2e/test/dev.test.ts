@@ -1,11 +1,12 @@
 // `npm run dev` as a user runs it: certificates first, the banner, every app listening, real
 // clients answered, and Ctrl-C (SIGINT to the process group, as a terminal sends it) closing all.
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certPaths, loadScenario, SERVICES, type Scenario } from '@sstt/scenario';
 import { requireTool, run, tempDir } from '@sstt/testkit';
-import { portIsFree, portOf, privateEnv, silentForwarder, spawnGroup, waitForPort, type Spawned } from './helpers.ts';
+import { portIsFree, portOf, privateEnv, sessionProcesses, silentForwarder, spawnGroup, waitForPort, type Spawned } from './helpers.ts';
 
 const tmp = tempDir('sstt-e2e-');
 let env: Record<string, string>;
@@ -82,6 +83,26 @@ describe('npm run dev', () => {
     expect(list.stdout).toContain('Subject: e2e through npm run dev');
   });
 
+  it('an app killed with SIGKILL is restarted within 15 s while the others keep answering', async () => {
+    const apps = ['dns', 'mail', 'http'] as const;
+    const pidOf = (app: string) => sessionProcesses(dev.child.pid!).find((p) => p.cmdline.includes(`apps/${app}/dist/main.js`))?.pid;
+    for (const app of apps) {
+      const pid = pidOf(app);
+      expect(pid, `${app} runs under the supervisor`).toBeDefined();
+      process.kill(pid!, 'SIGKILL');
+      const t0 = Date.now();
+      for (const other of apps.filter((a) => a !== app)) expect(await answers(other), `${other} while ${app} is down`).toBe(true);
+      for (;;) {
+        const again = pidOf(app);
+        if (again && again !== pid && (await answers(app))) break;
+        expect(Date.now() - t0, `${app} back after SIGKILL`).toBeLessThan(15_000);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const logged = dev.output().split('\n').filter((l) => l.includes('crashed: restarting') && l.includes(`"app":"${app}"`) && l.includes('killed by SIGKILL'));
+      expect(logged, 'the supervisor logs the restart with its cause').toHaveLength(1);
+    }
+  });
+
   it('Ctrl-C closes every server and ends turbo', async () => {
     const t0 = Date.now();
     process.kill(-dev.child.pid!, 'SIGINT');
@@ -93,6 +114,20 @@ describe('npm run dev', () => {
   });
 });
 
+/** One real client's round trip to an app's first service. */
+async function answers(app: 'dns' | 'mail' | 'http'): Promise<boolean> {
+  if (app === 'dns') {
+    const r = await run(requireTool('dig'), ['@127.0.0.1', '-p', String(portOf(env, 'dns')), '+short', '+time=1', '+tries=1', `www.${s.domain}`]);
+    return r.stdout.trim() === s.names.find((n) => n.label === 'www')!.address;
+  }
+  if (app === 'http') {
+    const r = await run(requireTool('curl'), ['-s', '-m', '2', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${portOf(env, 'http')}/`]);
+    return r.stdout === '200';
+  }
+  const r = await run(requireTool('curl'), ['-s', '-m', '2', '-u', `${s.users[0]!.name}:${s.users[0]!.password}`, `pop3://127.0.0.1:${portOf(env, 'pop3')}/`]);
+  return r.code === 0;
+}
+
 describe('startup errors', () => {
   it('a bad configuration value stops npm run dev with the one-line error', async () => {
     const forwarderPort = 9; // never contacted: startup fails first
@@ -101,5 +136,27 @@ describe('startup errors', () => {
     const code = await bad.exited;
     expect(code).not.toBe(0);
     expect(bad.output()).toContain('environment: SSTT_DNS_PORT: expected a port number from 0 to 65535 (0 = any free port), found "fifty-three"');
+  });
+
+  it('an app that stops with a configuration error (its port taken) is not restarted; the others serve', async () => {
+    const forwarder2 = await silentForwarder();
+    const env2 = await privateEnv(path.join(tmp.dir, 'taken'), forwarder2.port);
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(portOf(env2, 'http'), '127.0.0.1', r));
+    const d = spawnGroup('npm', ['run', 'dev'], env2);
+    try {
+      await d.waitFor(/stopped by a configuration error: not restarted/, 90_000);
+      await waitForPort(portOf(env2, 'smtp'), 60_000);
+      expect(d.output()).toContain(`port ${portOf(env2, 'http')} on 127.0.0.1 is already taken`);
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(d.output()).not.toMatch(/crashed: restarting/);
+      const dig = await run(requireTool('dig'), ['@127.0.0.1', '-p', String(portOf(env2, 'dns')), '+short', `www.${s.domain}`]);
+      expect(dig.stdout.trim()).toBe(s.names.find((n) => n.label === 'www')!.address);
+    } finally {
+      process.kill(-d.child.pid!, 'SIGINT');
+      await d.exited;
+      blocker.close();
+      forwarder2.close();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -100,3 +101,36 @@ export async function portIsFree(port: number, host = '127.0.0.1'): Promise<bool
     srv.listen(port, host, () => srv.close(() => resolve(true)));
   });
 }
+
+export interface SessionProcess {
+  pid: number;
+  comm: string;
+  cmdline: string;
+  /** kB */
+  pss: number;
+  /** kB */
+  rss: number;
+}
+
+/** Every process whose session id is `sid` (the dev tree: npm, turbo, the apps). */
+export function sessionProcesses(sid: number): SessionProcess[] {
+  const out: SessionProcess[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid pgrp session ...: comm may hold spaces and parentheses.
+      const close = stat.lastIndexOf(')');
+      const fields = stat.slice(close + 2).split(' ');
+      if (Number(fields[3]) !== sid) continue;
+      const rollup = fs.readFileSync(`/proc/${entry}/smaps_rollup`, 'utf8');
+      const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? 0);
+      const cmdline = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      out.push({ pid: Number(entry), comm: stat.slice(stat.indexOf('(') + 1, close), cmdline, pss: kb('Pss'), rss: kb('Rss') });
+    } catch {
+      // gone meanwhile, or a kernel thread
+    }
+  }
+  return out;
+}
+
