@@ -54,3 +54,4 @@ export function staleFiles(files: GeneratedFiles, dir: string): string[] {
   }
   return stale;
 }
+export { CONN_NAME, generateIpsec, ipsecInstallPaths } from './ipsec/index.ts';

@@ -13,6 +13,9 @@ export const LAB_NETWORK = {
   lan: '192.168.56.0/24',
   server: '192.168.56.102',
   client: '192.168.56.101',
+  /** The host side of VirtualBox's host-only adapter: the lab on one machine puts its stand-in
+   * for the outside world (a resolver answering the names the report asks outside the domain) here. */
+  gateway: '192.168.56.1',
   /** Reverse zone of the LAN (RFC 1035 §3.5). */
   reverseZone: '56.168.192.in-addr.arpa',
 } as const;
