@@ -7,11 +7,14 @@
 // - CNAMEs are followed inside our zones; a chain leaving them is reported to the caller, who
 //   forwards the target (BIND restarts the query with recursion);
 // - ANY returns the RRsets at the name without following CNAMEs and without additional data.
-import { lower, RCODE, TYPE } from './wire.ts';
-import type { RRset, Zone, ZoneNode, ZoneSet } from './zone/zone.ts';
+import { isSubdomain, lower, nameWireLength, RCODE, TYPE } from './wire.ts';
+import { parent, type RRset, type Zone, type ZoneNode, type ZoneSet } from './zone/zone.ts';
 
-/** Longest CNAME chain followed (BIND stops after 16 restarts). */
-export const MAX_CNAME_CHAIN = 16;
+/**
+ * CNAME and DNAME steps followed before giving up with SERVFAIL: BIND 9.18 restarts a query at
+ * most 11 times (query.c MAX_RESTARTS), so the 12th alias is the last one in an answer.
+ */
+export const MAX_CNAME_CHAIN = 12;
 
 export interface Answer {
   rcode: number;
@@ -50,6 +53,9 @@ const LOOP_ERROR = extendedError(0, 'max. restarts reached');
 const ADDRESS_TYPES = [TYPE.A, TYPE.AAAA];
 const NEEDS_ADDRESSES = new Set<number>([TYPE.NS, TYPE.MX, TYPE.SRV]);
 
+/** Longest domain name in wire form (RFC 1035 §2.3.4). */
+const MAX_NAME_WIRE = 255;
+
 /** Answers a question from our zones, or returns undefined when no zone of ours holds the name. */
 export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: number): Answer | undefined {
   let zone = zones.find(qnameLower);
@@ -58,15 +64,42 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
   let name = qnameLower;
   const seen = new Set<string>();
   for (let hop = 0; ; hop++) {
-    const cut = delegation(zone, name);
-    if (cut) {
-      if (hop > 0) break;
-      // A referral: the child zone's NS in authority with their glue, no AA.
-      result.aa = false;
-      result.referral = true;
-      result.authority.push(cut);
-      addAddresses(zones, result, cut);
+    const above = cutOrDname(zone, name, qtype);
+    if (above?.type === TYPE.NS) {
+      // RFC 1034 §4.3.2 3b: a referral, the child zone's NS in authority with their glue. Reached
+      // through a CNAME, BIND keeps the chain (and AA) and refers to that cut, not to our apex.
+      if (hop === 0) {
+        result.aa = false;
+        result.referral = true;
+      }
+      result.authority.push(above);
+      addAddresses(zone, result, above);
       return result;
+    }
+    if (above?.type === TYPE.DNAME) {
+      // RFC 6672 §3.1: the DNAME, then a CNAME from the query name to the name with the DNAME's
+      // owner replaced by its target (TTL of the DNAME), then on with that name.
+      result.answer.push(above);
+      // Like a wildcard's, the name asked need not exist: not one to keep among the hot answers.
+      if (hop === 0) result.wildcard = true;
+      const owner = lower(above.name);
+      const target = `${name.slice(0, name.length - owner.length)}${above.records[0]!.target!}`;
+      if (nameWireLength(target) > MAX_NAME_WIRE) {
+        // RFC 6672 §2.2: the substitution would overflow a name.
+        result.rcode = RCODE.YXDOMAIN;
+        return result;
+      }
+      const cname: RRset = { name, type: TYPE.CNAME, ttl: above.ttl, records: [{ ...above.records[0]!, type: TYPE.CNAME, rdata: [{ name: target, compress: true }], target }] };
+      result.answer.push(cname);
+      if (!follow(result, seen, name, target, hop)) return result;
+      const next = zones.find(lower(target));
+      if (!next) {
+        result.outside = lower(target);
+        break;
+      }
+      zone = next;
+      name = lower(target);
+      continue;
     }
     let node = zone.nodes.get(name);
     if (!node && !zone.nonTerminals.has(name)) {
@@ -95,14 +128,8 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
       return result;
     }
     result.answer.push(cname);
-    seen.add(name);
     const target = lower(cname.records[0]!.target!);
-    if (seen.has(target) || hop + 1 >= MAX_CNAME_CHAIN) {
-      // A loop or an endless chain: BIND gives up after its restarts with SERVFAIL.
-      result.rcode = RCODE.SERVFAIL;
-      result.ednsOptions = LOOP_ERROR;
-      return result;
-    }
+    if (!follow(result, seen, name, target, hop)) return result;
     const next = zones.find(target);
     if (!next) {
       result.outside = target;
@@ -112,19 +139,43 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
     name = target;
   }
   addNsAuthority(result, zone);
-  for (const set of [...result.answer, ...result.authority]) addAddresses(zones, result, set);
+  for (const set of [...result.answer, ...result.authority]) {
+    const home = zones.find(lower(set.name));
+    if (home) addAddresses(home, result, set);
+  }
   return result;
 }
 
-/** The NS RRset of the highest zone cut between the apex (excluded) and `name` (included). */
-function delegation(zone: Zone, name: string): RRset | undefined {
-  if (name === zone.origin) return undefined;
-  const rel = name.slice(0, name.length - zone.origin.length - 1).split('.');
-  let cur = zone.origin;
-  for (let i = rel.length - 1; i >= 0; i--) {
-    cur = `${rel[i]}.${cur}`;
-    const ns = zone.nodes.get(cur)?.rrsets.get(TYPE.NS);
-    if (ns) return ns;
+/**
+ * Whether the chain may go on to `target`: not into a loop, not past BIND's restart limit; else
+ * the answer becomes SERVFAIL with EDE 0 "max. restarts reached", as BIND's.
+ */
+function follow(result: Answer, seen: Set<string>, name: string, target: string, hop: number): boolean {
+  seen.add(name);
+  if (!seen.has(lower(target)) && hop + 1 < MAX_CNAME_CHAIN) return true;
+  result.rcode = RCODE.SERVFAIL;
+  result.ednsOptions = LOOP_ERROR;
+  return false;
+}
+
+/**
+ * Walking down from the apex to `name`: the first zone cut (an NS RRset below the apex, RFC 1034
+ * §4.2.1) or DNAME strictly above `name` (RFC 6672 §3.1), whichever comes first. A DS question at
+ * the cut itself is the parent's to answer (RFC 4035 §3.1.4.1), so that cut does not count.
+ */
+function cutOrDname(zone: Zone, name: string, qtype: number): RRset | undefined {
+  const path: string[] = [];
+  for (let n: string | undefined = name; n !== undefined && n !== zone.origin; n = parent(n)) path.push(n);
+  const apexDname = name !== zone.origin ? zone.nodes.get(zone.origin)?.rrsets.get(TYPE.DNAME) : undefined;
+  if (apexDname) return apexDname;
+  for (let i = path.length - 1; i >= 0; i--) {
+    const cur = path[i]!;
+    const node = zone.nodes.get(cur);
+    if (!node) continue;
+    const ns = node.rrsets.get(TYPE.NS);
+    if (ns && !(i === 0 && qtype === TYPE.DS)) return ns;
+    const dname = i > 0 ? node.rrsets.get(TYPE.DNAME) : undefined;
+    if (dname) return dname;
   }
   return undefined;
 }
@@ -134,11 +185,10 @@ function delegation(zone: Zone, name: string): RRset | undefined {
  * answers for the name; its RRsets are shown with the query name as owner (lower case, as BIND).
  */
 function fromWildcard(zone: Zone, name: string): ZoneNode | undefined {
-  let encloser = name;
+  let encloser: string | undefined = name;
   do {
-    const i = encloser.indexOf('.');
-    if (i < 0) return undefined;
-    encloser = encloser.slice(i + 1);
+    encloser = parent(encloser);
+    if (encloser === undefined) return undefined;
   } while (encloser !== zone.origin && !zone.nodes.has(encloser) && !zone.nonTerminals.has(encloser));
   const wild = zone.nodes.get(`*.${encloser}`);
   if (!wild) return undefined;
@@ -164,12 +214,17 @@ function inMessage(result: Answer, name: string, type: number): boolean {
   return false;
 }
 
-/** Additional section processing (RFC 1035 §3.3.9, §3.3.11; RFC 2782): A and AAAA of the targets. */
-function addAddresses(zones: ZoneSet, result: Answer, set: RRset): void {
+/**
+ * Additional section processing (RFC 1035 §3.3.9, §3.3.11; RFC 2782): A and AAAA of the targets
+ * that lie in the same zone as the RRset, glue below a cut included. BIND 9.18 takes nothing from
+ * its other zones, so a target elsewhere gets no address (the reverse zone's NS, out-of-zone MX).
+ */
+function addAddresses(zone: Zone, result: Answer, set: RRset): void {
   if (!NEEDS_ADDRESSES.has(set.type)) return;
   for (const r of set.records) {
     const target = lower(r.target!);
-    const node = zones.find(target)?.nodes.get(target);
+    if (!isSubdomain(target, zone.origin)) continue;
+    const node = zone.nodes.get(target);
     if (!node) continue;
     for (const t of ADDRESS_TYPES) {
       const addr = node.rrsets.get(t);
