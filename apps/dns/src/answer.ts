@@ -31,6 +31,11 @@ export interface Answer {
   referral?: boolean;
   /** EDNS options for the reply (an Extended DNS Error, RFC 8914). */
   ednsOptions?: Buffer;
+  /**
+   * The authority section is part of the answer (a negative answer's SOA, RFC 2308 §3; a
+   * referral's NS and glue, RFC 1034 §4.3.2): BIND keeps it even in a minimal reply.
+   */
+  needsAuthority?: boolean;
 }
 
 /** EDNS option code of an Extended DNS Error (RFC 8914 §2). */
@@ -51,7 +56,7 @@ export function extendedError(infoCode: number, text: string): Buffer {
 const LOOP_ERROR = extendedError(0, 'max. restarts reached');
 
 const ADDRESS_TYPES = [TYPE.A, TYPE.AAAA];
-const NEEDS_ADDRESSES = new Set<number>([TYPE.NS, TYPE.MX, TYPE.SRV]);
+const NEEDS_ADDRESSES = new Set<number>([TYPE.NS, TYPE.MX, TYPE.SRV, TYPE.NAPTR]);
 
 /** Longest domain name in wire form (RFC 1035 §2.3.4). */
 const MAX_NAME_WIRE = 255;
@@ -73,6 +78,7 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
         result.referral = true;
       }
       result.authority.push(above);
+      result.needsAuthority = true;
       addAddresses(zone, result, above);
       return result;
     }
@@ -110,6 +116,7 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
       // RFC 6604 §2.1: the rcode describes the last name of the chain.
       if (!zone.nonTerminals.has(name)) result.rcode = RCODE.NXDOMAIN;
       result.authority.push(negativeSoa(zone));
+      result.needsAuthority = true;
       return result;
     }
     if (qtype === TYPE.ANY) {
@@ -125,6 +132,7 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
     const cname = node.rrsets.get(TYPE.CNAME);
     if (!cname) {
       result.authority.push(negativeSoa(zone));
+      result.needsAuthority = true;
       return result;
     }
     result.answer.push(cname);
@@ -138,7 +146,9 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
     zone = next;
     name = target;
   }
-  addNsAuthority(result, zone);
+  // BIND leaves the zone's NS out of DNSKEY and DS answers (what a validator asks for is all it
+  // gets), and with it their addresses.
+  if (qtype !== TYPE.DNSKEY && qtype !== TYPE.DS) addNsAuthority(result, zone);
   for (const set of [...result.answer, ...result.authority]) {
     const home = zones.find(lower(set.name));
     if (home) addAddresses(home, result, set);
@@ -226,6 +236,20 @@ function addAddresses(zone: Zone, result: Answer, set: RRset): void {
     if (!isSubdomain(target, zone.origin)) continue;
     const node = zone.nodes.get(target);
     if (!node) continue;
+    if (set.type === TYPE.NAPTR) {
+      // RFC 3403 §4.1 (and BIND): flag "S" adds the replacement's SRV RRset, whose targets'
+      // addresses follow; flag "A" adds the replacement's own addresses; others add nothing.
+      const flags = (r.rdata[2] as Buffer).toString('latin1', 1).toLowerCase();
+      if (flags.includes('s')) {
+        const srv = node.rrsets.get(TYPE.SRV);
+        if (srv && !inMessage(result, target, TYPE.SRV)) {
+          result.additional.push(srv);
+          addAddresses(zone, result, srv);
+        }
+        continue;
+      }
+      if (!flags.includes('a')) continue;
+    }
     for (const t of ADDRESS_TYPES) {
       const addr = node.rrsets.get(t);
       if (addr && !inMessage(result, target, t)) result.additional.push(addr);

@@ -27,6 +27,8 @@ export interface Prepared {
   marks: RRsetMark[];
   /** EDNS options for the reply's OPT (an Extended DNS Error, RFC 8914), if any. */
   ednsOptions?: Buffer;
+  /** A minimal reply keeps every section (negative answers, referrals); unset for relayed answers. */
+  needsAuthority?: boolean;
 }
 
 /**
@@ -57,6 +59,7 @@ export function prepare(answer: Answer, qnameWireLength: number, questionName?: 
     ns: counts[1]!,
     ar: counts[2]!,
     marks,
+    needsAuthority: answer.needsAuthority === true,
     ...(answer.ednsOptions ? { ednsOptions: answer.ednsOptions } : {}),
   };
 }
@@ -96,15 +99,17 @@ export function truncate(p: Prepared, room: number, edns: boolean): Cut {
   return { length, an: counts[0]!, ns: counts[1]!, ar: counts[2]!, tc: false };
 }
 
-/** The answer section alone (BIND's reply to an EDNS client whose buffer is 512 bytes or less). */
+/**
+ * BIND's reply to an EDNS client whose buffer is 512 bytes or less, as with `minimal-responses
+ * yes`: a positive answer loses its authority and additional sections; a negative answer keeps
+ * its SOA (RFC 2308 §3) and a referral its NS and glue (RFC 1034 §4.3.2), after a CNAME too.
+ */
 export function answerOnly(p: Prepared): Prepared {
+  if (p.needsAuthority) return p;
+  // A relayed answer (no verdict of ours) keeps the authority of a negative reply only.
+  const keepAuthority = p.needsAuthority === undefined && p.an === 0;
   let end = 0;
-  for (const m of p.marks) if (m.section === 0) end = m.end;
-  const keepAuthority = p.an === 0;
-  if (keepAuthority) {
-    // Negative answers keep their SOA (RFC 2308 §3); only the additional section goes.
-    for (const m of p.marks) if (m.section === 1) end = m.end;
-  }
+  for (const m of p.marks) if (m.section === 0 || (keepAuthority && m.section === 1)) end = m.end;
   return {
     ...p,
     tail: p.tail.subarray(0, end),

@@ -35,7 +35,14 @@ const MAX_QUERIES_PER_ZONE = 900;
 const PARALLEL = 24;
 
 /** Differences kept on purpose: the zone folder, what the query label matches, and why. */
-const KEPT: Array<{ folder: string; label: RegExp; reason: string }> = [];
+const KEPT: Array<{ folder: string; label: RegExp; reason: string }> = [
+  {
+    folder: 'knot-follow',
+    label: / DO$/,
+    reason:
+      'the zone carries DNSKEY and RRSIG records, so BIND serves it as a signed zone and adds RRSIGs (and NSEC proofs) for DO; we serve DNSSEC records as data only, as for an unsigned zone (no signing, no DO processing)',
+  },
+];
 
 const dir = sharedZonesDir();
 const zones = readManifest(dir);
@@ -166,7 +173,8 @@ describe('the zones of BIND, Knot and NSD test suites (../shared/dns-zones), aga
             }
             if (!diffs.length) return;
             const kept = KEPT.find((k) => k.folder === z.folder && k.label.test(q.label));
-            const text = `${z.folder}: ${q.label}\n  ${diffs.join('\n  ')}`;
+            const text = `${z.folder}: ${q.label} (BIND ${b?.length ?? 0} octets, ours ${o?.length ?? 0})\n  ${diffs.join('\n  ')}`;
+            if (process.env.SSTT_DIFF_RAW) report.push(`  BIND ${b?.toString('hex')}\n  ours ${o?.toString('hex')}`);
             report.push(kept ? `${text}\n  (kept: ${kept.reason})` : text);
             if (!kept) unexpected.push(text);
           }),

@@ -201,8 +201,10 @@ export function parseRdata(type: number, args: Token[], ctx: RdataContext): Rdat
     case TYPE.NAPTR: {
       // RFC 3403 §4.1: order, preference, flags, services, regexp, replacement (uncompressed).
       count(6);
+      const target = name(5);
       return {
-        rdata: [u16(num(0, 0xffff, 'order')), u16(num(1, 0xffff, 'preference')), ...strings(2, 0).slice(0, 3), { name: name(5), compress: false }],
+        rdata: [u16(num(0, 0xffff, 'order')), u16(num(1, 0xffff, 'preference')), ...strings(2, 0).slice(0, 3), { name: target, compress: false }],
+        target,
       };
     }
     case TYPE.URI: {

@@ -176,8 +176,10 @@ export function zoneQueries(z: SharedZone, records: DumpedRecord[], limit: numbe
     if (types.has(TYPE.DNAME)) {
       base.push({ name: under(name, 'x-sstt'), type: TYPE.A, why: 'below a DNAME' });
       base.push({ name: under(name, 'a', 'b-sstt'), type: TYPE.AAAA, why: 'two labels below a DNAME' });
-      const long = 'l'.repeat(63);
-      base.push({ name: under(name, long.slice(0, 40), long, long), type: TYPE.A, why: 'DNAME result too long (YXDOMAIN)' });
+      // A question of 255 octets: where the target is longer than the owner, the result overflows.
+      const pad: string[] = [];
+      for (let room = 255 - name.length; room > 1; room -= Math.min(64, room)) pad.push('l'.repeat(Math.min(63, room - 1)));
+      base.push({ name: under(name, ...pad), type: TYPE.A, why: 'a 255-octet name below a DNAME (YXDOMAIN when the target is longer)' });
     }
   }
   const out: ZoneQuery[] = [];
