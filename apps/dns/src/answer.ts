@@ -61,8 +61,13 @@ const NEEDS_ADDRESSES = new Set<number>([TYPE.NS, TYPE.MX, TYPE.SRV, TYPE.NAPTR]
 /** Longest domain name in wire form (RFC 1035 §2.3.4). */
 const MAX_NAME_WIRE = 255;
 
-/** Answers a question from our zones, or returns undefined when no zone of ours holds the name. */
-export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: number): Answer | undefined {
+/**
+ * Answers a question from our zones, or returns undefined when no zone of ours holds the name.
+ * `recursion`: recursion is available to this client. BIND 9.18 then fills the additional
+ * section from all its zones; without it, only from the zone that holds the RRset (so the
+ * reverse zone's NS, which lies in the forward zone, gets no address).
+ */
+export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: number, recursion = false): Answer | undefined {
   let zone = zones.find(qnameLower);
   if (!zone) return undefined;
   const result: Answer = { rcode: RCODE.NOERROR, aa: true, answer: [], authority: [], additional: [] };
@@ -79,7 +84,7 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
       }
       result.authority.push(above);
       result.needsAuthority = true;
-      addAddresses(zone, result, above);
+      addAddresses(recursion ? zones : zone, result, above);
       return result;
     }
     if (above?.type === TYPE.DNAME) {
@@ -150,7 +155,7 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
   // gets), and with it their addresses.
   if (qtype !== TYPE.DNSKEY && qtype !== TYPE.DS) addNsAuthority(result, zone);
   for (const set of [...result.answer, ...result.authority]) {
-    const home = zones.find(lower(set.name));
+    const home = recursion ? zones : zones.find(lower(set.name));
     if (home) addAddresses(home, result, set);
   }
   return result;
@@ -225,15 +230,15 @@ function inMessage(result: Answer, name: string, type: number): boolean {
 }
 
 /**
- * Additional section processing (RFC 1035 §3.3.9, §3.3.11; RFC 2782): A and AAAA of the targets
- * that lie in the same zone as the RRset, glue below a cut included. BIND 9.18 takes nothing from
- * its other zones, so a target elsewhere gets no address (the reverse zone's NS, out-of-zone MX).
+ * Additional section processing (RFC 1035 §3.3.9, §3.3.11; RFC 2782; RFC 3403 §4.1): A and AAAA
+ * of the targets found in `where` (one zone, or all of ours), glue below a cut included.
  */
-function addAddresses(zone: Zone, result: Answer, set: RRset): void {
+function addAddresses(where: Zone | ZoneSet, result: Answer, set: RRset): void {
   if (!NEEDS_ADDRESSES.has(set.type)) return;
   for (const r of set.records) {
     const target = lower(r.target!);
-    if (!isSubdomain(target, zone.origin)) continue;
+    const zone = 'origin' in where ? (isSubdomain(target, where.origin) ? where : undefined) : where.find(target);
+    if (!zone) continue;
     const node = zone.nodes.get(target);
     if (!node) continue;
     if (set.type === TYPE.NAPTR) {
@@ -244,7 +249,7 @@ function addAddresses(zone: Zone, result: Answer, set: RRset): void {
         const srv = node.rrsets.get(TYPE.SRV);
         if (srv && !inMessage(result, target, TYPE.SRV)) {
           result.additional.push(srv);
-          addAddresses(zone, result, srv);
+          addAddresses(where, result, srv);
         }
         continue;
       }

@@ -76,7 +76,7 @@ export interface Cut {
  * What fits in `room` bytes, as BIND 9 renders a reply that is too big (RFC 2181 §9):
  * - additional RRsets that do not fit are left out, without TC;
  * - an answer or authority RRset that does not fit sets TC; with EDNS the reply then carries
- *   no records at all, without EDNS it keeps the answer records that fit, one by one.
+ *   no records at all, without EDNS it keeps the answer and authority records that fit, one by one.
  */
 export function truncate(p: Prepared, room: number, edns: boolean): Cut {
   const counts = [0, 0, 0];
@@ -89,8 +89,9 @@ export function truncate(p: Prepared, room: number, edns: boolean): Cut {
         return { length: setStart.length, an: setStart.counts[0]!, ns: setStart.counts[1]!, ar: setStart.counts[2]!, tc: false };
       }
       if (edns) return { length: 0, an: 0, ns: 0, ar: 0, tc: true };
-      if (m.section === 0) return { length, an: counts[0]!, ns: 0, ar: 0, tc: true };
-      return { length: setStart.length, an: setStart.counts[0]!, ns: setStart.counts[1]!, ar: setStart.counts[2]!, tc: true };
+      // Without EDNS BIND keeps every answer and authority record that fits, one by one, even
+      // part of an NS RRset: a resolver ignores a TC reply's records or retries over TCP.
+      return { length, an: counts[0]!, ns: counts[1]!, ar: 0, tc: true };
     }
     length = m.end;
     counts[m.section]! += m.count;

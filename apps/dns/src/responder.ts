@@ -475,7 +475,7 @@ export function createResponder(opts: ResponderOptions): Responder {
       if (hit) return assemble(msg, transport, hit, recursion);
 
       const qname = questionName(msg, q);
-      const answer = answerFromZones(opts.zones(), qname, q.qtype);
+      const answer = answerFromZones(opts.zones(), qname, q.qtype, recursion);
       if (!answer) return forward(msg, transport, questionName(msg, q, true), undefined);
       // Below a delegation: with RD the forwarders answer (BIND recurses), without it the referral.
       if (answer.referral && msg[2]! & FLAG.RD && forwarder) return forward(msg, transport, questionName(msg, q, true), undefined);
