@@ -1,11 +1,16 @@
-// The authoritative answer rules (RFC 1034 §4.3.2, RFC 2308, RFC 6604) as BIND 9 applies them
-// with `minimal-responses no`:
+// The authoritative answer rules (RFC 1034 §4.3.2, RFC 2308, RFC 6604, RFC 6672) as BIND 9.18
+// applies them with `minimal-responses no` (each checked against named: test/answer-rules.test.ts,
+// test/zones-diff.test.ts):
 // - a positive answer carries the zone's NS RRset in the authority section (unless the answer
-//   already is the apex NS) and the addresses of NS, MX and SRV targets in the additional
-//   section, from any of our zones, never repeating an RRset already in the message;
+//   already is the apex NS, or the question is DNSKEY or DS) and the addresses of NS, MX, SRV
+//   and NAPTR targets in the additional section, never repeating an RRset already in the
+//   message; from all our zones where recursion is available, else from the RRset's own zone;
 // - NODATA and NXDOMAIN carry the SOA with the negative TTL min(SOA TTL, SOA minimum);
-// - CNAMEs are followed inside our zones; a chain leaving them is reported to the caller, who
-//   forwards the target (BIND restarts the query with recursion);
+// - below a zone cut: a referral (the cut's NS, its glue, no AA), also at the end of a CNAME
+//   chain (the chain and AA kept); DS at the cut itself is the parent's data (RFC 4035 §3.1.4.1);
+// - below a DNAME: the DNAME and a CNAME synthesised from it, then on with the new name;
+// - CNAMEs are followed inside our zones, 12 steps at most (then SERVFAIL and an EDE); a chain
+//   leaving them is reported to the caller, who forwards the target (BIND restarts the query);
 // - ANY returns the RRsets at the name without following CNAMEs and without additional data.
 import { isSubdomain, lower, nameWireLength, RCODE, TYPE } from './wire.ts';
 import { parent, type RRset, type Zone, type ZoneNode, type ZoneSet } from './zone/zone.ts';
