@@ -41,6 +41,12 @@ export interface Answer {
    * referral's NS and glue, RFC 1034 §4.3.2): BIND keeps it even in a minimal reply.
    */
   needsAuthority?: boolean;
+  /**
+   * The answer depends on how the question was spelled: a CNAME synthesised from a DNAME keeps
+   * the question's case in its owner and target, as BIND's does (RFC 6672 §3.1). Such an answer
+   * is made for each query and never kept in wire form.
+   */
+  perQuestion?: boolean;
 }
 
 /** EDNS option code of an Extended DNS Error (RFC 8914 §2). */
@@ -72,11 +78,13 @@ const MAX_NAME_WIRE = 255;
  * section from all its zones; without it, only from the zone that holds the RRset (so the
  * reverse zone's NS, which lies in the forward zone, gets no address).
  */
-export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: number, recursion = false): Answer | undefined {
+export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: number, recursion = false, asked = qnameLower): Answer | undefined {
   let zone = zones.find(qnameLower);
   if (!zone) return undefined;
   const result: Answer = { rcode: RCODE.NOERROR, aa: true, answer: [], authority: [], additional: [] };
   let name = qnameLower;
+  /** `name` as spelled: the question's case, then a CNAME target's as written in the zone. */
+  let spelled = asked;
   const seen = new Set<string>();
   for (let hop = 0; ; hop++) {
     const above = cutOrDname(zone, name, qtype);
@@ -98,14 +106,15 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
       result.answer.push(above);
       // Like a wildcard's, the name asked need not exist: not one to keep among the hot answers.
       if (hop === 0) result.wildcard = true;
+      result.perQuestion = true;
       const owner = lower(above.name);
-      const target = `${name.slice(0, name.length - owner.length)}${above.records[0]!.target!}`;
+      const target = `${spelled.slice(0, spelled.length - owner.length)}${above.records[0]!.target!}`;
       if (nameWireLength(target) > MAX_NAME_WIRE) {
         // RFC 6672 §2.2: the substitution would overflow a name.
         result.rcode = RCODE.YXDOMAIN;
         return result;
       }
-      const cname: RRset = { name, type: TYPE.CNAME, ttl: above.ttl, records: [{ ...above.records[0]!, type: TYPE.CNAME, rdata: [{ name: target, compress: true }], target }] };
+      const cname: RRset = { name: spelled, type: TYPE.CNAME, ttl: above.ttl, records: [{ ...above.records[0]!, type: TYPE.CNAME, rdata: [{ name: target, compress: true }], target }] };
       result.answer.push(cname);
       if (!follow(result, seen, name, target, hop)) return result;
       const next = zones.find(lower(target));
@@ -115,6 +124,7 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
       }
       zone = next;
       name = lower(target);
+      spelled = target;
       continue;
     }
     let node = zone.nodes.get(name);
@@ -155,6 +165,7 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
     }
     zone = next;
     name = target;
+    spelled = cname.records[0]!.target!;
   }
   // BIND leaves the zone's NS out of DNSKEY and DS answers (what a validator asks for is all it
   // gets), and with it their addresses.

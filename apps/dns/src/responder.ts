@@ -475,7 +475,7 @@ export function createResponder(opts: ResponderOptions): Responder {
       if (hit) return assemble(msg, transport, hit, recursion);
 
       const qname = questionName(msg, q);
-      const answer = answerFromZones(opts.zones(), qname, q.qtype, recursion);
+      const answer = answerFromZones(opts.zones(), qname, q.qtype, recursion, q.mixedCase ? questionName(msg, q, true) : qname);
       if (!answer) return forward(msg, transport, questionName(msg, q, true), undefined);
       // Below a delegation: with RD the forwarders answer (BIND recurses), without it the referral.
       if (answer.referral && msg[2]! & FLAG.RD && forwarder) return forward(msg, transport, questionName(msg, q, true), undefined);
@@ -483,6 +483,8 @@ export function createResponder(opts: ResponderOptions): Responder {
         // The chain's end is someone else's: the upstream's sections follow our CNAMEs.
         return forward(msg, transport, answer.outside, { ...answer, authority: [], additional: [] });
       }
+      // Spelled after the question (a DNAME's CNAME): made for this query alone.
+      if (answer.perQuestion) return assemble(msg, transport, prepare(answer, q.qnameLen, questionName(msg, q, true)), recursion);
       const prepared = remember(msg, answer, qname, answer.rcode !== RCODE.NXDOMAIN && !answer.wildcard && !answer.referral);
       return assemble(msg, transport, prepared, recursion);
     },

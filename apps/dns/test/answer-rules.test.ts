@@ -191,9 +191,23 @@ describe('answer rules as BIND 9.18 applies them', () => {
     expect(r.flags).toBe('opcode0 qr aa rd');
   });
 
+  it('without recursion a name outside our zones is REFUSED, without RA (RFC 1035 §4.3.1)', async () => {
+    const r = await ask('www.example.org', TYPE.A);
+    expect(r.rcode).toBe(5);
+    expect(r.flags).toBe('opcode0 qr rd');
+  });
+
   it('DNAME: the DNAME, a CNAME synthesised from it with its TTL, and the answer at the new name (RFC 6672 §3.1)', async () => {
     const r = await ask('x.dn.rules.test', TYPE.A);
     expect(owners(r.sections[0]).sort()).toEqual(['dn.rules.test. 300 1 DNAME', 'x.a-much-longer-target-for-the-dname.rules.test. 300 1 A', 'x.dn.rules.test. 300 1 CNAME']);
+  });
+
+  it('DNAME: the synthesised CNAME keeps the question\'s spelling in owner and target, as BIND (RFC 6672 §3.1, RFC 4343 §4)', async () => {
+    const r = await ask('X.Dn.RULES.test', TYPE.A);
+    expect(r.sections[0]).toContain('X.Dn.RULES.test. 300 1 CNAME X.a-much-longer-target-for-the-dname.rules.test. ');
+    // Made for each question, never kept: the next spelling gets its own.
+    const again = await ask('x.DN.rules.TEST', TYPE.A);
+    expect(again.sections[0]).toContain('x.DN.rules.TEST. 300 1 CNAME x.a-much-longer-target-for-the-dname.rules.test. ');
   });
 
   it('DNAME: a substitution longer than 255 octets is YXDOMAIN (RFC 6672 §2.2)', async () => {

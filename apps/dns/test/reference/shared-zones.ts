@@ -175,6 +175,7 @@ export function zoneQueries(z: SharedZone, records: DumpedRecord[], limit: numbe
     }
     if (types.has(TYPE.DNAME)) {
       base.push({ name: under(name, 'x-sstt'), type: TYPE.A, why: 'below a DNAME' });
+      base.push({ name: mixCase(under(name, 'x-sstt')), type: TYPE.A, why: 'below a DNAME, mixed case' });
       base.push({ name: under(name, 'a', 'b-sstt'), type: TYPE.AAAA, why: 'two labels below a DNAME' });
       // A question of 255 octets: where the target is longer than the owner, the result overflows.
       const pad: string[] = [];
