@@ -190,7 +190,7 @@ function parseInto(records: ParsedRecord[], text: string, file: string, state: S
         state.origin = checkName(absolute(t[1]!.text));
       } else if (dir === '$TTL') {
         if (t.length !== 2) fail('$TTL takes one value');
-        const v = parseTtl(t[1]!.text);
+        const v = recordTtl(t[1]!.text);
         if (v === undefined) fail(`bad TTL "${t[1]!.text}"`);
         state.ttl = v;
       } else if (dir === '$INCLUDE') {
@@ -227,7 +227,7 @@ function parseInto(records: ParsedRecord[], text: string, file: string, state: S
     let klass: number | undefined;
     for (let k = 0; k < 2 && i < t.length; k++) {
       const w = t[i]!.text;
-      const asTtl = ttl === undefined && /^\d/.test(w) ? parseTtl(w) : undefined;
+      const asTtl = ttl === undefined && /^\d/.test(w) ? recordTtl(w) : undefined;
       const asClass = klass === undefined ? classFromText(w) : undefined;
       if (asTtl !== undefined) {
         ttl = asTtl;
@@ -256,6 +256,12 @@ function parseInto(records: ParsedRecord[], text: string, file: string, state: S
     if (effTtl === undefined) fail('no TTL: add a $TTL line or a TTL to the first record');
     records.push({ name: owner, type: type!, klass: CLASS_IN, ttl: effTtl!, ...rec, file, line: e.line });
   }
+}
+
+/** A record's TTL: at most 2^31 - 1 (RFC 2181 §8); SOA timers may use all 32 bits. */
+function recordTtl(text: string): number | undefined {
+  const v = parseTtl(text);
+  return v !== undefined && v <= 0x7fffffff ? v : undefined;
 }
 
 /** IN, CH, HS, CS, or RFC 3597's CLASSn. */
