@@ -51,7 +51,7 @@ const SAMPLES: Array<[string, string]> = [
   ['OPENPGPKEY', KEY],
   ['CSYNC', '66 3 A NS AAAA'],
   ['ZONEMD', `2018031900 1 1 ${HEX32}${HEX32.slice(0, 32)}`],
-  ['SVCB', '1 svc.example. alpn=h2,h3 port=8443 ipv4hint=192.0.2.1,192.0.2.2 ipv6hint=2001:db8::1 mandatory=alpn,port'],
+  ['SVCB', '1 svc.example. alpn=h2,h3 port=53443 ipv4hint=192.0.2.1,192.0.2.2 ipv6hint=2001:db8::1 mandatory=alpn,port'],
   ['HTTPS', '1 . alpn=h3 no-default-alpn'],
   ['SPF', '"v=spf1 -all"'],
   ['NID', '10 0014:4fff:ff20:ee64'],
