@@ -114,7 +114,7 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
       ...(options.cacheEntries !== undefined ? { cacheEntries: options.cacheEntries } : {}),
     });
     const zoneStore = store;
-    responder = createResponder({ zones: () => zoneStore.zones(), acl: createAcl(options.allowQuery ?? s.dns.allowQuery), forwarder });
+    responder = createResponder({ zones: () => zoneStore.zones(), acl: createAcl(options.allowQuery ?? s.dns.allowQuery), forwarder, recursion: (options.forwarders ?? s.dns.forwarders).length > 0 });
     for (const z of zoneStore.zones().zones) log.info({ zone: z.origin, serial: z.serial, file: z.file }, 'zone loaded');
   }
 
