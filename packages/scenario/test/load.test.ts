@@ -41,7 +41,7 @@ describe('defaults', () => {
       ['nombre1_9721', 'nombre1_9721', 'nombre1', 'nombre1_9721@sstt9721.org'],
       ['nombre2_9721', 'nombre2_9721', 'nombre2', 'nombre2_9721@sstt9721.org'],
     ]);
-    expect(s.network).toEqual({ lan: '192.168.56.0/24', server: '192.168.56.102', client: '192.168.56.101', reverseZone: '56.168.192.in-addr.arpa' });
+    expect(s.network).toEqual({ lan: '192.168.56.0/24', server: '192.168.56.102', client: '192.168.56.101', reverseZone: '56.168.192.in-addr.arpa', gateway: '192.168.56.1' });
     expect(s.names.map((h) => `${h.fqdn}=${h.address}`)).toEqual([
       'dns.sstt9721.org=192.168.56.102',
       'www.sstt9721.org=192.168.56.102',
