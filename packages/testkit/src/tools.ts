@@ -2,13 +2,14 @@
 // install command: a test is never skipped because its tool is absent.
 import fs from 'node:fs';
 import path from 'node:path';
+import debianPackages from '../debian-packages.json' with { type: 'json' };
 
 /**
  * The one list of Debian packages (debian-packages.json beside this package): each tool the tests
  * and benchmarks run and the package that ships it, the tools only benchmarks use, and packages
  * that are not a tool (plugins, libraries, the addon's compiler). `npm run setup` installs from it.
  */
-export const DEBIAN_PACKAGES = JSON.parse(fs.readFileSync(new URL('../debian-packages.json', import.meta.url), 'utf8')) as {
+export const DEBIAN_PACKAGES = debianPackages as {
   tools: Record<string, string>;
   benchOnly: string[];
   extra: Record<string, string>;
