@@ -53,6 +53,9 @@ export interface SmtpServerHandle {
   close(): Promise<void>;
 }
 
+/** The MAIL FROM parameters of the extensions we advertise: SIZE (RFC 1870), BODY (RFC 6152), AUTH (RFC 4954 §5). */
+const MAIL_PARAMS = new Set(['SIZE', 'BODY', 'AUTH']);
+
 /** An SMTP error carrying its reply code, as smtp-server expects (`err.responseCode`). */
 export function smtpError(code: number, text: string): Error & { responseCode: number } {
   return Object.assign(new Error(text), { responseCode: code });
@@ -89,7 +92,10 @@ export function createRouter(s: Scenario) {
       const local = (at < 0 ? address : address.slice(0, at)).toLowerCase();
       const domain = (at < 0 ? s.domain : address.slice(at + 1)).toLowerCase();
       if (localDomains.has(domain)) {
-        const user = users.get(local);
+        // RFC 5321 §4.5.1: postmaster@<domain> (and bare "postmaster", §4.1.1.3, which smtp-server
+        // lets through as the only domainless address) MUST be accepted; the local part is
+        // case-insensitive there. It goes to the configured user.
+        const user = users.get(local === 'postmaster' ? s.mail.postmaster : local);
         if (!user) return smtpError(550, '5.1.1 Unrouteable address: no such user here');
         return { kind: 'local', user: user.name, maildir: maildirOf(s, user.name) };
       }
@@ -212,8 +218,15 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
       cb(null, { user });
     },
 
-    onMailFrom(_address: SMTPServerAddress, session, cb) {
+    onMailFrom(address: SMTPServerAddress, session, cb) {
       if (options.submission && !session.user) return cb(smtpError(530, 'Authentication required'));
+      // RFC 5321 §4.1.1.11 / §4.5.3.1: a MAIL parameter of an extension we do not advertise is
+      // refused with 555 (smtp-server would take SMTPUTF8, REQUIRETLS... silently). SMTPUTF8
+      // (RFC 6531 §3.4) is not offered: Maildir names and mailparser would cope, but exim 4.86,
+      // the seed's MTA, did not offer it either.
+      const params = Object.keys(address.args || {});
+      if (params.includes('SMTPUTF8')) return cb(smtpError(555, '5.5.4 SMTPUTF8 is not supported'));
+      if (params.some((p) => !MAIL_PARAMS.has(p))) return cb(smtpError(555, '5.5.4 Unsupported MAIL FROM parameter'));
       cb();
     },
 
