@@ -17,11 +17,11 @@ interface Listener {
   close(): Promise<void>;
 }
 
-/** The server key and certificate, if packages/pki has written them. */
+/** The server key and certificate, and the CA so that the chain is sent, if packages/pki has written them. */
 function readServerTls(s: Scenario): tls.SecureContextOptions | undefined {
-  const { server } = certPaths(s);
+  const { server, ca } = certPaths(s);
   if (!fs.existsSync(server.cert) || !fs.existsSync(server.key)) return undefined;
-  return { key: fs.readFileSync(server.key), cert: fs.readFileSync(server.cert) };
+  return { key: fs.readFileSync(server.key), cert: fs.readFileSync(server.cert), ...(fs.existsSync(ca.cert) ? { ca: fs.readFileSync(ca.cert) } : {}) };
 }
 
 async function listenAs(service: Service, host: string, port: number, handle: Listener, started: Closable[]): Promise<void> {

@@ -22,6 +22,7 @@ import { cleanTmp, deliver, ensureMaildir, SizeExceededError } from './maildir.t
 import { createOutboundRunner, envelopeHeader, OUTBOUND_DIR, outboundMaildir, type OutboundRunner } from './smtp-outbound.ts';
 import { EximConnection } from './smtp-replies.ts';
 import { rfc5322Date } from './smtp-date.ts';
+import { mailTlsOptions } from './tls.ts';
 
 export { OUTBOUND_DIR };
 
@@ -36,7 +37,7 @@ export interface SmtpServerOptions {
   port?: number;
   /** Submission (RFC 6409): MAIL needs AUTH first. */
   submission?: boolean;
-  /** Key and certificate: STARTTLS is offered only when given. */
+  /** Key, certificate and CA: STARTTLS is offered only when given (with the profile of tls.ts). */
   tls?: tls.SecureContextOptions;
   log?: Logger;
   idleTimeoutMs?: number;
@@ -206,7 +207,7 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
     socketTimeout: options.idleTimeoutMs ?? SMTP_IDLE_TIMEOUT_MS,
     closeTimeout: options.closeGraceMs ?? SMTP_CLOSE_GRACE_MS,
     maxClients: 1000,
-    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
+    ...(options.tls ? mailTlsOptions(options.tls) : {}),
 
     onAuth(auth, session, cb) {
       const user = typeof auth.username === 'string' && typeof auth.password === 'string' ? router.checkLogin(auth.username, auth.password) : undefined;

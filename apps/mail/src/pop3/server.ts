@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { listenTcp, silentLogger, wrapSocket, type Logger, type TcpConnection, type TcpListener } from '@sstt/runtime';
 import type { Scenario } from '@sstt/scenario';
+import { mailTlsOptions } from '../tls.ts';
 import { POP3_LIMITS, type Pop3Limits } from './limits.ts';
 import { AuthThrottle, Pop3Session, type ServerContext } from './session.ts';
 
@@ -22,7 +23,7 @@ export interface Pop3ServerOptions extends Partial<Pop3Limits> {
   port?: number;
   /** TLS from the first byte (POP3S). Needs `tls`. */
   implicitTls?: boolean;
-  /** Certificate and key; on a plain listener this enables STLS. */
+  /** Key, certificate and CA (with the profile of ../tls.ts); on a plain listener this enables STLS. */
   tls?: tls.SecureContextOptions;
   log?: Logger;
   greeting?: string;
@@ -49,7 +50,8 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
   if (implicitTls && !options.tls) throw new Error('POP3S (implicitTls) needs a certificate and key (tls option)');
   const host = options.host ?? scenario.listen.address;
   const port = options.port ?? (implicitTls ? scenario.listen.ports.pop3s : scenario.listen.ports.pop3);
-  const secureContext = options.tls ? tls.createSecureContext(options.tls) : undefined;
+  const tlsOptions = options.tls ? mailTlsOptions(options.tls) : undefined;
+  const secureContext = tlsOptions ? tls.createSecureContext(tlsOptions) : undefined;
   const ctx: ServerContext = {
     scenario,
     limits,
@@ -81,7 +83,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
   let secureServer: tls.Server | undefined;
   if (implicitTls) {
     // allowHalfOpen: a client's FIN ends the session the same way on every transport (wrapSocket).
-    secureServer = tls.createServer({ ...options.tls, allowHalfOpen: true }, (socket) => {
+    secureServer = tls.createServer({ ...tlsOptions, allowHalfOpen: true }, (socket) => {
       socket.setNoDelay(true);
       accept(wrapSocket(socket), true);
     });
