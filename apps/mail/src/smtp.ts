@@ -18,6 +18,7 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMT
 import { maildirOf, type Scenario } from '@sstt/scenario';
 import { silentLogger, type Logger } from '@sstt/runtime';
 import type { Readable } from 'node:stream';
+import { AuthPenalty } from './auth-penalty.ts';
 import { cleanTmp, deliver, ensureMaildir, SizeExceededError } from './maildir.ts';
 import { createOutboundRunner, envelopeHeader, OUTBOUND_DIR, outboundMaildir, type OutboundRunner } from './smtp-outbound.ts';
 import { EximConnection } from './smtp-replies.ts';
@@ -42,6 +43,8 @@ export interface SmtpServerOptions {
   log?: Logger;
   idleTimeoutMs?: number;
   closeGraceMs?: number;
+  /** Login penalties; share one between the mail listeners. Default: its own, from scenario.mail.limits. */
+  penalty?: AuthPenalty;
   /**
    * The runner forwarding relayed mail to the smarthost; share one between the SMTP and the
    * submission listener. Default: the server starts (and closes) its own.
@@ -107,12 +110,16 @@ export function createRouter(s: Scenario) {
       }
       return { kind: 'relay', domain, maildir: outboundMaildir(s, domain) };
     },
-    /** AUTH PLAIN/LOGIN: the login name with or without @domain. */
-    checkLogin(username: string, password: string): string | undefined {
+    /** The user an AUTH login name (with or without @domain) names, if any. */
+    account(username: string): string | undefined {
       const at = username.lastIndexOf('@');
       const name = (at >= 0 && localDomains.has(username.slice(at + 1).toLowerCase()) ? username.slice(0, at) : username).toLowerCase();
-      const u = users.get(name);
-      return u && u.password === password ? u.name : undefined;
+      return users.get(name)?.name;
+    },
+    /** AUTH PLAIN/LOGIN: the user, when the password is theirs. */
+    checkLogin(username: string, password: string): string | undefined {
+      const name = this.account(username);
+      return name !== undefined && users.get(name)!.password === password ? name : undefined;
     },
   };
 }
@@ -175,6 +182,7 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
   const authNets = netMatcher(s.mail.relayNets);
   const policy = { plainAuthAllowed: (ip: string) => s.mail.plaintextAuth && authNets(ip) };
   const service = options.submission ? 'submission' : 'smtp';
+  const penalty = options.penalty ?? new AuthPenalty({ baseMs: s.mail.limits.authPenaltyMs, maxMs: s.mail.limits.authPenaltyMaxMs });
   const ownOutbound = !options.outbound;
   let outbound: OutboundRunner = options.outbound ?? { poke: () => {}, close: async () => {} };
 
@@ -210,13 +218,19 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
     ...(options.tls ? mailTlsOptions(options.tls) : {}),
 
     onAuth(auth, session, cb) {
-      const user = typeof auth.username === 'string' && typeof auth.password === 'string' ? router.checkLogin(auth.username, auth.password) : undefined;
-      if (!user) {
-        log.info({ service, remote: session.remoteAddress, method: auth.method }, 'authentication failed');
-        cb(smtpError(535, 'Incorrect authentication data'));
-        return;
-      }
-      cb(null, { user });
+      const username = typeof auth.username === 'string' ? auth.username : '';
+      const password = auth.password;
+      // After any login penalty (auth-penalty.ts); a failure's 535 is held for the new one.
+      void penalty
+        .attempt(session.remoteAddress, router.account(username), () => (typeof password === 'string' ? router.checkLogin(username, password) : undefined))
+        .then((user) => {
+          if (!user) {
+            log.info({ service, remote: session.remoteAddress, method: auth.method }, 'authentication failed');
+            cb(smtpError(535, 'Incorrect authentication data'));
+            return;
+          }
+          cb(null, { user });
+        });
     },
 
     onMailFrom(address: SMTPServerAddress, session, cb) {

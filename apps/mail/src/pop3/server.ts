@@ -6,9 +6,10 @@ import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { listenTcp, silentLogger, wrapSocket, type Logger, type TcpConnection, type TcpListener } from '@sstt/runtime';
 import type { Scenario } from '@sstt/scenario';
+import { AuthPenalty } from '../auth-penalty.ts';
 import { mailTlsOptions } from '../tls.ts';
 import { POP3_LIMITS, type Pop3Limits } from './limits.ts';
-import { AuthThrottle, Pop3Session, type ServerContext } from './session.ts';
+import { Pop3Session, type ServerContext } from './session.ts';
 
 export { POP3_LIMITS, type Pop3Limits } from './limits.ts';
 
@@ -29,6 +30,8 @@ export interface Pop3ServerOptions extends Partial<Pop3Limits> {
   greeting?: string;
   /** Default: scenario.mail.plaintextAuth (false: logins only after STLS or on POP3S). */
   plaintextAuth?: boolean;
+  /** Login penalties; share one between the mail listeners. Default: its own, from scenario.mail.limits. */
+  penalty?: AuthPenalty;
   /** Plain listener's transport: 'raw' (default when available) or 'net'; default from SSTT_RAW_TCP. */
   transport?: 'raw' | 'net';
 }
@@ -40,7 +43,7 @@ export interface Pop3Server {
 
 export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
   const { scenario } = options;
-  const limits: Pop3Limits = { ...POP3_LIMITS };
+  const limits: Pop3Limits = { ...POP3_LIMITS, idleTimeoutMs: scenario.mail.limits.pop3IdleTimeoutMs, maxConnections: scenario.mail.limits.maxConnections };
   for (const key of Object.keys(POP3_LIMITS) as Array<keyof Pop3Limits>) {
     const v = options[key];
     if (typeof v === 'number') limits[key] = v;
@@ -60,7 +63,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     ...(secureContext ? { secureContext } : {}),
     plaintextAuth: options.plaintextAuth ?? scenario.mail.plaintextAuth,
     closing: false,
-    throttle: new AuthThrottle(limits),
+    penalty: options.penalty ?? new AuthPenalty({ baseMs: scenario.mail.limits.authPenaltyMs, maxMs: scenario.mail.limits.authPenaltyMaxMs }),
   };
   const sessions = new Set<Pop3Session>();
 

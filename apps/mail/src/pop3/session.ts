@@ -7,6 +7,7 @@ import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { wrapSocket, type Logger, type TcpConnection } from '@sstt/runtime';
 import type { Scenario, User } from '@sstt/scenario';
+import type { AuthPenalty } from '../auth-penalty.ts';
 import { dispatch } from './commands.ts';
 import { LineReader } from './line-reader.ts';
 import type { Pop3Limits } from './limits.ts';
@@ -25,30 +26,8 @@ export interface ServerContext {
   secureContext?: tls.SecureContext;
   plaintextAuth: boolean;
   closing: boolean;
-  throttle: AuthThrottle;
-}
-
-/** Failed logins per client address in a sliding window (the per-client limit). */
-export class AuthThrottle {
-  private failures = new Map<string, number[]>();
-  constructor(private readonly limits: Pop3Limits) {}
-
-  private recent(address: string, now: number): number[] {
-    const list = (this.failures.get(address) ?? []).filter((t) => now - t < this.limits.authFailureWindowMs);
-    if (list.length === 0) this.failures.delete(address);
-    else this.failures.set(address, list);
-    return list;
-  }
-
-  blocked(address: string, now = Date.now()): boolean {
-    return this.recent(address, now).length >= this.limits.maxAuthFailuresPerAddress;
-  }
-
-  record(address: string, now = Date.now()): void {
-    this.failures.set(address, [...this.recent(address, now), now]);
-    // Forget addresses whose failures have all expired, so the map cannot grow without bound.
-    if (this.failures.size > 10_000) for (const a of [...this.failures.keys()]) this.recent(a, now);
-  }
+  /** Login penalties (shared with the other mail listeners). */
+  penalty: AuthPenalty;
 }
 
 const OVERFLOW = Symbol('overflow');
