@@ -19,6 +19,7 @@ import { maildirOf, type Scenario } from '@sstt/scenario';
 import { silentLogger, type Logger } from '@sstt/runtime';
 import type { Readable } from 'node:stream';
 import { AuthPenalty } from './auth-penalty.ts';
+import { ConnectionLimiter } from './conn-limits.ts';
 import { cleanTmp, deliver, ensureMaildir, SizeExceededError } from './maildir.ts';
 import { createOutboundRunner, envelopeHeader, OUTBOUND_DIR, outboundMaildir, type OutboundRunner } from './smtp-outbound.ts';
 import { EximConnection } from './smtp-replies.ts';
@@ -27,8 +28,6 @@ import { mailTlsOptions } from './tls.ts';
 
 export { OUTBOUND_DIR };
 
-/** Idle time before smtp-server answers 421 and closes (RFC 5321 §4.5.3.2.7: 5 minutes). */
-export const SMTP_IDLE_TIMEOUT_MS = 5 * 60 * 1000;
 /** How long close() waits for sessions to finish before destroying them. */
 export const SMTP_CLOSE_GRACE_MS = 3000;
 
@@ -41,6 +40,7 @@ export interface SmtpServerOptions {
   /** Key, certificate and CA: STARTTLS is offered only when given (with the profile of tls.ts). */
   tls?: tls.SecureContextOptions;
   log?: Logger;
+  /** Default: scenario.mail.limits.smtpIdleTimeoutMs (RFC 5321 §4.5.3.2.7: 5 minutes). */
   idleTimeoutMs?: number;
   closeGraceMs?: number;
   /** Login penalties; share one between the mail listeners. Default: its own, from scenario.mail.limits. */
@@ -186,11 +186,23 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
   const ownOutbound = !options.outbound;
   let outbound: OutboundRunner = options.outbound ?? { poke: () => {}, close: async () => {} };
 
+  const idleTimeoutMs = options.idleTimeoutMs ?? s.mail.limits.smtpIdleTimeoutMs;
+  const limiter = new ConnectionLimiter({ ...s.mail.limits, idleTimeoutMs, service, log });
+
   const server = new (class extends SMTPServer {
-    // One line changed from SMTPServer.connect: our connection class (exim's reply texts).
+    // SMTPServer.connect with our connection class (exim's reply texts) and the connection limiter.
     override connect(socket: net.Socket | tls.TLSSocket, socketOptions?: ConstructorParameters<typeof EximConnection>[2]): void {
+      if (!limiter.admit(socket.remoteAddress ?? '')) {
+        // RFC 5321 §3.8: 421 and close; nothing could be shed (every connection waits for us).
+        socket.on('error', () => {});
+        socket.end(`421 ${s.hostname} Too many connections, try again later\r\n`);
+        setTimeout(() => socket.destroy(), 1000).unref();
+        return;
+      }
       const connection = new EximConnection(this, socket, socketOptions);
       connection.policy = policy;
+      limiter.add(connection);
+      connection.onGone = () => limiter.delete(connection);
       this.connections.add(connection);
       connection.on('error', (err: Error) => this._onError(err));
       connection.on('connect', (data: Parameters<SMTPServer['_onClientConnect']>[0]) => this._onClientConnect(data));
@@ -212,9 +224,9 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
     hideSMTPUTF8: true,
     hideREQUIRETLS: true,
     disableReverseLookup: true,
-    socketTimeout: options.idleTimeoutMs ?? SMTP_IDLE_TIMEOUT_MS,
+    socketTimeout: idleTimeoutMs,
     closeTimeout: options.closeGraceMs ?? SMTP_CLOSE_GRACE_MS,
-    maxClients: 1000,
+    // No maxClients: the connection limiter (conn-limits.ts) decides, in connect() above.
     ...(options.tls ? mailTlsOptions(options.tls) : {}),
 
     onAuth(auth, session, cb) {
@@ -321,6 +333,7 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
       });
     },
     close: async () => {
+      limiter.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (ownOutbound) await outbound.close();
     },

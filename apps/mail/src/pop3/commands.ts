@@ -121,7 +121,9 @@ function loginFailed(s: Pop3Session): void {
  */
 async function login(s: Pop3Session, name: string, password: string, wellFormed = true): Promise<void> {
   const known: User | undefined = s.ctx.scenario.users.find((u) => u.name === name);
+  s.penaltySince = Date.now();
   const user = await s.ctx.penalty.attempt(s.remoteAddress, known?.name, () => (wellFormed && known && sameSecret(password, known.password) ? known : undefined));
+  s.penaltySince = undefined;
   if (!user) return loginFailed(s);
   s.pendingUser = undefined;
   const maildir = maildirOf(s.ctx.scenario, user.name);

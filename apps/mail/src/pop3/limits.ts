@@ -1,5 +1,6 @@
 // Named timeouts and limits of the POP3 server; every one can be overridden by the factory's
-// options (tests shorten the auth delay, for instance).
+// options. The connection limits and login penalties shared with SMTP are scenario.mail.limits
+// (MAIL_LIMITS in packages/scenario).
 
 export const POP3_LIMITS = {
   /** RFC 1939 §3: the autologout timer "MUST be of at least 10 minutes' duration". */
@@ -12,8 +13,6 @@ export const POP3_LIMITS = {
   maxErrors: 20,
   /** Pipelined commands buffered before we stop reading the socket (RFC 2449 §6.6). */
   maxPipelined: 256,
-  /** Simultaneous connections. */
-  maxConnections: 1000,
   /** How long close() lets a session finish its current command before destroying it. */
   closeGraceMs: 3000,
 } as const;
