@@ -197,7 +197,8 @@ export class ConnectionLimiter {
         commandTimeoutMs: Math.round(commandMs),
         addresses: Object.fromEntries(top),
       },
-      'connections shed under load (shed: closed to make room; refused: nothing could be closed; timedOut: idle or slow past the timeout)',
+      // shed: closed to make room; refused: nothing could be closed; timedOut: idle or slow past the (shrunk) timeout
+      'connections shed under load',
     );
   }
 }

@@ -53,6 +53,9 @@ const REWRITES: Record<number, Array<[RegExp, Rewrite]>> = {
   552: [[/^Error: message exceeds fixed maximum message size/, () => 'Message size exceeds maximum permitted']],
 };
 
+/** Sessions whose AUTH answer a login penalty is holding, and since when (set by smtp.ts's onAuth). */
+export const penaltyHeld = new WeakMap<object, number>();
+
 export class EximConnection extends SMTPConnection implements LimitedConnection {
   /** The verb of the command being answered (MAIL and RCPT both get "Accepted" from smtp-server). */
   lastCommand = '';
@@ -92,12 +95,14 @@ export class EximConnection extends SMTPConnection implements LimitedConnection 
   }
 
   /**
-   * What the connection costs now (conn-limits.ts): 'busy' while the server owes an answer,
-   * 'slow' while a command line, the message (DATA), a TLS handshake or the reading of our
+   * What the connection costs now (conn-limits.ts): 'penalty' while a failed login's answer is
+   * held, 'busy' while the server owes an answer, 'slow' while a command line, the message (DATA), a TLS handshake or the reading of our
    * replies is in progress, 'idle' otherwise.
    */
   phase(): { phase: Phase; since: number } {
     const parser = this._parser;
+    const penalty = penaltyHeld.get(this.session);
+    if (penalty !== undefined) return { phase: 'penalty', since: penalty };
     if (!this._ready || this._handlerPending) return { phase: 'busy', since: this.lastReplyAt };
     if (this._upgrading) return { phase: 'slow', since: this.upgradeAt };
     if (parser && parser._dataMode) return { phase: 'slow', since: this.dataAt };

@@ -22,7 +22,7 @@ import { AuthPenalty } from './auth-penalty.ts';
 import { ConnectionLimiter } from './conn-limits.ts';
 import { cleanTmp, deliver, ensureMaildir, SizeExceededError } from './maildir.ts';
 import { createOutboundRunner, envelopeHeader, OUTBOUND_DIR, outboundMaildir, type OutboundRunner } from './smtp-outbound.ts';
-import { EximConnection } from './smtp-replies.ts';
+import { EximConnection, penaltyHeld } from './smtp-replies.ts';
 import { rfc5322Date } from './smtp-date.ts';
 import { mailTlsOptions } from './tls.ts';
 
@@ -233,9 +233,11 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
       const username = typeof auth.username === 'string' ? auth.username : '';
       const password = auth.password;
       // After any login penalty (auth-penalty.ts); a failure's 535 is held for the new one.
+      penaltyHeld.set(session, Date.now());
       void penalty
         .attempt(session.remoteAddress, router.account(username), () => (typeof password === 'string' ? router.checkLogin(username, password) : undefined))
         .then((user) => {
+          penaltyHeld.delete(session);
           if (!user) {
             log.info({ service, remote: session.remoteAddress, method: auth.method }, 'authentication failed');
             cb(smtpError(535, 'Incorrect authentication data'));

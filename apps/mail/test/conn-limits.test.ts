@@ -138,6 +138,36 @@ describe('the limiter (fake connections and clock)', () => {
   });
 });
 
+describe('what a listener sheds', () => {
+  it('SMTP: a connection whose failed AUTH is held by the login penalty is shed before a working one (421)', async () => {
+    const w2 = testScenario();
+    const s2 = { ...w2.s, mail: { ...w2.s.mail, limits: { ...w2.s.mail.limits, maxConnectionsPerAddress: 2, authPenaltyMs: 5000, authPenaltyMaxMs: 5000 } } };
+    const srv = await startSmtp({ scenario: s2, submission: true });
+    try {
+      const a = await rawTcp(srv.port);
+      await expectLine(a, /^220 /);
+      a.write(`EHLO a\r\nAUTH PLAIN ${plainBlob(s2.users[0]!.name, 'wrong')}\r\n`);
+      await expectLine(a, /^250 /);
+      // a's 535 is held for 5 s; after SHED_GRACE_MS it is no longer a client in a round trip
+      await new Promise((r) => setTimeout(r, SHED_GRACE_MS + 100));
+      const b = await rawTcp(srv.port);
+      await expectLine(b, /^220 /);
+      const c = await rawTcp(srv.port);
+      await expectLine(c, /^220 /);
+      expect((await a.readLine()).trim()).toBe(`421 ${s2.hostname} Too many connections, closing connection`);
+      await a.closed;
+      // b, which has just been greeted, is still served
+      b.write('EHLO b\r\n');
+      await expectLine(b, /^250 /);
+      b.destroy();
+      c.destroy();
+    } finally {
+      await srv.close();
+      w2.remove();
+    }
+  });
+});
+
 // ---- the listeners under attack ------------------------------------------------------------
 
 const ATTACKER = fileURLToPath(new URL('./fixtures/slow-clients.mjs', import.meta.url));
