@@ -38,7 +38,10 @@ export const SHED_GRACE_MS = 1000;
 /** From this fill ratio on, the idle and command timeouts shrink towards pressureTimeoutMs. */
 export const PRESSURE_FROM = 0.5;
 
-export type LimiterOptions = Pick<MailLimits, 'maxConnections' | 'maxConnectionsPerAddress' | 'commandTimeoutMs' | 'pressureTimeoutMs' | 'shedLogIntervalMs'> & {
+export type LimiterOptions = Pick<
+  MailLimits,
+  'maxConnections' | 'maxConnectionsPerAddress' | 'commandTimeoutMs' | 'pressureTimeoutMs' | 'shedLogIntervalMs'
+> & {
   /** The protocol's idle timeout (smtpIdleTimeoutMs or pop3IdleTimeoutMs). */
   idleTimeoutMs: number;
   service: string;

@@ -27,7 +27,14 @@ function recordingLogger(): { log: Logger; lines: Array<Record<string, unknown>>
 describe('the limiter (fake connections and clock)', () => {
   let t = 1_000_000;
   const now = () => t;
-  const limits = { maxConnections: 6, maxConnectionsPerAddress: 3, commandTimeoutMs: 60_000, pressureTimeoutMs: 10_000, shedLogIntervalMs: 10_000, idleTimeoutMs: 300_000 };
+  const limits = {
+    maxConnections: 6,
+    maxConnectionsPerAddress: 3,
+    commandTimeoutMs: 60_000,
+    pressureTimeoutMs: 10_000,
+    shedLogIntervalMs: 10_000,
+    idleTimeoutMs: 300_000,
+  };
 
   class Fake implements LimitedConnection {
     shedWhy: ShedReason | undefined;
@@ -133,7 +140,17 @@ describe('the limiter (fake connections and clock)', () => {
     expect(lines).toEqual([]);
     for (let i = 0; i < 100 && lines.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ service: 'smtp', intervalMs: 50, shed: 3, refused: 1, timedOut: 0, open: 3, max: 6, perAddress: 3, addresses: { '10.0.0.7': 4 } });
+    expect(lines[0]).toMatchObject({
+      service: 'smtp',
+      intervalMs: 50,
+      shed: 3,
+      refused: 1,
+      timedOut: 0,
+      open: 3,
+      max: 6,
+      perAddress: 3,
+      addresses: { '10.0.0.7': 4 },
+    });
     real.close();
   });
 });
@@ -184,7 +201,9 @@ interface Attack {
 
 /** The attacker process: `count` idle and slow connections from `from`, reconnecting when cut. */
 function attack(port: number, from: string, count = 200): Attack {
-  const child = spawn(process.execPath, [ATTACKER, JSON.stringify({ port, from, count, mode: 'mixed', durationMs: PROBE_MS + 5000 })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [ATTACKER, JSON.stringify({ port, from, count, mode: 'mixed', durationMs: PROBE_MS + 5000 })], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   let readyResolve!: () => void;
   const ready = new Promise<void>((r) => (readyResolve = r));
@@ -283,7 +302,9 @@ const smtpProbe =
 const pop3Probe =
   (port: () => number, secure: boolean): Probe =>
   async (from) => {
-    const c = secure ? await rawTls(port(), { ca, servername: 'localhost', localAddress: from } as tls.ConnectionOptions) : await rawTcp(port(), '127.0.0.1', from);
+    const c = secure
+      ? await rawTls(port(), { ca, servername: 'localhost', localAddress: from } as tls.ConnectionOptions)
+      : await rawTcp(port(), '127.0.0.1', from);
     try {
       await expectLine(c, /^\+OK /);
       c.write(`USER ${s.users[1]!.name}\r\nPASS ${s.users[1]!.password}\r\n`);
@@ -317,7 +338,8 @@ const LISTENERS: Record<string, Listener> = {
 /** Figures for the report: one line per run (vitest prints console output of the test). */
 const figures: string[] = [];
 afterAll(() => {
-  if (figures.length) console.log(`probe success under attack (idle/slow connections reconnecting when cut, caps 40 per listener / 20 per address):\n${figures.join('\n')}`);
+  if (figures.length)
+    console.log(`probe success under attack (idle/slow connections reconnecting when cut, caps 40 per listener / 20 per address):\n${figures.join('\n')}`);
 });
 
 describe.each(Object.keys(LISTENERS))('%s under a reconnecting slowloris', (name) => {
@@ -333,7 +355,9 @@ describe.each(Object.keys(LISTENERS))('%s under a reconnecting slowloris', (name
       for (const a of attackers) a.stop();
       const [t2, t3] = await Promise.all(attackers.map((a) => a.done));
       const totals = { connects: t2!.connects + t3!.connects, closedByServer: t2!.closedByServer + t3!.closedByServer };
-      figures.push(`${name}, attackers on 127.0.0.2 and .3: ${r.served}/${r.total} probes served, slowest ${Math.round(r.slowestMs)} ms; attacker connections opened ${totals.connects}, cut by the server ${totals.closedByServer}`);
+      figures.push(
+        `${name}, attackers on 127.0.0.2 and .3: ${r.served}/${r.total} probes served, slowest ${Math.round(r.slowestMs)} ms; attacker connections opened ${totals.connects}, cut by the server ${totals.closedByServer}`,
+      );
       expect(r.errors).toEqual([]);
       expect(r.served).toBe(r.total);
       expect(r.total).toBeGreaterThanOrEqual(5);
@@ -359,7 +383,9 @@ describe.each(Object.keys(LISTENERS))('%s under a reconnecting slowloris', (name
       const r = await probeFor(l.probe, '127.0.0.1');
       a.stop();
       const totals = await a.done;
-      figures.push(`${name}, attacker on the probes' 127.0.0.1: ${r.served}/${r.total} probes served, slowest ${Math.round(r.slowestMs)} ms; attacker connections opened ${totals.connects}, cut by the server ${totals.closedByServer}`);
+      figures.push(
+        `${name}, attacker on the probes' 127.0.0.1: ${r.served}/${r.total} probes served, slowest ${Math.round(r.slowestMs)} ms; attacker connections opened ${totals.connects}, cut by the server ${totals.closedByServer}`,
+      );
       expect(r.total).toBeGreaterThanOrEqual(5);
       expect(r.served / r.total, r.errors.join('\n')).toBeGreaterThanOrEqual(0.9);
     } finally {
