@@ -53,14 +53,18 @@ interface Counts {
   shed: number;
   refused: number;
   timedOut: number;
+  /** Why: which cap a newcomer met, what the connections closed were doing. */
+  why: Record<string, number>;
   byAddress: Map<string, number>;
 }
+
+const noCounts = (): Counts => ({ shed: 0, refused: 0, timedOut: 0, why: {}, byAddress: new Map() });
 
 export class ConnectionLimiter {
   private readonly all = new Set<LimitedConnection>();
   private readonly byAddress = new Map<string, Set<LimitedConnection>>();
   private readonly now: () => number;
-  private counts: Counts = { shed: 0, refused: 0, timedOut: 0, byAddress: new Map() };
+  private counts: Counts = noCounts();
   private logTimer: NodeJS.Timeout | undefined;
   private readonly sweepTimer: NodeJS.Timeout;
 
@@ -86,8 +90,8 @@ export class ConnectionLimiter {
    */
   admit(address: string): boolean {
     const mine = this.byAddress.get(address);
-    if (mine && mine.size >= this.opts.maxConnectionsPerAddress && !this.shedOne(mine)) return this.refused(address);
-    if (this.all.size >= this.opts.maxConnections && !this.shedOne(this.all)) return this.refused(address);
+    if (mine && mine.size >= this.opts.maxConnectionsPerAddress && !this.shedOne(mine, 'addressCap')) return this.refused(address, 'addressCap');
+    if (this.all.size >= this.opts.maxConnections && !this.shedOne(this.all, 'listenerCap')) return this.refused(address, 'listenerCap');
     return true;
   }
 
@@ -126,10 +130,11 @@ export class ConnectionLimiter {
   }
 
   /** Closes the costliest connection of `pool`; false when every one is waiting for the server. */
-  private shedOne(pool: Set<LimitedConnection>): boolean {
+  private shedOne(pool: Set<LimitedConnection>, cap: 'addressCap' | 'listenerCap'): boolean {
     const now = this.now();
     let best: LimitedConnection | undefined;
     let bestKey: [number, number, number] | undefined;
+    let bestWhat = '';
     for (const c of pool) {
       const { phase, since } = c.phase();
       if (phase === 'busy') continue;
@@ -140,17 +145,18 @@ export class ConnectionLimiter {
       if (!bestKey || key[0] < bestKey[0] || (key[0] === bestKey[0] && (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] < bestKey[2])))) {
         best = c;
         bestKey = key;
+        bestWhat = cls === 2 ? `${phase} < ${SHED_GRACE_MS} ms` : phase;
       }
     }
     if (!best) return false;
     this.delete(best);
-    this.count('shed', best.address);
+    this.count('shed', best.address, [cap, `shed ${bestWhat}`]);
     best.shed('room');
     return true;
   }
 
-  private refused(address: string): false {
-    this.count('refused', address);
+  private refused(address: string, cap: 'addressCap' | 'listenerCap'): false {
+    this.count('refused', address, [cap, 'refused (all busy)']);
     return false;
   }
 
@@ -164,14 +170,15 @@ export class ConnectionLimiter {
       const why: ShedReason | undefined = phase === 'idle' && now - since > idleMs ? 'idle' : phase === 'slow' && now - since > commandMs ? 'slow' : undefined;
       if (!why) continue;
       this.delete(c);
-      this.count('timedOut', c.address);
+      this.count('timedOut', c.address, [`timed out ${why}`]);
       c.shed(why);
     }
   }
 
   /** Counts an event; the first one of a quiet period starts the interval that ends with one log line. */
-  private count(what: 'shed' | 'refused' | 'timedOut', address: string): void {
+  private count(what: 'shed' | 'refused' | 'timedOut', address: string, why: string[]): void {
     this.counts[what]++;
+    for (const w of why) this.counts.why[w] = (this.counts.why[w] ?? 0) + 1;
     this.counts.byAddress.set(address, (this.counts.byAddress.get(address) ?? 0) + 1);
     if (!this.logTimer) {
       this.logTimer = setTimeout(() => this.flushLog(), this.opts.shedLogIntervalMs);
@@ -181,8 +188,8 @@ export class ConnectionLimiter {
 
   private flushLog(): void {
     this.logTimer = undefined;
-    const { shed, refused, timedOut, byAddress } = this.counts;
-    this.counts = { shed: 0, refused: 0, timedOut: 0, byAddress: new Map() };
+    const { shed, refused, timedOut, why, byAddress } = this.counts;
+    this.counts = noCounts();
     if (shed + refused + timedOut === 0) return;
     const top = [...byAddress.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
     const { idleMs, commandMs } = this.timeouts();
@@ -193,6 +200,7 @@ export class ConnectionLimiter {
         shed,
         refused,
         timedOut,
+        why,
         open: this.all.size,
         max: this.opts.maxConnections,
         perAddress: this.opts.maxConnectionsPerAddress,

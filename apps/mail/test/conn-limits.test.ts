@@ -146,6 +146,7 @@ describe('the limiter (fake connections and clock)', () => {
       shed: 3,
       refused: 1,
       timedOut: 0,
+      why: { addressCap: 4, 'shed idle': 3, 'refused (all busy)': 1 },
       open: 3,
       max: 6,
       perAddress: 3,
