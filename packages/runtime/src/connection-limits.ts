@@ -58,6 +58,11 @@ export class Slot {
     this.limiter.move(this, kind);
   }
 
+  /** The connection did something worth keeping it for: it enters its kind again, as of now. */
+  restart(): void {
+    if (!this.released) this.limiter.move(this, this.kind);
+  }
+
   /** The connection is gone (idempotent). */
   release(): void {
     if (this.released) return;

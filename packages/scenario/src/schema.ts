@@ -46,7 +46,7 @@ export const configSchema = z
             maxTcpClients: z.number().int().min(1).optional().describe('DNS over TCP connections in total (default 150, BIND tcp-clients)'),
             maxTcpClientsPerAddress: z.number().int().min(1).optional().describe('DNS over TCP connections per client address (default 50)'),
             tcpIdleTimeoutMs: z.number().int().min(100).optional().describe('a TCP connection without a query for this long is closed (default 30000)'),
-            maxTcpQueries: z.number().int().min(1).optional().describe('queries answered on one TCP connection before it is closed (default 1000)'),
+            maxTcpQueries: z.number().int().min(1).optional().describe('queries answered on one TCP connection before it is closed (default 10000)'),
           })
           .strict()
           .optional()
