@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '@sstt/runtime';
 import { requireTool, run } from '@sstt/testkit';
+import { expectStatus } from './expect.ts';
+import { readResponse, req } from './wire.ts';
 import { createWorld, type Running, type TransportName, type World } from './world.ts';
 
 const SLOWLORIS = fileURLToPath(new URL('./clients/slowloris.mjs', import.meta.url));
@@ -188,4 +190,34 @@ describe.each(['tcp', 'net', 'tls'] as const)('over %s', (name) => {
     report('3000 idle connections', name, got, rss0, rss1, counts);
     expect(got[0]!.status).toBe('200');
   }, 60_000);
+});
+
+describe.each(['tcp', 'net', 'tls'] as const)('under pressure over %s', (name) => {
+  it('from pressurePercent of maxConnections on, a started head gets 408 after the short header timeout and an idle keep-alive closes after the short idle timeout', async () => {
+    const r = await w.start(
+      { logDir: false, maxConnections: 10, pressurePercent: 30, headerTimeoutMs: 5000, idleTimeoutMs: 10_000, pressureHeaderTimeoutMs: 300, pressureIdleTimeoutMs: 300 },
+      { net: name === 'net' },
+    );
+    const t = r.byName(name);
+    // Two silent connections and the one under test: 3 of 10, the pressure mark (30 %). (Under
+    // pressure the silent ones are soon closed by the short timeout too: fresh ones for each part.)
+    const silent = [await t.connect(), await t.connect()];
+    const slow = await t.connect();
+    const t0 = Date.now();
+    slow.write('GET /a.txt HTTP/1.1\r\nHost: x\r\n');
+    const timedOut = await readResponse(slow, 'GET', 3000);
+    expectStatus(timedOut, 408);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    await slow.closed;
+
+    silent.push(await t.connect(), await t.connect());
+    const idle = await t.connect();
+    idle.write(req('GET', '/a.txt', { Host: w.www }));
+    expectStatus(await readResponse(idle), 200);
+    const t1 = Date.now();
+    await idle.closed;
+    expect(Date.now() - t1).toBeLessThan(2000);
+    for (const c of silent) c.destroy();
+    await r.close();
+  });
 });
