@@ -13,7 +13,9 @@ import { encodeQuery, memoryLogger, startDns, testScenario } from './helpers.ts'
 const s = testScenario();
 const d = s.domain;
 const IDLE = 500;
-const PROBES = 5;
+/** `npm run soak` (SSTT_SOAK=1): the issue's 15 s of attack. */
+const SOAK = process.env.SSTT_SOAK === '1';
+const PROBES = SOAK ? 40 : 5;
 const PROBE_GAP_MS = 300;
 
 function frame(msg: Buffer): Buffer {
@@ -67,6 +69,7 @@ describe('DNS over TCP under 500 idle connections', () => {
     const { log, lines } = memoryLogger();
     const srv = await startDns({ scenario: s, log });
     const rss0 = process.memoryUsage().rss;
+    const started = Date.now();
     const flood = await idleFlood(srv.port, IDLE, from);
     const answers: string[] = [];
     let rss1 = 0;
@@ -87,10 +90,12 @@ describe('DNS over TCP under 500 idle connections', () => {
       await srv.close();
     }
     expect(answers).toEqual(answers.map(() => 'answered'));
+    // At most one line per 10 s interval (and one flushed at close), with the counts.
     const shed = lines.filter((l) => /dns\/tcp: connection limit reached/.test(l));
-    expect(shed.length).toBe(1);
+    expect(shed.length).toBeGreaterThanOrEqual(1);
+    expect(shed.length).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / 10_000) + 1);
     expect(shed[0]).toMatch(from === '127.0.0.2' ? /"perClient":\{"shedIdle":[1-9]/ : /"shedIdle":[1-9]/);
-  }, 30_000);
+  }, SOAK ? 120_000 : 30_000);
 });
 
 describe('DNS over TCP pipelining', () => {

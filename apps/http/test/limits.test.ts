@@ -19,8 +19,11 @@ import { createWorld, type Running, type TransportName, type World } from './wor
 const SLOWLORIS = fileURLToPath(new URL('./clients/slowloris.mjs', import.meta.url));
 const ATTACKERS = 1500;
 const IDLE_BURST = 3000;
-const PROBES = 8;
-const PROBE_GAP_MS = 250;
+/** `npm run soak` (SSTT_SOAK=1): the issue's 35 probes over about 60 s per attack. */
+const SOAK = process.env.SSTT_SOAK === '1';
+const PROBES = SOAK ? 35 : 8;
+const PROBE_GAP_MS = SOAK ? 1700 : 250;
+const CASE_MS = SOAK ? 180_000 : 60_000;
 
 let w: World;
 let curl: string;
@@ -150,6 +153,7 @@ async function underAttack(name: TransportName, opts: Record<string, unknown>, n
   const r = await w.start({ log, logDir: false }, { net: name === 'net' });
   const port = r.byName(name).port;
   const rss0 = process.memoryUsage().rss;
+  const started = Date.now();
   const a = await attack(port, { ...(name === 'tls' ? { tls: attackerTls() } : {}), ...opts });
   let got: Probe[];
   let counts: Record<string, number>;
@@ -161,35 +165,35 @@ async function underAttack(name: TransportName, opts: Record<string, unknown>, n
     counts = await a.stop();
   }
   await r.close();
-  return { got, rss0, rss1, counts, lines };
+  return { got, rss0, rss1, counts, lines, ms: Date.now() - started };
 }
 
 describe.each(['tcp', 'net', 'tls'] as const)('over %s', (name) => {
   it('a reconnecting slowloris of 1,500 connections from 127.0.0.2: every probe from 127.0.0.1 gets 200 in under 1 s', async () => {
-    const { got, rss0, rss1, counts, lines } = await underAttack(name, { count: ATTACKERS, mode: 'head', localAddress: '127.0.0.2', reconnect: true });
+    const { got, rss0, rss1, counts, lines, ms } = await underAttack(name, { count: ATTACKERS, mode: 'head', localAddress: '127.0.0.2', reconnect: true });
     report('slowloris 1500 from 127.0.0.2', name, got, rss0, rss1, counts);
     expect(got.map((p) => p.status)).toEqual(got.map(() => '200'));
     for (const p of got) expect(p.seconds).toBeLessThan(1);
-    // Shedding is logged, one line per interval with counts (here: the one flushed at close).
+    // Shedding is logged, at most one line per 10 s interval with counts (and one flushed at close).
     const shed = lines.filter((l) => /connections shed/.test(l.msg));
     expect(shed.length).toBeGreaterThanOrEqual(1);
-    expect(shed.length).toBeLessThanOrEqual(3);
+    expect(shed.length).toBeLessThanOrEqual(Math.ceil(ms / 10_000) + 1);
     const perClient = shed[0]!.obj.perClient as { shedHead: number };
     expect(perClient.shedHead).toBeGreaterThan(0);
-  }, 60_000);
+  }, CASE_MS);
 
   it('the same slowloris from the probes’ own address: at least 90 % of the probes get 200', async () => {
-    const n = 10;
+    const n = SOAK ? PROBES : 10;
     const { got, rss0, rss1, counts } = await underAttack(name, { count: ATTACKERS, mode: 'head', localAddress: '127.0.0.1', reconnect: true }, n);
     report('slowloris 1500 from 127.0.0.1', name, got, rss0, rss1, counts);
     expect(got.filter((p) => p.status === '200').length).toBeGreaterThanOrEqual(Math.ceil(0.9 * n));
-  }, 60_000);
+  }, CASE_MS);
 
   it.skipIf(name === 'tls')('a burst of 3,000 idle connections from the probe’s address, then a probe gets 200', async () => {
     const { got, rss0, rss1, counts } = await underAttack(name, { count: IDLE_BURST, mode: 'idle', localAddress: '127.0.0.1', reconnect: false }, 1);
     report('3000 idle connections', name, got, rss0, rss1, counts);
     expect(got[0]!.status).toBe('200');
-  }, 60_000);
+  }, CASE_MS);
 });
 
 describe.each(['tcp', 'net', 'tls'] as const)('under pressure over %s', (name) => {
