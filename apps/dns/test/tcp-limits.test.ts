@@ -57,7 +57,8 @@ async function idleFlood(port: number, count: number, localAddress: string) {
   };
 }
 
-const kdig = (port: number) => run(requireTool('kdig'), ['@127.0.0.1', '-p', String(port), '+tcp', '+time=2', '+retry=0', `www.${d}`, 'A'], { timeoutMs: 10_000 });
+const kdig = (port: number) =>
+  run(requireTool('kdig'), ['@127.0.0.1', '-p', String(port), '+tcp', '+time=2', '+retry=0', `www.${d}`, 'A'], { timeoutMs: 10_000 });
 
 const mb = (n: number) => Math.round(n / 1024 / 1024);
 
@@ -65,37 +66,43 @@ describe('DNS over TCP under 500 idle connections', () => {
   it.each([
     ['127.0.0.2', 'another address'],
     ['127.0.0.1', 'the querier’s own address'],
-  ])('held from %s (%s), reconnecting when cut: every kdig +tcp query is answered; the shedding is logged once, with counts', async (from) => {
-    const { log, lines } = memoryLogger();
-    const srv = await startDns({ scenario: s, log });
-    const rss0 = process.memoryUsage().rss;
-    const started = Date.now();
-    const flood = await idleFlood(srv.port, IDLE, from);
-    const answers: string[] = [];
-    let rss1 = 0;
-    try {
-      for (let i = 0; i < PROBES; i++) {
-        const r = await kdig(srv.port);
-        answers.push(r.code === 0 && /status: NOERROR/.test(r.stdout) && /ANSWER: 1;/.test(r.stdout) ? 'answered' : `failed (${r.code}): ${r.stdout.slice(0, 200)}`);
-        // Spread the probes over the attack, while the cut connections come back.
-        await new Promise((resolve) => setTimeout(resolve, PROBE_GAP_MS));
+  ])(
+    'held from %s (%s), reconnecting when cut: every kdig +tcp query is answered; the shedding is logged once, with counts',
+    async (from) => {
+      const { log, lines } = memoryLogger();
+      const srv = await startDns({ scenario: s, log });
+      const rss0 = process.memoryUsage().rss;
+      const started = Date.now();
+      const flood = await idleFlood(srv.port, IDLE, from);
+      const answers: string[] = [];
+      let rss1 = 0;
+      try {
+        for (let i = 0; i < PROBES; i++) {
+          const r = await kdig(srv.port);
+          answers.push(
+            r.code === 0 && /status: NOERROR/.test(r.stdout) && /ANSWER: 1;/.test(r.stdout) ? 'answered' : `failed (${r.code}): ${r.stdout.slice(0, 200)}`,
+          );
+          // Spread the probes over the attack, while the cut connections come back.
+          await new Promise((resolve) => setTimeout(resolve, PROBE_GAP_MS));
+        }
+        rss1 = process.memoryUsage().rss;
+      } finally {
+        const counts = flood.stop();
+        console.log(
+          `[limits] dns/tcp ${IDLE} idle from ${from}: ${answers.filter((a) => a === 'answered').length}/${PROBES} kdig +tcp answered; ` +
+            `process RSS ${mb(rss0)} -> ${mb(rss1)} MB; attacker ${JSON.stringify(counts)}`,
+        );
+        await srv.close();
       }
-      rss1 = process.memoryUsage().rss;
-    } finally {
-      const counts = flood.stop();
-      console.log(
-        `[limits] dns/tcp ${IDLE} idle from ${from}: ${answers.filter((a) => a === 'answered').length}/${PROBES} kdig +tcp answered; ` +
-          `process RSS ${mb(rss0)} -> ${mb(rss1)} MB; attacker ${JSON.stringify(counts)}`,
-      );
-      await srv.close();
-    }
-    expect(answers).toEqual(answers.map(() => 'answered'));
-    // At most one line per 10 s interval (and one flushed at close), with the counts.
-    const shed = lines.filter((l) => /dns\/tcp: connection limit reached/.test(l));
-    expect(shed.length).toBeGreaterThanOrEqual(1);
-    expect(shed.length).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / 10_000) + 1);
-    expect(shed[0]).toMatch(from === '127.0.0.2' ? /"perClient":\{"shedIdle":[1-9]/ : /"shedIdle":[1-9]/);
-  }, SOAK ? 120_000 : 30_000);
+      expect(answers).toEqual(answers.map(() => 'answered'));
+      // At most one line per 10 s interval (and one flushed at close), with the counts.
+      const shed = lines.filter((l) => /dns\/tcp: connection limit reached/.test(l));
+      expect(shed.length).toBeGreaterThanOrEqual(1);
+      expect(shed.length).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / 10_000) + 1);
+      expect(shed[0]).toMatch(from === '127.0.0.2' ? /"perClient":\{"shedIdle":[1-9]/ : /"shedIdle":[1-9]/);
+    },
+    SOAK ? 120_000 : 30_000,
+  );
 });
 
 describe('DNS over TCP pipelining', () => {

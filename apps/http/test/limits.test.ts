@@ -169,37 +169,57 @@ async function underAttack(name: TransportName, opts: Record<string, unknown>, n
 }
 
 describe.each(['tcp', 'net', 'tls'] as const)('over %s', (name) => {
-  it('a reconnecting slowloris of 1,500 connections from 127.0.0.2: every probe from 127.0.0.1 gets 200 in under 1 s', async () => {
-    const { got, rss0, rss1, counts, lines, ms } = await underAttack(name, { count: ATTACKERS, mode: 'head', localAddress: '127.0.0.2', reconnect: true });
-    report('slowloris 1500 from 127.0.0.2', name, got, rss0, rss1, counts);
-    expect(got.map((p) => p.status)).toEqual(got.map(() => '200'));
-    for (const p of got) expect(p.seconds).toBeLessThan(1);
-    // Shedding is logged, at most one line per 10 s interval with counts (and one flushed at close).
-    const shed = lines.filter((l) => /connections shed/.test(l.msg));
-    expect(shed.length).toBeGreaterThanOrEqual(1);
-    expect(shed.length).toBeLessThanOrEqual(Math.ceil(ms / 10_000) + 1);
-    const perClient = shed[0]!.obj.perClient as { shedHead: number };
-    expect(perClient.shedHead).toBeGreaterThan(0);
-  }, CASE_MS);
+  it(
+    'a reconnecting slowloris of 1,500 connections from 127.0.0.2: every probe from 127.0.0.1 gets 200 in under 1 s',
+    async () => {
+      const { got, rss0, rss1, counts, lines, ms } = await underAttack(name, { count: ATTACKERS, mode: 'head', localAddress: '127.0.0.2', reconnect: true });
+      report('slowloris 1500 from 127.0.0.2', name, got, rss0, rss1, counts);
+      expect(got.map((p) => p.status)).toEqual(got.map(() => '200'));
+      for (const p of got) expect(p.seconds).toBeLessThan(1);
+      // Shedding is logged, at most one line per 10 s interval with counts (and one flushed at close).
+      const shed = lines.filter((l) => /connections shed/.test(l.msg));
+      expect(shed.length).toBeGreaterThanOrEqual(1);
+      expect(shed.length).toBeLessThanOrEqual(Math.ceil(ms / 10_000) + 1);
+      const perClient = shed[0]!.obj.perClient as { shedHead: number };
+      expect(perClient.shedHead).toBeGreaterThan(0);
+    },
+    CASE_MS,
+  );
 
-  it('the same slowloris from the probes’ own address: at least 90 % of the probes get 200', async () => {
-    const n = SOAK ? PROBES : 10;
-    const { got, rss0, rss1, counts } = await underAttack(name, { count: ATTACKERS, mode: 'head', localAddress: '127.0.0.1', reconnect: true }, n);
-    report('slowloris 1500 from 127.0.0.1', name, got, rss0, rss1, counts);
-    expect(got.filter((p) => p.status === '200').length).toBeGreaterThanOrEqual(Math.ceil(0.9 * n));
-  }, CASE_MS);
+  it(
+    'the same slowloris from the probes’ own address: at least 90 % of the probes get 200',
+    async () => {
+      const n = SOAK ? PROBES : 10;
+      const { got, rss0, rss1, counts } = await underAttack(name, { count: ATTACKERS, mode: 'head', localAddress: '127.0.0.1', reconnect: true }, n);
+      report('slowloris 1500 from 127.0.0.1', name, got, rss0, rss1, counts);
+      expect(got.filter((p) => p.status === '200').length).toBeGreaterThanOrEqual(Math.ceil(0.9 * n));
+    },
+    CASE_MS,
+  );
 
-  it.skipIf(name === 'tls')('a burst of 3,000 idle connections from the probe’s address, then a probe gets 200', async () => {
-    const { got, rss0, rss1, counts } = await underAttack(name, { count: IDLE_BURST, mode: 'idle', localAddress: '127.0.0.1', reconnect: false }, 1);
-    report('3000 idle connections', name, got, rss0, rss1, counts);
-    expect(got[0]!.status).toBe('200');
-  }, CASE_MS);
+  it.skipIf(name === 'tls')(
+    'a burst of 3,000 idle connections from the probe’s address, then a probe gets 200',
+    async () => {
+      const { got, rss0, rss1, counts } = await underAttack(name, { count: IDLE_BURST, mode: 'idle', localAddress: '127.0.0.1', reconnect: false }, 1);
+      report('3000 idle connections', name, got, rss0, rss1, counts);
+      expect(got[0]!.status).toBe('200');
+    },
+    CASE_MS,
+  );
 });
 
 describe.each(['tcp', 'net', 'tls'] as const)('under pressure over %s', (name) => {
   it('from pressurePercent of maxConnections on, a started head gets 408 after the short header timeout and an idle keep-alive closes after the short idle timeout', async () => {
     const r = await w.start(
-      { logDir: false, maxConnections: 10, pressurePercent: 30, headerTimeoutMs: 5000, idleTimeoutMs: 10_000, pressureHeaderTimeoutMs: 300, pressureIdleTimeoutMs: 300 },
+      {
+        logDir: false,
+        maxConnections: 10,
+        pressurePercent: 30,
+        headerTimeoutMs: 5000,
+        idleTimeoutMs: 10_000,
+        pressureHeaderTimeoutMs: 300,
+        pressureIdleTimeoutMs: 300,
+      },
       { net: name === 'net' },
     );
     const t = r.byName(name);

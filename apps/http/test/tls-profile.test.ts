@@ -25,7 +25,19 @@ afterAll(async () => {
 /** s_client to the HTTPS port with the valid client certificate and the lab CA. */
 function clientArgs(): string[] {
   const c = w.certs.paths.client(w.certs.good);
-  return ['s_client', '-connect', `127.0.0.1:${server.byName('tls').port}`, '-servername', w.www, '-cert', c.cert, '-key', c.key, '-CAfile', w.certs.paths.ca.cert];
+  return [
+    's_client',
+    '-connect',
+    `127.0.0.1:${server.byName('tls').port}`,
+    '-servername',
+    w.www,
+    '-cert',
+    c.cert,
+    '-key',
+    c.key,
+    '-CAfile',
+    w.certs.paths.ca.cert,
+  ];
 }
 
 /** Runs s_client with stdin closed at once: it handshakes, then leaves. */
