@@ -7,7 +7,7 @@
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
-import { requireTool, run } from '@sstt/testkit';
+import { rawTcp, requireTool, run } from '@sstt/testkit';
 import { encodeQuery, memoryLogger, startDns, testScenario } from './helpers.ts';
 
 const s = testScenario();
@@ -140,6 +140,21 @@ describe('DNS over TCP pipelining', () => {
     expect(ids.size).toBe(N);
     expect(sock.destroyed).toBe(false);
     sock.destroy();
+    await srv.close();
+  });
+});
+
+describe('the scenario sets the limits', () => {
+  it('dns.limits.maxTcpClientsPerAddress = 1: a client’s new connection takes the place of its idle one', async () => {
+    const scenario = { ...s, dns: { ...s.dns, limits: { maxTcpClientsPerAddress: 1 } } };
+    const srv = await startDns({ scenario });
+    const first = await rawTcp(srv.port);
+    const second = await rawTcp(srv.port);
+    second.write(frame(encodeQuery({ name: `www.${d}`, id: 7 })));
+    const len = (await second.readBytes(2)).readUInt16BE(0);
+    expect(dnsPacket.decode(await second.readBytes(len)).id).toBe(7);
+    expect((await first.readToEnd(3000)).length).toBe(0);
+    second.destroy();
     await srv.close();
   });
 });

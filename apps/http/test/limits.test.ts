@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '@sstt/runtime';
 import { requireTool, run } from '@sstt/testkit';
-import { expectStatus } from './expect.ts';
+import { expectClosedQuietly, expectStatus } from './expect.ts';
 import { readResponse, req } from './wire.ts';
 import { createWorld, type Running, type TransportName, type World } from './world.ts';
 
@@ -242,6 +242,26 @@ describe.each(['tcp', 'net', 'tls'] as const)('under pressure over %s', (name) =
     await idle.closed;
     expect(Date.now() - t1).toBeLessThan(2000);
     for (const c of silent) c.destroy();
+    await r.close();
+  });
+});
+
+describe('the scenario sets the limits', () => {
+  it('http.limits.maxConnectionsPerClient = 1: a client’s second connection takes the place of its first (idle) one', async () => {
+    const scenario = { ...w.s, http: { ...w.s.http, limits: { maxConnectionsPerClient: 1 } } };
+    const r = await w.start({ scenario, logDir: false }, { net: true });
+    for (const name of ['tcp', 'net', 'tls'] as const) {
+      const t = r.byName(name);
+      const first = await t.connect();
+      first.write(req('GET', '/a.txt', { Host: w.www }));
+      expectStatus(await readResponse(first), 200);
+      const second = await t.connect();
+      second.write(req('GET', '/a.txt', { Host: w.www }));
+      expectStatus(await readResponse(second), 200);
+      await expectClosedQuietly(first);
+      second.destroy();
+      await second.closed;
+    }
     await r.close();
   });
 });
