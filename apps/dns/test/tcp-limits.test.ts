@@ -8,6 +8,7 @@ import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { rawTcp, requireTool, run } from '@sstt/testkit';
+import { PRESSURE_TCP_IDLE_TIMEOUT_MS, TCP_IDLE_TIMEOUT_MS } from '../src/server.ts';
 import { encodeQuery, memoryLogger, startDns, testScenario } from './helpers.ts';
 
 const s = testScenario();
@@ -67,7 +68,7 @@ describe('DNS over TCP under 500 idle connections', () => {
     ['127.0.0.2', 'another address'],
     ['127.0.0.1', 'the querier’s own address'],
   ])(
-    'held from %s (%s), reconnecting when cut: every kdig +tcp query is answered; the shedding is logged once, with counts',
+    'held from %s (%s), reconnecting when cut: every kdig +tcp query is answered; the shedding is logged, one line per interval with counts',
     async (from) => {
       const { log, lines } = memoryLogger();
       const srv = await startDns({ scenario: s, log });
@@ -155,6 +156,24 @@ describe('the scenario sets the limits', () => {
     expect(dnsPacket.decode(await second.readBytes(len)).id).toBe(7);
     expect((await first.readToEnd(3000)).length).toBe(0);
     second.destroy();
+    await srv.close();
+  });
+});
+
+describe('DNS over TCP under pressure', () => {
+  it('from 75 % of maxTcpClients on, an idle connection is closed after PRESSURE_TCP_IDLE_TIMEOUT_MS instead of the idle timeout', async () => {
+    const srv = await startDns({ scenario: s, maxTcpClients: 4 });
+    const silent = [await rawTcp(srv.port), await rawTcp(srv.port)];
+    const c = await rawTcp(srv.port);
+    c.write(frame(encodeQuery({ name: `www.${d}`, id: 3 })));
+    const len = (await c.readBytes(2)).readUInt16BE(0);
+    expect(dnsPacket.decode(await c.readBytes(len)).id).toBe(3);
+    const t0 = Date.now();
+    await c.readToEnd(5000);
+    const waited = Date.now() - t0;
+    expect(waited).toBeGreaterThanOrEqual(PRESSURE_TCP_IDLE_TIMEOUT_MS - 200);
+    expect(waited).toBeLessThan(TCP_IDLE_TIMEOUT_MS);
+    for (const x of silent) x.destroy();
     await srv.close();
   });
 });
