@@ -107,9 +107,9 @@ export interface HttpServer {
 }
 
 /**
- * The key, the chain and the client CA under Mozilla's intermediate profile (TLS 1.2 + 1.3, ECDHE
- * with AEAD, X25519/P-256/P-384, no client renegotiation). `cert` is the leaf followed by the CA
- * when the file holds both, and the whole file is sent, so clients get leaf + CA.
+ * The key, the certificate and the client CA under Mozilla's intermediate profile (TLS 1.2 + 1.3,
+ * ECDHE with AEAD, X25519/P-256/P-384, no client renegotiation). Clients get the full chain, leaf
+ * + CA: OpenSSL completes the chain from `ca`, the lab CA that also verifies client certificates.
  */
 function credentials(h: HttpsOptions): tls.SecureContextOptions {
   return { ...intermediateTlsOptions(), cert: h.cert, key: h.key, ca: h.ca, ...(h.crl ? { crl: h.crl } : {}) };
