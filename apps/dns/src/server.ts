@@ -64,6 +64,8 @@ export interface DnsServerOptions {
   maxTcpQueries?: number;
   maxTcpClients?: number;
   maxTcpClientsPerAddress?: number;
+  tcpPressurePercent?: number;
+  pressureTcpIdleTimeoutMs?: number;
   forwardTimeoutMs?: number;
   cacheEntries?: number;
   closeGraceMs?: number;
@@ -106,10 +108,11 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
     name: 'dns/tcp',
     max: maxClients,
     maxPerClient: options.maxTcpClientsPerAddress ?? limits.maxTcpClientsPerAddress ?? MAX_TCP_CLIENTS_PER_ADDRESS,
-    pressureAt: Math.max(1, Math.ceil((maxClients * TCP_PRESSURE_PERCENT) / 100)),
+    pressureAt: Math.max(1, Math.ceil((maxClients * (options.tcpPressurePercent ?? limits.pressurePercent ?? TCP_PRESSURE_PERCENT)) / 100)),
     log,
   });
-  const idleTimeout = () => (limiter.underPressure ? Math.min(idleMs, PRESSURE_TCP_IDLE_TIMEOUT_MS) : idleMs);
+  const pressureIdleMs = options.pressureTcpIdleTimeoutMs ?? limits.pressureTcpIdleTimeoutMs ?? PRESSURE_TCP_IDLE_TIMEOUT_MS;
+  const idleTimeout = () => (limiter.underPressure ? Math.min(idleMs, pressureIdleMs) : idleMs);
   let store: ZoneStore | undefined;
   let responder: Responder | undefined;
   let forwarder: Forwarder | undefined;

@@ -79,7 +79,14 @@ export interface Scenario {
     mapToLoopback: boolean;
     allowQuery: string[];
     /** Overrides of the DNS server's limits; what is missing takes apps/dns's named constants. */
-    limits: { maxTcpClients?: number; maxTcpClientsPerAddress?: number; tcpIdleTimeoutMs?: number; maxTcpQueries?: number };
+    limits: {
+      maxTcpClients?: number;
+      maxTcpClientsPerAddress?: number;
+      tcpIdleTimeoutMs?: number;
+      maxTcpQueries?: number;
+      pressurePercent?: number;
+      pressureTcpIdleTimeoutMs?: number;
+    };
   };
   mail: {
     maxSize: number;

@@ -47,6 +47,14 @@ export const configSchema = z
             maxTcpClientsPerAddress: z.number().int().min(1).optional().describe('DNS over TCP connections per client address (default 50)'),
             tcpIdleTimeoutMs: z.number().int().min(100).optional().describe('a TCP connection without a query for this long is closed (default 30000)'),
             maxTcpQueries: z.number().int().min(1).optional().describe('queries answered on one TCP connection before it is closed (default 10000)'),
+            pressurePercent: z
+              .number()
+              .int()
+              .min(1)
+              .max(100)
+              .optional()
+              .describe('from this share of maxTcpClients on, pressureTcpIdleTimeoutMs applies (default 75)'),
+            pressureTcpIdleTimeoutMs: z.number().int().min(100).optional().describe('TCP idle timeout under pressure (default 2000)'),
           })
           .strict()
           .optional()

@@ -34,7 +34,14 @@ describe('limits in the scenario', () => {
       pressureHeaderTimeoutMs: 500,
       pressureIdleTimeoutMs: 400,
     };
-    const dns = { maxTcpClients: 20, maxTcpClientsPerAddress: 4, tcpIdleTimeoutMs: 5000, maxTcpQueries: 100 };
+    const dns = {
+      maxTcpClients: 20,
+      maxTcpClientsPerAddress: 4,
+      tcpIdleTimeoutMs: 5000,
+      maxTcpQueries: 100,
+      pressurePercent: 50,
+      pressureTcpIdleTimeoutMs: 1000,
+    };
     const s = load({ http: { limits: http }, dns: { limits: dns } }).load();
     expect(s.http.limits).toEqual(http);
     expect(s.dns.limits).toEqual(dns);
