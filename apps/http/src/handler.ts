@@ -1,6 +1,6 @@
 // What a request means: the gate every request passes (method, path, cookie) and then the file,
 // the form or an error. It returns a Reply; connection.ts writes it.
-import type { Logger } from '@sstt/runtime';
+import type { ConnectionLimiter, Logger } from '@sstt/runtime';
 import type { Connection } from './connection.ts';
 import { isOverLimit, readCounter, setCookieValue, type CookieRule } from './cookie.ts';
 import { parseRange, resolveTarget, INDEX_FILE, type FileEntry, type FileStore } from './files.ts';
@@ -19,6 +19,11 @@ export interface ServerContext {
   /** The idle timeout as the Keep-Alive header states it, in whole seconds. */
   keepAliveTimeoutS: number;
   headerTimeoutMs: number;
+  /** The header and idle timeouts while the limiter says the server is under pressure. */
+  pressureHeaderTimeoutMs: number;
+  pressureIdleTimeoutMs: number;
+  /** The connection caps (server.ts): the pressure flag, and slots for shedding. */
+  limiter: ConnectionLimiter;
   /** A response being sent must make progress (a chunk accepted by the client) within this. */
   sendTimeoutMs: number;
   maxRequests: number;

@@ -110,6 +110,15 @@ export interface Scenario {
     forwarders: Endpoint[];
     mapToLoopback: boolean;
     allowQuery: string[];
+    /** Overrides of the DNS server's limits; what is missing takes apps/dns's named constants. */
+    limits: {
+      maxTcpClients?: number;
+      maxTcpClientsPerAddress?: number;
+      tcpIdleTimeoutMs?: number;
+      maxTcpQueries?: number;
+      pressurePercent?: number;
+      pressureTcpIdleTimeoutMs?: number;
+    };
   };
   mail: {
     maxSize: number;
@@ -127,6 +136,15 @@ export interface Scenario {
     formEmail?: string;
     /** The lab's cookie: 2 minutes life, the tenth access refused. */
     cookie: { name: string; maxAgeSeconds: number; limit: number };
+    /** Overrides of the HTTP server's limits; what is missing takes apps/http's named constants. */
+    limits: {
+      maxConnections?: number;
+      maxConnectionsPerClient?: number;
+      headerTimeoutMs?: number;
+      pressurePercent?: number;
+      pressureHeaderTimeoutMs?: number;
+      pressureIdleTimeoutMs?: number;
+    };
   };
   pki: { p12Password: string; keySize: 2048 | 3072 | 4096; days: number };
   paths: {
@@ -248,6 +266,7 @@ export function resolveScenario(config: ConfigInput, opts: ResolveOptions = {}):
       forwarders,
       mapToLoopback,
       allowQuery: config.dns?.allowQuery ?? [LAB_NETWORK.lan, ...loopback],
+      limits: { ...config.dns?.limits },
     },
     mail: {
       maxSize: config.mail?.maxSize ?? 52428800,
@@ -265,6 +284,7 @@ export function resolveScenario(config: ConfigInput, opts: ResolveOptions = {}):
       maxRequests: config.http?.maxRequests ?? 100,
       ...(config.http?.formEmail ? { formEmail: config.http.formEmail } : {}),
       cookie: { name: 'cookie_counter', maxAgeSeconds: 120, limit: 10 },
+      limits: { ...config.http?.limits },
     },
     pki: {
       p12Password: config.pki?.p12Password ?? `sstt${id}`,

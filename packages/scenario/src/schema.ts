@@ -66,6 +66,24 @@ export const configSchema = z
         forwarders: z.array(hostPort).optional().describe('upstream resolvers for names outside our zones'),
         mapToLoopback: z.boolean().optional().describe('answer 127.0.0.1 for the server and client names (local use)'),
         allowQuery: z.array(z.string()).optional().describe('CIDR blocks allowed to query'),
+        limits: z
+          .object({
+            maxTcpClients: z.number().int().min(1).optional().describe('DNS over TCP connections in total (default 150, BIND tcp-clients)'),
+            maxTcpClientsPerAddress: z.number().int().min(1).optional().describe('DNS over TCP connections per client address (default 50)'),
+            tcpIdleTimeoutMs: z.number().int().min(100).optional().describe('a TCP connection without a query for this long is closed (default 30000)'),
+            maxTcpQueries: z.number().int().min(1).optional().describe('queries answered on one TCP connection before it is closed (default 10000)'),
+            pressurePercent: z
+              .number()
+              .int()
+              .min(1)
+              .max(100)
+              .optional()
+              .describe('from this share of maxTcpClients on, pressureTcpIdleTimeoutMs applies (default 75)'),
+            pressureTcpIdleTimeoutMs: z.number().int().min(100).optional().describe('TCP idle timeout under pressure (default 2000)'),
+          })
+          .strict()
+          .optional()
+          .describe('overrides of the DNS server limits (apps/dns/src/server.ts)'),
       })
       .strict()
       .optional(),
@@ -75,6 +93,24 @@ export const configSchema = z
         idleTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
         maxRequests: z.number().int().min(1).optional(),
         formEmail: z.string().min(3).optional(),
+        limits: z
+          .object({
+            maxConnections: z.number().int().min(1).optional().describe('HTTP and HTTPS connections in total (default 1024)'),
+            maxConnectionsPerClient: z.number().int().min(1).optional().describe('HTTP and HTTPS connections per client address (default 256)'),
+            headerTimeoutMs: z.number().int().min(100).optional().describe('time to send a whole request head once started (default 5000)'),
+            pressurePercent: z
+              .number()
+              .int()
+              .min(1)
+              .max(100)
+              .optional()
+              .describe('from this share of maxConnections on, the timeouts below apply (default 75)'),
+            pressureHeaderTimeoutMs: z.number().int().min(100).optional().describe('header timeout under pressure (default 2000)'),
+            pressureIdleTimeoutMs: z.number().int().min(100).optional().describe('keep-alive idle timeout under pressure (default 1000)'),
+          })
+          .strict()
+          .optional()
+          .describe('overrides of the HTTP server limits (apps/http/src/server.ts)'),
       })
       .strict()
       .optional(),
