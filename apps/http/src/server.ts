@@ -17,7 +17,7 @@ import {
   type TcpConnection,
   type TcpListener,
 } from '@sstt/runtime';
-import type { Scenario } from '@sstt/scenario';
+import { autoconfigXml, type Scenario } from '@sstt/scenario';
 import { Connection } from './connection.ts';
 import { FileStore } from './files.ts';
 import type { ServerContext } from './handler.ts';
@@ -172,6 +172,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     sendTimeoutMs: options.sendTimeoutMs ?? SEND_TIMEOUT_MS,
     maxRequests: options.maxRequests ?? s.http.maxRequests,
     formEmail: options.formEmail ?? s.http.formEmail,
+    autoconfig: Buffer.from(autoconfigXml(s)),
     cookie: s.http.cookie,
     closing: false,
     onClosed: (c) => connections.delete(c),
