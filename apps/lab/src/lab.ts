@@ -242,9 +242,19 @@ export async function up(ctx: LabContext, opts: UpOptions): Promise<RunningLab> 
         const cmd = opts.variant === 'stroke' ? [requireTool('ipsec'), 'statusall'] : [requireTool('swanctl'), '--list-sas'];
         return (await hostOf(ctx, 'cliente').exec(cmd, { env: swEnv('cliente') })).stdout;
       };
-      await until('the IPsec tunnel between cliente and servidor', async () => /INSTALLED, TUNNEL/.test(await status()), LAB_TIMEOUTS.tunnelMs, 250).catch((err: Error) => {
-        const why = /(certificate was revoked|AUTHENTICATION_FAILED|[^\n]*failed[^\n]*)/.exec(charonLog(topo, 'servidor') + charonLog(topo, 'cliente'))?.[0];
-        throw new LabError(`${err.message}${why ? `: strongSwan says "${why.trim()}"` : ''} (logs: var/lab/hosts/*/charon.log)`);
+      // A refusal (a revoked certificate, a wrong identity) ends the wait at once, with strongSwan's reason.
+      const refusal = () => /[^\n]*(certificate was revoked|AUTHENTICATION_FAILED|no trusted RSA public key found|constraint check failed)[^\n]*/.exec(charonLog(topo, 'servidor') + charonLog(topo, 'cliente'))?.[0];
+      await until(
+        'the IPsec tunnel between cliente and servidor',
+        async () => {
+          if (refusal()) throw new LabError('the IPsec tunnel was refused');
+          return /INSTALLED, TUNNEL/.test(await status());
+        },
+        LAB_TIMEOUTS.tunnelMs,
+        250,
+      ).catch((err: Error) => {
+        const why = refusal() ?? /[^\n]*failed[^\n]*/.exec(charonLog(topo, 'cliente'))?.[0];
+        throw new LabError(`${err.message}${why ? `: strongSwan says "${why.replace(/^\S+ \S+ /, '').trim()}"` : ''} (logs: var/lab/hosts/*/charon.log)`);
       });
     }
 

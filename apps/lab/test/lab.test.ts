@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renewCertificates, revokeCertificate } from '@sstt/pki';
 import { certPaths } from '@sstt/scenario';
 import { netnsList, requireTool, run } from '@sstt/testkit';
 import { labContext } from '../src/lab.ts';
@@ -103,6 +104,11 @@ describe('sstt-lab', () => {
       const pop = await lab('exec', 'cliente', '--', requireTool('curl'), '-s', '-u', `${u2.name}:${u2.password}`, `pop3://pop.${s.domain}/`);
       expect(pop.stdout).toMatch(/^1 \d+\r?\n/);
 
+      // Thunderbird's autoconfig, as Thunderbird asks it in the lab (by name, through the zone's autoconfig CNAME).
+      const auto = await lab('exec', 'cliente', '--', requireTool('curl'), '-s', `http://autoconfig.${s.domain}/mail/config-v1.1.xml`);
+      expect(auto.stdout).toContain(`<hostname>pop.${s.domain}</hostname>\n      <port>${s.listen.ports.pop3}</port>`);
+      expect(auto.stdout).toContain(`<hostname>smtp.${s.domain}</hostname>\n      <port>${s.listen.ports.submission}</port>`);
+
       const check = await lab('check');
       expect(check.stdout, check.stdout + check.stderr).toMatch(/all \d+ steps hold\n$/);
       expect(check.code).toBe(0);
@@ -134,6 +140,18 @@ describe('sstt-lab', () => {
     expect(await leftOver()).toEqual([]);
     const twice = await lab('down');
     expect(twice.stdout).toContain('nothing to remove');
+  });
+
+  it('a revoked IPsec certificate keeps the tunnel down, with strongSwan\'s reason; nothing is left', async () => {
+    await revokeCertificate(s, 'ipsec-client');
+    try {
+      const r = await lab('up');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^sstt-lab: the IPsec tunnel was refused: strongSwan says "[^"]*(certificate was revoked|AUTHENTICATION_FAILED)[^"]*"/);
+      expect(await leftOver()).toEqual([]);
+    } finally {
+      await renewCertificates(s, { names: ['ipsec-client'] });
+    }
   });
 
   it('up again with swanctl.conf (vici): the tunnel carries the client\'s queries, Ctrl-C leaves nothing', async () => {
