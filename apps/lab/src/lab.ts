@@ -85,7 +85,7 @@ async function kernelHasEsp(ns: string): Promise<boolean> {
   return r.code === 0;
 }
 
-function strongswanConf(dir: string, plugins: 'stroke' | 'vici', libipsec: boolean): string {
+export function strongswanConf(dir: string, plugins: 'stroke' | 'vici', libipsec: boolean): string {
   const load = ['random nonce openssl pem pkcs1 pkcs8 x509 revocation constraints pubkey hmac kdf sha1 sha2', libipsec ? 'kernel-libipsec' : '', 'kernel-netlink socket-default updown', plugins];
   return [
     'charon {',
