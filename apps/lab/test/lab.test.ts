@@ -76,7 +76,9 @@ afterAll(async () => {
 
 describe('sstt-lab', () => {
   it('without root: one line, exit 2, nothing created', async () => {
-    const r = await run('runuser', ['-u', 'nobody', '--', process.execPath, cli, 'up']);
+    // Uid 1000 inside a user namespace mapped onto ours: the program sees a non-root user, while
+    // the checkout stays readable wherever it lives (a plain `runuser -u nobody` cannot read /root).
+    const r = await run(requireTool('unshare'), ['--user', '--map-user=1000', '--map-group=1000', process.execPath, cli, 'up']);
     expect(r.stderr).toBe('sstt-lab: lab mode needs root for network namespaces: run sudo npm run lab\n');
     expect(r.code).toBe(2);
     expect(await leftOver()).toEqual([]);
