@@ -210,8 +210,10 @@ export class ConnectionLimiter {
 
   /** The swept idle and command timeouts now (only with idleTimeoutMs and commandTimeoutMs). */
   timeouts(): { idleMs: number; commandMs: number } {
-    const floor = this.opts.pressureTimeoutMs ?? Infinity;
-    return { idleMs: this.shrink(this.opts.idleTimeoutMs ?? Infinity, floor), commandMs: this.shrink(this.opts.commandTimeoutMs ?? Infinity, floor) };
+    const { idleTimeoutMs = Infinity, commandTimeoutMs = Infinity, pressureTimeoutMs = Infinity } = this.opts;
+    // Without a floor (or a timeout) there is nothing to shrink (and Infinity - Infinity is NaN).
+    const at = (base: number) => (base === Infinity || pressureTimeoutMs === Infinity ? base : this.shrink(base, pressureTimeoutMs));
+    return { idleMs: at(idleTimeoutMs), commandMs: at(commandTimeoutMs) };
   }
 
   /**
@@ -221,8 +223,8 @@ export class ConnectionLimiter {
    */
   admit(address: string): boolean {
     const mine = this.byAddress.get(address);
-    if (mine && mine.size >= this.opts.maxConnectionsPerAddress && !this.shedOne(mine, 'perClient')) return this.refuse(address, 'perClient');
-    if (this.all.size >= this.opts.maxConnections && !this.shedOne(this.all, 'global')) return this.refuse(address, 'global');
+    if (mine && mine.size >= this.opts.maxConnectionsPerAddress && !this.shedOne('perClient', mine)) return this.refuse(address, 'perClient');
+    if (this.all.size >= this.opts.maxConnections && !this.shedOne('global')) return this.refuse(address, 'global');
     return true;
   }
 
@@ -255,23 +257,38 @@ export class ConnectionLimiter {
     this.flushLog();
   }
 
-  /** Closes the costliest connection of `pool`; false when every one is being answered. */
-  private shedOne(pool: Set<LimitedConnection>, cap: Cap): boolean {
+  /** Closes the costliest connection in the way (at the per-address cap: of `mine`); false when every one is being answered. */
+  private shedOne(cap: Cap, mine?: Set<LimitedConnection>): boolean {
+    // One pass over the connections in the way (it runs only at a cap), address by address so
+    // that each address's load is looked up once, and without allocating: at HTTP's cap of 1,024
+    // this is what an attacker's newcomer costs.
     const now = this.now();
+    const grace = this.graceMs;
     let best: LimitedConnection | undefined;
     let bestPhase: Phase = 'busy';
-    // smaller is shed first: class, then the heavier address, then the older
-    let bestKey: [number, number, number] | undefined;
-    for (const c of pool) {
-      const { phase, since } = c.phase();
-      if (phase === 'busy') continue;
-      const age = now - since;
-      const cls = age < this.graceMs ? 2 : phase === 'head' ? 1 : 0;
-      const key: [number, number, number] = [cls, -this.countOf(c.address), -age];
-      if (!bestKey || key[0] < bestKey[0] || (key[0] === bestKey[0] && (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] < bestKey[2])))) {
+    // smaller is shed first: class, then the heavier address (more connections), then the older
+    let bestCls = 3;
+    let bestLoad = 0;
+    let bestAge = 0;
+    const groups = mine ? [mine] : this.byAddress.values();
+    for (const group of groups) {
+      const load = group.size;
+      for (const c of group) {
+        let phase: Phase;
+        let since: number;
+        if (c instanceof Slot) {
+          phase = c.kind;
+          since = c.since;
+        } else ({ phase, since } = c.phase());
+        if (phase === 'busy') continue;
+        const age = now - since;
+        const cls = age < grace ? 2 : phase === 'head' ? 1 : 0;
+        if (cls > bestCls || (cls === bestCls && (load < bestLoad || (load === bestLoad && age <= bestAge)))) continue;
         best = c;
-        bestKey = key;
         bestPhase = phase;
+        bestCls = cls;
+        bestLoad = load;
+        bestAge = age;
       }
     }
     if (!best) return false;
