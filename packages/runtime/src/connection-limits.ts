@@ -359,7 +359,9 @@ export class ConnectionLimiter {
         underPressure: this.underPressure,
         addresses: Object.fromEntries(top),
       },
-      `${this.opts.service}: connection limit reached, connections shed (idle first, then the slowest to send a request)`,
+      shed + refused > 0
+        ? `${this.opts.service}: connection limit reached, connections shed (idle first, then the slowest to send a request)`
+        : `${this.opts.service}: idle or slow connections timed out`,
     );
   }
 }

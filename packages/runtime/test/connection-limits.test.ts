@@ -285,6 +285,7 @@ describe('LimitedConnections (the limiter asks each its phase)', () => {
     await vi.waitFor(() => expect(lines.length).toBe(1), { timeout: 2000, interval: 10 });
     expect([idle.shedWhy, head.shedWhy, busy.shedWhy, penalty.shedWhy, fresh.shedWhy]).toEqual(['idle', 'head', undefined, undefined, undefined]);
     expect(lines[0]).toMatchObject({
+      msg: 'pop3: idle or slow connections timed out',
       service: 'pop3',
       shed: 0,
       refused: 0,
