@@ -105,10 +105,10 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
   const maxQueries = options.maxTcpQueries ?? limits.maxTcpQueries ?? MAX_TCP_QUERIES;
   const maxClients = options.maxTcpClients ?? limits.maxTcpClients ?? MAX_TCP_CLIENTS;
   const limiter = new ConnectionLimiter({
-    name: 'dns/tcp',
-    max: maxClients,
-    maxPerClient: options.maxTcpClientsPerAddress ?? limits.maxTcpClientsPerAddress ?? MAX_TCP_CLIENTS_PER_ADDRESS,
-    pressureAt: Math.max(1, Math.ceil((maxClients * (options.tcpPressurePercent ?? limits.pressurePercent ?? TCP_PRESSURE_PERCENT)) / 100)),
+    service: 'dns/tcp',
+    maxConnections: maxClients,
+    maxConnectionsPerAddress: options.maxTcpClientsPerAddress ?? limits.maxTcpClientsPerAddress ?? MAX_TCP_CLIENTS_PER_ADDRESS,
+    pressurePercent: options.tcpPressurePercent ?? limits.pressurePercent ?? TCP_PRESSURE_PERCENT,
     log,
   });
   const pressureIdleMs = options.pressureTcpIdleTimeoutMs ?? limits.pressureTcpIdleTimeoutMs ?? PRESSURE_TCP_IDLE_TIMEOUT_MS;
@@ -171,7 +171,7 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
           return;
         }
         // A new connection has no query outstanding: idle (RFC 7766 §6.2.3) until bytes come.
-        const slot = limiter.admit(socket.remoteAddress?.replace(/^::ffff:/, '') ?? '-', 'idle', () => socket.destroy());
+        const slot = limiter.admitSlot(socket.remoteAddress?.replace(/^::ffff:/, '') ?? '-', 'idle', () => socket.destroy());
         if (!slot) {
           // Every connection in the way has a query being answered: refuse (BIND resets too).
           socket.destroy();
@@ -240,7 +240,7 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
       grace.unref();
       await Promise.all([udpClosed, tcpClosed]);
       clearTimeout(grace);
-      limiter.flushLog();
+      limiter.close();
     },
   };
 }

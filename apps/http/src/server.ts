@@ -124,10 +124,10 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const maxConnections = options.maxConnections ?? limits.maxConnections ?? MAX_CONNECTIONS;
   const pressurePercent = options.pressurePercent ?? limits.pressurePercent ?? PRESSURE_PERCENT;
   const limiter = new ConnectionLimiter({
-    name: 'http',
-    max: maxConnections,
-    maxPerClient: options.maxConnectionsPerClient ?? limits.maxConnectionsPerClient ?? MAX_CONNECTIONS_PER_CLIENT,
-    pressureAt: Math.max(1, Math.ceil((maxConnections * pressurePercent) / 100)),
+    service: 'http',
+    maxConnections,
+    maxConnectionsPerAddress: options.maxConnectionsPerClient ?? limits.maxConnectionsPerClient ?? MAX_CONNECTIONS_PER_CLIENT,
+    pressurePercent,
     log,
   });
   const logDir = options.logDir ?? s.paths.logs;
@@ -139,7 +139,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       sockets.add(sock);
       // The TLS handshake costs a connection like a request head does: the slot is taken here,
       // before it, so a flood of handshakes (or of silent TCP connections) is shed like a slowloris.
-      const slot = limiter.admit(addressOf(sock.remoteAddress), 'head', () => {
+      const slot = limiter.admitSlot(addressOf(sock.remoteAddress), 'head', () => {
         const conn = slotConns.get(slot!);
         if (conn) conn.destroy();
         else sock.destroy();
@@ -199,7 +199,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const acceptPlain = (socket: TcpConnection) => {
     if (ctx.closing) return refuse(socket);
     let conn: Connection | undefined;
-    const slot = limiter.admit(addressOf(socket.remoteAddress), 'head', () => (conn ? conn.destroy() : socket.destroy()));
+    const slot = limiter.admitSlot(addressOf(socket.remoteAddress), 'head', () => (conn ? conn.destroy() : socket.destroy()));
     if (!slot) return refuse(socket);
     conn = new Connection(socket, ctx, false, undefined, slot);
     connections.add(conn);
@@ -347,7 +347,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       grace.unref();
       await closed;
       clearTimeout(grace);
-      limiter.flushLog();
+      limiter.close();
       logs?.lab.write(labLine('INFO', '-', 'server closed'));
       await logs?.close();
     },

@@ -7,7 +7,7 @@
 //   354 Enter message, ending with "." on a line by itself
 //   250 OK id=...                 221 server closing connection
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
-import type { LimitedConnection, Phase, ShedReason } from './conn-limits.ts';
+import type { LimitedConnection, Phase, ShedReason } from '@sstt/runtime';
 import { rfc5322Date } from './smtp-date.ts';
 
 /** Exim's EHLO keywords, in exim's order (RFC 5321 §4.1.1.1 leaves the order free). */
@@ -95,8 +95,8 @@ export class EximConnection extends SMTPConnection implements LimitedConnection 
   }
 
   /**
-   * What the connection costs now (conn-limits.ts): 'penalty' while a failed login's answer is
-   * held, 'busy' while the server owes an answer, 'slow' while a command line, the message (DATA), a TLS handshake or the reading of our
+   * What the connection costs now (@sstt/runtime connection-limits.ts): 'penalty' while a failed login's answer is
+   * held, 'busy' while the server owes an answer, 'head' while a command line, the message (DATA), a TLS handshake or the reading of our
    * replies is in progress, 'idle' otherwise.
    */
   phase(): { phase: Phase; since: number } {
@@ -104,12 +104,12 @@ export class EximConnection extends SMTPConnection implements LimitedConnection 
     const penalty = penaltyHeld.get(this.session);
     if (penalty !== undefined) return { phase: 'penalty', since: penalty };
     if (!this._ready || this._handlerPending) return { phase: 'busy', since: this.lastReplyAt };
-    if (this._upgrading) return { phase: 'slow', since: this.upgradeAt };
-    if (parser && parser._dataMode) return { phase: 'slow', since: this.dataAt };
+    if (this._upgrading) return { phase: 'head', since: this.upgradeAt };
+    if (parser && parser._dataMode) return { phase: 'head', since: this.dataAt };
     // The message is in and the onData handler is deciding on it.
     if (this._dataStream) return { phase: 'busy', since: this.lastReplyAt };
-    if (parser && parser._remainder) return { phase: 'slow', since: this.lineStartAt };
-    if (this._socket.writableLength > 0) return { phase: 'slow', since: this.lastReplyAt };
+    if (parser && parser._remainder) return { phase: 'head', since: this.lineStartAt };
+    if (this._socket.writableLength > 0) return { phase: 'head', since: this.lastReplyAt };
     return { phase: 'idle', since: this.lastReplyAt };
   }
 

@@ -16,10 +16,9 @@ import net, { type AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { maildirOf, type Scenario } from '@sstt/scenario';
-import { silentLogger, type Logger } from '@sstt/runtime';
+import { ConnectionLimiter, silentLogger, type Logger } from '@sstt/runtime';
 import type { Readable } from 'node:stream';
 import { AuthPenalty } from './auth-penalty.ts';
-import { ConnectionLimiter } from './conn-limits.ts';
 import { cleanTmp, deliver, ensureMaildir, SizeExceededError } from './maildir.ts';
 import { createOutboundRunner, envelopeHeader, OUTBOUND_DIR, outboundMaildir, type OutboundRunner } from './smtp-outbound.ts';
 import { EximConnection, penaltyHeld } from './smtp-replies.ts';
@@ -226,7 +225,7 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
     disableReverseLookup: true,
     socketTimeout: idleTimeoutMs,
     closeTimeout: options.closeGraceMs ?? SMTP_CLOSE_GRACE_MS,
-    // No maxClients: the connection limiter (conn-limits.ts) decides, in connect() above.
+    // No maxClients: the connection limiter (@sstt/runtime connection-limits.ts) decides, in connect() above.
     ...(options.tls ? mailTlsOptions(options.tls) : {}),
 
     onAuth(auth, session, cb) {

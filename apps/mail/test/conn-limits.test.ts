@@ -1,5 +1,6 @@
-// Fair connection limits (src/conn-limits.ts): the choice of the connection to shed, the
-// shrinking timeouts and the rate-limited log on fake connections; then each mail listener
+// Fair connection limits (the ConnectionLimiter of @sstt/runtime, whose choice of the connection
+// to shed, shrinking timeouts and rate-limited log are unit-tested in packages/runtime): a login
+// held by its penalty is shed before a working client; then each mail listener
 // (SMTP, submission, POP3, POP3S) under attacker processes that hold 300 idle and slow
 // connections from two addresses (200 from one) and reconnect whenever one is cut, with the caps
 // made small (40 per listener, 20 per address): probes from another address are all served, each
@@ -9,10 +10,9 @@ import fs from 'node:fs';
 import type tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Logger } from '@sstt/runtime';
+import { SHED_GRACE_MS, type Logger } from '@sstt/runtime';
 import type { Scenario } from '@sstt/scenario';
 import { rawTcp, rawTls, type RawClient, type Started } from '@sstt/testkit';
-import { ConnectionLimiter, SHED_GRACE_MS, type LimitedConnection, type Phase, type ShedReason } from '../src/conn-limits.ts';
 import { serverTls, startSmtp, testScenario, type TestWorld } from './helpers.ts';
 import { plainBlob, startPop3 } from './pop3-helpers.ts';
 
@@ -23,138 +23,6 @@ function recordingLogger(): { log: Logger; lines: Array<Record<string, unknown>>
   const log = { warn: (obj: Record<string, unknown>, msg: string) => lines.push({ ...obj, msg }), info: noop, debug: noop, error: noop } as unknown as Logger;
   return { log, lines };
 }
-
-describe('the limiter (fake connections and clock)', () => {
-  let t = 1_000_000;
-  const now = () => t;
-  const limits = {
-    maxConnections: 6,
-    maxConnectionsPerAddress: 3,
-    commandTimeoutMs: 60_000,
-    pressureTimeoutMs: 10_000,
-    shedLogIntervalMs: 10_000,
-    idleTimeoutMs: 300_000,
-  };
-
-  class Fake implements LimitedConnection {
-    shedWhy: ShedReason | undefined;
-    constructor(
-      readonly address: string,
-      public state: Phase,
-      public since: number,
-    ) {}
-    phase() {
-      return { phase: this.state, since: this.since };
-    }
-    shed(why: ShedReason) {
-      this.shedWhy = why;
-    }
-  }
-
-  function filled(l: ConnectionLimiter, specs: Array<[string, Phase, number]>): Fake[] {
-    return specs.map(([a, p, age]) => {
-      const f = new Fake(a, p, t - age);
-      expect(l.admit(a)).toBe(true);
-      l.add(f);
-      return f;
-    });
-  }
-
-  it('at the global cap: idle first (longest idle), then slow (oldest), then the young; never a busy one', () => {
-    const { log } = recordingLogger();
-    const l = new ConnectionLimiter({ ...limits, service: 'test', log, now });
-    const [busy, young, slowOld, slowNew, idleOld, idleNew] = filled(l, [
-      ['10.0.0.1', 'busy', 99_000],
-      ['10.0.0.2', 'idle', 10],
-      ['10.0.0.3', 'slow', 50_000],
-      ['10.0.0.4', 'slow', 5_000],
-      ['10.0.0.5', 'penalty', 20_000],
-      ['10.0.0.6', 'idle', 3_000],
-    ]);
-    const order: Fake[] = [];
-    for (let i = 0; i < 5; i++) {
-      expect(l.admit(`10.0.1.${i}`)).toBe(true);
-      // the newcomer takes the slot (and is busy: the server answers it)
-      l.add(new Fake(`10.0.1.${i}`, 'busy', t));
-      const victim = [busy, young, slowOld, slowNew, idleOld, idleNew].find((f) => f!.shedWhy && !order.includes(f!))!;
-      order.push(victim);
-    }
-    expect(order).toEqual([idleOld, idleNew, slowOld, slowNew, young]);
-    expect(order.every((f) => f.shedWhy === 'room')).toBe(true);
-    // every connection is busy now: the newcomer is refused
-    expect(l.size).toBe(6);
-    expect(l.admit('10.0.2.1')).toBe(false);
-    expect(busy!.shedWhy).toBeUndefined();
-    l.close();
-  });
-
-  it('at the per-address cap, the newcomer displaces one of its own address; across addresses the heaviest goes first', () => {
-    const { log } = recordingLogger();
-    const l = new ConnectionLimiter({ ...limits, service: 'test', log, now });
-    const [a1, a2, a3, b1] = filled(l, [
-      ['10.0.0.1', 'idle', 5_000],
-      ['10.0.0.1', 'idle', 6_000],
-      ['10.0.0.1', 'slow', 7_000],
-      ['10.0.0.2', 'idle', 50_000],
-    ]);
-    expect(l.admit('10.0.0.1')).toBe(true);
-    expect(a2!.shedWhy).toBe('room'); // its own longest idle, not 10.0.0.2's older one
-    expect(b1!.shedWhy).toBeUndefined();
-    l.add(new Fake('10.0.0.1', 'busy', t));
-    l.add(new Fake('10.0.0.3', 'busy', t));
-    l.add(new Fake('10.0.0.3', 'busy', t));
-    expect(l.size).toBe(6);
-    // global cap: among the idle, 10.0.0.1 (3 connections) before 10.0.0.2 (1), though younger
-    expect(l.admit('10.0.0.4')).toBe(true);
-    expect(a1!.shedWhy).toBe('room');
-    expect(b1!.shedWhy).toBeUndefined();
-    expect(a3!.shedWhy).toBeUndefined();
-    l.close();
-  });
-
-  it('timeouts: the configured ones up to half full, shrinking linearly to pressureTimeoutMs when full', () => {
-    const { log } = recordingLogger();
-    const l = new ConnectionLimiter({ ...limits, maxConnections: 100, maxConnectionsPerAddress: 100, service: 'test', log, now });
-    const add = (n: number) => {
-      for (let i = 0; i < n; i++) l.add(new Fake('10.0.0.1', 'busy', t));
-    };
-    expect(l.timeouts()).toEqual({ idleMs: 300_000, commandMs: 60_000 });
-    add(50);
-    expect(l.timeouts()).toEqual({ idleMs: 300_000, commandMs: 60_000 });
-    add(25);
-    expect(l.timeouts()).toEqual({ idleMs: 155_000, commandMs: 35_000 });
-    add(25);
-    expect(l.timeouts()).toEqual({ idleMs: 10_000, commandMs: 10_000 });
-    l.close();
-  });
-
-  it('logs one line per interval with the counts, not one per connection', async () => {
-    const { log, lines } = recordingLogger();
-    const real = new ConnectionLimiter({ ...limits, shedLogIntervalMs: 50, service: 'smtp', log });
-    for (let i = 0; i < 3; i++) real.add(new Fake('10.0.0.7', 'idle', Date.now() - SHED_GRACE_MS - 1));
-    for (let i = 0; i < 3; i++) {
-      expect(real.admit('10.0.0.7')).toBe(true);
-      real.add(new Fake('10.0.0.7', 'busy', Date.now()));
-    }
-    expect(real.admit('10.0.0.7')).toBe(false);
-    expect(lines).toEqual([]);
-    for (let i = 0; i < 100 && lines.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({
-      service: 'smtp',
-      intervalMs: 50,
-      shed: 3,
-      refused: 1,
-      timedOut: 0,
-      why: { addressCap: 4, 'shed idle': 3, 'refused (all busy)': 1 },
-      open: 3,
-      max: 6,
-      perAddress: 3,
-      addresses: { '10.0.0.7': 4 },
-    });
-    real.close();
-  });
-});
 
 describe('what a listener sheds', () => {
   it('SMTP: a connection whose failed AUTH is held by the login penalty is shed before a working one (421)', async () => {

@@ -48,7 +48,7 @@ export const ZONE_NAMES: ReadonlyArray<{ label: string; role: HostRole }> = [
 /**
  * Connection limits and login penalties of each mail listener (SMTP, submission, POP3, POP3S),
  * the defaults of `mail.limits`. At the connection cap a newcomer is not refused: the
- * connection that costs most and gives least is closed to make room (apps/mail conn-limits.ts).
+ * connection that costs most and gives least is closed to make room (packages/runtime connection-limits.ts).
  */
 export const MAIL_LIMITS = {
   /** Simultaneous connections on one listener (smtp-server's and our POP3's former fixed cap). */

@@ -5,10 +5,9 @@
 import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { listenTcp, silentLogger, wrapSocket, type Logger, type TcpConnection, type TcpListener } from '@sstt/runtime';
+import { ConnectionLimiter, listenTcp, silentLogger, wrapSocket, type LimitedConnection, type Logger, type TcpConnection, type TcpListener } from '@sstt/runtime';
 import type { Scenario } from '@sstt/scenario';
 import { AuthPenalty } from '../auth-penalty.ts';
-import { ConnectionLimiter, type LimitedConnection } from '../conn-limits.ts';
 import { mailTlsOptions } from '../tls.ts';
 import { POP3_LIMITS, type Pop3Limits } from './limits.ts';
 import { Pop3Session, type ServerContext } from './session.ts';
@@ -108,12 +107,12 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     });
     // The connection counts from its first byte, not from the end of its handshake: a client
     // that opens connections and never speaks TLS is in the limiter like any other (its phase:
-    // slow, since it connected). Before TLS nothing can be said to a refused one: it is closed.
+    // head, since it connected). Before TLS nothing can be said to a refused one: it is closed.
     secureServer.on('connection', (raw: net.Socket) => {
       const address = raw.remoteAddress ?? '';
       if (ctx.closing || !limiter.admit(address)) return void raw.destroy();
       const since = Date.now();
-      const entry: LimitedConnection = { address, phase: () => ({ phase: 'slow', since }), shed: () => raw.destroy() };
+      const entry: LimitedConnection = { address, phase: () => ({ phase: 'head', since }), shed: () => raw.destroy() };
       limiter.add(entry);
       handshakes.set(raw, entry);
       handshaking.add(raw);

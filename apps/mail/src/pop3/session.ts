@@ -5,10 +5,9 @@ import fs from 'node:fs';
 import type net from 'node:net';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { wrapSocket, type Logger, type TcpConnection } from '@sstt/runtime';
+import { wrapSocket, type Logger, type Phase, type ShedReason, type TcpConnection } from '@sstt/runtime';
 import type { Scenario, User } from '@sstt/scenario';
 import type { AuthPenalty } from '../auth-penalty.ts';
-import type { Phase, ShedReason } from '../conn-limits.ts';
 import { dispatch } from './commands.ts';
 import { LineReader } from './line-reader.ts';
 import type { Pop3Limits } from './limits.ts';
@@ -132,17 +131,17 @@ export class Pop3Session {
   }
 
   /**
-   * What the connection costs now (conn-limits.ts): 'busy' while a command runs, 'penalty'
-   * while a failed login's answer is held, 'slow' while a line, a TLS handshake or the reading
+   * What the connection costs now (@sstt/runtime connection-limits.ts): 'busy' while a command runs, 'penalty'
+   * while a failed login's answer is held, 'head' while a line, a TLS handshake or the reading
    * of our reply is in progress, 'idle' otherwise.
    */
   phase(): { phase: Phase; since: number } {
-    if (this.upgrading) return { phase: 'slow', since: this.upgradeAt };
+    if (this.upgrading) return { phase: 'head', since: this.upgradeAt };
     if (this.penaltySince !== undefined) return { phase: 'penalty', since: this.penaltySince };
-    if (this.drainSince !== undefined) return { phase: 'slow', since: this.drainSince };
+    if (this.drainSince !== undefined) return { phase: 'head', since: this.drainSince };
     if (this.busy || this.queue.length > 0) return { phase: 'busy', since: this.lastActivityAt };
-    if (this.reader.hasPartial) return { phase: 'slow', since: this.lineStartAt };
-    if (this.conn.writableLength > 0) return { phase: 'slow', since: this.lastActivityAt };
+    if (this.reader.hasPartial) return { phase: 'head', since: this.lineStartAt };
+    if (this.conn.writableLength > 0) return { phase: 'head', since: this.lastActivityAt };
     return { phase: 'idle', since: this.lastActivityAt };
   }
 
