@@ -59,6 +59,7 @@ interface HotEntry {
   next: HotEntry | undefined;
 }
 
+// biome-ignore lint/suspicious/noConstEnum: module-local, inlined by esbuild and tsx on the answer path
 const enum Verdict {
   OK,
   DROP,
