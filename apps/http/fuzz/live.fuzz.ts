@@ -36,7 +36,7 @@ export async function httpLiveCampaign(world: World, budget: FuzzBudget): Promis
       assert.equal(await probe(world, server, transport), 'HTTP/1.1 200 OK\r\n', `probe over ${transport}`);
       const got = c.buffered.toString('latin1');
       c.destroy();
-      if (got.length) assert.match(got, /^HTTP\/1\.1 [1-5]\d\d /, 'reply on the fuzzed connection');
+      if (got.length) assert.match(got, /^HTTP\/1\.1 [1-5]\d\d /, `reply on the fuzzed connection: ${JSON.stringify(got.slice(0, 200))}`);
       assert.deepEqual(world.leaks(), []);
     });
     return await runCampaign(property, budget);

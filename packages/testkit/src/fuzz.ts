@@ -48,7 +48,10 @@ export async function runCampaign<Ts extends [unknown, ...unknown[]]>(property: 
     ...(budget.seed !== undefined ? { seed: budget.seed } : {}),
     ...(budget.path !== undefined ? { path: budget.path } : {}),
   });
-  if (details.failed) throw new Error(fc.defaultReportMessage(details) ?? 'fuzz campaign failed');
+  if (details.failed) {
+    const why = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+    throw new Error(`${fc.defaultReportMessage(details) ?? 'fuzz campaign failed'}\nBecause: ${why}`, { cause: details.errorInstance });
+  }
   return details.numRuns;
 }
 
