@@ -98,9 +98,16 @@ export function readConfigFile(file: string): ConfigInput {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(file, '(file)', 'valid JSON', (err as Error).message);
+    // JSON.parse quotes the text around the fault as it is, newlines included: escape the
+    // controls so the error stays one line (found by fuzz/load.fuzz.ts).
+    throw new ConfigError(file, '(file)', 'valid JSON', escapeControls((err as Error).message));
   }
   return validate(data, file, (k) => k);
+}
+
+/** Control characters as \uXXXX escapes, so a message cannot break its line. */
+function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Parses an app's argv with the scenario flags plus the app's own; bad flags are ConfigErrors. */

@@ -197,6 +197,13 @@ describe('validation: one line naming source, key, expectation and value', () =>
   it('an unreadable or broken file', () => {
     const broken = configFile('{bad json');
     expect(errorOf({ configFile: broken })).toMatch(new RegExp(`^${broken}: \\(file\\): expected valid JSON, found .*position 1`));
+    // Found by fuzz/load.fuzz.ts: JSON.parse quotes the bad text, newlines and NULs included;
+    // the message stays one line with them escaped.
+    const controls = configFile('\n\u0000[]');
+    const line = errorOf({ configFile: controls });
+    expect(line).toMatch(new RegExp(`^${controls}: \\(file\\): expected valid JSON, found `));
+    expect(line).not.toMatch(/[\u0000-\u001f]/);
+    expect(line).toContain('\\u000a\\u0000[]');
     const missing = path.join(tmp, 'missing.json');
     expect(errorOf({ configFile: missing })).toBe(`${missing}: (file): expected a readable JSON file, found no such file`);
   });
