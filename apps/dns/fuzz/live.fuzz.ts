@@ -26,11 +26,17 @@ export async function dnsLiveCampaign(s: Scenario, budget: FuzzBudget): Promise<
   await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
   const probeName = `www.${s.domain}`;
   try {
-    const message = fc.oneof(fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)), mutated(query(s)));
+    const message = fc.oneof(
+      fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+      mutated(query(s)),
+    );
     const input = fc.record({
       datagrams: fc.array(message, { maxLength: 8 }),
       // The TCP stream: well-framed messages with the stream mutated after framing.
-      stream: mutated(fc.array(message, { maxLength: 6 }).map((ms) => new Uint8Array(framed(ms))), 4),
+      stream: mutated(
+        fc.array(message, { maxLength: 6 }).map((ms) => new Uint8Array(framed(ms))),
+        4,
+      ),
       cuts: fc.array(fc.nat(), { maxLength: 4 }),
       ending: fc.constantFrom('end', 'destroy', 'wait'),
     });

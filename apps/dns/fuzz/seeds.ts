@@ -18,7 +18,9 @@ const label = fc.oneof(
 /** Names under the scenario's zones and outside them. */
 export function queryName(s: Scenario): fc.Arbitrary<string> {
   const apexes = scenarioZoneSources(s).map((z) => z.origin);
-  return fc.tuple(fc.array(label, { maxLength: 4 }), fc.oneof(fc.constantFrom(...apexes), fc.constant(''), fc.constant('example.com'))).map(([ls, apex]) => [...ls, apex].filter(Boolean).join('.') || '.');
+  return fc
+    .tuple(fc.array(label, { maxLength: 4 }), fc.oneof(fc.constantFrom(...apexes), fc.constant(''), fc.constant('example.com')))
+    .map(([ls, apex]) => [...ls, apex].filter(Boolean).join('.') || '.');
 }
 
 /** A well-formed query message as dns-packet encodes it. */
@@ -35,15 +37,30 @@ export function query(s: Scenario): fc.Arbitrary<Uint8Array> {
           size: fc.integer({ min: 0, max: 0xffff }),
           version: fc.constantFrom(0, 0, 1),
           flags: fc.constantFrom(0, dnsPacket.DNSSEC_OK),
-          options: fc.array(fc.record({ code: fc.constantFrom(8, 10, 10, 12, 15, 65001), data: fc.uint8Array({ maxLength: 40 }).map((d) => Buffer.from(d)) }), { maxLength: 2 }),
+          options: fc.array(fc.record({ code: fc.constantFrom(8, 10, 10, 12, 15, 65001), data: fc.uint8Array({ maxLength: 40 }).map((d) => Buffer.from(d)) }), {
+            maxLength: 2,
+          }),
         }),
       ),
     })
     .map((q) => {
-      const packet: dnsPacket.Packet = { type: 'query', id: q.id, flags: q.flags, questions: [{ name: q.name, type: q.type as dnsPacket.RecordType, class: q.qclass as 'IN' }] };
+      const packet: dnsPacket.Packet = {
+        type: 'query',
+        id: q.id,
+        flags: q.flags,
+        questions: [{ name: q.name, type: q.type as dnsPacket.RecordType, class: q.qclass as 'IN' }],
+      };
       if (q.edns) {
         packet.additionals = [
-          { type: 'OPT', name: '.', udpPayloadSize: q.edns.size, extendedRcode: 0, ednsVersion: q.edns.version, flags: q.edns.flags, options: q.edns.options } as unknown as dnsPacket.Answer,
+          {
+            type: 'OPT',
+            name: '.',
+            udpPayloadSize: q.edns.size,
+            extendedRcode: 0,
+            ednsVersion: q.edns.version,
+            flags: q.edns.flags,
+            options: q.edns.options,
+          } as unknown as dnsPacket.Answer,
         ];
       }
       try {

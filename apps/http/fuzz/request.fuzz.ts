@@ -13,7 +13,10 @@ import { chunkList, encodeChunked, pipeline } from './seeds.ts';
 const STATUSES = new Set([400, 414, 431, 505]);
 
 export function requestHeadCampaign(budget: FuzzBudget): Promise<number> {
-  const bytes = fc.oneof({ weight: 4, arbitrary: mutated(pipeline, 8) }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)) });
+  const bytes = fc.oneof(
+    { weight: 4, arbitrary: mutated(pipeline, 8) },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)) },
+  );
   const property = fc.property(bytes, fc.nat(), fc.uint8Array({ maxLength: 20 }), (buf, cut, extra) => {
     const r = parseRequestHead(buf);
     if (r.kind === 'error') {
@@ -56,7 +59,13 @@ export function chunkedCampaign(budget: FuzzBudget): Promise<number> {
   const encoded = fc.tuple(chunkList, trailers).map(([c, t]) => ({ chunks: c, bytes: encodeChunked(c, t), clean: t.every((x) => /^[A-Za-z-]+:/.test(x)) }));
   const input = fc.tuple(
     encoded,
-    fc.option(mutated(encoded.map((x) => new Uint8Array(x.bytes)), 6), { freq: 2 }),
+    fc.option(
+      mutated(
+        encoded.map((x) => new Uint8Array(x.bytes)),
+        6,
+      ),
+      { freq: 2 },
+    ),
     fc.array(fc.nat(), { maxLength: 6 }),
     fc.integer({ min: 0, max: 300 }),
   );

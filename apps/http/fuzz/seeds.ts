@@ -3,11 +3,46 @@
 import fc from 'fast-check';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT', 'PATCH', 'BREW'];
-const TARGETS = ['/', '/index.html', '/sub/', '/sub/inner.html', '/a.txt', '/accion_form.html', '/pic.jpg', '/nope.html', '/../secret.html', '/%2e%2e/secret.html', '/escape.html', '/escape-dir/secret.html', '/sub/..%2f..%2fsecret.html', 'http://www.example/index.html', '*', '/index.html?q=1#f'];
-const HEADERS = ['Host: www', 'Host: 127.0.0.1:80', 'Host: [::1]', 'Connection: close', 'Connection: keep-alive', 'Accept: */*', 'Expect: 100-continue', 'Range: bytes=0-10', 'Range: bytes=-5', 'If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT', 'Cookie: a=b', 'Transfer-Encoding: chunked', 'Content-Length: 5', 'Content-Type: application/x-www-form-urlencoded', 'Authorization: Basic dXNlcjpwYXNz'];
+const TARGETS = [
+  '/',
+  '/index.html',
+  '/sub/',
+  '/sub/inner.html',
+  '/a.txt',
+  '/accion_form.html',
+  '/pic.jpg',
+  '/nope.html',
+  '/../secret.html',
+  '/%2e%2e/secret.html',
+  '/escape.html',
+  '/escape-dir/secret.html',
+  '/sub/..%2f..%2fsecret.html',
+  'http://www.example/index.html',
+  '*',
+  '/index.html?q=1#f',
+];
+const HEADERS = [
+  'Host: www',
+  'Host: 127.0.0.1:80',
+  'Host: [::1]',
+  'Connection: close',
+  'Connection: keep-alive',
+  'Accept: */*',
+  'Expect: 100-continue',
+  'Range: bytes=0-10',
+  'Range: bytes=-5',
+  'If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT',
+  'Cookie: a=b',
+  'Transfer-Encoding: chunked',
+  'Content-Length: 5',
+  'Content-Type: application/x-www-form-urlencoded',
+  'Authorization: Basic dXNlcjpwYXNz',
+];
 
 /** Data and extensions of a chunked body. */
-export const chunkList = fc.array(fc.record({ data: fc.uint8Array({ minLength: 1, maxLength: 40 }), ext: fc.constantFrom('', ';a=b', ';x', ' ;q="1"') }), { maxLength: 5 });
+export const chunkList = fc.array(fc.record({ data: fc.uint8Array({ minLength: 1, maxLength: 40 }), ext: fc.constantFrom('', ';a=b', ';x', ' ;q="1"') }), {
+  maxLength: 5,
+});
 
 /** The chunked coding of `chunks` (RFC 9112 §7.1), with trailer fields. */
 export function encodeChunked(chunks: Array<{ data: Uint8Array; ext: string }>, trailers: string[] = []): Buffer {
@@ -24,7 +59,12 @@ export const request = fc
     target: fc.constantFrom(...TARGETS),
     version: fc.constantFrom('HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/1.10'),
     headers: fc.uniqueArray(fc.constantFrom(...HEADERS), { maxLength: 5 }),
-    body: fc.option(fc.oneof(fc.uint8Array({ maxLength: 30 }).map((b) => ({ kind: 'length' as const, b })), chunkList.map((c) => ({ kind: 'chunked' as const, c })))),
+    body: fc.option(
+      fc.oneof(
+        fc.uint8Array({ maxLength: 30 }).map((b) => ({ kind: 'length' as const, b })),
+        chunkList.map((c) => ({ kind: 'chunked' as const, c })),
+      ),
+    ),
     bareLf: fc.boolean(),
   })
   .map((r) => {
@@ -39,7 +79,9 @@ export const request = fc
       body = encodeChunked(r.body.c);
     }
     const eol = r.bareLf ? '\n' : '\r\n';
-    return new Uint8Array(Buffer.concat([Buffer.from(`${r.method} ${r.target} ${r.version}${eol}${headers.map((h) => h + eol).join('')}${eol}`, 'latin1'), body]));
+    return new Uint8Array(
+      Buffer.concat([Buffer.from(`${r.method} ${r.target} ${r.version}${eol}${headers.map((h) => h + eol).join('')}${eol}`, 'latin1'), body]),
+    );
   });
 
 /** Several requests back to back (pipelined, RFC 9112 §9.3.2). */

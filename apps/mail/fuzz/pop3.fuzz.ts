@@ -26,8 +26,20 @@ function read(parts: Buffer[], max: number): { lines: string[]; overflow: boolea
 export function lineReaderCampaign(budget: FuzzBudget): Promise<number> {
   const line = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('USER a', 'PASS b', 'RETR 1', ''));
   const eol = fc.constantFrom('\r\n', '\n', '\r', '');
-  const stream = fc.array(fc.tuple(line, eol).map(([l, e]) => l + e), { maxLength: 10 }).map((ls) => Buffer.from(ls.join(''), 'utf8'));
-  const input = fc.tuple(fc.oneof(stream, fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b))), fc.array(fc.nat(), { maxLength: 6 }), fc.integer({ min: 1, max: 16 }));
+  const stream = fc
+    .array(
+      fc.tuple(line, eol).map(([l, e]) => l + e),
+      { maxLength: 10 },
+    )
+    .map((ls) => Buffer.from(ls.join(''), 'utf8'));
+  const input = fc.tuple(
+    fc.oneof(
+      stream,
+      fc.uint8Array({ maxLength: 80 }).map((b) => Buffer.from(b)),
+    ),
+    fc.array(fc.nat(), { maxLength: 6 }),
+    fc.integer({ min: 1, max: 16 }),
+  );
   const property = fc.property(input, ([bytes, cuts, max]) => {
     const whole = read([bytes], max);
     const split = read(pieces(bytes, cuts), max);
@@ -42,7 +54,27 @@ function command(s: Scenario): fc.Arbitrary<string> {
   const u = s.users[0]!;
   const n = fc.oneof(fc.integer({ min: 0, max: 4 }).map(String), fc.constantFrom('-1', '99999999999', '1.5', 'x', ''));
   return fc.oneof(
-    fc.constantFrom(`USER ${u.name}`, `PASS ${u.password}`, 'PASS wrong', 'USER', 'PASS', 'CAPA', 'STLS', 'STAT', 'UIDL', 'LIST', 'RSET', 'NOOP', 'QUIT', 'AUTH', 'AUTH PLAIN', 'AUTH LOGIN', '*', 'APOP a b', 'user lower'),
+    fc.constantFrom(
+      `USER ${u.name}`,
+      `PASS ${u.password}`,
+      'PASS wrong',
+      'USER',
+      'PASS',
+      'CAPA',
+      'STLS',
+      'STAT',
+      'UIDL',
+      'LIST',
+      'RSET',
+      'NOOP',
+      'QUIT',
+      'AUTH',
+      'AUTH PLAIN',
+      'AUTH LOGIN',
+      '*',
+      'APOP a b',
+      'user lower',
+    ),
     fc.constantFrom('RETR', 'DELE', 'LIST', 'UIDL', 'TOP').chain((v) => fc.tuple(n, n).map(([a, b]) => (v === 'TOP' ? `TOP ${a} ${b}` : `${v} ${a}`))),
     fc.constant(`AUTH PLAIN ${Buffer.from(`\0${u.name}\0${u.password}`).toString('base64')}`),
     fc.string({ maxLength: 20 }),
@@ -51,9 +83,14 @@ function command(s: Scenario): fc.Arbitrary<string> {
 
 export async function pop3LiveCampaign(s: Scenario, budget: FuzzBudget): Promise<number> {
   const user = s.users[0]!.name;
-  const server = await startServer(createPop3Server({ scenario: s, host: '127.0.0.1', port: 0, plaintextAuth: true, closeGraceMs: 100, penalty: new AuthPenalty({ baseMs: 1, maxMs: 2 }) }));
+  const server = await startServer(
+    createPop3Server({ scenario: s, host: '127.0.0.1', port: 0, plaintextAuth: true, closeGraceMs: 100, penalty: new AuthPenalty({ baseMs: 1, maxMs: 2 }) }),
+  );
   try {
-    const stream = mutated(fc.array(command(s), { maxLength: 12 }).map((cs) => new Uint8Array(Buffer.from(cs.map((c) => `${c}\r\n`).join(''), 'utf8'))), 4);
+    const stream = mutated(
+      fc.array(command(s), { maxLength: 12 }).map((cs) => new Uint8Array(Buffer.from(cs.map((c) => `${c}\r\n`).join(''), 'utf8'))),
+      4,
+    );
     const input = fc.record({ stream, cuts: fc.array(fc.nat(), { maxLength: 4 }), ending: fc.constantFrom('end', 'destroy', 'wait') });
     const property = fc.asyncProperty(input, async ({ stream, cuts, ending }) => {
       // DELE and QUIT empty the mailbox now and then; keep something to RETR.

@@ -12,9 +12,30 @@ function command(s: Scenario): fc.Arbitrary<string> {
   const u = s.users[0]!;
   const addr = fc.constantFrom(u.email, `postmaster@${s.domain}`, 'postmaster', 'someone@example.com', '', '@a,@b:x@y', 'a b@c', `"quoted"@${s.domain}`);
   const param = fc.constantFrom('', ' SIZE=10', ' SIZE=99999999999', ' BODY=8BITMIME', ' SMTPUTF8', ' AUTH=<>', ' X=Y');
-  const body = fc.array(fc.constantFrom('Subject: x', '', '.', '..', '.x', 'line', '\n.\n', '\r.\r', '.\r\nRCPT TO:<a@b>'), { maxLength: 5 }).map((ls) => `${ls.join('\r\n')}\r\n.`);
+  const body = fc
+    .array(fc.constantFrom('Subject: x', '', '.', '..', '.x', 'line', '\n.\n', '\r.\r', '.\r\nRCPT TO:<a@b>'), { maxLength: 5 })
+    .map((ls) => `${ls.join('\r\n')}\r\n.`);
   return fc.oneof(
-    fc.constantFrom('EHLO client', 'HELO client', 'EHLO', 'LHLO x', 'RSET', 'NOOP', 'QUIT', 'VRFY postmaster', 'EXPN x', 'HELP', 'STARTTLS', 'AUTH LOGIN', 'AUTH PLAIN', 'AUTH CRAM-MD5', 'DATA', 'BDAT 5 LAST', 'XCLIENT ADDR=1.2.3.4', 'TURN'),
+    fc.constantFrom(
+      'EHLO client',
+      'HELO client',
+      'EHLO',
+      'LHLO x',
+      'RSET',
+      'NOOP',
+      'QUIT',
+      'VRFY postmaster',
+      'EXPN x',
+      'HELP',
+      'STARTTLS',
+      'AUTH LOGIN',
+      'AUTH PLAIN',
+      'AUTH CRAM-MD5',
+      'DATA',
+      'BDAT 5 LAST',
+      'XCLIENT ADDR=1.2.3.4',
+      'TURN',
+    ),
     fc.tuple(addr, param).map(([a, p]) => `MAIL FROM:<${a}>${p}`),
     fc.tuple(addr, param).map(([a, p]) => `RCPT TO:<${a}>${p}`),
     body.map((b) => `DATA\r\n${b}`),
@@ -26,7 +47,10 @@ function command(s: Scenario): fc.Arbitrary<string> {
 export async function smtpLiveCampaign(s: Scenario, budget: FuzzBudget): Promise<number> {
   const server = await startSmtp({ scenario: s, closeGraceMs: 100 });
   try {
-    const stream = mutated(fc.array(command(s), { maxLength: 12 }).map((cs) => new Uint8Array(Buffer.from(cs.map((c) => `${c}\r\n`).join(''), 'utf8'))), 4);
+    const stream = mutated(
+      fc.array(command(s), { maxLength: 12 }).map((cs) => new Uint8Array(Buffer.from(cs.map((c) => `${c}\r\n`).join(''), 'utf8'))),
+      4,
+    );
     const input = fc.record({ stream, cuts: fc.array(fc.nat(), { maxLength: 4 }), ending: fc.constantFrom('end', 'destroy', 'wait') });
     const property = fc.asyncProperty(input, async ({ stream, cuts, ending }) => {
       const c = await rawTcp(server.port);

@@ -80,7 +80,11 @@ export function loadScenario(opts: LoadOptions = {}): Scenario {
   if (explicit || fs.existsSync(file)) layers.push(readConfigFile(file));
   layers.push(validate(fromPairs(env, ENV_KEYS), 'environment', envNamer));
   layers.push(validate(fromPairs(flags, FLAG_KEYS), 'command line', (k) => `--${flagFor(k)}`));
-  const merged = validate(layers.reduce<Json>((acc, l) => deepMerge(acc, l as Json), {}), 'configuration', (k) => k);
+  const merged = validate(
+    layers.reduce<Json>((acc, l) => deepMerge(acc, l as Json), {}),
+    'configuration',
+    (k) => k,
+  );
   const resolvConfPath = opts.resolvConfPath ?? '/etc/resolv.conf';
   return resolveScenario(merged, { env, resolvConf: () => fs.readFileSync(resolvConfPath, 'utf8') });
 }
@@ -144,7 +148,11 @@ function fromPairs(source: Record<string, unknown>, table: typeof ENV_KEYS): Jso
     if (kind === 'number' && typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw)) value = Number(raw);
     else if (kind === 'boolean' && typeof raw === 'string') {
       value = /^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw;
-    } else if (kind === 'list' && typeof raw === 'string') value = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    } else if (kind === 'list' && typeof raw === 'string')
+      value = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     setPath(out, key, value);
   }
   return out;
@@ -168,9 +176,7 @@ function deepMerge(a: Json, b: Json): Json {
   for (const [k, v] of Object.entries(b)) {
     const prev = out[k];
     out[k] =
-      v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev)
-        ? deepMerge(prev as Json, v as Json)
-        : v;
+      v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev) ? deepMerge(prev as Json, v as Json) : v;
   }
   return out;
 }
