@@ -16,6 +16,7 @@ import net, { type AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { maildirOf, type Scenario } from '@sstt/scenario';
+import { tapSession } from '@sstt/events';
 import { silentLogger, type Logger } from '@sstt/runtime';
 import type { Readable } from 'node:stream';
 import { cleanTmp, deliver, ensureMaildir, SizeExceededError } from './maildir.ts';
@@ -176,6 +177,7 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
     override connect(socket: net.Socket | tls.TLSSocket, socketOptions?: ConstructorParameters<typeof EximConnection>[2]): void {
       const connection = new EximConnection(this, socket, socketOptions);
       connection.policy = policy;
+      connection.tap = tapSession(service, socket);
       this.connections.add(connection);
       connection.on('error', (err: Error) => this._onError(err));
       connection.on('connect', (data: Parameters<SMTPServer['_onClientConnect']>[0]) => this._onClientConnect(data));

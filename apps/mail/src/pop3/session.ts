@@ -7,6 +7,7 @@ import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { wrapSocket, type Logger, type TcpConnection } from '@sstt/runtime';
 import type { Scenario, User } from '@sstt/scenario';
+import { tapSession, type SessionTap } from '@sstt/events';
 import { dispatch } from './commands.ts';
 import { LineReader } from './line-reader.ts';
 import type { Pop3Limits } from './limits.ts';
@@ -70,6 +71,8 @@ export class Pop3Session {
   authFailures = 0;
   readonly remoteAddress: string;
   readonly closed: Promise<void>;
+  /** The console's journal of this session (packages/events). */
+  readonly tap: SessionTap;
 
   /** What the session reads commands from and writes replies to (after STLS: the TLS layer). */
   private conn: TcpConnection;
@@ -106,6 +109,7 @@ export class Pop3Session {
     this.transport = conn;
     this.secure = secure;
     this.remoteAddress = conn.remoteAddress ?? 'unknown';
+    this.tap = tapSession(secure ? 'pop3s' : 'pop3', conn);
     this.reader = new LineReader(ctx.limits.maxLineOctets);
     this.closed = new Promise((r) => (this.resolveClosed = r));
   }
@@ -140,6 +144,7 @@ export class Pop3Session {
   send(data: string | Buffer, opts: { close?: boolean } = {}): void {
     if (!this.alive) return;
     this.activity++;
+    if (typeof data === 'string') this.tap.server(data);
     this.conn.write(data);
     if (opts.close) {
       this.conn.end();
@@ -178,6 +183,7 @@ export class Pop3Session {
    */
   sendMessage(msg: Message, first: string, bodyLines = Infinity): Promise<void> | void {
     if (msg.size > SMALL_MESSAGE_OCTETS) return this.streamMessage(msg, first, bodyLines);
+    this.tap.server(first);
     const ahead = this.prepared;
     this.prepared = undefined;
     let body: PreparedBody | null;
@@ -257,6 +263,7 @@ export class Pop3Session {
     this.reader.reset();
     this.pendingUser = undefined;
     this.upgrading = true; // no command runs until the handshake is done
+    this.tap.server('+OK Begin TLS negotiation now.');
     transport.write('+OK Begin TLS negotiation now.' + CRLF);
     this.activity++;
     // From here on, every byte read is TLS (the transport's data handler feeds the tunnel).
@@ -294,6 +301,7 @@ export class Pop3Session {
         close: () => this.terminate(),
       });
       this.secure = true;
+      this.tap.tls(secure);
       this.upgrading = false;
       this.busy = false;
     });
@@ -394,6 +402,8 @@ export class Pop3Session {
       }
       let pending: Promise<void> | void;
       try {
+        // Passwords and SASL data are secrets the console masks (RFC 1939 §7, RFC 5034 §4).
+        this.tap.client(item, this.continuation !== undefined || /^(PASS|APOP|AUTH\s+\S+\s+\S)/i.test(item));
         pending = dispatch(this, item);
       } catch (err) {
         return this.failed(err);
@@ -441,6 +451,7 @@ export class Pop3Session {
   private terminate(): void {
     if (this.terminated) return;
     this.terminated = true;
+    this.tap.close();
     clearInterval(this.idleTimer);
     this.prepared = undefined;
     this.spare = undefined;
