@@ -1,0 +1,299 @@
+// The console's view of every user's Maildir. The Maildir stays the store of truth (the files
+// our SMTP writes, dovecot and our POP3 read); this is a cache of the header fields the list
+// shows, keyed by the message's unique Maildir name, rebuilt from the files at any time:
+// - a Maildir name never changes for a message except for its info part after ":" (the
+//   flags, Maildir spec "What can I do with the message?"), and the file's content never
+//   changes, so a cached entry is valid as long as a file with that unique name exists;
+// - the cache is saved to <paths.data>/console/index-<user>.json so a restart of a console
+//   over a 100,000-message mailbox reads one JSON file instead of 100,000 message heads;
+// - changes are seen with fs.watch on new/ and cur/ (inotify) and, as a safety net, a rescan
+//   every RESCAN_MS; each scan is one readdir of each directory and a diff by name.
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { maildirOf, type Scenario } from '@sstt/scenario';
+import { type HeaderSummary, summarizeHeaders } from './headers.ts';
+
+/** Bytes of a message read to build its summary (the header block and the first parts). */
+export const HEAD_BYTES = 16 * 1024;
+export const RESCAN_MS = 5000;
+const WATCH_DEBOUNCE_MS = 40;
+/** Index format; a cache of another version is ignored. */
+const CACHE_VERSION = 1;
+
+export interface MessageSummary extends HeaderSummary {
+  /** Stable id for the API: base64url of "<user>/<unique name>". */
+  id: string;
+  user: string;
+  /** The unique part of the Maildir file name (before ":"). */
+  key: string;
+  /** The file relative to the Maildir: new/<name> or cur/<name>:2,<flags>. */
+  file: string;
+  /** Delivery time (ms): the Maildir name's seconds, else the file's mtime. */
+  time: number;
+  size: number;
+  seen: boolean;
+}
+
+interface Entry extends MessageSummary {
+  /** Lower-case search text of each field. */
+  lcFrom: string;
+  lcTo: string;
+  lcSubject: string;
+}
+
+export function messageId(user: string, key: string): string {
+  return Buffer.from(`${user}/${key}`, 'utf8').toString('base64url');
+}
+
+export function parseMessageId(id: string): { user: string; key: string } | undefined {
+  if (!/^[A-Za-z0-9_-]{4,400}$/.test(id)) return undefined;
+  const text = Buffer.from(id, 'base64url').toString('utf8');
+  const slash = text.indexOf('/');
+  if (slash <= 0) return undefined;
+  const key = text.slice(slash + 1);
+  // A Maildir name never holds "/" and never starts with "." (Maildir spec).
+  if (!key || key.includes('/') || key.startsWith('.') || key.includes('\0')) return undefined;
+  return { user: text.slice(0, slash), key };
+}
+
+export type IndexChange =
+  | { type: 'message.new'; user: string; message: MessageSummary }
+  | { type: 'message.update'; user: string; message: MessageSummary }
+  | { type: 'message.delete'; user: string; id: string };
+
+export function publicSummary(e: MessageSummary): MessageSummary {
+  const { lcFrom: _a, lcTo: _b, lcSubject: _c, ...rest } = e as Entry;
+  return rest;
+}
+
+function withSearch(m: MessageSummary): Entry {
+  return { ...m, lcFrom: m.from.toLowerCase(), lcTo: `${m.to} ${m.cc}`.toLowerCase(), lcSubject: m.subject.toLowerCase() };
+}
+
+const keyOf = (name: string) => {
+  const colon = name.indexOf(':');
+  return colon >= 0 ? name.slice(0, colon) : name;
+};
+const flagsOf = (name: string) => {
+  const i = name.indexOf(':2,');
+  return i >= 0 ? name.slice(i + 3) : '';
+};
+/** The size from dovecot's S= field of the name, when there is one. */
+const sizeOfName = (name: string) => {
+  const m = /,S=(\d+)/.exec(keyOf(name));
+  return m ? Number(m[1]) : undefined;
+};
+
+class Mailbox {
+  /** Newest first. */
+  entries: Entry[] = [];
+  byKey = new Map<string, Entry>();
+  private readonly headBuf = Buffer.allocUnsafe(HEAD_BYTES);
+  private watchers: fs.FSWatcher[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private dirty = false;
+
+  constructor(
+    readonly user: string,
+    readonly dir: string,
+    private readonly cacheFile: string,
+    private readonly emit: (c: IndexChange) => void,
+  ) {}
+
+  get unread(): number {
+    let n = 0;
+    for (const e of this.entries) if (!e.seen) n += 1;
+    return n;
+  }
+
+  loadCache(): void {
+    try {
+      const data = JSON.parse(fs.readFileSync(this.cacheFile, 'utf8')) as { version: number; messages: MessageSummary[] };
+      if (data.version !== CACHE_VERSION) return;
+      for (const m of data.messages) this.byKey.set(m.key, withSearch(m));
+    } catch {
+      // no cache or a damaged one: it is rebuilt from the files
+    }
+  }
+
+  saveCache(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    const tmp = `${this.cacheFile}.tmp`;
+    try {
+      fs.mkdirSync(path.dirname(this.cacheFile), { recursive: true });
+      fs.writeFileSync(tmp, JSON.stringify({ version: CACHE_VERSION, messages: this.entries.map(publicSummary) }));
+      fs.renameSync(tmp, this.cacheFile);
+    } catch {
+      // the cache is an optimisation; the next start rebuilds it
+    }
+  }
+
+  private summarize(sub: 'new' | 'cur', name: string): Entry | undefined {
+    const file = path.join(this.dir, sub, name);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch {
+      return undefined; // gone between readdir and open (taken by POP3)
+    }
+    try {
+      const n = fs.readSync(fd, this.headBuf, 0, HEAD_BYTES, 0);
+      const st = fs.fstatSync(fd);
+      const key = keyOf(name);
+      const secs = /^(\d{9,11})\./.exec(key);
+      const h = summarizeHeaders(this.headBuf.toString('latin1', 0, n));
+      return withSearch({
+        ...h,
+        id: messageId(this.user, key),
+        user: this.user,
+        key,
+        file: `${sub}/${name}`,
+        time: secs ? Number(secs[1]) * 1000 + (Number(/\.M(\d{1,6})/.exec(key)?.[1] ?? 0) / 1000) : st.mtimeMs,
+        size: sizeOfName(name) ?? st.size,
+        seen: sub === 'cur' && flagsOf(name).includes('S'),
+      });
+    } catch {
+      return undefined;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** One readdir of new/ and cur/, diffed against the index. `quiet` emits no changes. */
+  scan(quiet = false): void {
+    const present = new Map<string, { sub: 'new' | 'cur'; name: string }>();
+    for (const sub of ['new', 'cur'] as const) {
+      let names: string[] = [];
+      try {
+        names = fs.readdirSync(path.join(this.dir, sub));
+      } catch {
+        // no Maildir yet: an empty mailbox
+      }
+      for (const name of names) if (!name.startsWith('.')) present.set(keyOf(name), { sub, name });
+    }
+    let added = false;
+    for (const [key, { sub, name }] of present) {
+      const old = this.byKey.get(key);
+      const file = `${sub}/${name}`;
+      if (old && old.file === file) continue;
+      if (old) {
+        old.file = file;
+        old.seen = sub === 'cur' && flagsOf(name).includes('S');
+        this.dirty = true;
+        if (!quiet) this.emit({ type: 'message.update', user: this.user, message: publicSummary(old) });
+        continue;
+      }
+      const e = this.summarize(sub, name);
+      if (!e) continue;
+      this.byKey.set(key, e);
+      this.dirty = true;
+      added = true;
+      if (!quiet) this.emit({ type: 'message.new', user: this.user, message: publicSummary(e) });
+    }
+    let removed = false;
+    for (const [key, e] of this.byKey) {
+      if (present.has(key)) continue;
+      this.byKey.delete(key);
+      removed = true;
+      this.dirty = true;
+      if (!quiet) this.emit({ type: 'message.delete', user: this.user, id: e.id });
+    }
+    if (added || removed || this.entries.length !== this.byKey.size) {
+      this.entries = [...this.byKey.values()].sort((a, b) => b.time - a.time);
+    }
+  }
+
+  watch(): void {
+    const kick = () => {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.scan(), WATCH_DEBOUNCE_MS);
+    };
+    for (const sub of ['new', 'cur']) {
+      try {
+        const w = fs.watch(path.join(this.dir, sub), kick);
+        w.on('error', () => {});
+        this.watchers.push(w);
+      } catch {
+        // the Maildir does not exist yet: the periodic rescan finds it once it does
+      }
+    }
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    for (const w of this.watchers) w.close();
+    this.watchers = [];
+  }
+}
+
+export interface MailIndex extends EventEmitter<{ change: [IndexChange] }> {
+  users(): string[];
+  mailbox(user: string): { entries: IndexedEntry[]; unread: number; dir: string } | undefined;
+  get(id: string): MessageSummary | undefined;
+  /** The absolute file of a message (looked up again if it was renamed meanwhile). */
+  pathOf(m: MessageSummary): string;
+  /** Scans now (after the console itself changed a Maildir). */
+  rescan(user: string): void;
+  close(): void;
+}
+
+export function openMailIndex(s: Scenario, opts: { cacheDir?: string; rescanMs?: number } = {}): MailIndex {
+  const cacheDir = opts.cacheDir ?? path.join(s.paths.data, 'console');
+  const events = new EventEmitter<{ change: [IndexChange] }>();
+  events.setMaxListeners(0);
+  const boxes = new Map<string, Mailbox>();
+  for (const u of s.users) {
+    const box = new Mailbox(u.name, maildirOf(s, u.name), path.join(cacheDir, `index-${u.name}.json`), (c) => events.emit('change', c));
+    box.loadCache();
+    box.scan(true);
+    box.saveCache();
+    box.watch();
+    boxes.set(u.name, box);
+  }
+  const rescan = setInterval(() => {
+    for (const b of boxes.values()) {
+      b.scan();
+      b.saveCache();
+    }
+  }, opts.rescanMs ?? RESCAN_MS);
+  rescan.unref();
+  const save = setInterval(() => {
+    for (const b of boxes.values()) b.saveCache();
+  }, 1000);
+  save.unref();
+
+  return Object.assign(events, {
+    users: () => [...boxes.keys()],
+    mailbox(user: string) {
+      const b = boxes.get(user);
+      return b ? { entries: b.entries, unread: b.unread, dir: b.dir } : undefined;
+    },
+    get(id: string) {
+      const p = parseMessageId(id);
+      if (!p) return undefined;
+      const e = boxes.get(p.user)?.byKey.get(p.key);
+      return e ? publicSummary(e) : undefined;
+    },
+    pathOf(m: MessageSummary) {
+      const b = boxes.get(m.user)!;
+      const e = b.byKey.get(m.key);
+      return path.join(b.dir, e ? e.file : m.file);
+    },
+    rescan(user: string) {
+      boxes.get(user)?.scan();
+    },
+    close() {
+      clearInterval(rescan);
+      clearInterval(save);
+      for (const b of boxes.values()) {
+        b.close();
+        b.saveCache();
+      }
+    },
+  }) as MailIndex;
+}
+
+/** Entries for the search module (with their lower-case fields). */
+export type IndexedEntry = Entry;
