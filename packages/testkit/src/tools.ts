@@ -18,7 +18,7 @@ export const DEBIAN_PACKAGES = JSON.parse(fs.readFileSync(new URL('../debian-pac
 export const TOOLS = [
   'dig', 'kdig', 'named', 'named-checkzone', 'named-checkconf', 'curl', 'openssl', 'swaks', 'apache2', 'apache2ctl',
   'dovecot', 'doveadm', 'ipsec', 'swanctl', 'charon', 'tcpdump', 'ping', 'ip', 'strace', 'python3', 'certutil',
-  'pk12util', 'unshare', 'dnsperf', 'wrk', 'nginx', 'exim4',
+  'pk12util', 'unshare', 'dnsperf', 'wrk', 'nginx', 'exim4', 'chromium',
 ] as const;
 
 export type Tool = (typeof TOOLS)[number];
