@@ -17,13 +17,16 @@ export class ComposeError extends Error {
 const list = (v: unknown, field: string): string[] => {
   if (v === undefined || v === '') return [];
   const items = Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : undefined;
-  if (!items || !items.every((x) => typeof x === 'string')) throw new ComposeError(400, `${field}: expected addresses separated by commas`);
+  if (!items?.every((x) => typeof x === 'string')) throw new ComposeError(400, `${field}: expected addresses separated by commas`);
   const out = (items as string[]).map((x) => x.trim()).filter(Boolean);
   for (const a of out) if (!/^[^\s@<>]+@[^\s@<>]+$/.test(a)) throw new ComposeError(422, `${field}: ${JSON.stringify(a.slice(0, 80))} is not an address`);
   return out;
 };
 
-export async function sendAsUser(s: Scenario, body: Record<string, unknown>): Promise<{ accepted: string[]; rejected: string[]; response: string; messageId: string }> {
+export async function sendAsUser(
+  s: Scenario,
+  body: Record<string, unknown>,
+): Promise<{ accepted: string[]; rejected: string[]; response: string; messageId: string }> {
   const user = s.users.find((u) => u.name === body.from || u.email === body.from);
   if (!user) throw new ComposeError(422, `from: expected one of ${s.users.map((u) => u.name).join(', ')}`);
   const to = list(body.to, 'to');

@@ -44,7 +44,8 @@ export function summarizeHeaders(head: string): HeaderSummary {
   const date = dateText ? Date.parse(dateText.trim().replace(/\s*\([^)]*\)\s*$/, '')) : Number.NaN;
   const contentType = (fields.get('content-type') ?? '').toLowerCase();
   const attachments =
-    /multipart\/mixed/.test(contentType) && /^content-disposition:\s*(attachment|inline;[^\r\n]*filename)|^content-type:[^\r\n]*;\s*name=/im.test(head.slice(end >= 0 ? end : head.length));
+    /multipart\/mixed/.test(contentType) &&
+    /^content-disposition:\s*(attachment|inline;[^\r\n]*filename)|^content-type:[^\r\n]*;\s*name=/im.test(head.slice(end >= 0 ? end : head.length));
   return {
     from: decode(fields.get('from') ?? ''),
     to: decode(fields.get('to') ?? ''),

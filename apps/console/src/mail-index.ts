@@ -150,7 +150,7 @@ class Mailbox {
         user: this.user,
         key,
         file: `${sub}/${name}`,
-        time: secs ? Number(secs[1]) * 1000 + (Number(/\.M(\d{1,6})/.exec(key)?.[1] ?? 0) / 1000) : st.mtimeMs,
+        time: secs ? Number(secs[1]) * 1000 + Number(/\.M(\d{1,6})/.exec(key)?.[1] ?? 0) / 1000 : st.mtimeMs,
         size: sizeOfName(name) ?? st.size,
         seen: sub === 'cur' && flagsOf(name).includes('S'),
       });

@@ -74,7 +74,13 @@ async function run(file: string, wanted?: { index: number; sink: PassThrough; on
     out.date = d instanceof Date && !Number.isNaN(d.getTime()) ? d.toISOString() : null;
     out.headers = (parser as unknown as { headerLines: Array<{ key: string; line: string }> }).headerLines.map((h) => {
       const colon = h.line.indexOf(':');
-      return { name: h.line.slice(0, colon), value: h.line.slice(colon + 1).replace(/\r?\n[ \t]+/g, ' ').trim() };
+      return {
+        name: h.line.slice(0, colon),
+        value: h.line
+          .slice(colon + 1)
+          .replace(/\r?\n[ \t]+/g, ' ')
+          .trim(),
+      };
     });
   });
   parser.on('data', (data: { type: string; text?: string; html?: string | false } | (ParserAttachment & { type: 'attachment' })) => {

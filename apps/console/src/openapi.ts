@@ -17,7 +17,11 @@ const id = param('id', 'path', 'message id (from a list)');
 export function openApiDocument(s: Scenario): object {
   return {
     openapi: '3.1.0',
-    info: { title: `sstt console of ${s.domain}`, version: '1', description: 'Mailboxes, sessions, DNS and certificates of the domain. Errors are JSON {"error": "..."}.' },
+    info: {
+      title: `sstt console of ${s.domain}`,
+      version: '1',
+      description: 'Mailboxes, sessions, DNS and certificates of the domain. Errors are JSON {"error": "..."}.',
+    },
     servers: [{ url: '/api/v1' }],
     components: {
       schemas: {
@@ -55,7 +59,14 @@ export function openApiDocument(s: Scenario): object {
             param('start', 'query', 'offset', { type: 'integer', minimum: 0 }),
             param('limit', 'query', 'page size (max 500)', { type: 'integer', minimum: 0, maximum: 500 }),
           ],
-          responses: { ...ok('the page', { type: 'object', properties: { total: { type: 'integer' }, messages: { type: 'array', items: { $ref: '#/components/schemas/MessageSummary' } } } }), 400: err, 404: err },
+          responses: {
+            ...ok('the page', {
+              type: 'object',
+              properties: { total: { type: 'integer' }, messages: { type: 'array', items: { $ref: '#/components/schemas/MessageSummary' } } },
+            }),
+            400: err,
+            404: err,
+          },
         },
       },
       '/messages/{id}': {
@@ -70,8 +81,16 @@ export function openApiDocument(s: Scenario): object {
           responses: { 200: { description: 'text/html' }, 404: err },
         },
       },
-      '/messages/{id}/attachments/{n}': { get: { summary: 'an attachment, as a download', parameters: [id, param('n', 'path', 'index')], responses: { 200: { description: 'the bytes' }, 404: err } } },
-      '/messages/{id}/read': { put: { summary: 'marks read ({"read": true}) or unread (Maildir flag S)', parameters: [id], responses: { ...ok('the summary'), 404: err } } },
+      '/messages/{id}/attachments/{n}': {
+        get: {
+          summary: 'an attachment, as a download',
+          parameters: [id, param('n', 'path', 'index')],
+          responses: { 200: { description: 'the bytes' }, 404: err },
+        },
+      },
+      '/messages/{id}/read': {
+        put: { summary: 'marks read ({"read": true}) or unread (Maildir flag S)', parameters: [id], responses: { ...ok('the summary'), 404: err } },
+      },
       '/sessions': {
         get: {
           summary: 'the sessions timeline, newest first',
@@ -84,20 +103,51 @@ export function openApiDocument(s: Scenario): object {
           responses: ok('sessions'),
         },
       },
-      '/sessions/{id}': { get: { summary: 'one session as its dialogue (secrets masked unless reveal=1)', parameters: [param('id', 'path', 'session id'), param('reveal', 'query', '1 shows passwords and AUTH data')], responses: { ...ok('the session'), 404: err } } },
-      '/events': { get: { summary: 'Server-Sent Events: message.new, message.update, message.delete, session', responses: { 200: { description: 'text/event-stream' } } } },
+      '/sessions/{id}': {
+        get: {
+          summary: 'one session as its dialogue (secrets masked unless reveal=1)',
+          parameters: [param('id', 'path', 'session id'), param('reveal', 'query', '1 shows passwords and AUTH data')],
+          responses: { ...ok('the session'), 404: err },
+        },
+      },
+      '/events': {
+        get: { summary: 'Server-Sent Events: message.new, message.update, message.delete, session', responses: { 200: { description: 'text/event-stream' } } },
+      },
       '/dns/zone': { get: { summary: 'the records of the zones', responses: ok('records') } },
       '/dns/queries': { get: { summary: 'recent DNS exchanges with their rcodes', responses: ok('queries') } },
-      '/dns/dig': { get: { summary: "asks the domain's DNS; answers in dig's sections", parameters: [param('name', 'query', 'domain name'), param('type', 'query', 'A, AAAA, NS, MX, SOA, CNAME, PTR, SRV, TXT or ANY')], responses: { ...ok('answer'), 400: err, 502: err } } },
+      '/dns/dig': {
+        get: {
+          summary: "asks the domain's DNS; answers in dig's sections",
+          parameters: [param('name', 'query', 'domain name'), param('type', 'query', 'A, AAAA, NS, MX, SOA, CNAME, PTR, SRV, TXT or ANY')],
+          responses: { ...ok('answer'), 400: err, 502: err },
+        },
+      },
       '/certificates': { get: { summary: 'the CA and every certificate, with the PKCS#12 password', responses: ok('certificates') } },
       '/certificates/ca.crt': { get: { summary: 'the CA certificate', responses: { 200: { description: 'PEM' }, 404: err } } },
-      '/certificates/{name}/p12': { get: { summary: 'a PKCS#12 bundle', parameters: [param('name', 'path', 'certificate name')], responses: { 200: { description: 'PKCS#12' }, 404: err } } },
-      '/certificates/{name}/revoke': { post: { summary: 'revokes (adds to the CRL)', parameters: [param('name', 'path', 'certificate name')], responses: { ...ok('revoked'), 404: err } } },
-      '/certificates/{name}/renew': { post: { summary: 'issues it again', parameters: [param('name', 'path', 'certificate name')], responses: { ...ok('renewed'), 404: err } } },
+      '/certificates/{name}/p12': {
+        get: { summary: 'a PKCS#12 bundle', parameters: [param('name', 'path', 'certificate name')], responses: { 200: { description: 'PKCS#12' }, 404: err } },
+      },
+      '/certificates/{name}/revoke': {
+        post: { summary: 'revokes (adds to the CRL)', parameters: [param('name', 'path', 'certificate name')], responses: { ...ok('revoked'), 404: err } },
+      },
+      '/certificates/{name}/renew': {
+        post: { summary: 'issues it again', parameters: [param('name', 'path', 'certificate name')], responses: { ...ok('renewed'), 404: err } },
+      },
       '/send': {
         post: {
           summary: "sends as a user of the domain through the domain's submission service",
-          requestBody: json({ type: 'object', required: ['from', 'to'], properties: { from: { type: 'string' }, to: { type: 'string' }, cc: { type: 'string' }, subject: { type: 'string' }, text: { type: 'string' }, inReplyTo: { type: 'string' } } }),
+          requestBody: json({
+            type: 'object',
+            required: ['from', 'to'],
+            properties: {
+              from: { type: 'string' },
+              to: { type: 'string' },
+              cc: { type: 'string' },
+              subject: { type: 'string' },
+              text: { type: 'string' },
+              inReplyTo: { type: 'string' },
+            },
+          }),
           responses: { ...ok('accepted'), 400: err, 422: err, 502: err },
         },
       },

@@ -272,7 +272,8 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
   });
   const findBySmtpId = (ids: string[]) => {
     const out: Array<{ id: string; user: string; subject: string }> = [];
-    for (const u of index.users()) for (const e of index.mailbox(u)!.entries) if (e.smtpId && ids.includes(e.smtpId)) out.push({ id: e.id, user: u, subject: e.subject });
+    for (const u of index.users())
+      for (const e of index.mailbox(u)!.entries) if (e.smtpId && ids.includes(e.smtpId)) out.push({ id: e.id, user: u, subject: e.subject });
     return out;
   };
 
@@ -320,8 +321,9 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
   api.get('/dns/dig', async (c) => {
     const name = (c.req.query('name') ?? '').trim();
     const type = (c.req.query('type') ?? 'A').toUpperCase();
-    if (!/^[A-Za-z0-9_.-]{1,253}$/.test(name)) throw new ApiError(400, 'name: expected a domain name such as www.' + s.domain);
-    if (!isDigType(type)) throw new ApiError(400, `type: expected one of A, AAAA, NS, MX, SOA, CNAME, PTR, SRV, TXT, ANY, got ${JSON.stringify(type.slice(0, 20))}`);
+    if (!/^[A-Za-z0-9_.-]{1,253}$/.test(name)) throw new ApiError(400, `name: expected a domain name such as www.${s.domain}`);
+    if (!isDigType(type))
+      throw new ApiError(400, `type: expected one of A, AAAA, NS, MX, SOA, CNAME, PTR, SRV, TXT, ANY, got ${JSON.stringify(type.slice(0, 20))}`);
     try {
       return c.json({ server: `${s.listen.address}:${s.listen.ports.dns}`, ...(await dig(s.listen.address, s.listen.ports.dns, name, type)) });
     } catch (err) {
@@ -331,6 +333,11 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
 
   // ---- certificates (packages/pki, loaded on first use: node-forge is large) ----
   const pki = () => import('@sstt/pki');
+  /** A path inside the checkout relative to it (as the banner shows paths), others as they are. */
+  const rel = (p: string) => {
+    const r = path.relative(s.paths.root, p);
+    return r.startsWith('..') || path.isAbsolute(r) ? p : r;
+  };
   api.get('/certificates', async (c) => {
     const { listCertificates } = await pki();
     const { X509Certificate } = await import('node:crypto');
@@ -342,20 +349,30 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
       } catch {
         // missing file: status says so
       }
-      return { ...ci, ...extra, file: path.relative(s.paths.root, ci.file), p12: ci.p12 ? path.relative(s.paths.root, ci.p12) : undefined, download: ci.p12 ? `/api/v1/certificates/${ci.name}/p12` : undefined };
+      return {
+        ...ci,
+        ...extra,
+        file: rel(ci.file),
+        p12: ci.p12 ? rel(ci.p12) : undefined,
+        download: ci.p12 ? `/api/v1/certificates/${ci.name}/p12` : undefined,
+      };
     });
     return c.json({ certificates: certs, p12Password: s.pki.p12Password, caDownload: '/api/v1/certificates/ca.crt' });
   });
-  api.get('/certificates/ca.crt', (c) => {
+  api.get('/certificates/ca.crt', (_c) => {
     const file = certPaths(s).ca.cert;
     if (!fs.existsSync(file)) throw new ApiError(404, 'no CA yet: run npx sstt-pki init');
-    return new Response(fs.readFileSync(file), { headers: { 'Content-Type': 'application/x-x509-ca-cert', 'Content-Disposition': disposition('attachment', 'ca.crt') } });
+    return new Response(fs.readFileSync(file), {
+      headers: { 'Content-Type': 'application/x-x509-ca-cert', 'Content-Disposition': disposition('attachment', 'ca.crt') },
+    });
   });
   api.get('/certificates/:name/p12', async (c) => {
     const { listCertificates } = await pki();
     const ci = listCertificates(s).find((x) => x.name === c.req.param('name'));
     if (!ci?.p12 || !fs.existsSync(ci.p12)) throw new ApiError(404, 'no PKCS#12 file for this certificate');
-    return new Response(fs.readFileSync(ci.p12), { headers: { 'Content-Type': 'application/x-pkcs12', 'Content-Disposition': disposition('attachment', `${ci.name}.p12`) } });
+    return new Response(fs.readFileSync(ci.p12), {
+      headers: { 'Content-Type': 'application/x-pkcs12', 'Content-Disposition': disposition('attachment', `${ci.name}.p12`) },
+    });
   });
   api.post('/certificates/:name/revoke', async (c) => {
     const { revokeCertificate, PkiError } = await pki();

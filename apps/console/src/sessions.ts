@@ -86,7 +86,11 @@ export function decodeDns(b64: string): { text: string[]; rcode: string; questio
       ...(p.questions ?? []).map((x) => `;${x.name}.\t\t${x.class}\t${x.type}`),
       ...section('ANSWER', p.answers, rr),
       ...section('AUTHORITY', p.authorities, rr),
-      ...section('ADDITIONAL', (p.additionals ?? []).filter((r) => r.type !== 'OPT'), rr),
+      ...section(
+        'ADDITIONAL',
+        (p.additionals ?? []).filter((r) => r.type !== 'OPT'),
+        rr,
+      ),
     ];
     return { text, rcode, question: q ? `${q.name} ${q.type}` : '(no question)' };
   } catch (err) {
@@ -196,7 +200,7 @@ export class SessionStore extends EventEmitter<{ session: [SessionSummary] }> {
       rcode = d.rcode;
     } else {
       const first = s.lines.find((l) => l.dir === 'c');
-      summary = first ? (first.secret ? maskLine(first.text) : first.text) : s.lines[0]?.text ?? '';
+      summary = first ? (first.secret ? maskLine(first.text) : first.text) : (s.lines[0]?.text ?? '');
     }
     return {
       id: s.id,

@@ -27,7 +27,7 @@ export function parseZoneText(text: string): ZoneRecord[] {
     const line = raw.replace(/;.*$/, '');
     const depth = (line.match(/\(/g)?.length ?? 0) - (line.match(/\)/g)?.length ?? 0);
     if (open || depth > 0) {
-      open += ` ${line}`;
+      open = open ? `${open} ${line}` : line;
       if (depth < 0 || (/\)/.test(line) && !/\(/.test(line))) {
         logical.push(open.replace(/[()]/g, ' '));
         open = '';
@@ -51,6 +51,10 @@ export function parseZoneText(text: string): ZoneRecord[] {
     if (fields[0] === 'IN') fields.shift();
     const type = fields.shift() ?? '';
     const name = owner === '@' ? `${origin}.` : owner.endsWith('.') ? owner : `${owner}.${origin}.`;
+    // Domain names in the data are relative to the origin unless they end in "." (RFC 1035 §5.1).
+    const abs = (n: string) => (n === '@' ? `${origin}.` : n.endsWith('.') ? n : `${n}.${origin}.`);
+    const nameAt: Record<string, number[]> = { NS: [0], CNAME: [0], PTR: [0], MX: [1], SRV: [3], SOA: [0, 1] };
+    for (const i of nameAt[type] ?? []) if (fields[i] !== undefined) fields[i] = abs(fields[i]!);
     out.push({ zone, name, ttl: recTtl, type, data: fields.join(' ') });
   }
   return out;
@@ -71,7 +75,12 @@ export const isDigType = (t: string): t is DigType => (TYPES as readonly string[
 /** Asks the domain's DNS over UDP; resolves with dig's sections or rejects after `timeoutMs`. */
 export function dig(host: string, port: number, name: string, type: DigType, timeoutMs = 3000): Promise<{ rcode: string; text: string[] }> {
   const id = Math.floor(Math.random() * 65536);
-  const query = dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: type as dnsPacket.RecordType, name, class: 'IN' }] });
+  const query = dnsPacket.encode({
+    type: 'query',
+    id,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: type as dnsPacket.RecordType, name, class: 'IN' }],
+  });
   const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -65,8 +65,10 @@ describe('mailboxes', () => {
     expect(session.protocol).toBe('smtp');
     const dialogue = session.lines.map((l) => `${l.dir === 'c' ? 'C' : 'S'}: ${l.text}`);
     expect(dialogue[0]).toMatch(/^S: 220 server ESMTP sstt-mail /);
-    expect(dialogue).toContain('C: EHLO ' + dialogue.find((l) => l.startsWith('C: EHLO '))!.slice(8));
-    expect(dialogue.find((l) => l.startsWith('S: 250-server Hello '))).toMatch(/^S: 250-server Hello \S+ \[127\.0\.0\.1\]\n250-SIZE \d+\n250-8BITMIME\n250-PIPELINING\n250-AUTH PLAIN LOGIN\n250 HELP$/);
+    expect(dialogue).toContain(`C: EHLO ${dialogue.find((l) => l.startsWith('C: EHLO '))!.slice(8)}`);
+    expect(dialogue.find((l) => l.startsWith('S: 250-server Hello '))).toMatch(
+      /^S: 250-server Hello \S+ \[127\.0\.0\.1\]\n250-SIZE \d+\n250-8BITMIME\n250-PIPELINING\n250-AUTH PLAIN LOGIN\n250 HELP$/,
+    );
     expect(dialogue).toContain(`C: MAIL FROM:<${e1}>`);
     expect(dialogue).toContain('S: 250 OK');
     expect(dialogue).toContain(`C: RCPT TO:<${e2}>`);
@@ -81,13 +83,30 @@ describe('mailboxes', () => {
 
   it('AUTH data is masked in the timeline unless revealed', async () => {
     const u = w.s.users[0]!;
-    const r = await run('swaks', ['--server', `127.0.0.1:${w.submission.port}`, '--auth', 'PLAIN', '--auth-user', u.name, '--auth-password', u.password, '--from', e1, '--to', e2, '--header', 'Subject: via submission']);
+    const r = await run('swaks', [
+      '--server',
+      `127.0.0.1:${w.submission.port}`,
+      '--auth',
+      'PLAIN',
+      '--auth-user',
+      u.name,
+      '--auth-password',
+      u.password,
+      '--from',
+      e1,
+      '--to',
+      e2,
+      '--header',
+      'Subject: via submission',
+    ]);
     expect(r.code).toBe(0);
     await bySubject(u2, 'via submission');
     const blob = Buffer.from(`\0${u.name}\0${u.password}`).toString('base64');
     const s = await w.until(async () => {
       w.console.pollJournal();
-      return (await w.api<{ sessions: Array<{ id: string; end: number | null }> }>('/api/v1/sessions?protocol=submission')).body.sessions.find((x) => x.end !== null);
+      return (await w.api<{ sessions: Array<{ id: string; end: number | null }> }>('/api/v1/sessions?protocol=submission')).body.sessions.find(
+        (x) => x.end !== null,
+      );
     }, 'the submission session');
     const masked = (await w.api<{ lines: SessionLine[] }>(`/api/v1/sessions/${s.id}`)).body.lines.map((l) => l.text);
     expect(masked).toContain('AUTH PLAIN ••••••••');
@@ -168,13 +187,17 @@ describe('mailboxes', () => {
   });
 
   it('API errors are JSON with a message', async () => {
-    expect(await w.api('/api/v1/mailboxes/nobody/messages')).toMatchObject({ status: 404, body: { error: `no such user: "nobody" (the users are ${u1}, ${u2})` } });
+    expect(await w.api('/api/v1/mailboxes/nobody/messages')).toMatchObject({
+      status: 404,
+      body: { error: `no such user: "nobody" (the users are ${u1}, ${u2})` },
+    });
     expect(await w.api('/api/v1/messages/AAAA')).toMatchObject({ status: 404, body: { error: 'no such message (deleted, or taken by POP3)' } });
     expect(await w.api('/api/v1/nothing')).toMatchObject({ status: 404, body: { error: 'no such endpoint: GET /api/v1/nothing' } });
     expect(await w.api('/api/v1/sessions/none')).toMatchObject({ status: 404, body: { error: 'no such session (older sessions leave the timeline)' } });
     const doc = (await w.api<{ openapi: string; paths: Record<string, unknown> }>('/api/v1/openapi.json')).body;
     expect(doc.openapi).toBe('3.1.0');
-    for (const p of ['/mailboxes', '/mailboxes/{user}/messages', '/messages/{id}', '/messages/{id}/raw', '/sessions', '/events', '/certificates']) expect(doc.paths[p], p).toBeDefined();
+    for (const p of ['/mailboxes', '/mailboxes/{user}/messages', '/messages/{id}', '/messages/{id}/raw', '/sessions', '/events', '/certificates'])
+      expect(doc.paths[p], p).toBeDefined();
   });
 });
 
@@ -247,7 +270,9 @@ describe('hostile messages', () => {
     drop(w.maildir(u2), bigAttachment(size));
     const m = await bySubject(u2, 'big attachment');
     expect(m.attachments).toBe(true);
-    const one = await w.api<{ parsed: { text: string; attachments: Array<{ filename: string; size: number; contentType: string }> } }>(`/api/v1/messages/${m.id}`);
+    const one = await w.api<{ parsed: { text: string; attachments: Array<{ filename: string; size: number; contentType: string }> } }>(
+      `/api/v1/messages/${m.id}`,
+    );
     expect(one.body.parsed.text).toBe('see the attachment');
     expect(one.body.parsed.attachments).toEqual([{ index: 0, filename: 'big.bin', contentType: 'application/octet-stream', size, inline: false }]);
     const dl = await fetch(`${w.base}/api/v1/messages/${m.id}/attachments/0`);

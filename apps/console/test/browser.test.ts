@@ -17,7 +17,16 @@ import { startWorld, type World } from './world.ts';
 const SHOTS = process.env.SSTT_SCREENSHOTS ?? path.join(os.tmpdir(), 'sstt-console-screenshots');
 
 /** Chromium off the network: no QUIC, no background fetches, no component or sync updates. */
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let w: World;
 let ctx: BrowserContext;
@@ -69,10 +78,16 @@ describe('the console in Chromium', () => {
       (window as unknown as { notReloaded: boolean }).notReloaded = true;
     });
     await w.swaks([
-      '--from', user(u1).email, '--to', user(u2).email,
-      '--header', 'Subject: html from swaks',
-      '--add-header', 'Content-Type: text/html; charset=utf-8',
-      '--body', '<p id="p">hello <b>bold</b></p><script>parent.document.title="pwned";document.getElementById("p").textContent="script ran"</script><a id="js" href="javascript:parent.document.title=\'pwned3\'">click</a>',
+      '--from',
+      user(u1).email,
+      '--to',
+      user(u2).email,
+      '--header',
+      'Subject: html from swaks',
+      '--add-header',
+      'Content-Type: text/html; charset=utf-8',
+      '--body',
+      '<p id="p">hello <b>bold</b></p><script>parent.document.title="pwned";document.getElementById("p").textContent="script ran"</script><a id="js" href="javascript:parent.document.title=\'pwned3\'">click</a>',
     ]);
     await ui.row('html from swaks').waitFor({ timeout: 10_000 });
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
@@ -179,7 +194,8 @@ describe('the console in Chromium', () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await ui.openSessions();
     await page.screenshot({ path: path.join(SHOTS, 'sessions-390.png') });
-    expect(pageErrors, frameRefusals.join("\n")).toEqual([]);
-    for (const f of ['mail-1280.png', 'sessions-1280.png', 'list-390.png', 'message-390.png']) expect(fs.statSync(path.join(SHOTS, f)).size).toBeGreaterThan(5000);
+    expect(pageErrors, frameRefusals.join('\n')).toEqual([]);
+    for (const f of ['mail-1280.png', 'sessions-1280.png', 'list-390.png', 'message-390.png'])
+      expect(fs.statSync(path.join(SHOTS, f)).size).toBeGreaterThan(5000);
   });
 });

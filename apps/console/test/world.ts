@@ -2,6 +2,7 @@
 // submission and POP3 servers on 127.0.0.1 port 0 publishing to a journal, and the console on
 // port 0 reading the same Maildirs and journal. Helpers call its API and wait (bounded).
 import path from 'node:path';
+import { createDnsServer } from '@sstt/dns/src/server.ts';
 import { openJournal, setJournal } from '@sstt/events';
 import { createPop3Server } from '@sstt/mail/src/pop3/server.ts';
 import { createSmtpServer } from '@sstt/mail/src/smtp.ts';
@@ -14,6 +15,7 @@ export interface World {
   smtp: Started;
   submission: Started;
   pop3: Started;
+  dns: Started;
   console: ConsoleHandle;
   base: string;
   /** GET/PUT/DELETE on the API; the parsed JSON body and the status. */
@@ -32,11 +34,20 @@ export async function startWorld(): Promise<World> {
   const t = tempDir('sstt-console-');
   // The submission port is the scenario's: the console's compose sends through it.
   const submissionPort = await freePort();
-  const s = loadScenario({
-    env: { SSTT_CERTS_DIR: path.join(t.dir, 'certs'), SSTT_DATA_DIR: path.join(t.dir, 'var'), SSTT_SUBMISSION_PORT: String(submissionPort) },
+  const loaded = loadScenario({
+    // Names outside the zone are never asked here; the forwarder is a dead local port all the same.
+    env: {
+      SSTT_CERTS_DIR: path.join(t.dir, 'certs'),
+      SSTT_DATA_DIR: path.join(t.dir, 'var'),
+      SSTT_SUBMISSION_PORT: String(submissionPort),
+      SSTT_DNS_FORWARDERS: '127.0.0.1:9',
+    },
     flags: {},
     configFile: undefined,
   });
+  // The DNS server on port 0 (free for UDP and TCP); the console's dig asks the scenario's port.
+  const dns = await startServer(createDnsServer({ scenario: loaded, host: '127.0.0.1', port: 0 }));
+  const s: Scenario = { ...loaded, listen: { ...loaded.listen, address: '127.0.0.1', ports: { ...loaded.listen.ports, dns: dns.port } } };
   const journal = openJournal({ dir: s.paths.events, app: 'mail', protocols: EVENT_PROTOCOLS, maxBytes: 1 << 22, flushMs: 30 });
   setJournal(journal);
   const smtp = await startServer(createSmtpServer({ scenario: s, host: '127.0.0.1', port: 0 }));
@@ -50,6 +61,7 @@ export async function startWorld(): Promise<World> {
     smtp,
     submission,
     pop3,
+    dns,
     console,
     base,
     async api(p, init) {
@@ -80,7 +92,7 @@ export async function startWorld(): Promise<World> {
     maildir: (user) => maildirOf(s, user),
     async close() {
       await started.close();
-      await Promise.all([smtp.close(), submission.close(), pop3.close()]);
+      await Promise.all([smtp.close(), submission.close(), pop3.close(), dns.close()]);
       setJournal(undefined);
       await journal.close();
       t.remove();

@@ -104,9 +104,11 @@ function when(ms: number | null): string {
   if (ms === null) return '';
   const d = new Date(ms);
   const today = new Date();
-  return d.toDateString() === today.toDateString() ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' }) : d.toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
+  return d.toDateString() === today.toDateString()
+    ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+    : d.toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
 }
-const stamp = (ms: number) => new Date(ms).toLocaleTimeString([], { hour12: false }) + `.${String(ms % 1000).padStart(3, '0')}`;
+const stamp = (ms: number) => `${new Date(ms).toLocaleTimeString([], { hour12: false })}.${String(ms % 1000).padStart(3, '0')}`;
 
 // ---- mail ----
 
@@ -122,7 +124,13 @@ function MailView({ user, id }: { user?: string; id?: string }) {
       <nav class="boxes" aria-label="Mailboxes">
         {boxes.error && <ErrorBox error={boxes.error} />}
         {boxes.data?.mailboxes.map((b) => (
-          <a key={b.user} href={`#/mail/${encodeURIComponent(b.user)}`} class={b.user === current ? 'box current' : 'box'} data-testid="mailbox" data-user={b.user}>
+          <a
+            key={b.user}
+            href={`#/mail/${encodeURIComponent(b.user)}`}
+            class={b.user === current ? 'box current' : 'box'}
+            data-testid="mailbox"
+            data-user={b.user}
+          >
             <span class="box-name">{b.user}</span>
             <span class="count" title={`${b.total} messages, ${b.unread} unread`}>
               {b.unread > 0 ? <b>{b.unread}</b> : null}
@@ -162,7 +170,6 @@ function MessageList({ user, selected }: { user: string; selected?: string }) {
     <section class="list" aria-label={`${user}'s messages`}>
       <form
         class="search"
-        role="search"
         onSubmit={(ev) => {
           ev.preventDefault();
           setStart(0);
@@ -198,12 +205,17 @@ function MessageList({ user, selected }: { user: string; selected?: string }) {
         <ul class="rows" data-testid="message-list">
           {rows.map((m) => (
             <li key={m.id}>
-              <a href={`#/mail/${encodeURIComponent(user)}/${m.id}`} class={`row ${m.seen ? 'seen' : 'unseen'} ${m.id === selected ? 'selected' : ''}`} data-testid="message-row" data-id={m.id}>
+              <a
+                href={`#/mail/${encodeURIComponent(user)}/${m.id}`}
+                class={`row ${m.seen ? 'seen' : 'unseen'} ${m.id === selected ? 'selected' : ''}`}
+                data-testid="message-row"
+                data-id={m.id}
+              >
                 <span class="from">{m.from || '(no sender)'}</span>
                 <span class="date">{when(m.date ?? m.time)}</span>
                 <span class="subject">
                   {m.attachments && (
-                    <span class="clip" title="has attachments" aria-label="has attachments">
+                    <span class="clip" title="has attachments" role="img" aria-label="has attachments">
                       📎
                     </span>
                   )}
@@ -276,7 +288,9 @@ function MessageView({ user, id }: { user: string; id: string }) {
   if (!m) return <article class="message">{<Loading what="the message" />}</article>;
   const p = m.parsed;
   const current: Tab = tab ?? (p?.hasHtml ? 'html' : p ? 'text' : 'raw');
-  const tabs: Tab[] = p ? [...(p.hasHtml ? (['html'] as Tab[]) : []), 'text', 'headers', 'raw', ...(p.attachments.length ? (['attachments'] as Tab[]) : [])] : ['raw'];
+  const tabs: Tab[] = p
+    ? [...(p.hasHtml ? (['html'] as Tab[]) : []), 'text', 'headers', 'raw', ...(p.attachments.length ? (['attachments'] as Tab[]) : [])]
+    : ['raw'];
   const del = async () => {
     try {
       await api(`/messages/${id}`, { method: 'DELETE' });
@@ -326,16 +340,22 @@ function MessageView({ user, id }: { user: string; id: string }) {
           <button type="button" class="danger" data-testid="delete" onClick={del}>
             Delete
           </button>
-          {m.smtpId && (
-            <SessionLink smtpId={m.smtpId} />
-          )}
+          {m.smtpId && <SessionLink smtpId={m.smtpId} />}
         </div>
         {actionError && <ErrorBox error={actionError} />}
         {(m.error || p?.error) && <p class="warning">This message could not be parsed ({m.error ?? p?.error}): showing its raw source.</p>}
       </header>
       <div class="tabs" role="tablist">
         {tabs.map((t) => (
-          <button key={t} type="button" role="tab" aria-selected={t === current} class={t === current ? 'tab current' : 'tab'} data-testid={`tab-${t}`} onClick={() => setTab(t)}>
+          <button
+            key={t}
+            type="button"
+            role="tab"
+            aria-selected={t === current}
+            class={t === current ? 'tab current' : 'tab'}
+            data-testid={`tab-${t}`}
+            onClick={() => setTab(t)}
+          >
             {t === 'html' ? 'HTML' : t === 'text' ? 'Text' : t === 'headers' ? 'Headers' : t === 'raw' ? 'Source' : `Attachments (${p?.attachments.length})`}
           </button>
         ))}
@@ -408,7 +428,17 @@ function Raw({ id, size: bytes }: { id: string; size: number }) {
           Download the source (.eml)
         </a>
       </p>
-      {bytes > RAW_INLINE_MAX ? <p class="muted">The source is {size(bytes)}: download it to read it.</p> : error ? <ErrorBox error={error} /> : text === undefined ? <Loading what="the source" /> : <pre class="raw" data-testid="raw">{text}</pre>}
+      {bytes > RAW_INLINE_MAX ? (
+        <p class="muted">The source is {size(bytes)}: download it to read it.</p>
+      ) : error ? (
+        <ErrorBox error={error} />
+      ) : text === undefined ? (
+        <Loading what="the source" />
+      ) : (
+        <pre class="raw" data-testid="raw">
+          {text}
+        </pre>
+      )}
     </>
   );
 }
@@ -454,7 +484,12 @@ function SessionsView({ id }: { id?: string }) {
             <legend>Protocols</legend>
             {PROTOCOLS.map((p) => (
               <label key={p}>
-                <input type="checkbox" checked={protocols.includes(p)} data-testid={`proto-${p}`} onChange={(e) => setProtocols((cur) => ((e.target as HTMLInputElement).checked ? [...cur, p] : cur.filter((x) => x !== p)))} />
+                <input
+                  type="checkbox"
+                  checked={protocols.includes(p)}
+                  data-testid={`proto-${p}`}
+                  onChange={(e) => setProtocols((cur) => ((e.target as HTMLInputElement).checked ? [...cur, p] : cur.filter((x) => x !== p)))}
+                />
                 {p}
               </label>
             ))}
@@ -465,7 +500,11 @@ function SessionsView({ id }: { id?: string }) {
         </form>
         {list.error && <ErrorBox error={list.error} />}
         {!list.data && !list.error && protocols.length > 0 && <Loading what="the sessions" />}
-        {protocols.length === 0 && <Empty><p>Pick at least one protocol.</p></Empty>}
+        {protocols.length === 0 && (
+          <Empty>
+            <p>Pick at least one protocol.</p>
+          </Empty>
+        )}
         {list.data && list.data.sessions.length === 0 && (
           <Empty>
             <p>No session yet.</p>
@@ -477,7 +516,12 @@ function SessionsView({ id }: { id?: string }) {
           <ul class="rows" data-testid="session-list">
             {list.data.sessions.map((s) => (
               <li key={s.id}>
-                <a href={`#/sessions/${encodeURIComponent(s.id)}`} class={`row session ${s.id === id ? 'selected' : ''}`} data-testid="session-row" data-protocol={s.protocol}>
+                <a
+                  href={`#/sessions/${encodeURIComponent(s.id)}`}
+                  class={`row session ${s.id === id ? 'selected' : ''}`}
+                  data-testid="session-row"
+                  data-protocol={s.protocol}
+                >
                   <span class={`proto proto-${s.protocol}`}>{s.protocol}</span>
                   <span class="date">{stamp(s.start)}</span>
                   <span class="subject">{s.summary}</span>
@@ -534,12 +578,15 @@ function SessionView({ id }: { id: string }) {
             )}
             {d.lines.some((l) => l.secret) && (
               <label class="reveal">
-                <input type="checkbox" checked={reveal} onChange={(e) => setReveal((e.target as HTMLInputElement).checked)} data-testid="reveal" /> Reveal passwords and AUTH data
+                <input type="checkbox" checked={reveal} onChange={(e) => setReveal((e.target as HTMLInputElement).checked)} data-testid="reveal" /> Reveal
+                passwords and AUTH data
               </label>
             )}
           </header>
           {d.dnsText ? (
-            <pre class="dig" data-testid="dns-text">{d.dnsText.join('\n')}</pre>
+            <pre class="dig" data-testid="dns-text">
+              {d.dnsText.join('\n')}
+            </pre>
           ) : (
             <ol class="lines" data-testid="dialogue">
               {d.lines.map((l, i) => (
@@ -593,7 +640,14 @@ function DnsView() {
           </select>
           <button type="submit">Ask</button>
         </form>
-        {answer && ('error' in answer ? <ErrorBox error={answer.error} /> : <pre class="dig" data-testid="dig-answer">{answer.text.join('\n')}</pre>)}
+        {answer &&
+          ('error' in answer ? (
+            <ErrorBox error={answer.error} />
+          ) : (
+            <pre class="dig" data-testid="dig-answer">
+              {answer.text.join('\n')}
+            </pre>
+          ))}
       </section>
       <section>
         <h2>Zone</h2>
@@ -626,7 +680,11 @@ function DnsView() {
       </section>
       <section>
         <h2>Recent queries</h2>
-        {queries.data && queries.data.queries.length === 0 && <Empty><p>No query yet.</p></Empty>}
+        {queries.data && queries.data.queries.length === 0 && (
+          <Empty>
+            <p>No query yet.</p>
+          </Empty>
+        )}
         {queries.data && queries.data.queries.length > 0 && (
           <table class="grid">
             <tbody>
@@ -759,8 +817,18 @@ function ComposeView({ reply }: { reply?: string }) {
     const m = original.data;
     if (!m) return;
     const addr = /<([^>]+)>/.exec(m.from)?.[1] ?? m.from;
-    const quoted = (m.parsed?.text ?? '').split('\n').map((l) => `> ${l}`).join('\n');
-    setForm((f) => ({ ...f, from: m.user, to: addr, subject: /^re:/i.test(m.subject) ? m.subject : `Re: ${m.subject}`, inReplyTo: m.messageId, text: `\n\n${quoted}` }));
+    const quoted = (m.parsed?.text ?? '')
+      .split('\n')
+      .map((l) => `> ${l}`)
+      .join('\n');
+    setForm((f) => ({
+      ...f,
+      from: m.user,
+      to: addr,
+      subject: /^re:/i.test(m.subject) ? m.subject : `Re: ${m.subject}`,
+      inReplyTo: m.messageId,
+      text: `\n\n${quoted}`,
+    }));
   }, [original.data]);
   const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value });
   const send = async (e: Event) => {
@@ -806,7 +874,14 @@ function ComposeView({ reply }: { reply?: string }) {
           {sending ? 'Sending…' : 'Send'}
         </button>
       </div>
-      {result && ('ok' in result ? <p class="notice" data-testid="compose-result">{result.ok}</p> : <ErrorBox error={result.error} />)}
+      {result &&
+        ('ok' in result ? (
+          <p class="notice" data-testid="compose-result">
+            {result.ok}
+          </p>
+        ) : (
+          <ErrorBox error={result.error} />
+        ))}
     </form>
   );
 }

@@ -83,7 +83,11 @@ export interface Journal {
   readonly file: string;
   /** Events dropped because the ring was full (a slow disk, a flood). */
   readonly lost: number;
-  session(p: EventProtocol, remote: { remoteAddress?: string | undefined; remotePort?: number | undefined }, local?: { localAddress?: string | undefined; localPort?: number | undefined }): SessionTap;
+  session(
+    p: EventProtocol,
+    remote: { remoteAddress?: string | undefined; remotePort?: number | undefined },
+    local?: { localAddress?: string | undefined; localPort?: number | undefined },
+  ): SessionTap;
   /** One DNS exchange: the response (or the query when there is none) as sent. */
   dns(tr: 'udp' | 'tcp', client: string, message: Uint8Array, isQuery?: boolean): void;
   /** Writes what is in the ring now. */
@@ -201,7 +205,11 @@ export function openJournal(opts: JournalOptions): Journal {
         tls(socket) {
           if (ended) return;
           const cert = socket.getPeerCertificate() as { subject?: Record<string, unknown> };
-          const subject = cert?.subject ? Object.entries(cert.subject).map(([k, v]) => `${k}=${String(v)}`).join(', ') : undefined;
+          const subject = cert?.subject
+            ? Object.entries(cert.subject)
+                .map(([k, v]) => `${k}=${String(v)}`)
+                .join(', ')
+            : undefined;
           push({ t: Date.now(), s, p, k: 'tls', v: socket.getProtocol() ?? '', cipher: socket.getCipher()?.name ?? '', ...(subject ? { peer: subject } : {}) });
         },
         close() {
@@ -249,7 +257,10 @@ export function setJournal(j: Journal | undefined): void {
 }
 
 /** A tap for a new connection of protocol `p` (the no-op tap when no journal or `p` is off). */
-export function tapSession(p: EventProtocol, socket: { remoteAddress?: string | undefined; remotePort?: number | undefined; localAddress?: string | undefined; localPort?: number | undefined }): SessionTap {
+export function tapSession(
+  p: EventProtocol,
+  socket: { remoteAddress?: string | undefined; remotePort?: number | undefined; localAddress?: string | undefined; localPort?: number | undefined },
+): SessionTap {
   return current ? current.session(p, socket, socket) : NOOP_TAP;
 }
 

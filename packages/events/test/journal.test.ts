@@ -50,7 +50,11 @@ describe('journal', () => {
     for (let i = 0; i < 25; i++) j.dns('udp', '127.0.0.1:1', Buffer.from([i]));
     expect(j.lost).toBe(15);
     await j.flush();
-    const lines = fs.readFileSync(j.file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as JournalEvent);
+    const lines = fs
+      .readFileSync(j.file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as JournalEvent);
     expect(lines).toHaveLength(11);
     expect(lines.at(-1)).toMatchObject({ k: 'lost', n: 15 });
     await j.close();
