@@ -293,3 +293,34 @@ describe('hostile messages', () => {
     expect(dl.headers.get('content-disposition')).toMatch(/^attachment; /);
   });
 });
+
+describe('a console with a password (the lab profile)', () => {
+  it('asks for it (HTTP Basic) on every page and call except /livez', async () => {
+    const { createConsoleServer } = await import('../src/server.ts');
+    const { startServer } = await import('@sstt/testkit');
+    const locked = await startServer(createConsoleServer({ scenario: { ...w.s, console: { ...w.s.console, password: 'sesame' } }, host: '127.0.0.1', port: 0, cacheDir: path.join(w.s.paths.data, 'console-locked') }));
+    try {
+      const base = `http://127.0.0.1:${locked.port}`;
+      const denied = await fetch(`${base}/api/v1/mailboxes`);
+      expect(denied.status).toBe(401);
+      expect(denied.headers.get('www-authenticate')).toBe('Basic realm="sstt console"');
+      expect((await fetch(`${base}/`)).status).toBe(401);
+      const wrong = await fetch(`${base}/api/v1/mailboxes`, { headers: { Authorization: `Basic ${Buffer.from('x:nope').toString('base64')}` } });
+      expect(wrong.status).toBe(401);
+      const ok = await fetch(`${base}/api/v1/mailboxes`, { headers: { Authorization: `Basic ${Buffer.from('anyone:sesame').toString('base64')}` } });
+      expect(ok.status).toBe(200);
+      expect((await fetch(`${base}/livez`)).status).toBe(200);
+    } finally {
+      await locked.close();
+    }
+  });
+
+  it('the lab profile without a password does not start: one line, exit 2', async () => {
+    const r = await run(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, '..', 'src', 'main.ts')], {
+      env: { ...process.env, SSTT_CONFIG: '', SSTT_PROFILE: 'lab', SSTT_CONSOLE_PASSWORD: '', SSTT_DATA_DIR: w.s.paths.data, SSTT_CERTS_DIR: w.s.paths.certs },
+      timeoutMs: 20_000,
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('sstt-console: configuration: console.password: expected a password for the console (the lab profile listens on the LAN), found none\n');
+  });
+});
