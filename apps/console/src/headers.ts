@@ -25,10 +25,22 @@ const decode = (v: string) => {
   }
 };
 
-/** Parses the header block at the start of `head` (a prefix of the message). */
-export function summarizeHeaders(head: string): HeaderSummary {
-  const end = head.search(/\r?\n\r?\n/);
-  const block = end >= 0 ? head.slice(0, end) : head;
+/** The end of the header block in the first `n` bytes of a message (n when it is not there). */
+function headerEnd(buf: Buffer, n: number): number {
+  const crlf = buf.indexOf('\r\n\r\n');
+  const lf = buf.indexOf('\n\n');
+  const ends = [crlf, lf].filter((i) => i >= 0 && i < n);
+  return ends.length ? Math.min(...ends) : n;
+}
+
+/**
+ * Parses the header block in the first `n` bytes of a message. Only the header block becomes a
+ * string (UTF-8: raw 8-bit headers are UTF-8 in practice, RFC 6532); the rest is looked at only
+ * for a multipart/mixed message, to tell whether a part is an attachment.
+ */
+export function summarizeHeaders(buf: Buffer, n: number = buf.length): HeaderSummary {
+  const end = headerEnd(buf, n);
+  const block = buf.toString('utf8', 0, end);
   const fields = new Map<string, string>();
   let smtpId = '';
   for (const raw of block.replace(/\r?\n(?=[ \t])/g, '').split(/\r?\n/)) {
@@ -43,9 +55,9 @@ export function summarizeHeaders(head: string): HeaderSummary {
   const dateText = fields.get('date');
   const date = dateText ? Date.parse(dateText.trim().replace(/\s*\([^)]*\)\s*$/, '')) : Number.NaN;
   const contentType = (fields.get('content-type') ?? '').toLowerCase();
+  const mixed = /multipart\/mixed/.test(contentType);
   const attachments =
-    /multipart\/mixed/.test(contentType) &&
-    /^content-disposition:\s*(attachment|inline;[^\r\n]*filename)|^content-type:[^\r\n]*;\s*name=/im.test(head.slice(end >= 0 ? end : head.length));
+    mixed && /^content-disposition:\s*(attachment|inline;[^\r\n]*filename)|^content-type:[^\r\n]*;\s*name=/im.test(buf.toString('latin1', end, n));
   return {
     from: decode(fields.get('from') ?? ''),
     to: decode(fields.get('to') ?? ''),
@@ -54,6 +66,7 @@ export function summarizeHeaders(head: string): HeaderSummary {
     date: Number.isNaN(date) ? null : date,
     messageId: (fields.get('message-id') ?? '').trim(),
     smtpId,
-    attachments: attachments || (/multipart\/mixed/.test(contentType) && head.length >= 16384),
+    // A multipart/mixed whose first parts did not fit in what was read: most likely attachments.
+    attachments: attachments || (mixed && n >= buf.length),
   };
 }

@@ -19,7 +19,9 @@ export const HEAD_BYTES = 16 * 1024;
 export const RESCAN_MS = 5000;
 const WATCH_DEBOUNCE_MS = 40;
 /** Index format; a cache of another version is ignored. */
-const CACHE_VERSION = 1;
+const CACHE_VERSION = 3;
+/** Distinct address strings shared per mailbox. */
+const INTERN_MAX = 50_000;
 
 export interface MessageSummary extends HeaderSummary {
   /** Stable id for the API: base64url of "<user>/<unique name>". */
@@ -35,8 +37,14 @@ export interface MessageSummary extends HeaderSummary {
   seen: boolean;
 }
 
-interface Entry extends MessageSummary {
-  /** Lower-case search text of each field. */
+/**
+ * What the index keeps per message: the summary without its id (derived from user and key when
+ * the message leaves the index) plus lower-case copies for search. Memory matters at 100,000
+ * messages: every string is a flat copy (a substring of the 16 kB head read would keep the whole
+ * head alive), a lower-case copy equal to its original is the original, and `user` is the
+ * mailbox's own string.
+ */
+interface Entry extends Omit<MessageSummary, 'id'> {
   lcFrom: string;
   lcTo: string;
   lcSubject: string;
@@ -62,14 +70,52 @@ export type IndexChange =
   | { type: 'message.update'; user: string; message: MessageSummary }
   | { type: 'message.delete'; user: string; id: string };
 
-export function publicSummary(e: MessageSummary): MessageSummary {
+export function publicSummary(e: Omit<MessageSummary, 'id'>): MessageSummary {
   const { lcFrom: _a, lcTo: _b, lcSubject: _c, ...rest } = e as Entry;
-  return rest;
+  return { id: messageId(e.user, e.key), ...rest };
 }
 
-function withSearch(m: MessageSummary): Entry {
-  return { ...m, lcFrom: m.from.toLowerCase(), lcTo: `${m.to} ${m.cc}`.toLowerCase(), lcSubject: m.subject.toLowerCase() };
+/** A flat copy of a string (V8 keeps substrings as slices of their parent). */
+const own = (s: string) => (s.length > 12 ? Buffer.from(s, 'utf8').toString('utf8') : s);
+const lower = (s: string) => {
+  const l = s.toLowerCase();
+  return l === s ? s : l;
+};
+
+/**
+ * The entry as one object literal: every entry has the same hidden class (a spread of an object
+ * built key by key can leave V8 with a dictionary-mode object, three times the size). Values that
+ * repeat across a mailbox (the addresses) are shared through `intern`.
+ */
+function withSearch(m: Omit<MessageSummary, 'id'>, user: string, intern: (s: string) => string): Entry {
+  const c = own;
+  const e: Entry = {
+    user,
+    key: c(m.key),
+    file: c(m.file),
+    time: m.time,
+    size: m.size,
+    seen: m.seen,
+    from: intern(m.from),
+    to: intern(m.to),
+    cc: intern(m.cc),
+    subject: c(m.subject),
+    date: m.date,
+    messageId: c(m.messageId),
+    smtpId: c(m.smtpId),
+    attachments: m.attachments,
+    lcFrom: '',
+    lcTo: '',
+    lcSubject: '',
+  };
+  e.lcFrom = intern(lower(e.from));
+  e.lcTo = intern(e.cc ? `${e.to} ${e.cc}`.toLowerCase() : lower(e.to));
+  e.lcSubject = lower(e.subject);
+  return e;
 }
+
+/** The cache holds rows of these fields (arrays: a third of the size of objects in JSON). */
+const CACHE_FIELDS = ['key', 'file', 'time', 'size', 'seen', 'from', 'to', 'cc', 'subject', 'date', 'messageId', 'smtpId', 'attachments'] as const;
 
 const keyOf = (name: string) => {
   const colon = name.indexOf(':');
@@ -93,6 +139,16 @@ class Mailbox {
   private watchers: fs.FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
   private dirty = false;
+  /** One copy of each address string of the mailbox (bounded: past INTERN_MAX, no sharing). */
+  private readonly interned = new Map<string, string>();
+  private readonly intern = (s: string): string => {
+    if (s.length <= 12) return s;
+    const hit = this.interned.get(s);
+    if (hit !== undefined) return hit;
+    const copy = own(s);
+    if (this.interned.size < INTERN_MAX) this.interned.set(copy, copy);
+    return copy;
+  };
 
   constructor(
     readonly user: string,
@@ -109,9 +165,21 @@ class Mailbox {
 
   loadCache(): void {
     try {
-      const data = JSON.parse(fs.readFileSync(this.cacheFile, 'utf8')) as { version: number; messages: MessageSummary[] };
-      if (data.version !== CACHE_VERSION) return;
-      for (const m of data.messages) this.byKey.set(m.key, withSearch(m));
+      // One JSON line per message, parsed one at a time from the file's bytes: reading a
+      // 100,000-message cache never holds the whole text as one string.
+      const buf = fs.readFileSync(this.cacheFile);
+      let start = buf.indexOf(10) + 1;
+      const head = JSON.parse(buf.toString('utf8', 0, start)) as { version: number; fields: string[] };
+      if (head.version !== CACHE_VERSION || head.fields.join() !== CACHE_FIELDS.join()) return;
+      while (start < buf.length) {
+        let end = buf.indexOf(10, start);
+        if (end < 0) end = buf.length;
+        const row = JSON.parse(buf.toString('utf8', start, end)) as unknown[];
+        start = end + 1;
+        const m = Object.fromEntries(CACHE_FIELDS.map((f, i) => [f, row[i]])) as unknown as Omit<MessageSummary, 'id'>;
+        const e = withSearch(m, this.user, this.intern);
+        this.byKey.set(e.key, e);
+      }
     } catch {
       // no cache or a damaged one: it is rebuilt from the files
     }
@@ -123,7 +191,20 @@ class Mailbox {
     const tmp = `${this.cacheFile}.tmp`;
     try {
       fs.mkdirSync(path.dirname(this.cacheFile), { recursive: true });
-      fs.writeFileSync(tmp, JSON.stringify({ version: CACHE_VERSION, messages: this.entries.map(publicSummary) }));
+      const fd = fs.openSync(tmp, 'w');
+      try {
+        let out = `${JSON.stringify({ version: CACHE_VERSION, fields: CACHE_FIELDS })}\n`;
+        for (const e of this.entries) {
+          out += `${JSON.stringify(CACHE_FIELDS.map((f) => e[f]))}\n`;
+          if (out.length > 1 << 20) {
+            fs.writeSync(fd, out);
+            out = '';
+          }
+        }
+        fs.writeSync(fd, out);
+      } finally {
+        fs.closeSync(fd);
+      }
       fs.renameSync(tmp, this.cacheFile);
     } catch {
       // the cache is an optimisation; the next start rebuilds it
@@ -143,17 +224,20 @@ class Mailbox {
       const st = fs.fstatSync(fd);
       const key = keyOf(name);
       const secs = /^(\d{9,11})\./.exec(key);
-      const h = summarizeHeaders(this.headBuf.toString('latin1', 0, n));
-      return withSearch({
-        ...h,
-        id: messageId(this.user, key),
-        user: this.user,
-        key,
-        file: `${sub}/${name}`,
-        time: secs ? Number(secs[1]) * 1000 + Number(/\.M(\d{1,6})/.exec(key)?.[1] ?? 0) / 1000 : st.mtimeMs,
-        size: sizeOfName(name) ?? st.size,
-        seen: sub === 'cur' && flagsOf(name).includes('S'),
-      });
+      const h = summarizeHeaders(this.headBuf, n);
+      return withSearch(
+        {
+          ...h,
+          user: this.user,
+          key,
+          file: `${sub}/${name}`,
+          time: secs ? Number(secs[1]) * 1000 + Number(/\.M(\d{1,6})/.exec(key)?.[1] ?? 0) / 1000 : st.mtimeMs,
+          size: sizeOfName(name) ?? st.size,
+          seen: sub === 'cur' && flagsOf(name).includes('S'),
+        },
+        this.user,
+        this.intern,
+      );
     } catch {
       return undefined;
     } finally {
@@ -198,7 +282,7 @@ class Mailbox {
       this.byKey.delete(key);
       removed = true;
       this.dirty = true;
-      if (!quiet) this.emit({ type: 'message.delete', user: this.user, id: e.id });
+      if (!quiet) this.emit({ type: 'message.delete', user: this.user, id: messageId(this.user, e.key) });
     }
     if (added || removed || this.entries.length !== this.byKey.size) {
       this.entries = [...this.byKey.values()].sort((a, b) => b.time - a.time);

@@ -12,7 +12,7 @@ import { Hono, type Context } from 'hono';
 import { basicAuth } from 'hono/basic-auth';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
-import { type IndexChange, type MailIndex, openMailIndex, publicSummary } from './mail-index.ts';
+import { type IndexChange, type MailIndex, messageId, openMailIndex, publicSummary } from './mail-index.ts';
 import { htmlCsp, htmlDocument, openAttachment, parseMessage } from './message.ts';
 import { openApiDocument } from './openapi.ts';
 import { QueryError, search } from './search.ts';
@@ -273,7 +273,7 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
   const findBySmtpId = (ids: string[]) => {
     const out: Array<{ id: string; user: string; subject: string }> = [];
     for (const u of index.users())
-      for (const e of index.mailbox(u)!.entries) if (e.smtpId && ids.includes(e.smtpId)) out.push({ id: e.id, user: u, subject: e.subject });
+      for (const e of index.mailbox(u)!.entries) if (e.smtpId && ids.includes(e.smtpId)) out.push({ id: messageId(u, e.key), user: u, subject: e.subject });
     return out;
   };
 

@@ -298,7 +298,14 @@ describe('a console with a password (the lab profile)', () => {
   it('asks for it (HTTP Basic) on every page and call except /livez', async () => {
     const { createConsoleServer } = await import('../src/server.ts');
     const { startServer } = await import('@sstt/testkit');
-    const locked = await startServer(createConsoleServer({ scenario: { ...w.s, console: { ...w.s.console, password: 'sesame' } }, host: '127.0.0.1', port: 0, cacheDir: path.join(w.s.paths.data, 'console-locked') }));
+    const locked = await startServer(
+      createConsoleServer({
+        scenario: { ...w.s, console: { ...w.s.console, password: 'sesame' } },
+        host: '127.0.0.1',
+        port: 0,
+        cacheDir: path.join(w.s.paths.data, 'console-locked'),
+      }),
+    );
     try {
       const base = `http://127.0.0.1:${locked.port}`;
       const denied = await fetch(`${base}/api/v1/mailboxes`);
@@ -321,6 +328,8 @@ describe('a console with a password (the lab profile)', () => {
       timeoutMs: 20_000,
     });
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('sstt-console: configuration: console.password: expected a password for the console (the lab profile listens on the LAN), found none\n');
+    expect(r.stderr).toBe(
+      'sstt-console: configuration: console.password: expected a password for the console (the lab profile listens on the LAN), found none\n',
+    );
   });
 });
