@@ -139,6 +139,8 @@ class Mailbox {
   private watchers: fs.FSWatcher[] = [];
   private timer: NodeJS.Timeout | undefined;
   private dirty = false;
+  /** The inode and mtime of new/ and cur/ at the last scan. */
+  private lastStamp = '';
   /** One copy of each address string of the mailbox (bounded: past INTERN_MAX, no sharing). */
   private readonly interned = new Map<string, string>();
   private readonly intern = (s: string): string => {
@@ -247,6 +249,23 @@ class Mailbox {
 
   /** One readdir of new/ and cur/, diffed against the index. `quiet` emits no changes. */
   scan(quiet = false): void {
+    // A directory's mtime changes with every file added, removed or renamed in it: when neither
+    // new/ nor cur/ changed since the last scan there is nothing to read (a 100,000-message
+    // mailbox is not listed every RESCAN_MS for nothing). A change in the last second is scanned
+    // anyway (two changes within one timestamp tick).
+    const stamp = ['new', 'cur']
+      .map((sub) => {
+        try {
+          const st = fs.statSync(path.join(this.dir, sub));
+          return `${st.ino}:${st.mtimeMs}`;
+        } catch {
+          return '-';
+        }
+      })
+      .join(' ');
+    const recent = ['new', 'cur'].some((_, i) => Date.now() - Number(stamp.split(' ')[i]!.split(':')[1] ?? 0) < 1000);
+    if (stamp === this.lastStamp && !recent) return;
+    this.lastStamp = stamp;
     const present = new Map<string, { sub: 'new' | 'cur'; name: string }>();
     for (const sub of ['new', 'cur'] as const) {
       let names: string[] = [];

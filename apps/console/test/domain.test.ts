@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import { initPki } from '@sstt/pki';
 import { certPaths } from '@sstt/scenario';
-import { run } from '@sstt/testkit';
+import { createSmtpServer } from '@sstt/mail/src/smtp.ts';
+import { run, startServer } from '@sstt/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorld, type World } from './world.ts';
 
@@ -126,5 +127,47 @@ describe('compose', () => {
       status: 422,
       body: { error: 'to: "not an address" is not an address' },
     });
+  });
+});
+
+describe('TLS in the timeline', () => {
+  it('STARTTLS shows as an event of the SMTP dialogue, with version and cipher', async () => {
+    await initPki(w.s);
+    const p = certPaths(w.s);
+    const smtps = await startServer(
+      createSmtpServer({ scenario: w.s, host: '127.0.0.1', port: 0, tls: { key: fs.readFileSync(p.server.key), cert: fs.readFileSync(p.server.cert) } }),
+    );
+    try {
+      const [a, b] = w.s.users;
+      const r = await run('swaks', [
+        '--server',
+        `127.0.0.1:${smtps.port}`,
+        '--tls',
+        '--tls-ca-path',
+        p.ca.cert,
+        '--from',
+        a!.email,
+        '--to',
+        b!.email,
+        '--header',
+        'Subject: over tls',
+      ]);
+      expect(r.code, r.stdout).toBe(0);
+      type S = { id: string; end: number | null; tls: { version: string; cipher: string } | null };
+      const s = await w.until(async () => {
+        w.console.pollJournal();
+        return (await w.api<{ sessions: S[] }>('/api/v1/sessions?protocol=smtp')).body.sessions.find((x) => x.tls && x.end !== null);
+      }, 'the STARTTLS session');
+      expect(s.tls!.version).toMatch(/^TLSv1\.[23]$/);
+      const lines = (await w.api<{ lines: Array<{ dir: string; text: string }> }>(`/api/v1/sessions/${s.id}`)).body.lines;
+      const i = lines.findIndex((l) => l.dir === 'tls');
+      expect(lines[i - 2]).toEqual(expect.objectContaining({ dir: 'c', text: 'STARTTLS' }));
+      expect(lines[i - 1]).toEqual(expect.objectContaining({ dir: 's', text: '220 TLS go ahead' }));
+      expect(lines[i]!.text).toBe(`TLS ${s.tls!.version} ${s.tls!.cipher}`);
+      expect(lines[i + 1]).toEqual(expect.objectContaining({ dir: 'c' }));
+      expect(lines[i + 1]!.text).toMatch(/^EHLO /);
+    } finally {
+      await smtps.close();
+    }
   });
 });

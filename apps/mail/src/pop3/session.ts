@@ -110,6 +110,9 @@ export class Pop3Session {
     this.secure = secure;
     this.remoteAddress = conn.remoteAddress ?? 'unknown';
     this.tap = tapSession(secure ? 'pop3s' : 'pop3', conn);
+    // POP3S: the handshake was done before the session began (wrapSocket keeps the TLS socket).
+    const tlsSocket = (conn as { socket?: unknown }).socket;
+    if (tlsSocket instanceof tls.TLSSocket) this.tap.tls(tlsSocket);
     this.reader = new LineReader(ctx.limits.maxLineOctets);
     this.closed = new Promise((r) => (this.resolveClosed = r));
   }
