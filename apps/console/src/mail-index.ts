@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { maildirOf, type Scenario } from '@sstt/scenario';
 import { type HeaderSummary, summarizeHeaders } from './headers.ts';
 
@@ -340,6 +341,55 @@ export interface MailIndex extends EventEmitter<{ change: [IndexChange] }> {
   /** Scans now (after the console itself changed a Maildir). */
   rescan(user: string): void;
   close(): void;
+}
+
+/** A mailbox with no cache and at least this many files is first indexed in a worker thread. */
+export const WORKER_MIN_MESSAGES = 2000;
+
+/** Indexes one mailbox and writes its cache (what the worker does; also usable in-thread). */
+export function buildMailboxCache(o: { user: string; dir: string; cacheFile: string }): number {
+  const b = new Mailbox(o.user, o.dir, o.cacheFile, () => {});
+  b.loadCache();
+  b.scan(true);
+  b.saveCache();
+  return b.entries.length;
+}
+
+/**
+ * The first start over a large mailbox: its index is built in a worker thread, which writes the
+ * cache and exits. Reading 100,000 message heads allocates far more than the index keeps, and V8
+ * gives a grown heap back only lazily; a worker's heap goes away with the worker, so the console
+ * itself only ever reads the compact cache. A failed worker leaves the job to openMailIndex.
+ */
+export async function prebuildCaches(s: Scenario, opts: { cacheDir?: string; workerMin?: number } = {}): Promise<void> {
+  const cacheDir = opts.cacheDir ?? path.join(s.paths.data, 'console');
+  for (const u of s.users) {
+    const cacheFile = path.join(cacheDir, `index-${u.name}.json`);
+    if (fs.existsSync(cacheFile)) continue;
+    const dir = maildirOf(s, u.name);
+    let n = 0;
+    for (const sub of ['new', 'cur']) {
+      try {
+        n += fs.readdirSync(path.join(dir, sub)).length;
+      } catch {
+        // no Maildir yet
+      }
+    }
+    if (n < (opts.workerMin ?? WORKER_MIN_MESSAGES)) continue;
+    // The bundle has dist/index-worker.js beside the code that starts it. From the TypeScript
+    // sources (tests) the worker registers tsx itself first (a loader given by execArgv is not
+    // in place yet when a worker's first module loads).
+    const fromTs = import.meta.url.endsWith('.ts');
+    const workerData = { user: u.name, dir, cacheFile };
+    await new Promise<void>((resolve) => {
+      const href = new URL('./index-worker.ts', import.meta.url).href;
+      const w = fromTs
+        ? new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(href)}); })`, { eval: true, workerData })
+        : new Worker(new URL('./index-worker.js', import.meta.url), { workerData });
+      w.once('error', () => resolve());
+      w.once('exit', () => resolve());
+    });
+  }
 }
 
 export function openMailIndex(s: Scenario, opts: { cacheDir?: string; rescanMs?: number } = {}): MailIndex {

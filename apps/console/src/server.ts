@@ -12,7 +12,7 @@ import { Hono, type Context } from 'hono';
 import { basicAuth } from 'hono/basic-auth';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
-import { type IndexChange, type MailIndex, messageId, openMailIndex, publicSummary } from './mail-index.ts';
+import { type IndexChange, type MailIndex, messageId, openMailIndex, prebuildCaches, publicSummary } from './mail-index.ts';
 import { htmlCsp, htmlDocument, openAttachment, parseMessage } from './message.ts';
 import { openApiDocument } from './openapi.ts';
 import { QueryError, search } from './search.ts';
@@ -54,6 +54,8 @@ export interface ConsoleOptions {
   port?: number;
   /** The built front end (default apps/console/dist/ui of the checkout). */
   uiDir?: string;
+  /** A mailbox without a cache and with this many messages is first indexed in a worker (default 2000). */
+  indexWorkerMin?: number;
   /** Where the index cache lives (default <paths.data>/console). */
   cacheDir?: string;
   rescanMs?: number;
@@ -89,7 +91,9 @@ function disposition(kind: 'attachment' | 'inline', name: string): string {
 export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
   const s = options.scenario;
   const uiDir = options.uiDir ?? path.join(s.paths.root, 'apps', 'console', 'dist', 'ui');
-  const index = openMailIndex(s, { ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}), ...(options.rescanMs ? { rescanMs: options.rescanMs } : {}) });
+  const cacheOpt = options.cacheDir ? { cacheDir: options.cacheDir } : {};
+  // Opened by listen(), after a large mailbox's first index was built in a worker.
+  let index!: MailIndex;
   const sessions = new SessionStore();
   let journal: JournalReader | undefined;
   const app = new Hono();
@@ -434,19 +438,24 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
   const host = options.host ?? s.listen.address;
   const port = options.port ?? s.listen.ports.console;
   return {
-    index,
+    get index() {
+      return index;
+    },
     sessions,
     pollJournal: () => journal?.poll(),
-    listen: () =>
-      new Promise<AddressInfo[]>((resolve, reject) => {
+    listen: async () => {
+      await prebuildCaches(s, { ...cacheOpt, ...(options.indexWorkerMin ? { workerMin: options.indexWorkerMin } : {}) });
+      index = openMailIndex(s, { ...cacheOpt, ...(options.rescanMs ? { rescanMs: options.rescanMs } : {}) });
+      return new Promise<AddressInfo[]>((resolve, reject) => {
         journal = followJournal(s.paths.events, (e) => sessions.add(e));
         const srv = serve({ fetch: app.fetch, hostname: host, port, createServer: undefined }, () => resolve([srv.address() as AddressInfo]));
         srv.once('error', reject);
         server = srv;
-      }),
+      });
+    },
     close: async () => {
       journal?.close();
-      index.close();
+      index?.close();
       const srv = server;
       if (!srv) return;
       // SSE streams stay open: end them so close() does not wait for the browsers.
