@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '@sstt/testkit';
+import { handToMailUser } from '@sstt/mail/test/dovecot-ref.ts';
 import { bigAttachment, drop, INLINE_IMAGE, MALFORMED, SCRIPT_HTML, SCRIPT_SUBJECT } from './hostile.ts';
 import { startWorld, type World } from './world.ts';
 
@@ -198,6 +199,31 @@ describe('mailboxes', () => {
     expect(doc.openapi).toBe('3.1.0');
     for (const p of ['/mailboxes', '/mailboxes/{user}/messages', '/messages/{id}', '/messages/{id}/raw', '/sessions', '/events', '/certificates'])
       expect(doc.paths[p], p).toBeDefined();
+  });
+});
+
+describe('Maildir files written by dovecot', () => {
+  it('a message dovecot-lda delivers (LF endings, its own S=/W= name, its index files beside) shows up', async () => {
+    const u = w.s.users[0]!;
+    const maildir = w.maildir(u.name);
+    // Only the world's own temporary directory changes hands (never a directory above it).
+    handToMailUser(w.s, w.root);
+    const conf = path.join(w.root, 'lda.conf');
+    fs.writeFileSync(conf, `mail_location = maildir:${maildir}\nssl = no\nlog_path = ${path.join(path.dirname(maildir), 'lda.log')}\n`, { mode: 0o644 });
+    // dovecot-lda delivers as the mailbox's owner (Debian's mail user), as exim's transport runs it.
+    const lda = '/usr/lib/dovecot/dovecot-lda';
+    expect(fs.existsSync(lda), 'dovecot-lda (Debian package dovecot-core)').toBe(true);
+    const r = await run('runuser', ['-u', 'mail', '--', 'env', `HOME=${path.dirname(maildir)}`, 'USER=mail', lda, '-c', conf, '-f', 'dove@example.org'], {
+      input: 'From: Dove <dove@example.org>\nTo: someone@example.org\nSubject: delivered by dovecot\nDate: Sat, 05 Dec 2026 09:00:00 +0000\n\nbody\n',
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const m = await bySubject(u.name, 'delivered by dovecot');
+    expect(m.from).toBe('Dove <dove@example.org>');
+    expect(m.file).toMatch(/^new\/\d+\.M\d+P\d+\.[^,]+,S=\d+,W=\d+$/);
+    expect(m.size).toBe(Number(/,S=(\d+)/.exec(m.file)![1]));
+    expect(fs.readdirSync(maildir)).toContain('dovecot-uidlist');
+    const one = (await w.api<{ parsed: { text: string } }>(`/api/v1/messages/${m.id}`)).body;
+    expect(one.parsed.text).toBe('body\n');
   });
 });
 

@@ -12,6 +12,8 @@ import { type ConsoleHandle, createConsoleServer } from '../src/server.ts';
 
 export interface World {
   s: Scenario;
+  /** The world's temporary directory (everything it writes is below it). */
+  root: string;
   smtp: Started;
   submission: Started;
   pop3: Started;
@@ -58,6 +60,7 @@ export async function startWorld(): Promise<World> {
   const base = `http://127.0.0.1:${started.port}`;
   return {
     s,
+    root: t.dir,
     smtp,
     submission,
     pop3,
