@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initPki } from '@sstt/pki';
 import { requireTool, run, tempDir } from '@sstt/testkit';
 import { ConsolePage } from './console-page.ts';
 import { drop, SCRIPT_HTML } from './hostile.ts';
@@ -172,6 +173,44 @@ describe('the console in Chromium', () => {
     expect(lines.find((l) => l.startsWith('S: +OK ') && l.endsWith(' octets'))).toBeDefined();
     expect(lines).toContain('C: DELE 1');
     expect(lines).toContain('C: ••••••••');
+  });
+
+  it('DNS, certificates and compose work from their pages', async () => {
+    await page.getByTestId('nav-dns').click();
+    await page
+      .getByRole('cell', { name: `www.${w.s.domain}.`, exact: true })
+      .first()
+      .waitFor();
+    await page.getByTestId('dig-name').fill(`www.${w.s.domain}`);
+    await page.getByRole('button', { name: 'Ask' }).click();
+    await expect.poll(() => page.getByTestId('dig-answer').textContent()).toContain(';; ANSWER SECTION:');
+    await page.screenshot({ path: path.join(SHOTS, 'dns-1280.png') });
+
+    await initPki(w.s);
+    await page.getByTestId('nav-certs').click();
+    await page.getByTestId('cert-row').first().waitFor();
+    expect(await page.getByTestId('p12-password').textContent()).toBe(w.s.pki.p12Password);
+    expect(await page.getByTestId('cert-row').count()).toBe((await w.api<{ certificates: unknown[] }>('/api/v1/certificates')).body.certificates.length);
+    await page.screenshot({ path: path.join(SHOTS, 'certs-1280.png') });
+
+    await page.getByTestId('nav-compose').click();
+    await page.getByTestId('compose-from').selectOption(user(u1).name);
+    await page.getByTestId('compose-to').fill(user(u2).email);
+    await page.getByTestId('compose-subject').fill('written in the console');
+    await page.getByTestId('compose-text').fill('hello from the browser');
+    await page.getByTestId('compose-send').click();
+    await expect.poll(() => page.getByTestId('compose-result').textContent(), { timeout: 10_000 }).toMatch(/^Sent to .+: 250 OK id=/);
+    await ui.openMailbox(user(u2).name);
+    await ui.row('written in the console').waitFor({ timeout: 10_000 });
+  });
+
+  it('dark mode follows the system setting', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await ui.openMailbox(user(u2).name);
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(20, 23, 28)');
+    await page.screenshot({ path: path.join(SHOTS, 'mail-dark-1280.png') });
+    await page.emulateMedia({ colorScheme: 'light' });
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(255, 255, 255)');
   });
 
   it('screenshots at 1280 and 390 px, with no console error', async () => {

@@ -141,6 +141,7 @@ function MailView({ user, id }: { user?: string; id?: string }) {
       </nav>
       {current && <MessageList user={current} selected={id} />}
       {current && id && <MessageView user={current} id={id} />}
+      {current && !id && <p class="placeholder muted">Select a message to read it.</p>}
     </div>
   );
 }
