@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { followJournal, openJournal, setJournal, tapSession, type JournalEvent } from '../src/index.ts';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-events-'));
-const sock = { remoteAddress: '127.0.0.1', remotePort: 40000, localAddress: '127.0.0.1', localPort: 2525 };
+const sock = { remoteAddress: '127.0.0.1', remotePort: 40000, localAddress: '127.0.0.1', localPort: 40001 };
 
 describe('journal', () => {
   it('writes a session as lines the reader follows, secrets marked', async () => {

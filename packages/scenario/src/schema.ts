@@ -78,7 +78,7 @@ export const configSchema = z
       .object({
         password: z.string().min(1).optional().describe('password of the web console (HTTP Basic, any user name); required in the lab profile'),
         events: z
-          .array(z.enum(['smtp', 'submission', 'pop3', 'pop3s', 'http', 'https', 'dns']))
+          .array(z.enum([...EVENT_PROTOCOLS, 'none']))
           .optional()
           .describe('protocols whose sessions the apps publish to the console (default: all; ["none"]: none)'),
         journalBytes: z.number().int().min(65536).optional().describe('size cap of each app\'s session journal file in bytes'),

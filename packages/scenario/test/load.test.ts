@@ -103,6 +103,17 @@ describe('defaults', () => {
     const s = load({ env: { SSTT_DNS_MAP_TO_LOOPBACK: 'true' } });
     expect(new Set(s.names.map((h) => h.address))).toEqual(new Set(['127.0.0.1']));
   });
+
+  it('the console: every protocol journaled by default, SSTT_EVENTS picks some or none, a password for the lab', () => {
+    const s = load();
+    expect(s.console.events).toEqual(['smtp', 'submission', 'pop3', 'pop3s', 'http', 'https', 'dns']);
+    expect(s.console.password).toBeUndefined();
+    expect(s.paths.events).toBe(path.join(s.paths.data, 'events'));
+    expect(load({ env: { SSTT_EVENTS: 'smtp, dns' } }).console.events).toEqual(['smtp', 'dns']);
+    expect(load({ env: { SSTT_EVENTS: 'none' } }).console.events).toEqual([]);
+    expect(load({ env: { SSTT_CONSOLE_PASSWORD: 'pw' } }).console.password).toBe('pw');
+    expect(() => load({ env: { SSTT_EVENTS: 'smtp,ftp' } })).toThrow(/^environment: SSTT_EVENTS: expected one of smtp, submission, pop3, pop3s, http, https, dns, none, found "ftp"$/);
+  });
 });
 
 describe('precedence: file, then environment, then flags', () => {
