@@ -113,12 +113,14 @@ export function openJournal(opts: JournalOptions): Journal {
   let closed = false;
 
   const push = (e: JournalEvent) => {
-    if (ring.length >= cap) {
-      lost += 1;
-      lostSinceFlush += 1;
-      return;
-    }
     ring.push(e);
+  };
+  /** True (and the loss counted) when the ring is full: checked before anything is built. */
+  const full = () => {
+    if (ring.length < cap) return false;
+    lost += 1;
+    lostSinceFlush += 1;
+    return true;
   };
   const text = (line: string | Buffer) => {
     const s = typeof line === 'string' ? line : line.toString('latin1', 0, Math.min(line.length, MAX_LINE + 2));
@@ -189,21 +191,21 @@ export function openJournal(opts: JournalOptions): Journal {
       if (closed || !on.has(p)) return NOOP_TAP;
       seq += 1;
       const s = prefix + seq.toString(36);
-      push({ t: Date.now(), s, p, k: 'open', c: addr(remote.remoteAddress, remote.remotePort), l: addr(local?.localAddress, local?.localPort) });
+      if (!full()) push({ t: Date.now(), s, p, k: 'open', c: addr(remote.remoteAddress, remote.remotePort), l: addr(local?.localAddress, local?.localPort) });
       let ended = false;
       return {
         id: s,
         client(line, secret) {
-          if (ended) return;
+          if (ended || full()) return;
           const e: JournalEvent = { t: Date.now(), s, p, k: 'c', x: text(line) };
           if (secret) e.secret = true;
           push(e);
         },
         server(reply) {
-          if (!ended) push({ t: Date.now(), s, p, k: 's', x: text(reply) });
+          if (!ended && !full()) push({ t: Date.now(), s, p, k: 's', x: text(reply) });
         },
         tls(socket) {
-          if (ended) return;
+          if (ended || full()) return;
           const cert = socket.getPeerCertificate() as { subject?: Record<string, unknown> };
           const subject = cert?.subject
             ? Object.entries(cert.subject)
@@ -215,17 +217,12 @@ export function openJournal(opts: JournalOptions): Journal {
         close() {
           if (ended) return;
           ended = true;
-          push({ t: Date.now(), s, p, k: 'close' });
+          if (!full()) push({ t: Date.now(), s, p, k: 'close' });
         },
       };
     },
     dns(tr, client, message, isQuery = false) {
-      if (closed || !on.has('dns')) return;
-      if (ring.length >= cap) {
-        lost += 1;
-        lostSinceFlush += 1;
-        return;
-      }
+      if (closed || !on.has('dns') || full()) return;
       seq += 1;
       // The bytes are copied (the server may reuse its buffer) and encoded at flush time.
       const copy = Buffer.from(message);
