@@ -3,10 +3,12 @@
 // generated named.conf.options (forwarders replaced by a dead loopback port: the query mix never
 // leaves our zones), and dnsperf's query file (A, MX, AAAA-NODATA, NXDOMAIN).
 // Usage: tsx bench/prepare.ts <workdir> <port>
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadScenario } from '@sstt/scenario';
 import { GENERATORS } from '@sstt/infra';
+import { requireTool } from '@sstt/testkit';
 import { referenceOptions } from '../test/reference/reference.ts';
 import { namedConf } from '../test/reference/named.ts';
 import { zoneStatements } from '../test/reference/zones.ts';
@@ -23,6 +25,38 @@ const s = loadScenario({
   flags: {},
   configFile: undefined,
 });
+// ZONE=<folder of ../shared/dns-zones> (or ZONE=<path to such a folder>): benchmark that real zone
+// instead of the lab's: both servers load it, and the queries are every (owner, type) BIND's
+// canonical dump of it lists, plus a name that does not exist.
+const sharedZone = process.env.ZONE;
+if (sharedZone) {
+  const folder = path.isAbsolute(sharedZone) ? sharedZone : path.resolve(s.paths.root, '..', 'shared', 'dns-zones', sharedZone);
+  const manifest = path.join(path.dirname(folder), 'manifest.tsv');
+  const row = fs.readFileSync(manifest, 'utf8').split('\n').map((l) => l.split('\t')).find((r) => r[0] === path.basename(folder));
+  if (!row) throw new Error(`${path.basename(folder)} is not in ${manifest}`);
+  const [, origin, main] = row as [string, string, string];
+  // Its files (and $INCLUDEs, relative to named's directory) next to the configuration.
+  for (const f of fs.readdirSync(folder)) fs.copyFileSync(path.join(folder, f), path.join(dir, f));
+  const file = path.join(dir, main);
+  // The two options the shared zones' README names for named 9.18.
+  const options = ['recursion no;', 'minimal-responses no;', 'max-records-per-type 0;', 'check-names primary ignore;'];
+  fs.writeFileSync(path.join(dir, 'named.conf'), namedConf({ dir, host: '127.0.0.1', port, zones: [{ origin, file }], options }, (z) => z.file));
+  fs.writeFileSync(path.join(dir, 'zones.json'), JSON.stringify([{ origin, file }]));
+  const dump = execFileSync(requireTool('named-checkzone'), ['-D', '-o', '-', origin, file], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+  const seen = new Set<string>();
+  let probe: string | undefined;
+  for (const line of dump.split('\n')) {
+    const [owner, , , type, rdata] = line.split(/\s+/);
+    if (!owner || !type || owner.startsWith(';')) continue;
+    if (type === 'A' && !probe) probe = `${owner.replace(/\.$/, '')} ${rdata}`;
+    seen.add(`${owner} ${type}`);
+  }
+  seen.add(`sstt-no-such-name.${origin}. A`);
+  fs.writeFileSync(path.join(dir, 'queries.txt'), `${[...seen].join('\n')}\n`);
+  if (!probe) throw new Error(`${origin}: no A record to probe readiness with`);
+  console.log(probe);
+  process.exit(0);
+}
 const files = GENERATORS.bind!(s, () => undefined);
 const byBase = new Map([...files].map(([rel, text]) => [path.basename(rel), text]));
 const zones = zoneStatements(byBase.get('named.conf.local') ?? '').map(({ origin, file }) => {

@@ -9,6 +9,8 @@
 #        CLIENTS=10 dnsperf -c (simulated clients)
 #        RATE=N     offer a fixed N queries/s (dnsperf -Q) instead of as many as possible: both servers
 #                   then answer the same load and "CPU us/query" compares their cost without saturation
+#        ZONE=bind-limits  a zone of ../shared/dns-zones (or a path to such a folder) instead of the lab's;
+#                   the summary's load time (spawn to first answer) and RSS then compare loading it
 #        SERVERS="bind ours"  add ours-wrap / ours-dgram (our server forced onto Node's udp_wrap binding or
 #                   node:dgram instead of the batching addon, SSTT_DNS_UDP=wrap|dgram) and
 #                   floor / floor-sync (a Node UDP server that only echoes: node:dgram's ceiling)
@@ -55,6 +57,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 start() {
+  T0=$(date +%s%N)
   case "$1" in
     bind) $SP "$NAMED" -g -n 1 -c "$W/named.conf" >"$W/named.log" 2>&1 & SPID=$! ;;
     ours) $SP node --import tsx bench/server.ts "$W" "$PORT" >"$W/ours.log" 2>&1 & SPID=$! ;;
@@ -66,7 +69,12 @@ start() {
   esac
   for _ in $(seq 150); do
     if [[ "$1" == floor* ]]; then dig +time=1 +tries=1 @127.0.0.1 -p "$PORT" "$PROBE_NAME" A >/dev/null 2>&1 && return 0; sleep 0.1; continue; fi
-    [ "$(dig +short +time=1 +tries=1 @127.0.0.1 -p "$PORT" "$PROBE_NAME" A 2>/dev/null)" = "$PROBE_ADDR" ] && return 0
+    if dig +short +time=1 +tries=1 @127.0.0.1 -p "$PORT" "$PROBE_NAME" A 2>/dev/null | grep -qxF "$PROBE_ADDR"; then
+      # Load time: from the spawn to the first right answer; memory: the server's RSS then.
+      LOAD_MS=$(( ($(date +%s%N) - T0) / 1000000 ))
+      RSS_MB=$(awk '/^VmRSS/{printf "%.0f", $2 / 1024}' "/proc/$SPID/status")
+      return 0
+    fi
     kill -0 "$SPID" 2>/dev/null || break
     sleep 0.1
   done
@@ -78,7 +86,7 @@ start() {
 sanity() {
   for q in "$PROBE_NAME A" "$(sed -n 4p "$W/queries.txt")" "$PROBE_NAME AAAA" "$(sed -n 6p "$W/queries.txt")"; do
     # shellcheck disable=SC2086
-    echo "    $q: $(dig +noall +comments +answer +authority +time=1 +tries=1 @127.0.0.1 -p "$PORT" $q | grep -Eo 'status: [A-Z]+|flags:[a-z ]+|IN\s+[A-Z]+\s+\S+' | tr -s ' \t' ' ' | paste -sd'|')"
+    echo "    $q: $(dig +noall +comments +answer +authority +time=1 +tries=1 @127.0.0.1 -p "$PORT" $q | grep -Eo 'status: [A-Z]+|flags:[a-z ]+|IN\s+[A-Z]+\s+\S+' | tr -s ' \t' ' ' | paste -sd'|' | cut -c1-240)"
   done
 }
 
@@ -108,7 +116,7 @@ for r in $(seq "$REPS"); do
     codes=$(awk -F': ' '/Response codes/{print $2}' "$W/dnsperf.$s.$r.txt")
     # shellcheck disable=SC2086
     set -- $lat
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$r" "${qps:-0}" "${1:-0}" "${2:-0}" "${lost:-?}" "$cpu_us" "$cores" "$codes" | tee -a "$OUT"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$r" "${qps:-0}" "${1:-0}" "${2:-0}" "${lost:-?}" "$cpu_us" "$cores" "$codes" "${LOAD_MS:-0}" "${RSS_MB:-0}" | tee -a "$OUT"
     stop
     sleep 1
   done
@@ -125,7 +133,8 @@ for (const [k, rs] of Object.entries(by)) {
   const q = rs.map((r) => +r[2]), la = rs.map((r) => +r[3] * 1e3), lm = rs.map((r) => +r[4] * 1e3);
   const cpu = rs.map((r) => +r[6]), cores = rs.map((r) => +r[7]);
   M[k] = { qps: med(q), cpu: med(cpu) };
-  console.log(`${k.padEnd(10)} QPS ${med(q).toFixed(0)} [${Math.min(...q).toFixed(0)}-${Math.max(...q).toFixed(0)}]  latency avg ${med(la).toFixed(3)} ms  max ${med(lm).toFixed(1)} ms  CPU ${med(cpu).toFixed(1)} us/query (${med(cores).toFixed(2)} cores)  lost ${rs.map((r) => r[5]).join(",")}`);
+  const load = rs.map((r) => +r[9]), rss = rs.map((r) => +r[10]);
+  console.log(`${k.padEnd(10)} QPS ${med(q).toFixed(0)} [${Math.min(...q).toFixed(0)}-${Math.max(...q).toFixed(0)}]  latency avg ${med(la).toFixed(3)} ms  max ${med(lm).toFixed(1)} ms  CPU ${med(cpu).toFixed(1)} us/query (${med(cores).toFixed(2)} cores)  lost ${rs.map((r) => r[5]).join(",")}  load ${med(load).toFixed(0)} ms  RSS ${med(rss).toFixed(0)} MB`);
 }
 for (const f of ["ours-wrap", "ours-dgram", "floor", "floor-sync"]) if (M[f] && M.bind) console.log(`ratio ${f}/bind = ${(M[f].qps / M.bind.qps).toFixed(2)}x QPS, CPU per query ${(M[f].cpu / M.bind.cpu).toFixed(2)}x`);
 if (M.bind && M.ours) {

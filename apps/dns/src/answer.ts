@@ -1,17 +1,25 @@
-// The authoritative answer rules (RFC 1034 §4.3.2, RFC 2308, RFC 6604) as BIND 9 applies them
-// with `minimal-responses no`:
+// The authoritative answer rules (RFC 1034 §4.3.2, RFC 2308, RFC 6604, RFC 6672) as BIND 9.18
+// applies them with `minimal-responses no` (each checked against named: test/answer-rules.test.ts,
+// test/zones-diff.test.ts):
 // - a positive answer carries the zone's NS RRset in the authority section (unless the answer
-//   already is the apex NS) and the addresses of NS, MX and SRV targets in the additional
-//   section, from any of our zones, never repeating an RRset already in the message;
+//   already is the apex NS, or the question is DNSKEY or DS) and the addresses of NS, MX, SRV
+//   and NAPTR targets in the additional section, never repeating an RRset already in the
+//   message; from all our zones where recursion is available, else from the RRset's own zone;
 // - NODATA and NXDOMAIN carry the SOA with the negative TTL min(SOA TTL, SOA minimum);
-// - CNAMEs are followed inside our zones; a chain leaving them is reported to the caller, who
-//   forwards the target (BIND restarts the query with recursion);
+// - below a zone cut: a referral (the cut's NS, its glue, no AA), also at the end of a CNAME
+//   chain (the chain and AA kept); DS at the cut itself is the parent's data (RFC 4035 §3.1.4.1);
+// - below a DNAME: the DNAME and a CNAME synthesised from it, then on with the new name;
+// - CNAMEs are followed inside our zones, 12 steps at most (then SERVFAIL and an EDE); a chain
+//   leaving them is reported to the caller, who forwards the target (BIND restarts the query);
 // - ANY returns the RRsets at the name without following CNAMEs and without additional data.
-import { lower, RCODE, TYPE } from './wire.ts';
-import type { RRset, Zone, ZoneNode, ZoneSet } from './zone/zone.ts';
+import { isSubdomain, lower, nameWireLength, RCODE, TYPE } from './wire.ts';
+import { parent, type RRset, type Zone, type ZoneNode, type ZoneSet } from './zone/zone.ts';
 
-/** Longest CNAME chain followed (BIND stops after 16 restarts). */
-export const MAX_CNAME_CHAIN = 16;
+/**
+ * CNAME and DNAME steps followed before giving up with SERVFAIL: BIND 9.18 restarts a query at
+ * most 11 times (query.c MAX_RESTARTS), so the 12th alias is the last one in an answer.
+ */
+export const MAX_CNAME_CHAIN = 12;
 
 export interface Answer {
   rcode: number;
@@ -28,6 +36,17 @@ export interface Answer {
   referral?: boolean;
   /** EDNS options for the reply (an Extended DNS Error, RFC 8914). */
   ednsOptions?: Buffer;
+  /**
+   * The authority section is part of the answer (a negative answer's SOA, RFC 2308 §3; a
+   * referral's NS and glue, RFC 1034 §4.3.2): BIND keeps it even in a minimal reply.
+   */
+  needsAuthority?: boolean;
+  /**
+   * The answer depends on how the question was spelled: a CNAME synthesised from a DNAME keeps
+   * the question's case in its owner and target, as BIND's does (RFC 6672 §3.1). Such an answer
+   * is made for each query and never kept in wire form.
+   */
+  perQuestion?: boolean;
 }
 
 /** EDNS option code of an Extended DNS Error (RFC 8914 §2). */
@@ -48,25 +67,65 @@ export function extendedError(infoCode: number, text: string): Buffer {
 const LOOP_ERROR = extendedError(0, 'max. restarts reached');
 
 const ADDRESS_TYPES = [TYPE.A, TYPE.AAAA];
-const NEEDS_ADDRESSES = new Set<number>([TYPE.NS, TYPE.MX, TYPE.SRV]);
+const NEEDS_ADDRESSES = new Set<number>([TYPE.NS, TYPE.MX, TYPE.SRV, TYPE.NAPTR]);
 
-/** Answers a question from our zones, or returns undefined when no zone of ours holds the name. */
-export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: number): Answer | undefined {
+/** Longest domain name in wire form (RFC 1035 §2.3.4). */
+const MAX_NAME_WIRE = 255;
+
+/**
+ * Answers a question from our zones, or returns undefined when no zone of ours holds the name.
+ * `recursion`: recursion is available to this client. BIND 9.18 then fills the additional
+ * section from all its zones; without it, only from the zone that holds the RRset (so the
+ * reverse zone's NS, which lies in the forward zone, gets no address).
+ */
+export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: number, recursion = false, asked = qnameLower): Answer | undefined {
   let zone = zones.find(qnameLower);
   if (!zone) return undefined;
   const result: Answer = { rcode: RCODE.NOERROR, aa: true, answer: [], authority: [], additional: [] };
   let name = qnameLower;
+  /** `name` as spelled: the question's case, then a CNAME target's as written in the zone. */
+  let spelled = asked;
   const seen = new Set<string>();
   for (let hop = 0; ; hop++) {
-    const cut = delegation(zone, name);
-    if (cut) {
-      if (hop > 0) break;
-      // A referral: the child zone's NS in authority with their glue, no AA.
-      result.aa = false;
-      result.referral = true;
-      result.authority.push(cut);
-      addAddresses(zones, result, cut);
+    const above = cutOrDname(zone, name, qtype);
+    if (above?.type === TYPE.NS) {
+      // RFC 1034 §4.3.2 3b: a referral, the child zone's NS in authority with their glue. Reached
+      // through a CNAME, BIND keeps the chain (and AA) and refers to that cut, not to our apex.
+      if (hop === 0) {
+        result.aa = false;
+        result.referral = true;
+      }
+      result.authority.push(above);
+      result.needsAuthority = true;
+      addAddresses(recursion ? zones : zone, result, above);
       return result;
+    }
+    if (above?.type === TYPE.DNAME) {
+      // RFC 6672 §3.1: the DNAME, then a CNAME from the query name to the name with the DNAME's
+      // owner replaced by its target (TTL of the DNAME), then on with that name.
+      result.answer.push(above);
+      // Like a wildcard's, the name asked need not exist: not one to keep among the hot answers.
+      if (hop === 0) result.wildcard = true;
+      result.perQuestion = true;
+      const owner = lower(above.name);
+      const target = `${spelled.slice(0, spelled.length - owner.length)}${above.records[0]!.target!}`;
+      if (nameWireLength(target) > MAX_NAME_WIRE) {
+        // RFC 6672 §2.2: the substitution would overflow a name.
+        result.rcode = RCODE.YXDOMAIN;
+        return result;
+      }
+      const cname: RRset = { name: spelled, type: TYPE.CNAME, ttl: above.ttl, records: [{ ...above.records[0]!, type: TYPE.CNAME, rdata: [{ name: target, compress: true }], target }] };
+      result.answer.push(cname);
+      if (!follow(result, seen, name, target, hop)) return result;
+      const next = zones.find(lower(target));
+      if (!next) {
+        result.outside = lower(target);
+        break;
+      }
+      zone = next;
+      name = lower(target);
+      spelled = target;
+      continue;
     }
     let node = zone.nodes.get(name);
     if (!node && !zone.nonTerminals.has(name)) {
@@ -77,6 +136,7 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
       // RFC 6604 §2.1: the rcode describes the last name of the chain.
       if (!zone.nonTerminals.has(name)) result.rcode = RCODE.NXDOMAIN;
       result.authority.push(negativeSoa(zone));
+      result.needsAuthority = true;
       return result;
     }
     if (qtype === TYPE.ANY) {
@@ -92,17 +152,12 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
     const cname = node.rrsets.get(TYPE.CNAME);
     if (!cname) {
       result.authority.push(negativeSoa(zone));
+      result.needsAuthority = true;
       return result;
     }
     result.answer.push(cname);
-    seen.add(name);
     const target = lower(cname.records[0]!.target!);
-    if (seen.has(target) || hop + 1 >= MAX_CNAME_CHAIN) {
-      // A loop or an endless chain: BIND gives up after its restarts with SERVFAIL.
-      result.rcode = RCODE.SERVFAIL;
-      result.ednsOptions = LOOP_ERROR;
-      return result;
-    }
+    if (!follow(result, seen, name, target, hop)) return result;
     const next = zones.find(target);
     if (!next) {
       result.outside = target;
@@ -110,21 +165,48 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
     }
     zone = next;
     name = target;
+    spelled = cname.records[0]!.target!;
   }
-  addNsAuthority(result, zone);
-  for (const set of [...result.answer, ...result.authority]) addAddresses(zones, result, set);
+  // BIND leaves the zone's NS out of DNSKEY and DS answers (what a validator asks for is all it
+  // gets), and with it their addresses.
+  if (qtype !== TYPE.DNSKEY && qtype !== TYPE.DS) addNsAuthority(result, zone);
+  for (const set of [...result.answer, ...result.authority]) {
+    const home = recursion ? zones : zones.find(lower(set.name));
+    if (home) addAddresses(home, result, set);
+  }
   return result;
 }
 
-/** The NS RRset of the highest zone cut between the apex (excluded) and `name` (included). */
-function delegation(zone: Zone, name: string): RRset | undefined {
-  if (name === zone.origin) return undefined;
-  const rel = name.slice(0, name.length - zone.origin.length - 1).split('.');
-  let cur = zone.origin;
-  for (let i = rel.length - 1; i >= 0; i--) {
-    cur = `${rel[i]}.${cur}`;
-    const ns = zone.nodes.get(cur)?.rrsets.get(TYPE.NS);
-    if (ns) return ns;
+/**
+ * Whether the chain may go on to `target`: not into a loop, not past BIND's restart limit; else
+ * the answer becomes SERVFAIL with EDE 0 "max. restarts reached", as BIND's.
+ */
+function follow(result: Answer, seen: Set<string>, name: string, target: string, hop: number): boolean {
+  seen.add(name);
+  if (!seen.has(lower(target)) && hop + 1 < MAX_CNAME_CHAIN) return true;
+  result.rcode = RCODE.SERVFAIL;
+  result.ednsOptions = LOOP_ERROR;
+  return false;
+}
+
+/**
+ * Walking down from the apex to `name`: the first zone cut (an NS RRset below the apex, RFC 1034
+ * §4.2.1) or DNAME strictly above `name` (RFC 6672 §3.1), whichever comes first. A DS question at
+ * the cut itself is the parent's to answer (RFC 4035 §3.1.4.1), so that cut does not count.
+ */
+function cutOrDname(zone: Zone, name: string, qtype: number): RRset | undefined {
+  const path: string[] = [];
+  for (let n: string | undefined = name; n !== undefined && n !== zone.origin; n = parent(n)) path.push(n);
+  const apexDname = name !== zone.origin ? zone.nodes.get(zone.origin)?.rrsets.get(TYPE.DNAME) : undefined;
+  if (apexDname) return apexDname;
+  for (let i = path.length - 1; i >= 0; i--) {
+    const cur = path[i]!;
+    const node = zone.nodes.get(cur);
+    if (!node) continue;
+    const ns = node.rrsets.get(TYPE.NS);
+    if (ns && !(i === 0 && qtype === TYPE.DS)) return ns;
+    const dname = i > 0 ? node.rrsets.get(TYPE.DNAME) : undefined;
+    if (dname) return dname;
   }
   return undefined;
 }
@@ -134,11 +216,10 @@ function delegation(zone: Zone, name: string): RRset | undefined {
  * answers for the name; its RRsets are shown with the query name as owner (lower case, as BIND).
  */
 function fromWildcard(zone: Zone, name: string): ZoneNode | undefined {
-  let encloser = name;
+  let encloser: string | undefined = name;
   do {
-    const i = encloser.indexOf('.');
-    if (i < 0) return undefined;
-    encloser = encloser.slice(i + 1);
+    encloser = parent(encloser);
+    if (encloser === undefined) return undefined;
   } while (encloser !== zone.origin && !zone.nodes.has(encloser) && !zone.nonTerminals.has(encloser));
   const wild = zone.nodes.get(`*.${encloser}`);
   if (!wild) return undefined;
@@ -164,13 +245,32 @@ function inMessage(result: Answer, name: string, type: number): boolean {
   return false;
 }
 
-/** Additional section processing (RFC 1035 §3.3.9, §3.3.11; RFC 2782): A and AAAA of the targets. */
-function addAddresses(zones: ZoneSet, result: Answer, set: RRset): void {
+/**
+ * Additional section processing (RFC 1035 §3.3.9, §3.3.11; RFC 2782; RFC 3403 §4.1): A and AAAA
+ * of the targets found in `where` (one zone, or all of ours), glue below a cut included.
+ */
+function addAddresses(where: Zone | ZoneSet, result: Answer, set: RRset): void {
   if (!NEEDS_ADDRESSES.has(set.type)) return;
   for (const r of set.records) {
     const target = lower(r.target!);
-    const node = zones.find(target)?.nodes.get(target);
+    const zone = 'origin' in where ? (isSubdomain(target, where.origin) ? where : undefined) : where.find(target);
+    if (!zone) continue;
+    const node = zone.nodes.get(target);
     if (!node) continue;
+    if (set.type === TYPE.NAPTR) {
+      // RFC 3403 §4.1 (and BIND): flag "S" adds the replacement's SRV RRset, whose targets'
+      // addresses follow; flag "A" adds the replacement's own addresses; others add nothing.
+      const flags = (r.rdata[2] as Buffer).toString('latin1', 1).toLowerCase();
+      if (flags.includes('s')) {
+        const srv = node.rrsets.get(TYPE.SRV);
+        if (srv && !inMessage(result, target, TYPE.SRV)) {
+          result.additional.push(srv);
+          addAddresses(where, result, srv);
+        }
+        continue;
+      }
+      if (!flags.includes('a')) continue;
+    }
     for (const t of ADDRESS_TYPES) {
       const addr = node.rrsets.get(t);
       if (addr && !inMessage(result, target, t)) result.additional.push(addr);

@@ -27,6 +27,8 @@ export interface Prepared {
   marks: RRsetMark[];
   /** EDNS options for the reply's OPT (an Extended DNS Error, RFC 8914), if any. */
   ednsOptions?: Buffer;
+  /** A minimal reply keeps every section (negative answers, referrals); unset for relayed answers. */
+  needsAuthority?: boolean;
 }
 
 /**
@@ -57,6 +59,7 @@ export function prepare(answer: Answer, qnameWireLength: number, questionName?: 
     ns: counts[1]!,
     ar: counts[2]!,
     marks,
+    needsAuthority: answer.needsAuthority === true,
     ...(answer.ednsOptions ? { ednsOptions: answer.ednsOptions } : {}),
   };
 }
@@ -73,7 +76,7 @@ export interface Cut {
  * What fits in `room` bytes, as BIND 9 renders a reply that is too big (RFC 2181 §9):
  * - additional RRsets that do not fit are left out, without TC;
  * - an answer or authority RRset that does not fit sets TC; with EDNS the reply then carries
- *   no records at all, without EDNS it keeps the answer records that fit, one by one.
+ *   no records at all, without EDNS it keeps the answer and authority records that fit, one by one.
  */
 export function truncate(p: Prepared, room: number, edns: boolean): Cut {
   const counts = [0, 0, 0];
@@ -86,8 +89,9 @@ export function truncate(p: Prepared, room: number, edns: boolean): Cut {
         return { length: setStart.length, an: setStart.counts[0]!, ns: setStart.counts[1]!, ar: setStart.counts[2]!, tc: false };
       }
       if (edns) return { length: 0, an: 0, ns: 0, ar: 0, tc: true };
-      if (m.section === 0) return { length, an: counts[0]!, ns: 0, ar: 0, tc: true };
-      return { length: setStart.length, an: setStart.counts[0]!, ns: setStart.counts[1]!, ar: setStart.counts[2]!, tc: true };
+      // Without EDNS BIND keeps every answer and authority record that fits, one by one, even
+      // part of an NS RRset: a resolver ignores a TC reply's records or retries over TCP.
+      return { length, an: counts[0]!, ns: counts[1]!, ar: 0, tc: true };
     }
     length = m.end;
     counts[m.section]! += m.count;
@@ -96,15 +100,17 @@ export function truncate(p: Prepared, room: number, edns: boolean): Cut {
   return { length, an: counts[0]!, ns: counts[1]!, ar: counts[2]!, tc: false };
 }
 
-/** The answer section alone (BIND's reply to an EDNS client whose buffer is 512 bytes or less). */
+/**
+ * BIND's reply to an EDNS client whose buffer is 512 bytes or less, as with `minimal-responses
+ * yes`: a positive answer loses its authority and additional sections; a negative answer keeps
+ * its SOA (RFC 2308 §3) and a referral its NS and glue (RFC 1034 §4.3.2), after a CNAME too.
+ */
 export function answerOnly(p: Prepared): Prepared {
+  if (p.needsAuthority) return p;
+  // A relayed answer (no verdict of ours) keeps the authority of a negative reply only.
+  const keepAuthority = p.needsAuthority === undefined && p.an === 0;
   let end = 0;
-  for (const m of p.marks) if (m.section === 0) end = m.end;
-  const keepAuthority = p.an === 0;
-  if (keepAuthority) {
-    // Negative answers keep their SOA (RFC 2308 §3); only the additional section goes.
-    for (const m of p.marks) if (m.section === 1) end = m.end;
-  }
+  for (const m of p.marks) if (m.section === 0 || (keepAuthority && m.section === 1)) end = m.end;
   return {
     ...p,
     tail: p.tail.subarray(0, end),

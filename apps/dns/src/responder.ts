@@ -9,7 +9,7 @@ import { answerFromZones, extendedError, type Answer } from './answer.ts';
 import type { Forwarder, Upstream } from './forward.ts';
 import { answerOnly, prepare, truncate, type Prepared } from './prepared.ts';
 import { prepareRelay } from './relay.ts';
-import { CLASS_IN, CLASSIC_UDP_SIZE, FLAG, HEADER_LENGTH, OPCODE_QUERY, OPT_LENGTH, RCODE, TYPE } from './wire.ts';
+import { CLASS_IN, CLASSIC_UDP_SIZE, escapeLabel, FLAG, HEADER_LENGTH, lower, OPCODE_QUERY, OPT_LENGTH, RCODE, TYPE } from './wire.ts';
 import type { ZoneSet } from './zone/zone.ts';
 
 /** The UDP payload size we advertise and cap replies at (BIND 9.18's max-udp-size). */
@@ -39,6 +39,12 @@ export interface ResponderOptions {
   acl: Acl;
   forwarder?: Forwarder;
   udpSize?: number;
+  /**
+   * Recursion is available to the clients `acl` allows (BIND: `recursion yes`, forwarders to
+   * ask). Without it RA stays clear (RFC 1035 §4.1.1), names outside our zones are REFUSED and a
+   * referral is never followed. Default: when there is a forwarder.
+   */
+  recursion?: boolean;
 }
 
 /** A prepared answer filed under its (lower-case wire name, type). */
@@ -211,18 +217,21 @@ function parseQuery(msg: Buffer, q: Query): Verdict {
   return Verdict.OK;
 }
 
-/** Lower-case presentation name of the question (slow path). */
+/**
+ * Presentation name of the question (slow path), in the stored form of the zones: a dot or a
+ * backslash inside a label escaped, ASCII letters folded unless `keepCase` (RFC 4343 §3).
+ */
 function questionName(msg: Buffer, q: Query, keepCase = false): string {
   const parts: string[] = [];
   let o = HEADER_LENGTH;
   while (msg[o] !== 0) {
     const l = msg[o]!;
-    parts.push(msg.toString('latin1', o + 1, o + 1 + l));
+    parts.push(escapeLabel(msg.toString('latin1', o + 1, o + 1 + l)));
     o += l + 1;
   }
   const name = parts.join('.');
   void q;
-  return keepCase ? name : name.toLowerCase();
+  return keepCase ? name : lower(name);
 }
 
 function sameName(key: Buffer, msg: Buffer, len: number): boolean {
@@ -237,6 +246,9 @@ function sameName(key: Buffer, msg: Buffer, len: number): boolean {
 
 export function createResponder(opts: ResponderOptions): Responder {
   const udpSize = opts.udpSize ?? EDNS_UDP_SIZE;
+  const recursion = opts.recursion ?? opts.forwarder !== undefined;
+  /** Who answers names outside our zones: nobody without recursion. */
+  const forwarder = recursion ? opts.forwarder : undefined;
   const q: Query = {
     opcode: 0,
     qEnd: 0,
@@ -366,9 +378,8 @@ export function createResponder(opts: ResponderOptions): Responder {
     // Byte loops: for a few dozen bytes they beat a call into Buffer.copy.
     for (let i = 0; i < qEnd; i++) out[prefix + i] = msg[i]!;
     out[prefix + 2] = FLAG.QR | (msg[2]! & 0x79) | (p.aa ? FLAG.AA : 0) | (tc ? FLAG.TC : 0);
-    // BIND keeps the query's AD bit on a truncated reply to a client without EDNS.
-    const ad = tc && !q.edns ? msg[3]! & FLAG.AD : 0;
-    out[prefix + 3] = (ra ? FLAG.RA : 0) | ad | (msg[3]! & FLAG.CD) | (p.rcode & 0x0f);
+    // Never AD: an authoritative server that does not validate vouches for nothing (RFC 6840 §5.8).
+    out[prefix + 3] = (ra ? FLAG.RA : 0) | (msg[3]! & FLAG.CD) | (p.rcode & 0x0f);
     out[prefix + 4] = 0;
     out[prefix + 5] = 1;
     out[prefix + 6] = an >> 8;
@@ -409,11 +420,11 @@ export function createResponder(opts: ResponderOptions): Responder {
   /** A forwarded answer: its records re-encoded behind our header and the client's question. */
   function relay(msg: Buffer, transport: Transport, head: Answer | undefined, up: Upstream): Buffer {
     const p = prepareRelay(head, up, q.qnameLen, q.mixedCase ? undefined : questionName(msg, q));
-    return assemble(msg, transport, p, true);
+    return assemble(msg, transport, p, recursion);
   }
 
   function forward(msg: Buffer, transport: Transport, target: string, head: Answer | undefined): Outcome {
-    const fwd = opts.forwarder;
+    const fwd = forwarder;
     const qtype = q.qtype;
     const qclass = q.qclass;
     // The query state is shared; keep what the reply needs.
@@ -422,17 +433,17 @@ export function createResponder(opts: ResponderOptions): Responder {
     if (!fwd || !rd) {
       const cached = fwd?.peek(target, qtype, qclass);
       if (cached) return relay(msg, transport, head, cached);
-      if (head) return assemble(msg, transport, prepare(head, q.qnameLen), true);
+      if (head) return assemble(msg, transport, prepare(head, q.qnameLen), recursion);
       // Nothing cached and no recursion asked: BIND refers the client to the closest delegation
       // it has seen, or to the root servers of its built-in hints.
       if (fwd) return relay(msg, transport, undefined, fwd.referral(target) ?? ROOT_REFERRAL);
-      return bare(msg, transport, RCODE.REFUSED, true, true);
+      return bare(msg, transport, RCODE.REFUSED, recursion, true);
     }
     // The query may sit in a receive buffer that the next datagram overwrites.
     const own = Buffer.from(msg);
     return fwd.resolve(target, qtype, qclass).then((up) => {
       Object.assign(q, saved);
-      if (up.rcode === RCODE.SERVFAIL && head) return assemble(own, transport, prepare({ ...head, rcode: RCODE.SERVFAIL }, q.qnameLen), true);
+      if (up.rcode === RCODE.SERVFAIL && head) return assemble(own, transport, prepare({ ...head, rcode: RCODE.SERVFAIL }, q.qnameLen), recursion);
       return relay(own, transport, head, up);
     });
   }
@@ -454,26 +465,28 @@ export function createResponder(opts: ResponderOptions): Responder {
       if (q.edns && q.version > 0) return bare(msg, transport, RCODE.BADVERS, false, true);
       // BIND adds an Extended DNS Error 18 "Prohibited" (RFC 8914 §4.19).
       if (!allowed) return bare(msg, transport, RCODE.REFUSED, false, true, PROHIBITED);
-      if (q.qclass !== CLASS_IN) return bare(msg, transport, RCODE.REFUSED, true, true);
-      if (q.qtype === TYPE.OPT) return bare(msg, transport, RCODE.FORMERR, true, true);
+      if (q.qclass !== CLASS_IN) return bare(msg, transport, RCODE.REFUSED, recursion, true);
+      if (q.qtype === TYPE.OPT) return bare(msg, transport, RCODE.FORMERR, recursion, true);
       if (q.qtype === TYPE.AXFR || q.qtype === TYPE.IXFR) {
         // Zone transfers need TCP (RFC 5936 §4.2) and are not offered to anyone here.
-        return bare(msg, transport, transport === 'udp' ? RCODE.FORMERR : RCODE.REFUSED, true, true);
+        return bare(msg, transport, transport === 'udp' ? RCODE.FORMERR : RCODE.REFUSED, recursion, true);
       }
       const hit = lookup(msg);
-      if (hit) return assemble(msg, transport, hit, true);
+      if (hit) return assemble(msg, transport, hit, recursion);
 
       const qname = questionName(msg, q);
-      const answer = answerFromZones(opts.zones(), qname, q.qtype);
+      const answer = answerFromZones(opts.zones(), qname, q.qtype, recursion, q.mixedCase ? questionName(msg, q, true) : qname);
       if (!answer) return forward(msg, transport, questionName(msg, q, true), undefined);
       // Below a delegation: with RD the forwarders answer (BIND recurses), without it the referral.
-      if (answer.referral && msg[2]! & FLAG.RD && opts.forwarder) return forward(msg, transport, questionName(msg, q, true), undefined);
+      if (answer.referral && msg[2]! & FLAG.RD && forwarder) return forward(msg, transport, questionName(msg, q, true), undefined);
       if (answer.outside) {
         // The chain's end is someone else's: the upstream's sections follow our CNAMEs.
         return forward(msg, transport, answer.outside, { ...answer, authority: [], additional: [] });
       }
+      // Spelled after the question (a DNAME's CNAME): made for this query alone.
+      if (answer.perQuestion) return assemble(msg, transport, prepare(answer, q.qnameLen, questionName(msg, q, true)), recursion);
       const prepared = remember(msg, answer, qname, answer.rcode !== RCODE.NXDOMAIN && !answer.wildcard && !answer.referral);
-      return assemble(msg, transport, prepared, true);
+      return assemble(msg, transport, prepared, recursion);
     },
   };
 }

@@ -2,12 +2,13 @@
 // handing messages to one responder. TCP carries 2-byte length framing (RFC 1035 §4.2.2,
 // RFC 7766 §8), several pipelined queries per connection answered as they are ready (§6.2.1.1),
 // an idle timeout and a cap on queries per connection (miekg's maxTCPQueries, BIND's
-// tcp-idle-timeout), and a cap on connections (BIND's tcp-clients).
+// tcp-idle-timeout), and fair caps on connections, in total (BIND's tcp-clients) and per client
+// address, where the idle connections are closed first to make room (RFC 7766 §6.2.3).
 import fs from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { GENERATORS } from '@sstt/infra';
-import { ListenError, silentLogger, type Logger } from '@sstt/runtime';
+import { ConnectionLimiter, ListenError, silentLogger, type Logger, type Slot } from '@sstt/runtime';
 import { ConfigError, type Endpoint, type Scenario } from '@sstt/scenario';
 import { createAcl } from './acl.ts';
 import { createForwarder, type Forwarder } from './forward.ts';
@@ -19,10 +20,29 @@ import { createZoneStore, type ZoneSource, type ZoneStore } from './zone/store.t
 
 /** A TCP connection with no complete query for this long is closed (BIND: tcp-idle-timeout 30 s). */
 export const TCP_IDLE_TIMEOUT_MS = 30_000;
-/** Queries answered on one TCP connection before it is closed (miekg/dns maxTCPQueries). */
-export const MAX_TCP_QUERIES = 128;
-/** Simultaneous TCP connections (BIND: tcp-clients 150). */
+/**
+ * Queries answered on one TCP connection before it is closed (miekg/dns maxTCPQueries is 128,
+ * PowerDNS has no cap by default). Whatever the cap, every query already read when it is reached
+ * is answered before the close (RFC 7766 §6.2.1.1: a client pipelines; what it sent and we read
+ * is not dropped).
+ */
+export const MAX_TCP_QUERIES = 10_000;
+/**
+ * Simultaneous TCP connections (BIND: tcp-clients 150). At the cap a newcomer is not refused:
+ * the connection idle longest is closed to make room, else the one slowest to send its query
+ * (RFC 7766 §6.2.3: under pressure, close idle connections first).
+ */
 export const MAX_TCP_CLIENTS = 150;
+/**
+ * Simultaneous TCP connections from one client address (RFC 7766 §6.2.3: servers MAY limit them
+ * per client, more loosely than clients limit themselves). At the cap, that client's own idle
+ * connection makes room.
+ */
+export const MAX_TCP_CLIENTS_PER_ADDRESS = 50;
+/** From this many TCP connections on (75 % of the cap), idle ones get the shorter timeout below. */
+export const TCP_PRESSURE_PERCENT = 75;
+/** The idle timeout under pressure (RFC 7766 §6.2.3: a busy server may close idle connections sooner). */
+export const PRESSURE_TCP_IDLE_TIMEOUT_MS = 2000;
 /** On close(), how long open TCP connections may finish their answers. */
 export const CLOSE_GRACE_MS = 1000;
 /** Tries to find a port free for both UDP and TCP when asked for port 0. */
@@ -44,6 +64,9 @@ export interface DnsServerOptions {
   tcpIdleTimeoutMs?: number;
   maxTcpQueries?: number;
   maxTcpClients?: number;
+  maxTcpClientsPerAddress?: number;
+  tcpPressurePercent?: number;
+  pressureTcpIdleTimeoutMs?: number;
   forwardTimeoutMs?: number;
   cacheEntries?: number;
   closeGraceMs?: number;
@@ -78,9 +101,19 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
   const log = options.log ?? silentLogger();
   const host = options.host ?? s.listen.address;
   const wantedPort = options.port ?? s.listen.ports.dns;
-  const idleMs = options.tcpIdleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS;
-  const maxQueries = options.maxTcpQueries ?? MAX_TCP_QUERIES;
-  const maxClients = options.maxTcpClients ?? MAX_TCP_CLIENTS;
+  const limits = s.dns.limits ?? {};
+  const idleMs = options.tcpIdleTimeoutMs ?? limits.tcpIdleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS;
+  const maxQueries = options.maxTcpQueries ?? limits.maxTcpQueries ?? MAX_TCP_QUERIES;
+  const maxClients = options.maxTcpClients ?? limits.maxTcpClients ?? MAX_TCP_CLIENTS;
+  const limiter = new ConnectionLimiter({
+    service: 'dns/tcp',
+    maxConnections: maxClients,
+    maxConnectionsPerAddress: options.maxTcpClientsPerAddress ?? limits.maxTcpClientsPerAddress ?? MAX_TCP_CLIENTS_PER_ADDRESS,
+    pressurePercent: options.tcpPressurePercent ?? limits.pressurePercent ?? TCP_PRESSURE_PERCENT,
+    log,
+  });
+  const pressureIdleMs = options.pressureTcpIdleTimeoutMs ?? limits.pressureTcpIdleTimeoutMs ?? PRESSURE_TCP_IDLE_TIMEOUT_MS;
+  const idleTimeout = () => (limiter.underPressure ? Math.min(idleMs, pressureIdleMs) : idleMs);
   let store: ZoneStore | undefined;
   let responder: Responder | undefined;
   let forwarder: Forwarder | undefined;
@@ -115,7 +148,7 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
       ...(options.cacheEntries !== undefined ? { cacheEntries: options.cacheEntries } : {}),
     });
     const zoneStore = store;
-    responder = createResponder({ zones: () => zoneStore.zones(), acl: createAcl(options.allowQuery ?? s.dns.allowQuery), forwarder });
+    responder = createResponder({ zones: () => zoneStore.zones(), acl: createAcl(options.allowQuery ?? s.dns.allowQuery), forwarder, recursion: (options.forwarders ?? s.dns.forwarders).length > 0 });
     for (const z of zoneStore.zones().zones) log.info({ zone: z.origin, serial: z.serial, file: z.file }, 'zone loaded');
   }
 
@@ -134,11 +167,23 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
   function bindTcp(port: number): Promise<net.Server> {
     return new Promise((resolve, reject) => {
       const srv = net.createServer({ noDelay: true }, (socket) => {
-        if (closing || sessions.size >= maxClients) {
+        if (closing) {
           socket.destroy();
           return;
         }
-        const session = new TcpSession(socket, responder!, { idleMs, maxQueries, log, onClose: () => sessions.delete(session) });
+        // A new connection has no query outstanding: idle (RFC 7766 §6.2.3) until bytes come.
+        const slot = limiter.admitSlot(socket.remoteAddress?.replace(/^::ffff:/, '') ?? '-', 'idle', () => socket.destroy());
+        if (!slot) {
+          // Every connection in the way has a query being answered: refuse (BIND resets too).
+          socket.destroy();
+          return;
+        }
+        const session = new TcpSession(socket, responder!, slot, {
+          idleMs: idleTimeout,
+          maxQueries,
+          log,
+          onClose: () => sessions.delete(session),
+        });
         sessions.add(session);
       });
       srv.once('error', reject);
@@ -196,6 +241,7 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
       grace.unref();
       await Promise.all([udpClosed, tcpClosed]);
       clearTimeout(grace);
+      limiter.close();
     },
   };
 }
@@ -204,7 +250,9 @@ type SessionState = 'open' | 'draining' | 'closed';
 
 /**
  * One TCP connection: the 2-byte framing (a message may arrive in pieces or several at once),
- * the queries in flight, the idle timer and the per-connection query cap.
+ * the queries in flight, the idle timer, the per-connection query cap, and its slot in the
+ * connection limits: 'idle' with nothing outstanding, 'head' while a query is half-received,
+ * 'busy' while an answer is being made (only idle and half-received connections are shed).
  */
 class TcpSession {
   private state: SessionState = 'open';
@@ -216,7 +264,8 @@ class TcpSession {
   constructor(
     private readonly socket: net.Socket,
     private readonly responder: Responder,
-    private readonly opts: { idleMs: number; maxQueries: number; log: Logger; onClose: () => void },
+    private readonly slot: Slot,
+    private readonly opts: { idleMs: () => number; maxQueries: number; log: Logger; onClose: () => void },
   ) {
     socket.on('data', (d: Buffer) => this.onData(d));
     // A client that goes away is not an error worth more than a debug line.
@@ -225,6 +274,7 @@ class TcpSession {
     socket.on('close', () => {
       this.state = 'closed';
       clearTimeout(this.idle);
+      slot.release();
       opts.onClose();
     });
     this.touch();
@@ -232,23 +282,36 @@ class TcpSession {
 
   private touch(): void {
     clearTimeout(this.idle);
-    this.idle = setTimeout(() => this.drain(), this.opts.idleMs);
+    this.idle = setTimeout(() => this.drain(), this.opts.idleMs());
     this.idle.unref();
+  }
+
+  /** What the connection costs and gives now, for shedding at the caps. */
+  private account(): void {
+    if (this.inFlight > 0) this.slot.set('busy');
+    else if (this.state === 'open' && this.buf.length > 0) this.slot.set('head');
+    else if (this.slot.kind === 'idle') this.slot.restart(); // idle since this answer: the longest idle goes first
+    else this.slot.set('idle');
   }
 
   private onData(d: Buffer): void {
     if (this.state !== 'open') return;
     this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
-    while (this.state === 'open' && this.buf.length >= 2) {
+    let read = 0;
+    // Every complete query read is answered, also past the query cap: the client pipelined it
+    // and we have it (RFC 7766 §6.2.1.1); the cap closes the connection after this read.
+    while (this.buf.length >= 2) {
       const len = this.buf.readUInt16BE(0);
       if (this.buf.length < 2 + len) break;
       const msg = this.buf.subarray(2, 2 + len);
       this.buf = this.buf.subarray(2 + len);
-      this.touch();
+      read++;
       this.answered++;
       this.handle(msg);
-      if (this.answered >= this.opts.maxQueries) this.drain();
     }
+    if (read > 0) this.touch();
+    if (this.answered >= this.opts.maxQueries) this.drain();
+    else this.account();
   }
 
   private handle(msg: Buffer): void {
@@ -261,10 +324,13 @@ class TcpSession {
           this.inFlight--;
           if (b) this.write(b);
           if (this.state === 'draining' && this.inFlight === 0) this.socket.end();
+          if (this.inFlight === 0 && this.state !== 'closed') this.account();
         },
         (err) => {
           this.inFlight--;
           this.opts.log.error({ err: String(err) }, 'answering a query failed');
+          if (this.state === 'draining' && this.inFlight === 0) this.socket.end();
+          if (this.inFlight === 0 && this.state !== 'closed') this.account();
         },
       );
       return;
@@ -283,7 +349,11 @@ class TcpSession {
     if (this.state !== 'open') return;
     this.state = 'draining';
     clearTimeout(this.idle);
+    this.account();
     if (this.inFlight === 0) this.socket.end();
+    // A client that never closes its side does not keep the connection.
+    this.idle = setTimeout(() => this.socket.destroy(), this.opts.idleMs());
+    this.idle.unref();
   }
 
   shutdown(): void {

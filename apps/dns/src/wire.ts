@@ -3,29 +3,103 @@
 // dns-packet does not compress and allocates per field; answers here are encoded once per zone
 // load and then copied, so this small encoder is the one place that lays out our records.
 
-/** RR types this server knows by name (RFC 1035 §3.2.2, RFC 3596, RFC 2782, RFC 6891, RFC 8659). */
+/**
+ * RR types this server knows by name (the IANA registry's mnemonics as BIND 9.18 reads them);
+ * any other type is written TYPEn (RFC 3597 §5).
+ */
 export const TYPE = {
   A: 1,
   NS: 2,
+  MD: 3,
+  MF: 4,
   CNAME: 5,
   SOA: 6,
+  MB: 7,
+  MG: 8,
+  MR: 9,
+  NULL: 10,
+  WKS: 11,
   PTR: 12,
   HINFO: 13,
+  MINFO: 14,
   MX: 15,
   TXT: 16,
+  RP: 17,
+  AFSDB: 18,
+  X25: 19,
+  ISDN: 20,
+  RT: 21,
+  NSAP: 22,
+  SIG: 24,
+  KEY: 25,
+  PX: 26,
+  GPOS: 27,
   AAAA: 28,
+  LOC: 29,
+  NXT: 30,
   SRV: 33,
+  NAPTR: 35,
+  KX: 36,
+  CERT: 37,
+  A6: 38,
+  DNAME: 39,
   OPT: 41,
+  APL: 42,
+  DS: 43,
+  SSHFP: 44,
+  IPSECKEY: 45,
+  RRSIG: 46,
+  NSEC: 47,
+  DNSKEY: 48,
+  DHCID: 49,
+  NSEC3: 50,
+  NSEC3PARAM: 51,
+  TLSA: 52,
+  SMIMEA: 53,
+  HIP: 55,
+  CDS: 59,
+  CDNSKEY: 60,
+  OPENPGPKEY: 61,
+  CSYNC: 62,
+  ZONEMD: 63,
+  SVCB: 64,
+  HTTPS: 65,
+  SPF: 99,
+  NID: 104,
+  L32: 105,
+  L64: 106,
+  LP: 107,
+  EUI48: 108,
+  EUI64: 109,
+  TKEY: 249,
+  TSIG: 250,
   IXFR: 251,
   AXFR: 252,
+  MAILB: 253,
+  MAILA: 254,
   ANY: 255,
+  URI: 256,
   CAA: 257,
+  AVC: 258,
+  DOA: 259,
+  AMTRELAY: 260,
+  TA: 32768,
+  DLV: 32769,
 } as const;
 
 export const TYPE_NAME: Record<number, string> = Object.fromEntries(Object.entries(TYPE).map(([k, v]) => [v, k]));
 
 export function typeName(t: number): string {
   return TYPE_NAME[t] ?? `TYPE${t}`;
+}
+
+/** A type mnemonic or RFC 3597 `TYPEn` (any case) to its number; undefined when neither. */
+export function typeFromText(text: string): number | undefined {
+  const up = text.toUpperCase();
+  const known = (TYPE as Record<string, number>)[up];
+  if (known !== undefined) return known;
+  const m = /^TYPE(\d{1,5})$/.exec(up);
+  return m && Number(m[1]) <= 0xffff ? Number(m[1]) : undefined;
 }
 
 export const CLASS_IN = 1;
@@ -39,6 +113,8 @@ export const RCODE = {
   NXDOMAIN: 3,
   NOTIMP: 4,
   REFUSED: 5,
+  /** RFC 6672 §2.2: a DNAME substitution made a name longer than 255 octets. */
+  YXDOMAIN: 6,
   BADVERS: 16,
 } as const;
 
@@ -61,24 +137,62 @@ export const CLASSIC_UDP_SIZE = 512;
 /** Wire length of an OPT record with no options (RFC 6891 §6.1.2). */
 export const OPT_LENGTH = 11;
 
-/** A name as stored: presentation form without the final dot, in the zone file's case. */
+/**
+ * Names as stored: presentation form without the final dot, in the zone file's case. Octets are
+ * latin1 characters; a dot or a backslash inside a label is escaped (`\\.`, `\\\\`), so that
+ * the label boundaries of a name read from the wire and of a name read from a file agree
+ * (RFC 1035 §5.1, RFC 4343 §2.1).
+ */
 export function lower(name: string): string {
+  // RFC 4343 §3: only A-Z fold; String.prototype.toLowerCase would fold Latin-1 letters too.
+  for (let i = 0; i < name.length; i++) {
+    if (name.charCodeAt(i) > 0x7f) return name.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+  }
   return name.toLowerCase();
 }
 
-/** Labels of a name ("" is the root). */
+/** Labels of a name, unescaped ("" is the root). */
 export function labels(name: string): string[] {
-  return name === '' ? [] : name.split('.');
+  if (name === '') return [];
+  if (!name.includes('\\')) return name.split('.');
+  const out: string[] = [];
+  let cur = '';
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i]!;
+    if (c === '\\' && i + 1 < name.length) cur += name[++i];
+    else if (c === '.') {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
+  }
+  out.push(cur);
+  return out;
+}
+
+/** One label in stored form: its dots and backslashes escaped. */
+export function escapeLabel(label: string): string {
+  return /[.\\]/.test(label) ? label.replace(/[.\\]/g, (c) => `\\${c}`) : label;
 }
 
 /** Is `name` equal to or below `apex`? Both lower-case, without the final dot. */
 export function isSubdomain(name: string, apex: string): boolean {
-  return apex === '' || name === apex || name.endsWith(`.${apex}`);
+  if (apex === '' || name === apex) return true;
+  if (!name.endsWith(`.${apex}`)) return false;
+  // The dot found must end a label: not the escaped dot of `a\\.apex` (an odd run of backslashes).
+  let k = name.length - apex.length - 2;
+  let slashes = 0;
+  while (k >= 0 && name[k] === '\\') {
+    slashes++;
+    k--;
+  }
+  return slashes % 2 === 0;
 }
 
 /** Wire length of an uncompressed name. */
 export function nameWireLength(name: string): number {
-  return name === '' ? 1 : Buffer.byteLength(name) + 2;
+  let n = 1;
+  for (const l of labels(name)) n += l.length + 1;
+  return n;
 }
 
 /** Uncompressed wire form of a name. */
@@ -86,7 +200,7 @@ export function nameToWire(name: string): Buffer {
   const out = Buffer.alloc(nameWireLength(name));
   let o = 0;
   for (const l of labels(name)) {
-    o = out.writeUInt8(Buffer.byteLength(l), o);
+    o = out.writeUInt8(l.length, o);
     o += out.write(l, o, 'latin1');
   }
   out[o] = 0;
@@ -120,7 +234,7 @@ export function readName(buf: Buffer, offset: number): { name: string; end: numb
     if (o + 1 + len > buf.length) return undefined;
     length += len + 1;
     if (length > 255) return undefined;
-    parts.push(buf.toString('latin1', o + 1, o + 1 + len));
+    parts.push(escapeLabel(buf.toString('latin1', o + 1, o + 1 + len)));
     o += len + 1;
   }
   return { name: parts.join('.'), end };
@@ -196,16 +310,16 @@ export class SectionWriter {
     const ls = labels(name);
     let o = at;
     for (let i = 0; i < ls.length; i++) {
-      const suffix = ls.slice(i).join('.');
+      const suffix = ls.slice(i).map(escapeLabel).join('.');
       if (o < 0x4000 && !this.dict.has(suffix)) this.dict.set(suffix, o);
-      o += Buffer.byteLength(ls[i]!, 'latin1') + 1;
+      o += ls[i]!.length + 1;
     }
   }
 
   name(name: string, compress: boolean): void {
     const ls = labels(name);
     for (let i = 0; i < ls.length; i++) {
-      const suffix = ls.slice(i).join('.');
+      const suffix = ls.slice(i).map(escapeLabel).join('.');
       const at = compress ? this.dict.get(suffix) : undefined;
       if (at !== undefined) {
         this.u16(0xc000 | at);

@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import type tls from 'node:tls';
 import { tapSession, type SessionTap } from '@sstt/events';
-import type { TcpConnection } from '@sstt/runtime';
+import type { Slot, TcpConnection } from '@sstt/runtime';
 import { currentHttpDate } from './http-date.ts';
 import { combinedLine, labLine, type LabLogKind, type ServerLogs } from './log.ts';
 import { bodyFraming, ChunkedDecoder, parseRequestHead, type RequestHead } from './request.ts';
@@ -86,12 +86,16 @@ export class Connection {
   /** Responses of one round of pipelined requests, sent together by uncork() (one writev). */
   private corked: Buffer[] | undefined;
 
-  /** `tlsSocket`: the TLS socket under `socket`, for the client certificate's subject. */
+  /**
+   * `tlsSocket`: the TLS socket under `socket`, for the client certificate's subject. `slot`: its
+   * place in the server's connection limits, kept up to date with what the connection does.
+   */
   constructor(
     readonly socket: TcpConnection,
     readonly ctx: ServerContext,
     readonly secure: boolean,
     tlsSocket?: tls.TLSSocket,
+    private readonly slot?: Slot,
   ) {
     this.remote = socket.remoteAddress?.replace(/^::ffff:/, '') ?? '-';
     this.peerSubject = tlsSocket ? subjectOf(tlsSocket) : undefined;
@@ -107,7 +111,15 @@ export class Connection {
       error: (err) => this.ctx.log.debug({ err: err.message, remote: this.remote }, 'socket error'),
       close: () => this.onClose(),
     });
-    this.arm('idle', ctx.idleTimeoutMs);
+    this.arm('idle', this.idleMs());
+  }
+
+  /** The timeouts shrink while the server is under pressure (near its connection cap). */
+  private headerMs(): number {
+    return this.ctx.limiter.underPressure ? Math.min(this.ctx.headerTimeoutMs, this.ctx.pressureHeaderTimeoutMs) : this.ctx.headerTimeoutMs;
+  }
+  private idleMs(): number {
+    return this.ctx.limiter.underPressure ? Math.min(this.ctx.idleTimeoutMs, this.ctx.pressureIdleTimeoutMs) : this.ctx.idleTimeoutMs;
   }
 
   /** Writes now, or adds to the round's batch while corked. */
@@ -264,6 +276,8 @@ export class Connection {
     if (this.state === 'closed' || this.closeAfter) return;
     const keepOpen = !reply.close && this.keepAlive(head);
     this.served++;
+    // Answering: busy (and, once idle again, idle since now).
+    this.slot?.set('busy');
     const status = reply.status;
     const body = reply.body ?? (reply.file ? undefined : status >= 400 ? errorPage(status) : EMPTY);
     const length = reply.length ?? body?.length ?? 0;
@@ -429,6 +443,10 @@ export class Connection {
 
   /** Sets the one timer of the connection. The header deadline runs from the first byte. */
   private arm(kind: TimerKind, ms: number): void {
+    // What the connection costs and gives, for shedding at the caps (connection-limits.ts): a
+    // head being sent (or none yet) is 'head', a keep-alive between requests 'idle', a response
+    // on its way 'busy'. A head keeps its start time however many bytes trickle in.
+    this.slot?.set(kind === 'send' ? 'busy' : kind === 'header' || this.served === 0 ? 'head' : 'idle');
     if (this.timer && this.timerKind === kind) {
       if (kind !== 'header') this.timer.refresh();
       return;
@@ -450,15 +468,24 @@ export class Connection {
     this.timerKind = undefined;
     if (this.state === 'closed') return;
     if (kind === 'header') {
-      // RFC 9110 §15.5.9: 408 and close for a request that did not arrive in time.
+      // RFC 9110 §15.5.9: 408 and close for a request that did not arrive in time. The socket is
+      // closed as soon as the kernel has the 408, not kept until the client's FIN (nginx's
+      // reset_timedout_connection): a slowloris that never closes must not hold its place.
       this.buf = EMPTY;
       this.body = undefined;
       this.respond({ status: 408, close: true, reason: 'header timeout' }, '-', undefined);
+      this.closeWhenFlushed();
       return;
     }
-    // Idle keep-alive connection, or a client that stopped reading: close.
-    if (kind === 'send') this.socket.destroy();
-    else this.end();
+    // A client that stopped reading is cut; an idle keep-alive is closed at once (nothing is
+    // pending: the kernel sends the FIN), freeing its place without waiting for the client's FIN.
+    this.socket.destroy();
+  }
+
+  /** Closes once everything written has been taken by the kernel (which still delivers it). */
+  private closeWhenFlushed(): void {
+    this.uncork();
+    this.socket.onDrain(() => this.socket.destroy());
   }
 
   /** Chooses the timer after a round of processing, and handles a client's half-close. */
@@ -470,11 +497,11 @@ export class Connection {
       this.end();
       return;
     }
-    if (this.buf.length > 0 || this.body) this.arm('header', this.ctx.headerTimeoutMs);
+    if (this.buf.length > 0 || this.body) this.arm('header', this.headerMs());
     else {
       this.state = this.served > 0 ? 'idle' : this.state;
       if (this.ctx.closing) this.end();
-      else this.arm('idle', this.ctx.idleTimeoutMs);
+      else this.arm('idle', this.idleMs());
     }
   }
 
@@ -486,11 +513,15 @@ export class Connection {
     this.socket.end();
     // A peer that never reads would keep the socket; the send timer still applies.
     this.arm('send', this.ctx.sendTimeoutMs);
+    // Once the answer is out, a connection waiting only for the client's FIN gives nothing: the
+    // first to go at the caps.
+    this.socket.onDrain(() => this.slot?.set('idle'));
   }
 
   private onClose(): void {
     this.tap.close();
     this.state = 'closed';
+    this.slot?.release();
     this.disarm();
     if (this.streamFd !== undefined) {
       fs.close(this.streamFd, () => {});

@@ -1,6 +1,7 @@
 // What a request means: the gate every request passes (method, path, cookie) and then the file,
 // the form or an error. It returns a Reply; connection.ts writes it.
-import type { Logger } from '@sstt/runtime';
+import type { ConnectionLimiter, Logger } from '@sstt/runtime';
+import { AUTOCONFIG_PATHS } from '@sstt/scenario';
 import type { Connection } from './connection.ts';
 import { isOverLimit, readCounter, setCookieValue, type CookieRule } from './cookie.ts';
 import { parseRange, resolveTarget, INDEX_FILE, type FileEntry, type FileStore } from './files.ts';
@@ -19,10 +20,17 @@ export interface ServerContext {
   /** The idle timeout as the Keep-Alive header states it, in whole seconds. */
   keepAliveTimeoutS: number;
   headerTimeoutMs: number;
+  /** The header and idle timeouts while the limiter says the server is under pressure. */
+  pressureHeaderTimeoutMs: number;
+  pressureIdleTimeoutMs: number;
+  /** The connection caps (server.ts): the pressure flag, and slots for shedding. */
+  limiter: ConnectionLimiter;
   /** A response being sent must make progress (a chunk accepted by the client) within this. */
   sendTimeoutMs: number;
   maxRequests: number;
   formEmail: string | undefined;
+  /** Thunderbird's autoconfig file for the domain (scenario autoconfigXml), served at AUTOCONFIG_PATHS. */
+  autoconfig: Buffer;
   cookie: CookieRule;
   closing: boolean;
   onClosed(conn: Connection): void;
@@ -71,6 +79,12 @@ export function handleRequest(conn: Connection, head: RequestHead, framing: Excl
   }
   if (target.kind === 'bad') return { status: 400, reason: target.reason, noBody: method === 'HEAD' };
   if (target.kind === 'forbidden') return { status: 403, reason: target.reason, noBody: method === 'HEAD' };
+
+  // Mail clients' autoconfig (Thunderbird asks autoconfig.<domain>/mail/config-v1.1.xml and the
+  // domain's /.well-known/ path): generated, not a file of the lab's site, so no lab cookie either.
+  if (method !== 'POST' && target.kind === 'ok' && (AUTOCONFIG_PATHS as readonly string[]).includes(target.relPath)) {
+    return { status: 200, contentType: 'application/xml; charset=utf-8', body: ctx.autoconfig, noBody: method === 'HEAD', length: ctx.autoconfig.length };
+  }
 
   // The lab's cookie: a client that already carries the limit is refused (and gets no cookie).
   const counter = readCounter(head.headers.get('cookie'), ctx.cookie.name);

@@ -5,8 +5,19 @@
 import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { ListenError, listenTcp, silentLogger, wrapSocket, type Logger, type TcpConnection, type TcpListener } from '@sstt/runtime';
-import type { Scenario } from '@sstt/scenario';
+import {
+  ConnectionLimiter,
+  intermediateTlsOptions,
+  ListenError,
+  listenTcp,
+  silentLogger,
+  wrapSocket,
+  type Logger,
+  type Slot,
+  type TcpConnection,
+  type TcpListener,
+} from '@sstt/runtime';
+import { autoconfigXml, type Scenario } from '@sstt/scenario';
 import { Connection } from './connection.ts';
 import { FileStore } from './files.ts';
 import type { ServerContext } from './handler.ts';
@@ -18,8 +29,21 @@ import { currentHttpDate } from './http-date.ts';
 export const HEADER_TIMEOUT_MS = 5000;
 /** A client must take each chunk of a response (up to 512 KiB) within this long, or it is cut. */
 export const SEND_TIMEOUT_MS = 60_000;
-/** Connections beyond this many are answered 503 and closed. */
+/**
+ * Connections (HTTP and HTTPS together, TLS handshakes included). At this cap a newcomer takes
+ * the place of the connection that costs most and gives least: an idle keep-alive first, then the
+ * one that has been sending its request head longest (nginx limit_conn + reset_timedout_connection);
+ * only when every connection is being answered is the newcomer refused with 503.
+ */
 export const MAX_CONNECTIONS = 1024;
+/** Connections per client address; at this cap the client's own costliest connection makes room. */
+export const MAX_CONNECTIONS_PER_CLIENT = 256;
+/** From this percentage of MAX_CONNECTIONS on, the server is under pressure and its timeouts shrink. */
+export const PRESSURE_PERCENT = 75;
+/** The header timeout under pressure: a browser sends its head at once; a slowloris does not. */
+export const PRESSURE_HEADER_TIMEOUT_MS = 2000;
+/** The keep-alive idle timeout under pressure (RFC 9112 §9.5: a server may close idle connections at any time). */
+export const PRESSURE_IDLE_TIMEOUT_MS = 1000;
 /** On close, busy connections get this long to finish before they are cut. */
 export const CLOSE_GRACE_MS = 2000;
 export const SERVER_NAME = 'web_sstt';
@@ -48,7 +72,12 @@ export interface HttpServerOptions {
   headerTimeoutMs?: number;
   sendTimeoutMs?: number;
   maxRequests?: number;
+  /** Default scenario.http.limits, else the constants above. */
   maxConnections?: number;
+  maxConnectionsPerClient?: number;
+  pressurePercent?: number;
+  pressureHeaderTimeoutMs?: number;
+  pressureIdleTimeoutMs?: number;
   /** Address the 2019/20 form expects; without it POST is 405 (default scenario.http.formEmail). */
   formEmail?: string;
   /** Where access.log and webserver.log go (default scenario.paths.logs); false: no log files. */
@@ -77,8 +106,13 @@ export interface HttpServer {
   plainTransport(): 'raw' | 'net' | undefined;
 }
 
+/**
+ * The key, the certificate and the client CA under Mozilla's intermediate profile (TLS 1.2 + 1.3,
+ * ECDHE with AEAD, X25519/P-256/P-384, no client renegotiation). Clients get the full chain, leaf
+ * + CA: OpenSSL completes the chain from `ca`, the lab CA that also verifies client certificates.
+ */
 function credentials(h: HttpsOptions): tls.SecureContextOptions {
-  return { cert: h.cert, key: h.key, ca: h.ca, ...(h.crl ? { crl: h.crl } : {}) };
+  return { ...intermediateTlsOptions(), cert: h.cert, key: h.key, ca: h.ca, ...(h.crl ? { crl: h.crl } : {}) };
 }
 
 export function createHttpServer(options: HttpServerOptions): HttpServer {
@@ -86,7 +120,16 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const log = options.log ?? silentLogger();
   const host = options.host ?? s.listen.address;
   const idleTimeoutMs = options.idleTimeoutMs ?? s.http.idleTimeoutSeconds * 1000;
-  const maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
+  const limits = s.http.limits ?? {};
+  const maxConnections = options.maxConnections ?? limits.maxConnections ?? MAX_CONNECTIONS;
+  const pressurePercent = options.pressurePercent ?? limits.pressurePercent ?? PRESSURE_PERCENT;
+  const limiter = new ConnectionLimiter({
+    service: 'http',
+    maxConnections,
+    maxConnectionsPerAddress: options.maxConnectionsPerClient ?? limits.maxConnectionsPerClient ?? MAX_CONNECTIONS_PER_CLIENT,
+    pressurePercent,
+    log,
+  });
   const logDir = options.logDir ?? s.paths.logs;
   const connections = new Set<Connection>();
   /** Every accepted TCP socket of the TLS listener, including handshakes in progress and refused ones, for close(). */
@@ -94,7 +137,21 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const track = (srv: net.Server) =>
     srv.on('connection', (sock: net.Socket) => {
       sockets.add(sock);
-      sock.once('close', () => sockets.delete(sock));
+      // The TLS handshake costs a connection like a request head does: the slot is taken here,
+      // before it, so a flood of handshakes (or of silent TCP connections) is shed like a slowloris.
+      const slot = limiter.admitSlot(addressOf(sock.remoteAddress), 'head', () => {
+        const conn = slotConns.get(slot!);
+        if (conn) conn.destroy();
+        else sock.destroy();
+      });
+      const key = peerKey(sock);
+      if (slot) tlsSlots.set(key, slot);
+      else sock.destroy(); // no HTTP can be spoken before the handshake: a 503 is not possible yet
+      sock.once('close', () => {
+        sockets.delete(sock);
+        if (slot && tlsSlots.get(key) === slot) tlsSlots.delete(key);
+        slot?.release();
+      });
     });
   let logs: ServerLogs | undefined;
   const servers: net.Server[] = [];
@@ -108,35 +165,64 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     serverName: SERVER_NAME,
     idleTimeoutMs,
     keepAliveTimeoutS: Math.max(1, Math.ceil(idleTimeoutMs / 1000)),
-    headerTimeoutMs: options.headerTimeoutMs ?? HEADER_TIMEOUT_MS,
+    headerTimeoutMs: options.headerTimeoutMs ?? limits.headerTimeoutMs ?? HEADER_TIMEOUT_MS,
+    pressureHeaderTimeoutMs: options.pressureHeaderTimeoutMs ?? limits.pressureHeaderTimeoutMs ?? PRESSURE_HEADER_TIMEOUT_MS,
+    pressureIdleTimeoutMs: options.pressureIdleTimeoutMs ?? limits.pressureIdleTimeoutMs ?? PRESSURE_IDLE_TIMEOUT_MS,
+    limiter,
     sendTimeoutMs: options.sendTimeoutMs ?? SEND_TIMEOUT_MS,
     maxRequests: options.maxRequests ?? s.http.maxRequests,
     formEmail: options.formEmail ?? s.http.formEmail,
+    autoconfig: Buffer.from(autoconfigXml(s)),
     cookie: s.http.cookie,
     closing: false,
     onClosed: (c) => connections.delete(c),
   };
 
-  const accept = (socket: TcpConnection, tlsSocket?: tls.TLSSocket) => {
-    if (connections.size >= maxConnections || ctx.closing) {
-      // Bounded connections: a short 503 and close instead of an unbounded queue.
-      const page = errorPage(503);
-      // With half-open connections our FIN does not close the socket; do not wait for the peer's.
-      const timer = setTimeout(() => socket.destroy(), ctx.idleTimeoutMs);
-      timer.unref();
-      // Read and drop what the client sends, so the close is a clean FIN.
-      socket.setHandlers({ data() {}, end() {}, error() {}, close: () => clearTimeout(timer) });
-      socket.write(
-        `HTTP/1.1 503 Service Unavailable\r\nDate: ${currentHttpDate()}\r\nServer: ${SERVER_NAME}\r\nContent-Type: text/html; charset=utf-8\r\n` +
-          `Content-Length: ${page.length}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${page.toString('latin1')}`,
-      );
-      socket.end();
-      return;
-    }
-    // The plain listener sets TCP_NODELAY as it accepts; the TLS socket needs it here.
-    if (tlsSocket) socket.setNoDelay(true);
-    connections.add(new Connection(socket, ctx, tlsSocket !== undefined, tlsSocket));
+  /** A short 503 and close: the server is closing, or every connection in the way is busy. */
+  const refuse = (socket: TcpConnection) => {
+    const page = errorPage(503);
+    // With half-open connections our FIN does not close the socket; do not wait for the peer's.
+    const timer = setTimeout(() => socket.destroy(), ctx.idleTimeoutMs);
+    timer.unref();
+    // Read and drop what the client sends, so the close is a clean FIN.
+    socket.setHandlers({ data() {}, end() {}, error() {}, close: () => clearTimeout(timer) });
+    socket.write(
+      `HTTP/1.1 503 Service Unavailable\r\nDate: ${currentHttpDate()}\r\nServer: ${SERVER_NAME}\r\nContent-Type: text/html; charset=utf-8\r\n` +
+        `Content-Length: ${page.length}\r\nRetry-After: 1\r\nConnection: close\r\n\r\n${page.toString('latin1')}`,
+    );
+    socket.end();
   };
+
+  const addressOf = (a: string | undefined) => a?.replace(/^::ffff:/, '') ?? '-';
+
+  /** A new plain connection: it takes a slot (maybe in place of a costlier one) or gets 503. */
+  const acceptPlain = (socket: TcpConnection) => {
+    if (ctx.closing) return refuse(socket);
+    let conn: Connection | undefined;
+    const slot = limiter.admitSlot(addressOf(socket.remoteAddress), 'head', () => (conn ? conn.destroy() : socket.destroy()));
+    if (!slot) return refuse(socket);
+    conn = new Connection(socket, ctx, false, undefined, slot);
+    connections.add(conn);
+  };
+
+  /** A TLS connection whose client certificate was accepted; its slot was taken at the TCP accept. */
+  const acceptTls = (tlsSocket: tls.TLSSocket, slot: Slot) => {
+    const socket = wrapSocket(tlsSocket);
+    if (ctx.closing) return refuse(socket);
+    // The plain listener sets TCP_NODELAY as it accepts; the TLS socket needs it here.
+    socket.setNoDelay(true);
+    const conn = new Connection(socket, ctx, true, tlsSocket, slot);
+    slotConns.set(slot, conn);
+    connections.add(conn);
+  };
+  /** The Connection that holds a TLS slot once the handshake is done (shedding destroys it). */
+  const slotConns = new WeakMap<Slot, Connection>();
+  /**
+   * The slot of each TCP socket of the TLS listener, taken at accept (the handshake counts as the
+   * head), by the peer's address and port: the TLSSocket Node makes around it is another object.
+   */
+  const tlsSlots = new Map<string, Slot>();
+  const peerKey = (sock: net.Socket) => `${sock.remoteAddress}|${sock.remotePort}`;
 
   /**
    * A TLS client without a valid certificate from the lab CA (none, another CA, revoked on the
@@ -173,7 +259,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
         port,
         backlog: 1024,
         transport: options.tcp,
-        onConnection: (c) => accept(c),
+        onConnection: (c) => acceptPlain(c),
         onError: (err) => log.error({ err }, 'http listener error'),
       });
     } catch (err) {
@@ -212,14 +298,15 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
             // Node can only drop a refused client silently, which a client reads as an empty reply.
             requestCert: true,
             rejectUnauthorized: false,
-            minVersion: 'TLSv1.2',
-            maxVersion: 'TLSv1.3',
             // A client that connects and never completes the handshake is cut like a slow head.
             handshakeTimeout: ctx.headerTimeoutMs,
           },
           (sock) => {
-            if (sock.authorized) accept(wrapSocket(sock), sock);
-            else refuseTls(sock);
+            // The TLSSocket is made around the TCP socket that took the slot at accept.
+            const slot = tlsSlots.get(peerKey(sock));
+            if (sock.authorized && slot && !slot.released) acceptTls(sock, slot);
+            else if (!sock.authorized) refuseTls(sock);
+            else sock.destroy();
           },
         );
         secure.on('tlsClientError', (err, sock) => {
@@ -260,6 +347,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       grace.unref();
       await closed;
       clearTimeout(grace);
+      limiter.close();
       logs?.lab.write(labLine('INFO', '-', 'server closed'));
       await logs?.close();
     },

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawTcp, type RawClient } from '@sstt/testkit';
 import { expectClosedQuietly, expectCommonHeaders, expectErrorPage, expectStatus } from './expect.ts';
-import { readResponse, req, splitResponses } from './wire.ts';
+import { readResponse, readSome, req, splitResponses } from './wire.ts';
 import { createWorld, FILES, type Running, type Transport, type TransportName, type World } from './world.ts';
 
 const NO_READER = fileURLToPath(new URL('./clients/no-reader.mjs', import.meta.url));
@@ -306,7 +306,7 @@ describe.each(['tcp', 'net', 'tls'] as const)('over %s', (name) => {
   });
 
   describe('bounded connections', () => {
-    it('beyond maxConnections a client gets 503 and close; a freed slot serves again', async () => {
+    it('at maxConnections an idle keep-alive makes room for the newcomer (closed, the newcomer served)', async () => {
       const t = bounded.byName(name);
       const a = await connect(t);
       const b = await connect(t);
@@ -314,27 +314,61 @@ describe.each(['tcp', 'net', 'tls'] as const)('over %s', (name) => {
         c.write(req('GET', '/a.txt', { Host: host() }));
         expectStatus(await readResponse(c), 200);
       }
+      // Both are idle keep-alives now; the newcomer takes the place of the one idle longest (a).
       const extra = await connect(t);
       extra.write(req('GET', '/a.txt', { Host: host() }));
-      const refused = await readResponse(extra);
-      expectStatus(refused, 503);
-      expectCommonHeaders(refused);
-      expect(refused.header('connection')).toMatch(/^close$/i);
-      await expectClosedQuietly(extra);
+      expectStatus(await readResponse(extra), 200);
+      await expectClosedQuietly(a);
+      expect(b.isClosed()).toBe(false);
+      b.write(req('GET', '/a.txt', { Host: host() }));
+      expectStatus(await readResponse(b), 200);
+      for (const c of [b, extra]) c.destroy();
+      await Promise.all([b.closed, extra.closed]);
+    });
 
-      a.destroy();
-      await a.closed;
-      // The server learns about the close asynchronously: try a few times.
+    it('when every connection is busy answering, the newcomer is refused (503 and close on plain HTTP); a freed slot serves again', async () => {
+      const t = bounded.byName(name);
+      // Two clients that take a 20 MB answer without reading it: busy, never shed.
+      const busy: RawClient[] = [];
+      for (let i = 0; i < 2; i++) {
+        // The server learns about earlier closes asynchronously: try a few times.
+        let c = await connect(t).catch(() => undefined);
+        for (let tries = 0; !c && tries < 40; tries++) {
+          await sleep(50);
+          c = await connect(t).catch(() => undefined);
+        }
+        c!.write(req('GET', '/stall.zip', { Host: host() }));
+        await readSome(c!);
+        c!.socket.pause();
+        busy.push(c!);
+      }
+      if (name === 'tls') {
+        // No HTTP before the handshake: the TCP connection is closed at once.
+        await expect(t.connect()).rejects.toThrow();
+      } else {
+        const extra = await connect(t);
+        extra.write(req('GET', '/a.txt', { Host: host() }));
+        const refused = await readResponse(extra);
+        expectStatus(refused, 503);
+        expectCommonHeaders(refused);
+        expect(refused.header('connection')).toMatch(/^close$/i);
+        await expectClosedQuietly(extra);
+      }
+
+      busy[0]!.destroy();
+      await busy[0]!.closed;
       let status = 0;
       for (let i = 0; i < 40 && status !== 200; i++) {
-        const c = await connect(t);
-        c.write(req('GET', '/a.txt', { Host: host() }));
-        status = (await readResponse(c)).status;
-        c.destroy();
+        const c = await connect(t).catch(() => undefined);
+        if (c) {
+          c.write(req('GET', '/a.txt', { Host: host() }));
+          status = (await readResponse(c).catch(() => ({ status: 0 }))).status;
+          c.destroy();
+        }
         if (status !== 200) await sleep(50);
       }
       expect(status).toBe(200);
-      b.destroy();
+      busy[1]!.destroy();
     });
   });
 

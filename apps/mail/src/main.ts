@@ -7,6 +7,7 @@ import type tls from 'node:tls';
 import { certPaths, loadScenario, parseCommandLine, type Scenario, type Service } from '@sstt/scenario';
 import { createLogger, ListenError, runApp, type Closable } from '@sstt/runtime';
 import { installJournal } from '@sstt/events';
+import { AuthPenalty } from './auth-penalty.ts';
 import { createSmtpServer } from './smtp.ts';
 import { createOutboundRunner } from './smtp-outbound.ts';
 import { createPop3Server } from './pop3/server.ts';
@@ -18,11 +19,11 @@ interface Listener {
   close(): Promise<void>;
 }
 
-/** The server key and certificate, if packages/pki has written them. */
+/** The server key and certificate, and the CA so that the chain is sent, if packages/pki has written them. */
 function readServerTls(s: Scenario): tls.SecureContextOptions | undefined {
-  const { server } = certPaths(s);
+  const { server, ca } = certPaths(s);
   if (!fs.existsSync(server.cert) || !fs.existsSync(server.key)) return undefined;
-  return { key: fs.readFileSync(server.key), cert: fs.readFileSync(server.cert) };
+  return { key: fs.readFileSync(server.key), cert: fs.readFileSync(server.cert), ...(fs.existsSync(ca.cert) ? { ca: fs.readFileSync(ca.cert) } : {}) };
 }
 
 async function listenAs(service: Service, host: string, port: number, handle: Listener, started: Closable[]): Promise<void> {
@@ -49,16 +50,18 @@ runApp({
     const serverTls = readServerTls(s);
     if (!serverTls) log.warn({ cert: certPaths(s).server.cert }, 'no server certificate: STARTTLS, STLS and POP3S are off (run the pki first)');
     const started: Closable[] = [];
-    const tlsOpt = serverTls ? { tls: serverTls } : {};
+    // One login penalty table for every listener: changing protocol does not reset it.
+    const penalty = new AuthPenalty({ baseMs: s.mail.limits.authPenaltyMs, maxMs: s.mail.limits.authPenaltyMaxMs });
+    const shared = serverTls ? { tls: serverTls, penalty } : { penalty };
 
     // One queue runner (smarthost forwarding) for both SMTP listeners.
     const outbound = createOutboundRunner(s, { log });
     started.push(outbound);
-    await listenAs('smtp', host, ports.smtp, createSmtpServer({ scenario: s, host, port: ports.smtp, log, outbound, ...tlsOpt }), started);
-    await listenAs('submission', host, ports.submission, createSmtpServer({ scenario: s, host, port: ports.submission, submission: true, log, outbound, ...tlsOpt }), started);
+    await listenAs('smtp', host, ports.smtp, createSmtpServer({ scenario: s, host, port: ports.smtp, log, outbound, ...shared }), started);
+    await listenAs('submission', host, ports.submission, createSmtpServer({ scenario: s, host, port: ports.submission, submission: true, log, outbound, ...shared }), started);
 
-    await listenAs('pop3', host, ports.pop3, createPop3Server({ scenario: s, host, port: ports.pop3, log, ...tlsOpt }), started);
-    if (serverTls) await listenAs('pop3s', host, ports.pop3s, createPop3Server({ scenario: s, host, port: ports.pop3s, implicitTls: true, tls: serverTls, log }), started);
+    await listenAs('pop3', host, ports.pop3, createPop3Server({ scenario: s, host, port: ports.pop3, log, ...shared }), started);
+    if (serverTls) await listenAs('pop3s', host, ports.pop3s, createPop3Server({ scenario: s, host, port: ports.pop3s, implicitTls: true, tls: serverTls, penalty, log }), started);
     return started;
   },
 });

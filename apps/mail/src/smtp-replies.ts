@@ -9,6 +9,7 @@
 import type tls from 'node:tls';
 import { NOOP_TAP, type SessionTap } from '@sstt/events';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
+import type { LimitedConnection, Phase, ShedReason } from '@sstt/runtime';
 import { rfc5322Date } from './smtp-date.ts';
 
 /** Exim's EHLO keywords, in exim's order (RFC 5321 §4.1.1.1 leaves the order free). */
@@ -54,7 +55,10 @@ const REWRITES: Record<number, Array<[RegExp, Rewrite]>> = {
   552: [[/^Error: message exceeds fixed maximum message size/, () => 'Message size exceeds maximum permitted']],
 };
 
-export class EximConnection extends SMTPConnection {
+/** Sessions whose AUTH answer a login penalty is holding, and since when (set by smtp.ts's onAuth). */
+export const penaltyHeld = new WeakMap<object, number>();
+
+export class EximConnection extends SMTPConnection implements LimitedConnection {
   /** The verb of the command being answered (MAIL and RCPT both get "Accepted" from smtp-server). */
   lastCommand = '';
   policy: ConnectionPolicy | undefined;
@@ -62,6 +66,72 @@ export class EximConnection extends SMTPConnection {
   tap: SessionTap = NOOP_TAP;
   private lastCode = 0;
   private tlsTapped = false;
+  /** Called once when the connection is gone (the connection limiter lets it go). */
+  onGone: (() => void) | undefined;
+  // For the connection limiter (phase()): when the last reply went out, when the command line
+  // now arriving began, when DATA and STARTTLS began.
+  private lastReplyAt = Date.now();
+  private lineStartAt = 0;
+  private dataAt = 0;
+  private upgradeAt = 0;
+
+  get address(): string {
+    return this.remoteAddress;
+  }
+
+  /**
+   * exim greets at once; smtp-server waits 100 ms first to catch clients that talk before the
+   * greeting (RFC 5321 §4.3.1 has them wait). Under a connection flood those 100 ms keep every
+   * new connection in a state the server owes an answer, which the connection limiter may not
+   * shed: a flood of new connections could then fill a listener with nothing left to close.
+   */
+  override init(): void {
+    this._setListeners(() => this.connectionReady());
+  }
+
+  /** Notes when a command line begins (the parser's remainder is the part of a line received). */
+  override _createParser(): ReturnType<SMTPConnection['_createParser']> {
+    const parser = super._createParser();
+    const write = parser.write.bind(parser) as (...args: unknown[]) => boolean;
+    parser.write = ((...args: unknown[]) => {
+      if (!parser._remainder) this.lineStartAt = Date.now();
+      return write(...args);
+    }) as typeof parser.write;
+    return parser;
+  }
+
+  /**
+   * What the connection costs now (@sstt/runtime connection-limits.ts): 'penalty' while a failed login's answer is
+   * held, 'busy' while the server owes an answer, 'head' while a command line, the message (DATA), a TLS handshake or the reading of our
+   * replies is in progress, 'idle' otherwise.
+   */
+  phase(): { phase: Phase; since: number } {
+    const parser = this._parser;
+    const penalty = penaltyHeld.get(this.session);
+    if (penalty !== undefined) return { phase: 'penalty', since: penalty };
+    if (!this._ready || this._handlerPending) return { phase: 'busy', since: this.lastReplyAt };
+    if (this._upgrading) return { phase: 'head', since: this.upgradeAt };
+    if (parser && parser._dataMode) return { phase: 'head', since: this.dataAt };
+    // The message is in and the onData handler is deciding on it.
+    if (this._dataStream) return { phase: 'busy', since: this.lastReplyAt };
+    if (parser && parser._remainder) return { phase: 'head', since: this.lineStartAt };
+    if (this._socket.writableLength > 0) return { phase: 'head', since: this.lastReplyAt };
+    return { phase: 'idle', since: this.lastReplyAt };
+  }
+
+  /** Closed by the connection limiter: 421 (RFC 5321 §3.8), then the connection goes at once. */
+  shed(why: ShedReason): void {
+    this.send(421, why === 'room' ? `${this.name} Too many connections, closing connection` : `${this.name} Timeout - closing connection`);
+    this._socket.destroy();
+  }
+
+  override _onClose(): void {
+    this.tap.close();
+    const gone = this.onGone;
+    this.onGone = undefined;
+    gone?.();
+    super._onClose();
+  }
 
   override _onCommand(command: Buffer, callback?: () => void): void {
     this.lastCommand = command.toString('latin1', 0, Math.min(command.length, 8)).split(/[\s:]/)[0]!.toUpperCase();
@@ -75,11 +145,6 @@ export class EximConnection extends SMTPConnection {
     super._onCommand(command, callback);
   }
 
-  override _onClose(): void {
-    this.tap.close();
-    super._onClose();
-  }
-
   /** AUTH exists on a plaintext connection only where the policy allows it (RFC 4954 §4). */
   override _isSupported(command: string): boolean {
     if (command.toString().trim().toUpperCase() === 'AUTH' && !this.secure && this.policy && !this.policy.plainAuthAllowed(this.remoteAddress)) {
@@ -89,6 +154,9 @@ export class EximConnection extends SMTPConnection {
   }
 
   override send(code: number, data?: string | string[] | null, context?: string | false): void {
+    this.lastReplyAt = Date.now();
+    if (code === 354) this.dataAt = this.lastReplyAt;
+    else if (code === 220 && this.lastCommand === 'STARTTLS') this.upgradeAt = this.lastReplyAt;
     if (Array.isArray(data) && code === 250 && this.lastCommand === 'EHLO') {
       this.reply(code, this.ehloLines(data), context);
       return;

@@ -17,17 +17,17 @@ import type tls from 'node:tls';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { maildirOf, type Scenario } from '@sstt/scenario';
 import { tapSession } from '@sstt/events';
-import { silentLogger, type Logger } from '@sstt/runtime';
+import { ConnectionLimiter, silentLogger, type Logger } from '@sstt/runtime';
 import type { Readable } from 'node:stream';
+import { AuthPenalty } from './auth-penalty.ts';
 import { cleanTmp, deliver, ensureMaildir, SizeExceededError } from './maildir.ts';
 import { createOutboundRunner, envelopeHeader, OUTBOUND_DIR, outboundMaildir, type OutboundRunner } from './smtp-outbound.ts';
-import { EximConnection } from './smtp-replies.ts';
+import { EximConnection, penaltyHeld } from './smtp-replies.ts';
 import { rfc5322Date } from './smtp-date.ts';
+import { mailTlsOptions } from './tls.ts';
 
 export { OUTBOUND_DIR };
 
-/** Idle time before smtp-server answers 421 and closes (RFC 5321 §4.5.3.2.7: 5 minutes). */
-export const SMTP_IDLE_TIMEOUT_MS = 5 * 60 * 1000;
 /** How long close() waits for sessions to finish before destroying them. */
 export const SMTP_CLOSE_GRACE_MS = 3000;
 
@@ -37,11 +37,14 @@ export interface SmtpServerOptions {
   port?: number;
   /** Submission (RFC 6409): MAIL needs AUTH first. */
   submission?: boolean;
-  /** Key and certificate: STARTTLS is offered only when given. */
+  /** Key, certificate and CA: STARTTLS is offered only when given (with the profile of tls.ts). */
   tls?: tls.SecureContextOptions;
   log?: Logger;
+  /** Default: scenario.mail.limits.smtpIdleTimeoutMs (RFC 5321 §4.5.3.2.7: 5 minutes). */
   idleTimeoutMs?: number;
   closeGraceMs?: number;
+  /** Login penalties; share one between the mail listeners. Default: its own, from scenario.mail.limits. */
+  penalty?: AuthPenalty;
   /**
    * The runner forwarding relayed mail to the smarthost; share one between the SMTP and the
    * submission listener. Default: the server starts (and closes) its own.
@@ -53,6 +56,9 @@ export interface SmtpServerHandle {
   listen(): Promise<AddressInfo[]>;
   close(): Promise<void>;
 }
+
+/** The MAIL FROM parameters of the extensions we advertise: SIZE (RFC 1870), BODY (RFC 6152), AUTH (RFC 4954 §5). */
+const MAIL_PARAMS = new Set(['SIZE', 'BODY', 'AUTH']);
 
 /** An SMTP error carrying its reply code, as smtp-server expects (`err.responseCode`). */
 export function smtpError(code: number, text: string): Error & { responseCode: number } {
@@ -90,7 +96,10 @@ export function createRouter(s: Scenario) {
       const local = (at < 0 ? address : address.slice(0, at)).toLowerCase();
       const domain = (at < 0 ? s.domain : address.slice(at + 1)).toLowerCase();
       if (localDomains.has(domain)) {
-        const user = users.get(local);
+        // RFC 5321 §4.5.1: postmaster@<domain> (and bare "postmaster", §4.1.1.3, which smtp-server
+        // lets through as the only domainless address) MUST be accepted; the local part is
+        // case-insensitive there. It goes to the configured user.
+        const user = users.get(local === 'postmaster' ? s.mail.postmaster : local);
         if (!user) return smtpError(550, '5.1.1 Unrouteable address: no such user here');
         return { kind: 'local', user: user.name, maildir: maildirOf(s, user.name) };
       }
@@ -101,12 +110,16 @@ export function createRouter(s: Scenario) {
       }
       return { kind: 'relay', domain, maildir: outboundMaildir(s, domain) };
     },
-    /** AUTH PLAIN/LOGIN: the login name with or without @domain. */
-    checkLogin(username: string, password: string): string | undefined {
+    /** The user an AUTH login name (with or without @domain) names, if any. */
+    account(username: string): string | undefined {
       const at = username.lastIndexOf('@');
       const name = (at >= 0 && localDomains.has(username.slice(at + 1).toLowerCase()) ? username.slice(0, at) : username).toLowerCase();
-      const u = users.get(name);
-      return u && u.password === password ? u.name : undefined;
+      return users.get(name)?.name;
+    },
+    /** AUTH PLAIN/LOGIN: the user, when the password is theirs. */
+    checkLogin(username: string, password: string): string | undefined {
+      const name = this.account(username);
+      return name !== undefined && users.get(name)!.password === password ? name : undefined;
     },
   };
 }
@@ -169,15 +182,28 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
   const authNets = netMatcher(s.mail.relayNets);
   const policy = { plainAuthAllowed: (ip: string) => s.mail.plaintextAuth && authNets(ip) };
   const service = options.submission ? 'submission' : 'smtp';
+  const penalty = options.penalty ?? new AuthPenalty({ baseMs: s.mail.limits.authPenaltyMs, maxMs: s.mail.limits.authPenaltyMaxMs });
   const ownOutbound = !options.outbound;
   let outbound: OutboundRunner = options.outbound ?? { poke: () => {}, close: async () => {} };
 
+  const idleTimeoutMs = options.idleTimeoutMs ?? s.mail.limits.smtpIdleTimeoutMs;
+  const limiter = new ConnectionLimiter({ ...s.mail.limits, idleTimeoutMs, service, log });
+
   const server = new (class extends SMTPServer {
-    // One line changed from SMTPServer.connect: our connection class (exim's reply texts).
+    // SMTPServer.connect with our connection class (exim's reply texts) and the connection limiter.
     override connect(socket: net.Socket | tls.TLSSocket, socketOptions?: ConstructorParameters<typeof EximConnection>[2]): void {
+      if (!limiter.admit(socket.remoteAddress ?? '')) {
+        // RFC 5321 §3.8: 421 and close; nothing could be shed (every connection waits for us).
+        socket.on('error', () => {});
+        socket.end(`421 ${s.hostname} Too many connections, try again later\r\n`);
+        setTimeout(() => socket.destroy(), 1000).unref();
+        return;
+      }
       const connection = new EximConnection(this, socket, socketOptions);
       connection.policy = policy;
       connection.tap = tapSession(service, socket);
+      limiter.add(connection);
+      connection.onGone = () => limiter.delete(connection);
       this.connections.add(connection);
       connection.on('error', (err: Error) => this._onError(err));
       connection.on('connect', (data: Parameters<SMTPServer['_onClientConnect']>[0]) => this._onClientConnect(data));
@@ -199,23 +225,38 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
     hideSMTPUTF8: true,
     hideREQUIRETLS: true,
     disableReverseLookup: true,
-    socketTimeout: options.idleTimeoutMs ?? SMTP_IDLE_TIMEOUT_MS,
+    socketTimeout: idleTimeoutMs,
     closeTimeout: options.closeGraceMs ?? SMTP_CLOSE_GRACE_MS,
-    maxClients: 1000,
-    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
+    // No maxClients: the connection limiter (@sstt/runtime connection-limits.ts) decides, in connect() above.
+    ...(options.tls ? mailTlsOptions(options.tls) : {}),
 
     onAuth(auth, session, cb) {
-      const user = typeof auth.username === 'string' && typeof auth.password === 'string' ? router.checkLogin(auth.username, auth.password) : undefined;
-      if (!user) {
-        log.info({ service, remote: session.remoteAddress, method: auth.method }, 'authentication failed');
-        cb(smtpError(535, 'Incorrect authentication data'));
-        return;
-      }
-      cb(null, { user });
+      const username = typeof auth.username === 'string' ? auth.username : '';
+      const password = auth.password;
+      // After any login penalty (auth-penalty.ts); a failure's 535 is held for the new one.
+      penaltyHeld.set(session, Date.now());
+      void penalty
+        .attempt(session.remoteAddress, router.account(username), () => (typeof password === 'string' ? router.checkLogin(username, password) : undefined))
+        .then((user) => {
+          penaltyHeld.delete(session);
+          if (!user) {
+            log.info({ service, remote: session.remoteAddress, method: auth.method }, 'authentication failed');
+            cb(smtpError(535, 'Incorrect authentication data'));
+            return;
+          }
+          cb(null, { user });
+        });
     },
 
-    onMailFrom(_address: SMTPServerAddress, session, cb) {
+    onMailFrom(address: SMTPServerAddress, session, cb) {
       if (options.submission && !session.user) return cb(smtpError(530, 'Authentication required'));
+      // RFC 5321 §4.1.1.11 / §4.5.3.1: a MAIL parameter of an extension we do not advertise is
+      // refused with 555 (smtp-server would take SMTPUTF8, REQUIRETLS... silently). SMTPUTF8
+      // (RFC 6531 §3.4) is not offered: Maildir names and mailparser would cope, but exim 4.86,
+      // the seed's MTA, did not offer it either.
+      const params = Object.keys(address.args || {});
+      if (params.includes('SMTPUTF8')) return cb(smtpError(555, '5.5.4 SMTPUTF8 is not supported'));
+      if (params.some((p) => !MAIL_PARAMS.has(p))) return cb(smtpError(555, '5.5.4 Unsupported MAIL FROM parameter'));
       cb();
     },
 
@@ -295,6 +336,7 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
       });
     },
     close: async () => {
+      limiter.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (ownOutbound) await outbound.close();
     },

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { maildirOf, type Scenario } from '@sstt/scenario';
 import { rawTcp, rawTls, startServer, type RawClient, type Started } from '@sstt/testkit';
 import tls from 'node:tls';
+import { AuthPenalty } from '../src/auth-penalty.ts';
 import { createPop3Server, type Pop3ServerOptions } from '../src/pop3/server.ts';
 import { testScenario, type TestWorld } from './helpers.ts';
 
@@ -55,7 +56,8 @@ export function listMaildir(s: Scenario, user: string, sub: 'new' | 'cur' | 'tmp
 }
 
 export function startPop3(options: Pop3ServerOptions): Promise<Started> {
-  return startServer(createPop3Server({ host: '127.0.0.1', port: 0, authFailureDelayMs: 20, ...options }));
+  // Short login penalties unless the test brings its own (auth-penalty.test.ts measures the real shape).
+  return startServer(createPop3Server({ host: '127.0.0.1', port: 0, penalty: new AuthPenalty({ baseMs: 20, maxMs: 40 }), ...options }));
 }
 
 /** A scripted POP3 client: exact replies, multi-line bodies, byte-exact message reads. */

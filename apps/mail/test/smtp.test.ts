@@ -146,6 +146,65 @@ describe('the seed dialogue, reply by reply', () => {
   });
 });
 
+describe('postmaster and MAIL parameters', () => {
+  it('accepts postmaster@<domain> in any case and bare <postmaster> from outside (RFC 5321 §4.5.1, §4.1.1.3) and delivers to the first user', async () => {
+    const pm = s.users[0]!.name;
+    expect(s.mail.postmaster).toBe(pm);
+    const before = userNew(s, pm).length;
+    const c = await rawTcp(smtp.port, '127.0.0.1', '127.0.0.2');
+    await one(c);
+    c.write('EHLO fuera\r\n');
+    await reply(c);
+    c.write(`MAIL FROM:<alguien@example.com>\r\nRCPT TO:<postmaster@${s.domain}>\r\nRCPT TO:<PostMaster@${s.domain.toUpperCase()}>\r\nRCPT TO:<Postmaster>\r\nRCPT TO:<abuse>\r\nDATA\r\n`);
+    expect(await one(c)).toBe('250 OK');
+    expect(await one(c)).toBe('250 Accepted');
+    expect(await one(c)).toBe('250 Accepted');
+    expect(await one(c)).toBe('250 Accepted');
+    // only postmaster may come without a domain (smtp-server's syntax check)
+    expect(await one(c)).toBe('501 Error: Bad recipient address syntax');
+    expect(await one(c)).toMatch(/^354 /);
+    c.write('Subject: al postmaster\r\n\r\nhola\r\n.\r\nQUIT\r\n');
+    expect(await one(c)).toMatch(/^250 OK id=/);
+    await c.closed;
+    // three recipients, one mailbox: one copy
+    const files = userNew(s, pm).filter((f) => fs.readFileSync(f, 'latin1').includes('Subject: al postmaster'));
+    expect(files).toHaveLength(1);
+    expect(userNew(s, pm).length).toBe(before + 1);
+  });
+
+  it('delivers postmaster to the configured user (mail.postmaster)', async () => {
+    const other = s.users[1]!.name;
+    const srv = await startSmtp({ scenario: { ...s, mail: { ...s.mail, postmaster: other } } });
+    try {
+      const r = await run(swaks, ['--server', `127.0.0.1:${srv.port}`, '--from', n1, '--to', `postmaster@${s.domain}`, '--header', 'Subject: pm configurado']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect(userNew(s, other).some((f) => fs.readFileSync(f, 'latin1').includes('Subject: pm configurado'))).toBe(true);
+      expect(userNew(s, s.users[0]!.name).some((f) => fs.readFileSync(f, 'latin1').includes('Subject: pm configurado'))).toBe(false);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('refuses SMTPUTF8 (not advertised) and any other parameter of an extension it does not offer with 555', async () => {
+    const c = await rawTcp(smtp.port);
+    await one(c);
+    c.write('EHLO cliente\r\n');
+    expect(await reply(c)).not.toContain('250-SMTPUTF8');
+    c.write(`MAIL FROM:<${n1}> SMTPUTF8\r\n`);
+    expect(await one(c)).toBe('555 5.5.4 SMTPUTF8 is not supported');
+    c.write(`MAIL FROM:<${n1}> BODY=8BITMIME SMTPUTF8\r\n`);
+    expect(await one(c)).toBe('555 5.5.4 SMTPUTF8 is not supported');
+    c.write(`MAIL FROM:<${n1}> RET=HDRS\r\n`);
+    expect(await one(c)).toBe('555 5.5.4 Unsupported MAIL FROM parameter');
+    c.write(`MAIL FROM:<${n1}> XFOO\r\n`);
+    expect(await one(c)).toBe('555 5.5.4 Unsupported MAIL FROM parameter');
+    // nothing was accepted: a plain MAIL FROM still works
+    c.write(`MAIL FROM:<${n1}> SIZE=10 BODY=7BIT\r\n`);
+    expect(await one(c)).toBe('250 OK');
+    c.destroy();
+  });
+});
+
 describe('real clients', () => {
   it('swaks delivers an 8-bit body byte for byte', async () => {
     const body = 'Año, canción, pingüino: ñ á é í ó ú € — 8 bits.\r\nSegunda línea.\r\n';

@@ -48,7 +48,12 @@ describe('supervise', () => {
     const { lines, log } = recorder();
     const sup = supervise([app('a', 'process.exit(2)'), app('b', 'process.exit(2)')], log);
     expect(await sup.done).toBe(2);
-    expect(lines.filter((l) => l.msg.startsWith('stopped by a configuration error')).map((l) => l.obj.app).sort()).toEqual(['a', 'b']);
+    expect(
+      lines
+        .filter((l) => l.msg.startsWith('stopped by a configuration error'))
+        .map((l) => l.obj.app)
+        .sort(),
+    ).toEqual(['a', 'b']);
     expect(lines.some((l) => l.msg === 'crashed: restarting')).toBe(false);
   });
 

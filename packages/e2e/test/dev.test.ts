@@ -24,13 +24,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (dev && dev.child.exitCode === null) {
-    try {
-      process.kill(-dev.child.pid!, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  // turbo runs each task in a process group of its own: kill the whole session, not just our group.
+  if (dev) for (const p of sessionProcesses(dev.child.pid!)) killQuietly(p.pid);
   forwarder?.close();
   tmp.remove();
 });
@@ -127,9 +122,21 @@ describe('npm run dev', () => {
     const elapsed = Date.now() - t0;
     for (const service of SERVICES) expect(await portIsFree(portOf(env, service)), service).toBe(true);
     expect(elapsed).toBeLessThan(15_000);
+    // No process of the tree is left behind (turbo's task runs in a process group of its own).
+    const deadline = Date.now() + 10_000;
+    while (sessionProcesses(dev.child.pid!).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(sessionProcesses(dev.child.pid!).map((p) => p.cmdline)).toEqual([]);
     expect(dev.output()).not.toMatch(/still closing after/);
   });
 });
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
 
 /** One real client's round trip to an app's first service. */
 async function answers(app: 'dns' | 'mail' | 'http' | 'console'): Promise<boolean> {
@@ -176,6 +183,7 @@ describe('startup errors', () => {
     } finally {
       process.kill(-d.child.pid!, 'SIGINT');
       await d.exited;
+      for (const p of sessionProcesses(d.child.pid!)) killQuietly(p.pid);
       blocker.close();
       forwarder2.close();
     }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { requireTool, tempDir } from '@sstt/testkit';
-import { privateEnv, spawnGroup } from './helpers.ts';
+import { privateEnv, sessionProcesses, spawnGroup } from './helpers.ts';
 
 const strace = requireTool('strace');
 const unshare = requireTool('unshare');
@@ -67,6 +67,15 @@ describe('offline by default', () => {
     } finally {
       process.kill(-dev.child.pid!, 'SIGINT');
       await dev.exited;
+      // strace detaches on SIGINT; whatever of the tree is still there goes with the session.
+      await new Promise((r) => setTimeout(r, 2_000));
+      for (const p of sessionProcesses(dev.child.pid!)) {
+        try {
+          process.kill(p.pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
     }
     const text = fs.readFileSync(trace, 'utf8');
     // The trace saw the whole tree (npm, turbo, the supervisor, the apps), not just its first process.

@@ -6,6 +6,7 @@ import type { Scenario } from '@sstt/scenario';
 import { generateApache } from './apache/index.ts';
 import { generateBind } from './bind/index.ts';
 import { generateIpsec } from './ipsec/index.ts';
+import { generateSystemd } from './systemd/index.ts';
 import type { GeneratedFiles, Generator } from './types.ts';
 
 export type { GeneratedFiles, Generator } from './types.ts';
@@ -14,6 +15,7 @@ export const GENERATORS: Record<string, Generator> = {
   bind: generateBind,
   apache: generateApache,
   ipsec: generateIpsec,
+  systemd: generateSystemd,
 };
 
 /** Every generated file for the scenario, reading previous versions from `dir`. */
@@ -54,3 +56,5 @@ export function staleFiles(files: GeneratedFiles, dir: string): string[] {
   }
   return stale;
 }
+export { CONN_NAME, generateIpsec, ipsecInstallPaths } from './ipsec/index.ts';
+export { generateSystemd, SYSTEMD_APPS, SYSTEMD_TARGET } from './systemd/index.ts';

@@ -10,7 +10,7 @@ import { certPaths, type Scenario } from '@sstt/scenario';
 import { revokeCertificate } from '@sstt/pki';
 import { freePort, requireTool, run, tempDir } from '@sstt/testkit';
 import { APACHE_SITE, apacheInstallPaths, generateApache } from '../src/apache/index.ts';
-import { install, labIn, waitForPort } from './helpers.ts';
+import { install, labIn, until, waitForPort } from './helpers.ts';
 
 const apache2 = requireTool('apache2');
 const curl = requireTool('curl');
@@ -136,8 +136,13 @@ describe('Apache 2.4 with the generated vhosts', () => {
     const r = await https(withCert(s.users[0]!.name));
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(`<p>${marker}</p>\n\n200`);
-    const log = fs.readFileSync(path.join(tmp.dir, 'logs', `${APACHE_SITE}-ssl-access.log`), 'utf8');
-    expect(log).toContain(`CN=${s.users[0]!.firstName} ${s.id}`);
+    // Apache writes the access log in its log phase, after the response went out: wait for the
+    // line (bounded) rather than read the file at the moment curl returns.
+    const logFile = path.join(tmp.dir, 'logs', `${APACHE_SITE}-ssl-access.log`);
+    const cn = `CN=${s.users[0]!.firstName} ${s.id}`;
+    const read = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '');
+    await until('apache to log the request', async () => read().includes(cn), 10_000, 50).catch(() => undefined);
+    expect(read()).toContain(cn);
   });
 
   it('HTTPS without a client certificate fails', async () => {
@@ -156,8 +161,10 @@ describe('Apache 2.4 with the generated vhosts', () => {
     const r = await https(withCert(user));
     expect(r.code).not.toBe(0);
     expect(r.stdout).not.toContain(marker);
-    const errors = fs.readFileSync(path.join(tmp.dir, 'logs', `${APACHE_SITE}-ssl-error.log`), 'utf8');
-    expect(errors).toContain('Certificate Verification: Error (23): certificate revoked');
+    const errorLog = path.join(tmp.dir, 'logs', `${APACHE_SITE}-ssl-error.log`);
+    const revoked = 'Certificate Verification: Error (23): certificate revoked';
+    await until('apache to log the refusal', async () => fs.readFileSync(errorLog, 'utf8').includes(revoked), 10_000, 50).catch(() => undefined);
+    expect(fs.readFileSync(errorLog, 'utf8')).toContain(revoked);
     // The other user still gets in.
     expect((await https(withCert(s.users[0]!.name))).stdout).toBe(`<p>${marker}</p>\n\n200`);
   });

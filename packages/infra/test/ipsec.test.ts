@@ -15,7 +15,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostRole, Scenario } from '@sstt/scenario';
 import { revokeCertificate } from '@sstt/pki';
-import { findTool, requireTool, run, tempDir } from '@sstt/testkit';
+import { findTool, ipCmd, nsExecArgv, requireTool, run, tempDir, vethBetween } from '@sstt/testkit';
 import { CONN_NAME, generateIpsec, ipsecInstallPaths } from '../src/ipsec/index.ts';
 import { install, labIn, until } from './helpers.ts';
 
@@ -63,32 +63,26 @@ async function labPair(variant: 'stroke' | 'vici') {
       ].join('\n'),
     );
   }
-  const sh = async (...args: string[]) => {
-    const r = await run(ip, args);
-    if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
-  };
-  for (const role of ROLES) await sh('netns', 'add', ns[role]);
-  await sh('link', 'add', veth.client, 'type', 'veth', 'peer', 'name', veth.server);
+  for (const role of ROLES) await ipCmd('netns', 'add', ns[role]);
+  await vethBetween({ ns: ns.client, name: veth.client }, { ns: ns.server, name: veth.server });
   for (const role of ROLES) {
-    await sh('link', 'set', veth[role], 'netns', ns[role]);
-    await sh('-n', ns[role], 'addr', 'add', `${addr(role)}/${s.network.lan.split('/')[1]}`, 'dev', veth[role]);
-    await sh('-n', ns[role], 'link', 'set', veth[role], 'up');
-    await sh('-n', ns[role], 'link', 'set', 'lo', 'up');
+    await ipCmd('-n', ns[role], 'addr', 'add', `${addr(role)}/${s.network.lan.split('/')[1]}`, 'dev', veth[role]);
+    await ipCmd('-n', ns[role], 'link', 'set', veth[role], 'up');
+    await ipCmd('-n', ns[role], 'link', 'set', 'lo', 'up');
   }
 
   /** argv that runs `cmd` in the role's namespace with its installed /etc files and a private /run. */
   const nsArgv = (role: HostRole, cmd: string[]) => {
     const d = dirs[role];
     const p = ipsecInstallPaths(s, role);
-    const binds = [
+    const binds: Array<[string, string]> = [
       [`${d}/run`, '/run'],
       [`${d}${p.ipsecConf}`, p.ipsecConf],
       [`${d}${p.ipsecSecrets}`, p.ipsecSecrets],
       [`${d}${p.ipsecD}`, p.ipsecD],
       [`${d}/etc/swanctl`, '/etc/swanctl'],
     ];
-    const script = `${binds.map(([from, to]) => `mount --bind '${from}' '${to}'`).join(' && ')} && exec "$@"`;
-    return ['netns', 'exec', ns[role], 'unshare', '-m', 'sh', '-c', script, 'in-ns', ...cmd];
+    return nsExecArgv(ns[role], cmd, { binds });
   };
   const env = (role: HostRole) => ({ ...process.env, STRONGSWAN_CONF: `${dirs[role]}/strongswan.conf` });
   const inNs = (role: HostRole, cmd: string[], timeoutMs = 20_000) => run(ip, nsArgv(role, cmd), { env: env(role), timeoutMs });

@@ -4,3 +4,4 @@ export * from './scenario.ts';
 export * from './load.ts';
 export * from './certs.ts';
 export * from './services.ts';
+export * from './autoconfig.ts';

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ConfigError, showValue } from './errors.ts';
 import { EVENT_PROTOCOLS, type ConfigInput, type EventProtocol, type Profile, type Service } from './schema.ts';
 
 export const DEFAULT_ID = '9721';
@@ -13,6 +14,9 @@ export const LAB_NETWORK = {
   lan: '192.168.56.0/24',
   server: '192.168.56.102',
   client: '192.168.56.101',
+  /** The host side of VirtualBox's host-only adapter: the lab on one machine puts its stand-in
+   * for the outside world (a resolver answering the names the report asks outside the domain) here. */
+  gateway: '192.168.56.1',
   /** Reverse zone of the LAN (RFC 1035 §3.5). */
   reverseZone: '56.168.192.in-addr.arpa',
 } as const;
@@ -40,6 +44,37 @@ export const ZONE_NAMES: ReadonlyArray<{ label: string; role: HostRole }> = [
   { label: 'servidor', role: 'server' },
   { label: 'cliente', role: 'client' },
 ];
+
+/**
+ * Connection limits and login penalties of each mail listener (SMTP, submission, POP3, POP3S),
+ * the defaults of `mail.limits`. At the connection cap a newcomer is not refused: the
+ * connection that costs most and gives least is closed to make room (packages/runtime connection-limits.ts).
+ */
+export const MAIL_LIMITS = {
+  /** Simultaneous connections on one listener (smtp-server's and our POP3's former fixed cap). */
+  maxConnections: 1000,
+  /** From one client address, on one listener (postfix's smtpd_client_connection_count_limit: 50). */
+  maxConnectionsPerAddress: 50,
+  /** SMTP server timeout waiting for the next command (RFC 5321 §4.5.3.2.7: 5 minutes). */
+  smtpIdleTimeoutMs: 5 * 60_000,
+  /** POP3 autologout (RFC 1939 §3: "at least 10 minutes"). */
+  pop3IdleTimeoutMs: 10 * 60_000,
+  /** A command line (or a TLS handshake) that has begun must be complete within this (a slowloris). */
+  commandTimeoutMs: 60_000,
+  /**
+   * What the idle and command timeouts shrink to when a listener is full; they shrink linearly
+   * from half full (postfix's stress-adaptive smtpd_timeout: 300 s, 10 s under stress).
+   */
+  pressureTimeoutMs: 10_000,
+  /** One log line per interval counts the connections shed, refused and timed out. */
+  shedLogIntervalMs: 10_000,
+  /** Delay after the first failed login, doubled per failure (dovecot's AUTH_PENALTY_INIT_SECS: 2). */
+  authPenaltyMs: 2000,
+  /** The longest login penalty (dovecot's AUTH_PENALTY_MAX_SECS: 15). */
+  authPenaltyMaxMs: 15_000,
+} as const;
+
+export type MailLimits = { -readonly [K in keyof typeof MAIL_LIMITS]: number };
 
 export interface User {
   /** Login name, e.g. nombre1_9721. */
@@ -75,12 +110,24 @@ export interface Scenario {
     forwarders: Endpoint[];
     mapToLoopback: boolean;
     allowQuery: string[];
+    /** Overrides of the DNS server's limits; what is missing takes apps/dns's named constants. */
+    limits: {
+      maxTcpClients?: number;
+      maxTcpClientsPerAddress?: number;
+      tcpIdleTimeoutMs?: number;
+      maxTcpQueries?: number;
+      pressurePercent?: number;
+      pressureTcpIdleTimeoutMs?: number;
+    };
   };
   mail: {
     maxSize: number;
     plaintextAuth: boolean;
     smarthost?: Endpoint;
     relayNets: string[];
+    /** The user who gets the mail for postmaster (RFC 5321 §4.5.1): the first user by default. */
+    postmaster: string;
+    limits: MailLimits;
   };
   http: {
     root: string;
@@ -89,6 +136,15 @@ export interface Scenario {
     formEmail?: string;
     /** The lab's cookie: 2 minutes life, the tenth access refused. */
     cookie: { name: string; maxAgeSeconds: number; limit: number };
+    /** Overrides of the HTTP server's limits; what is missing takes apps/http's named constants. */
+    limits: {
+      maxConnections?: number;
+      maxConnectionsPerClient?: number;
+      headerTimeoutMs?: number;
+      pressurePercent?: number;
+      pressureHeaderTimeoutMs?: number;
+      pressureIdleTimeoutMs?: number;
+    };
   };
   pki: { p12Password: string; keySize: 2048 | 3072 | 4096; days: number };
   console: {
@@ -194,6 +250,16 @@ export function resolveScenario(config: ConfigInput, opts: ResolveOptions = {}):
   else forwarders = resolvConfForwarders(safeRead(opts.resolvConf), { host: address, port: ports.dns });
 
   const data = fromRoot(config.paths?.data ?? 'var');
+  const users = (config.users ?? defaultUsers(id)).map((u) => ({
+    name: u.name,
+    password: u.password,
+    firstName: u.firstName ?? u.name.replace(/_\d+$/, ''),
+    email: `${u.name}@${domain}`,
+  }));
+  const postmaster = config.mail?.postmaster ?? users[0]!.name;
+  if (!users.some((u) => u.name === postmaster)) {
+    throw new ConfigError('configuration', 'mail.postmaster', `one of the users (${users.map((u) => u.name).join(', ')})`, showValue(postmaster));
+  }
   const loopback = ['127.0.0.0/8', '::1/128'];
   return {
     id,
@@ -202,12 +268,7 @@ export function resolveScenario(config: ConfigInput, opts: ResolveOptions = {}):
     network: LAB_NETWORK,
     hostname: SERVER_HOSTNAME,
     names: ZONE_NAMES.map(({ label, role }) => ({ label, role, fqdn: `${label}.${domain}`, address: hostAddress(role) })),
-    users: (config.users ?? defaultUsers(id)).map((u) => ({
-      name: u.name,
-      password: u.password,
-      firstName: u.firstName ?? u.name.replace(/_\d+$/, ''),
-      email: `${u.name}@${domain}`,
-    })),
+    users,
     listen: { address, ports },
     dns: {
       nameServer: `dns.${domain}`,
@@ -215,6 +276,7 @@ export function resolveScenario(config: ConfigInput, opts: ResolveOptions = {}):
       forwarders,
       mapToLoopback,
       allowQuery: config.dns?.allowQuery ?? [LAB_NETWORK.lan, ...loopback],
+      limits: { ...config.dns?.limits },
     },
     mail: {
       maxSize: config.mail?.maxSize ?? 52428800,
@@ -223,6 +285,8 @@ export function resolveScenario(config: ConfigInput, opts: ResolveOptions = {}):
       // Relaying: the LAN in the lab (exim's relay_from_hosts); only this machine's own
       // loopback address in dev, so a second loopback address (127.0.0.2) is "outside".
       relayNets: config.mail?.relayNets ?? (profile === 'lab' ? [LAB_NETWORK.lan, '127.0.0.1/32'] : ['127.0.0.1/32', '::1/128']),
+      postmaster,
+      limits: { ...MAIL_LIMITS, ...config.mail?.limits },
     },
     http: {
       root: config.http?.root ? fromRoot(config.http.root) : path.join(root, 'apps', 'http', 'www'),
@@ -230,6 +294,7 @@ export function resolveScenario(config: ConfigInput, opts: ResolveOptions = {}):
       maxRequests: config.http?.maxRequests ?? 100,
       ...(config.http?.formEmail ? { formEmail: config.http.formEmail } : {}),
       cookie: { name: 'cookie_counter', maxAgeSeconds: 120, limit: 10 },
+      limits: { ...config.http?.limits },
     },
     pki: {
       p12Password: config.pki?.p12Password ?? `sstt${id}`,

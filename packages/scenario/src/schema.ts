@@ -29,6 +29,31 @@ export const userSchema = z
   })
   .strict();
 
+/** A duration in milliseconds between min and max; the error says so in words. */
+const ms = (min: number, max: number) => {
+  const error = `a whole number of milliseconds from ${min} to ${max}`;
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+const count = (max: number) => {
+  const error = `a whole number from 1 to ${max}`;
+  return z.number({ error }).int({ error }).min(1, { error }).max(max, { error });
+};
+
+/** `mail.limits`: every key overrides one of MAIL_LIMITS (scenario.ts), where the defaults are explained. */
+export const mailLimitsSchema = z
+  .object({
+    maxConnections: count(100_000).optional().describe('simultaneous connections on one mail listener'),
+    maxConnectionsPerAddress: count(100_000).optional().describe('simultaneous connections from one client address on one listener'),
+    smtpIdleTimeoutMs: ms(10, 3_600_000).optional().describe('SMTP: waiting for the next command (RFC 5321 §4.5.3.2.7: 5 min)'),
+    pop3IdleTimeoutMs: ms(10, 3_600_000).optional().describe('POP3: autologout (RFC 1939 §3: at least 10 min)'),
+    commandTimeoutMs: ms(10, 3_600_000).optional().describe('a command line or TLS handshake, once begun, must be complete within this'),
+    pressureTimeoutMs: ms(10, 3_600_000).optional().describe('what the idle and command timeouts shrink to on a full listener'),
+    shedLogIntervalMs: ms(10, 3_600_000).optional().describe('one log line per interval says how many connections were shed, refused or timed out'),
+    authPenaltyMs: ms(0, 60_000).optional().describe("delay after the first failed login, doubled per failure (dovecot's auth penalty: 2 s)"),
+    authPenaltyMaxMs: ms(0, 600_000).optional().describe('the longest login penalty (dovecot: 15 s)'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
@@ -45,6 +70,24 @@ export const configSchema = z
         forwarders: z.array(hostPort).optional().describe('upstream resolvers for names outside our zones'),
         mapToLoopback: z.boolean().optional().describe('answer 127.0.0.1 for the server and client names (local use)'),
         allowQuery: z.array(z.string()).optional().describe('CIDR blocks allowed to query'),
+        limits: z
+          .object({
+            maxTcpClients: z.number().int().min(1).optional().describe('DNS over TCP connections in total (default 150, BIND tcp-clients)'),
+            maxTcpClientsPerAddress: z.number().int().min(1).optional().describe('DNS over TCP connections per client address (default 50)'),
+            tcpIdleTimeoutMs: z.number().int().min(100).optional().describe('a TCP connection without a query for this long is closed (default 30000)'),
+            maxTcpQueries: z.number().int().min(1).optional().describe('queries answered on one TCP connection before it is closed (default 10000)'),
+            pressurePercent: z
+              .number()
+              .int()
+              .min(1)
+              .max(100)
+              .optional()
+              .describe('from this share of maxTcpClients on, pressureTcpIdleTimeoutMs applies (default 75)'),
+            pressureTcpIdleTimeoutMs: z.number().int().min(100).optional().describe('TCP idle timeout under pressure (default 2000)'),
+          })
+          .strict()
+          .optional()
+          .describe('overrides of the DNS server limits (apps/dns/src/server.ts)'),
       })
       .strict()
       .optional(),
@@ -54,6 +97,24 @@ export const configSchema = z
         idleTimeoutSeconds: z.number().int().min(1).max(3600).optional(),
         maxRequests: z.number().int().min(1).optional(),
         formEmail: z.string().min(3).optional(),
+        limits: z
+          .object({
+            maxConnections: z.number().int().min(1).optional().describe('HTTP and HTTPS connections in total (default 1024)'),
+            maxConnectionsPerClient: z.number().int().min(1).optional().describe('HTTP and HTTPS connections per client address (default 256)'),
+            headerTimeoutMs: z.number().int().min(100).optional().describe('time to send a whole request head once started (default 5000)'),
+            pressurePercent: z
+              .number()
+              .int()
+              .min(1)
+              .max(100)
+              .optional()
+              .describe('from this share of maxConnections on, the timeouts below apply (default 75)'),
+            pressureHeaderTimeoutMs: z.number().int().min(100).optional().describe('header timeout under pressure (default 2000)'),
+            pressureIdleTimeoutMs: z.number().int().min(100).optional().describe('keep-alive idle timeout under pressure (default 1000)'),
+          })
+          .strict()
+          .optional()
+          .describe('overrides of the HTTP server limits (apps/http/src/server.ts)'),
       })
       .strict()
       .optional(),
@@ -63,6 +124,12 @@ export const configSchema = z
         plaintextAuth: z.boolean().optional(),
         smarthost: hostPort.optional(),
         relayNets: z.array(z.string()).optional(),
+        postmaster: z
+          .string()
+          .regex(/^[a-z][a-z0-9._-]{0,63}$/, { message: 'a lower-case login name (letters, digits, . _ -)' })
+          .optional()
+          .describe('the user who gets the mail for postmaster (RFC 5321 §4.5.1); default: the first user'),
+        limits: mailLimitsSchema.optional().describe('connection limits and login penalties of the mail listeners (each one per listener)'),
       })
       .strict()
       .optional(),

@@ -115,9 +115,9 @@ export function bannerText(s: Scenario, apps: Set<AppName> = presentApps(s)): st
     const u = s.users[0]!;
     lines.push(
       '',
-      `Thunderbird: email ${u.email}, password ${u.password}; incoming POP3 ${s.listen.address} port ${s.listen.ports.pop3}, ` +
-        `connection security None, authentication "Normal password", username ${u.name}; outgoing SMTP ${s.listen.address} ` +
-        `port ${s.listen.ports.smtp}, security None (or STARTTLS), authentication "No authentication".`,
+      `Thunderbird (import certs/ca/ca.crt under Authorities first): email ${u.email}, password ${u.password}, username ${u.name};`,
+      `  incoming POP3 ${s.listen.address} port ${s.listen.ports.pop3} (security None or STARTTLS) or POP3S port ${s.listen.ports.pop3s} (SSL/TLS), authentication "Normal password";`,
+      `  outgoing SMTP ${s.listen.address} port ${s.listen.ports.submission} (STARTTLS, "Normal password") or port ${s.listen.ports.smtp} (None, "No authentication").`,
     );
   }
   return lines.join('\n');

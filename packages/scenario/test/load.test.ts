@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadScenario, parseCommandLine, type LoadOptions } from '../src/index.ts';
+import { ConfigError, loadScenario, MAIL_LIMITS, parseCommandLine, type LoadOptions } from '../src/index.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-scenario-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -41,7 +41,7 @@ describe('defaults', () => {
       ['nombre1_9721', 'nombre1_9721', 'nombre1', 'nombre1_9721@sstt9721.org'],
       ['nombre2_9721', 'nombre2_9721', 'nombre2', 'nombre2_9721@sstt9721.org'],
     ]);
-    expect(s.network).toEqual({ lan: '192.168.56.0/24', server: '192.168.56.102', client: '192.168.56.101', reverseZone: '56.168.192.in-addr.arpa' });
+    expect(s.network).toEqual({ lan: '192.168.56.0/24', server: '192.168.56.102', client: '192.168.56.101', reverseZone: '56.168.192.in-addr.arpa', gateway: '192.168.56.1' });
     expect(s.names.map((h) => `${h.fqdn}=${h.address}`)).toEqual([
       'dns.sstt9721.org=192.168.56.102',
       'www.sstt9721.org=192.168.56.102',
@@ -185,6 +185,24 @@ describe('validation: one line naming source, key, expectation and value', () =>
     expect(errorOf({ configFile: f5 })).toBe(`${f5}: pki.keySize: expected one of the allowed values, found 1024`);
     const f6 = configFile({ colour: 'blue' });
     expect(errorOf({ configFile: f6 })).toMatch(new RegExp(`^${f6}: colour: expected one of id, profile, listen, ports, users, dns, http, mail, pki, console, paths, found unknown key "colour"$`));
+  });
+
+  it('mail: postmaster is the first user unless set, and must be a user; limits override the defaults one by one', () => {
+    const s = load();
+    expect(s.mail.postmaster).toBe('nombre1_9721');
+    expect(s.mail.limits).toEqual(MAIL_LIMITS);
+    const f1 = configFile({ mail: { postmaster: 'nombre2_9721', limits: { maxConnectionsPerAddress: 5, authPenaltyMs: 10 } } });
+    const s1 = load({ configFile: f1 });
+    expect(s1.mail.postmaster).toBe('nombre2_9721');
+    expect(s1.mail.limits).toEqual({ ...MAIL_LIMITS, maxConnectionsPerAddress: 5, authPenaltyMs: 10 });
+    const f2 = configFile({ mail: { postmaster: 'root' } });
+    expect(errorOf({ configFile: f2 })).toBe('configuration: mail.postmaster: expected one of the users (nombre1_9721, nombre2_9721), found "root"');
+    const f3 = configFile({ mail: { limits: { maxConnections: 0 } } });
+    expect(errorOf({ configFile: f3 })).toBe(`${f3}: mail.limits.maxConnections: expected a whole number from 1 to 100000, found 0`);
+    const f4 = configFile({ mail: { limits: { authPenaltyMs: 1.5 } } });
+    expect(errorOf({ configFile: f4 })).toBe(`${f4}: mail.limits.authPenaltyMs: expected a whole number of milliseconds from 0 to 60000, found 1.5`);
+    const f5 = configFile({ mail: { limits: { maxClients: 3 } } });
+    expect(errorOf({ configFile: f5 })).toMatch(/mail\.limits\.maxClients: expected one of maxConnections, maxConnectionsPerAddress, .*authPenaltyMaxMs, found unknown key "maxClients"$/);
   });
 
   it('an unreadable or broken file', () => {

@@ -2,3 +2,4 @@ export * from './tools.ts';
 export * from './run.ts';
 export * from './servers.ts';
 export * from './raw.ts';
+export * from './netns.ts';

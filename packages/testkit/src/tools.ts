@@ -2,13 +2,14 @@
 // install command: a test is never skipped because its tool is absent.
 import fs from 'node:fs';
 import path from 'node:path';
+import debianPackages from '../debian-packages.json' with { type: 'json' };
 
 /**
  * The one list of Debian packages (debian-packages.json beside this package): each tool the tests
  * and benchmarks run and the package that ships it, the tools only benchmarks use, and packages
  * that are not a tool (plugins, libraries, the addon's compiler). `npm run setup` installs from it.
  */
-export const DEBIAN_PACKAGES = JSON.parse(fs.readFileSync(new URL('../debian-packages.json', import.meta.url), 'utf8')) as {
+export const DEBIAN_PACKAGES = debianPackages as {
   tools: Record<string, string>;
   benchOnly: string[];
   extra: Record<string, string>;
@@ -18,7 +19,7 @@ export const DEBIAN_PACKAGES = JSON.parse(fs.readFileSync(new URL('../debian-pac
 export const TOOLS = [
   'dig', 'kdig', 'named', 'named-checkzone', 'named-checkconf', 'curl', 'openssl', 'swaks', 'apache2', 'apache2ctl',
   'dovecot', 'doveadm', 'ipsec', 'swanctl', 'charon', 'tcpdump', 'ping', 'ip', 'strace', 'python3', 'certutil',
-  'pk12util', 'unshare', 'dnsperf', 'wrk', 'nginx', 'exim4', 'chromium',
+  'pk12util', 'unshare', 'tshark', 'dumpcap', 'systemd-analyze', 'dnsperf', 'wrk', 'nginx', 'exim4', 'chromium',
 ] as const;
 
 export type Tool = (typeof TOOLS)[number];

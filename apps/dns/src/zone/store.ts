@@ -29,8 +29,9 @@ export interface ZoneStore {
 }
 
 export function loadZone(src: ZoneSource): Zone {
-  const records = parseMasterFile({ origin: src.origin, file: src.file, ...(src.text !== undefined ? { text: src.text } : {}) });
-  return buildZone(src.origin, src.file, records);
+  const warnings: string[] = [];
+  const records = parseMasterFile({ origin: src.origin, file: src.file, warnings, ...(src.text !== undefined ? { text: src.text } : {}) });
+  return buildZone(src.origin, src.file, records, warnings);
 }
 
 export function createZoneStore(opts: { sources: ZoneSource[]; log?: Logger; onChange?: () => void; debounceMs?: number }): ZoneStore {

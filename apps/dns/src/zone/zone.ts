@@ -34,13 +34,30 @@ export interface Zone {
   warnings: string[];
 }
 
-/** Builds and checks a zone; throws ZoneFileError naming the offending record's line. */
-export function buildZone(originText: string, file: string, records: ParsedRecord[]): Zone {
+/** Types that may share a name with a CNAME (RFC 2181 §10.1, RFC 4035 §2.5: DNSSEC's own). */
+const BESIDE_CNAME = new Set<number>([TYPE.CNAME, TYPE.RRSIG, TYPE.NSEC, TYPE.SIG, TYPE.KEY, TYPE.NXT]);
+/** Types of which a name holds one record at most (RFC 1034 §3.6.2, RFC 6672 §2.4). */
+const SINGLETONS = new Set<number>([TYPE.CNAME, TYPE.SOA, TYPE.DNAME]);
+
+/**
+ * Builds and checks a zone; throws ZoneFileError naming the offending record's line, with
+ * BIND's reason. `warnings` are the master-file reader's, kept with the zone's own.
+ */
+export function buildZone(originText: string, file: string, records: ParsedRecord[], parseWarnings: string[] = []): Zone {
   const origin = lower(originText.replace(/\.$/, ''));
   const nodes = new Map<string, ZoneNode>();
   const nonTerminals = new Set<string>();
-  const warnings: string[] = [];
+  const warnings: string[] = [...parseWarnings];
+  // BIND's loader gathers the records of one owner (as spelled) before adding them to the zone:
+  // within such a run the last of two identical records stays, later runs keep what is there.
+  let run = 0;
+  let runOwner: string | undefined;
+  const runOf = new WeakMap<ParsedRecord, number>();
   for (const r of records) {
+    if (r.name !== runOwner) {
+      run++;
+      runOwner = r.name;
+    }
     const key = lower(r.name);
     if (!isSubdomain(key, origin)) {
       // BIND: "ignoring out-of-zone data"
@@ -48,6 +65,8 @@ export function buildZone(originText: string, file: string, records: ParsedRecor
       continue;
     }
     if (r.type === TYPE.SOA && key !== origin) throw new ZoneFileError(r.file, r.line, `SOA record not at top of zone (${r.name})`);
+    // RFC 4592 §4.2: a wildcard cannot delegate.
+    if (r.type === TYPE.NS && key.startsWith('*.')) throw new ZoneFileError(r.file, r.line, `${r.name}: invalid NS owner name (wildcard)`);
     let node = nodes.get(key);
     if (!node) {
       node = { name: r.name, rrsets: new Map() };
@@ -60,19 +79,27 @@ export function buildZone(originText: string, file: string, records: ParsedRecor
     } else if (r.ttl !== set.ttl) {
       warnings.push(`${r.file}:${r.line}: TTL set to prior TTL (${set.ttl})`);
     }
-    if (r.type === TYPE.SOA && set.records.length) throw new ZoneFileError(r.file, r.line, 'multiple SOA records');
-    if (r.type === TYPE.CNAME && set.records.length) throw new ZoneFileError(r.file, r.line, `multiple CNAME records at ${r.name}`);
-    // Identical records are one record (RFC 2181 §5).
-    if (set.records.some((x) => sameRdata(x, r))) continue;
+    // Identical records are one record (RFC 2181 §5); names in RDATA compare without case.
+    const same = set.records.findIndex((x) => sameRdata(x, r));
+    if (same >= 0) {
+      if (runOf.get(set.records[same]!) === run) {
+        set.records[same] = r;
+        runOf.set(r, run);
+      }
+      continue;
+    }
+    if (SINGLETONS.has(r.type) && set.records.length) throw new ZoneFileError(r.file, r.line, `${r.name}: multiple RRs of singleton type`);
     set.records.push(r);
-    const cname = node.rrsets.get(TYPE.CNAME);
-    if (cname && node.rrsets.size > 1) throw new ZoneFileError(r.file, r.line, `CNAME and other data at ${r.name}`);
+    runOf.set(r, run);
+    if (node.rrsets.has(TYPE.CNAME) && [...node.rrsets.keys()].some((t) => !BESIDE_CNAME.has(t))) {
+      throw new ZoneFileError(r.file, r.line, `${r.name}: CNAME and other data`);
+    }
   }
   const apex = nodes.get(origin);
   const soa = apex?.rrsets.get(TYPE.SOA);
   if (!soa) throw new ZoneFileError(file, 1, `no SOA record at the zone apex ${origin}`);
   const ns = apex!.rrsets.get(TYPE.NS);
-  if (!ns) throw new ZoneFileError(file, soa.records[0]!.line, `no NS records at the zone apex ${origin}`);
+  if (!ns) throw new ZoneFileError(file, soa.records[0]!.line, `zone ${origin}/IN: has no NS records`);
   for (const key of nodes.keys()) {
     for (let name = parent(key); name !== undefined && name.length > origin.length; name = parent(name)) {
       if (!nodes.has(name)) nonTerminals.add(name);
@@ -101,9 +128,14 @@ export function buildZone(originText: string, file: string, records: ParsedRecor
   };
 }
 
-function parent(name: string): string | undefined {
-  const i = name.indexOf('.');
-  return i < 0 ? undefined : name.slice(i + 1);
+/** The name one label up (labels may hold escaped dots). */
+export function parent(name: string): string | undefined {
+  for (let i = 0; i < name.length; i++) {
+    const c = name[i];
+    if (c === '\\') i++;
+    else if (c === '.') return name.slice(i + 1);
+  }
+  return undefined;
 }
 
 function sameRdata(a: ParsedRecord, b: ParsedRecord): boolean {

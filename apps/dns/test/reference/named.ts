@@ -26,6 +26,11 @@ export interface NamedOptions {
   startTimeoutMs?: number;
   /** named is killed after this long even if nobody closes it (default 10 min). */
   maxLifetimeMs?: number;
+  /**
+   * The whole named.conf instead of the one built from the fields above (views, several
+   * listen addresses); its zone files must already be in `dir`. `zones` is then not used.
+   */
+  conf?: string;
 }
 
 export interface Named {
@@ -62,13 +67,13 @@ export async function startNamed(opts: NamedOptions): Promise<Named> {
   const checkzone = requireTool('named-checkzone');
   fs.mkdirSync(opts.dir, { recursive: true });
   const zoneFile = (z: NamedZone) => path.join(opts.dir, `db.${z.origin || 'root'}`);
-  for (const z of opts.zones) {
+  for (const z of opts.conf ? [] : opts.zones) {
     fs.copyFileSync(z.file, zoneFile(z));
     const cz = await run(checkzone, [z.origin, zoneFile(z)]);
     if (cz.code !== 0) throw new Error(`named-checkzone ${z.origin} ${z.file} failed:\n${cz.stdout}${cz.stderr}`);
   }
   const conf = path.join(opts.dir, 'named.conf');
-  fs.writeFileSync(conf, namedConf(opts, zoneFile));
+  fs.writeFileSync(conf, opts.conf ?? namedConf(opts, zoneFile));
   const cc = await run(checkconf, [conf]);
   if (cc.code !== 0) throw new Error(`named-checkconf failed:\n${cc.stdout}${cc.stderr}\n${fs.readFileSync(conf, 'utf8')}`);
   // named drops to (or, here, runs as) user bind: the directory and files must be its own.

@@ -26,7 +26,6 @@ export const REPLIES = {
   unknown: '-ERR Unknown command.',
   privacy: '-ERR [PRIVACY] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.',
   authFailed: '-ERR [AUTH] Authentication failed.',
-  tooManyFailures: '-ERR [AUTH] Too many failed logins from your address, try again later.',
   inUse: '-ERR [IN-USE] Mailbox is locked by another POP3 session.',
   loggedIn: '+OK Logged in.',
   shuttingDown: '-ERR [SYS/TEMP] Server shutting down.',
@@ -107,24 +106,25 @@ function sameSecret(a: string, b: string): boolean {
   return crypto.timingSafeEqual(ha, hb);
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
-
-/** A failed login: a delay (slows guessing), the [AUTH] reply, and the per-connection limit. */
-async function loginFailed(s: Pop3Session, reply: string = REPLIES.authFailed): Promise<void> {
+/** A failed login (the penalty has already held the answer): the [AUTH] reply, and the per-connection limit. */
+function loginFailed(s: Pop3Session): void {
   s.authFailures++;
-  s.ctx.throttle.record(s.remoteAddress);
   s.ctx.log.info({ client: s.remoteAddress, user: s.pendingUser }, 'pop3 login failed');
-  await sleep(s.ctx.limits.authFailureDelayMs);
   s.pendingUser = undefined;
-  s.reply(reply, { close: s.authFailures >= s.ctx.limits.maxAuthFailuresPerConnection });
+  s.reply(REPLIES.authFailed, { close: s.authFailures >= s.ctx.limits.maxAuthFailuresPerConnection });
 }
 
-/** Checks the credentials, locks and opens the mailbox, enters TRANSACTION (RFC 1939 §4). */
-async function login(s: Pop3Session, name: string, password: string): Promise<void> {
-  if (s.ctx.throttle.blocked(s.remoteAddress)) return loginFailed(s, REPLIES.tooManyFailures);
-  const user: User | undefined = s.ctx.scenario.users.find((u) => u.name === name);
-  const ok = user !== undefined && sameSecret(password, user.password);
-  if (!user || !ok) return loginFailed(s);
+/**
+ * Checks the credentials after any login penalty (auth-penalty.ts), then locks and opens the
+ * mailbox and enters TRANSACTION (RFC 1939 §4). `wellFormed` false: a malformed SASL response,
+ * a failure that counts like a wrong password.
+ */
+async function login(s: Pop3Session, name: string, password: string, wellFormed = true): Promise<void> {
+  const known: User | undefined = s.ctx.scenario.users.find((u) => u.name === name);
+  s.penaltySince = Date.now();
+  const user = await s.ctx.penalty.attempt(s.remoteAddress, known?.name, () => (wellFormed && known && sameSecret(password, known.password) ? known : undefined));
+  s.penaltySince = undefined;
+  if (!user) return loginFailed(s);
   s.pendingUser = undefined;
   const maildir = maildirOf(s.ctx.scenario, user.name);
   let release: (() => Promise<void>) | undefined;
@@ -152,11 +152,10 @@ async function login(s: Pop3Session, name: string, password: string): Promise<vo
 /** RFC 4616 PLAIN: [authzid] NUL authcid NUL passwd; we act only as the user who logs in. */
 async function saslPlain(s: Pop3Session, blob: Buffer): Promise<void> {
   const parts = blob.toString('utf8').split('\0');
-  if (parts.length !== 3) return loginFailed(s);
+  if (parts.length !== 3) return login(s, '', '', false);
   const [authz, authc, password] = parts as [string, string, string];
-  if (authz !== '' && authz !== authc) return loginFailed(s);
   s.pendingUser = authc;
-  return login(s, authc, password);
+  return login(s, authc, password, authz === '' || authz === authc);
 }
 
 /** Strict base64 (RFC 4648 §4); "=" alone is the empty response (RFC 5034 §4). */

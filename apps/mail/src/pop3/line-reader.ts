@@ -31,6 +31,11 @@ export class LineReader {
     return { lines, overflow: false };
   }
 
+  /** Part of a line has arrived and waits for its end. */
+  get hasPartial(): boolean {
+    return this.pending !== undefined;
+  }
+
   /** Forgets a partial line (after STLS: nothing sent in clear may leak into the TLS session). */
   reset(): void {
     this.pending = undefined;

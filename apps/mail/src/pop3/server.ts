@@ -2,12 +2,15 @@
 // implicit TLS (RFC 8314 §3.3, the POP3S port); one Pop3Session per connection; graceful close.
 // The plain listener runs on @sstt/runtime's raw TCP transport (libuv's handle without
 // net.Socket's stream machinery: bench/RESULTS-pop3.md), node:net when SSTT_RAW_TCP=net.
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { listenTcp, silentLogger, wrapSocket, type Logger, type TcpConnection, type TcpListener } from '@sstt/runtime';
+import { ConnectionLimiter, listenTcp, silentLogger, wrapSocket, type LimitedConnection, type Logger, type TcpConnection, type TcpListener } from '@sstt/runtime';
 import type { Scenario } from '@sstt/scenario';
+import { AuthPenalty } from '../auth-penalty.ts';
+import { mailTlsOptions } from '../tls.ts';
 import { POP3_LIMITS, type Pop3Limits } from './limits.ts';
-import { AuthThrottle, Pop3Session, type ServerContext } from './session.ts';
+import { Pop3Session, type ServerContext } from './session.ts';
 
 export { POP3_LIMITS, type Pop3Limits } from './limits.ts';
 
@@ -22,12 +25,14 @@ export interface Pop3ServerOptions extends Partial<Pop3Limits> {
   port?: number;
   /** TLS from the first byte (POP3S). Needs `tls`. */
   implicitTls?: boolean;
-  /** Certificate and key; on a plain listener this enables STLS. */
+  /** Key, certificate and CA (with the profile of ../tls.ts); on a plain listener this enables STLS. */
   tls?: tls.SecureContextOptions;
   log?: Logger;
   greeting?: string;
   /** Default: scenario.mail.plaintextAuth (false: logins only after STLS or on POP3S). */
   plaintextAuth?: boolean;
+  /** Login penalties; share one between the mail listeners. Default: its own, from scenario.mail.limits. */
+  penalty?: AuthPenalty;
   /** Plain listener's transport: 'raw' (default when available) or 'net'; default from SSTT_RAW_TCP. */
   transport?: 'raw' | 'net';
 }
@@ -39,7 +44,7 @@ export interface Pop3Server {
 
 export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
   const { scenario } = options;
-  const limits: Pop3Limits = { ...POP3_LIMITS };
+  const limits: Pop3Limits = { ...POP3_LIMITS, idleTimeoutMs: scenario.mail.limits.pop3IdleTimeoutMs };
   for (const key of Object.keys(POP3_LIMITS) as Array<keyof Pop3Limits>) {
     const v = options[key];
     if (typeof v === 'number') limits[key] = v;
@@ -49,7 +54,8 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
   if (implicitTls && !options.tls) throw new Error('POP3S (implicitTls) needs a certificate and key (tls option)');
   const host = options.host ?? scenario.listen.address;
   const port = options.port ?? (implicitTls ? scenario.listen.ports.pop3s : scenario.listen.ports.pop3);
-  const secureContext = options.tls ? tls.createSecureContext(options.tls) : undefined;
+  const tlsOptions = options.tls ? mailTlsOptions(options.tls) : undefined;
+  const secureContext = tlsOptions ? tls.createSecureContext(tlsOptions) : undefined;
   const ctx: ServerContext = {
     scenario,
     limits,
@@ -58,11 +64,13 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     ...(secureContext ? { secureContext } : {}),
     plaintextAuth: options.plaintextAuth ?? scenario.mail.plaintextAuth,
     closing: false,
-    throttle: new AuthThrottle(limits),
+    penalty: options.penalty ?? new AuthPenalty({ baseMs: scenario.mail.limits.authPenaltyMs, maxMs: scenario.mail.limits.authPenaltyMaxMs }),
   };
   const sessions = new Set<Pop3Session>();
+  const limiter = new ConnectionLimiter({ ...scenario.mail.limits, idleTimeoutMs: limits.idleTimeoutMs, service: implicitTls ? 'pop3s' : 'pop3', log });
 
-  const accept = (conn: TcpConnection, secure: boolean) => {
+  /** `admitted`: a POP3S connection already counted by the limiter during its handshake. */
+  const accept = (conn: TcpConnection, secure: boolean, admitted = false) => {
     const refuse = (line: string) => {
       conn.setHandlers({ data() {}, end() {}, error() {}, close() {} });
       conn.write(line);
@@ -70,22 +78,53 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
       setTimeout(() => conn.destroy(), limits.closeGraceMs).unref();
     };
     if (ctx.closing) return refuse('-ERR [SYS/TEMP] Server shutting down.\r\n');
-    if (sessions.size >= limits.maxConnections) return refuse('-ERR [SYS/TEMP] Too many connections, try again later.\r\n');
+    if (!admitted && !limiter.admit(conn.remoteAddress ?? '')) return refuse('-ERR [SYS/TEMP] Too many connections, try again later.\r\n');
     const session = new Pop3Session(conn, ctx, secure);
     sessions.add(session);
-    void session.closed.then(() => sessions.delete(session));
+    limiter.add(session);
+    void session.closed.then(() => {
+      sessions.delete(session);
+      limiter.delete(session);
+    });
     session.start();
   };
 
   let plain: TcpListener | undefined;
   let secureServer: tls.Server | undefined;
+  /** POP3S connections still in their handshake (counted by the limiter, closed by close()). */
+  const handshakes = new WeakMap<net.Socket, LimitedConnection>();
+  const handshaking = new Set<net.Socket>();
   if (implicitTls) {
     // allowHalfOpen: a client's FIN ends the session the same way on every transport (wrapSocket).
-    secureServer = tls.createServer({ ...options.tls, allowHalfOpen: true }, (socket) => {
+    // A client that never finishes its handshake is cut like a slow command line.
+    secureServer = tls.createServer({ ...tlsOptions, allowHalfOpen: true, handshakeTimeout: scenario.mail.limits.commandTimeoutMs }, (socket) => {
       socket.setNoDelay(true);
-      accept(wrapSocket(socket), true);
+      const raw = (socket as tls.TLSSocket & { _parent?: net.Socket })._parent;
+      const handshake = raw && handshakes.get(raw);
+      if (handshake) limiter.delete(handshake);
+      if (raw) handshaking.delete(raw);
+      accept(wrapSocket(socket), true, handshake !== undefined);
+    });
+    // The connection counts from its first byte, not from the end of its handshake: a client
+    // that opens connections and never speaks TLS is in the limiter like any other (its phase:
+    // head, since it connected). Before TLS nothing can be said to a refused one: it is closed.
+    secureServer.on('connection', (raw: net.Socket) => {
+      const address = raw.remoteAddress ?? '';
+      if (ctx.closing || !limiter.admit(address)) return void raw.destroy();
+      const since = Date.now();
+      const entry: LimitedConnection = { address, phase: () => ({ phase: 'head', since }), shed: () => raw.destroy() };
+      limiter.add(entry);
+      handshakes.set(raw, entry);
+      handshaking.add(raw);
+      raw.once('close', () => {
+        limiter.delete(entry);
+        handshaking.delete(raw);
+      });
     });
     secureServer.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+      // With a listener here Node only reports (a handshake timeout, a client gone during the
+      // handshake of this half-open socket): the socket is ours to close.
+      socket.destroy();
       log.debug({ err: err.message, client: socket.remoteAddress }, 'pop3s handshake failed');
     });
   }
@@ -118,9 +157,11 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     },
     async close() {
       ctx.closing = true;
+      limiter.close();
       const stopped = secureServer
         ? new Promise<void>((r) => (secureServer!.listening ? secureServer!.close(() => r()) : r()))
         : (plain?.close() ?? Promise.resolve());
+      for (const raw of handshaking) raw.destroy();
       for (const s of sessions) s.shutdown();
       const all = Promise.all([...sessions].map((s) => s.closed));
       let timer: NodeJS.Timeout | undefined;

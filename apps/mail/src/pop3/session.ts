@@ -5,9 +5,10 @@ import fs from 'node:fs';
 import type net from 'node:net';
 import { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { wrapSocket, type Logger, type TcpConnection } from '@sstt/runtime';
+import { wrapSocket, type Logger, type Phase, type ShedReason, type TcpConnection } from '@sstt/runtime';
 import type { Scenario, User } from '@sstt/scenario';
 import { tapSession, type SessionTap } from '@sstt/events';
+import type { AuthPenalty } from '../auth-penalty.ts';
 import { dispatch } from './commands.ts';
 import { LineReader } from './line-reader.ts';
 import type { Pop3Limits } from './limits.ts';
@@ -26,30 +27,8 @@ export interface ServerContext {
   secureContext?: tls.SecureContext;
   plaintextAuth: boolean;
   closing: boolean;
-  throttle: AuthThrottle;
-}
-
-/** Failed logins per client address in a sliding window (the per-client limit). */
-export class AuthThrottle {
-  private failures = new Map<string, number[]>();
-  constructor(private readonly limits: Pop3Limits) {}
-
-  private recent(address: string, now: number): number[] {
-    const list = (this.failures.get(address) ?? []).filter((t) => now - t < this.limits.authFailureWindowMs);
-    if (list.length === 0) this.failures.delete(address);
-    else this.failures.set(address, list);
-    return list;
-  }
-
-  blocked(address: string, now = Date.now()): boolean {
-    return this.recent(address, now).length >= this.limits.maxAuthFailuresPerAddress;
-  }
-
-  record(address: string, now = Date.now()): void {
-    this.failures.set(address, [...this.recent(address, now), now]);
-    // Forget addresses whose failures have all expired, so the map cannot grow without bound.
-    if (this.failures.size > 10_000) for (const a of [...this.failures.keys()]) this.recent(a, now);
-  }
+  /** Login penalties (shared with the other mail listeners). */
+  penalty: AuthPenalty;
 }
 
 const OVERFLOW = Symbol('overflow');
@@ -93,6 +72,16 @@ export class Pop3Session {
   private upgrading = false;
   /** Bumped by every chunk received and every write: the autologout timer looks at it. */
   private activity = 0;
+  /** When something last moved (for the connection limiter: how long it has been idle). */
+  private lastActivityAt = Date.now();
+  /** When the line now arriving began (while the reader holds part of it). */
+  private lineStartAt = 0;
+  /** When the STLS handshake began. */
+  private upgradeAt = 0;
+  /** Set while a login penalty holds this session's answer (commands.ts). */
+  penaltySince: number | undefined;
+  /** Set while a message waits for the client to read what was already sent. */
+  private drainSince: number | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private terminated = false;
   private paused = false;
@@ -135,6 +124,11 @@ export class Pop3Session {
     this.reply(this.ctx.greeting);
   }
 
+  /** The client address (the connection limiter's key). */
+  get address(): string {
+    return this.remoteAddress;
+  }
+
   get alive(): boolean {
     return this.state !== 'CLOSED' && !this.conn.destroyed;
   }
@@ -143,11 +137,33 @@ export class Pop3Session {
     return this.mailbox?.messages ?? [];
   }
 
+  /**
+   * What the connection costs now (@sstt/runtime connection-limits.ts): 'busy' while a command runs, 'penalty'
+   * while a failed login's answer is held, 'head' while a line, a TLS handshake or the reading
+   * of our reply is in progress, 'idle' otherwise.
+   */
+  phase(): { phase: Phase; since: number } {
+    if (this.upgrading) return { phase: 'head', since: this.upgradeAt };
+    if (this.penaltySince !== undefined) return { phase: 'penalty', since: this.penaltySince };
+    if (this.drainSince !== undefined) return { phase: 'head', since: this.drainSince };
+    if (this.busy || this.queue.length > 0) return { phase: 'busy', since: this.lastActivityAt };
+    if (this.reader.hasPartial) return { phase: 'head', since: this.lineStartAt };
+    if (this.conn.writableLength > 0) return { phase: 'head', since: this.lastActivityAt };
+    return { phase: 'idle', since: this.lastActivityAt };
+  }
+
+  /** Closed by the connection limiter: a goodbye, then the connection goes at once. */
+  shed(why: ShedReason): void {
+    this.reply(why === 'room' ? '-ERR [SYS/TEMP] Too many connections, closing this one.' : why === 'idle' ? '-ERR Disconnected for inactivity.' : '-ERR Disconnected: too slow.');
+    this.conn.destroy();
+  }
+
   /** Writes raw protocol text; does nothing on a dead socket; `close` ends the connection after it. */
   send(data: string | Buffer, opts: { close?: boolean } = {}): void {
     if (!this.alive) return;
     this.activity++;
     if (typeof data === 'string') this.tap.server(data);
+    this.lastActivityAt = Date.now();
     this.conn.write(data);
     if (opts.close) {
       this.conn.end();
@@ -267,6 +283,7 @@ export class Pop3Session {
     this.pendingUser = undefined;
     this.upgrading = true; // no command runs until the handshake is done
     this.tap.server('+OK Begin TLS negotiation now.');
+    this.upgradeAt = Date.now();
     transport.write('+OK Begin TLS negotiation now.' + CRLF);
     this.activity++;
     // From here on, every byte read is TLS (the transport's data handler feeds the tunnel).
@@ -307,6 +324,7 @@ export class Pop3Session {
       this.tap.tls(secure);
       this.upgrading = false;
       this.busy = false;
+      this.lastActivityAt = Date.now();
     });
   }
 
@@ -355,10 +373,11 @@ export class Pop3Session {
 
   /** Resolves once the pending writes are taken by the kernel, or the connection is gone. */
   private drained(): Promise<void> {
-    return new Promise((resolve) => {
+    this.drainSince = Date.now();
+    return new Promise<void>((resolve) => {
       this.goneWaiters.push(resolve);
       this.conn.onDrain(resolve);
-    });
+    }).finally(() => (this.drainSince = undefined));
   }
 
   /** The client half-closed: the commands already received still run, then the connection ends. */
@@ -376,6 +395,8 @@ export class Pop3Session {
   private receive(chunk: Buffer): void {
     if (this.state === 'CLOSED') return;
     this.activity++;
+    this.lastActivityAt = Date.now();
+    if (!this.reader.hasPartial) this.lineStartAt = this.lastActivityAt;
     const { lines, overflow } = this.reader.push(chunk);
     for (const line of lines) this.queue.push(line);
     if (overflow) {

@@ -1,0 +1,42 @@
+// The record of exactly what this lab created (containerlab keeps one per lab): namespaces,
+// /etc/netns directories, and the processes it started with their start times. `down` reads it
+// and removes those and nothing else: it never kills by name and never touches a namespace it did
+// not create. Every process the lab started lives in one of its namespaces, so `ip netns pids`
+// of those namespaces finds daemons that forked away too.
+import fs from 'node:fs';
+
+export interface LabState {
+  prefix: string;
+  startedAt: string;
+  namespaces: string[];
+  /** Directories created below /etc/netns (ip netns exec mounts their files over /etc). */
+  etcDirs: string[];
+  processes: Array<{ pid: number; starttime: string; what: string }>;
+  ipsec: 'kernel' | 'libipsec' | 'off';
+  variant: 'stroke' | 'vici';
+}
+
+export function readState(file: string): LabState | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as LabState;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeState(file: string, state: LabState): void {
+  fs.mkdirSync(new URL('.', `file://${file}`).pathname, { recursive: true });
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+  fs.renameSync(tmp, file);
+}
+
+/** Field 22 of /proc/<pid>/stat: with the pid it names one process across pid reuse. */
+export function starttimeOf(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}

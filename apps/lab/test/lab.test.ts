@@ -1,0 +1,171 @@
+// The lab on this machine, as a user runs it (as root, as CI does): up, the commands of the
+// table from cliente, the report's check, Ctrl-C; the same without IPsec, killed with SIGKILL and
+// cleaned by `down`; and once more with swanctl. After each: no namespace, /etc/netns directory,
+// process or state file of the lab is left.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renewCertificates, revokeCertificate } from '@sstt/pki';
+import { certPaths } from '@sstt/scenario';
+import { netnsList, requireTool, run } from '@sstt/testkit';
+import { labContext } from '../src/lab.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const cli = path.join(here, '..', 'dist', 'cli.js');
+const ctx = labContext();
+const { s, topo } = ctx;
+const tshark = requireTool('tshark');
+
+function lab(...args: string[]) {
+  return run(process.execPath, [cli, ...args], { timeoutMs: 120_000 });
+}
+
+interface Up {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+async function labUp(...args: string[]): Promise<Up> {
+  const child = spawn(process.execPath, [cli, 'up', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 120_000;
+  while (!out.includes('Ctrl-C takes the lab down.')) {
+    if (child.exitCode !== null) throw new Error(`sstt-lab up ended (${child.exitCode}):\n${out}`);
+    if (Date.now() > deadline) throw new Error(`sstt-lab up did not finish:\n${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, output: () => out, exited };
+}
+
+/** Everything a lab could leave: its namespaces, /etc/netns dirs, its state file. */
+async function leftOver(): Promise<string[]> {
+  const left = (await netnsList()).filter((ns) => ns.startsWith(`${topo.prefix}-`));
+  for (const h of Object.values(topo.hosts)) if (fs.existsSync(path.join('/etc/netns', h.ns))) left.push(`/etc/netns/${h.ns}`);
+  if (fs.existsSync(topo.stateFile)) left.push(topo.stateFile);
+  return left;
+}
+
+async function stopWithCtrlC(u: Up): Promise<number> {
+  const t0 = Date.now();
+  u.child.kill('SIGINT');
+  expect(await u.exited).toBe(0);
+  return Date.now() - t0;
+}
+
+async function decode(filter: string): Promise<string[]> {
+  const r = await run(tshark, ['-n', '-r', topo.capture, '-o', 'esp.enable_null_encryption_decode_heuristic:TRUE', '-Y', filter], { timeoutMs: 60_000 });
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+beforeAll(async () => {
+  if (process.getuid?.() !== 0) throw new Error('the lab tests need root (network namespaces): run them as root, as CI does');
+  if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: run npm run build (turbo builds it before this test)`);
+  // A lab a previous run left (it would refuse to start): remove it the documented way.
+  await lab('down');
+});
+
+afterAll(async () => {
+  await lab('down');
+});
+
+describe('sstt-lab', () => {
+  it('without root: one line, exit 2, nothing created', async () => {
+    // Uid 1000 inside a user namespace mapped onto ours: the program sees a non-root user, while
+    // the checkout stays readable wherever it lives (a plain `runuser -u nobody` cannot read /root).
+    const r = await run(requireTool('unshare'), ['--user', '--map-user=1000', '--map-group=1000', process.execPath, cli, 'up']);
+    expect(r.stderr).toBe('sstt-lab: lab mode needs root for network namespaces: run sudo npm run lab\n');
+    expect(r.code).toBe(2);
+    expect(await leftOver()).toEqual([]);
+  });
+
+  it('up with IPsec (ipsec.conf): the table, the commands from cliente, the check, a second up refused, Ctrl-C', async () => {
+    const u = await labUp();
+    try {
+      expect(u.output()).toMatch(/IPsec: ipsec\.conf \(starter\), (kernel ESP|kernel-libipsec)/);
+      for (const h of Object.values(topo.hosts)) expect(u.output()).toContain(`${h.name.padEnd(10)}${h.address}`);
+      expect((await lab('exec', 'cliente', '--', 'hostname')).stdout).toBe('cliente\n');
+      expect((await lab('exec', 'servidor', '--', 'hostname')).stdout).toBe('servidor\n');
+      const dig = await lab('exec', 'cliente', '--', requireTool('dig'), '+short', `www.${s.domain}`);
+      expect(dig.stdout).toBe(`${s.network.server}\n`);
+      const c = certPaths(s);
+      const u1 = s.users[0]!;
+      const u2 = s.users[1]!;
+      const withCert = await lab('exec', 'cliente', '--', requireTool('curl'), '-s', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', c.ca.cert, '--cert', c.client(u1.name).cert, '--key', c.client(u1.name).key, `https://www.${s.domain}/`);
+      expect(withCert.stdout).toBe('200');
+      const without = await lab('exec', 'cliente', '--', requireTool('curl'), '-s', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', c.ca.cert, `https://www.${s.domain}/`);
+      expect(without.stdout).toBe('000');
+      expect(without.code).not.toBe(0);
+      const swaks = await lab('exec', 'cliente', '--', requireTool('swaks'), '--server', `smtp.${s.domain}`, '--from', u1.email, '--to', u2.email, '--header', 'Subject: lab test');
+      expect(swaks.code, swaks.stdout).toBe(0);
+      const pop = await lab('exec', 'cliente', '--', requireTool('curl'), '-s', '-u', `${u2.name}:${u2.password}`, `pop3://pop.${s.domain}/`);
+      expect(pop.stdout).toMatch(/^1 \d+\r?\n/);
+
+      // Thunderbird's autoconfig, as Thunderbird asks it in the lab (by name, through the zone's autoconfig CNAME).
+      const auto = await lab('exec', 'cliente', '--', requireTool('curl'), '-s', `http://autoconfig.${s.domain}/mail/config-v1.1.xml`);
+      expect(auto.stdout).toContain(`<hostname>pop.${s.domain}</hostname>\n      <port>${s.listen.ports.pop3}</port>`);
+      expect(auto.stdout).toContain(`<hostname>smtp.${s.domain}</hostname>\n      <port>${s.listen.ports.submission}</port>`);
+
+      const check = await lab('check');
+      expect(check.stdout, check.stdout + check.stderr).toMatch(/all \d+ steps hold\n$/);
+      expect(check.code).toBe(0);
+      // ESP both ways, and no service packet between the two machines in clear.
+      expect(check.stdout).toMatch(/ESP in both directions +PASS/);
+      expect(check.stdout).toMatch(/nothing between cliente and servidor outside ESP +PASS/);
+
+      const again = await lab('up');
+      expect(again.stderr).toBe(`sstt-lab: a lab is already up, or one that died left ${topo.stateFile}, ${['cliente', 'exterior', 'lan', 'servidor'].map((h) => `namespace ${topo.prefix}-${h}`).join(', ')}: run npx sstt-lab down first\n`);
+      expect(again.code).toBe(2);
+    } finally {
+      expect(await stopWithCtrlC(u)).toBeLessThan(10_000);
+    }
+    expect(await leftOver()).toEqual([]);
+  });
+
+  it('without IPsec the services travel in clear; killed with SIGKILL, down removes everything', async () => {
+    const u = await labUp('--no-ipsec');
+    expect(u.output()).toContain('IPsec: off (--no-ipsec)');
+    expect((await lab('exec', 'cliente', '--', requireTool('dig'), '+short', `www.${s.domain}`)).stdout).toBe(`${s.network.server}\n`);
+    const clear = await decode(`dns.qry.name=="www.${s.domain}" && ip.src==${s.network.client} && !esp`);
+    expect(clear.length).toBeGreaterThan(0);
+    expect(await decode('esp')).toEqual([]);
+    u.child.kill('SIGKILL');
+    await u.exited;
+    expect((await leftOver()).length).toBeGreaterThan(0); // what a dead lab leaves
+    const down = await lab('down');
+    expect(down.stdout).toContain('lab removed');
+    expect(await leftOver()).toEqual([]);
+    const twice = await lab('down');
+    expect(twice.stdout).toContain('nothing to remove');
+  });
+
+  it('a revoked IPsec certificate keeps the tunnel down, with strongSwan\'s reason; nothing is left', async () => {
+    await revokeCertificate(s, 'ipsec-client');
+    try {
+      const r = await lab('up');
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^sstt-lab: the IPsec tunnel was refused: strongSwan says "[^"]*(certificate was revoked|AUTHENTICATION_FAILED)[^"]*"/);
+      expect(await leftOver()).toEqual([]);
+    } finally {
+      await renewCertificates(s, { names: ['ipsec-client'] });
+    }
+  });
+
+  it('up again with swanctl.conf (vici): the tunnel carries the client\'s queries, Ctrl-C leaves nothing', async () => {
+    const u = await labUp('--swanctl');
+    try {
+      expect(u.output()).toContain('IPsec: swanctl.conf (vici)');
+      expect((await lab('exec', 'cliente', '--', requireTool('dig'), '+short', `www.${s.domain}`)).stdout).toBe(`${s.network.server}\n`);
+      expect((await decode(`esp && ip.src==${s.network.client}`)).length).toBeGreaterThan(0);
+      expect((await decode(`esp && ip.src==${s.network.server}`)).length).toBeGreaterThan(0);
+    } finally {
+      expect(await stopWithCtrlC(u)).toBeLessThan(10_000);
+    }
+    expect(await leftOver()).toEqual([]);
+  });
+});
