@@ -154,9 +154,9 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
 
   function onDatagram(msg: Buffer, address: string, port: number): Buffer | null {
     const out: Outcome = responder!.respond(msg, 'udp', address);
-    if (!(out instanceof Promise)) return out && (tapDns('udp', `${address}:${port}`, out), out);
+    if (!(out instanceof Promise)) return out && (tapDns('udp', address, port, out), out);
     out.then(
-      (b) => b && !closing && (tapDns('udp', `${address}:${port}`, b), udp?.send(b, port, address)),
+      (b) => b && !closing && (tapDns('udp', address, port, b), udp?.send(b, port, address)),
       (err) => log.error({ err: String(err) }, 'answering a query failed'),
     );
     return null;
@@ -340,7 +340,7 @@ class TcpSession {
 
   private write(b: Buffer): void {
     if (this.state === 'closed' || this.socket.destroyed || !this.socket.writable) return;
-    tapDns('tcp', `${this.socket.remoteAddress}:${this.socket.remotePort}`, b.subarray(2));
+    tapDns('tcp', this.socket.remoteAddress, this.socket.remotePort, b.subarray(2));
     this.socket.write(b);
   }
 

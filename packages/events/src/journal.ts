@@ -89,7 +89,7 @@ export interface Journal {
     local?: { localAddress?: string | undefined; localPort?: number | undefined },
   ): SessionTap;
   /** One DNS exchange: the response (or the query when there is none) as sent. */
-  dns(tr: 'udp' | 'tcp', client: string, message: Uint8Array, isQuery?: boolean): void;
+  dns(tr: 'udp' | 'tcp', address: string | undefined, port: number | undefined, message: Uint8Array, isQuery?: boolean): void;
   /** Writes what is in the ring now. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -221,12 +221,12 @@ export function openJournal(opts: JournalOptions): Journal {
         },
       };
     },
-    dns(tr, client, message, isQuery = false) {
+    dns(tr, address, port, message, isQuery = false) {
       if (closed || !on.has('dns') || full()) return;
       seq += 1;
       // The bytes are copied (the server may reuse its buffer) and encoded at flush time.
       const copy = Buffer.from(message);
-      push({ t: Date.now(), s: prefix + seq.toString(36), p: 'dns', k: 'dns', tr, c: client, ...(isQuery ? { q: copy } : { r: copy }) });
+      push({ t: Date.now(), s: prefix + seq.toString(36), p: 'dns', k: 'dns', tr, c: addr(address, port), ...(isQuery ? { q: copy } : { r: copy }) });
     },
     flush,
     async close() {
@@ -262,8 +262,8 @@ export function tapSession(
 }
 
 /** Publishes one DNS exchange. */
-export function tapDns(tr: 'udp' | 'tcp', client: string, message: Uint8Array, isQuery = false): void {
-  current?.dns(tr, client, message, isQuery);
+export function tapDns(tr: 'udp' | 'tcp', address: string | undefined, port: number | undefined, message: Uint8Array, isQuery = false): void {
+  current?.dns(tr, address, port, message, isQuery);
 }
 
 /** Opens the journal of an app as the scenario configures it and installs it for this process. */

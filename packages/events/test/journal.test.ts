@@ -47,7 +47,7 @@ describe('journal', () => {
   it('the ring is bounded: past it events are counted as lost, and the loss is journaled', async () => {
     const dir = tmp();
     const j = openJournal({ dir, app: 'dns', protocols: ['dns'], maxBytes: 1 << 20, ringEvents: 10, flushMs: 60_000 });
-    for (let i = 0; i < 25; i++) j.dns('udp', '127.0.0.1:1', Buffer.from([i]));
+    for (let i = 0; i < 25; i++) j.dns('udp', '127.0.0.1', 1, Buffer.from([i]));
     expect(j.lost).toBe(15);
     await j.flush();
     const lines = fs
