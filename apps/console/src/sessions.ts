@@ -1,12 +1,14 @@
 // The sessions timeline: the journal's events (packages/events) gathered per session, the way
 // the lab report's traces show a dialogue (C: / S: lines, TLS as an event). Bounded: the
-// newest MAX_SESSIONS sessions, each with at most MAX_LINES lines. DNS exchanges are decoded
+// newest MAX_SESSIONS sessions, each with at most MAX_LINES lines, MAX_TOTAL_LINES in all. DNS exchanges are decoded
 // (dns-packet) only when shown. Secrets (passwords, AUTH blobs) are masked unless revealed.
 import { EventEmitter } from 'node:events';
 import dnsPacket from 'dns-packet';
 import type { JournalEvent } from '@sstt/events';
 
 export const MAX_SESSIONS = 2000;
+/** Lines kept over all sessions (the oldest sessions go first): the timeline's memory stays bounded. */
+export const MAX_TOTAL_LINES = 60_000;
 export const MAX_LINES = 400;
 
 export interface Line {
@@ -134,6 +136,7 @@ function formatData(r: dnsPacket.Answer): string {
 
 export class SessionStore extends EventEmitter<{ session: [SessionSummary] }> {
   private readonly sessions = new Map<string, Session>();
+  private totalLines = 0;
   lost = 0;
 
   constructor() {
@@ -150,7 +153,7 @@ export class SessionStore extends EventEmitter<{ session: [SessionSummary] }> {
     if (!s) {
       s = { id: e.s, protocol: e.p, client: e.c ?? '', local: e.l ?? '', start: e.t, end: null, lines: [], dropped: 0, tls: null, smtpIds: [] };
       this.sessions.set(e.s, s);
-      if (this.sessions.size > MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
+      if (this.sessions.size > MAX_SESSIONS) this.evictOldest();
     }
     switch (e.k) {
       case 'open':
@@ -186,9 +189,20 @@ export class SessionStore extends EventEmitter<{ session: [SessionSummary] }> {
     this.emit('session', this.summary(s));
   }
 
+  private evictOldest(): void {
+    const [id, old] = this.sessions.entries().next().value!;
+    this.sessions.delete(id);
+    this.totalLines -= old.lines.length;
+  }
+
   private push(s: Session, line: Line): void {
-    if (s.lines.length >= MAX_LINES) s.dropped += 1;
-    else s.lines.push(line);
+    if (s.lines.length >= MAX_LINES) {
+      s.dropped += 1;
+      return;
+    }
+    s.lines.push(line);
+    this.totalLines += 1;
+    while (this.totalLines > MAX_TOTAL_LINES && this.sessions.size > 1 && this.sessions.keys().next().value !== s.id) this.evictOldest();
   }
 
   summary(s: Session): SessionSummary {
