@@ -18,6 +18,8 @@ import { type HeaderSummary, summarizeHeaders } from './headers.ts';
 /** Bytes of a message read to build its summary (the header block and the first parts). */
 export const HEAD_BYTES = 16 * 1024;
 export const RESCAN_MS = 5000;
+/** How often a changed mailbox's cache is written. */
+export const SAVE_MS = 30_000;
 const WATCH_DEBOUNCE_MS = 40;
 /** Index format; a cache of another version is ignored. */
 const CACHE_VERSION = 3;
@@ -406,15 +408,14 @@ export function openMailIndex(s: Scenario, opts: { cacheDir?: string; rescanMs?:
     boxes.set(u.name, box);
   }
   const rescan = setInterval(() => {
-    for (const b of boxes.values()) {
-      b.scan();
-      b.saveCache();
-    }
+    for (const b of boxes.values()) b.scan();
   }, opts.rescanMs ?? RESCAN_MS);
   rescan.unref();
+  // The cache is rewritten whole, so not after every delivery: a mailbox that changed is saved
+  // every SAVE_MS and at close (a crash in between costs a few heads read again at the next start).
   const save = setInterval(() => {
     for (const b of boxes.values()) b.saveCache();
-  }, 1000);
+  }, SAVE_MS);
   save.unref();
 
   return Object.assign(events, {
