@@ -127,6 +127,8 @@ async function run(file: string, wanted?: { index: number; sink: PassThrough; on
     await pipeline(fs.createReadStream(file), parser);
     await Promise.all(pending);
   } catch (err) {
+    // The file itself is gone (renamed by a flag change, taken by POP3): the caller decides.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
     out.error = (err as Error).message;
   }
   if (out.html && inline.size > 0) {

@@ -12,7 +12,7 @@ import { Hono, type Context } from 'hono';
 import { basicAuth } from 'hono/basic-auth';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
-import { type IndexChange, type MailIndex, messageId, openMailIndex, prebuildCaches, publicSummary } from './mail-index.ts';
+import { type IndexChange, type MailIndex, type MessageSummary, messageId, openMailIndex, prebuildCaches, publicSummary } from './mail-index.ts';
 import { htmlCsp, htmlDocument, openAttachment, parseMessage } from './message.ts';
 import { openApiDocument } from './openapi.ts';
 import { QueryError, search } from './search.ts';
@@ -140,6 +140,25 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
     if (!b) throw new ApiError(404, `no such user: ${JSON.stringify(user.slice(0, 64))} (the users are ${index.users().join(', ')})`);
     return b;
   };
+  /**
+   * Runs `fn` on the message's file. A reader that sets a flag renames the file (new/ to cur/,
+   * the info after ":" changes): when it is gone, the Maildir is scanned and the file's new name
+   * tried once more before the message counts as gone.
+   */
+  const onFile = async <T>(m: MessageSummary, fn: (file: string) => Promise<T>): Promise<T> => {
+    try {
+      return await fn(index.pathOf(m));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      index.rescan(m.user);
+      try {
+        return await fn(index.pathOf(m));
+      } catch (again) {
+        if ((again as NodeJS.ErrnoException).code === 'ENOENT') throw new ApiError(404, 'no such message (deleted, or taken by POP3)');
+        throw again;
+      }
+    }
+  };
   const message = (id: string) => {
     const m = index.get(id);
     if (!m) throw new ApiError(404, 'no such message (deleted, or taken by POP3)');
@@ -176,16 +195,20 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
   api.get('/messages/:id', async (c) => {
     const m = message(c.req.param('id'));
     if (m.size > MAX_PARSE_BYTES) return c.json({ ...m, parsed: null, error: `larger than ${MAX_PARSE_BYTES} bytes: only the raw source is shown` });
-    const parsed = await parseMessage(index.pathOf(m)).catch((err: Error) => ({ error: err.message }));
+    const parsed = await onFile(m, parseMessage).catch((err: Error) => {
+      if (err instanceof ApiError) throw err;
+      return { error: err.message };
+    });
     if ('error' in parsed && parsed.error && !('headers' in parsed)) return c.json({ ...m, parsed: null, error: parsed.error });
     const { html, ...rest } = parsed as Awaited<ReturnType<typeof parseMessage>>;
     return c.json({ ...m, parsed: { ...rest, hasHtml: Boolean(html), htmlBytes: html ? Buffer.byteLength(html) : 0 } });
   });
   api.get('/messages/:id/raw', async (c) => {
     const m = message(c.req.param('id'));
-    const stream = fs.createReadStream(index.pathOf(m));
-    await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject)).catch(() => {
-      throw new ApiError(404, 'no such message (deleted, or taken by POP3)');
+    const stream = await onFile(m, async (file) => {
+      const s = fs.createReadStream(file);
+      await new Promise<void>((resolve, reject) => s.once('open', () => resolve()).once('error', reject));
+      return s;
     });
     return new Response(Readable.toWeb(stream) as ReadableStream, {
       headers: {
@@ -197,7 +220,7 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
   });
   api.get('/messages/:id/html', async (c) => {
     const m = message(c.req.param('id'));
-    const parsed = m.size > MAX_PARSE_BYTES ? undefined : await parseMessage(index.pathOf(m));
+    const parsed = m.size > MAX_PARSE_BYTES ? undefined : await onFile(m, parseMessage);
     if (!parsed?.html) throw new ApiError(404, 'this message has no HTML part');
     c.header('Content-Security-Policy', htmlCsp(c.req.query('remote') === '1'));
     c.header('Cache-Control', 'no-store');
@@ -206,7 +229,7 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
   api.get('/messages/:id/attachments/:n', async (c) => {
     const m = message(c.req.param('id'));
     const n = int(c.req.param('n'), 0, 100_000);
-    const a = await openAttachment(index.pathOf(m), n);
+    const a = await onFile(m, (file) => openAttachment(file, n));
     if (!a) throw new ApiError(404, `no attachment ${n} in this message`);
     // Always a download, never rendered by the console's origin (an attachment may be HTML).
     return new Response(Readable.toWeb(a.stream) as ReadableStream, {

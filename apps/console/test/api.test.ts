@@ -8,7 +8,7 @@ import { handToMailUser } from '@sstt/mail/test/dovecot-ref.ts';
 import { bigAttachment, drop, INLINE_IMAGE, MALFORMED, SCRIPT_HTML, SCRIPT_SUBJECT } from './hostile.ts';
 import { startWorld, type World } from './world.ts';
 
-type Summary = { id: string; subject: string; from: string; to: string; seen: boolean; attachments: boolean; smtpId: string; size: number; file: string };
+type Summary = { id: string; key: string; subject: string; from: string; to: string; seen: boolean; attachments: boolean; smtpId: string; size: number; file: string };
 type Page = { total: number; messages: Summary[]; start: number; count: number };
 type SessionLine = { dir: string; text: string };
 
@@ -185,6 +185,18 @@ describe('mailboxes', () => {
     expect(del).toMatchObject({ status: 200, body: { deleted: m.id } });
     expect(fs.existsSync(path.join(w.maildir(u1), read.body.file))).toBe(false);
     expect((await list(u1)).messages.some((x) => x.id === m.id)).toBe(false);
+  });
+
+  it('a message renamed by another reader (a flag set) is still served at once, under its new name', async () => {
+    await w.swaks(['--from', e1, '--to', e2, '--header', 'Subject: renamed under us', '--body', 'still here']);
+    const m = await bySubject(u2, 'renamed under us');
+    // As a POP3 or IMAP server does when it sets a flag: new/<name> becomes cur/<name>:2,S.
+    fs.renameSync(path.join(w.maildir(u2), m.file), path.join(w.maildir(u2), 'cur', `${m.key}:2,S`));
+    const [one, raw] = await Promise.all([w.api<{ parsed: { text: string } }>(`/api/v1/messages/${m.id}`), fetch(`${w.base}/api/v1/messages/${m.id}/raw`)]);
+    expect(one.status).toBe(200);
+    expect(one.body.parsed.text).toMatch(/^still here/);
+    expect(raw.status).toBe(200);
+    expect(await raw.text()).toContain('Subject: renamed under us');
   });
 
   it('API errors are JSON with a message', async () => {

@@ -52,6 +52,8 @@ beforeAll(async () => {
     viewport: { width: 1280, height: 800 },
   });
   page = ctx.pages()[0] ?? (await ctx.newPage());
+  // A step that cannot happen fails with its locator's name, well before the test's own timeout.
+  page.setDefaultTimeout(15_000);
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     const url = m.location().url;
