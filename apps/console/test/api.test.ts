@@ -8,7 +8,18 @@ import { handToMailUser } from '@sstt/mail/test/dovecot-ref.ts';
 import { bigAttachment, drop, INLINE_IMAGE, MALFORMED, SCRIPT_HTML, SCRIPT_SUBJECT } from './hostile.ts';
 import { startWorld, type World } from './world.ts';
 
-type Summary = { id: string; key: string; subject: string; from: string; to: string; seen: boolean; attachments: boolean; smtpId: string; size: number; file: string };
+type Summary = {
+  id: string;
+  key: string;
+  subject: string;
+  from: string;
+  to: string;
+  seen: boolean;
+  attachments: boolean;
+  smtpId: string;
+  size: number;
+  file: string;
+};
 type Page = { total: number; messages: Summary[]; start: number; count: number };
 type SessionLine = { dir: string; text: string };
 
