@@ -59,6 +59,7 @@ interface HotEntry {
   next: HotEntry | undefined;
 }
 
+// biome-ignore lint/suspicious/noConstEnum: module-local, inlined by esbuild and tsx on the answer path
 const enum Verdict {
   OK,
   DROP,
@@ -163,7 +164,8 @@ function parseQuery(msg: Buffer, q: Query): Verdict {
       h = Math.imul(h ^ c, FNV_PRIME);
     }
     o += l + 1;
-    if (o - HEADER_LENGTH > 255) return Verdict.FORMERR;
+    // RFC 1035 §3.1: 255 octets at most, the root's zero octet still to come included.
+    if (o - HEADER_LENGTH > 254) return Verdict.FORMERR;
   }
   if (o + 4 > len) return Verdict.FORMERR;
   q.qnameLen = o - HEADER_LENGTH;

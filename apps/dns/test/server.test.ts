@@ -355,6 +355,31 @@ describe.each<Transport>(['udp', 'tcp'])('malformed and refused queries over %s'
     expect(rcode(dnsPacket.decode((await exchange(t, port, msg))!))).toBe('FORMERR');
   });
 
+  // RFC 1035 §3.1: a name is at most 255 octets, label lengths and the root's zero included.
+  // Found by apps/dns/fuzz (dns-message.fuzz.ts): a 256-octet name was answered, echoed in a
+  // reply no resolver can read.
+  const longName = (lastLabel: number) => {
+    const labels = [63, 63, 63, lastLabel].map((n) => Buffer.concat([Buffer.from([n]), Buffer.alloc(n, 0x61)]));
+    return Buffer.concat([...labels, Buffer.from([0, 0, 1, 0, 1])]);
+  };
+
+  it('a question name of 256 octets: FORMERR with the ID, RD echoed, nothing else', async () => {
+    const raw = await exchange(t, port, Buffer.concat([header(0x0256, 0x01, 1), longName(62)]));
+    const r = dnsPacket.decode(raw!);
+    expect(r.id).toBe(0x0256);
+    expect(rcode(r)).toBe('FORMERR');
+    expect(flags(r)).toBe('qr rd');
+    expect(raw!.length).toBe(12);
+  });
+
+  it('a question name of exactly 255 octets is read (and refused: not ours)', async () => {
+    const raw = await exchange(t, port, Buffer.concat([header(0x0255, 0x01, 1), longName(61)]));
+    const r = dnsPacket.decode(raw!);
+    expect(r.id).toBe(0x0255);
+    expect(rcode(r)).toBe('REFUSED');
+    expect(r.questions?.[0]?.name.length).toBe(253);
+  });
+
   it('shorter than a header: silence', async () => {
     expect(await exchange(t, port, Buffer.from([0x12, 0x34, 0x01]), { timeoutMs: 300 })).toBeNull();
   });

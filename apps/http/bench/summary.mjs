@@ -14,7 +14,11 @@ const med = (a) => {
 const M = {};
 for (const r of rows) {
   const v = ((M[r[0]] ??= {})[r[1]] ??= { rps: [], mb: [], cpu: [], srvCores: [], wcore: [], bad: 0 });
-  v.rps.push(+r[3]), v.mb.push(+r[4]), v.cpu.push(+r[7]), v.srvCores.push(+r[8]), v.wcore.push(+r[9]);
+  v.rps.push(+r[3]);
+  v.mb.push(+r[4]);
+  v.cpu.push(+r[7]);
+  v.srvCores.push(+r[8]);
+  v.wcore.push(+r[9]);
   v.bad += +r[5] + +r[6];
 }
 const ratio = (a, b) => (b ? `${(a / b).toFixed(2)}x` : '-');

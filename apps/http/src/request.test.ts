@@ -124,7 +124,7 @@ describe('ChunkedDecoder', () => {
   });
   it('takes the bytes one at a time', () => {
     const d = new ChunkedDecoder(1000, true);
-    let last;
+    let last: unknown;
     for (let i = 0; i < body.indexOf('NEXT'); i++) last = d.push(Buffer.from(body[i]!));
     expect(last).toEqual({ kind: 'done', consumed: 1 });
     expect(Buffer.concat(d.chunks).toString()).toBe('hello, world');

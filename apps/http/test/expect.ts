@@ -30,7 +30,7 @@ export function expectStatus(r: HttpResponse, status: number): void {
 
 /** The media type of a Content-Type value, without parameters, lower-cased. */
 export function mediaType(value: string | undefined): string | undefined {
-  return value?.split(';')[0]!.trim().toLowerCase();
+  return value?.split(';')[0]?.trim().toLowerCase();
 }
 
 /**

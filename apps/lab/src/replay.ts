@@ -42,7 +42,10 @@ class Dialogue {
       }
       await new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`no reply; so far: ${JSON.stringify(this.buf.slice(-200))}`)), 10_000);
-        this.waiters.push(() => (clearTimeout(t), resolve()));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
       });
     }
   }

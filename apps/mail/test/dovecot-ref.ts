@@ -90,7 +90,10 @@ service anvil {
   for (let i = 0; ; i++) {
     const ok = await new Promise<boolean>((resolve) => {
       const sock = net.connect(port, '127.0.0.1');
-      sock.once('connect', () => (sock.destroy(), resolve(true)));
+      sock.once('connect', () => {
+        sock.destroy();
+        resolve(true);
+      });
       sock.once('error', () => resolve(false));
     });
     if (ok) break;

@@ -56,13 +56,13 @@ function session(args: string[], opts: { renegotiate?: boolean; sessOut?: string
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
     const onData = (d: Buffer) => {
       out += d.toString('latin1');
-      if (!up && /Verify return code[^]*\n---\n/.test(out)) {
+      if (!up && /Verify return code[\s\S]*\n---\n/.test(out)) {
         up = true;
         if (opts.renegotiate) child.stdin.write('R\n');
         else void ticketWritten(opts.sessOut).then(() => child.stdin.end());
       }
       // Refused: OpenSSL's no_renegotiation alert; accepted: the second handshake's verify lines.
-      if (up && opts.renegotiate && (/no renegotiation/.test(out) || /RENEGOTIATING[^]*verify return:1[^]*verify return:1/.test(out))) child.kill('SIGKILL');
+      if (up && opts.renegotiate && (/no renegotiation/.test(out) || /RENEGOTIATING[\s\S]*verify return:1[\s\S]*verify return:1/.test(out))) child.kill('SIGKILL');
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);

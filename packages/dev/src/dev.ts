@@ -7,7 +7,7 @@ import path from 'node:path';
 import { pkiIsCurrent } from '@sstt/pki/stamp';
 import { createLogger } from '@sstt/runtime';
 import { bannerText, certPaths, ConfigError, EXIT_CONFIG, loadScenario, parseCommandLine, presentApps, type Scenario } from '@sstt/scenario';
-import { supervise } from './supervisor.ts';
+import { supervise, watchAncestors } from './supervisor.ts';
 
 const log = createLogger({ name: 'dev' });
 
@@ -37,6 +37,11 @@ async function main(): Promise<number> {
   });
   const sup = supervise(specs, log);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => sup.stop(signal));
+  // If whatever started us dies without a signal reaching us (turbo killed with -9), stop too.
+  watchAncestors(3, (pid) => {
+    log.warn({ pid }, 'the process that started npm run dev is gone: stopping every app');
+    sup.stop('SIGTERM');
+  });
   return sup.done;
 }
 

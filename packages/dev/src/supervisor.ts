@@ -3,6 +3,7 @@
 // fix a bad file or a taken port), and every child stopped gracefully on SIGINT/SIGTERM. On real
 // hosts systemd does the same with Restart=on-failure; this is its small twin for a laptop.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { EXIT_CONFIG } from '@sstt/scenario';
 
 /** Restart policy: the first restart after `firstDelayMs`, doubling up to `maxDelayMs`; a child
@@ -113,4 +114,39 @@ export function supervise(apps: AppSpec[], log: SupervisorLog, policy = RESTART_
     },
     pids: () => Object.fromEntries(slots.map((s) => [s.spec.name, s.child?.pid])),
   };
+}
+
+/** A process as /proc names it across pid reuse: its pid and its start time (field 22 of stat). */
+function procIdentity(pid: number): { ppid: number; start: string } | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(fields[1]), start: fields[19]! };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Calls `onGone` once when any of the first `levels` ancestors of this process ends (checked
+ * every `everyMs`). Under turbo the chain is sh -> npm -> turbo: when turbo is killed (kill -9,
+ * a closed terminal) its task would otherwise live on, orphaned, holding every port.
+ */
+export function watchAncestors(levels: number, onGone: (pid: number) => void, everyMs = 1_000): () => void {
+  const chain: Array<{ pid: number; start: string }> = [];
+  for (let pid = process.ppid; chain.length < levels && pid > 1; ) {
+    const id = procIdentity(pid);
+    if (!id) break;
+    chain.push({ pid, start: id.start });
+    pid = id.ppid;
+  }
+  const timer = setInterval(() => {
+    const gone = chain.find((a) => procIdentity(a.pid)?.start !== a.start);
+    if (gone) {
+      clearInterval(timer);
+      onGone(gone.pid);
+    }
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -70,3 +70,39 @@ describe('supervise', () => {
     for (const pid of pids) expect(() => process.kill(pid!, 0)).toThrow();
   });
 });
+
+describe('watchAncestors', () => {
+  it('a supervisor whose parent is killed with SIGKILL stops its apps and ends', async () => {
+    const { spawn } = await import('node:child_process');
+    const fixture = new URL('./fixtures/orphan.ts', import.meta.url).pathname;
+    // The parent: a plain node process that starts the supervisor and waits (turbo's place).
+    const parent = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('child_process').spawn(process.execPath, ['--import', 'tsx', ${JSON.stringify(fixture)}], { stdio: 'inherit' }); setInterval(() => {}, 1000)`,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    parent.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const deadline = Date.now() + 20_000;
+    while (!out.includes('"app"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const pids = JSON.parse(out.trim().split('\n')[0]!) as { supervisor: number; app: number };
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    expect(alive(pids.supervisor) && alive(pids.app)).toBe(true);
+    parent.kill('SIGKILL');
+    const until = Date.now() + 10_000;
+    while ((alive(pids.supervisor) || alive(pids.app)) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect({ supervisor: alive(pids.supervisor), app: alive(pids.app) }).toEqual({ supervisor: false, app: false });
+  });
+});

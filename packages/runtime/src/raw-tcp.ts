@@ -472,9 +472,9 @@ class RawListener implements TcpListener {
   private name: AddressInfo;
 
   constructor(
-    private readonly b: Bindings,
+    b: Bindings,
     private readonly handle: RawHandle,
-    private readonly opts: TcpListenOptions,
+    opts: TcpListenOptions,
   ) {
     const out: Record<string, unknown> = {};
     handle.getsockname(out);

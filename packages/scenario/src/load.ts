@@ -82,7 +82,11 @@ export function loadScenario(opts: LoadOptions = {}): Scenario {
   if (explicit || fs.existsSync(file)) layers.push(readConfigFile(file));
   layers.push(validate(fromPairs(env, ENV_KEYS), 'environment', envNamer));
   layers.push(validate(fromPairs(flags, FLAG_KEYS), 'command line', (k) => `--${flagFor(k)}`));
-  const merged = validate(layers.reduce<Json>((acc, l) => deepMerge(acc, l as Json), {}), 'configuration', (k) => k);
+  const merged = validate(
+    layers.reduce<Json>((acc, l) => deepMerge(acc, l as Json), {}),
+    'configuration',
+    (k) => k,
+  );
   const resolvConfPath = opts.resolvConfPath ?? '/etc/resolv.conf';
   return resolveScenario(merged, { env, resolvConf: () => fs.readFileSync(resolvConfPath, 'utf8') });
 }
@@ -100,9 +104,16 @@ export function readConfigFile(file: string): ConfigInput {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(file, '(file)', 'valid JSON', (err as Error).message);
+    // JSON.parse quotes the text around the fault as it is, newlines included: escape the
+    // controls so the error stays one line (found by fuzz/load.fuzz.ts).
+    throw new ConfigError(file, '(file)', 'valid JSON', escapeControls((err as Error).message));
   }
   return validate(data, file, (k) => k);
+}
+
+/** Control characters as \uXXXX escapes, so a message cannot break its line. */
+function escapeControls(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Parses an app's argv with the scenario flags plus the app's own; bad flags are ConfigErrors. */
@@ -139,7 +150,11 @@ function fromPairs(source: Record<string, unknown>, table: typeof ENV_KEYS): Jso
     if (kind === 'number' && typeof raw === 'string' && /^\s*-?\d+\s*$/.test(raw)) value = Number(raw);
     else if (kind === 'boolean' && typeof raw === 'string') {
       value = /^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw;
-    } else if (kind === 'list' && typeof raw === 'string') value = raw.split(',').map((s) => s.trim()).filter(Boolean);
+    } else if (kind === 'list' && typeof raw === 'string')
+      value = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     setPath(out, key, value);
   }
   return out;
@@ -163,9 +178,7 @@ function deepMerge(a: Json, b: Json): Json {
   for (const [k, v] of Object.entries(b)) {
     const prev = out[k];
     out[k] =
-      v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev)
-        ? deepMerge(prev as Json, v as Json)
-        : v;
+      v && typeof v === 'object' && !Array.isArray(v) && prev && typeof prev === 'object' && !Array.isArray(prev) ? deepMerge(prev as Json, v as Json) : v;
   }
   return out;
 }

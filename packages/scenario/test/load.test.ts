@@ -41,7 +41,13 @@ describe('defaults', () => {
       ['nombre1_9721', 'nombre1_9721', 'nombre1', 'nombre1_9721@sstt9721.org'],
       ['nombre2_9721', 'nombre2_9721', 'nombre2', 'nombre2_9721@sstt9721.org'],
     ]);
-    expect(s.network).toEqual({ lan: '192.168.56.0/24', server: '192.168.56.102', client: '192.168.56.101', reverseZone: '56.168.192.in-addr.arpa', gateway: '192.168.56.1' });
+    expect(s.network).toEqual({
+      lan: '192.168.56.0/24',
+      server: '192.168.56.102',
+      client: '192.168.56.101',
+      reverseZone: '56.168.192.in-addr.arpa',
+      gateway: '192.168.56.1',
+    });
     expect(s.names.map((h) => `${h.fqdn}=${h.address}`)).toEqual([
       'dns.sstt9721.org=192.168.56.102',
       'www.sstt9721.org=192.168.56.102',
@@ -165,7 +171,10 @@ describe('validation: one line naming source, key, expectation and value', () =>
     [{ env: { SSTT_LISTEN: '1.2.3' } }, 'environment: SSTT_LISTEN: expected an IPv4 address such as 127.0.0.1, found "1.2.3"'],
     [{ env: { SSTT_DNS_MAP_TO_LOOPBACK: 'maybe' } }, 'environment: SSTT_DNS_MAP_TO_LOOPBACK: expected a boolean, found "maybe"'],
     [{ env: { SSTT_HTTP_IDLE_TIMEOUT: '0' } }, 'environment: SSTT_HTTP_IDLE_TIMEOUT: expected at least 1, found 0'],
-    [{ env: { SSTT_DNS_FORWARDERS: 'resolver.example' } }, 'environment: SSTT_DNS_FORWARDERS: expected an IP address, optionally with :port (IPv6 as [addr]:port), found "resolver.example"'],
+    [
+      { env: { SSTT_DNS_FORWARDERS: 'resolver.example' } },
+      'environment: SSTT_DNS_FORWARDERS: expected an IP address, optionally with :port (IPv6 as [addr]:port), found "resolver.example"',
+    ],
     [{ flags: { 'pop3-port': 'x' } }, `command line: --pop3-port: expected ${PORT}, found "x"`],
     [{ flags: { profile: 'x' } }, 'command line: --profile: expected one of dev, lab, found "x"'],
   ])('%j', (opts, line) => {
@@ -184,7 +193,9 @@ describe('validation: one line naming source, key, expectation and value', () =>
     const f5 = configFile({ pki: { keySize: 1024 } });
     expect(errorOf({ configFile: f5 })).toBe(`${f5}: pki.keySize: expected one of the allowed values, found 1024`);
     const f6 = configFile({ colour: 'blue' });
-    expect(errorOf({ configFile: f6 })).toMatch(new RegExp(`^${f6}: colour: expected one of id, profile, listen, ports, users, dns, http, mail, pki, console, paths, found unknown key "colour"$`));
+    expect(errorOf({ configFile: f6 })).toMatch(
+      new RegExp(`^${f6}: colour: expected one of id, profile, listen, ports, users, dns, http, mail, pki, console, paths, found unknown key "colour"$`),
+    );
   });
 
   it('mail: postmaster is the first user unless set, and must be a user; limits override the defaults one by one', () => {
@@ -202,19 +213,32 @@ describe('validation: one line naming source, key, expectation and value', () =>
     const f4 = configFile({ mail: { limits: { authPenaltyMs: 1.5 } } });
     expect(errorOf({ configFile: f4 })).toBe(`${f4}: mail.limits.authPenaltyMs: expected a whole number of milliseconds from 0 to 60000, found 1.5`);
     const f5 = configFile({ mail: { limits: { maxClients: 3 } } });
-    expect(errorOf({ configFile: f5 })).toMatch(/mail\.limits\.maxClients: expected one of maxConnections, maxConnectionsPerAddress, .*authPenaltyMaxMs, found unknown key "maxClients"$/);
+    expect(errorOf({ configFile: f5 })).toMatch(
+      /mail\.limits\.maxClients: expected one of maxConnections, maxConnectionsPerAddress, .*authPenaltyMaxMs, found unknown key "maxClients"$/,
+    );
   });
 
   it('an unreadable or broken file', () => {
     const broken = configFile('{bad json');
     expect(errorOf({ configFile: broken })).toMatch(new RegExp(`^${broken}: \\(file\\): expected valid JSON, found .*position 1`));
+    // Found by fuzz/load.fuzz.ts: JSON.parse quotes the bad text, newlines and NULs included;
+    // the message stays one line with them escaped.
+    const controls = configFile('\n\u0000[]');
+    const line = errorOf({ configFile: controls });
+    expect(line).toMatch(new RegExp(`^${controls}: \\(file\\): expected valid JSON, found `));
+    expect(line).not.toMatch(/[\u0000-\u001f]/);
+    expect(line).toContain('\\u000a\\u0000[]');
     const missing = path.join(tmp, 'missing.json');
     expect(errorOf({ configFile: missing })).toBe(`${missing}: (file): expected a readable JSON file, found no such file`);
   });
 
   it('unknown and incomplete flags', () => {
-    expect(() => parseCommandLine(['--dns-prt', '5'])).toThrow("command line: --dns-prt: expected one of the documented flags (see --help), found Unknown option '--dns-prt'");
-    expect(() => parseCommandLine(['--dns-port'])).toThrow("command line: --dns-port: expected one of the documented flags (see --help), found Option '--dns-port <value>' argument missing");
+    expect(() => parseCommandLine(['--dns-prt', '5'])).toThrow(
+      "command line: --dns-prt: expected one of the documented flags (see --help), found Unknown option '--dns-prt'",
+    );
+    expect(() => parseCommandLine(['--dns-port'])).toThrow(
+      "command line: --dns-port: expected one of the documented flags (see --help), found Option '--dns-port <value>' argument missing",
+    );
   });
 
   it('an app can add its own flags and positionals', () => {

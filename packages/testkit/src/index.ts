@@ -3,3 +3,4 @@ export * from './run.ts';
 export * from './servers.ts';
 export * from './raw.ts';
 export * from './netns.ts';
+export * from './fuzz.ts';

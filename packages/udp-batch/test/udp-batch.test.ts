@@ -87,7 +87,7 @@ describe('udp-batch', () => {
   });
 
   it('sends nothing for a null reply, and a later reply through send()', async () => {
-    let srv: BatchSocket | undefined = undefined;
+    let srv: BatchSocket | undefined ;
     srv = bindBatch('127.0.0.1', 0, (msg, address, port) => {
       const text = String(msg);
       if (text === 'drop') return null;

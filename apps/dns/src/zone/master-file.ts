@@ -55,7 +55,7 @@ function entries(text: string, file: string): Entry[] {
   for (const rawLine of text.split(/\r?\n/)) {
     lineNo++;
     if (depth === 0) {
-      if (cur && cur.tokens.length) out.push(cur);
+      if (cur?.tokens.length) out.push(cur);
       cur = { tokens: [], blankOwner: /^[ \t]/.test(rawLine), line: lineNo };
     }
     let i = 0;
@@ -84,7 +84,7 @@ function entries(text: string, file: string): Entry[] {
             break;
           }
           if (d === '\\') {
-            const esc = unescape(s, i, file, lineNo);
+            const esc = unescapeAt(s, i, file, lineNo);
             t += esc.ch;
             i = esc.next;
           } else {
@@ -98,7 +98,7 @@ function entries(text: string, file: string): Entry[] {
         const start = i;
         while (i < s.length && !' \t;()"'.includes(s[i]!)) {
           if (s[i] === '\\') {
-            const esc = unescape(s, i, file, lineNo);
+            const esc = unescapeAt(s, i, file, lineNo);
             // A dot or backslash that is data stays escaped, so that it is not a label boundary.
             t += esc.ch === '.' || esc.ch === '\\' ? `\\${esc.ch}` : esc.ch;
             i = esc.next;
@@ -109,12 +109,12 @@ function entries(text: string, file: string): Entry[] {
     }
   }
   if (depth !== 0) throw new ZoneFileError(file, cur?.line ?? lineNo, '"(" not closed before the end of the file');
-  if (cur && cur.tokens.length) out.push(cur);
+  if (cur?.tokens.length) out.push(cur);
   return out;
 }
 
 /** \X or \DDD (RFC 1035 §5.1). */
-function unescape(s: string, i: number, file: string, line: number): { ch: string; next: number } {
+function unescapeAt(s: string, i: number, file: string, line: number): { ch: string; next: number } {
   const m = /^\\(\d{3})/.exec(s.slice(i, i + 4));
   if (m) {
     const v = Number(m[1]);
@@ -201,6 +201,7 @@ function parseInto(records: ParsedRecord[], text: string, file: string, state: S
         try {
           incText = fs.readFileSync(inc, 'utf8');
         } catch (err) {
+          // biome-ignore lint/correctness/noVoidTypeReturn: `return` tells TypeScript that fail() never returns, so incText is assigned below
           return fail(`$INCLUDE ${t[1]!.text}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
         }
         // RFC 1035 §5.1: the origin and owner return to their values after the included file.

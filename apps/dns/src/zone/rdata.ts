@@ -450,7 +450,9 @@ export function ipv6Bytes(a: string): Buffer {
   const r = rest ? rest.split(':').map(hexWord) : [];
   const words = rest === undefined ? h : [...h, ...new Array<number>(8 - h.length - r.length).fill(0), ...r];
   const out = Buffer.alloc(16);
-  words.forEach((w, k) => out.writeUInt16BE(w, k * 2));
+  words.forEach((w, k) => {
+    out.writeUInt16BE(w, k * 2);
+  });
   return out;
 }
 

@@ -53,6 +53,7 @@ export function buildZone(originText: string, file: string, records: ParsedRecor
   let run = 0;
   let runOwner: string | undefined;
   const runOf = new WeakMap<ParsedRecord, number>();
+  const rdataIndex = new Map<RRset, Map<string, number>>();
   for (const r of records) {
     if (r.name !== runOwner) {
       run++;
@@ -80,7 +81,12 @@ export function buildZone(originText: string, file: string, records: ParsedRecor
       warnings.push(`${r.file}:${r.line}: TTL set to prior TTL (${set.ttl})`);
     }
     // Identical records are one record (RFC 2181 §5); names in RDATA compare without case.
-    const same = set.records.findIndex((x) => sameRdata(x, r));
+    // Looked up by a key of the RDATA, not by scanning the set: RRsets of thousands of records
+    // (BIND's own limits test zone) would make the scan quadratic.
+    let index = rdataIndex.get(set);
+    if (!index) rdataIndex.set(set, (index = new Map()));
+    const rkey = rdataKey(r);
+    const same = index.get(rkey) ?? -1;
     if (same >= 0) {
       if (runOf.get(set.records[same]!) === run) {
         set.records[same] = r;
@@ -89,6 +95,7 @@ export function buildZone(originText: string, file: string, records: ParsedRecor
       continue;
     }
     if (SINGLETONS.has(r.type) && set.records.length) throw new ZoneFileError(r.file, r.line, `${r.name}: multiple RRs of singleton type`);
+    index.set(rkey, set.records.length);
     set.records.push(r);
     runOf.set(r, run);
     if (node.rrsets.has(TYPE.CNAME) && [...node.rrsets.keys()].some((t) => !BESIDE_CNAME.has(t))) {
@@ -138,13 +145,14 @@ export function parent(name: string): string | undefined {
   return undefined;
 }
 
-function sameRdata(a: ParsedRecord, b: ParsedRecord): boolean {
-  if (a.rdata.length !== b.rdata.length) return false;
-  return a.rdata.every((p, i) => {
-    const q = b.rdata[i]!;
-    if (Buffer.isBuffer(p)) return Buffer.isBuffer(q) && p.equals(q);
-    return !Buffer.isBuffer(q) && lower(p.name) === lower(q.name);
-  });
+/** Equal for two records exactly when their RDATA is the same (names compared without case). */
+function rdataKey(r: ParsedRecord): string {
+  let key = '';
+  for (const p of r.rdata) {
+    const part = Buffer.isBuffer(p) ? `b${p.toString('latin1')}` : `n${lower(p.name)}`;
+    key += `${part.length}:${part}`;
+  }
+  return key;
 }
 
 /** The zones this server is authoritative for; finds the closest enclosing one. */

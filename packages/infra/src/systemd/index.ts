@@ -2,7 +2,7 @@
 // app (restarted on a crash like `npm run dev`'s supervisor, never after a configuration error,
 // exit 2) and a target that groups them; install.sh puts them in place for the checkout it is run
 // from. The apps run as an unprivileged user that may bind the standard ports below 1024.
-import { type Scenario } from '@sstt/scenario';
+import type { Scenario } from '@sstt/scenario';
 import { generatedHeader } from '../common.ts';
 import type { GeneratedFiles, Generator } from '../types.ts';
 
