@@ -1,6 +1,7 @@
 // The DNS app (`npm start -w @sstt/dns`, or started by `npm run dev`): argv and environment -> scenario -> the DNS server, nothing else.
 // Extra flag: --zone ORIGIN=FILE (repeatable) serves those master files instead of the zones
 // generated from the scenario, reloading them when they change.
+import { installJournal } from '@sstt/events';
 import { createLogger, runApp } from '@sstt/runtime';
 import { ConfigError, loadScenario, parseCommandLine } from '@sstt/scenario';
 import { createDnsServer } from './server.ts';
@@ -13,6 +14,7 @@ void runApp({
   start: async () => {
     const { values } = parseCommandLine(process.argv.slice(2), { zone: { type: 'string', multiple: true } });
     const scenario = loadScenario({ flags: values });
+    installJournal(scenario, 'dns'); // the queries the console's timeline shows
     const zones = (values.zone as string[] | undefined)?.map((z) => {
       const i = z.indexOf('=');
       if (i <= 0) throw new ConfigError('command line', '--zone', 'ORIGIN=FILE', JSON.stringify(z));

@@ -14,6 +14,7 @@ import { createAcl } from './acl.ts';
 import { createForwarder, type Forwarder } from './forward.ts';
 import { createResponder, type Outcome, type Responder } from './responder.ts';
 import { bindUdp, udpTransport, type UdpEndpoint } from './udp.ts';
+import { tapDns } from '@sstt/events';
 import { ZoneFileError } from './zone/master-file.ts';
 import { createZoneStore, type ZoneSource, type ZoneStore } from './zone/store.ts';
 
@@ -153,9 +154,9 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
 
   function onDatagram(msg: Buffer, address: string, port: number): Buffer | null {
     const out: Outcome = responder!.respond(msg, 'udp', address);
-    if (!(out instanceof Promise)) return out;
+    if (!(out instanceof Promise)) return out && (tapDns('udp', address, port, out), out);
     out.then(
-      (b) => b && !closing && udp?.send(b, port, address),
+      (b) => b && !closing && (tapDns('udp', address, port, b), udp?.send(b, port, address)),
       (err) => log.error({ err: String(err) }, 'answering a query failed'),
     );
     return null;
@@ -339,6 +340,7 @@ class TcpSession {
 
   private write(b: Buffer): void {
     if (this.state === 'closed' || this.socket.destroyed || !this.socket.writable) return;
+    tapDns('tcp', this.socket.remoteAddress, this.socket.remotePort, b.subarray(2));
     this.socket.write(b);
   }
 

@@ -8,6 +8,7 @@
 //    └────────────────────┴──── close / timeout / max / error ──┴──▶ closed
 import fs from 'node:fs';
 import type tls from 'node:tls';
+import { tapSession, type SessionTap } from '@sstt/events';
 import type { Slot, TcpConnection } from '@sstt/runtime';
 import { currentHttpDate } from './http-date.ts';
 import { combinedLine, labLine, type LabLogKind, type ServerLogs } from './log.ts';
@@ -61,6 +62,8 @@ export class Connection {
   readonly remote: string;
   /** The TLS client certificate's subject ("CN=..., O=..."), when there is one. */
   readonly peerSubject: string | undefined;
+  /** The console's journal of this connection (packages/events): request line, status, TLS. */
+  private readonly tap: SessionTap;
   private buf: Buffer = EMPTY;
   private served = 0;
   private streaming = false;
@@ -96,6 +99,8 @@ export class Connection {
   ) {
     this.remote = socket.remoteAddress?.replace(/^::ffff:/, '') ?? '-';
     this.peerSubject = tlsSocket ? subjectOf(tlsSocket) : undefined;
+    this.tap = tapSession(secure ? 'https' : 'http', socket);
+    if (tlsSocket) this.tap.tls(tlsSocket);
     socket.setHandlers({
       data: (chunk) => this.onData(chunk),
       end: () => {
@@ -306,6 +311,8 @@ export class Connection {
   }
 
   private log(status: number, requestLine: string, head: RequestHead | undefined, bytes: number, reason?: string): void {
+    this.tap.client(requestLine);
+    this.tap.server(`${status} ${REASONS[status] ?? ''}${reason ? ` (${reason})` : ''}, ${bytes} bytes`);
     const logs: ServerLogs | undefined = this.ctx.logs;
     if (!logs) return;
     const now = Date.now();
@@ -512,6 +519,7 @@ export class Connection {
   }
 
   private onClose(): void {
+    this.tap.close();
     this.state = 'closed';
     this.slot?.release();
     this.disarm();

@@ -3,6 +3,7 @@
 // written the server certificate.
 import fs from 'node:fs';
 import path from 'node:path';
+import { installJournal } from '@sstt/events';
 import { createLogger, runApp } from '@sstt/runtime';
 import { certPaths, ConfigError, loadScenario, parseCommandLine } from '@sstt/scenario';
 import { createHttpServer, type HttpsOptions } from './server.ts';
@@ -50,6 +51,7 @@ await runApp({
       flags['http-port'] = portArg;
     }
     const scenario = loadScenario({ flags });
+    installJournal(scenario, 'http'); // the requests the console's timeline shows
     const idle = positiveInt('command line', '--idle-timeout', values['idle-timeout']);
     const maxRequests = positiveInt('command line', '--max-requests', values['max-requests']);
     const headerTimeoutMs = positiveInt('command line', '--header-timeout', values['header-timeout']);

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import { certPaths, loadScenario, parseCommandLine, type Scenario, type Service } from '@sstt/scenario';
 import { createLogger, ListenError, runApp, type Closable } from '@sstt/runtime';
+import { installJournal } from '@sstt/events';
 import { AuthPenalty } from './auth-penalty.ts';
 import { createSmtpServer } from './smtp.ts';
 import { createOutboundRunner } from './smtp-outbound.ts';
@@ -43,6 +44,7 @@ runApp({
   start: async () => {
     const { values } = parseCommandLine(process.argv.slice(2));
     const s = loadScenario({ flags: values });
+    installJournal(s, 'mail'); // the sessions the console's timeline shows
     const host = s.listen.address;
     const ports = s.listen.ports;
     const serverTls = readServerTls(s);

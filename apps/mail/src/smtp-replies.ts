@@ -6,6 +6,8 @@
 //   250 OK (MAIL)                 250 Accepted (RCPT)
 //   354 Enter message, ending with "." on a line by itself
 //   250 OK id=...                 221 server closing connection
+import type tls from 'node:tls';
+import { NOOP_TAP, type SessionTap } from '@sstt/events';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import type { LimitedConnection, Phase, ShedReason } from '@sstt/runtime';
 import { rfc5322Date } from './smtp-date.ts';
@@ -60,6 +62,10 @@ export class EximConnection extends SMTPConnection implements LimitedConnection 
   /** The verb of the command being answered (MAIL and RCPT both get "Accepted" from smtp-server). */
   lastCommand = '';
   policy: ConnectionPolicy | undefined;
+  /** The console's journal of this session (packages/events); set by the server at connect. */
+  tap: SessionTap = NOOP_TAP;
+  private lastCode = 0;
+  private tlsTapped = false;
   /** Called once when the connection is gone (the connection limiter lets it go). */
   onGone: (() => void) | undefined;
   // For the connection limiter (phase()): when the last reply went out, when the command line
@@ -120,6 +126,7 @@ export class EximConnection extends SMTPConnection implements LimitedConnection 
   }
 
   override _onClose(): void {
+    this.tap.close();
     const gone = this.onGone;
     this.onGone = undefined;
     gone?.();
@@ -128,6 +135,13 @@ export class EximConnection extends SMTPConnection implements LimitedConnection 
 
   override _onCommand(command: Buffer, callback?: () => void): void {
     this.lastCommand = command.toString('latin1', 0, Math.min(command.length, 8)).split(/[\s:]/)[0]!.toUpperCase();
+    // STARTTLS took effect since the last command: the handshake is an event of the dialogue.
+    if (this.secure && !this.tlsTapped) {
+      this.tlsTapped = true;
+      this.tap.tls(this._socket as tls.TLSSocket);
+    }
+    // AUTH data (an initial response, or any line answering a 334 challenge) is a secret.
+    this.tap.client(command, this.lastCode === 334 || /^AUTH\s+\S+\s+\S/i.test(command.toString('latin1', 0, 64)));
     super._onCommand(command, callback);
   }
 
@@ -144,7 +158,7 @@ export class EximConnection extends SMTPConnection implements LimitedConnection 
     if (code === 354) this.dataAt = this.lastReplyAt;
     else if (code === 220 && this.lastCommand === 'STARTTLS') this.upgradeAt = this.lastReplyAt;
     if (Array.isArray(data) && code === 250 && this.lastCommand === 'EHLO') {
-      super.send(code, this.ehloLines(data), context);
+      this.reply(code, this.ehloLines(data), context);
       return;
     }
     if (typeof data === 'string') {
@@ -152,10 +166,20 @@ export class EximConnection extends SMTPConnection implements LimitedConnection 
         if (!pattern.test(data)) continue;
         const out = rewrite(this, data);
         if (out !== undefined) {
-          super.send(code, out, context);
+          this.reply(code, out, context);
           return;
         }
       }
+    }
+    this.reply(code, data, context);
+  }
+
+  /** The reply as it goes on the wire (RFC 5321 §4.2.1: "code-" on every line but the last). */
+  private reply(code: number, data: string | string[] | null | undefined, context?: string | false): void {
+    this.lastCode = code;
+    if (this.tap.id) {
+      const lines = Array.isArray(data) ? data : [data ?? ''];
+      this.tap.server(lines.map((l, i) => `${code}${i < lines.length - 1 ? '-' : ' '}${l}`).join('\n'));
     }
     super.send(code, data, context);
   }

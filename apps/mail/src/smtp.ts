@@ -16,6 +16,7 @@ import net, { type AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { maildirOf, type Scenario } from '@sstt/scenario';
+import { tapSession } from '@sstt/events';
 import { ConnectionLimiter, silentLogger, type Logger } from '@sstt/runtime';
 import type { Readable } from 'node:stream';
 import { AuthPenalty } from './auth-penalty.ts';
@@ -200,6 +201,7 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
       }
       const connection = new EximConnection(this, socket, socketOptions);
       connection.policy = policy;
+      connection.tap = tapSession(service, socket);
       limiter.add(connection);
       connection.onGone = () => limiter.delete(connection);
       this.connections.add(connection);

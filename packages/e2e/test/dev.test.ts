@@ -78,8 +78,25 @@ describe('npm run dev', () => {
     expect(list.stdout).toContain('Subject: e2e through npm run dev');
   });
 
+  it('the web console lists that message, linked to the SMTP session that brought it', async () => {
+    const base = `http://127.0.0.1:${portOf(env, 'console')}/api/v1`;
+    const to = s.users[1]!;
+    type Page = { messages: Array<{ subject: string; smtpId: string }> };
+    const deadline = Date.now() + 10_000;
+    let found: Page['messages'][number] | undefined;
+    let session: { id: string } | undefined;
+    while (!found || !session) {
+      expect(Date.now() < deadline, 'the message and its session in the console within 10 s').toBe(true);
+      const page = (await (await fetch(`${base}/mailboxes/${to.name}/messages?query=${encodeURIComponent('subject:"e2e through npm run dev"')}`)).json()) as Page;
+      found = page.messages[0];
+      if (found) session = ((await (await fetch(`${base}/sessions?protocol=smtp&smtpId=${found.smtpId}`)).json()) as { sessions: Array<{ id: string }> }).sessions[0];
+      if (!found || !session) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await fetch(`http://127.0.0.1:${portOf(env, 'console')}/`)).headers.get('content-type')).toBe('text/html; charset=utf-8');
+  });
+
   it('an app killed with SIGKILL is restarted within 15 s while the others keep answering', async () => {
-    const apps = ['dns', 'mail', 'http'] as const;
+    const apps = ['dns', 'mail', 'http', 'console'] as const;
     const pidOf = (app: string) => sessionProcesses(dev.child.pid!).find((p) => p.cmdline.includes(`apps/${app}/dist/main.js`))?.pid;
     for (const app of apps) {
       const pid = pidOf(app);
@@ -122,7 +139,11 @@ function killQuietly(pid: number): void {
 }
 
 /** One real client's round trip to an app's first service. */
-async function answers(app: 'dns' | 'mail' | 'http'): Promise<boolean> {
+async function answers(app: 'dns' | 'mail' | 'http' | 'console'): Promise<boolean> {
+  if (app === 'console') {
+    const r = await run(requireTool('curl'), ['-s', '-m', '2', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${portOf(env, 'console')}/livez`]);
+    return r.stdout === '200';
+  }
   if (app === 'dns') {
     const r = await run(requireTool('dig'), ['@127.0.0.1', '-p', String(portOf(env, 'dns')), '+short', '+time=1', '+tries=1', `www.${s.domain}`]);
     return r.stdout.trim() === s.names.find((n) => n.label === 'www')!.address;

@@ -28,6 +28,8 @@ const ENV_KEYS: Record<string, { key: string; kind: 'string' | 'number' | 'boole
   SSTT_HTTP_FORM_EMAIL: { key: 'http.formEmail', kind: 'string' },
   SSTT_MAIL_PLAINTEXT_AUTH: { key: 'mail.plaintextAuth', kind: 'boolean' },
   SSTT_MAIL_SMARTHOST: { key: 'mail.smarthost', kind: 'string' },
+  SSTT_CONSOLE_PASSWORD: { key: 'console.password', kind: 'string' },
+  SSTT_EVENTS: { key: 'console.events', kind: 'list' },
   SSTT_P12_PASSWORD: { key: 'pki.p12Password', kind: 'string' },
   SSTT_CERTS_DIR: { key: 'paths.certs', kind: 'string' },
   SSTT_DATA_DIR: { key: 'paths.data', kind: 'string' },

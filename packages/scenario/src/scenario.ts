@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, showValue } from './errors.ts';
-import type { ConfigInput, Profile, Service } from './schema.ts';
+import { EVENT_PROTOCOLS, type ConfigInput, type EventProtocol, type Profile, type Service } from './schema.ts';
 
 export const DEFAULT_ID = '9721';
 
@@ -28,8 +28,8 @@ export const SERVER_HOSTNAME = 'server';
 export const LAB_FORWARDERS = ['155.54.1.1', '155.54.1.2'] as const;
 
 export const PORTS: Record<Profile, Record<Service, number>> = {
-  dev: { dns: 1053, smtp: 2525, submission: 5870, pop3: 1110, pop3s: 1995, http: 8080, https: 8443 },
-  lab: { dns: 53, smtp: 25, submission: 587, pop3: 110, pop3s: 995, http: 80, https: 443 },
+  dev: { dns: 1053, smtp: 2525, submission: 5870, pop3: 1110, pop3s: 1995, http: 8080, https: 8443, console: 8025 },
+  lab: { dns: 53, smtp: 25, submission: 587, pop3: 110, pop3s: 995, http: 80, https: 443, console: 8025 },
 };
 
 export type HostRole = 'server' | 'client';
@@ -147,12 +147,22 @@ export interface Scenario {
     };
   };
   pki: { p12Password: string; keySize: 2048 | 3072 | 4096; days: number };
+  console: {
+    /** HTTP Basic password of the web console; undefined = open (loopback in dev). */
+    password?: string;
+    /** Protocols whose sessions the apps publish to the journal the console reads. */
+    events: EventProtocol[];
+    /** Size cap of each app's journal file (one rotated file is kept beside it). */
+    journalBytes: number;
+  };
   paths: {
     /** The repository root. */
     root: string;
     certs: string;
     /** Runtime data (mail). */
     data: string;
+    /** The session journals the apps write and the console reads. */
+    events: string;
     mail: string;
     logs: string;
     infra: string;
@@ -291,8 +301,14 @@ export function resolveScenario(config: ConfigInput, opts: ResolveOptions = {}):
       keySize: config.pki?.keySize ?? 2048,
       days: config.pki?.days ?? 365,
     },
+    console: {
+      ...(config.console?.password ? { password: config.console.password } : {}),
+      events: ((config.console?.events ?? EVENT_PROTOCOLS) as readonly string[]).filter((p): p is EventProtocol => p !== 'none'),
+      journalBytes: config.console?.journalBytes ?? 4 * 1024 * 1024,
+    },
     paths: {
       root,
+      events: path.join(data, 'events'),
       certs: fromRoot(config.paths?.certs ?? 'certs'),
       data,
       mail: path.join(data, 'mail'),

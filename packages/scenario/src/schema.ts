@@ -7,8 +7,12 @@ export const PROFILES = ['dev', 'lab'] as const;
 export type Profile = (typeof PROFILES)[number];
 
 /** Every listening service of the domain, in the order the banner prints them. */
-export const SERVICES = ['dns', 'smtp', 'submission', 'pop3', 'pop3s', 'http', 'https'] as const;
+export const SERVICES = ['dns', 'smtp', 'submission', 'pop3', 'pop3s', 'http', 'https', 'console'] as const;
 export type Service = (typeof SERVICES)[number];
+
+/** The protocols whose sessions the apps can publish to the console's journal. */
+export const EVENT_PROTOCOLS = ['smtp', 'submission', 'pop3', 'pop3s', 'http', 'https', 'dns'] as const;
+export type EventProtocol = (typeof EVENT_PROTOCOLS)[number];
 
 const PORT = 'a port number from 0 to 65535 (0 = any free port)';
 const port = z.number({ error: PORT }).int({ error: PORT }).min(0, { error: PORT }).max(65535, { error: PORT });
@@ -134,6 +138,17 @@ export const configSchema = z
         p12Password: z.string().min(1).optional(),
         keySize: z.union([z.literal(2048), z.literal(3072), z.literal(4096)]).optional(),
         days: z.number().int().min(1).max(3650).optional(),
+      })
+      .strict()
+      .optional(),
+    console: z
+      .object({
+        password: z.string().min(1).optional().describe('password of the web console (HTTP Basic, any user name); required in the lab profile'),
+        events: z
+          .array(z.enum([...EVENT_PROTOCOLS, 'none']))
+          .optional()
+          .describe('protocols whose sessions the apps publish to the console (default: all; ["none"]: none)'),
+        journalBytes: z.number().int().min(65536).optional().describe('size cap of each app\'s session journal file in bytes'),
       })
       .strict()
       .optional(),

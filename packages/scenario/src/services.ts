@@ -7,7 +7,7 @@ import type { Service } from './schema.ts';
 import { SERVICES } from './schema.ts';
 import type { Scenario } from './scenario.ts';
 
-export type AppName = 'dns' | 'mail' | 'http';
+export type AppName = 'dns' | 'mail' | 'http' | 'console';
 
 export const SERVICE_APP: Record<Service, AppName> = {
   dns: 'dns',
@@ -17,6 +17,7 @@ export const SERVICE_APP: Record<Service, AppName> = {
   pop3s: 'mail',
   http: 'http',
   https: 'http',
+  console: 'console',
 };
 
 const LABEL: Record<Service, string> = {
@@ -27,6 +28,7 @@ const LABEL: Record<Service, string> = {
   pop3s: 'POP3S',
   http: 'HTTP',
   https: 'HTTPS (client cert)',
+  console: 'Web console',
 };
 
 export interface ServiceRow {
@@ -75,6 +77,8 @@ export function serviceRows(s: Scenario): ServiceRow[] {
     pop3s: `curl --cacert ${rel(certs.ca.cert)} -u ${u2.name}:${u2.password} pop3s://${host}:${p.pop3s}/`,
     http: `curl -v http://${host}:${p.http}/`,
     https: `curl --cacert ${rel(certs.ca.cert)} --cert ${rel(client.cert)} --key ${rel(client.key)} https://${host}:${p.https}/`,
+    // The lab profile's console is reachable from the LAN, so it asks for a password.
+    console: `open http://${host}:${p.console}/${s.console.password ? ' (password: console.password of sstt.config.json)' : ''}`,
   };
   return SERVICES.map((service) => ({
     service,
@@ -89,7 +93,7 @@ export function serviceRows(s: Scenario): ServiceRow[] {
 /** The apps present in this checkout (an app that does not exist yet is simply not started). */
 export function presentApps(s: Scenario): Set<AppName> {
   const apps = new Set<AppName>();
-  for (const app of ['dns', 'mail', 'http'] as const) {
+  for (const app of ['dns', 'mail', 'http', 'console'] as const) {
     if (fs.existsSync(path.join(s.paths.root, 'apps', app, 'package.json'))) apps.add(app);
   }
   return apps;

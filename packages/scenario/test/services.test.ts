@@ -19,7 +19,9 @@ describe('services', () => {
       ['pop3s', 'mail', s.listen.ports.pop3s],
       ['http', 'http', s.listen.ports.http],
       ['https', 'http', s.listen.ports.https],
+      ['console', 'console', s.listen.ports.console],
     ]);
+    expect(rows[7]!.tryIt).toBe(`open http://${s.listen.address}:${s.listen.ports.console}/`);
     expect(rows[0]!.tryIt).toBe(`dig @${s.listen.address} -p ${s.listen.ports.dns} www.${s.domain}`);
     expect(rows[3]!.tryIt).toBe(`curl -u ${s.users[1]!.name}:${s.users[1]!.password} pop3://${s.listen.address}:${s.listen.ports.pop3}/`);
     expect(rows[5]!.tryIt).toBe(`curl -v http://${s.listen.address}:${s.listen.ports.http}/`);
@@ -34,6 +36,13 @@ describe('services', () => {
     const all = bannerText(s, new Set(['dns', 'mail', 'http']));
     expect(all).toContain(`incoming POP3 ${s.listen.address} port ${s.listen.ports.pop3}`);
     expect(all.split('\n')[0]).toBe(`sstt: the domain ${s.domain} (ID ${s.id}, profile ${s.profile})`);
+  });
+
+  it('the lab console asks for a password and the banner says so', () => {
+    const lab = loadScenario({ env: { SSTT_PROFILE: 'lab', SSTT_CONSOLE_PASSWORD: 'x' }, resolvConfPath: resolv, flags: {} });
+    expect(bannerText(lab, new Set(['console']))).toContain(
+      `Web console  ${lab.listen.address}:${lab.listen.ports.console}  open http://${lab.listen.address}:${lab.listen.ports.console}/ (password: console.password of sstt.config.json)`,
+    );
   });
 
   it('a listen failure says which service, which port and how to change it', () => {

@@ -19,7 +19,7 @@ export const DEBIAN_PACKAGES = debianPackages as {
 export const TOOLS = [
   'dig', 'kdig', 'named', 'named-checkzone', 'named-checkconf', 'curl', 'openssl', 'swaks', 'apache2', 'apache2ctl',
   'dovecot', 'doveadm', 'ipsec', 'swanctl', 'charon', 'tcpdump', 'ping', 'ip', 'strace', 'python3', 'certutil',
-  'pk12util', 'unshare', 'tshark', 'dumpcap', 'systemd-analyze', 'dnsperf', 'wrk', 'nginx', 'exim4', 'clang',
+  'pk12util', 'unshare', 'tshark', 'dumpcap', 'systemd-analyze', 'dnsperf', 'wrk', 'nginx', 'exim4', 'clang', 'chromium',
 ] as const;
 
 export type Tool = (typeof TOOLS)[number];

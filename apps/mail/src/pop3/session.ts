@@ -7,6 +7,7 @@ import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { wrapSocket, type Logger, type Phase, type ShedReason, type TcpConnection } from '@sstt/runtime';
 import type { Scenario, User } from '@sstt/scenario';
+import { tapSession, type SessionTap } from '@sstt/events';
 import type { AuthPenalty } from '../auth-penalty.ts';
 import { dispatch } from './commands.ts';
 import { LineReader } from './line-reader.ts';
@@ -49,6 +50,8 @@ export class Pop3Session {
   authFailures = 0;
   readonly remoteAddress: string;
   readonly closed: Promise<void>;
+  /** The console's journal of this session (packages/events). */
+  readonly tap: SessionTap;
 
   /** What the session reads commands from and writes replies to (after STLS: the TLS layer). */
   private conn: TcpConnection;
@@ -95,6 +98,10 @@ export class Pop3Session {
     this.transport = conn;
     this.secure = secure;
     this.remoteAddress = conn.remoteAddress ?? 'unknown';
+    this.tap = tapSession(secure ? 'pop3s' : 'pop3', conn);
+    // POP3S: the handshake was done before the session began (wrapSocket keeps the TLS socket).
+    const tlsSocket = (conn as { socket?: unknown }).socket;
+    if (tlsSocket instanceof tls.TLSSocket) this.tap.tls(tlsSocket);
     this.reader = new LineReader(ctx.limits.maxLineOctets);
     this.closed = new Promise((r) => (this.resolveClosed = r));
   }
@@ -155,6 +162,7 @@ export class Pop3Session {
   send(data: string | Buffer, opts: { close?: boolean } = {}): void {
     if (!this.alive) return;
     this.activity++;
+    if (typeof data === 'string') this.tap.server(data);
     this.lastActivityAt = Date.now();
     this.conn.write(data);
     if (opts.close) {
@@ -194,6 +202,7 @@ export class Pop3Session {
    */
   sendMessage(msg: Message, first: string, bodyLines = Infinity): Promise<void> | void {
     if (msg.size > SMALL_MESSAGE_OCTETS) return this.streamMessage(msg, first, bodyLines);
+    this.tap.server(first);
     const ahead = this.prepared;
     this.prepared = undefined;
     let body: PreparedBody | null;
@@ -273,6 +282,7 @@ export class Pop3Session {
     this.reader.reset();
     this.pendingUser = undefined;
     this.upgrading = true; // no command runs until the handshake is done
+    this.tap.server('+OK Begin TLS negotiation now.');
     this.upgradeAt = Date.now();
     transport.write('+OK Begin TLS negotiation now.' + CRLF);
     this.activity++;
@@ -311,6 +321,7 @@ export class Pop3Session {
         close: () => this.terminate(),
       });
       this.secure = true;
+      this.tap.tls(secure);
       this.upgrading = false;
       this.busy = false;
       this.lastActivityAt = Date.now();
@@ -415,6 +426,8 @@ export class Pop3Session {
       }
       let pending: Promise<void> | void;
       try {
+        // Passwords and SASL data are secrets the console masks (RFC 1939 §7, RFC 5034 §4).
+        this.tap.client(item, this.continuation !== undefined || /^(PASS|APOP|AUTH\s+\S+\s+\S)/i.test(item));
         pending = dispatch(this, item);
       } catch (err) {
         return this.failed(err);
@@ -462,6 +475,7 @@ export class Pop3Session {
   private terminate(): void {
     if (this.terminated) return;
     this.terminated = true;
+    this.tap.close();
     clearInterval(this.idleTimer);
     this.prepared = undefined;
     this.spare = undefined;

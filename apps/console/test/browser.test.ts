@@ -1,0 +1,242 @@
+// The console in headless Chromium (Debian's chromium driven by playwright-core), kept off the
+// network by its flags: a message sent with swaks appears without a reload, its HTML renders
+// in the sandbox where a script does not run, search finds it, delete removes it from the
+// Maildir, the timeline shows the SMTP and POP3 dialogues, a POP3 download makes a message
+// leave the list; screenshots at 1280 and 390 px with no console error.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initPki } from '@sstt/pki';
+import { requireTool, run, tempDir } from '@sstt/testkit';
+import { ConsolePage } from './console-page.ts';
+import { drop, SCRIPT_HTML } from './hostile.ts';
+import { startWorld, type World } from './world.ts';
+
+/** Where the screenshots go (kept for a person to look at). */
+const SHOTS = process.env.SSTT_SCREENSHOTS ?? path.join(os.tmpdir(), 'sstt-console-screenshots');
+
+/** Chromium off the network: no QUIC, no background fetches, no component or sync updates. */
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+let w: World;
+let ctx: BrowserContext;
+let page: Page;
+let ui: ConsolePage;
+let profile: { dir: string; remove(): void };
+/** Errors of the console's own page (the sandboxed message frame's refusals are expected and kept apart). */
+const pageErrors: string[] = [];
+const frameRefusals: string[] = [];
+
+beforeAll(async () => {
+  // The front end as `npm run build` makes it (Vite), in case this checkout has not built it.
+  const { build } = await import('vite');
+  await build({ configFile: path.join(import.meta.dirname, '..', 'ui', 'vite.config.ts'), logLevel: 'warn' });
+  w = await startWorld();
+  profile = tempDir('sstt-chromium-');
+  ctx = await chromium.launchPersistentContext(profile.dir, {
+    executablePath: requireTool('chromium'),
+    args: CHROMIUM_ARGS,
+    headless: true,
+    chromiumSandbox: false,
+    viewport: { width: 1280, height: 800 },
+  });
+  page = ctx.pages()[0] ?? (await ctx.newPage());
+  // A step that cannot happen fails with its locator's name, well before the test's own timeout.
+  page.setDefaultTimeout(15_000);
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const url = m.location().url;
+    (url.includes('/html') || /sandbox|Content Security Policy/.test(m.text()) ? frameRefusals : pageErrors).push(`${m.text()} (${url})`);
+  });
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  ui = new ConsolePage(page, w.base);
+  fs.mkdirSync(SHOTS, { recursive: true });
+}, 120_000);
+
+afterAll(async () => {
+  await ctx?.close();
+  profile?.remove();
+  await w?.close();
+});
+
+const [u1, u2] = [0, 1];
+const user = (i: number) => w.s.users[i]!;
+
+describe('the console in Chromium', () => {
+  it('an empty mailbox says so; a message sent with swaks appears without a reload', async () => {
+    await ui.openMailbox(user(u2).name);
+    await expect.poll(() => ui.empty.textContent()).toContain(`${user(u2).name}'s mailbox is empty.`);
+    await page.evaluate(() => {
+      (window as unknown as { notReloaded: boolean }).notReloaded = true;
+    });
+    await w.swaks([
+      '--from',
+      user(u1).email,
+      '--to',
+      user(u2).email,
+      '--header',
+      'Subject: html from swaks',
+      '--add-header',
+      'Content-Type: text/html; charset=utf-8',
+      '--body',
+      '<p id="p">hello <b>bold</b></p><script>parent.document.title="pwned";document.getElementById("p").textContent="script ran"</script><a id="js" href="javascript:parent.document.title=\'pwned3\'">click</a>',
+    ]);
+    await ui.row('html from swaks').waitFor({ timeout: 10_000 });
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    await expect.poll(() => ui.row('html from swaks').locator('.from').textContent()).toBe(user(u1).email);
+  });
+
+  it('the HTML renders in the sandbox and its script does not run', async () => {
+    await ui.open('html from swaks');
+    const p = ui.htmlFrame.locator('#p');
+    await expect.poll(() => p.textContent()).toBe('hello bold');
+    // A javascript: link does nothing in a frame without scripts (no navigation to wait for).
+    await ui.htmlFrame.locator('#js').click({ noWaitAfter: true, timeout: 5000 });
+    expect(await p.textContent()).toBe('hello bold');
+    expect(await page.title()).toBe('sstt console');
+    // The frame is sandboxed without scripts (the attribute and the CSP the console sends).
+    expect(await page.getByTestId('html-frame').getAttribute('sandbox')).toBe('allow-popups allow-popups-to-escape-sandbox');
+  });
+
+  it('a hostile message (overlay CSS, remote image, event handlers) stays inside its frame', async () => {
+    drop(w.maildir(user(u2).name), SCRIPT_HTML);
+    await ui.row('hostile html').waitFor({ timeout: 10_000 });
+    await ui.open('hostile html');
+    await expect.poll(() => ui.htmlFrame.locator('#p').textContent()).toBe('hello bold');
+    // The full-page overlay covers the frame only: the console's buttons still take clicks.
+    await page.getByTestId('tab-headers').click();
+    await page.getByTestId('tab-html').click();
+    expect(await page.title()).toBe('sstt console');
+    await page.screenshot({ path: path.join(SHOTS, 'message-1280.png') });
+  });
+
+  it('search finds the message, and says so when nothing matches', async () => {
+    await ui.search('subject:"html from swaks"');
+    await expect.poll(() => ui.rows.count()).toBe(1);
+    await ui.search(`from:${user(u1).email} html`);
+    await expect.poll(() => ui.rows.allTextContents()).toEqual([expect.stringContaining('html from swaks')]);
+    await ui.search('from:nobody-at-all');
+    await expect.poll(() => ui.empty.textContent()).toBe('No message matches “from:nobody-at-all”.');
+    await ui.search('');
+    await expect.poll(() => ui.rows.count()).toBe(2);
+  });
+
+  it('delete removes the message from the list and from the Maildir', async () => {
+    const dir = path.join(w.maildir(user(u2).name));
+    const files = () => [...fs.readdirSync(path.join(dir, 'new')), ...fs.readdirSync(path.join(dir, 'cur'))];
+    expect(files()).toHaveLength(2);
+    await ui.open('hostile html');
+    await ui.deleteOpenMessage();
+    await expect.poll(() => ui.row('hostile html').count()).toBe(0);
+    expect(files()).toHaveLength(1);
+  });
+
+  it('the timeline shows the SMTP dialogue, linked to the message', async () => {
+    await ui.openSessions();
+    await ui.sessionRow('smtp', 'EHLO').first().click();
+    await expect.poll(async () => (await ui.dialogue()).join('\n')).toContain('S: 250 OK id=');
+    const lines = await ui.dialogue();
+    expect(lines[0]).toMatch(/^S: 220 server ESMTP sstt-mail /);
+    expect(lines).toContain(`C: MAIL FROM:<${user(u1).email}>`);
+    expect(lines).toContain('S: 250 OK');
+    expect(lines).toContain(`C: RCPT TO:<${user(u2).email}>`);
+    expect(lines).toContain('S: 250 Accepted');
+    expect(lines).toContain('S: 354 Enter message, ending with "." on a line by itself');
+    expect(lines.at(-1)).toBe('S: 221 server closing connection');
+    await page.getByTestId('delivered-link').filter({ hasText: 'html from swaks' }).click();
+    await page.getByTestId('message-subject').filter({ hasText: 'html from swaks' }).waitFor();
+  });
+
+  it('a POP3 download (curl) shows in the timeline and the message leaves the list', async () => {
+    await ui.openMailbox(user(u2).name);
+    await ui.row('html from swaks').waitFor();
+    const u = user(u2);
+    const url = `pop3://127.0.0.1:${w.pop3.port}/1`;
+    const r = await run('curl', ['-s', '-u', `${u.name}:${u.password}`, url, '--next', '-u', `${u.name}:${u.password}`, '-X', 'DELE', '-I', url]);
+    expect(r.stdout).toContain('Subject: html from swaks');
+    await expect.poll(() => ui.rows.count(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => ui.empty.textContent()).toContain(`${u.name}'s mailbox is empty.`);
+    await ui.openSessions();
+    await ui.sessionRow('pop3', 'CAPA').first().click();
+    await expect.poll(async () => (await ui.dialogue()).join('\n')).toContain('C: QUIT');
+    const lines = await ui.dialogue();
+    expect(lines).toContain('C: RETR 1');
+    expect(lines.find((l) => l.startsWith('S: +OK ') && l.endsWith(' octets'))).toBeDefined();
+    expect(lines).toContain('C: DELE 1');
+    expect(lines).toContain('C: ••••••••');
+  });
+
+  it('DNS, certificates and compose work from their pages', async () => {
+    await page.getByTestId('nav-dns').click();
+    await page
+      .getByRole('cell', { name: `www.${w.s.domain}.`, exact: true })
+      .first()
+      .waitFor();
+    await page.getByTestId('dig-name').fill(`www.${w.s.domain}`);
+    await page.getByRole('button', { name: 'Ask' }).click();
+    await expect.poll(() => page.getByTestId('dig-answer').textContent()).toContain(';; ANSWER SECTION:');
+    await page.screenshot({ path: path.join(SHOTS, 'dns-1280.png') });
+
+    await initPki(w.s);
+    await page.getByTestId('nav-certs').click();
+    await page.getByTestId('cert-row').first().waitFor();
+    expect(await page.getByTestId('p12-password').textContent()).toBe(w.s.pki.p12Password);
+    expect(await page.getByTestId('cert-row').count()).toBe((await w.api<{ certificates: unknown[] }>('/api/v1/certificates')).body.certificates.length);
+    await page.screenshot({ path: path.join(SHOTS, 'certs-1280.png') });
+
+    await page.getByTestId('nav-compose').click();
+    await page.getByTestId('compose-from').selectOption(user(u1).name);
+    await page.getByTestId('compose-to').fill(user(u2).email);
+    await page.getByTestId('compose-subject').fill('written in the console');
+    await page.getByTestId('compose-text').fill('hello from the browser');
+    await page.getByTestId('compose-send').click();
+    await expect.poll(() => page.getByTestId('compose-result').textContent(), { timeout: 10_000 }).toMatch(/^Sent to .+: 250 OK id=/);
+    await ui.openMailbox(user(u2).name);
+    await ui.row('written in the console').waitFor({ timeout: 10_000 });
+  });
+
+  it('dark mode follows the system setting', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await ui.openMailbox(user(u2).name);
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(20, 23, 28)');
+    await page.screenshot({ path: path.join(SHOTS, 'mail-dark-1280.png') });
+    await page.emulateMedia({ colorScheme: 'light' });
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(255, 255, 255)');
+  });
+
+  it('screenshots at 1280 and 390 px, with no console error', async () => {
+    await w.swaks(['--from', user(u1).email, '--to', user(u2).email, '--header', 'Subject: a plain one', '--body', 'Hello,\n\nthis is the text part.\n']);
+    await ui.openMailbox(user(u2).name);
+    await ui.open('a plain one');
+    await page.screenshot({ path: path.join(SHOTS, 'mail-1280.png') });
+    await ui.openSessions();
+    await ui.sessionRow('smtp', 'EHLO').first().click();
+    await page.getByTestId('dialogue').waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'sessions-1280.png') });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await ui.openMailbox(user(u2).name);
+    await ui.row('a plain one').waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'list-390.png') });
+    await ui.open('a plain one');
+    await page.screenshot({ path: path.join(SHOTS, 'message-390.png') });
+    // At 390 px the message is the only column, and nothing is wider than the screen.
+    expect(await page.getByTestId('message-list').isVisible()).toBe(false);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await ui.openSessions();
+    await page.screenshot({ path: path.join(SHOTS, 'sessions-390.png') });
+    expect(pageErrors, frameRefusals.join('\n')).toEqual([]);
+    for (const f of ['mail-1280.png', 'sessions-1280.png', 'list-390.png', 'message-390.png'])
+      expect(fs.statSync(path.join(SHOTS, f)).size).toBeGreaterThan(5000);
+  });
+});

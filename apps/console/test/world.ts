@@ -1,0 +1,104 @@
+// A small domain for the console's tests: a scenario on temporary directories, our SMTP,
+// submission and POP3 servers on 127.0.0.1 port 0 publishing to a journal, and the console on
+// port 0 reading the same Maildirs and journal. Helpers call its API and wait (bounded).
+import path from 'node:path';
+import { createDnsServer } from '@sstt/dns/src/server.ts';
+import { openJournal, setJournal } from '@sstt/events';
+import { createPop3Server } from '@sstt/mail/src/pop3/server.ts';
+import { createSmtpServer } from '@sstt/mail/src/smtp.ts';
+import { EVENT_PROTOCOLS, loadScenario, maildirOf, type Scenario } from '@sstt/scenario';
+import { freePort, run, startServer, tempDir, type Started } from '@sstt/testkit';
+import { type ConsoleHandle, createConsoleServer } from '../src/server.ts';
+
+export interface World {
+  s: Scenario;
+  /** The world's temporary directory (everything it writes is below it). */
+  root: string;
+  smtp: Started;
+  submission: Started;
+  pop3: Started;
+  dns: Started;
+  console: ConsoleHandle;
+  base: string;
+  /** GET/PUT/DELETE on the API; the parsed JSON body and the status. */
+  api<T = Record<string, unknown>>(p: string, init?: RequestInit): Promise<{ status: number; body: T; headers: Headers }>;
+  /** Polls `fn` until it returns a truthy value (bounded; the journal and the index are read on a timer). */
+  until<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, ms?: number): Promise<T>;
+  /** swaks to our SMTP server; resolves with its transcript. */
+  swaks(args: string[]): Promise<string>;
+  maildir(user: string): string;
+  close(): Promise<void>;
+}
+
+export const UI_DIR = path.join(import.meta.dirname, '..', 'dist', 'ui');
+
+export async function startWorld(): Promise<World> {
+  const t = tempDir('sstt-console-');
+  // The submission port is the scenario's: the console's compose sends through it.
+  const submissionPort = await freePort();
+  const loaded = loadScenario({
+    // Names outside the zone are never asked here; the forwarder is a dead local port all the same.
+    env: {
+      SSTT_CERTS_DIR: path.join(t.dir, 'certs'),
+      SSTT_DATA_DIR: path.join(t.dir, 'var'),
+      SSTT_SUBMISSION_PORT: String(submissionPort),
+      SSTT_DNS_FORWARDERS: '127.0.0.1:9',
+    },
+    flags: {},
+    configFile: undefined,
+  });
+  // The DNS server on port 0 (free for UDP and TCP); the console's dig asks the scenario's port.
+  const dns = await startServer(createDnsServer({ scenario: loaded, host: '127.0.0.1', port: 0 }));
+  const s: Scenario = { ...loaded, listen: { ...loaded.listen, address: '127.0.0.1', ports: { ...loaded.listen.ports, dns: dns.port } } };
+  const journal = openJournal({ dir: s.paths.events, app: 'mail', protocols: EVENT_PROTOCOLS, maxBytes: 1 << 22, flushMs: 30 });
+  setJournal(journal);
+  const smtp = await startServer(createSmtpServer({ scenario: s, host: '127.0.0.1', port: 0 }));
+  const submission = await startServer(createSmtpServer({ scenario: s, host: '127.0.0.1', port: submissionPort, submission: true }));
+  const pop3 = await startServer(createPop3Server({ scenario: s, host: '127.0.0.1', port: 0 }));
+  const console = createConsoleServer({ scenario: s, host: '127.0.0.1', port: 0, rescanMs: 300, uiDir: UI_DIR });
+  const started = await startServer(console);
+  const base = `http://127.0.0.1:${started.port}`;
+  return {
+    s,
+    root: t.dir,
+    smtp,
+    submission,
+    pop3,
+    dns,
+    console,
+    base,
+    async api(p, init) {
+      const res = await fetch(base + p, init);
+      const text = await res.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        // not JSON: the text itself
+      }
+      return { status: res.status, body: body as never, headers: res.headers };
+    },
+    async until(fn, what, ms = 10_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const v = await fn();
+        if (v) return v;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    async swaks(args) {
+      const r = await run('swaks', ['--server', `127.0.0.1:${smtp.port}`, '--hide-informational', ...args]);
+      if (r.code !== 0) throw new Error(`swaks failed (${r.code}): ${r.stdout}${r.stderr}`);
+      return r.stdout;
+    },
+    maildir: (user) => maildirOf(s, user),
+    async close() {
+      await started.close();
+      await Promise.all([smtp.close(), submission.close(), pop3.close(), dns.close()]);
+      setJournal(undefined);
+      await journal.close();
+      t.remove();
+    },
+  };
+}
