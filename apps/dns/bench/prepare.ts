@@ -32,7 +32,11 @@ const sharedZone = process.env.ZONE;
 if (sharedZone) {
   const folder = path.isAbsolute(sharedZone) ? sharedZone : path.resolve(s.paths.root, '..', 'shared', 'dns-zones', sharedZone);
   const manifest = path.join(path.dirname(folder), 'manifest.tsv');
-  const row = fs.readFileSync(manifest, 'utf8').split('\n').map((l) => l.split('\t')).find((r) => r[0] === path.basename(folder));
+  const row = fs
+    .readFileSync(manifest, 'utf8')
+    .split('\n')
+    .map((l) => l.split('\t'))
+    .find((r) => r[0] === path.basename(folder));
   if (!row) throw new Error(`${path.basename(folder)} is not in ${manifest}`);
   const [, origin, main] = row as [string, string, string];
   // Its files (and $INCLUDEs, relative to named's directory) next to the configuration.
@@ -40,9 +44,16 @@ if (sharedZone) {
   const file = path.join(dir, main);
   // The two options the shared zones' README names for named 9.18.
   const options = ['recursion no;', 'minimal-responses no;', 'max-records-per-type 0;', 'check-names primary ignore;'];
-  fs.writeFileSync(path.join(dir, 'named.conf'), namedConf({ dir, host: '127.0.0.1', port, zones: [{ origin, file }], options }, (z) => z.file));
+  fs.writeFileSync(
+    path.join(dir, 'named.conf'),
+    namedConf({ dir, host: '127.0.0.1', port, zones: [{ origin, file }], options }, (z) => z.file),
+  );
   fs.writeFileSync(path.join(dir, 'zones.json'), JSON.stringify([{ origin, file }]));
-  const dump = execFileSync(requireTool('named-checkzone'), ['-D', '-o', '-', origin, file], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+  const dump = execFileSync(requireTool('named-checkzone'), ['-D', '-o', '-', origin, file], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const seen = new Set<string>();
   let probe: string | undefined;
   for (const line of dump.split('\n')) {
@@ -68,7 +79,10 @@ const zones = zoneStatements(byBase.get('named.conf.local') ?? '').map(({ origin
 });
 if (zones.length === 0) throw new Error('the bind generator produced no zone');
 const options = [...referenceOptions(byBase.get('named.conf.options') ?? ''), 'forwarders { 127.0.0.1 port 9; };'];
-fs.writeFileSync(path.join(dir, 'named.conf'), namedConf({ dir, host: '127.0.0.1', port, zones, options }, (z) => z.file));
+fs.writeFileSync(
+  path.join(dir, 'named.conf'),
+  namedConf({ dir, host: '127.0.0.1', port, zones, options }, (z) => z.file),
+);
 fs.writeFileSync(path.join(dir, 'zones.json'), JSON.stringify(zones));
 const d = s.domain;
 const www = s.names.find((n) => n.label === 'www')!.fqdn;

@@ -114,7 +114,12 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
         result.rcode = RCODE.YXDOMAIN;
         return result;
       }
-      const cname: RRset = { name: spelled, type: TYPE.CNAME, ttl: above.ttl, records: [{ ...above.records[0]!, type: TYPE.CNAME, rdata: [{ name: target, compress: true }], target }] };
+      const cname: RRset = {
+        name: spelled,
+        type: TYPE.CNAME,
+        ttl: above.ttl,
+        records: [{ ...above.records[0]!, type: TYPE.CNAME, rdata: [{ name: target, compress: true }], target }],
+      };
       result.answer.push(cname);
       if (!follow(result, seen, name, target, hop)) return result;
       const next = zones.find(lower(target));

@@ -99,7 +99,8 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     // LRU: a hit moves the entry to the young end.
     cache.delete(key);
     cache.set(key, e);
-    const dec = (r: Record_): Record_ => ((r as { type: string }).type === 'OPT' ? r : ({ ...r, ttl: Math.max(0, ((r as { ttl?: number }).ttl ?? 0) - age) } as Record_));
+    const dec = (r: Record_): Record_ =>
+      (r as { type: string }).type === 'OPT' ? r : ({ ...r, ttl: Math.max(0, ((r as { ttl?: number }).ttl ?? 0) - age) } as Record_);
     return { rcode: e.value.rcode, answers: e.value.answers.map(dec), authorities: e.value.authorities.map(dec), additionals: e.value.additionals.map(dec) };
   }
 
@@ -125,7 +126,8 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     const now = Math.floor(Date.now() / 1000);
     const group = (records: Record_[], types: string[], into: typeof delegations) => {
       const by = new Map<string, Record_[]>();
-      for (const r of records) if (types.includes(r.type)) by.set(`${r.name.toLowerCase()}|${r.type}`, [...(by.get(`${r.name.toLowerCase()}|${r.type}`) ?? []), r]);
+      for (const r of records)
+        if (types.includes(r.type)) by.set(`${r.name.toLowerCase()}|${r.type}`, [...(by.get(`${r.name.toLowerCase()}|${r.type}`) ?? []), r]);
       for (const [k, rs] of by) {
         const ttl = Math.min(MAX_CACHE_TTL, ...rs.map((r) => (r as { ttl?: number }).ttl ?? 0));
         if (!ttl) continue;
@@ -358,7 +360,11 @@ function chainEnd(records: Record_[], qname: string): string {
 }
 
 function sameRecord(a: Record_, b: Record_): boolean {
-  return a.type === b.type && a.name.toLowerCase() === b.name.toLowerCase() && JSON.stringify((a as { data?: unknown }).data) === JSON.stringify((b as { data?: unknown }).data);
+  return (
+    a.type === b.type &&
+    a.name.toLowerCase() === b.name.toLowerCase() &&
+    JSON.stringify((a as { data?: unknown }).data) === JSON.stringify((b as { data?: unknown }).data)
+  );
 }
 
 function sameAddress(a: string, b: string): boolean {

@@ -24,7 +24,11 @@ export function toWire(r: dnsPacket.Answer): WireRecord | undefined {
     rdata = [u16(d.preference ?? 0), { name: strip(d.exchange), compress: true }];
   } else if (rec.type === 'SOA') {
     const d = rec.data as dnsPacket.SoaData;
-    rdata = [{ name: strip(d.mname), compress: true }, { name: strip(d.rname), compress: true }, ...[d.serial, d.refresh, d.retry, d.expire, d.minimum].map((v) => u32(v ?? 0))];
+    rdata = [
+      { name: strip(d.mname), compress: true },
+      { name: strip(d.rname), compress: true },
+      ...[d.serial, d.refresh, d.retry, d.expire, d.minimum].map((v) => u32(v ?? 0)),
+    ];
   } else {
     // Anything else: dns-packet's own RDATA encoding, taken out of a one-record message.
     let bytes: Buffer;

@@ -298,7 +298,10 @@ export function createResponder(opts: ResponderOptions): Responder {
       out[s] = 1;
       out[s + 1] = out[s + 2] = out[s + 3] = 0;
       out.writeUInt32BE(Math.floor(Date.now() / 1000) >>> 0, s + 4);
-      const mac = createHmac('sha256', cookieSecret).update(out.subarray(p + 4, s + 8)).update(q.client).digest();
+      const mac = createHmac('sha256', cookieSecret)
+        .update(out.subarray(p + 4, s + 8))
+        .update(q.client)
+        .digest();
       mac.copy(out, s + 8, 0, 8);
       p = s + SERVER_COOKIE_LENGTH;
     }

@@ -123,9 +123,7 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
   let closing = false;
 
   function setup(): void {
-    const sources: ZoneSource[] = options.zoneFiles
-      ? options.zoneFiles.map((z) => ({ origin: z.origin, file: path.resolve(z.file) }))
-      : scenarioZoneSources(s);
+    const sources: ZoneSource[] = options.zoneFiles ? options.zoneFiles.map((z) => ({ origin: z.origin, file: path.resolve(z.file) })) : scenarioZoneSources(s);
     try {
       store = createZoneStore({
         sources,
@@ -148,15 +146,27 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
       ...(options.cacheEntries !== undefined ? { cacheEntries: options.cacheEntries } : {}),
     });
     const zoneStore = store;
-    responder = createResponder({ zones: () => zoneStore.zones(), acl: createAcl(options.allowQuery ?? s.dns.allowQuery), forwarder, recursion: (options.forwarders ?? s.dns.forwarders).length > 0 });
+    responder = createResponder({
+      zones: () => zoneStore.zones(),
+      acl: createAcl(options.allowQuery ?? s.dns.allowQuery),
+      forwarder,
+      recursion: (options.forwarders ?? s.dns.forwarders).length > 0,
+    });
     for (const z of zoneStore.zones().zones) log.info({ zone: z.origin, serial: z.serial, file: z.file }, 'zone loaded');
   }
 
   function onDatagram(msg: Buffer, address: string, port: number): Buffer | null {
     const out: Outcome = responder!.respond(msg, 'udp', address);
-    if (!(out instanceof Promise)) return out && (tapDns('udp', address, port, out), out);
+    if (!(out instanceof Promise)) {
+      if (out) tapDns('udp', address, port, out);
+      return out;
+    }
     out.then(
-      (b) => b && !closing && (tapDns('udp', address, port, b), udp?.send(b, port, address)),
+      (b) => {
+        if (!b || closing) return;
+        tapDns('udp', address, port, b);
+        udp?.send(b, port, address);
+      },
       (err) => log.error({ err: String(err) }, 'answering a query failed'),
     );
     return null;
@@ -290,7 +300,8 @@ class TcpSession {
   private account(): void {
     if (this.inFlight > 0) this.slot.set('busy');
     else if (this.state === 'open' && this.buf.length > 0) this.slot.set('head');
-    else if (this.slot.kind === 'idle') this.slot.restart(); // idle since this answer: the longest idle goes first
+    else if (this.slot.kind === 'idle')
+      this.slot.restart(); // idle since this answer: the longest idle goes first
     else this.slot.set('idle');
   }
 

@@ -144,11 +144,7 @@ function bindDgram(host: string, port: number, onDatagram: OnDatagram, onError: 
  * Replies go to the address a datagram came from, always an IP literal: answering the lookup at
  * once spares dns.lookup's extra tick per reply.
  */
-function literalLookup(
-  address: string,
-  _options: unknown,
-  callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void,
-): void {
+function literalLookup(address: string, _options: unknown, callback: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
   const family = net.isIP(address);
   if (family) callback(null, address, family);
   else callback(errnoError(-22, 'lookup', address, 0), address, 4);

@@ -75,7 +75,17 @@ beforeAll(async () => {
     // check-names: owners like a\.b and \192x are not host names; BIND refuses them by default.
     options: ['recursion no;', 'minimal-responses no;', 'dnssec-validation no;', 'allow-query { any; };', 'check-names primary ignore;'],
   });
-  ours = await startServer(createDnsServer({ scenario: testScenario(), host: '127.0.0.1', port: 0, zoneFiles: zones, forwarders: [], allowQuery: ['127.0.0.0/8'], log: silentLogger() }));
+  ours = await startServer(
+    createDnsServer({
+      scenario: testScenario(),
+      host: '127.0.0.1',
+      port: 0,
+      zoneFiles: zones,
+      forwarders: [],
+      allowQuery: ['127.0.0.0/8'],
+      log: silentLogger(),
+    }),
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -199,10 +209,14 @@ describe('answer rules as BIND 9.18 applies them', () => {
 
   it('DNAME: the DNAME, a CNAME synthesised from it with its TTL, and the answer at the new name (RFC 6672 §3.1)', async () => {
     const r = await ask('x.dn.rules.test', TYPE.A);
-    expect(owners(r.sections[0]).sort()).toEqual(['dn.rules.test. 300 1 DNAME', 'x.a-much-longer-target-for-the-dname.rules.test. 300 1 A', 'x.dn.rules.test. 300 1 CNAME']);
+    expect(owners(r.sections[0]).sort()).toEqual([
+      'dn.rules.test. 300 1 DNAME',
+      'x.a-much-longer-target-for-the-dname.rules.test. 300 1 A',
+      'x.dn.rules.test. 300 1 CNAME',
+    ]);
   });
 
-  it('DNAME: the synthesised CNAME keeps the question\'s spelling in owner and target, as BIND (RFC 6672 §3.1, RFC 4343 §4)', async () => {
+  it("DNAME: the synthesised CNAME keeps the question's spelling in owner and target, as BIND (RFC 6672 §3.1, RFC 4343 §4)", async () => {
     const r = await ask('X.Dn.RULES.test', TYPE.A);
     expect(r.sections[0]).toContain('X.Dn.RULES.test. 300 1 CNAME X.a-much-longer-target-for-the-dname.rules.test. ');
     // Made for each question, never kept: the next spelling gets its own.

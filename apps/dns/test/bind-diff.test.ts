@@ -61,7 +61,14 @@ beforeAll(async () => {
   if (!options) throw new Error('the bind generator wrote no named.conf.options');
   bind = await startReferenceBind(path.join(tmp.dir, 'bind'), zones, options, upstream);
   ours = await startServer(
-    createDnsServer({ scenario: s, host: LOOPBACK, port: 0, zoneFiles: zones, forwarders: [{ host: upstream.host, port: upstream.port }], log: silentLogger() }),
+    createDnsServer({
+      scenario: s,
+      host: LOOPBACK,
+      port: 0,
+      zoneFiles: zones,
+      forwarders: [{ host: upstream.host, port: upstream.port }],
+      log: silentLogger(),
+    }),
   );
   oursServer = { host: LOOPBACK, port: ours.port };
 }, 60_000);
@@ -110,8 +117,14 @@ describe('pipelined queries on one TCP connection (RFC 7766 §6.2.1.1)', () => {
       { label: 'p5', name: `_pop3._tcp.${d}`, type: 'SRV', edns: 4096 },
     ];
     const ids = qs.map((_, i) => 0x7000 + i);
-    const b = await exchangeTcpPipelined(bind!, qs.map((q, i) => buildQuery(q, ids[i]!)));
-    const o = await exchangeTcpPipelined(oursServer, qs.map((q, i) => buildQuery(q, ids[i]!)));
+    const b = await exchangeTcpPipelined(
+      bind!,
+      qs.map((q, i) => buildQuery(q, ids[i]!)),
+    );
+    const o = await exchangeTcpPipelined(
+      oursServer,
+      qs.map((q, i) => buildQuery(q, ids[i]!)),
+    );
     expect([...b.keys()].sort()).toEqual(ids);
     expect([...o.keys()].sort()).toEqual(ids);
     for (const [i, q] of qs.entries()) {

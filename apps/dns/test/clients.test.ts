@@ -14,7 +14,9 @@ let port = 0;
 const closers: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
-  const stub = await startStub((name) => (name === 'www.example.test' ? { answers: [{ type: 'A', name, ttl: 60, class: 'IN', data: '10.7.7.7' }] } : undefined));
+  const stub = await startStub((name) =>
+    name === 'www.example.test' ? { answers: [{ type: 'A', name, ttl: 60, class: 'IN', data: '10.7.7.7' }] } : undefined,
+  );
   const srv = await startDns({ scenario: s, forwarders: [stub.endpoint] });
   port = srv.port;
   closers.push(srv.close, stub.close);
@@ -91,6 +93,8 @@ describe('the app', () => {
     });
     sock.close();
     expect(r.code).toBe(2);
-    expect(r.stderr.trim().split('\n').at(-1)).toBe(`dns: dns: port ${taken} on 127.0.0.1 is already taken; change it with --dns-port or SSTT_DNS_PORT (or ports.dns in sstt.config.json)`);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(
+      `dns: dns: port ${taken} on 127.0.0.1 is already taken; change it with --dns-port or SSTT_DNS_PORT (or ports.dns in sstt.config.json)`,
+    );
   });
 });

@@ -29,7 +29,10 @@ export function memoryLogger(): { log: Logger; lines: string[] } {
   const put = (level: string) => (obj: unknown, msg?: string) => {
     lines.push(`${level}: ${typeof obj === 'string' ? obj : (msg ?? '')} ${typeof obj === 'object' ? JSON.stringify(obj) : ''}`);
   };
-  const log = { info: put('info'), warn: put('warn'), error: put('error'), debug: put('debug'), trace: put('trace'), fatal: put('fatal') } as Record<string, unknown>;
+  const log = { info: put('info'), warn: put('warn'), error: put('error'), debug: put('debug'), trace: put('trace'), fatal: put('fatal') } as Record<
+    string,
+    unknown
+  >;
   log.child = () => log;
   return { log: log as unknown as Logger, lines };
 }
@@ -58,8 +61,14 @@ export function encodeQuery(a: Ask): Buffer {
 }
 
 /** Sends one raw message; resolves the raw reply (null: no reply within the timeout). */
-export async function exchange(transport: Transport, port: number, msg: Buffer, opts: { localAddress?: string; timeoutMs?: number } = {}): Promise<Buffer | null> {
-  if (transport === 'udp') return udpExchange(port, msg, { timeoutMs: opts.timeoutMs ?? 2000, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
+export async function exchange(
+  transport: Transport,
+  port: number,
+  msg: Buffer,
+  opts: { localAddress?: string; timeoutMs?: number } = {},
+): Promise<Buffer | null> {
+  if (transport === 'udp')
+    return udpExchange(port, msg, { timeoutMs: opts.timeoutMs ?? 2000, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) });
   const c = await rawTcp(port, '127.0.0.1', opts.localAddress);
   try {
     const framed = Buffer.alloc(msg.length + 2);
@@ -75,7 +84,12 @@ export async function exchange(transport: Transport, port: number, msg: Buffer, 
   }
 }
 
-export async function ask(transport: Transport, port: number, a: Ask, opts: { localAddress?: string } = {}): Promise<dnsPacket.DecodedPacket & { raw: Buffer }> {
+export async function ask(
+  transport: Transport,
+  port: number,
+  a: Ask,
+  opts: { localAddress?: string } = {},
+): Promise<dnsPacket.DecodedPacket & { raw: Buffer }> {
   const raw = await exchange(transport, port, encodeQuery(a), opts);
   if (!raw) throw new Error(`no reply to ${a.name} ${a.type ?? 'A'} over ${transport}`);
   return { ...dnsPacket.decode(raw), raw };
@@ -160,7 +174,14 @@ export async function startStub(table: (name: string, type: string) => StubAnswe
   };
   const onUdp = (udp: dgram.Socket) => (msg: Buffer, rinfo: dgram.RemoteInfo) => {
     const q = dnsPacket.decode(msg);
-    seen.push({ name: q.questions![0]!.name, type: q.questions![0]!.type, transport: 'udp', rd: Boolean((q.flags ?? 0) & dnsPacket.RECURSION_DESIRED), id: q.id!, port: rinfo.port });
+    seen.push({
+      name: q.questions![0]!.name,
+      type: q.questions![0]!.type,
+      transport: 'udp',
+      rd: Boolean((q.flags ?? 0) & dnsPacket.RECURSION_DESIRED),
+      id: q.id!,
+      port: rinfo.port,
+    });
     const r = reply(q, 'udp');
     if (!r) return;
     setTimeout(() => {
@@ -177,7 +198,14 @@ export async function startStub(table: (name: string, type: string) => StubAnswe
         const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
         buf = buf.subarray(2 + msg.length);
         const q = dnsPacket.decode(msg);
-        seen.push({ name: q.questions![0]!.name, type: q.questions![0]!.type, transport: 'tcp', rd: Boolean((q.flags ?? 0) & dnsPacket.RECURSION_DESIRED), id: q.id!, port: 0 });
+        seen.push({
+          name: q.questions![0]!.name,
+          type: q.questions![0]!.type,
+          transport: 'tcp',
+          rd: Boolean((q.flags ?? 0) & dnsPacket.RECURSION_DESIRED),
+          id: q.id!,
+          port: 0,
+        });
         const r = reply(q, 'tcp');
         if (!r) continue;
         const framed = Buffer.alloc(r.buf.length + 2);

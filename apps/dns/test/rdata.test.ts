@@ -164,7 +164,7 @@ describe('what the loader does with a whole zone, as BIND does', () => {
     expect(loadError(['www CNAME ns', 'www CNAME ns2'])).toBe('db.rt:6: www.rt.test: multiple RRs of singleton type');
   });
 
-  it('a CNAME beside DNSSEC records loads; beside other data it is refused with BIND\'s reason', () => {
+  it("a CNAME beside DNSSEC records loads; beside other data it is refused with BIND's reason", () => {
     expect(loadError(['www CNAME ns', 'www NSEC ns A', 'www RRSIG CNAME 13 2 300 20280810112233 20180810112233 1 rt.test. YQ=='])).toBe('loaded');
     expect(loadError(['www CNAME ns', 'www TXT "x"'])).toBe('db.rt:6: www.rt.test: CNAME and other data');
   });
@@ -173,7 +173,7 @@ describe('what the loader does with a whole zone, as BIND does', () => {
     expect(loadError(['* NS ns.example.'])).toBe('db.rt:5: *.rt.test: invalid NS owner name (wildcard)');
   });
 
-  it('no $TTL and no TTL: the SOA minimum, with BIND\'s warning (RFC 2308 §4)', () => {
+  it("no $TTL and no TTL: the SOA minimum, with BIND's warning (RFC 2308 §4)", () => {
     const file = path.join(tmp.dir, 'nottl.zone');
     fs.writeFileSync(file, '@ SOA ns hostmaster 1 3600 600 86400 1234\n@ NS ns\nns A 192.0.2.53\nwww 60 A 192.0.2.80\nold A 192.0.2.81\n');
     const zone = loadZone({ origin: ORIGIN, file });

@@ -104,7 +104,9 @@ describe('listening', () => {
   it('UDP goes through the batching addon here; udp_wrap and node:dgram (SSTT_DNS_UDP) answer byte for byte the same', async () => {
     const before = process.env.SSTT_DNS_UDP;
     expect(udpTransport()).toBe('batch');
-    const stub = await startStub((name) => (name === 'far.example.test' ? { answers: [{ type: 'A', name, ttl: 60, class: 'IN', data: '10.7.7.7' }] } : undefined));
+    const stub = await startStub((name) =>
+      name === 'far.example.test' ? { answers: [{ type: 'A', name, ttl: 60, class: 'IN', data: '10.7.7.7' }] } : undefined,
+    );
     const queries: Ask[] = [
       { name: `www.${d}` },
       { name: `${d}`, type: 'MX', edns: 1232 },
@@ -143,7 +145,9 @@ describe('listening', () => {
     const srv = createDnsServer({ scenario: s, host: '127.0.0.1', port: taken, forwarders: [] });
     const err = await srv.listen().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ListenError);
-    expect((err as Error).message).toBe(`dns: port ${taken} on 127.0.0.1 is already taken; change it with --dns-port or SSTT_DNS_PORT (or ports.dns in sstt.config.json)`);
+    expect((err as Error).message).toBe(
+      `dns: port ${taken} on 127.0.0.1 is already taken; change it with --dns-port or SSTT_DNS_PORT (or ports.dns in sstt.config.json)`,
+    );
     sock.close();
   });
 

@@ -78,9 +78,7 @@ beforeAll(async () => {
     // named listens only on addresses of an interface, so the destination is 127.0.0.1).
     const address = `127.0.0.${20 + k}`;
     bindAddress.set(z.folder, address);
-    views.push(
-      `view "v${k}" { match-clients { ${address}; }; zone "${z.origin}" { type primary; file "${path.join(zdir, path.basename(z.file))}"; }; };`,
-    );
+    views.push(`view "v${k}" { match-clients { ${address}; }; zone "${z.origin}" { type primary; file "${path.join(zdir, path.basename(z.file))}"; }; };`);
   });
   const port = await freePort('127.0.0.1');
   const conf = [
@@ -106,7 +104,15 @@ beforeAll(async () => {
   ].join('\n');
   named = await startNamed({ dir: ndir, host: '127.0.0.1', port, zones: [], options: [], conf, startTimeoutMs: 30_000 });
   for (const z of served) {
-    const srv = createDnsServer({ scenario, host: '127.0.0.1', port: 0, zoneFiles: [{ origin: z.origin, file: z.file }], forwarders: [], allowQuery: ['127.0.0.0/8'], log: silentLogger() });
+    const srv = createDnsServer({
+      scenario,
+      host: '127.0.0.1',
+      port: 0,
+      zoneFiles: [{ origin: z.origin, file: z.file }],
+      forwarders: [],
+      allowQuery: ['127.0.0.0/8'],
+      log: silentLogger(),
+    });
     ours.set(z.folder, await startServer(srv));
   }
 }, 90_000);

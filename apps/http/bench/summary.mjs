@@ -5,7 +5,11 @@
 // factor of each file, and the issue's targets for the servers measured.
 import fs from 'node:fs';
 
-const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').map((l) => l.split('\t'));
+const rows = fs
+  .readFileSync(process.argv[2], 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => l.split('\t'));
 const med = (a) => {
   a = [...a].sort((x, y) => x - y);
   const m = a.length >> 1;
@@ -34,11 +38,19 @@ for (const [f, by] of Object.entries(M)) {
   const n = by.nginx && { rps: med(by.nginx.rps), mb: med(by.nginx.mb) };
   const h = by.node_http && { rps: med(by.node_http.rps) };
   for (const [s, v] of Object.entries(by)) {
-    const rps = med(v.rps), mb = med(v.mb);
+    const rps = med(v.rps),
+      mb = med(v.mb);
     console.log(
-      f.padEnd(11), s.padEnd(16), rps.toFixed(0).padStart(9), mb.toFixed(1).padStart(9),
-      `   ${n ? `${ratio(rps, n.rps)}, ${ratio(mb, n.mb)}` : '-'}`.padEnd(26), ratio(rps, h?.rps).padStart(8),
-      med(v.cpu).toFixed(1).padStart(16), String(v.bad).padStart(10), med(v.srvCores).toFixed(2).padStart(8), med(v.wcore).toFixed(2).padStart(6),
+      f.padEnd(11),
+      s.padEnd(16),
+      rps.toFixed(0).padStart(9),
+      mb.toFixed(1).padStart(9),
+      `   ${n ? `${ratio(rps, n.rps)}, ${ratio(mb, n.mb)}` : '-'}`.padEnd(26),
+      ratio(rps, h?.rps).padStart(8),
+      med(v.cpu).toFixed(1).padStart(16),
+      String(v.bad).padStart(10),
+      med(v.srvCores).toFixed(2).padStart(8),
+      med(v.wcore).toFixed(2).padStart(6),
     );
   }
 }
@@ -48,7 +60,8 @@ for (const [f, by] of Object.entries(M)) {
   if (!by.web_sstt) continue;
   for (const ref of ['nginx', 'node_http']) {
     if (!by[ref]) continue;
-    const q = paired(by, ref, 'rps'), c = paired(by, ref, 'cpu');
+    const q = paired(by, ref, 'rps'),
+      c = paired(by, ref, 'cpu');
     console.log(
       `${f.padEnd(11)} vs ${ref.padEnd(10)} req/s ${med(q).toFixed(2)}x [${Math.min(...q).toFixed(2)}-${Math.max(...q).toFixed(2)}], ahead in ${q.filter((x) => x > 1).length} of ${q.length}; server CPU/req ${med(c).toFixed(2)}x`,
     );
@@ -60,11 +73,14 @@ for (const [f, by] of Object.entries(M)) {
 console.log('');
 for (const [f, by] of Object.entries(M)) {
   if (!by.web_sstt) continue;
-  const w = med(by.web_sstt.wcore), s = med(by.web_sstt.srvCores);
+  const w = med(by.web_sstt.wcore),
+    s = med(by.web_sstt.srvCores);
   const limit =
-    w >= 0.9 ? `wrk (one thread at ${w.toFixed(2)} of a core; web_sstt at ${s.toFixed(2)})`
-    : s >= 0.9 ? `web_sstt (${s.toFixed(2)} of a core; wrk at ${w.toFixed(2)})`
-    : `neither saturated (web_sstt ${s.toFixed(2)}, wrk ${w.toFixed(2)} of a core)`;
+    w >= 0.9
+      ? `wrk (one thread at ${w.toFixed(2)} of a core; web_sstt at ${s.toFixed(2)})`
+      : s >= 0.9
+        ? `web_sstt (${s.toFixed(2)} of a core; wrk at ${w.toFixed(2)})`
+        : `neither saturated (web_sstt ${s.toFixed(2)}, wrk ${w.toFixed(2)} of a core)`;
   console.log(`limit on ${f}: ${limit}`);
 }
 console.log(`load after: ${fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
@@ -83,11 +99,13 @@ const signP = (wins, n) => {
   return p / 2 ** n;
 };
 const ahead = (q) => {
-  const wins = q.filter((x) => x > 1).length, p = signP(wins, q.length);
+  const wins = q.filter((x) => x > 1).length,
+    p = signP(wins, q.length);
   const verdict = q.length < 5 ? 'TOO FEW ROUNDS' : p < 0.05 && med(q) > 1 ? 'MET' : 'NOT SHOWN';
   return `${med(q).toFixed(2)}x, ahead in ${wins} of ${q.length} (sign test p=${p.toFixed(3)}) ${verdict}`;
 };
-const S = M['small.html'], B = M['big.zip'];
+const S = M['small.html'],
+  B = M['big.zip'];
 const lines = [];
 if (S?.web_sstt && S.nginx) {
   const r = med(paired(S, 'nginx', 'rps'));

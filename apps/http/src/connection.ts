@@ -81,7 +81,17 @@ export class Connection {
   private paused = false;
   /** The log lines of the last response and what they were made from (see log()). */
   private lastLog:
-    | { second: number; status: number; bytes: number; requestLine: string; reason: string | undefined; referer: string | undefined; userAgent: string | undefined; access: string; lab: string }
+    | {
+        second: number;
+        status: number;
+        bytes: number;
+        requestLine: string;
+        reason: string | undefined;
+        referer: string | undefined;
+        userAgent: string | undefined;
+        access: string;
+        lab: string;
+      }
     | undefined;
   /** Responses of one round of pipelined requests, sent together by uncork() (one writev). */
   private corked: Buffer[] | undefined;
@@ -557,7 +567,7 @@ function keepAliveLines(ctx: ServerContext, left: number): string {
 function subjectOf(socket: tls.TLSSocket): string | undefined {
   try {
     const cert = socket.getPeerCertificate();
-    if (!cert || !cert.subject) return undefined;
+    if (!cert?.subject) return undefined;
     const order = ['CN', 'emailAddress', 'OU', 'O', 'L', 'ST', 'C'];
     const subj = cert.subject as unknown as Record<string, string | string[]>;
     const parts: string[] = [];

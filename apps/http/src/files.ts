@@ -19,7 +19,7 @@ export const CACHE_VALIDATE_MS = 1000;
 export const INDEX_FILE = 'index.html';
 
 export type TargetResult =
-  | { kind: 'ok'; /** decoded path below the root, "/"-separated, no leading slash */ relPath: string; isDirPath: boolean }
+  | { kind: 'ok' /** decoded path below the root, "/"-separated, no leading slash */; relPath: string; isDirPath: boolean }
   | { kind: 'forbidden'; reason: string }
   | { kind: 'bad'; reason: string };
 
@@ -74,7 +74,10 @@ export function resolveTarget(target: string): TargetResult {
 }
 
 /** Resolves symlinks and checks the result is still inside the (real) root. */
-export function containedRealPath(realRoot: string, candidate: string): { kind: 'ok'; real: string } | { kind: 'outside' } | { kind: 'missing' } | { kind: 'denied' } {
+export function containedRealPath(
+  realRoot: string,
+  candidate: string,
+): { kind: 'ok'; real: string } | { kind: 'outside' } | { kind: 'missing' } | { kind: 'denied' } {
   let real: string;
   try {
     real = fs.realpathSync.native(candidate);

@@ -11,7 +11,13 @@ import { rawTcp, run, tempDir } from '@sstt/testkit';
 const BIN = fileURLToPath(new URL('../bin/sstt-http.mjs', import.meta.url));
 const t = tempDir('sstt-http-main-');
 // A scenario of our own: no config file, logs and certificates in the temp dir.
-const env = { PATH: process.env.PATH, SSTT_ROOT: t.dir, SSTT_CERTS_DIR: path.join(t.dir, 'certs'), SSTT_LOG_DIR: path.join(t.dir, 'log'), SSTT_LOG_LEVEL: 'info' };
+const env = {
+  PATH: process.env.PATH,
+  SSTT_ROOT: t.dir,
+  SSTT_CERTS_DIR: path.join(t.dir, 'certs'),
+  SSTT_LOG_DIR: path.join(t.dir, 'log'),
+  SSTT_LOG_LEVEL: 'info',
+};
 const www = path.join(t.dir, 'www');
 fs.mkdirSync(www);
 fs.writeFileSync(path.join(www, 'index.html'), '<p>hello from main</p>\n');

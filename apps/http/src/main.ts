@@ -103,6 +103,13 @@ await runApp({
       };
       for (const f of [cp.crl, cp.server.cert, cp.ca.cert]) fs.watchFile(f, { interval: 2000 }, (cur, prev) => cur.mtimeMs !== prev.mtimeMs && reload());
     }
-    return [{ close: async () => { for (const f of [cp.crl, cp.server.cert, cp.ca.cert]) fs.unwatchFile(f); await server.close(); } }];
+    return [
+      {
+        close: async () => {
+          for (const f of [cp.crl, cp.server.cert, cp.ca.cert]) fs.unwatchFile(f);
+          await server.close();
+        },
+      },
+    ];
   },
 });

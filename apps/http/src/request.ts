@@ -171,10 +171,7 @@ export function parseRequestHead(buf: Buffer): ParseResult {
 }
 
 /** Body framing of a request (RFC 9112 §6.3): a length, chunked, or a reason to refuse. */
-export type BodyFraming =
-  | { kind: 'length'; length: number }
-  | { kind: 'chunked' }
-  | { kind: 'error'; status: 400 | 501; reason: string };
+export type BodyFraming = { kind: 'length'; length: number } | { kind: 'chunked' } | { kind: 'error'; status: 400 | 501; reason: string };
 
 export function bodyFraming(head: RequestHead): BodyFraming {
   const te = head.headers.get('transfer-encoding');
@@ -183,7 +180,11 @@ export function bodyFraming(head: RequestHead): BodyFraming {
     // Both present is a smuggling attempt (RFC 9112 §6.3 item 3): refuse and close.
     if (cl !== undefined) return { kind: 'error', status: 400, reason: 'both Transfer-Encoding and Content-Length' };
     if (head.version === 'HTTP/1.0') return { kind: 'error', status: 400, reason: 'Transfer-Encoding in HTTP/1.0' };
-    const codings = te.toLowerCase().split(',').map((c) => c.trim()).filter(Boolean);
+    const codings = te
+      .toLowerCase()
+      .split(',')
+      .map((c) => c.trim())
+      .filter(Boolean);
     // chunked must be the final coding, or the length cannot be known (§6.3 item 4).
     if (codings.at(-1) !== 'chunked') return { kind: 'error', status: 400, reason: 'chunked is not the final transfer coding' };
     // Other codings (gzip, ...) under chunked: understood by name, not implemented (§6.1).
@@ -198,10 +199,7 @@ export function bodyFraming(head: RequestHead): BodyFraming {
 /** Longest chunk-size line (with extensions) or trailer line we read. */
 export const MAX_CHUNK_LINE = 4096;
 
-export type ChunkedProgress =
-  | { kind: 'more'; consumed: number }
-  | { kind: 'done'; consumed: number }
-  | { kind: 'error'; status: 400 | 413; reason: string };
+export type ChunkedProgress = { kind: 'more'; consumed: number } | { kind: 'done'; consumed: number } | { kind: 'error'; status: 400 | 413; reason: string };
 
 /**
  * Decoder of the chunked transfer coding (RFC 9112 §7.1), fed as bytes arrive: chunk sizes in

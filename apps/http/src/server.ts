@@ -237,9 +237,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     const why = !hasCert ? 'no client certificate' : sock.authorizationError ? String(sock.authorizationError) : 'not authorized';
     log.info({ remote: sock.remoteAddress, why }, 'TLS client refused');
     logs?.lab.write(labLine('FORBIDDEN', sock.remoteAddress?.replace(/^::ffff:/, '') ?? '-', `TLS client certificate refused: ${why}`));
-    const raw = [...sockets].find(
-      (r) => r.remotePort === sock.remotePort && r.remoteAddress === sock.remoteAddress && r.localPort === sock.localPort,
-    );
+    const raw = [...sockets].find((r) => r.remotePort === sock.remotePort && r.remoteAddress === sock.remoteAddress && r.localPort === sock.localPort);
     const reset = () => {
       clearTimeout(timer);
       if (raw && !raw.destroyed) raw.resetAndDestroy();
@@ -334,10 +332,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
 
     async close() {
       ctx.closing = true;
-      const closed = Promise.all([
-        ...servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))),
-        ...(plain ? [plain.close()] : []),
-      ]);
+      const closed = Promise.all([...servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))), ...(plain ? [plain.close()] : [])]);
       for (const c of connections) c.shutdown();
       const grace = setTimeout(() => {
         for (const c of connections) c.destroy();

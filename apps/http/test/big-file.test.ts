@@ -50,7 +50,11 @@ interface Download {
  * GETs `target` and hashes the body as it arrives. `pauseAfter` bytes into the body the client
  * stops reading for `pauseMs`.
  */
-function download(name: TransportName, target: string, opts: { pauseAfter?: number; pauseMs?: number; fields?: Record<string, string> } = {}): Promise<Download> {
+function download(
+  name: TransportName,
+  target: string,
+  opts: { pauseAfter?: number; pauseMs?: number; fields?: Record<string, string> } = {},
+): Promise<Download> {
   const port = server.byName(name).port;
   return new Promise((resolve, reject) => {
     const socket = name !== 'tls' ? net.connect(port, '127.0.0.1') : tls.connect({ port, host: '127.0.0.1', ...w.tlsClient() });

@@ -22,7 +22,15 @@ export async function mintCerts(s: Scenario): Promise<TestCerts> {
   await initPki(s);
   await revokeCertificate(s, revoked);
   const paths = certPaths(s);
-  for (const f of [paths.ca.cert, paths.server.cert, paths.server.key, paths.crl, paths.client(good).cert, paths.client(good).key, paths.client(revoked).cert]) {
+  for (const f of [
+    paths.ca.cert,
+    paths.server.cert,
+    paths.server.key,
+    paths.crl,
+    paths.client(good).cert,
+    paths.client(good).key,
+    paths.client(revoked).cert,
+  ]) {
     if (!fs.existsSync(f)) throw new Error(`certificate file missing after initPki: ${f}`);
   }
   return { paths, good, revoked };
@@ -47,11 +55,45 @@ function opensslIn(dir: string): { f: (name: string) => string; ossl: (args: str
  */
 export async function foreignClientCert(dir: string, subject: string): Promise<{ cert: string; key: string; ca: string }> {
   const { f, ossl } = opensslIn(dir);
-  await ossl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/C=ES/O=Elsewhere/CN=Foreign CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  await ossl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.crt'),
+    '-days',
+    '2',
+    '-subj',
+    '/C=ES/O=Elsewhere/CN=Foreign CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
   fs.writeFileSync(f('ext.cnf'), 'extendedKeyUsage=clientAuth\n');
   await ossl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('client.key'), '-out', f('client.csr'), '-subj', subject]);
-  await ossl(['x509', '-req', '-in', f('client.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-set_serial', '7', '-days', '2', '-out', f('client.crt'), '-extfile', f('ext.cnf')]);
+  await ossl([
+    'x509',
+    '-req',
+    '-in',
+    f('client.csr'),
+    '-CA',
+    f('ca.crt'),
+    '-CAkey',
+    f('ca.key'),
+    '-set_serial',
+    '7',
+    '-days',
+    '2',
+    '-out',
+    f('client.crt'),
+    '-extfile',
+    f('ext.cnf'),
+  ]);
   return { cert: f('client.crt'), key: f('client.key'), ca: f('ca.crt') };
 }
 
@@ -73,7 +115,23 @@ export async function expiredClientCert(dir: string, paths: CertPaths, user: str
       `certificate = ${paths.ca.cert}\nprivate_key = ${paths.ca.key}\nunique_subject = no\n[any]\ncommonName = supplied\n`,
   );
   const day = (offsetDays: number) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().replace(/[-:T]/g, '').slice(0, 14) + 'Z';
-  await ossl(['ca', '-batch', '-config', f('ca.cnf'), '-in', f('req.csr'), '-out', f('expired.crt'), '-preserveDN', '-notext',
-    '-startdate', day(-10), '-enddate', day(-1), '-extfile', f('ext.cnf')]);
+  await ossl([
+    'ca',
+    '-batch',
+    '-config',
+    f('ca.cnf'),
+    '-in',
+    f('req.csr'),
+    '-out',
+    f('expired.crt'),
+    '-preserveDN',
+    '-notext',
+    '-startdate',
+    day(-10),
+    '-enddate',
+    day(-1),
+    '-extfile',
+    f('ext.cnf'),
+  ]);
   return { cert: f('expired.crt'), key: client.key };
 }

@@ -72,7 +72,7 @@ const stop = (child: ChildProcess) =>
   });
 
 describe('sstt-http command line', () => {
-  it('with no arguments it takes the scenario\'s port and web root', async () => {
+  it("with no arguments it takes the scenario's port and web root", async () => {
     const { child, addresses } = await startCli([], { SSTT_HTTP_PORT: '0', SSTT_HTTP_ROOT: w.root, SSTT_HTTPS_PORT: '0', SSTT_CERTS_DIR: w.certs.paths.dir });
     const r = await getA(portOf(addresses[0]!));
     expect(r.body.toString()).toBe(FILES['a.txt']);

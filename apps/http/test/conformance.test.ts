@@ -6,15 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawClient } from '@sstt/testkit';
-import {
-  expectClosedQuietly,
-  expectCommonHeaders,
-  expectConnectionConsistent,
-  expectErrorPage,
-  expectNoSecret,
-  expectStatus,
-  mediaType,
-} from './expect.ts';
+import { expectClosedQuietly, expectCommonHeaders, expectConnectionConsistent, expectErrorPage, expectNoSecret, expectStatus, mediaType } from './expect.ts';
 import { parseImfDate, parseSetCookie, readResponse, readSome, req, splitResponses, type HttpResponse } from './wire.ts';
 import { createWorld, FILES, MEDIA_TYPES, SECRET, type Running, type Transport, type World } from './world.ts';
 
@@ -38,7 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await w?.cleanup();
 });
-
 
 it('the plain listener runs on the raw TCP handle by default, on node:net when forced', () => {
   expect(server.server.plainTransport()).toBe(process.env.SSTT_RAW_TCP === 'net' ? 'net' : 'raw');
@@ -122,12 +113,15 @@ describe.each(['tcp', 'net', 'tls'] as const)('over %s', (transportName) => {
       expect(r.header('etag')).toMatch(/^(W\/)?"[^"]+"$/);
     });
 
-    it.each(Object.keys(FILES).filter((f) => MEDIA_TYPES[f.split('.').pop()!] && f.includes('.')))('serves %s with its media type and exact bytes', async (file) => {
-      const r = await get(`/${file}`);
-      expectStatus(r, 200);
-      expect(mediaType(r.header('content-type'))).toBe(MEDIA_TYPES[file.split('.').pop()!]);
-      expect(Buffer.compare(r.body, Buffer.from(FILES[file]!))).toBe(0);
-    });
+    it.each(Object.keys(FILES).filter((f) => MEDIA_TYPES[f.split('.').pop()!] && f.includes('.')))(
+      'serves %s with its media type and exact bytes',
+      async (file) => {
+        const r = await get(`/${file}`);
+        expectStatus(r, 200);
+        expect(mediaType(r.header('content-type'))).toBe(MEDIA_TYPES[file.split('.').pop()!]);
+        expect(Buffer.compare(r.body, Buffer.from(FILES[file]!))).toBe(0);
+      },
+    );
 
     it('ignores the query string and decodes percent-encoded octets in the path', async () => {
       expect((await get('/a.txt?x=1&y=%2e%2e')).body.toString()).toBe(FILES['a.txt']);
@@ -243,10 +237,16 @@ describe.each(['tcp', 'net', 'tls'] as const)('over %s', (transportName) => {
       ];
       c.write(reqs.map(([m, p, f]) => req(m, p, { Host: host, ...f })).join(''));
       let buf = Buffer.alloc(0);
-      let split = splitResponses(buf, reqs.map(([m]) => m));
+      let split = splitResponses(
+        buf,
+        reqs.map(([m]) => m),
+      );
       while (split.responses.length < reqs.length) {
         buf = Buffer.concat([buf, await readSome(c)]);
-        split = splitResponses(buf, reqs.map(([m]) => m));
+        split = splitResponses(
+          buf,
+          reqs.map(([m]) => m),
+        );
       }
       const [get1, head, missing, notModified, last] = split.responses;
       expect(split.responses.map((r) => r.status)).toEqual([200, 200, 404, 304, 200]);
@@ -386,10 +386,7 @@ describe.each(['tcp', 'net', 'tls'] as const)('over %s', (transportName) => {
       await expectRejected(`GET /a.txt HTTP/1.1\r\nHost: ${host}:80x\r\n\r\n`, 400, 'intact');
     });
     it('400 for Content-Length together with Transfer-Encoding (RFC 9112 §6.1: smuggling)', async () => {
-      await expectRejected(
-        `POST /accion_form.html HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
-        400,
-      );
+      await expectRejected(`POST /accion_form.html HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`, 400);
     });
     it('a GET with a body: the body is skipped, never read as the next request', async () => {
       const c = await connect();
@@ -583,7 +580,12 @@ describe.each(['tcp', 'net', 'tls'] as const)('over %s', (transportName) => {
   describe('the form of 2019/20 (POST /accion_form.html, email, URL-encoded)', () => {
     const email = () => w.s.users[0]!.email;
     const post = async (body: string, on: Transport = t) => {
-      const raw = req('POST', '/accion_form.html', { Host: host, 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(Buffer.byteLength(body)) }, body);
+      const raw = req(
+        'POST',
+        '/accion_form.html',
+        { Host: host, 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(Buffer.byteLength(body)) },
+        body,
+      );
       const { c, r } = await exchange(raw, 'POST', on);
       expectCommonHeaders(r);
       await expectConnectionConsistent(c, r, host);
@@ -607,7 +609,12 @@ describe.each(['tcp', 'net', 'tls'] as const)('over %s', (transportName) => {
       expect(right.body.toString()).not.toMatch(/wrong|incorrect/i);
     });
     it('a form body larger than the server reads is refused (413) and the connection closed', async () => {
-      const raw = req('POST', '/accion_form.html', { Host: host, 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': '1000000000000' }, 'email=');
+      const raw = req(
+        'POST',
+        '/accion_form.html',
+        { Host: host, 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': '1000000000000' },
+        'email=',
+      );
       const { c, r } = await exchange(raw, 'POST');
       expect(r.statusLine).toBe('HTTP/1.1 413 Content Too Large');
       expect(r.header('connection')).toMatch(/^close$/i);
@@ -625,7 +632,14 @@ describe.each(['tcp', 'net', 'tls'] as const)('over %s', (transportName) => {
     it('Expect: 100-continue on the form: 100 Continue first, then the answer (RFC 9110 §10.1.1)', async () => {
       const body = `email=${encodeURIComponent(email())}`;
       const c = await connect();
-      c.write(req('POST', '/accion_form.html', { Host: host, 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': String(body.length), Expect: '100-continue' }));
+      c.write(
+        req('POST', '/accion_form.html', {
+          Host: host,
+          'Content-Type': 'application/x-www-form-urlencoded',
+          'Content-Length': String(body.length),
+          Expect: '100-continue',
+        }),
+      );
       const interim = await readResponse(c, 'POST', 2000);
       expect(interim.statusLine).toBe('HTTP/1.1 100 Continue');
       c.write(body);

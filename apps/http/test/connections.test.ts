@@ -205,7 +205,12 @@ describe.each(['tcp', 'net', 'tls'] as const)('over %s', (name) => {
 
     it('a 2 MB response in the middle of a pipeline keeps the order', async () => {
       const c = await connect(deep.byName(name));
-      c.write(req('GET', '/a.txt', { Host: host() }) + req('GET', '/mid.zip', { Host: host() }) + req('HEAD', '/mid.zip', { Host: host() }) + req('GET', '/style.css', { Host: host() }));
+      c.write(
+        req('GET', '/a.txt', { Host: host() }) +
+          req('GET', '/mid.zip', { Host: host() }) +
+          req('HEAD', '/mid.zip', { Host: host() }) +
+          req('GET', '/style.css', { Host: host() }),
+      );
       expect((await readResponse(c)).body.toString()).toBe(FILES['a.txt']);
       const mid = await readResponse(c, 'GET', 10_000);
       expect(Buffer.compare(mid.body, MID)).toBe(0);
@@ -254,33 +259,41 @@ describe.each(['tcp', 'net', 'tls'] as const)('over %s', (name) => {
     it.each([
       ['20000 pipelined requests for a 9 KB file', '/pic.jpg', 20_000],
       ['2 million pipelined requests (about 100 MB of input)', '/a.txt', 2_000_000],
-    ] as const)('%s from a client that never reads do not pile up in server memory', async (_label, target, count) => {
-      // The client runs in its own process: what grows here is the server.
-      const t = deep.byName(name);
-      const o = w.tlsClient();
-      const pem = (v: unknown) => (Buffer.isBuffer(v) ? v.toString() : v);
-      const child = spawn(process.execPath, [NO_READER, name, String(t.port), String(count)], {
-        env: { ...process.env, REQUEST: req('GET', target, { Host: host() }), TLS_OPTIONS: JSON.stringify({ ca: pem(o.ca), cert: pem(o.cert), key: pem(o.key), servername: o.servername }) },
-        stdio: ['pipe', 'pipe', 'inherit'],
-      });
-      try {
-        const base = process.memoryUsage().rss;
-        await new Promise<void>((resolve, reject) => {
-          child.stdout!.on('data', (d: Buffer) => (d.toString().includes('sent') ? resolve() : reject(new Error(d.toString()))));
-          child.on('exit', () => reject(new Error('the client exited early')));
+    ] as const)(
+      '%s from a client that never reads do not pile up in server memory',
+      async (_label, target, count) => {
+        // The client runs in its own process: what grows here is the server.
+        const t = deep.byName(name);
+        const o = w.tlsClient();
+        const pem = (v: unknown) => (Buffer.isBuffer(v) ? v.toString() : v);
+        const child = spawn(process.execPath, [NO_READER, name, String(t.port), String(count)], {
+          env: {
+            ...process.env,
+            REQUEST: req('GET', target, { Host: host() }),
+            TLS_OPTIONS: JSON.stringify({ ca: pem(o.ca), cert: pem(o.cert), key: pem(o.key), servername: o.servername }),
+          },
+          stdio: ['pipe', 'pipe', 'inherit'],
         });
-        // Without backpressure: 20000 × 9 KB = 180 MB of responses, or 100 MB of requests kept.
-        let peak = 0;
-        for (let i = 0; i < 15; i++) {
-          await sleep(100);
-          peak = Math.max(peak, process.memoryUsage().rss - base);
+        try {
+          const base = process.memoryUsage().rss;
+          await new Promise<void>((resolve, reject) => {
+            child.stdout!.on('data', (d: Buffer) => (d.toString().includes('sent') ? resolve() : reject(new Error(d.toString()))));
+            child.on('exit', () => reject(new Error('the client exited early')));
+          });
+          // Without backpressure: 20000 × 9 KB = 180 MB of responses, or 100 MB of requests kept.
+          let peak = 0;
+          for (let i = 0; i < 15; i++) {
+            await sleep(100);
+            peak = Math.max(peak, process.memoryUsage().rss - base);
+          }
+          expect(peak, `resident memory grew by ${(peak / 1048576).toFixed(1)} MB`).toBeLessThan(64 * 1024 * 1024);
+        } finally {
+          child.stdin!.end();
+          child.kill();
         }
-        expect(peak, `resident memory grew by ${(peak / 1048576).toFixed(1)} MB`).toBeLessThan(64 * 1024 * 1024);
-      } finally {
-        child.stdin!.end();
-        child.kill();
-      }
-    }, 30_000);
+      },
+      30_000,
+    );
   });
 
   describe('errors and timeouts behind a long response', () => {

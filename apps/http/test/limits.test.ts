@@ -176,7 +176,12 @@ describe.each(['tcp', 'net', 'tls'] as const)('over %s', (name) => {
   it(
     'a reconnecting slowloris (1,500 connections; 400 over TLS) from 127.0.0.2: every probe from 127.0.0.1 gets 200 in under 1 s',
     async () => {
-      const { got, rss0, rss1, counts, lines, ms } = await underAttack(name, { count: attackers(name), mode: 'head', localAddress: '127.0.0.2', reconnect: true });
+      const { got, rss0, rss1, counts, lines, ms } = await underAttack(name, {
+        count: attackers(name),
+        mode: 'head',
+        localAddress: '127.0.0.2',
+        reconnect: true,
+      });
       report('slowloris 1500 from 127.0.0.2', name, got, rss0, rss1, counts);
       expect(got.map((p) => p.status)).toEqual(got.map(() => '200'));
       for (const p of got) expect(p.seconds).toBeLessThan(1);
@@ -203,14 +208,15 @@ describe.each(['tcp', 'net', 'tls'] as const)('over %s', (name) => {
 
   // Plain transports only, as the attack was (3,000 idle TCP connections); TLS is covered by the slowloris cases.
   if (name !== 'tls')
-    it('a burst of 3,000 idle connections from the probe’s address, then a probe gets 200',
-    async () => {
-      const { got, rss0, rss1, counts } = await underAttack(name, { count: IDLE_BURST, mode: 'idle', localAddress: '127.0.0.1', reconnect: false }, 1);
-      report('3000 idle connections', name, got, rss0, rss1, counts);
-      expect(got[0]!.status).toBe('200');
-    },
-    CASE_MS,
-  );
+    it(
+      'a burst of 3,000 idle connections from the probe’s address, then a probe gets 200',
+      async () => {
+        const { got, rss0, rss1, counts } = await underAttack(name, { count: IDLE_BURST, mode: 'idle', localAddress: '127.0.0.1', reconnect: false }, 1);
+        report('3000 idle connections', name, got, rss0, rss1, counts);
+        expect(got[0]!.status).toBe('200');
+      },
+      CASE_MS,
+    );
 });
 
 describe.each(['tcp', 'net', 'tls'] as const)('under pressure over %s', (name) => {

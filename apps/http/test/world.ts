@@ -44,7 +44,7 @@ export const FILES: Record<string, string | Buffer> = {
   'movie.mp4': crypto.randomBytes(2048),
   'mod.wasm': Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]),
   'unknown.xyz': 'an extension outside the table\n',
-  'README': 'no extension at all\n',
+  README: 'no extension at all\n',
   'accion_form.html': '<html><body><form method="post" action="/accion_form.html"><input name="email"></form></body></html>\n',
 };
 

@@ -19,9 +19,29 @@ export interface Step {
 
 /** Rows of tshark fields for the frames of the capture matching a display filter. */
 async function frames(capture: string, filter: string, fields: string[] = ['frame.number']): Promise<string[][]> {
-  const r = await run(requireTool('tshark'), ['-n', '-r', capture, '-o', 'esp.enable_null_encryption_decode_heuristic:TRUE', '-Y', filter, '-T', 'fields', '-E', 'separator=/t', ...fields.flatMap((f) => ['-e', f])], { timeoutMs: 60_000 });
+  const r = await run(
+    requireTool('tshark'),
+    [
+      '-n',
+      '-r',
+      capture,
+      '-o',
+      'esp.enable_null_encryption_decode_heuristic:TRUE',
+      '-Y',
+      filter,
+      '-T',
+      'fields',
+      '-E',
+      'separator=/t',
+      ...fields.flatMap((f) => ['-e', f]),
+    ],
+    { timeoutMs: 60_000 },
+  );
   if (r.code !== 0) throw new Error(`tshark -Y '${filter}': ${r.stderr.trim()}`);
-  return r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t'));
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.split('\t'));
 }
 
 /** dumpcap writes what it captured every 100 ms: wait (bounded) until the file stops growing. */
@@ -35,7 +55,13 @@ async function captureSettled(file: string): Promise<void> {
   }
 }
 
-const nums = (rows: string[][], max = 6) => (rows.length === 0 ? 'no frame' : `frame${rows.length > 1 ? 's' : ''} ${rows.slice(0, max).map((r) => r[0]).join(', ')}${rows.length > max ? ', ...' : ''}`);
+const nums = (rows: string[][], max = 6) =>
+  rows.length === 0
+    ? 'no frame'
+    : `frame${rows.length > 1 ? 's' : ''} ${rows
+        .slice(0, max)
+        .map((r) => r[0])
+        .join(', ')}${rows.length > max ? ', ...' : ''}`;
 
 function section(dig: string, name: string): string[] {
   const m = new RegExp(`;; ${name} SECTION:\\n([\\s\\S]*?)(\\n\\n|$)`).exec(dig);
@@ -91,7 +117,10 @@ export async function runCheck(ctx: LabContext, state: LabState, log: (line: str
   }
   // Every exchange is done: read the capture once dumpcap has written it all.
   await captureSettled(topo.capture);
-  const aOk = section(a, 'ANSWER').some((l) => l.startsWith(`${www}.`) && l.endsWith(`IN A ${S}`)) && section(a, 'AUTHORITY').some((l) => l.endsWith(`IN NS ${dnsName}.`)) && section(a, 'ADDITIONAL').some((l) => l.startsWith(`${dnsName}.`) && l.endsWith(`IN A ${S}`));
+  const aOk =
+    section(a, 'ANSWER').some((l) => l.startsWith(`${www}.`) && l.endsWith(`IN A ${S}`)) &&
+    section(a, 'AUTHORITY').some((l) => l.endsWith(`IN NS ${dnsName}.`)) &&
+    section(a, 'ADDITIONAL').some((l) => l.startsWith(`${dnsName}.`) && l.endsWith(`IN A ${S}`));
   const aFrames = await frames(topo.capture, `dns.flags.response==1 && dns.qry.name=="${www}" && dns.qry.type==1 && ${between}`);
   add(`DNS ${www} A: answer, NS in authority, glue in additional`, aOk && aFrames.length > 0, `${nums(aFrames)}${aOk ? '' : `; dig said:\n${a}`}`);
 
@@ -101,7 +130,11 @@ export async function runCheck(ctx: LabContext, state: LabState, log: (line: str
 
   const fwOk = section(fw, 'ANSWER').some((l) => / IN CNAME /.test(l)) && section(fw, 'ANSWER').some((l) => / IN A /.test(l));
   const fwFrames = await frames(topo.capture, `dns.qry.name=="${outside}" && ip.src==${S} && ip.dst==${s.network.gateway}`);
-  add(`DNS ${outside}: forwarded by servidor to ${s.network.gateway}, CNAME chain relayed`, fwOk && fwFrames.length > 0, `${nums(fwFrames)}${fwOk ? '' : `; dig said:\n${fw}`}`);
+  add(
+    `DNS ${outside}: forwarded by servidor to ${s.network.gateway}, CNAME chain relayed`,
+    fwOk && fwFrames.length > 0,
+    `${nums(fwFrames)}${fwOk ? '' : `; dig said:\n${fw}`}`,
+  );
 
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
   const smtp = r.smtp ?? {};
@@ -115,7 +148,11 @@ export async function runCheck(ctx: LabContext, state: LabState, log: (line: str
     /^250 OK id=/.test(str(smtp.sent)) &&
     /^221 /.test(str(smtp.quit));
   const smtpFrames = await frames(topo.capture, `smtp.req.command=="MAIL" && smtp.req.parameter contains "BODY=8BITMIME" && ip.src==${C}`);
-  add('SMTP: EHLO, MAIL FROM with BODY=8BITMIME SIZE=, RCPT TO, DATA, QUIT (nombre1 to nombre2)', smtpOk && smtpFrames.length > 0, `${nums(smtpFrames)}${smtpOk ? '' : `; dialogue: ${JSON.stringify(smtp)}`}`);
+  add(
+    'SMTP: EHLO, MAIL FROM with BODY=8BITMIME SIZE=, RCPT TO, DATA, QUIT (nombre1 to nombre2)',
+    smtpOk && smtpFrames.length > 0,
+    `${nums(smtpFrames)}${smtpOk ? '' : `; dialogue: ${JSON.stringify(smtp)}`}`,
+  );
 
   const pop = r.pop3 ?? {};
   const popOk =
@@ -130,27 +167,48 @@ export async function runCheck(ctx: LabContext, state: LabState, log: (line: str
     /^\+OK Marked to be deleted\./.test(str(pop.dele)) &&
     /^\+OK Logging out, messages deleted\./.test(str(pop.quit));
   const popFrames = await frames(topo.capture, `pop.request.command=="AUTH" && ip.src==${C}`);
-  add('POP3: AUTH PLAIN, STAT, LIST, UIDL, RETR (the message just sent), DELE, QUIT', popOk && popFrames.length > 0, `${nums(popFrames)}${popOk ? '' : `; dialogue: ${JSON.stringify(pop)}`}`);
+  add(
+    'POP3: AUTH PLAIN, STAT, LIST, UIDL, RETR (the message just sent), DELE, QUIT',
+    popOk && popFrames.length > 0,
+    `${nums(popFrames)}${popOk ? '' : `; dialogue: ${JSON.stringify(pop)}`}`,
+  );
 
   const http = r.http ?? {};
-  const httpOk = /^HTTP\/1\.1 200/.test(str(http.first)) && /Set-Cookie: cookie_counter=1/i.test(str(http.first)) && /Set-Cookie: cookie_counter=2/i.test(str(http.second));
+  const httpOk =
+    /^HTTP\/1\.1 200/.test(str(http.first)) && /Set-Cookie: cookie_counter=1/i.test(str(http.first)) && /Set-Cookie: cookie_counter=2/i.test(str(http.second));
   const httpFrames = await frames(topo.capture, `http.request.method=="GET" && http.host=="${www}" && ip.src==${C}`);
-  add(`HTTP GET http://${www}/ by name, cookie_counter 1 then 2`, httpOk && httpFrames.length > 0, `${nums(httpFrames)}${httpOk ? '' : `; replies: ${JSON.stringify(http)}`}`);
+  add(
+    `HTTP GET http://${www}/ by name, cookie_counter 1 then 2`,
+    httpOk && httpFrames.length > 0,
+    `${nums(httpFrames)}${httpOk ? '' : `; replies: ${JSON.stringify(http)}`}`,
+  );
 
   const https = r.https ?? {};
   const httpsOk = /^HTTP\/1\.1 200/.test(str(https.head));
   const certReq = await frames(topo.capture, `tls.handshake.type==13 && ip.src==${S}`);
-  add(`HTTPS https://${www}/ with ${u1.name}'s certificate (CertificateRequest in the handshake)`, httpsOk && certReq.length > 0, `${nums(certReq)}${httpsOk ? '' : `; reply: ${JSON.stringify(https)}`}`);
+  add(
+    `HTTPS https://${www}/ with ${u1.name}'s certificate (CertificateRequest in the handshake)`,
+    httpsOk && certReq.length > 0,
+    `${nums(certReq)}${httpsOk ? '' : `; reply: ${JSON.stringify(https)}`}`,
+  );
 
   // IPsec: the negotiation, ESP both ways, and nothing of the services in clear between the two.
   if (state.ipsec !== 'off') {
     const init = await frames(topo.capture, `isakmp.exchangetype==34 && ${between}`);
     const auth = await frames(topo.capture, `isakmp.exchangetype==35 && ${between}`);
-    add('IKEv2: IKE_SA_INIT and IKE_AUTH between cliente and servidor', init.length >= 2 && auth.length >= 2, `IKE_SA_INIT ${nums(init)}; IKE_AUTH ${nums(auth)}`);
+    add(
+      'IKEv2: IKE_SA_INIT and IKE_AUTH between cliente and servidor',
+      init.length >= 2 && auth.length >= 2,
+      `IKE_SA_INIT ${nums(init)}; IKE_AUTH ${nums(auth)}`,
+    );
     const up = await frames(topo.capture, `esp && ip.src==${C} && ip.dst==${S}`, ['frame.number', 'esp.spi']);
     const downRows = await frames(topo.capture, `esp && ip.src==${S} && ip.dst==${C}`, ['frame.number', 'esp.spi']);
     const spis = (rows: string[][]) => [...new Set(rows.map((x) => x[1]))].join(' ');
-    add('ESP in both directions', up.length > 0 && downRows.length > 0, `cliente->servidor SPI ${spis(up) || '-'} (${nums(up, 3)}); servidor->cliente SPI ${spis(downRows) || '-'} (${nums(downRows, 3)})`);
+    add(
+      'ESP in both directions',
+      up.length > 0 && downRows.length > 0,
+      `cliente->servidor SPI ${spis(up) || '-'} (${nums(up, 3)}); servidor->cliente SPI ${spis(downRows) || '-'} (${nums(downRows, 3)})`,
+    );
     const clear = await frames(topo.capture, `${between} && !esp && !isakmp && (tcp || dns || icmp)`);
     add('nothing between cliente and servidor outside ESP', clear.length === 0, clear.length === 0 ? 'no clear-text frame' : `in clear: ${nums(clear)}`);
   }

@@ -27,7 +27,7 @@ function table(ctx: LabContext, state: LabState): string {
   const ipsec =
     state.ipsec === 'off'
       ? 'off (--no-ipsec): the services travel in clear'
-      : `${state.variant === 'stroke' ? 'ipsec.conf (starter)' : 'swanctl.conf (vici)'}, ${state.ipsec === 'kernel' ? 'kernel ESP (IP protocol 50)' : "kernel-libipsec: this kernel has no ESP, so ESP travels in UDP 4500"}`;
+      : `${state.variant === 'stroke' ? 'ipsec.conf (starter)' : 'swanctl.conf (vici)'}, ${state.ipsec === 'kernel' ? 'kernel ESP (IP protocol 50)' : 'kernel-libipsec: this kernel has no ESP, so ESP travels in UDP 4500'}`;
   const runs: Record<HostName, string> = {
     cliente: `resolv.conf: nameserver ${s.network.server}, search ${s.domain}`,
     servidor: `DNS :${p.dns}, SMTP :${p.smtp}, submission :${p.submission}, POP3 :${p.pop3}, POP3S :${p.pop3s}, HTTP :${p.http}, HTTPS :${p.https}`,
@@ -44,7 +44,7 @@ function table(ctx: LabContext, state: LabState): string {
     `  npx sstt-lab exec cliente -- curl -u ${u2.name}:${u2.password} pop3://pop.${s.domain}/`,
     '  npx sstt-lab shell cliente',
     `  npx sstt-lab capture          (${rel(topo.capture)})`,
-    '  npx sstt-lab check            (the lab report\'s exchanges, checked against the capture)',
+    "  npx sstt-lab check            (the lab report's exchanges, checked against the capture)",
     '',
     'Ctrl-C takes the lab down.',
   );
@@ -56,7 +56,8 @@ function labFlags(values: Record<string, unknown>): Record<string, unknown> {
 }
 
 function needHost(name: string | undefined): HostName {
-  if (!name || !(HOST_NAMES as readonly string[]).includes(name)) throw new LabError(`name a host: ${HOST_NAMES.join(', ')} (got ${JSON.stringify(name ?? '')})`);
+  if (!name || !(HOST_NAMES as readonly string[]).includes(name))
+    throw new LabError(`name a host: ${HOST_NAMES.join(', ')} (got ${JSON.stringify(name ?? '')})`);
   return name as HostName;
 }
 
@@ -70,7 +71,11 @@ async function main(argv: string[]): Promise<number> {
   const dash = argv.indexOf('--');
   const own = dash >= 0 ? argv.slice(0, dash) : argv;
   const command = dash >= 0 ? argv.slice(dash + 1) : [];
-  const { values, positionals } = parseCommandLine(own, { swanctl: { type: 'boolean' }, 'no-ipsec': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, true);
+  const { values, positionals } = parseCommandLine(
+    own,
+    { swanctl: { type: 'boolean' }, 'no-ipsec': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    true,
+  );
   if (values.help) {
     console.log(USAGE);
     return 0;
@@ -108,7 +113,9 @@ async function main(argv: string[]): Promise<number> {
     case 'capture': {
       needRunningLab(ctx);
       console.log(ctx.topo.capture);
-      const r = spawnSync(requireTool('tshark'), ['-n', '-r', ctx.topo.capture, '-o', 'esp.enable_null_encryption_decode_heuristic:TRUE'], { stdio: 'inherit' });
+      const r = spawnSync(requireTool('tshark'), ['-n', '-r', ctx.topo.capture, '-o', 'esp.enable_null_encryption_decode_heuristic:TRUE'], {
+        stdio: 'inherit',
+      });
       return r.status ?? 1;
     }
     case 'check': {

@@ -80,20 +80,49 @@ export function hostOf(ctx: LabContext, name: HostName): Host {
 
 /** Whether this kernel can hold ESP states (CONFIG_INET_ESP); else strongSwan needs kernel-libipsec. */
 async function kernelHasEsp(ns: string): Promise<boolean> {
-  const r = await run(requireTool('ip'), ['-n', ns, 'xfrm', 'state', 'add', 'src', '192.0.2.1', 'dst', '192.0.2.2', 'proto', 'esp', 'spi', '0x100', 'mode', 'tunnel', 'auth', 'sha1', `0x${'11'.repeat(20)}`, 'enc', 'cipher_null', '']);
+  const r = await run(requireTool('ip'), [
+    '-n',
+    ns,
+    'xfrm',
+    'state',
+    'add',
+    'src',
+    '192.0.2.1',
+    'dst',
+    '192.0.2.2',
+    'proto',
+    'esp',
+    'spi',
+    '0x100',
+    'mode',
+    'tunnel',
+    'auth',
+    'sha1',
+    `0x${'11'.repeat(20)}`,
+    'enc',
+    'cipher_null',
+    '',
+  ]);
   await run(requireTool('ip'), ['-n', ns, 'xfrm', 'state', 'flush']);
   return r.code === 0;
 }
 
 export function strongswanConf(dir: string, plugins: 'stroke' | 'vici', libipsec: boolean): string {
-  const load = ['random nonce openssl pem pkcs1 pkcs8 x509 revocation constraints pubkey hmac kdf sha1 sha2', libipsec ? 'kernel-libipsec' : '', 'kernel-netlink socket-default updown', plugins];
+  const load = [
+    'random nonce openssl pem pkcs1 pkcs8 x509 revocation constraints pubkey hmac kdf sha1 sha2',
+    libipsec ? 'kernel-libipsec' : '',
+    'kernel-netlink socket-default updown',
+    plugins,
+  ];
   return [
     'charon {',
     `  load = ${load.filter(Boolean).join(' ')}`,
     `  filelog { log { path = ${dir}/charon.log\n time_format = %T\n default = 1\n flush_line = yes } }`,
     // Where the kernel has no ESP, libipsec carries it (in UDP 4500) through a TUN device; the IKE
     // and ESP sockets are marked so that strongSwan's routing table skips them.
-    ...(libipsec ? ['  plugins {', '    kernel-libipsec { allow_peer_ts = yes }', '    kernel-netlink { fwmark = !0x42 }', '    socket-default { fwmark = 0x42 }', '  }'] : []),
+    ...(libipsec
+      ? ['  plugins {', '    kernel-libipsec { allow_peer_ts = yes }', '    kernel-netlink { fwmark = !0x42 }', '    socket-default { fwmark = 0x42 }', '  }']
+      : []),
     '}',
     '',
   ].join('\n');
@@ -125,7 +154,15 @@ export async function up(ctx: LabContext, opts: UpOptions): Promise<RunningLab> 
   const left = await leftovers(topo);
   if (left.length > 0) throw new LabError(`a lab is already up, or one that died left ${left.join(', ')}: run npx sstt-lab down first`);
   fs.mkdirSync(topo.dir, { recursive: true });
-  const state: LabState = { prefix: topo.prefix, startedAt: new Date().toISOString(), namespaces: [], etcDirs: [], processes: [], ipsec: 'off', variant: opts.variant };
+  const state: LabState = {
+    prefix: topo.prefix,
+    startedAt: new Date().toISOString(),
+    namespaces: [],
+    etcDirs: [],
+    processes: [],
+    ipsec: 'off',
+    variant: opts.variant,
+  };
   const save = () => writeState(topo.stateFile, state);
   save();
   const children: Array<{ what: string; child: ChildProcess }> = [];
@@ -146,12 +183,18 @@ export async function up(ctx: LabContext, opts: UpOptions): Promise<RunningLab> 
     await initPki(s);
     if (opts.ipsec) {
       const infra = path.join(topo.dir, 'infra');
-      writeInfra(generateIpsec(s, () => undefined), infra);
+      writeInfra(
+        generateIpsec(s, () => undefined),
+        infra,
+      );
       for (const name of ['servidor', 'cliente'] as const) {
         const role = ROLE[name]!;
         const d = path.join(topo.dir, 'hosts', name);
         fs.rmSync(d, { recursive: true, force: true });
-        const r = await run('sh', [path.join(infra, 'ipsec', role, 'install.sh')], { env: { ...process.env, DESTDIR: d, CERTS: path.join(topo.dir, 'certs') }, cwd: s.paths.root });
+        const r = await run('sh', [path.join(infra, 'ipsec', role, 'install.sh')], {
+          env: { ...process.env, DESTDIR: d, CERTS: path.join(topo.dir, 'certs') },
+          cwd: s.paths.root,
+        });
         if (r.code !== 0) throw new Error(`install.sh of ${name} failed: ${r.stderr}`);
         fs.mkdirSync(path.join(d, 'run'));
         fs.writeFileSync(path.join(d, 'etc/swanctl/swanctl.conf'), 'include conf.d/*.conf\n');
@@ -207,7 +250,10 @@ export async function up(ctx: LabContext, opts: UpOptions): Promise<RunningLab> 
 
     // servidor: the whole domain, lab profile, standard ports.
     const serverLog = logFile('servidor');
-    track('servidor: npm run dev (lab profile)', hostOf(ctx, 'servidor').spawn([process.execPath, devMain], { env: ctx.env, stdio: ['ignore', serverLog, serverLog] }));
+    track(
+      'servidor: npm run dev (lab profile)',
+      hostOf(ctx, 'servidor').spawn([process.execPath, devMain], { env: ctx.env, stdio: ['ignore', serverLog, serverLog] }),
+    );
 
     // The tunnel, server first (the responder), then the client, whose auto=start brings it up.
     if (opts.ipsec) {
@@ -224,7 +270,11 @@ export async function up(ctx: LabContext, opts: UpOptions): Promise<RunningLab> 
           const r = await hostOf(ctx, name).exec([ipsec, 'start'], { env: swEnv(name) });
           if (r.code !== 0) throw new Error(`ipsec start on ${name}: ${r.stderr}`);
           if (name === 'servidor') {
-            await until('the server charon to load the connection', async () => (await hostOf(ctx, name).exec([ipsec, 'statusall'], { env: swEnv(name) })).stdout.includes(`${CONN_NAME}:`), 15_000);
+            await until(
+              'the server charon to load the connection',
+              async () => (await hostOf(ctx, name).exec([ipsec, 'statusall'], { env: swEnv(name) })).stdout.includes(`${CONN_NAME}:`),
+              15_000,
+            );
           }
         }
       } else {
@@ -233,7 +283,12 @@ export async function up(ctx: LabContext, opts: UpOptions): Promise<RunningLab> 
         for (const name of ['servidor', 'cliente'] as const) {
           const log = logFile(`charon-${name}`);
           track(`charon (${name})`, hostOf(ctx, name).spawn([findTool('charon')!], { env: swEnv(name), stdio: ['ignore', log, log] }));
-          await until(`charon on ${name} to open its vici socket`, async () => (await hostOf(ctx, name).exec([swanctl, '--stats'], { env: swEnv(name) })).code === 0, 15_000, 100);
+          await until(
+            `charon on ${name} to open its vici socket`,
+            async () => (await hostOf(ctx, name).exec([swanctl, '--stats'], { env: swEnv(name) })).code === 0,
+            15_000,
+            100,
+          );
           const r = await hostOf(ctx, name).exec([swanctl, '--load-all'], { env: swEnv(name) });
           if (r.code !== 0) throw new Error(`swanctl --load-all on ${name}: ${r.stdout}${r.stderr}`);
         }
@@ -243,7 +298,10 @@ export async function up(ctx: LabContext, opts: UpOptions): Promise<RunningLab> 
         return (await hostOf(ctx, 'cliente').exec(cmd, { env: swEnv('cliente') })).stdout;
       };
       // A refusal (a revoked certificate, a wrong identity) ends the wait at once, with strongSwan's reason.
-      const refusal = () => /[^\n]*(certificate was revoked|AUTHENTICATION_FAILED|no trusted RSA public key found|constraint check failed)[^\n]*/.exec(charonLog(topo, 'servidor') + charonLog(topo, 'cliente'))?.[0];
+      const refusal = () =>
+        /[^\n]*(certificate was revoked|AUTHENTICATION_FAILED|no trusted RSA public key found|constraint check failed)[^\n]*/.exec(
+          charonLog(topo, 'servidor') + charonLog(topo, 'cliente'),
+        )?.[0];
       await until(
         'the IPsec tunnel between cliente and servidor',
         async () => {
@@ -291,7 +349,10 @@ function charonLog(topo: Topology, name: HostName): string {
 async function teardown(ctx: LabContext, children: Array<{ what: string; child: ChildProcess }>): Promise<void> {
   const state = readState(ctx.topo.stateFile);
   if (state?.ipsec !== 'off' && state?.variant === 'stroke') {
-    for (const name of ['cliente', 'servidor'] as const) await hostOf(ctx, name).exec([requireTool('ipsec'), 'stop'], { timeoutMs: 5_000 }).catch(() => undefined);
+    for (const name of ['cliente', 'servidor'] as const)
+      await hostOf(ctx, name)
+        .exec([requireTool('ipsec'), 'stop'], { timeoutMs: 5_000 })
+        .catch(() => undefined);
   }
   await Promise.all(
     children.map(
@@ -344,7 +405,8 @@ export async function down(ctx: LabContext, log: (line: string) => void = () => 
     await ipCmd('netns', 'del', ns);
     log(`removed namespace ${ns}`);
   }
-  for (const dir of state.etcDirs) if (dir.startsWith('/etc/netns/') && path.basename(dir).startsWith(`${state.prefix}-`)) fs.rmSync(dir, { recursive: true, force: true });
+  for (const dir of state.etcDirs)
+    if (dir.startsWith('/etc/netns/') && path.basename(dir).startsWith(`${state.prefix}-`)) fs.rmSync(dir, { recursive: true, force: true });
   fs.rmSync(ctx.topo.stateFile, { force: true });
   return true;
 }

@@ -37,7 +37,12 @@ class Dialogue {
       if (end >= 0) {
         const out = this.buf.slice(0, end);
         this.buf = this.buf.slice(end);
-        this.transcript.push(...out.replace(/\r\n$/, '').split('\r\n').map((l) => `S: ${l}`));
+        this.transcript.push(
+          ...out
+            .replace(/\r\n$/, '')
+            .split('\r\n')
+            .map((l) => `S: ${l}`),
+        );
         return out;
       }
       await new Promise<void>((resolve, reject) => {
@@ -80,7 +85,16 @@ async function smtp(a: Args, host: string) {
   await d.smtpReply();
   d.send(`EHLO [${a.client}]`);
   const ehlo = await d.smtpReply();
-  const body = [`From: ${a.from.email}`, `To: ${a.to.email}`, `Subject: ${a.subject}`, 'Content-Type: text/plain; charset=UTF-8', 'Content-Transfer-Encoding: 8bit', '', 'Hola, esto es una prueba del laboratorio.', ''].join('\r\n');
+  const body = [
+    `From: ${a.from.email}`,
+    `To: ${a.to.email}`,
+    `Subject: ${a.subject}`,
+    'Content-Type: text/plain; charset=UTF-8',
+    'Content-Transfer-Encoding: 8bit',
+    '',
+    'Hola, esto es una prueba del laboratorio.',
+    '',
+  ].join('\r\n');
   d.send(`MAIL FROM:<${a.from.email}> BODY=8BITMIME SIZE=${Buffer.byteLength(body)}`);
   const mail = await d.smtpReply();
   d.send(`RCPT TO:<${a.to.email}>`);
@@ -136,9 +150,20 @@ async function httpGet(a: Args, host: string, cookie?: string) {
 async function https(a: Args, host: string) {
   return new Promise<{ head: string; protocol: string | null }>((resolve, reject) => {
     // TLS 1.2, as in the report: the server's CertificateRequest is then visible in the capture.
-    const s = tls.connect({ host, servername: `www.${a.domain}`, port: a.ports.https, ca: fs.readFileSync(a.ca), cert: fs.readFileSync(a.cert), key: fs.readFileSync(a.key), maxVersion: 'TLSv1.2' }, () => {
-      s.write(`GET / HTTP/1.1\r\nHost: www.${a.domain}\r\nConnection: close\r\n\r\n`);
-    });
+    const s = tls.connect(
+      {
+        host,
+        servername: `www.${a.domain}`,
+        port: a.ports.https,
+        ca: fs.readFileSync(a.ca),
+        cert: fs.readFileSync(a.cert),
+        key: fs.readFileSync(a.key),
+        maxVersion: 'TLSv1.2',
+      },
+      () => {
+        s.write(`GET / HTTP/1.1\r\nHost: www.${a.domain}\r\nConnection: close\r\n\r\n`);
+      },
+    );
     let text = '';
     s.setEncoding('utf8');
     s.on('data', (d: string) => (text += d));

@@ -43,7 +43,7 @@ export function labTopology(s: Scenario): Topology {
     bridge: 'lan',
     prefixLength: Number(s.network.lan.split('/')[1]),
     hosts: {
-      cliente: host('cliente', 'the student\'s machine: browser, Thunderbird, Wireshark', s.network.client),
+      cliente: host('cliente', "the student's machine: browser, Thunderbird, Wireshark", s.network.client),
       servidor: host('servidor', 'every service of the domain', s.network.server),
       exterior: host('exterior', 'the outside world: a resolver for names outside the domain', s.network.gateway),
     },
@@ -55,7 +55,7 @@ export function labTopology(s: Scenario): Topology {
 
 /** Host names and the names of the zone that point at them, for each host's /etc/hosts. */
 export function hostsFile(s: Scenario, h: LabHost): string {
-  const fqdn = s.names.find((n) => n.address === h.address && (n.label === h.name))?.fqdn;
+  const fqdn = s.names.find((n) => n.address === h.address && n.label === h.name)?.fqdn;
   return [`127.0.0.1\tlocalhost`, `${h.address}\t${fqdn ? `${fqdn} ` : ''}${h.name}`, ''].join('\n');
 }
 

@@ -96,12 +96,55 @@ describe('sstt-lab', () => {
       const c = certPaths(s);
       const u1 = s.users[0]!;
       const u2 = s.users[1]!;
-      const withCert = await lab('exec', 'cliente', '--', requireTool('curl'), '-s', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', c.ca.cert, '--cert', c.client(u1.name).cert, '--key', c.client(u1.name).key, `https://www.${s.domain}/`);
+      const withCert = await lab(
+        'exec',
+        'cliente',
+        '--',
+        requireTool('curl'),
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--cacert',
+        c.ca.cert,
+        '--cert',
+        c.client(u1.name).cert,
+        '--key',
+        c.client(u1.name).key,
+        `https://www.${s.domain}/`,
+      );
       expect(withCert.stdout).toBe('200');
-      const without = await lab('exec', 'cliente', '--', requireTool('curl'), '-s', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', c.ca.cert, `https://www.${s.domain}/`);
+      const without = await lab(
+        'exec',
+        'cliente',
+        '--',
+        requireTool('curl'),
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--cacert',
+        c.ca.cert,
+        `https://www.${s.domain}/`,
+      );
       expect(without.stdout).toBe('000');
       expect(without.code).not.toBe(0);
-      const swaks = await lab('exec', 'cliente', '--', requireTool('swaks'), '--server', `smtp.${s.domain}`, '--from', u1.email, '--to', u2.email, '--header', 'Subject: lab test');
+      const swaks = await lab(
+        'exec',
+        'cliente',
+        '--',
+        requireTool('swaks'),
+        '--server',
+        `smtp.${s.domain}`,
+        '--from',
+        u1.email,
+        '--to',
+        u2.email,
+        '--header',
+        'Subject: lab test',
+      );
       expect(swaks.code, swaks.stdout).toBe(0);
       const pop = await lab('exec', 'cliente', '--', requireTool('curl'), '-s', '-u', `${u2.name}:${u2.password}`, `pop3://pop.${s.domain}/`);
       expect(pop.stdout).toMatch(/^1 \d+\r?\n/);
@@ -119,7 +162,9 @@ describe('sstt-lab', () => {
       expect(check.stdout).toMatch(/nothing between cliente and servidor outside ESP +PASS/);
 
       const again = await lab('up');
-      expect(again.stderr).toBe(`sstt-lab: a lab is already up, or one that died left ${topo.stateFile}, ${['cliente', 'exterior', 'lan', 'servidor'].map((h) => `namespace ${topo.prefix}-${h}`).join(', ')}: run npx sstt-lab down first\n`);
+      expect(again.stderr).toBe(
+        `sstt-lab: a lab is already up, or one that died left ${topo.stateFile}, ${['cliente', 'exterior', 'lan', 'servidor'].map((h) => `namespace ${topo.prefix}-${h}`).join(', ')}: run npx sstt-lab down first\n`,
+      );
       expect(again.code).toBe(2);
     } finally {
       expect(await stopWithCtrlC(u)).toBeLessThan(10_000);
@@ -144,7 +189,7 @@ describe('sstt-lab', () => {
     expect(twice.stdout).toContain('nothing to remove');
   });
 
-  it('a revoked IPsec certificate keeps the tunnel down, with strongSwan\'s reason; nothing is left', async () => {
+  it("a revoked IPsec certificate keeps the tunnel down, with strongSwan's reason; nothing is left", async () => {
     await revokeCertificate(s, 'ipsec-client');
     try {
       const r = await lab('up');
@@ -156,7 +201,7 @@ describe('sstt-lab', () => {
     }
   });
 
-  it('up again with swanctl.conf (vici): the tunnel carries the client\'s queries, Ctrl-C leaves nothing', async () => {
+  it("up again with swanctl.conf (vici): the tunnel carries the client's queries, Ctrl-C leaves nothing", async () => {
     const u = await labUp('--swanctl');
     try {
       expect(u.output()).toContain('IPsec: swanctl.conf (vici)');

@@ -98,7 +98,9 @@ export async function ls(maildir: string, out: (line: string) => void): Promise<
   for (const msg of list) {
     const m = await simpleParser(fs.createReadStream(msg.file));
     const att = m.attachments.length ? m.attachments.map((a) => a.filename ?? '(unnamed)').join(', ') : '-';
-    out(`${String(msg.n).padStart(4)}  ${fit(isoMinute(m.date), 16)}  ${fit(addresses(m.from), 28)}  ${fit(addresses(m.to), 28)}  ${fit(m.subject ?? '', 30)}  ${String(msg.size).padStart(8)}  ${att}`);
+    out(
+      `${String(msg.n).padStart(4)}  ${fit(isoMinute(m.date), 16)}  ${fit(addresses(m.from), 28)}  ${fit(addresses(m.to), 28)}  ${fit(m.subject ?? '', 30)}  ${String(msg.size).padStart(8)}  ${att}`,
+    );
   }
   return 0;
 }

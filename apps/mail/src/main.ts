@@ -58,10 +58,23 @@ runApp({
     const outbound = createOutboundRunner(s, { log });
     started.push(outbound);
     await listenAs('smtp', host, ports.smtp, createSmtpServer({ scenario: s, host, port: ports.smtp, log, outbound, ...shared }), started);
-    await listenAs('submission', host, ports.submission, createSmtpServer({ scenario: s, host, port: ports.submission, submission: true, log, outbound, ...shared }), started);
+    await listenAs(
+      'submission',
+      host,
+      ports.submission,
+      createSmtpServer({ scenario: s, host, port: ports.submission, submission: true, log, outbound, ...shared }),
+      started,
+    );
 
     await listenAs('pop3', host, ports.pop3, createPop3Server({ scenario: s, host, port: ports.pop3, log, ...shared }), started);
-    if (serverTls) await listenAs('pop3s', host, ports.pop3s, createPop3Server({ scenario: s, host, port: ports.pop3s, implicitTls: true, tls: serverTls, penalty, log }), started);
+    if (serverTls)
+      await listenAs(
+        'pop3s',
+        host,
+        ports.pop3s,
+        createPop3Server({ scenario: s, host, port: ports.pop3s, implicitTls: true, tls: serverTls, penalty, log }),
+        started,
+      );
     return started;
   },
 });

@@ -9,4 +9,3 @@ export function rfc5322Date(d = new Date()): string {
   const p2 = (n: number) => String(Math.abs(n)).padStart(2, '0');
   return `${days[d.getDay()]}, ${p2(d.getDate())} ${months[d.getMonth()]} ${d.getFullYear()} ${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())} ${sign}${p2(Math.floor(Math.abs(off) / 60))}${p2(Math.abs(off) % 60)}`;
 }
-

@@ -31,7 +31,7 @@ const REWRITES: Record<number, Array<[RegExp, Rewrite]>> = {
   214: [[/^See /, () => ['Commands supported:', HELP_COMMANDS]]],
   // exim's greeting carries the time of the connection: "220 server ESMTP Exim 4.86_2 <date>"
   220: [
-    [/^\S+ ESMTP /, (c, data) => `${data} ${rfc5322Date()}`],
+    [/^\S+ ESMTP /, (_c, data) => `${data} ${rfc5322Date()}`],
     [/^Ready to start TLS$/, () => 'TLS go ahead'],
   ],
   221: [[/^Bye$/, (c) => `${c.name} closing connection`]],
@@ -111,10 +111,10 @@ export class EximConnection extends SMTPConnection implements LimitedConnection 
     if (penalty !== undefined) return { phase: 'penalty', since: penalty };
     if (!this._ready || this._handlerPending) return { phase: 'busy', since: this.lastReplyAt };
     if (this._upgrading) return { phase: 'head', since: this.upgradeAt };
-    if (parser && parser._dataMode) return { phase: 'head', since: this.dataAt };
+    if (parser !== false && parser._dataMode) return { phase: 'head', since: this.dataAt };
     // The message is in and the onData handler is deciding on it.
     if (this._dataStream) return { phase: 'busy', since: this.lastReplyAt };
-    if (parser && parser._remainder) return { phase: 'head', since: this.lineStartAt };
+    if (parser !== false && parser._remainder) return { phase: 'head', since: this.lineStartAt };
     if (this._socket.writableLength > 0) return { phase: 'head', since: this.lastReplyAt };
     return { phase: 'idle', since: this.lastReplyAt };
   }

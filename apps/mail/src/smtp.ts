@@ -286,7 +286,7 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
         if (relays.size === 0) return deliver([...local], stream, { prepend: trace, maxBytes });
         // Relayed copies carry their envelope, so the stream is read once into memory here.
         const message = await collect(stream, maxBytes);
-        let first;
+        let first: Awaited<ReturnType<typeof deliver>> | undefined;
         if (local.size > 0) first = await deliver([...local], message, { prepend: trace });
         for (const g of relays.values()) {
           const d = await deliver([g.maildir], message, { prepend: envelopeHeader(g.rcpts) + trace });
@@ -297,7 +297,16 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
       };
       work().then(
         (d) => {
-          log.info({ service, id, from: session.envelope.mailFrom && session.envelope.mailFrom.address, to: session.envelope.rcptTo.map((r) => r.address), size: d.size }, 'delivered');
+          log.info(
+            {
+              service,
+              id,
+              from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined,
+              to: session.envelope.rcptTo.map((r) => r.address),
+              size: d.size,
+            },
+            'delivered',
+          );
           cb(null, `OK id=${id}`);
         },
         (err: unknown) => {

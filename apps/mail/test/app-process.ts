@@ -37,7 +37,9 @@ export function startApp(env: Record<string, string>, waitFor: string[] = ['smtp
   const ports: Record<string, number> = {};
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   return new Promise((resolve, reject) => {
     let buf = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -58,4 +60,3 @@ export function startApp(env: Record<string, string>, waitFor: string[] = ['smtp
     void exited.then(({ code }) => reject(new Error(`app exited (${code}) before listening: ${err}`)));
   });
 }
-

@@ -68,7 +68,9 @@ describe('dovecot reads what we deliver', () => {
       `Subject: cuatro\r\n\r\n${'linea larga '.repeat(40)}\r\n`.repeat(30),
     ];
     for (const body of bodies) {
-      const r = await run(requireTool('swaks'), ['--server', `127.0.0.1:${smtp.port}`, '--from', s.users[0]!.email, '--to', user.email, '--data', '-'], { input: body + '.\r\n' });
+      const r = await run(requireTool('swaks'), ['--server', `127.0.0.1:${smtp.port}`, '--from', s.users[0]!.email, '--to', user.email, '--data', '-'], {
+        input: body + '.\r\n',
+      });
       expect(r.code, r.stdout + r.stderr).toBe(0);
     }
     const maildir = maildirOf(s, user.name);

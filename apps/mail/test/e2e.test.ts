@@ -54,10 +54,7 @@ let app: Awaited<ReturnType<typeof startApp>>;
 beforeAll(async () => {
   requireTool('python3');
   w = testScenario();
-  app = await startApp(
-      appEnv(w.s),
-      ['smtp', 'submission', 'pop3'],
-    );
+  app = await startApp(appEnv(w.s), ['smtp', 'submission', 'pop3']);
 });
 
 afterAll(async () => {
@@ -122,7 +119,9 @@ describe('the seed exchange, end to end', () => {
       `From: ${n2.email}\r\nTo: ${n1.email}\r\nSubject: Con adjunto\r\nDate: Wed, 15 May 2019 09:30:00 +0000\r\nMIME-Version: 1.0\r\n` +
       `Content-Type: multipart/mixed; boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nVa el fichero.\r\n` +
       `--b1\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename="datos.bin"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAwQFBgcICQ==\r\n--b1--\r\n`;
-    const send = await run(requireTool('swaks'), ['--server', `127.0.0.1:${app.ports.smtp}`, '--from', n2.email, '--to', n1.email, '--data', '-'], { input: `${mime}.\r\n` });
+    const send = await run(requireTool('swaks'), ['--server', `127.0.0.1:${app.ports.smtp}`, '--from', n2.email, '--to', n1.email, '--data', '-'], {
+      input: `${mime}.\r\n`,
+    });
     expect(send.code, send.stdout).toBe(0);
     const env = { ...process.env, SSTT_DATA_DIR: w.s.paths.data, SSTT_CERTS_DIR: w.s.paths.certs };
     const size = fs.statSync(maildirFiles(maildirOf(w.s, n1.name))[0]!).size;
@@ -149,7 +148,9 @@ describe('the seed exchange, end to end', () => {
     expect(await cli(['ls', n2.name, ...flags], (l) => out.push(l))).toBe(0);
     expect(out).toEqual([`0 messages in ${maildirOf(w.s, n2.name)}`]);
     await expect(cli(['show', n1.name, '7', ...flags], () => {})).rejects.toThrow('command line: <n>: expected a message number from 1 to 1, found 7');
-    await expect(cli(['ls', 'nadie', ...flags], () => {})).rejects.toThrow(`command line: <user>: expected a user of the scenario (${n1.name}, ${n2.name}), found nadie`);
+    await expect(cli(['ls', 'nadie', ...flags], () => {})).rejects.toThrow(
+      `command line: <user>: expected a user of the scenario (${n1.name}, ${n2.name}), found nadie`,
+    );
   });
 });
 
@@ -157,14 +158,29 @@ describe('with the pki certificates', () => {
   it('main.ts adds STARTTLS, STLS and POP3S: curl sends with STARTTLS and reads over pop3s://', async () => {
     const tw = testScenario();
     const { ca } = await serverTls(tw.s);
-    const tapp = await startApp(
-      appEnv(tw.s),
-      ['smtp', 'submission', 'pop3', 'pop3s'],
-    );
+    const tapp = await startApp(appEnv(tw.s), ['smtp', 'submission', 'pop3', 'pop3s']);
     try {
       const [n1, n2] = [tw.s.users[0]!, tw.s.users[1]!];
       const msg = `From: <${n1.email}>\r\nTo: <${n2.email}>\r\nSubject: todo cifrado\r\n\r\nhola\r\n`;
-      const send = await run('curl', ['-sS', '--ssl-reqd', '--cacert', ca, `smtp://127.0.0.1:${tapp.ports.submission}`, '--user', `${n1.name}:${n1.password}`, '--mail-from', n1.email, '--mail-rcpt', n2.email, '-T', '-'], { input: msg });
+      const send = await run(
+        'curl',
+        [
+          '-sS',
+          '--ssl-reqd',
+          '--cacert',
+          ca,
+          `smtp://127.0.0.1:${tapp.ports.submission}`,
+          '--user',
+          `${n1.name}:${n1.password}`,
+          '--mail-from',
+          n1.email,
+          '--mail-rcpt',
+          n2.email,
+          '-T',
+          '-',
+        ],
+        { input: msg },
+      );
       expect(send.code, send.stderr).toBe(0);
       const list = await run('curl', ['-sS', '--cacert', ca, '--user', `${n2.name}:${n2.password}`, `pop3s://127.0.0.1:${tapp.ports.pop3s}/`]);
       expect(list.code, list.stderr).toBe(0);

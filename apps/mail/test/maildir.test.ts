@@ -30,7 +30,9 @@ describe('deliver', () => {
     expect(d.size).toBe(content.length);
     for (const f of d.files) {
       expect(fs.readFileSync(f, 'utf8')).toBe(content);
-      expect(path.basename(f)).toMatch(new RegExp(`^\\d+\\.M\\d+P${process.pid}Q\\d+\\.${maildirHost().replace(/[.\\]/g, '\\$&')},S=${content.length},W=${content.length}$`));
+      expect(path.basename(f)).toMatch(
+        new RegExp(`^\\d+\\.M\\d+P${process.pid}Q\\d+\\.${maildirHost().replace(/[.\\]/g, '\\$&')},S=${content.length},W=${content.length}$`),
+      );
     }
     expect(fs.statSync(d.files[0]!).ino).toBe(fs.statSync(d.files[1]!).ino);
     expect(maildirFiles(a, 'tmp')).toEqual([]);

@@ -117,7 +117,10 @@ describe('sstt-mail process', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const taken = (blocker.address() as net.AddressInfo).port;
     try {
-      const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: childEnv({ ...baseEnv(), SSTT_SMTP_PORT: String(taken) }), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+        env: childEnv({ ...baseEnv(), SSTT_SMTP_PORT: String(taken) }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let err = '';
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
       const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));

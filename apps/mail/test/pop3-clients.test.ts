@@ -155,7 +155,9 @@ describe('STLS on a raw socket (RFC 2595 §4)', () => {
     expect(await client.line()).toBe('+OK Begin TLS negotiation now.');
     const { secure, until } = await upgradeToTls(client, fs.readFileSync(ca));
     secure.write('CAPA\r\n');
-    expect(await until(/^\+OK\r\n[^]*?\r\n\.\r\n/)).toBe('+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\nUSER\r\nSASL PLAIN\r\n.\r\n');
+    expect(await until(/^\+OK\r\n[\s\S]*?\r\n\.\r\n/)).toBe(
+      '+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\nUSER\r\nSASL PLAIN\r\n.\r\n',
+    );
     secure.write('STLS\r\n');
     expect(await until(/^.*\r\n/)).toBe('-ERR TLS is already active.\r\n');
     secure.write(`USER ${user.name}\r\nPASS ${user.password}\r\nSTAT\r\nQUIT\r\n`);

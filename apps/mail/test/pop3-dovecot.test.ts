@@ -63,7 +63,9 @@ afterAll(async () => {
 describe('dovecot and this server on the same Maildir', () => {
   it('ours first: dovecot then shows the same count, sizes, UIDLs and bytes', async () => {
     const u = w.s.users[0]!;
-    MESSAGES.forEach((m, i) => writeMessage(w.s, u.name, m.content, { names: m.names, seconds: 1700000000 + i }));
+    MESSAGES.forEach((m, i) => {
+      writeMessage(w.s, u.name, m.content, { names: m.names, seconds: 1700000000 + i });
+    });
     const a = await view(ours.port, u);
     expect(a.list).toHaveLength(MESSAGES.length);
     handToMailUser(w.s, w.root);
@@ -76,7 +78,9 @@ describe('dovecot and this server on the same Maildir', () => {
 
   it('dovecot first: we read the Maildir it synced, with its UIDLs; deletions and new mail stay in step', async () => {
     const u = w.s.users[1]!;
-    MESSAGES.forEach((m, i) => writeMessage(w.s, u.name, m.content, { names: m.names, seconds: 1700000100 + i }));
+    MESSAGES.forEach((m, i) => {
+      writeMessage(w.s, u.name, m.content, { names: m.names, seconds: 1700000100 + i });
+    });
     handToMailUser(w.s, w.root);
     const b = await view(dovecot.port, u);
     expect(listMaildir(w.s, u.name, 'new')).toEqual([]);
@@ -91,7 +95,9 @@ describe('dovecot and this server on the same Maildir', () => {
     expect(await client.cmd('QUIT')).toBe('+OK Logging out, messages deleted.');
     writeMessage(w.s, u.name, 'Subject: later\r\n\r\nlater\r\n', { seconds: 1700000200 });
     const a2 = await view(ours.port, u);
-    expect(a2.uidl.map((l) => l.split(' ')[1])).toEqual([b.uidl[0], b.uidl[2], b.uidl[3]].map((l) => l!.split(' ')[1]).concat([expect.stringMatching(/^00000005/) as unknown as string]));
+    expect(a2.uidl.map((l) => l.split(' ')[1])).toEqual(
+      [b.uidl[0], b.uidl[2], b.uidl[3]].map((l) => l!.split(' ')[1]).concat([expect.stringMatching(/^00000005/) as unknown as string]),
+    );
     handToMailUser(w.s, w.root);
     expect(await view(dovecot.port, u)).toEqual(a2);
 

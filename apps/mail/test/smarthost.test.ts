@@ -42,7 +42,9 @@ describe('smarthost', () => {
   it('forwards relayed mail and removes it from the queue', async () => {
     const to = remote.s.users[0]!;
     const body = `Subject: via smarthost\r\n\r\n.punto\r\nhola\r\n`;
-    const r = await run('swaks', ['--server', `127.0.0.1:${localSmtp.port}`, '--from', local.s.users[0]!.email, '--to', to.email, '--data', '-'], { input: `${body}.\r\n` });
+    const r = await run('swaks', ['--server', `127.0.0.1:${localSmtp.port}`, '--from', local.s.users[0]!.email, '--to', to.email, '--data', '-'], {
+      input: `${body}.\r\n`,
+    });
     expect(r.code, r.stdout).toBe(0);
     const file = await until('the forwarded message', () => userNew(remote.s, to.name)[0]);
     const text = fs.readFileSync(file, 'latin1');
@@ -50,13 +52,22 @@ describe('smarthost', () => {
     expect(text.startsWith(`Return-Path: <${local.s.users[0]!.email}>\r\nReceived: from [127.0.0.1] (helo=${local.s.hostname}.${local.s.domain})`)).toBe(true);
     expect(text).toContain(`\tby ${local.s.hostname}.${local.s.domain} with esmtp (sstt-mail)`);
     expect(text).not.toContain('X-Envelope-To');
-    expect(withoutTrace(file).toString("latin1")).toMatch(/^Received: [\s\S]*\r\nSubject: via smarthost\r\n/);
-    expect(withoutTrace(file).toString("latin1").endsWith(body), text).toBe(true);
+    expect(withoutTrace(file).toString('latin1')).toMatch(/^Received: [\s\S]*\r\nSubject: via smarthost\r\n/);
+    expect(withoutTrace(file).toString('latin1').endsWith(body), text).toBe(true);
     await until('the queue to empty', () => (maildirFiles(outboundMaildir(local.s, remote.s.domain)).length === 0 ? true : undefined));
   });
 
   it('keeps a message the smarthost refuses for good in cur/, flagged', async () => {
-    const r = await run('swaks', ['--server', `127.0.0.1:${localSmtp.port}`, '--from', local.s.users[0]!.email, '--to', `nadie@${remote.s.domain}`, '--header', 'Subject: rebota']);
+    const r = await run('swaks', [
+      '--server',
+      `127.0.0.1:${localSmtp.port}`,
+      '--from',
+      local.s.users[0]!.email,
+      '--to',
+      `nadie@${remote.s.domain}`,
+      '--header',
+      'Subject: rebota',
+    ]);
     expect(r.code, r.stdout).toBe(0);
     const dir = outboundMaildir(local.s, remote.s.domain);
     const flagged = await until('the refused message in cur/', () => maildirFiles(dir, 'cur').find((f) => f.endsWith(':2,F')));

@@ -155,7 +155,9 @@ describe('postmaster and MAIL parameters', () => {
     await one(c);
     c.write('EHLO fuera\r\n');
     await reply(c);
-    c.write(`MAIL FROM:<alguien@example.com>\r\nRCPT TO:<postmaster@${s.domain}>\r\nRCPT TO:<PostMaster@${s.domain.toUpperCase()}>\r\nRCPT TO:<Postmaster>\r\nRCPT TO:<abuse>\r\nDATA\r\n`);
+    c.write(
+      `MAIL FROM:<alguien@example.com>\r\nRCPT TO:<postmaster@${s.domain}>\r\nRCPT TO:<PostMaster@${s.domain.toUpperCase()}>\r\nRCPT TO:<Postmaster>\r\nRCPT TO:<abuse>\r\nDATA\r\n`,
+    );
     expect(await one(c)).toBe('250 OK');
     expect(await one(c)).toBe('250 Accepted');
     expect(await one(c)).toBe('250 Accepted');
@@ -208,7 +210,24 @@ describe('postmaster and MAIL parameters', () => {
 describe('real clients', () => {
   it('swaks delivers an 8-bit body byte for byte', async () => {
     const body = 'Año, canción, pingüino: ñ á é í ó ú € — 8 bits.\r\nSegunda línea.\r\n';
-    const r = await run(swaks, ['--server', `127.0.0.1:${smtp.port}`, '--from', n1, '--to', n2, '--header', 'Subject: ocho bits', '--add-header', 'Content-Type: text/plain; charset=utf-8', '--body', '-'], { input: body });
+    const r = await run(
+      swaks,
+      [
+        '--server',
+        `127.0.0.1:${smtp.port}`,
+        '--from',
+        n1,
+        '--to',
+        n2,
+        '--header',
+        'Subject: ocho bits',
+        '--add-header',
+        'Content-Type: text/plain; charset=utf-8',
+        '--body',
+        '-',
+      ],
+      { input: body },
+    );
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/<- {2}250 OK id=/);
     const file = userNew(s, s.users[1]!.name).find((f) => fs.readFileSync(f, 'latin1').includes('Subject: ocho bits'))!;
@@ -225,7 +244,11 @@ describe('real clients', () => {
 
   it('curl smtp:// with STARTTLS (--ssl-reqd) and the lab CA', async () => {
     const msg = `From: <${n1}>\r\nTo: <${n2}>\r\nSubject: cifrado\r\n\r\nsecreto\r\n`;
-    const r = await run(curl, ['-sS', '-v', '--ssl-reqd', '--cacert', tlsFiles.ca, `smtp://127.0.0.1:${smtp.port}`, '--mail-from', n1, '--mail-rcpt', n2, '-T', '-'], { input: msg });
+    const r = await run(
+      curl,
+      ['-sS', '-v', '--ssl-reqd', '--cacert', tlsFiles.ca, `smtp://127.0.0.1:${smtp.port}`, '--mail-from', n1, '--mail-rcpt', n2, '-T', '-'],
+      { input: msg },
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('STARTTLS');
     const file = userNew(s, s.users[1]!.name).find((f) => fs.readFileSync(f, 'latin1').includes('Subject: cifrado'))!;
@@ -234,7 +257,23 @@ describe('real clients', () => {
 
   it('swaks with STARTTLS and AUTH PLAIN (ESMTPSA)', async () => {
     const u = s.users[0]!;
-    const r = await run(swaks, ['--server', `127.0.0.1:${smtp.port}`, '--from', n1, '--to', n2, '--tls', '--auth', 'PLAIN', '--auth-user', u.name, '--auth-password', u.password, '--header', 'Subject: tls auth']);
+    const r = await run(swaks, [
+      '--server',
+      `127.0.0.1:${smtp.port}`,
+      '--from',
+      n1,
+      '--to',
+      n2,
+      '--tls',
+      '--auth',
+      'PLAIN',
+      '--auth-user',
+      u.name,
+      '--auth-password',
+      u.password,
+      '--header',
+      'Subject: tls auth',
+    ]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain('<-  220 TLS go ahead');
     expect(r.stdout).toContain('<~  235 Authentication succeeded');
@@ -253,7 +292,9 @@ describe('real clients', () => {
       expect(r.response).toMatch(/^250 OK id=/);
     }
     for (const user of [s.users[0]!.name, s.users[1]!.name]) {
-      const subjects = userNew(s, user).map((f) => /Subject: (lote \d)/.exec(fs.readFileSync(f, 'latin1'))?.[1]).filter(Boolean);
+      const subjects = userNew(s, user)
+        .map((f) => /Subject: (lote \d)/.exec(fs.readFileSync(f, 'latin1'))?.[1])
+        .filter(Boolean);
       expect(subjects.sort()).toEqual(['lote 0', 'lote 1', 'lote 2', 'lote 3', 'lote 4']);
     }
   });
@@ -316,10 +357,32 @@ describe('limits and relaying', () => {
   });
 
   it('refuses relaying from outside the relay network (127.0.0.2): 550 5.7.1', async () => {
-    const r = await run(swaks, ['--server', `127.0.0.1:${smtp.port}`, '--local-interface', '127.0.0.2', '--from', n1, '--to', 'alguien@example.com', '--quit-after', 'RCPT']);
+    const r = await run(swaks, [
+      '--server',
+      `127.0.0.1:${smtp.port}`,
+      '--local-interface',
+      '127.0.0.2',
+      '--from',
+      n1,
+      '--to',
+      'alguien@example.com',
+      '--quit-after',
+      'RCPT',
+    ]);
     expect(r.stdout).toContain('<** 550 5.7.1 relaying denied');
     // local users are still reachable from there
-    const ok = await run(swaks, ['--server', `127.0.0.1:${smtp.port}`, '--local-interface', '127.0.0.2', '--from', 'alguien@example.com', '--to', n2, '--quit-after', 'RCPT']);
+    const ok = await run(swaks, [
+      '--server',
+      `127.0.0.1:${smtp.port}`,
+      '--local-interface',
+      '127.0.0.2',
+      '--from',
+      'alguien@example.com',
+      '--to',
+      n2,
+      '--quit-after',
+      'RCPT',
+    ]);
     expect(ok.stdout).toContain('<-  250 Accepted');
   });
 
@@ -335,7 +398,25 @@ describe('limits and relaying', () => {
     c.destroy();
 
     const u = s.users[0]!;
-    const r = await run(swaks, ['--server', `127.0.0.1:${smtp.port}`, '--local-interface', '127.0.0.2', '--tls', '--auth', 'LOGIN', '--auth-user', u.name, '--auth-password', u.password, '--from', n1, '--to', 'alguien@example.com', '--header', 'Subject: relayed']);
+    const r = await run(swaks, [
+      '--server',
+      `127.0.0.1:${smtp.port}`,
+      '--local-interface',
+      '127.0.0.2',
+      '--tls',
+      '--auth',
+      'LOGIN',
+      '--auth-user',
+      u.name,
+      '--auth-password',
+      u.password,
+      '--from',
+      n1,
+      '--to',
+      'alguien@example.com',
+      '--header',
+      'Subject: relayed',
+    ]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const out = maildirFiles(path.join(s.paths.mail, OUTBOUND_DIR, 'example.com', 'Maildir'));
     expect(out.some((f) => fs.readFileSync(f, 'latin1').includes('Subject: relayed'))).toBe(true);
@@ -349,7 +430,20 @@ describe('limits and relaying', () => {
   });
 
   it('rejects bad credentials with 535', async () => {
-    const r = await run(swaks, ['--server', `127.0.0.1:${smtp.port}`, '--auth', 'PLAIN', '--auth-user', s.users[0]!.name, '--auth-password', 'wrong', '--from', n1, '--to', n2]);
+    const r = await run(swaks, [
+      '--server',
+      `127.0.0.1:${smtp.port}`,
+      '--auth',
+      'PLAIN',
+      '--auth-user',
+      s.users[0]!.name,
+      '--auth-password',
+      'wrong',
+      '--from',
+      n1,
+      '--to',
+      n2,
+    ]);
     expect(r.stdout).toContain('<** 535 Incorrect authentication data');
   });
 
@@ -361,7 +455,22 @@ describe('limits and relaying', () => {
     expect(await one(c)).toBe('530 Authentication required');
     c.destroy();
     const u = s.users[0]!;
-    const r = await run(swaks, ['--server', `127.0.0.1:${submission.port}`, '--auth', 'PLAIN', '--auth-user', u.name, '--auth-password', u.password, '--from', n1, '--to', n2, '--header', 'Subject: submission']);
+    const r = await run(swaks, [
+      '--server',
+      `127.0.0.1:${submission.port}`,
+      '--auth',
+      'PLAIN',
+      '--auth-user',
+      u.name,
+      '--auth-password',
+      u.password,
+      '--from',
+      n1,
+      '--to',
+      n2,
+      '--header',
+      'Subject: submission',
+    ]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
   });
 
@@ -371,7 +480,13 @@ describe('limits and relaying', () => {
       const c = await rawTcp(noTls.port);
       await one(c);
       c.write('EHLO cliente\r\n');
-      expect(await reply(c)).toEqual([`250-${s.hostname} Hello cliente [127.0.0.1]`, `250-SIZE ${s.mail.maxSize}`, '250-8BITMIME', '250-PIPELINING', '250 HELP']);
+      expect(await reply(c)).toEqual([
+        `250-${s.hostname} Hello cliente [127.0.0.1]`,
+        `250-SIZE ${s.mail.maxSize}`,
+        '250-8BITMIME',
+        '250-PIPELINING',
+        '250 HELP',
+      ]);
       c.write('STARTTLS\r\n');
       expect(await one(c)).toBe('500 unrecognized command');
       c.destroy();

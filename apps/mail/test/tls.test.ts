@@ -62,7 +62,8 @@ function session(args: string[], opts: { renegotiate?: boolean; sessOut?: string
         else void ticketWritten(opts.sessOut).then(() => child.stdin.end());
       }
       // Refused: OpenSSL's no_renegotiation alert; accepted: the second handshake's verify lines.
-      if (up && opts.renegotiate && (/no renegotiation/.test(out) || /RENEGOTIATING[\s\S]*verify return:1[\s\S]*verify return:1/.test(out))) child.kill('SIGKILL');
+      if (up && opts.renegotiate && (/no renegotiation/.test(out) || /RENEGOTIATING[\s\S]*verify return:1[\s\S]*verify return:1/.test(out)))
+        child.kill('SIGKILL');
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);

@@ -16,8 +16,15 @@ async function dnsAnswers(port: number, deadline: number): Promise<void> {
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
       const sock = dgram.createSocket('udp4');
-      const timer = setTimeout(() => (sock.close(), resolve(false)), 50);
-      sock.on('message', () => (clearTimeout(timer), sock.close(), resolve(true)));
+      const timer = setTimeout(() => {
+        sock.close();
+        resolve(false);
+      }, 50);
+      sock.on('message', () => {
+        clearTimeout(timer);
+        sock.close();
+        resolve(true);
+      });
       sock.send(query, port, '127.0.0.1');
     });
     if (ok) return;
@@ -62,7 +69,9 @@ try {
   const ms = median(results.map((r) => r.ms));
   const pss = median(results.map((r) => r.pss));
   const rss = median(results.map((r) => r.rss));
-  console.log(`npm run dev (warm), median of ${ROUNDS}: ready in ${ms.toFixed(0)} ms (target < 2000), PSS ${pss.toFixed(0)} MB (target < 300), RSS ${rss.toFixed(0)} MB`);
+  console.log(
+    `npm run dev (warm), median of ${ROUNDS}: ready in ${ms.toFixed(0)} ms (target < 2000), PSS ${pss.toFixed(0)} MB (target < 300), RSS ${rss.toFixed(0)} MB`,
+  );
 } finally {
   forwarder.close();
   tmp.remove();

@@ -32,7 +32,13 @@ describe.each(APPS)('apps/$app main', ({ app, service }) => {
       expect(p.output()).toContain(
         `${service}: port ${port} on 127.0.0.1 is already taken; change it with --${service}-port or SSTT_${service.toUpperCase()}_PORT (or ports.${service} in sstt.config.json)\n`,
       );
-      expect(p.output().trim().split('\n').filter((l) => l.includes('already taken'))).toHaveLength(1);
+      expect(
+        p
+          .output()
+          .trim()
+          .split('\n')
+          .filter((l) => l.includes('already taken')),
+      ).toHaveLength(1);
       expect(portOf(env, service)).toBe(port);
     } finally {
       blocker.close();

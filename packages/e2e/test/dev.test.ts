@@ -59,9 +59,19 @@ describe('npm run dev', () => {
     const c = certPaths(s);
     const client = c.client(s.users[0]!.name);
     const r = await run(requireTool('curl'), [
-      '-s', '-o', '/dev/null', '-w', '%{http_code}',
-      '--cacert', c.ca.cert, '--cert', client.cert, '--key', client.key,
-      '--resolve', `www.${s.domain}:${portOf(env, 'https')}:127.0.0.1`,
+      '-s',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '--cacert',
+      c.ca.cert,
+      '--cert',
+      client.cert,
+      '--key',
+      client.key,
+      '--resolve',
+      `www.${s.domain}:${portOf(env, 'https')}:127.0.0.1`,
       `https://www.${s.domain}:${portOf(env, 'https')}/`,
     ]);
     expect(r.stdout).toBe('200');
@@ -70,8 +80,16 @@ describe('npm run dev', () => {
   it('mail: swaks sends to a local user, curl reads it over POP3', async () => {
     const [from, to] = [s.users[0]!, s.users[1]!];
     const send = await run(requireTool('swaks'), [
-      '--server', `127.0.0.1:${portOf(env, 'smtp')}`, '--from', from.email, '--to', to.email,
-      '--header', 'Subject: e2e through npm run dev', '--body', 'hola',
+      '--server',
+      `127.0.0.1:${portOf(env, 'smtp')}`,
+      '--from',
+      from.email,
+      '--to',
+      to.email,
+      '--header',
+      'Subject: e2e through npm run dev',
+      '--body',
+      'hola',
     ]);
     expect(send.code, send.stdout + send.stderr).toBe(0);
     const list = await run(requireTool('curl'), ['-s', '-u', `${to.name}:${to.password}`, `pop3://127.0.0.1:${portOf(env, 'pop3')}/1`]);
@@ -87,9 +105,12 @@ describe('npm run dev', () => {
     let session: { id: string } | undefined;
     while (!found || !session) {
       expect(Date.now() < deadline, 'the message and its session in the console within 10 s').toBe(true);
-      const page = (await (await fetch(`${base}/mailboxes/${to.name}/messages?query=${encodeURIComponent('subject:"e2e through npm run dev"')}`)).json()) as Page;
+      const page = (await (
+        await fetch(`${base}/mailboxes/${to.name}/messages?query=${encodeURIComponent('subject:"e2e through npm run dev"')}`)
+      ).json()) as Page;
       found = page.messages[0];
-      if (found) session = ((await (await fetch(`${base}/sessions?protocol=smtp&smtpId=${found.smtpId}`)).json()) as { sessions: Array<{ id: string }> }).sessions[0];
+      if (found)
+        session = ((await (await fetch(`${base}/sessions?protocol=smtp&smtpId=${found.smtpId}`)).json()) as { sessions: Array<{ id: string }> }).sessions[0];
       if (!found || !session) await new Promise((r) => setTimeout(r, 100));
     }
     expect((await fetch(`http://127.0.0.1:${portOf(env, 'console')}/`)).headers.get('content-type')).toBe('text/html; charset=utf-8');
@@ -110,7 +131,10 @@ describe('npm run dev', () => {
         expect(Date.now() - t0, `${app} back after SIGKILL`).toBeLessThan(15_000);
         await new Promise((r) => setTimeout(r, 100));
       }
-      const logged = dev.output().split('\n').filter((l) => l.includes('crashed: restarting') && l.includes(`"app":"${app}"`) && l.includes('killed by SIGKILL'));
+      const logged = dev
+        .output()
+        .split('\n')
+        .filter((l) => l.includes('crashed: restarting') && l.includes(`"app":"${app}"`) && l.includes('killed by SIGKILL'));
       expect(logged, 'the supervisor logs the restart with its cause').toHaveLength(1);
     }
   });

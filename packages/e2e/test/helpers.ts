@@ -51,7 +51,7 @@ export function spawnGroup(cmd: string, args: string[], env: Record<string, stri
   const listeners = new Set<() => void>();
   const onData = (d: Buffer) => {
     out += d.toString();
-    listeners.forEach((f) => f());
+    for (const f of listeners) f();
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
@@ -133,4 +133,3 @@ export function sessionProcesses(sid: number): SessionProcess[] {
   }
   return out;
 }
-

@@ -34,7 +34,22 @@ export function foreignAddresses(trace: string): string[] {
 
 /** argv: `cmd` traced, in a fresh network namespace with only loopback up. */
 function tracedOffline(traceFile: string, cmd: string[]): string[] {
-  return [strace, '-f', '-qq', '-e', 'trace=connect,sendto,sendmsg,sendmmsg', '-o', traceFile, unshare, '-n', 'sh', '-c', `${ip} link set lo up && exec "$@"`, 'offline', ...cmd];
+  return [
+    strace,
+    '-f',
+    '-qq',
+    '-e',
+    'trace=connect,sendto,sendmsg,sendmmsg',
+    '-o',
+    traceFile,
+    unshare,
+    '-n',
+    'sh',
+    '-c',
+    `${ip} link set lo up && exec "$@"`,
+    'offline',
+    ...cmd,
+  ];
 }
 
 describe('offline by default', () => {
@@ -79,7 +94,14 @@ describe('offline by default', () => {
     }
     const text = fs.readFileSync(trace, 'utf8');
     // The trace saw the whole tree (npm, turbo, the supervisor, the apps), not just its first process.
-    expect(new Set(text.split('\n').map((l) => l.split(' ')[0]).filter(Boolean)).size).toBeGreaterThan(5);
+    expect(
+      new Set(
+        text
+          .split('\n')
+          .map((l) => l.split(' ')[0])
+          .filter(Boolean),
+      ).size,
+    ).toBeGreaterThan(5);
     expect(foreignAddresses(text)).toEqual([]);
   });
 });

@@ -53,9 +53,17 @@ describe('Apache 2.4 with the generated vhosts', () => {
 
   const https = (extra: string[], file = 'sstt-test.html') =>
     run(curl, [
-      '-sS', '--max-time', '10', '-o', '-', '-w', '\n%{http_code}',
-      '--resolve', `www.${s.domain}:${httpsPort}:127.0.0.1`,
-      '--cacert', certPaths(s).ca.cert,
+      '-sS',
+      '--max-time',
+      '10',
+      '-o',
+      '-',
+      '-w',
+      '\n%{http_code}',
+      '--resolve',
+      `www.${s.domain}:${httpsPort}:127.0.0.1`,
+      '--cacert',
+      certPaths(s).ca.cert,
       ...extra,
       `https://www.${s.domain}:${httpsPort}/${file}`,
     ]);
@@ -128,7 +136,16 @@ describe('Apache 2.4 with the generated vhosts', () => {
   });
 
   it('plain HTTP serves the document root', async () => {
-    const r = await run(curl, ['-sS', '--max-time', '10', '-w', '\n%{http_code}', '-H', `Host: www.${s.domain}`, `http://127.0.0.1:${httpPort}/sstt-test.html`]);
+    const r = await run(curl, [
+      '-sS',
+      '--max-time',
+      '10',
+      '-w',
+      '\n%{http_code}',
+      '-H',
+      `Host: www.${s.domain}`,
+      `http://127.0.0.1:${httpPort}/sstt-test.html`,
+    ]);
     expect(r.stdout).toBe(`<p>${marker}</p>\n\n200`);
   });
 

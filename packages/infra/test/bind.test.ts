@@ -36,7 +36,10 @@ describe('BIND files', () => {
     for (const z of bindZones(lab)) {
       const r = await run(requireTool('named-checkzone'), ['-D', z.origin, path.join(dir, z.relPath)]);
       expect(r.code, r.stderr + r.stdout).toBe(0);
-      const records = r.stdout.split('\n').filter(Boolean).map((l) => l.split(/\s+/).join(' '));
+      const records = r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(/\s+/).join(' '));
       if (z.origin === lab.domain) {
         const d = lab.domain;
         for (const n of lab.names) expect(records).toContain(`${n.fqdn}. 3600 IN A ${n.address}`);
@@ -67,7 +70,10 @@ describe('BIND files', () => {
     fs.mkdirSync(zonesDir, { recursive: true });
     const local = fs.readFileSync(path.join(dir, 'bind', 'named.conf.local'), 'utf8').replaceAll('/etc/bind/', `${path.join(dir, 'bind')}/`);
     fs.writeFileSync(path.join(zonesDir, 'named.conf.local'), local);
-    fs.writeFileSync(path.join(zonesDir, 'named.conf'), `include "${path.join(dir, 'bind', 'named.conf.options')}";\ninclude "${path.join(zonesDir, 'named.conf.local')}";\n`);
+    fs.writeFileSync(
+      path.join(zonesDir, 'named.conf'),
+      `include "${path.join(dir, 'bind', 'named.conf.options')}";\ninclude "${path.join(zonesDir, 'named.conf.local')}";\n`,
+    );
     const all = await run(requireTool('named-checkconf'), ['-z', path.join(zonesDir, 'named.conf')]);
     expect(all.code, all.stderr + all.stdout).toBe(0);
     expect(all.stdout).toContain(`zone ${lab.domain}/IN: loaded serial 1`);
@@ -94,7 +100,10 @@ describe('the serial', () => {
     expect([...again]).toEqual([...first]);
     const zone = `bind/db.${lab.domain}`;
     // A previous file with serial 41 and other content (the dev profile's SRV ports differ).
-    const older = first.get(zone)!.replace(/\d+ ; serial/, '41 ; serial').replace(/SRV\t0 1 \d+/, 'SRV\t0 1 9999');
+    const older = first
+      .get(zone)!
+      .replace(/\d+ ; serial/, '41 ; serial')
+      .replace(/SRV\t0 1 \d+/, 'SRV\t0 1 9999');
     const next = generateBind(lab, (rel) => (rel === zone ? older : undefined)).get(zone)!;
     expect(/(\d+) ; serial/.exec(next)![1]).toBe('42');
     // Same content under serial 41: kept as it is.

@@ -114,7 +114,12 @@ async function labPair(variant: 'stroke' | 'vici') {
     // process, on a loaded machine) has written that reply's ESP packet: wait, bounded, until the
     // capture holds what the test reads (3 requests + 3 replies), then stop it.
     if (p.stdout.includes('3 received')) {
-      await until('the capture to hold the 6 ESP packets of 3 pings', async () => espLines((await run(tcpdump, ['-n', '-r', pcap])).stdout).length >= 6, 10_000, 100).catch(
+      await until(
+        'the capture to hold the 6 ESP packets of 3 pings',
+        async () => espLines((await run(tcpdump, ['-n', '-r', pcap])).stdout).length >= 6,
+        10_000,
+        100,
+      ).catch(
         () => undefined, // the assertion below reports what the capture holds
       );
     }
@@ -167,7 +172,17 @@ describe('strongSwan with the generated ipsec.conf / ipsec.secrets (starter + st
   it("the generated ipsec.conf has the lab's conn %default and conn host-host, left/right swapped", () => {
     const server = fs.readFileSync(path.join(pair.dirs.server, 'etc/ipsec.conf'), 'utf8');
     const client = fs.readFileSync(path.join(pair.dirs.client, 'etc/ipsec.conf'), 'utf8');
-    for (const line of ['ikelifetime=60m', 'keylife=20m', 'rekeymargin=3m', 'keyingtries=1', 'mobike=no', 'keyexchange=ikev2', 'authby=pubkey', 'esp=null-sha1!', 'type=tunnel']) {
+    for (const line of [
+      'ikelifetime=60m',
+      'keylife=20m',
+      'rekeymargin=3m',
+      'keyingtries=1',
+      'mobike=no',
+      'keyexchange=ikev2',
+      'authby=pubkey',
+      'esp=null-sha1!',
+      'type=tunnel',
+    ]) {
       expect(server).toContain(`    ${line}\n`);
       expect(client).toContain(`    ${line}\n`);
     }
@@ -198,7 +213,9 @@ describe('strongSwan with the generated ipsec.conf / ipsec.secrets (starter + st
       throw new Error(`${err.message}\n${status}\n--- client charon.log\n${pair.logTail('client')}\n--- server charon.log\n${pair.logTail('server')}`);
     });
     const dn = (label: string) => `C=ES, ST=Murcia, O=UMU, OU=[^\\]]*CN=${label}\\.${s.domain.replace(/\./g, '\\.')}`;
-    expect(status).toMatch(new RegExp(`${CONN_NAME}\\[\\d+\\]: ESTABLISHED .*${s.network.client}\\[${dn('cliente')}\\]\\.\\.\\.${s.network.server}\\[${dn('servidor')}\\]`));
+    expect(status).toMatch(
+      new RegExp(`${CONN_NAME}\\[\\d+\\]: ESTABLISHED .*${s.network.client}\\[${dn('cliente')}\\]\\.\\.\\.${s.network.server}\\[${dn('servidor')}\\]`),
+    );
     expect(status).toContain('IKEv2');
     // The CHILD_SA uses the NULL cipher with HMAC-SHA1-96.
     expect(status).toMatch(/NULL\/HMAC_SHA1_96/);
@@ -244,7 +261,7 @@ describe('strongSwan with the generated swanctl.conf (vici)', () => {
       await until(`charon (${role}) to open its vici socket`, async () => (await pair.inNs(role, [swanctl, '--stats'])).code === 0, 15_000, 100);
     }
     const server = await pair.inNs('server', [swanctl, '--load-all']);
-    expect(server.stdout, server.stderr).toContain('loaded connection \'host-host\'');
+    expect(server.stdout, server.stderr).toContain("loaded connection 'host-host'");
     expect(server.stdout).toContain('successfully loaded 1 connections, 0 unloaded');
     const client = await pair.inNs('client', [swanctl, '--load-all']);
     expect(client.stdout, client.stderr).toContain('successfully loaded 1 connections, 0 unloaded');

@@ -73,9 +73,7 @@ export function nameConstraintsAsn1(c: NameConstraints): forge.asn1.Asn1 {
       return subtree(GN.iPAddress, Buffer.concat([addr, mask]).toString('binary'));
     }),
   ];
-  return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
-    asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, subtrees),
-  ]);
+  return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, subtrees)]);
 }
 
 export interface SubjectNames {

@@ -295,7 +295,12 @@ export async function initPki(s: Scenario, opts: PkiOptions = {}): Promise<{ cre
 
 function specByName(s: Scenario, name: string): LeafSpec {
   const spec = leafSpecs(s).find((l) => l.name === name);
-  if (!spec) throw new PkiError(`no certificate called ${JSON.stringify(name)}: expected one of ${leafSpecs(s).map((l) => l.name).join(', ')}`);
+  if (!spec)
+    throw new PkiError(
+      `no certificate called ${JSON.stringify(name)}: expected one of ${leafSpecs(s)
+        .map((l) => l.name)
+        .join(', ')}`,
+    );
   return spec;
 }
 
@@ -329,7 +334,9 @@ export interface CertInfo {
 
 function describeSans(cert: forge.pki.Certificate): string[] {
   const ext = cert.getExtension('subjectAltName') as { altNames?: Array<{ type: number; value: string; ip?: string }> } | null;
-  return (ext?.altNames ?? []).map((a) => (a.type === 2 ? `DNS:${a.value}` : a.type === 1 ? `email:${a.value}` : a.type === 7 ? `IP:${a.ip}` : `type${a.type}:${a.value}`));
+  return (ext?.altNames ?? []).map((a) =>
+    a.type === 2 ? `DNS:${a.value}` : a.type === 1 ? `email:${a.value}` : a.type === 7 ? `IP:${a.ip}` : `type${a.type}:${a.value}`,
+  );
 }
 
 const SHORT_NAME = new Map(Object.entries(ATTR_OID).map(([short, oid]) => [oid, short]));
@@ -344,17 +351,20 @@ export function listCertificates(s: Scenario, now: Date = new Date()): CertInfo[
   const caFile = certPaths(s).ca.cert;
   const caCert = readCert(caFile);
   const status = (cert: forge.pki.Certificate, revoked: Set<string>): CertStatus =>
-    revoked.has(cert.serialNumber)
-      ? 'revoked'
-      : cert.validity.notAfter < now
-        ? 'expired'
-        : cert.validity.notBefore > now
-          ? 'not-yet-valid'
-          : 'valid';
+    revoked.has(cert.serialNumber) ? 'revoked' : cert.validity.notAfter < now ? 'expired' : cert.validity.notBefore > now ? 'not-yet-valid' : 'valid';
   const revoked = new Set((readCrl(s)?.revoked ?? []).map((r) => r.serial));
   out.push(
     caCert
-      ? { name: 'ca', kind: 'ca', file: caFile, status: status(caCert, new Set()), subject: subjectText(caCert), sans: [], serial: caCert.serialNumber, notAfter: caCert.validity.notAfter }
+      ? {
+          name: 'ca',
+          kind: 'ca',
+          file: caFile,
+          status: status(caCert, new Set()),
+          subject: subjectText(caCert),
+          sans: [],
+          serial: caCert.serialNumber,
+          notAfter: caCert.validity.notAfter,
+        }
       : { name: 'ca', kind: 'ca', file: caFile, status: 'missing' },
   );
   for (const spec of leafSpecs(s)) {
@@ -382,10 +392,7 @@ export function listCertificates(s: Scenario, now: Date = new Date()): CertInfo[
  * Reissues leaf certificates that expire within `withinDays` days (or are revoked or missing, or
  * the ones named). Returns the names reissued.
  */
-export async function renewCertificates(
-  s: Scenario,
-  opts: PkiOptions & { withinDays?: number; names?: string[] } = {},
-): Promise<string[]> {
+export async function renewCertificates(s: Scenario, opts: PkiOptions & { withinDays?: number; names?: string[] } = {}): Promise<string[]> {
   const now = opts.now ?? new Date();
   const ca = requireCa(s);
   const within = (opts.withinDays ?? 30) * DAY;

@@ -83,11 +83,7 @@ export function signCertificate(
 
 /** subjectAltName entries (RFC 5280 §4.2.1.6). */
 export function altNames(names: { dns: string[]; email: string[]; ip: string[] }): object[] {
-  return [
-    ...names.dns.map((value) => ({ type: 2, value })),
-    ...names.email.map((value) => ({ type: 1, value })),
-    ...names.ip.map((ip) => ({ type: 7, ip })),
-  ];
+  return [...names.dns.map((value) => ({ type: 2, value })), ...names.email.map((value) => ({ type: 1, value })), ...names.ip.map((ip) => ({ type: 7, ip }))];
 }
 
 /** The subjectKeyIdentifier forge computes (SHA-1 of the public key), as bytes. */
@@ -160,9 +156,7 @@ export function buildCrl(ca: { cert: forge.pki.Certificate; key: forge.pki.rsa.P
   if (info.revoked.length > 0) {
     tbs.push(seq(info.revoked.map((r) => seq([integerFromHex(r.serial), time(r.date)]))));
   }
-  const aki = seq([
-    asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, false, keyIdentifier(ca.cert.publicKey as forge.pki.rsa.PublicKey)),
-  ]);
+  const aki = seq([asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, false, keyIdentifier(ca.cert.publicKey as forge.pki.rsa.PublicKey))]);
   tbs.push(
     asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [
       seq([extension(OID.authorityKeyIdentifier, aki), extension(OID.cRLNumber, integerFromNumber(info.number))]),
@@ -180,7 +174,7 @@ export function buildCrl(ca: { cert: forge.pki.Certificate; key: forge.pki.rsa.P
 /** Reads back what buildCrl wrote (numbers, dates, revoked serials). Does not check the signature. */
 export function parseCrl(pem: string): CrlInfo {
   const msg = forge.pem.decode(pem)[0];
-  if (!msg || msg.type !== 'X509 CRL') throw new Error('not a PEM X509 CRL');
+  if (msg?.type !== 'X509 CRL') throw new Error('not a PEM X509 CRL');
   const root = asn1.fromDer(msg.body);
   const tbs = (root.value as forge.asn1.Asn1[])[0]!.value as forge.asn1.Asn1[];
   let i = tbs[0]!.type === asn1.Type.INTEGER ? 1 : 0;
@@ -202,7 +196,7 @@ export function parseCrl(pem: string): CrlInfo {
   let number = 0;
   const exts = tbs[i];
   if (exts && exts.tagClass === asn1.Class.CONTEXT_SPECIFIC) {
-    for (const ext of ((exts.value as forge.asn1.Asn1[])[0]!.value as forge.asn1.Asn1[])) {
+    for (const ext of (exts.value as forge.asn1.Asn1[])[0]!.value as forge.asn1.Asn1[]) {
       const [id, value] = ext.value as forge.asn1.Asn1[];
       if (asn1.derToOid(id!.value as string) === OID.cRLNumber) {
         number = asn1.derToInteger(asn1.fromDer(value!.value as string).value as string);

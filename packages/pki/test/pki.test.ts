@@ -165,9 +165,16 @@ describe('sstt-pki init (dev profile)', () => {
     const p = certPaths(s);
     const ca = { cert: forge.pki.certificateFromPem(fs.readFileSync(p.ca.cert, 'utf8')), key: loadKey(fs.readFileSync(p.ca.key, 'utf8')).privateKey };
     const server = leafSpecs(s).find((l) => l.name === 'server')!;
-    const rogue: LeafSpec = { ...server, name: 'rogue', dns: ['www.example.com'], ip: ['10.1.2.3'], cert: path.join(tmp.dir, 'rogue.crt'), key: path.join(tmp.dir, 'rogue.key') };
+    const rogue: LeafSpec = {
+      ...server,
+      name: 'rogue',
+      dns: ['www.example.com'],
+      ip: ['10.1.2.3'],
+      cert: path.join(tmp.dir, 'rogue.crt'),
+      key: path.join(tmp.dir, 'rogue.key'),
+    };
     expect(() => issueLeaf(s, ca, rogue, new Date())).toThrow(PkiError);
-    expect(() => issueLeaf(s, ca, rogue, new Date())).toThrow('refusing to issue rogue: DNS:www.example.com, IP:10.1.2.3 outside the CA\'s name constraints');
+    expect(() => issueLeaf(s, ca, rogue, new Date())).toThrow("refusing to issue rogue: DNS:www.example.com, IP:10.1.2.3 outside the CA's name constraints");
     expect(constraintsOf(ca.cert)?.dns).toEqual([s.domain, 'localhost']);
 
     // Bypass the check and sign it anyway: OpenSSL itself enforces the CA's constraints.
@@ -229,7 +236,11 @@ describe('sstt-pki init (dev profile)', () => {
 
   it('a year later, list shows the leaves expired and init reissues them and re-signs the CRL', async () => {
     const later = new Date(Date.now() + (s.pki.days + 1) * 86_400_000);
-    expect(listCertificates(s, later).filter((c) => c.kind !== 'ca').map((c) => c.status)).toEqual(leafSpecs(s).map(() => 'expired'));
+    expect(
+      listCertificates(s, later)
+        .filter((c) => c.kind !== 'ca')
+        .map((c) => c.status),
+    ).toEqual(leafSpecs(s).map(() => 'expired'));
     const { created } = await initPki(s, { now: later });
     expect(created).toContain(certPaths(s).crl);
     expect(created).toContain(certPaths(s).server.cert);
@@ -309,7 +320,9 @@ describe('sstt-pki CLI', () => {
     expect((await run(openssl, ['pkcs12', '-info', '-in', out, '-passin', 'pass:p4ss', '-noout'])).code).toBe(0);
     const bad = await cli('revoke', 'nobody');
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe(`sstt-pki: no certificate called "nobody": expected one of server, ${s.users.map((x) => x.name).join(', ')}, ipsec-server, ipsec-client\n`);
+    expect(bad.stderr).toBe(
+      `sstt-pki: no certificate called "nobody": expected one of server, ${s.users.map((x) => x.name).join(', ')}, ipsec-server, ipsec-client\n`,
+    );
     const unknown = await cli('frobnicate');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toBe('sstt-pki: unknown command "frobnicate"; expected init, list, revoke, renew or export\n');

@@ -168,7 +168,21 @@ export function rawTcpBindings(): Bindings | undefined {
     if (typeof sw.WriteWrap !== 'function' || typeof sw.ShutdownWrap !== 'function') return undefined;
     if (!keys.every((k) => typeof sw[k] === 'number' && (sw[k] as number) < state.length)) return undefined;
     const proto = TCP.prototype as unknown as Record<string, unknown>;
-    const methods = ['bind', 'bind6', 'listen', 'getsockname', 'getpeername', 'setNoDelay', 'readStart', 'readStop', 'writeBuffer', 'writev', 'writeLatin1String', 'shutdown', 'close'];
+    const methods = [
+      'bind',
+      'bind6',
+      'listen',
+      'getsockname',
+      'getpeername',
+      'setNoDelay',
+      'readStart',
+      'readStop',
+      'writeBuffer',
+      'writev',
+      'writeLatin1String',
+      'shutdown',
+      'close',
+    ];
     if (!methods.every((m) => typeof proto[m] === 'function')) return undefined;
     if (util.getSystemErrorName(UV_EOF) !== 'EOF') return undefined;
     cached = {
@@ -551,9 +565,7 @@ class SocketConnection implements TcpConnection {
     s.on('close', () => h.close());
   }
   write(data: Buffer | string, cb?: WriteCallback): boolean {
-    return typeof data === 'string'
-      ? this.socket.write(data, 'latin1', cb && ((e) => cb(e ?? null)))
-      : this.socket.write(data, cb && ((e) => cb(e ?? null)));
+    return typeof data === 'string' ? this.socket.write(data, 'latin1', cb && ((e) => cb(e ?? null))) : this.socket.write(data, cb && ((e) => cb(e ?? null)));
   }
   writev(chunks: Buffer[], cb?: WriteCallback): boolean {
     const s = this.socket;

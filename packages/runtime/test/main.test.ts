@@ -7,7 +7,10 @@ const fixture = fileURLToPath(new URL('./fixtures/tiny-app.ts', import.meta.url)
 
 function start(env: Record<string, string>, args: string[] = []) {
   // node --import tsx, not the tsx CLI: signals reach the app itself, with no relay in between.
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture, ...args], { env: { PATH: process.env.PATH, SSTT_CONFIG: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture, ...args], {
+    env: { PATH: process.env.PATH, SSTT_CONFIG: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

@@ -272,7 +272,9 @@ describe.each(['raw', 'net'] as const)('over %s', (transport) => {
     expect(err).toBeInstanceOf(Error);
     expect((err as NodeJS.ErrnoException).code).toBe('EADDRINUSE');
     expect((err as NodeJS.ErrnoException).syscall).toBe('listen');
-    expect(new ListenError('http', '127.0.0.1', port, err as NodeJS.ErrnoException).message).toMatch(new RegExp(`^http: port ${port} on 127\\.0\\.0\\.1 is already taken`));
+    expect(new ListenError('http', '127.0.0.1', port, err as NodeJS.ErrnoException).message).toMatch(
+      new RegExp(`^http: port ${port} on 127\\.0\\.0\\.1 is already taken`),
+    );
   });
 
   it('an address this machine does not have: EADDRNOTAVAIL', async () => {
@@ -281,7 +283,12 @@ describe.each(['raw', 'net'] as const)('over %s', (transport) => {
   });
 
   it('listens on IPv6 loopback too', async () => {
-    const l = await listenTcp({ host: '::1', port: 0, transport, onConnection: (c) => c.setHandlers({ data: (d) => c.write(d), end: () => c.end(), error: () => {}, close: () => {} }) });
+    const l = await listenTcp({
+      host: '::1',
+      port: 0,
+      transport,
+      onConnection: (c) => c.setHandlers({ data: (d) => c.write(d), end: () => c.end(), error: () => {}, close: () => {} }),
+    });
     listeners.push(l);
     expect(l.address()).toMatchObject({ address: '::1', family: 'IPv6' });
     const s = net.connect({ port: l.address().port, host: '::1' });

@@ -25,7 +25,10 @@ export function autoconfigXml(s: Scenario): string {
   // The lab reads the POP3 login in Wireshark on purpose: with plain-text logins allowed, POP3
   // without TLS comes first (Thunderbird takes the first entry it can use); otherwise STARTTLS.
   const pop3 = s.mail.plaintextAuth
-    ? [server('incomingServer', 'pop3', host('pop'), p.pop3, 'plain', 'password-cleartext'), server('incomingServer', 'pop3', host('pop'), p.pop3, 'STARTTLS', 'password-cleartext')]
+    ? [
+        server('incomingServer', 'pop3', host('pop'), p.pop3, 'plain', 'password-cleartext'),
+        server('incomingServer', 'pop3', host('pop'), p.pop3, 'STARTTLS', 'password-cleartext'),
+      ]
     : [server('incomingServer', 'pop3', host('pop'), p.pop3, 'STARTTLS', 'password-cleartext')];
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',

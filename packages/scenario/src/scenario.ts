@@ -241,8 +241,7 @@ export function resolveScenario(config: ConfigInput, opts: ResolveOptions = {}):
   const address = config.listen ?? (profile === 'dev' ? '127.0.0.1' : LAB_NETWORK.server);
   const ports = { ...PORTS[profile], ...(config.ports ?? {}) } as Record<Service, number>;
   const mapToLoopback = config.dns?.mapToLoopback ?? false;
-  const hostAddress = (role: HostRole) =>
-    mapToLoopback ? '127.0.0.1' : role === 'server' ? LAB_NETWORK.server : LAB_NETWORK.client;
+  const hostAddress = (role: HostRole) => (mapToLoopback ? '127.0.0.1' : role === 'server' ? LAB_NETWORK.server : LAB_NETWORK.client);
 
   let forwarders: Endpoint[];
   if (config.dns?.forwarders) forwarders = config.dns.forwarders.map((f) => parseEndpoint(f));

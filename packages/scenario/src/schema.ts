@@ -57,7 +57,10 @@ export const mailLimitsSchema = z
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
-    id: z.string().regex(/^\d{4}$/, { message: 'four digits (the last four of the DNI)' }).optional(),
+    id: z
+      .string()
+      .regex(/^\d{4}$/, { message: 'four digits (the last four of the DNI)' })
+      .optional(),
     profile: z.enum(PROFILES).optional(),
     listen: ipv4.optional().describe('address every service listens on (dev: 127.0.0.1, lab: the server address)'),
     ports: z
@@ -148,7 +151,7 @@ export const configSchema = z
           .array(z.enum([...EVENT_PROTOCOLS, 'none']))
           .optional()
           .describe('protocols whose sessions the apps publish to the console (default: all; ["none"]: none)'),
-        journalBytes: z.number().int().min(65536).optional().describe('size cap of each app\'s session journal file in bytes'),
+        journalBytes: z.number().int().min(65536).optional().describe("size cap of each app's session journal file in bytes"),
       })
       .strict()
       .optional(),

@@ -6,9 +6,11 @@ import { loadScenario } from '../src/load.ts';
 
 /** The servers of the file, in order, as "type host:port socketType auth". */
 function servers(text: string): string[] {
-  return [...text.matchAll(/<(?:incoming|outgoing)Server type="(\w+)">\s*<hostname>([^<]+)<\/hostname>\s*<port>(\d+)<\/port>\s*<socketType>(\w+)<\/socketType>\s*<authentication>([\w-]+)<\/authentication>/g)].map(
-    (m) => `${m[1]} ${m[2]}:${m[3]} ${m[4]} ${m[5]}`,
-  );
+  return [
+    ...text.matchAll(
+      /<(?:incoming|outgoing)Server type="(\w+)">\s*<hostname>([^<]+)<\/hostname>\s*<port>(\d+)<\/port>\s*<socketType>(\w+)<\/socketType>\s*<authentication>([\w-]+)<\/authentication>/g,
+    ),
+  ].map((m) => `${m[1]} ${m[2]}:${m[3]} ${m[4]} ${m[5]}`);
 }
 
 describe('autoconfigXml', () => {

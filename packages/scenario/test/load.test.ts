@@ -118,7 +118,9 @@ describe('defaults', () => {
     expect(load({ env: { SSTT_EVENTS: 'smtp, dns' } }).console.events).toEqual(['smtp', 'dns']);
     expect(load({ env: { SSTT_EVENTS: 'none' } }).console.events).toEqual([]);
     expect(load({ env: { SSTT_CONSOLE_PASSWORD: 'pw' } }).console.password).toBe('pw');
-    expect(() => load({ env: { SSTT_EVENTS: 'smtp,ftp' } })).toThrow(/^environment: SSTT_EVENTS: expected one of smtp, submission, pop3, pop3s, http, https, dns, none, found "ftp"$/);
+    expect(() => load({ env: { SSTT_EVENTS: 'smtp,ftp' } })).toThrow(
+      /^environment: SSTT_EVENTS: expected one of smtp, submission, pop3, pop3s, http, https, dns, none, found "ftp"$/,
+    );
   });
 });
 
@@ -185,7 +187,9 @@ describe('validation: one line naming source, key, expectation and value', () =>
     const f1 = configFile({ ports: { dns: '5' } });
     expect(errorOf({ configFile: f1 })).toBe(`${f1}: ports.dns: expected ${PORT}, found "5"`);
     const f2 = configFile({ ports: { dnss: 5 } });
-    expect(errorOf({ configFile: f2 })).toBe(`${f2}: ports.dnss: expected one of dns, smtp, submission, pop3, pop3s, http, https, console, found unknown key "dnss"`);
+    expect(errorOf({ configFile: f2 })).toBe(
+      `${f2}: ports.dnss: expected one of dns, smtp, submission, pop3, pop3s, http, https, console, found unknown key "dnss"`,
+    );
     const f3 = configFile({ users: [{ name: 'X', password: 'p' }] });
     expect(errorOf({ configFile: f3 })).toBe(`${f3}: users.0.name: expected a lower-case login name (letters, digits, . _ -), found "X"`);
     const f4 = configFile({ users: [{ name: 'ana', password: '' }] });

@@ -12,9 +12,7 @@ const EXEMPT = [/^packages\/scenario\//, /^infra\//, /(^|\/)package(-lock)?\.jso
 
 function sourceFiles(): string[] {
   const tracked = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' });
-  return tracked
-    .split('\n')
-    .filter((f) => f && CODE.test(f) && !EXEMPT.some((re) => re.test(f)) && fs.existsSync(path.join(root, f)));
+  return tracked.split('\n').filter((f) => f && CODE.test(f) && !EXEMPT.some((re) => re.test(f)) && fs.existsSync(path.join(root, f)));
 }
 
 const ports = new Set([...Object.values(PORTS.dev), ...Object.values(PORTS.lab)].filter((p) => p >= 1000));

@@ -53,7 +53,10 @@ function wrap(socket: net.Socket): RawClient {
   /** Waits until `take` returns a value (consuming it), the connection closes, or time runs out. */
   function waitFor<T>(take: () => T | undefined, what: string, timeoutMs: number, okOnClose = false): Promise<T> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${JSON.stringify(buf.toString('latin1').slice(0, 200))}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${JSON.stringify(buf.toString('latin1').slice(0, 200))}`)),
+        timeoutMs,
+      );
       const check = () => {
         const v = take();
         if (v !== undefined) {
@@ -81,20 +84,28 @@ function wrap(socket: net.Socket): RawClient {
     },
     write: (d) => void socket.write(d),
     readLine: (t = DEFAULT_TIMEOUT) =>
-      waitFor(() => {
-        const i = buf.indexOf(0x0a);
-        return i < 0 ? undefined : consume(i + 1).toString('latin1');
-      }, 'a line', t),
+      waitFor(
+        () => {
+          const i = buf.indexOf(0x0a);
+          return i < 0 ? undefined : consume(i + 1).toString('latin1');
+        },
+        'a line',
+        t,
+      ),
     readUntil: (pattern, t = DEFAULT_TIMEOUT) =>
-      waitFor(() => {
-        const text = buf.toString('latin1');
-        if (typeof pattern === 'string') {
-          const i = text.indexOf(pattern);
-          return i < 0 ? undefined : consume(i + pattern.length).toString('latin1');
-        }
-        const m = pattern.exec(text);
-        return m ? consume(m.index + m[0].length).toString('latin1') : undefined;
-      }, String(pattern), t),
+      waitFor(
+        () => {
+          const text = buf.toString('latin1');
+          if (typeof pattern === 'string') {
+            const i = text.indexOf(pattern);
+            return i < 0 ? undefined : consume(i + pattern.length).toString('latin1');
+          }
+          const m = pattern.exec(text);
+          return m ? consume(m.index + m[0].length).toString('latin1') : undefined;
+        },
+        String(pattern),
+        t,
+      ),
     readBytes: (n, t = DEFAULT_TIMEOUT) => waitFor(() => (buf.length >= n ? Buffer.from(consume(n)) : undefined), `${n} bytes`, t),
     readToEnd: (t = DEFAULT_TIMEOUT) => waitFor(() => (closed ? Buffer.from(consume(buf.length)) : undefined), 'the connection to close', t, true),
     closed: closedP,

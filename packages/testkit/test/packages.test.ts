@@ -11,7 +11,26 @@ import { DEBIAN_PACKAGES, setupPackages, TOOLS } from '../src/tools.ts';
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Programs of Debian's essential set (and our own toolchain): present on every machine the README targets. */
-const BASE_SYSTEM = new Set(['sh', 'bash', 'git', 'node', 'npm', 'npx', 'chown', 'timeout', 'runuser', 'mount', 'umount', 'kill', 'sleep', 'cat', 'env', 'true', 'false', 'dpkg-query']);
+const BASE_SYSTEM = new Set([
+  'sh',
+  'bash',
+  'git',
+  'node',
+  'npm',
+  'npx',
+  'chown',
+  'timeout',
+  'runuser',
+  'mount',
+  'umount',
+  'kill',
+  'sleep',
+  'cat',
+  'env',
+  'true',
+  'false',
+  'dpkg-query',
+]);
 
 /** Test sources: test folders, *.test.ts, and the testkit itself. */
 function testSources(): string[] {
@@ -22,10 +41,7 @@ function testSources(): string[] {
 /** Programs named literally in requireTool/findTool calls and as the command of run/spawn/execFile. */
 function programsUsed(): Map<string, string> {
   const used = new Map<string, string>();
-  const patterns = [
-    /\b(?:requireTool|findTool)\(\s*'([a-z0-9][a-z0-9.-]*)'/g,
-    /\b(?:run|spawn|spawnSync|execFile|execFileSync)\(\s*'([a-z0-9][a-z0-9.-]*)'/g,
-  ];
+  const patterns = [/\b(?:requireTool|findTool)\(\s*'([a-z0-9][a-z0-9.-]*)'/g, /\b(?:run|spawn|spawnSync|execFile|execFileSync)\(\s*'([a-z0-9][a-z0-9.-]*)'/g];
   for (const file of testSources()) {
     const text = fs.readFileSync(path.join(root, file), 'utf8');
     for (const re of patterns) for (const m of text.matchAll(re)) if (!used.has(m[1]!)) used.set(m[1]!, file);
@@ -65,10 +81,13 @@ describe('the Debian package list', () => {
 });
 
 describe('the README', () => {
-  it("starts with the two command lines, and CI runs exactly the second one", () => {
+  it('starts with the two command lines, and CI runs exactly the second one', () => {
     const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
     const block = /```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
-    const lines = block.trim().split('\n').map((l) => l.replace(/\s+#.*$/, '').trim());
+    const lines = block
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/\s+#.*$/, '').trim());
     expect(lines).toEqual(['npm install && npm run dev', 'npm run setup && npm install && npm test']);
     const ci = fs.readFileSync(path.join(root, '.ci/run'), 'utf8');
     expect(ci).toContain(`{ ${lines[1]}; } 2>&1`);

@@ -87,7 +87,7 @@ describe('udp-batch', () => {
   });
 
   it('sends nothing for a null reply, and a later reply through send()', async () => {
-    let srv: BatchSocket | undefined ;
+    let srv: BatchSocket | undefined;
     srv = bindBatch('127.0.0.1', 0, (msg, address, port) => {
       const text = String(msg);
       if (text === 'drop') return null;
@@ -149,7 +149,9 @@ describe('udp-batch', () => {
     const first = bindBatch('127.0.0.1', 0, () => null);
     open.push(first);
     const port = first.address().port;
-    expect(() => bindBatch('127.0.0.1', port, () => null)).toThrow(expect.objectContaining({ code: 'EADDRINUSE', syscall: 'bind', message: `bind EADDRINUSE 127.0.0.1:${port}` }));
+    expect(() => bindBatch('127.0.0.1', port, () => null)).toThrow(
+      expect.objectContaining({ code: 'EADDRINUSE', syscall: 'bind', message: `bind EADDRINUSE 127.0.0.1:${port}` }),
+    );
     expect(() => bindBatch('not-an-address', 0, () => null)).toThrow(expect.objectContaining({ code: 'EINVAL' }));
   });
 

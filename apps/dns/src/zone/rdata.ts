@@ -159,7 +159,12 @@ export function parseRdata(type: number, args: Token[], ctx: RdataContext): Rdat
     case TYPE.MINFO:
     case TYPE.RP:
       count(2);
-      return { rdata: [{ name: name(0), compress: type === TYPE.MINFO }, { name: name(1), compress: type === TYPE.MINFO }] };
+      return {
+        rdata: [
+          { name: name(0), compress: type === TYPE.MINFO },
+          { name: name(1), compress: type === TYPE.MINFO },
+        ],
+      };
     case TYPE.SRV: {
       count(4);
       const target = name(3);
@@ -217,14 +222,25 @@ export function parseRdata(type: number, args: Token[], ctx: RdataContext): Rdat
     case TYPE.SSHFP: {
       if (args.length < 3) count(3);
       return {
-        rdata: [viaPacket(codecs.sshfp, { algorithm: num(0, 255, 'algorithm'), hash: num(1, 255, 'fingerprint type'), fingerprint: hex(2, 'fingerprint').toString('hex') })],
+        rdata: [
+          viaPacket(codecs.sshfp, {
+            algorithm: num(0, 255, 'algorithm'),
+            hash: num(1, 255, 'fingerprint type'),
+            fingerprint: hex(2, 'fingerprint').toString('hex'),
+          }),
+        ],
       };
     }
     case TYPE.TLSA:
     case TYPE.SMIMEA: {
       // RFC 8162 §2: SMIMEA has TLSA's format.
       if (args.length < 4) count(4);
-      const value = { usage: num(0, 255, 'usage'), selector: num(1, 255, 'selector'), matchingType: num(2, 255, 'matching type'), certificate: hex(3, 'certificate data') };
+      const value = {
+        usage: num(0, 255, 'usage'),
+        selector: num(1, 255, 'selector'),
+        matchingType: num(2, 255, 'matching type'),
+        certificate: hex(3, 'certificate data'),
+      };
       return { rdata: [viaPacket(codecs.tlsa, value)] };
     }
     case TYPE.DS:
@@ -232,7 +248,12 @@ export function parseRdata(type: number, args: Token[], ctx: RdataContext): Rdat
     case TYPE.DLV:
     case TYPE.TA: {
       if (args.length < 4) count(4);
-      const value = { keyTag: num(0, 0xffff, 'key tag'), algorithm: mnemonic(1, ALGORITHMS, 255, 'algorithm'), digestType: num(2, 255, 'digest type'), digest: hex(3, 'digest') };
+      const value = {
+        keyTag: num(0, 0xffff, 'key tag'),
+        algorithm: mnemonic(1, ALGORITHMS, 255, 'algorithm'),
+        digestType: num(2, 255, 'digest type'),
+        digest: hex(3, 'digest'),
+      };
       return { rdata: [viaPacket(codecs.ds, value)] };
     }
     case TYPE.DNSKEY:
@@ -293,7 +314,12 @@ export function parseRdata(type: number, args: Token[], ctx: RdataContext): Rdat
     case TYPE.CERT: {
       if (args.length < 4) count(4);
       return {
-        rdata: [u16(mnemonic(0, CERT_TYPES, 0xffff, 'certificate type')), u16(num(1, 0xffff, 'key tag')), Buffer.from([mnemonic(2, ALGORITHMS, 255, 'algorithm')]), base64(3, 'certificate')],
+        rdata: [
+          u16(mnemonic(0, CERT_TYPES, 0xffff, 'certificate type')),
+          u16(num(1, 0xffff, 'key tag')),
+          Buffer.from([mnemonic(2, ALGORITHMS, 255, 'algorithm')]),
+          base64(3, 'certificate'),
+        ],
       };
     }
     case TYPE.DHCID:
@@ -301,7 +327,14 @@ export function parseRdata(type: number, args: Token[], ctx: RdataContext): Rdat
       if (args.length < 1) count(1);
       return { rdata: [base64(0, type === TYPE.DHCID ? 'digest' : 'key')] };
     case TYPE.LOC:
-      return { rdata: [loc(args.map((a) => a.text), fail)] };
+      return {
+        rdata: [
+          loc(
+            args.map((a) => a.text),
+            fail,
+          ),
+        ],
+      };
     case TYPE.IPSECKEY: {
       // RFC 4025 §3: precedence, gateway type, algorithm, gateway, optional base64 key.
       if (args.length < 4) count(4);
@@ -400,7 +433,10 @@ function generic(type: number, args: Token[], ctx: RdataContext): Rdata {
       const r = nameAt(m.end);
       exact(r.end + 20);
       const t = bytes.subarray(r.end);
-      return { rdata: [{ name: m.name, compress: true }, { name: r.name, compress: true }, t], soa: { serial: t.readUInt32BE(0), minimum: t.readUInt32BE(16) } };
+      return {
+        rdata: [{ name: m.name, compress: true }, { name: r.name, compress: true }, t],
+        soa: { serial: t.readUInt32BE(0), minimum: t.readUInt32BE(16) },
+      };
     }
     case TYPE.TXT:
     case TYPE.SPF:
@@ -639,9 +675,7 @@ function svcParams(tokens: Token[], tn: string, fail: (why: string) => never): B
         wire = u16(Number(value));
         break;
       case 4:
-        wire = Buffer.concat(
-          list(need()).map((x) => (net.isIPv4(x) ? Buffer.from(x.split('.').map(Number)) : fail(`${tn}: bad ipv4hint "${x}"`))),
-        );
+        wire = Buffer.concat(list(need()).map((x) => (net.isIPv4(x) ? Buffer.from(x.split('.').map(Number)) : fail(`${tn}: bad ipv4hint "${x}"`))));
         break;
       case 5:
         wire = Buffer.from(need(), 'base64');

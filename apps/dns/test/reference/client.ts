@@ -154,7 +154,10 @@ export function shapeOf(raw: Buffer, withTtl = true): Shape {
     question: (p.questions ?? []).map((q) => `${q.name}. ${q.class} ${q.type}`),
     answer: (p.answers ?? []).map((r) => rrText(r, withTtl)).sort(),
     authority: (p.authorities ?? []).map((r) => rrText(r, withTtl)).sort(),
-    additional: additionals.filter((r) => r.type !== 'OPT').map((r) => rrText(r, withTtl)).sort(),
+    additional: additionals
+      .filter((r) => r.type !== 'OPT')
+      .map((r) => rrText(r, withTtl))
+      .sort(),
     opt: opt
       ? `udp=${opt.udpPayloadSize} version=${opt.ednsVersion} do=${opt.flag_do ? 1 : 0} options=[${(opt.options ?? []).map(optionText).join(',')}]`
       : null,

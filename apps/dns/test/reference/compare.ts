@@ -53,6 +53,17 @@ export function describe(q: Query, bind: Buffer | null, ours: Buffer | null, dif
   if (q.opcode) how.push(`opcode ${q.opcode}`);
   const lines = [`### ${q.label}`, '', `Query: \`${q.raw ? '(hand-made message)' : `${q.name} ${q.type}`}\` (${how.join(', ')})`, ''];
   for (const d of diffs) lines.push(`- ${d.what}: BIND \`${JSON.stringify(d.bind)}\`, ours \`${JSON.stringify(d.ours)}\``);
-  lines.push('', 'BIND:', '```', bind ? JSON.stringify(shapeOf(bind), null, 1) : 'no reply', '```', 'Ours:', '```', ours ? JSON.stringify(shapeOf(ours), null, 1) : 'no reply', '```', '');
+  lines.push(
+    '',
+    'BIND:',
+    '```',
+    bind ? JSON.stringify(shapeOf(bind), null, 1) : 'no reply',
+    '```',
+    'Ours:',
+    '```',
+    ours ? JSON.stringify(shapeOf(ours), null, 1) : 'no reply',
+    '```',
+    '',
+  );
   return lines.join('\n');
 }

@@ -171,8 +171,7 @@ export function refusedQueries(s: Scenario): Query[] {
 export function forwardedQueries(): Query[] {
   const d = OUTSIDE.domain;
   const q: Query[] = [];
-  const add = (label: string, name: string, type: string, more: Partial<Query> = {}) =>
-    q.push({ label, name, type, edns: 1232, ttlSlack: 5, ...more });
+  const add = (label: string, name: string, type: string, more: Partial<Query> = {}) => q.push({ label, name, type, edns: 1232, ttlSlack: 5, ...more });
   add('forwarded CNAME chain', `www.${d}`, 'A');
   add('forwarded CNAME chain again (cached)', `www.${d}`, 'A');
   add('forwarded A', `web.${d}`, 'A');

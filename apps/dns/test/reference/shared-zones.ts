@@ -170,7 +170,8 @@ export function zoneQueries(z: SharedZone, records: DumpedRecord[], limit: numbe
     }
     if (first === '*') {
       const parent = fromLabels(wireLabels(name).slice(1));
-      for (const t of new Set([TYPE.A, TYPE.TXT, TYPE.MX, ...types.keys()])) base.push({ name: under(parent, 'w-sstt'), type: t, why: `from a wildcard ${typeName(t)}` });
+      for (const t of new Set([TYPE.A, TYPE.TXT, TYPE.MX, ...types.keys()]))
+        base.push({ name: under(parent, 'w-sstt'), type: t, why: `from a wildcard ${typeName(t)}` });
       base.push({ name: under(parent, 'a', 'b-sstt'), type: TYPE.A, why: 'two labels below a wildcard' });
     }
     if (types.has(TYPE.DNAME)) {
@@ -186,7 +187,8 @@ export function zoneQueries(z: SharedZone, records: DumpedRecord[], limit: numbe
   const out: ZoneQuery[] = [];
   base.forEach((b, i) => {
     const label = `${wireToText(b.name)} ${typeName(b.type)} [${b.why}]`;
-    const q = (how: string, more: Partial<ZoneQuery>) => out.push({ label: `${label} ${how}`, qname: b.name, qtype: b.type, tcp: false, edns: 1232, dnssecOk: false, rd: true, ...more });
+    const q = (how: string, more: Partial<ZoneQuery>) =>
+      out.push({ label: `${label} ${how}`, qname: b.name, qtype: b.type, tcp: false, edns: 1232, dnssecOk: false, rd: true, ...more });
     q('UDP EDNS 1232', {});
     const turns: Array<[string, Partial<ZoneQuery>]> = [
       ['TCP', { tcp: true }],
@@ -337,9 +339,10 @@ export function compareShapes(b: ReplyShape, o: ReplyShape): string[] {
     const missing = bs.filter((r) => !os.includes(r));
     const extra = os.filter((r) => !bs.includes(r));
     if (missing.length || extra.length || bs.length !== os.length) {
-      diffs.push(`${sec}: only BIND [${missing.slice(0, 6).join(' | ')}${missing.length > 6 ? ` ... ${missing.length}` : ''}], only ours [${extra.slice(0, 6).join(' | ')}${extra.length > 6 ? ` ... ${extra.length}` : ''}]`);
+      diffs.push(
+        `${sec}: only BIND [${missing.slice(0, 6).join(' | ')}${missing.length > 6 ? ` ... ${missing.length}` : ''}], only ours [${extra.slice(0, 6).join(' | ')}${extra.length > 6 ? ` ... ${extra.length}` : ''}]`,
+      );
     }
   });
   return diffs;
 }
-

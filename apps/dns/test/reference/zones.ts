@@ -134,4 +134,3 @@ export function outsideZoneTexts(): Array<{ origin: string; text: string }> {
     },
   ];
 }
-

@@ -46,7 +46,7 @@ export function dispatch(s: Pop3Session, line: string): Promise<void> | void {
   const verb = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();
   const args = sp < 0 ? '' : line.slice(sp + 1);
   const cmd = Object.hasOwn(COMMANDS, verb) ? COMMANDS[verb as Verb] : undefined;
-  if (!cmd || !cmd.states.includes(s.state)) return s.error(REPLIES.unknown);
+  if (cmd === undefined || !cmd.states.includes(s.state)) return s.error(REPLIES.unknown);
   if (cmd.login && !s.secure && !s.ctx.plaintextAuth) return s.error(REPLIES.privacy);
   return cmd.handle(s, args);
 }
@@ -88,7 +88,12 @@ function listing(s: Pop3Session, args: string, value: (m: Message) => string | n
     return;
   }
   const live = s.messages.filter((m) => !m.deleted);
-  s.send(multiLine(header(live.length), live.map((m) => `${m.number} ${value(m)}`)));
+  s.send(
+    multiLine(
+      header(live.length),
+      live.map((m) => `${m.number} ${value(m)}`),
+    ),
+  );
 }
 
 function capabilities(s: Pop3Session): string[] {
@@ -122,7 +127,9 @@ function loginFailed(s: Pop3Session): void {
 async function login(s: Pop3Session, name: string, password: string, wellFormed = true): Promise<void> {
   const known: User | undefined = s.ctx.scenario.users.find((u) => u.name === name);
   s.penaltySince = Date.now();
-  const user = await s.ctx.penalty.attempt(s.remoteAddress, known?.name, () => (wellFormed && known && sameSecret(password, known.password) ? known : undefined));
+  const user = await s.ctx.penalty.attempt(s.remoteAddress, known?.name, () =>
+    wellFormed && known && sameSecret(password, known.password) ? known : undefined,
+  );
   s.penaltySince = undefined;
   if (!user) return loginFailed(s);
   s.pendingUser = undefined;
@@ -228,18 +235,34 @@ export const COMMANDS: Record<Verb, Command> = {
     handle(s) {
       let count = 0;
       let octets = 0;
-      for (const m of s.messages) if (!m.deleted) (count++, (octets += m.size));
+      for (const m of s.messages) {
+        if (m.deleted) continue;
+        count++;
+        octets += m.size;
+      }
       s.reply(`+OK ${count} ${octets}`);
     },
   },
   LIST: {
     states: TRANSACTION,
-    handle: (s, args) => listing(s, args, (m) => m.size, (count) => `+OK ${count} messages:`),
+    handle: (s, args) =>
+      listing(
+        s,
+        args,
+        (m) => m.size,
+        (count) => `+OK ${count} messages:`,
+      ),
   },
   // RFC 1939 §7
   UIDL: {
     states: TRANSACTION,
-    handle: (s, args) => listing(s, args, (m) => m.uidl, () => '+OK'),
+    handle: (s, args) =>
+      listing(
+        s,
+        args,
+        (m) => m.uidl,
+        () => '+OK',
+      ),
   },
   RETR: {
     states: TRANSACTION,

@@ -6,7 +6,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { VirtualSizeCounter } from './wire.ts';
-import { hex8, lockUidList, newUidList, parseUidList, serializeUidList, UIDLIST_LOCK_NAME, UIDLIST_NAME, sortMaildirNames, type UidList, type UidRecord } from './uidlist.ts';
+import {
+  hex8,
+  lockUidList,
+  newUidList,
+  parseUidList,
+  serializeUidList,
+  UIDLIST_LOCK_NAME,
+  UIDLIST_NAME,
+  sortMaildirNames,
+  type UidList,
+  type UidRecord,
+} from './uidlist.ts';
 
 /** Files at most this large are read in one go for RETR/TOP; larger ones are streamed. */
 export const SMALL_MESSAGE_OCTETS = 64 * 1024;

@@ -5,7 +5,16 @@
 import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import { ConnectionLimiter, listenTcp, silentLogger, wrapSocket, type LimitedConnection, type Logger, type TcpConnection, type TcpListener } from '@sstt/runtime';
+import {
+  ConnectionLimiter,
+  listenTcp,
+  silentLogger,
+  wrapSocket,
+  type LimitedConnection,
+  type Logger,
+  type TcpConnection,
+  type TcpListener,
+} from '@sstt/runtime';
 import type { Scenario } from '@sstt/scenario';
 import { AuthPenalty } from '../auth-penalty.ts';
 import { mailTlsOptions } from '../tls.ts';

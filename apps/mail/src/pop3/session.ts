@@ -154,7 +154,13 @@ export class Pop3Session {
 
   /** Closed by the connection limiter: a goodbye, then the connection goes at once. */
   shed(why: ShedReason): void {
-    this.reply(why === 'room' ? '-ERR [SYS/TEMP] Too many connections, closing this one.' : why === 'idle' ? '-ERR Disconnected for inactivity.' : '-ERR Disconnected: too slow.');
+    this.reply(
+      why === 'room'
+        ? '-ERR [SYS/TEMP] Too many connections, closing this one.'
+        : why === 'idle'
+          ? '-ERR Disconnected for inactivity.'
+          : '-ERR Disconnected: too slow.',
+    );
     this.conn.destroy();
   }
 
@@ -337,15 +343,18 @@ export class Pop3Session {
     const TICKS = 4;
     let seen = this.activity;
     let quiet = 0;
-    this.idleTimer = setInterval(() => {
-      if (this.activity !== seen || this.upgrading) {
-        seen = this.activity;
-        quiet = 0;
-      } else if (this.state === 'CLOSED') {
-        // We said goodbye a whole tick ago and the client still holds the connection open.
-        this.conn.destroy();
-      } else if (++quiet >= TICKS) this.autologout();
-    }, Math.max(1, Math.ceil(this.ctx.limits.idleTimeoutMs / TICKS)));
+    this.idleTimer = setInterval(
+      () => {
+        if (this.activity !== seen || this.upgrading) {
+          seen = this.activity;
+          quiet = 0;
+        } else if (this.state === 'CLOSED') {
+          // We said goodbye a whole tick ago and the client still holds the connection open.
+          this.conn.destroy();
+        } else if (++quiet >= TICKS) this.autologout();
+      },
+      Math.max(1, Math.ceil(this.ctx.limits.idleTimeoutMs / TICKS)),
+    );
     this.idleTimer.unref();
   }
 
@@ -430,7 +439,8 @@ export class Pop3Session {
         this.tap.client(item, this.continuation !== undefined || /^(PASS|APOP|AUTH\s+\S+\s+\S)/i.test(item));
         pending = dispatch(this, item);
       } catch (err) {
-        return this.failed(err);
+        this.failed(err);
+        return;
       }
       if (pending) {
         this.busy = true;

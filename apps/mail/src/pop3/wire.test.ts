@@ -87,7 +87,8 @@ describe('readPreparedBody + withStatus (small messages in one buffer)', () => {
       const f = file(text);
       const size = crlfSize(text);
       expect(withStatus('+OK 1 octets', readPreparedBody(f, size)!).toString('latin1')).toBe('+OK 1 octets\r\n' + reference(text));
-      for (const lines of [0, 1, 2, 10]) expect(withStatus('+OK', readPreparedBody(f, size, lines)!).toString('latin1')).toBe('+OK\r\n' + reference(text, lines));
+      for (const lines of [0, 1, 2, 10])
+        expect(withStatus('+OK', readPreparedBody(f, size, lines)!).toString('latin1')).toBe('+OK\r\n' + reference(text, lines));
     }
   });
 
@@ -143,7 +144,8 @@ describe('VirtualSizeCounter', () => {
 
 describe('dovecot-uidlist', () => {
   it('parses and writes version 3 as dovecot does', () => {
-    const text = '3 V1795652359 N6 Ge3021310077b076b4a2f000083ecc375\n1 W15 :1600000000.M4P1.host\n2 :1700000000.M4P1.host,S=14,W=17\n5 W17 :1700000003.M3P1.host,S=14\n';
+    const text =
+      '3 V1795652359 N6 Ge3021310077b076b4a2f000083ecc375\n1 W15 :1600000000.M4P1.host\n2 :1700000000.M4P1.host,S=14,W=17\n5 W17 :1700000003.M3P1.host,S=14\n';
     const list = parseUidList(text)!;
     expect(list.validity).toBe(1795652359);
     expect(list.nextUid).toBe(6);
@@ -163,7 +165,7 @@ describe('dovecot-uidlist', () => {
     expect(parseUidList('3 V5 N3\n2 :a\n1 :b\n')).toBeUndefined();
   });
 
-  it('formats the UIDL as %08Xu%08Xv in dovecot\'s lower-case hex', () => {
+  it("formats the UIDL as %08Xu%08Xv in dovecot's lower-case hex", () => {
     expect(uidl(1, 0x6b077b07)).toBe('000000016b077b07');
     expect(uidl(255, 1)).toBe('000000ff00000001');
   });
@@ -180,7 +182,10 @@ describe('dovecot-uidlist', () => {
     const names: string[] = [];
     for (const p of parts) for (const m of ms) for (const h of hosts) names.push(p + m + h);
     // a fixed shuffle, so that the input order is not already sorted
-    const shuffled = names.map((n, i) => [((i * 7919) % 101) + i / 1000, n] as const).sort((a, b) => a[0] - b[0]).map(([, n]) => n);
+    const shuffled = names
+      .map((n, i) => [((i * 7919) % 101) + i / 1000, n] as const)
+      .sort((a, b) => a[0] - b[0])
+      .map(([, n]) => n);
     expect(sortMaildirNames([...shuffled])).toEqual([...shuffled].sort(compareMaildirNames));
   });
 });
