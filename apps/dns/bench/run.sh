@@ -11,6 +11,7 @@
 #                   then answer the same load and "CPU us/query" compares their cost without saturation
 #        ZONE=bind-limits  a zone of ../shared/dns-zones (or a path to such a folder) instead of the lab's;
 #                   the summary's load time (spawn to first answer) and RSS then compare loading it
+#        SERVERS="bind ours ours-noev"  ours-noev: our server with the console's session journal off (SSTT_EVENTS=none)
 #        SERVERS="bind ours"  add ours-wrap / ours-dgram (our server forced onto Node's udp_wrap binding or
 #                   node:dgram instead of the batching addon, SSTT_DNS_UDP=wrap|dgram) and
 #                   floor / floor-sync (a Node UDP server that only echoes: node:dgram's ceiling)
@@ -61,6 +62,7 @@ start() {
   case "$1" in
     bind) $SP "$NAMED" -g -n 1 -c "$W/named.conf" >"$W/named.log" 2>&1 & SPID=$! ;;
     ours) $SP node --import tsx bench/server.ts "$W" "$PORT" >"$W/ours.log" 2>&1 & SPID=$! ;;
+    ours-noev) SSTT_EVENTS=none $SP node --import tsx bench/server.ts "$W" "$PORT" >"$W/ours.log" 2>&1 & SPID=$! ;;
     ours-wrap) SSTT_DNS_UDP=wrap $SP node --import tsx bench/server.ts "$W" "$PORT" >"$W/ours.log" 2>&1 & SPID=$! ;;
     ours-dgram) SSTT_DNS_UDP=dgram $SP node --import tsx bench/server.ts "$W" "$PORT" >"$W/ours.log" 2>&1 & SPID=$! ;;
     floor) $SP node --import tsx bench/floor.ts "$PORT" >"$W/floor.log" 2>&1 & SPID=$! ;;
@@ -136,6 +138,7 @@ for (const [k, rs] of Object.entries(by)) {
   const load = rs.map((r) => +r[9]), rss = rs.map((r) => +r[10]);
   console.log(`${k.padEnd(10)} QPS ${med(q).toFixed(0)} [${Math.min(...q).toFixed(0)}-${Math.max(...q).toFixed(0)}]  latency avg ${med(la).toFixed(3)} ms  max ${med(lm).toFixed(1)} ms  CPU ${med(cpu).toFixed(1)} us/query (${med(cores).toFixed(2)} cores)  lost ${rs.map((r) => r[5]).join(",")}  load ${med(load).toFixed(0)} ms  RSS ${med(rss).toFixed(0)} MB`);
 }
+if (M["ours-noev"] && M.ours) console.log(`ratio ours/ours-noev = ${(M.ours.qps / M["ours-noev"].qps).toFixed(3)}x QPS with the session journal on (target >= 0.95x), CPU per query ${(M.ours.cpu / M["ours-noev"].cpu).toFixed(2)}x`);
 for (const f of ["ours-wrap", "ours-dgram", "floor", "floor-sync"]) if (M[f] && M.bind) console.log(`ratio ${f}/bind = ${(M[f].qps / M.bind.qps).toFixed(2)}x QPS, CPU per query ${(M[f].cpu / M.bind.cpu).toFixed(2)}x`);
 if (M.bind && M.ours) {
   console.log(`ratio ours/bind = ${(M.ours.qps / M.bind.qps).toFixed(2)}x QPS  (target >= 1.00x)`);

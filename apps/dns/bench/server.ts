@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadScenario } from '@sstt/scenario';
 import { runApp, silentLogger } from '@sstt/runtime';
+import { installJournal } from '@sstt/events';
 import { createDnsServer } from '../src/server.ts';
 import { udpTransport } from '../src/udp.ts';
 
@@ -15,11 +16,13 @@ if (!dir || !portText) {
 }
 const zoneFiles = JSON.parse(fs.readFileSync(path.join(dir, 'zones.json'), 'utf8')) as Array<{ origin: string; file: string }>;
 const scenario = loadScenario({
-  env: { SSTT_PROFILE: 'lab', SSTT_DATA_DIR: dir, SSTT_CERTS_DIR: dir, SSTT_DNS_FORWARDERS: '127.0.0.1:9' },
+  env: { SSTT_PROFILE: 'lab', SSTT_DATA_DIR: dir, SSTT_CERTS_DIR: dir, SSTT_DNS_FORWARDERS: '127.0.0.1:9', ...(process.env.SSTT_EVENTS ? { SSTT_EVENTS: process.env.SSTT_EVENTS } : {}) },
   flags: {},
   configFile: undefined,
 });
 const log = silentLogger();
+// The session journal the console reads, as main.ts installs it (SSTT_EVENTS=none: off).
+installJournal(scenario, 'dns');
 await runApp({
   app: 'dns-bench',
   log,

@@ -5,6 +5,7 @@
 # and paired round by round), the CPU use of each server and of wrk, and which of them was the limit.
 #   bash bench/run.sh [REPS=9] [DUR=4]         env: PIN=1 pins servers to CPU 1 and wrk to CPU 0
 #                                                   LOG=0 turns web_sstt's access log off
+#                                                   EVENTS=none turns the console's session journal off
 #                                                   FILES="big.zip" SERVERS="web_sstt node_http" measure a subset
 # Run serialised with the other benchmarks: flock /tmp/sstt-bench.lock npm run bench -w @sstt/http
 set -euo pipefail
@@ -62,6 +63,9 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT INT TERM
 
 LOGFLAG=(--log-dir "$W/logs"); [ "${LOG:-1}" = 0 ] && LOGFLAG=()
+# The console's session journal is on as in npm run dev (under $W); EVENTS=none turns it off.
+export SSTT_DATA_DIR="$W/data"
+[ -n "${EVENTS:-}" ] && export SSTT_EVENTS="$EVENTS" && echo "(session journal: SSTT_EVENTS=$EVENTS)"
 $SP node --import tsx "$APP/src/main.ts" "$P_OURS" "$WWW" --listen 127.0.0.1 --no-https --max-requests $MAXREQ "${LOGFLAG[@]}" \
   > "$W/ours.out" 2>&1 & PIDS+=($!)
 # The same server with a 64 KiB cache limit: the 1 MiB file is streamed from disk (page cache).
