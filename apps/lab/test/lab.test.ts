@@ -2,14 +2,13 @@
 // table from cliente, the report's check, Ctrl-C; the same without IPsec, killed with SIGKILL and
 // cleaned by `down`; and once more with swanctl. After each: no namespace, /etc/netns directory,
 // process or state file of the lab is left.
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renewCertificates, revokeCertificate } from '@sstt/pki';
 import { certPaths } from '@sstt/scenario';
-import { netnsList, requireTool, run } from '@sstt/testkit';
+import { netnsList, requireTool, run, type Spawned, spawnWatched } from '@sstt/testkit';
 import { labContext } from '../src/lab.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -22,25 +21,10 @@ function lab(...args: string[]) {
   return run(process.execPath, [cli, ...args], { timeoutMs: 120_000 });
 }
 
-interface Up {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
-
-async function labUp(...args: string[]): Promise<Up> {
-  const child = spawn(process.execPath, [cli, 'up', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 120_000;
-  while (!out.includes('Ctrl-C takes the lab down.')) {
-    if (child.exitCode !== null) throw new Error(`sstt-lab up ended (${child.exitCode}):\n${out}`);
-    if (Date.now() > deadline) throw new Error(`sstt-lab up did not finish:\n${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { child, output: () => out, exited };
+async function labUp(...args: string[]): Promise<Spawned> {
+  const up = spawnWatched(process.execPath, [cli, 'up', ...args]);
+  await up.waitFor(/Ctrl-C takes the lab down\./, 120_000);
+  return up;
 }
 
 /** Everything a lab could leave: its namespaces, /etc/netns dirs, its state file. */
@@ -51,7 +35,7 @@ async function leftOver(): Promise<string[]> {
   return left;
 }
 
-async function stopWithCtrlC(u: Up): Promise<number> {
+async function stopWithCtrlC(u: Spawned): Promise<number> {
   const t0 = Date.now();
   u.child.kill('SIGINT');
   expect(await u.exited).toBe(0);

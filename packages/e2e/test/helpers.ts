@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SERVICES, type Service } from '@sstt/scenario';
-import { freePort } from '@sstt/testkit';
+import { freePort, type Spawned, spawnWatched } from '@sstt/testkit';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const BIN = path.join(ROOT, 'node_modules', '.bin');
@@ -37,43 +36,11 @@ export async function silentForwarder(): Promise<{ port: number; close(): void }
   return { port: sock.address().port, close: () => sock.close() };
 }
 
-export interface Spawned {
-  child: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-  waitFor(pattern: RegExp, timeoutMs: number): Promise<void>;
-}
+export type { Spawned };
 
 /** Spawns a command in its own process group (so Ctrl-C can be sent to the group, as a terminal does). */
 export function spawnGroup(cmd: string, args: string[], env: Record<string, string>, cwd = ROOT): Spawned {
-  const child = spawn(cmd, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const listeners = new Set<() => void>();
-  const onData = (d: Buffer) => {
-    out += d.toString();
-    for (const f of listeners) f();
-  };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    child,
-    output: () => out,
-    exited,
-    waitFor: (pattern, timeoutMs) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output:\n${out.slice(-3000)}`)), timeoutMs);
-        const check = () => {
-          if (pattern.test(out)) {
-            clearTimeout(timer);
-            listeners.delete(check);
-            resolve();
-          }
-        };
-        listeners.add(check);
-        check();
-      }),
-  };
+  return spawnWatched(cmd, args, { env, cwd, detached: true });
 }
 
 /** Resolves once something accepts TCP connections on the port (the server process is external). */

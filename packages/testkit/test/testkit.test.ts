@@ -53,3 +53,15 @@ describe('raw clients', () => {
     sock.close();
   });
 });
+
+describe('spawnWatched', () => {
+  it('waits for what a program prints, and says so when it ends without printing it', async () => {
+    const { spawnWatched } = await import('../src/run.ts');
+    const p = spawnWatched('sh', ['-c', 'echo starting; sleep 0.1; echo ready >&2; sleep 0.2']);
+    await p.waitFor(/ready/, 5_000);
+    expect(p.output()).toBe('starting\nready\n');
+    expect(await p.exited).toBe(0);
+    const q = spawnWatched('sh', ['-c', 'echo nope; exit 3']);
+    await expect(q.waitFor(/ready/, 5_000)).rejects.toThrow(/^sh ended \(3\) before printing \/ready\/; output:\nnope\n$/);
+  });
+});
