@@ -16,7 +16,13 @@ if (!dir || !portText) {
 }
 const zoneFiles = JSON.parse(fs.readFileSync(path.join(dir, 'zones.json'), 'utf8')) as Array<{ origin: string; file: string }>;
 const scenario = loadScenario({
-  env: { SSTT_PROFILE: 'lab', SSTT_DATA_DIR: dir, SSTT_CERTS_DIR: dir, SSTT_DNS_FORWARDERS: '127.0.0.1:9', ...(process.env.SSTT_EVENTS ? { SSTT_EVENTS: process.env.SSTT_EVENTS } : {}) },
+  env: {
+    SSTT_PROFILE: 'lab',
+    SSTT_DATA_DIR: dir,
+    SSTT_CERTS_DIR: dir,
+    SSTT_DNS_FORWARDERS: '127.0.0.1:9',
+    ...(process.env.SSTT_EVENTS ? { SSTT_EVENTS: process.env.SSTT_EVENTS } : {}),
+  },
   flags: {},
   configFile: undefined,
 });
