@@ -17,6 +17,9 @@ export type EventProtocol = (typeof EVENT_PROTOCOLS)[number];
 const PORT = 'a port number from 0 to 65535 (0 = any free port)';
 const port = z.number({ error: PORT }).int({ error: PORT }).min(0, { error: PORT }).max(65535, { error: PORT });
 const ipv4 = z.ipv4({ error: 'an IPv4 address such as 127.0.0.1' });
+/** A share of a cap, in percent (1-100), described for the JSON Schema. */
+const percent = (description: string) => z.number().int().min(1).max(100).optional().describe(description);
+
 const hostPort = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$|^[0-9a-fA-F:]+$/, {
   message: 'an IP address, optionally with :port (IPv6 as [addr]:port)',
 });
@@ -79,13 +82,7 @@ export const configSchema = z
             maxTcpClientsPerAddress: z.number().int().min(1).optional().describe('DNS over TCP connections per client address (default 50)'),
             tcpIdleTimeoutMs: z.number().int().min(100).optional().describe('a TCP connection without a query for this long is closed (default 30000)'),
             maxTcpQueries: z.number().int().min(1).optional().describe('queries answered on one TCP connection before it is closed (default 10000)'),
-            pressurePercent: z
-              .number()
-              .int()
-              .min(1)
-              .max(100)
-              .optional()
-              .describe('from this share of maxTcpClients on, pressureTcpIdleTimeoutMs applies (default 75)'),
+            pressurePercent: percent('from this share of maxTcpClients on, pressureTcpIdleTimeoutMs applies (default 75)'),
             pressureTcpIdleTimeoutMs: z.number().int().min(100).optional().describe('TCP idle timeout under pressure (default 2000)'),
           })
           .strict()
@@ -105,13 +102,7 @@ export const configSchema = z
             maxConnections: z.number().int().min(1).optional().describe('HTTP and HTTPS connections in total (default 1024)'),
             maxConnectionsPerClient: z.number().int().min(1).optional().describe('HTTP and HTTPS connections per client address (default 256)'),
             headerTimeoutMs: z.number().int().min(100).optional().describe('time to send a whole request head once started (default 5000)'),
-            pressurePercent: z
-              .number()
-              .int()
-              .min(1)
-              .max(100)
-              .optional()
-              .describe('from this share of maxConnections on, the timeouts below apply (default 75)'),
+            pressurePercent: percent('from this share of maxConnections on, the timeouts below apply (default 75)'),
             pressureHeaderTimeoutMs: z.number().int().min(100).optional().describe('header timeout under pressure (default 2000)'),
             pressureIdleTimeoutMs: z.number().int().min(100).optional().describe('keep-alive idle timeout under pressure (default 1000)'),
           })
