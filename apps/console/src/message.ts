@@ -6,20 +6,14 @@
 import fs from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { AttachmentInfo } from './api-types.ts';
+
+export type { AttachmentInfo };
 
 /** Inline images larger than this are not embedded (the attachment link still works). */
 const MAX_INLINE_IMAGE = 2 * 1024 * 1024;
 /** Text and HTML parts longer than this are cut (the raw source has everything). */
 const MAX_TEXT = 2 * 1024 * 1024;
-
-export interface AttachmentInfo {
-  index: number;
-  filename: string;
-  contentType: string;
-  size: number;
-  contentId?: string;
-  inline: boolean;
-}
 
 export interface ParsedMessage {
   headers: Array<{ name: string; value: string }>;

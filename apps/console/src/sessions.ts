@@ -5,19 +5,14 @@
 import { EventEmitter } from 'node:events';
 import dnsPacket from 'dns-packet';
 import type { JournalEvent } from '@sstt/events';
+import type { Line, SessionSummary, SessionTls } from './api-types.ts';
+
+export type { Line, SessionSummary };
 
 export const MAX_SESSIONS = 2000;
 /** Lines kept over all sessions (the oldest sessions go first): the timeline's memory stays bounded. */
 export const MAX_TOTAL_LINES = 60_000;
 export const MAX_LINES = 400;
-
-export interface Line {
-  t: number;
-  /** c: the client, s: the server, tls: the handshake, note: something the console adds. */
-  dir: 'c' | 's' | 'tls' | 'note';
-  text: string;
-  secret?: boolean;
-}
 
 export interface Session {
   id: string;
@@ -29,27 +24,13 @@ export interface Session {
   lines: Line[];
   /** Lines not kept past MAX_LINES. */
   dropped: number;
-  tls: { version: string; cipher: string; peer?: string } | null;
+  tls: SessionTls;
   /** SMTP: the ids of the messages accepted in this session (`250 OK id=...`). */
   smtpIds: string[];
   /** The user who logged in (AUTH, USER), when there was one. */
   user?: string;
   /** DNS: the message as sent (base64), decoded on demand. */
   dns?: { tr: string; r?: string; q?: string };
-}
-
-export interface SessionSummary {
-  id: string;
-  protocol: string;
-  client: string;
-  start: number;
-  end: number | null;
-  lines: number;
-  summary: string;
-  tls: Session['tls'];
-  smtpIds: string[];
-  user?: string;
-  rcode?: string;
 }
 
 const MASK = '••••••••';

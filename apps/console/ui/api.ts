@@ -1,4 +1,7 @@
 // The console's API as the pages use it: the same /api/v1 calls a script would make.
+import type { AttachmentInfo as Attachment, Line, SessionSummary } from '../src/api-types.ts';
+
+export type { Attachment, Line, SessionSummary };
 export interface Summary {
   id: string;
   user: string;
@@ -25,14 +28,6 @@ export interface Page {
   tookMs: number;
   messages: Summary[];
 }
-export interface Attachment {
-  index: number;
-  filename: string;
-  contentType: string;
-  size: number;
-  contentId?: string;
-  inline: boolean;
-}
 export interface Parsed {
   headers: Array<{ name: string; value: string }>;
   from: string;
@@ -56,19 +51,6 @@ export interface Mailbox {
   unread: number;
   size: number;
 }
-export interface SessionSummary {
-  id: string;
-  protocol: string;
-  client: string;
-  start: number;
-  end: number | null;
-  lines: number;
-  summary: string;
-  tls: { version: string; cipher: string; peer?: string } | null;
-  smtpIds: string[];
-  user?: string;
-  rcode?: string;
-}
 export interface Session extends SessionSummary {
   local: string;
   lines: never;
@@ -77,7 +59,7 @@ export interface Session extends SessionSummary {
   messages: Array<{ id: string; user: string; subject: string }>;
 }
 export interface SessionDetail extends Omit<Session, 'lines'> {
-  lines: Array<{ t: number; dir: 'c' | 's' | 'tls' | 'note'; text: string; secret?: boolean }>;
+  lines: Line[];
 }
 export interface Info {
   domain: string;
