@@ -6,7 +6,7 @@ import dgram from 'node:dgram';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Scenario } from '@sstt/scenario';
-import { mutated, pieces, rawTcp, runCampaign, type FuzzBudget } from '@sstt/testkit';
+import { endings, mutated, rawTcp, runCampaign, writeFuzzed, type FuzzBudget } from '@sstt/testkit';
 import { ask, rcode, startDns } from '../test/helpers.ts';
 import { query } from './seeds.ts';
 
@@ -38,14 +38,12 @@ export async function dnsLiveCampaign(s: Scenario, budget: FuzzBudget): Promise<
         4,
       ),
       cuts: fc.array(fc.nat(), { maxLength: 4 }),
-      ending: fc.constantFrom('end', 'destroy', 'wait'),
+      ending: endings(),
     });
     const property = fc.asyncProperty(input, async ({ datagrams, stream, cuts, ending }) => {
       for (const d of datagrams) udp.send(d, server.port, '127.0.0.1');
       const c = await rawTcp(server.port);
-      for (const p of pieces(stream, cuts)) c.write(p);
-      if (ending === 'end') c.end();
-      else if (ending === 'destroy') c.destroy();
+      writeFuzzed(c, stream, cuts, ending);
       const u = await ask('udp', server.port, { name: probeName, type: 'A' });
       assert.equal(rcode(u), 'NOERROR', 'UDP probe');
       assert.equal(u.answers?.[0]?.name, probeName, 'UDP probe answer');

@@ -5,7 +5,7 @@
 // byte of the secret outside the web root ever appears (the world watches every connection).
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { mutated, pieces, runCampaign, type FuzzBudget } from '@sstt/testkit';
+import { endings, mutated, runCampaign, writeFuzzed, type FuzzBudget } from '@sstt/testkit';
 import type { Running, World } from '../test/world.ts';
 import { pipeline } from './seeds.ts';
 
@@ -26,13 +26,11 @@ export async function httpLiveCampaign(world: World, budget: FuzzBudget): Promis
       transport: fc.constantFrom('tcp' as const, 'net' as const, 'tls' as const),
       stream: fc.oneof({ weight: 4, arbitrary: mutated(pipeline, 8) }, { weight: 1, arbitrary: fc.uint8Array({ maxLength: 400 }).map((b) => Buffer.from(b)) }),
       cuts: fc.array(fc.nat(), { maxLength: 5 }),
-      ending: fc.constantFrom('end', 'destroy', 'wait'),
+      ending: endings(),
     });
     const property = fc.asyncProperty(input, async ({ transport, stream, cuts, ending }) => {
       const c = await server.byName(transport).connect();
-      for (const p of pieces(stream, cuts)) c.write(p);
-      if (ending === 'end') c.end();
-      else if (ending === 'destroy') c.destroy();
+      writeFuzzed(c, stream, cuts, ending);
       assert.equal(await probe(world, server, transport), 'HTTP/1.1 200 OK\r\n', `probe over ${transport}`);
       const got = c.buffered.toString('latin1');
       c.destroy();

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Scenario } from '@sstt/scenario';
-import { mutated, pieces, rawTcp, runCampaign, startServer, type FuzzBudget } from '@sstt/testkit';
+import { commandStream, endings, pieces, rawTcp, runCampaign, startServer, writeFuzzed, type FuzzBudget } from '@sstt/testkit';
 import { AuthPenalty } from '../src/auth-penalty.ts';
 import { LineReader } from '../src/pop3/line-reader.ts';
 import { createPop3Server, POP3_GREETING } from '../src/pop3/server.ts';
@@ -87,18 +87,13 @@ export async function pop3LiveCampaign(s: Scenario, budget: FuzzBudget): Promise
     createPop3Server({ scenario: s, host: '127.0.0.1', port: 0, plaintextAuth: true, closeGraceMs: 100, penalty: new AuthPenalty({ baseMs: 1, maxMs: 2 }) }),
   );
   try {
-    const stream = mutated(
-      fc.array(command(s), { maxLength: 12 }).map((cs) => new Uint8Array(Buffer.from(cs.map((c) => `${c}\r\n`).join(''), 'utf8'))),
-      4,
-    );
-    const input = fc.record({ stream, cuts: fc.array(fc.nat(), { maxLength: 4 }), ending: fc.constantFrom('end', 'destroy', 'wait') });
+    const stream = commandStream(command(s));
+    const input = fc.record({ stream, cuts: fc.array(fc.nat(), { maxLength: 4 }), ending: endings() });
     const property = fc.asyncProperty(input, async ({ stream, cuts, ending }) => {
       // DELE and QUIT empty the mailbox now and then; keep something to RETR.
       if (listMaildir(s, user, 'new').length + listMaildir(s, user, 'cur').length < 2) writeMessage(s, user, 'Subject: x\r\n\r\nbody\r\n.\r\n..dots\r\n');
       const c = await rawTcp(server.port);
-      for (const p of pieces(stream, cuts)) c.write(p);
-      if (ending === 'end') c.end();
-      else if (ending === 'destroy') c.destroy();
+      writeFuzzed(c, stream, cuts, ending);
       const probe = await rawTcp(server.port);
       try {
         assert.equal(await probe.readLine(5000), `${POP3_GREETING}\r\n`);

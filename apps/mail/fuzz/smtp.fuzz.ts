@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Scenario } from '@sstt/scenario';
-import { mutated, pieces, rawTcp, runCampaign, type FuzzBudget } from '@sstt/testkit';
+import { commandStream, endings, rawTcp, runCampaign, writeFuzzed, type FuzzBudget } from '@sstt/testkit';
 import { startSmtp } from '../test/helpers.ts';
 
 function command(s: Scenario): fc.Arbitrary<string> {
@@ -47,16 +47,11 @@ function command(s: Scenario): fc.Arbitrary<string> {
 export async function smtpLiveCampaign(s: Scenario, budget: FuzzBudget): Promise<number> {
   const server = await startSmtp({ scenario: s, closeGraceMs: 100 });
   try {
-    const stream = mutated(
-      fc.array(command(s), { maxLength: 12 }).map((cs) => new Uint8Array(Buffer.from(cs.map((c) => `${c}\r\n`).join(''), 'utf8'))),
-      4,
-    );
-    const input = fc.record({ stream, cuts: fc.array(fc.nat(), { maxLength: 4 }), ending: fc.constantFrom('end', 'destroy', 'wait') });
+    const stream = commandStream(command(s));
+    const input = fc.record({ stream, cuts: fc.array(fc.nat(), { maxLength: 4 }), ending: endings() });
     const property = fc.asyncProperty(input, async ({ stream, cuts, ending }) => {
       const c = await rawTcp(server.port);
-      for (const p of pieces(stream, cuts)) c.write(p);
-      if (ending === 'end') c.end();
-      else if (ending === 'destroy') c.destroy();
+      writeFuzzed(c, stream, cuts, ending);
       const probe = await rawTcp(server.port);
       try {
         assert.match(await probe.readLine(5000), /^220 /);

@@ -96,3 +96,22 @@ export function pieces(bytes: Buffer, cuts: number[]): Buffer[] {
   out.push(bytes.subarray(from));
   return out;
 }
+
+/** How a fuzzed connection is left once its bytes are written: closed (FIN), reset, or open. */
+export type Ending = 'end' | 'destroy' | 'wait';
+export const endings = (): fc.Arbitrary<Ending> => fc.constantFrom<Ending>('end', 'destroy', 'wait');
+
+/** Writes `stream` in the pieces `cuts` makes, then leaves the connection as `ending` says. */
+export function writeFuzzed(conn: { write(b: Buffer): unknown; end(): unknown; destroy(): unknown }, stream: Buffer, cuts: number[], ending: Ending): void {
+  for (const p of pieces(stream, cuts)) conn.write(p);
+  if (ending === 'end') conn.end();
+  else if (ending === 'destroy') conn.destroy();
+}
+
+/** A line protocol's command stream (CRLF after each), mutated after it is framed. */
+export function commandStream(command: fc.Arbitrary<string>, maxCommands = 12, maxMutations = 4): fc.Arbitrary<Buffer> {
+  return mutated(
+    fc.array(command, { maxLength: maxCommands }).map((cs) => new Uint8Array(Buffer.from(cs.map((c) => `${c}\r\n`).join(''), 'utf8'))),
+    maxMutations,
+  );
+}
