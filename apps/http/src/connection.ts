@@ -321,8 +321,10 @@ export class Connection {
   }
 
   private log(status: number, requestLine: string, head: RequestHead | undefined, bytes: number, reason?: string): void {
-    this.tap.client(requestLine);
-    this.tap.server(`${status} ${REASONS[status] ?? ''}${reason ? ` (${reason})` : ''}, ${bytes} bytes`);
+    if (this.tap.id) {
+      this.tap.client(requestLine);
+      this.tap.server(`${status} ${REASONS[status] ?? ''}${reason ? ` (${reason})` : ''}, ${bytes} bytes`);
+    }
     const logs: ServerLogs | undefined = this.ctx.logs;
     if (!logs) return;
     const now = Date.now();

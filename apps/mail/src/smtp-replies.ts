@@ -141,7 +141,7 @@ export class EximConnection extends SMTPConnection implements LimitedConnection 
       this.tap.tls(this._socket as tls.TLSSocket);
     }
     // AUTH data (an initial response, or any line answering a 334 challenge) is a secret.
-    this.tap.client(command, this.lastCode === 334 || /^AUTH\s+\S+\s+\S/i.test(command.toString('latin1', 0, 64)));
+    if (this.tap.id) this.tap.client(command, this.lastCode === 334 || /^AUTH\s+\S+\s+\S/i.test(command.toString('latin1', 0, 64)));
     super._onCommand(command, callback);
   }
 

@@ -53,6 +53,7 @@ export interface JournalEvent {
 
 /** What a server holds for one connection. Every method is a no-op when the protocol is off. */
 export interface SessionTap {
+  /** The session's id; '' when nothing is recorded, so a caller can skip building its lines. */
   readonly id: string;
   /** A line the client sent. `secret` marks passwords and AUTH data. */
   client(line: string | Buffer, secret?: boolean): void;

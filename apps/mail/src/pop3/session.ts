@@ -436,7 +436,7 @@ export class Pop3Session {
       let pending: Promise<void> | void;
       try {
         // Passwords and SASL data are secrets the console masks (RFC 1939 §7, RFC 5034 §4).
-        this.tap.client(item, this.continuation !== undefined || /^(PASS|APOP|AUTH\s+\S+\s+\S)/i.test(item));
+        if (this.tap.id) this.tap.client(item, this.continuation !== undefined || /^(PASS|APOP|AUTH\s+\S+\s+\S)/i.test(item));
         pending = dispatch(this, item);
       } catch (err) {
         this.failed(err);
