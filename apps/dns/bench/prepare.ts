@@ -12,6 +12,7 @@ import { requireTool } from '@sstt/testkit';
 import { referenceOptions } from '../test/reference/reference.ts';
 import { namedConf } from '../test/reference/named.ts';
 import { zoneStatements } from '../test/reference/zones.ts';
+import { writePeerConfs } from './peers.ts';
 
 const [dir, portText] = process.argv.slice(2);
 if (!dir || !portText) {
@@ -49,6 +50,7 @@ if (sharedZone) {
     namedConf({ dir, host: '127.0.0.1', port, zones: [{ origin, file }], options }, (z) => z.file),
   );
   fs.writeFileSync(path.join(dir, 'zones.json'), JSON.stringify([{ origin, file }]));
+  writePeerConfs(dir, port, [{ origin, file }]);
   const dump = execFileSync(requireTool('named-checkzone'), ['-D', '-o', '-', origin, file], {
     encoding: 'utf8',
     maxBuffer: 64 << 20,
@@ -84,6 +86,7 @@ fs.writeFileSync(
   namedConf({ dir, host: '127.0.0.1', port, zones, options }, (z) => z.file),
 );
 fs.writeFileSync(path.join(dir, 'zones.json'), JSON.stringify(zones));
+writePeerConfs(dir, port, zones);
 const d = s.domain;
 const www = s.names.find((n) => n.label === 'www')!.fqdn;
 const queries = [
