@@ -44,6 +44,8 @@ export const TOOLS = [
   'dumpcap',
   'systemd-analyze',
   'dnsperf',
+  'knotd',
+  'nsd',
   'wrk',
   'nginx',
   'exim4',
