@@ -1,11 +1,11 @@
 // The node:http baseline of the benchmark: Node's own HTTP server answering the same files from
 // memory (preloaded, keep-alive), as the project's reference measurement did.
-// Usage: node node-http.mjs <port> <dir>
+// Usage: node node-http.mjs <port> <dir> [requests per connection]
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 
-const [portArg, root] = process.argv.slice(2);
+const [portArg, root, maxRequests] = process.argv.slice(2);
 const TYPES = { '.html': 'text/html; charset=utf-8', '.zip': 'application/zip' };
 const files = new Map();
 for (const f of fs.readdirSync(root)) {
@@ -23,4 +23,6 @@ const server = http.createServer((req, res) => {
   res.end(req.method === 'HEAD' ? undefined : e.body);
 });
 server.keepAliveTimeout = 10_000;
+// Node closes a connection after this many requests (0: no limit, its default).
+if (maxRequests) server.maxRequestsPerSocket = Number(maxRequests);
 server.listen(Number(portArg), '127.0.0.1', () => console.log(`node:http on ${portArg}`));

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark of web_sstt against nginx and node:http serving the same directory, in the same run:
-# wrk -t1 -c50 keep-alive, a 1 KiB file and a 1 MiB file, REPS alternating rounds of DUR seconds.
+# wrk -t1 -c50 keep-alive, a 1 KiB file and a 1 MiB file, REPS alternating rounds of DUR seconds;
+# and the 1 KiB file again with every server closing a connection after 100 requests
+# ("small.html@100": connections are set up all the time, as browsers do, so the cost of accepting
+# one, of the connection limiter and of the session journal's open/close shows).
 # Prints req/s and MB/s (median of the rounds), the ratios to nginx and to node:http (of the medians,
 # and paired round by round), the CPU use of each server and of wrk, and which of them was the limit.
 #   bash bench/run.sh [REPS=9] [DUR=4]         env: PIN=1 pins servers to CPU 1 and wrk to CPU 0
@@ -12,7 +15,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 APP="$(cd "$HERE/.." && pwd)"
 REPS="${1:-9}"; DUR="${2:-4}"
-FILES="${FILES:-small.html big.zip}"; SERVERS="${SERVERS:-web_sstt web_sstt_stream nginx node_http}"
+FILES="${FILES:-small.html small.html@100 big.zip}"; SERVERS="${SERVERS:-web_sstt web_sstt_stream nginx node_http}"
 need=()
 command -v wrk >/dev/null || need+=(wrk)
 command -v nginx >/dev/null || need+=(nginx-light)
@@ -35,7 +38,9 @@ SP=""; CP=""
 if [ "${PIN:-0}" = 1 ]; then SP="taskset -c 1"; CP="taskset -c 0"; fi
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 P_OURS=$(free_port); P_STREAM=$(free_port); P_NGINX=$(free_port); P_NODE=$(free_port)
-# Same keep-alive allowance for everyone: 1000 requests per connection (nginx's default).
+P_OURS100=$(free_port); P_NGINX100=$(free_port); P_NODE100=$(free_port)
+# Same keep-alive allowance for everyone: 1000 requests per connection (nginx's default); the
+# "@100" instances close after 100 (nginx's keepalive_requests default before 1.19.10).
 MAXREQ=1000
 
 cat > "$W/nginx.conf" <<C
@@ -55,6 +60,7 @@ http {
   client_body_temp_path $W/ngx/body; proxy_temp_path $W/ngx/proxy; fastcgi_temp_path $W/ngx/fcgi;
   uwsgi_temp_path $W/ngx/uwsgi; scgi_temp_path $W/ngx/scgi;
   server { listen 127.0.0.1:$P_NGINX; root $WWW; }
+  server { listen 127.0.0.1:$P_NGINX100; root $WWW; keepalive_requests 100; }
 }
 C
 
@@ -73,15 +79,23 @@ $SP node --import tsx "$APP/src/main.ts" "$P_STREAM" "$WWW" --listen 127.0.0.1 -
   "${LOGFLAG[@]}" > "$W/stream.out" 2>&1 & PIDS+=($!)
 $SP nginx -c "$W/nginx.conf" -p "$W" > "$W/nginx.out" 2>&1 & PIDS+=($!)
 $SP node "$HERE/node-http.mjs" "$P_NODE" "$WWW" > "$W/node.out" 2>&1 & PIDS+=($!)
+# The @100 instances (nginx's is a second server block of the same worker).
+$SP node --import tsx "$APP/src/main.ts" "$P_OURS100" "$WWW" --listen 127.0.0.1 --no-https --max-requests 100 "${LOGFLAG[@]}" \
+  > "$W/ours100.out" 2>&1 & PIDS+=($!)
+$SP node "$HERE/node-http.mjs" "$P_NODE100" "$WWW" 100 > "$W/node100.out" 2>&1 & PIDS+=($!)
 if [ "${LOG:-1}" = 0 ]; then echo "(web_sstt access log off)"; fi
 
 declare -A PORT=([web_sstt]=$P_OURS [web_sstt_stream]=$P_STREAM [nginx]=$P_NGINX [node_http]=$P_NODE)
+declare -A PORT100=([web_sstt]=$P_OURS100 [nginx]=$P_NGINX100 [node_http]=$P_NODE100)
 declare -A SPID=([web_sstt]=${PIDS[0]} [web_sstt_stream]=${PIDS[1]} [nginx]=${PIDS[2]} [node_http]=${PIDS[3]})
+declare -A SPID100=([web_sstt]=${PIDS[4]} [nginx]=${PIDS[2]} [node_http]=${PIDS[5]})
+# A file "name@100" is name served by the instance that closes after 100 requests.
+port_of() { if [[ "$2" == *@100 ]]; then echo "${PORT100[$1]:-}"; else echo "${PORT[$1]}"; fi; }
 ALL="web_sstt web_sstt_stream nginx node_http"
-for s in $ALL; do
+for s in $ALL web_sstt@100 node_http@100 nginx@100; do
   ok=0
   for _ in $(seq 100); do
-    c=$(curl -s -o /dev/null -w '%{http_code}:%{size_download}' --max-time 2 "http://127.0.0.1:${PORT[$s]}/big.zip" || true)
+    c=$(curl -s -o /dev/null -w '%{http_code}:%{size_download}' --max-time 2 "http://127.0.0.1:$(port_of "${s%@*}" "$s")/big.zip" || true)
     [ "$c" = 200:1048576 ] && { ok=1; break; }
     sleep 0.2
   done
@@ -89,11 +103,18 @@ for s in $ALL; do
 done
 
 # CPU time of a server (user + system, clock ticks): the nginx worker is the master's child.
-cpu_pid() { if [ "$1" = nginx ]; then pgrep -P "${SPID[nginx]}" | head -1; else echo "${SPID[$1]}"; fi; }
+cpu_pid() {
+  if [ "$1" = nginx ]; then pgrep -P "${SPID[nginx]}" | head -1
+  elif [[ "$2" == *@100 ]]; then echo "${SPID100[$1]}"
+  else echo "${SPID[$1]}"; fi
+}
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 # Warm-up (JIT, page cache, caches).
-for s in $SERVERS; do for f in $FILES; do timeout 20 $CP wrk -t1 -c50 -d2s "http://127.0.0.1:${PORT[$s]}/$f" >/dev/null 2>&1 || true; done; done
+for s in $SERVERS; do for f in $FILES; do
+  p=$(port_of "$s" "$f"); [ -n "$p" ] || continue
+  timeout 20 $CP wrk -t1 -c50 -d2s "http://127.0.0.1:$p/${f%@*}" >/dev/null 2>&1 || true
+done; done
 
 OUT="$W/results.tsv"; : > "$OUT"
 tomb() { awk -v v="$1" 'BEGIN{n=v+0; u=v; sub(/^[0-9.]+/,"",u); f=(u=="GB")?1024:(u=="MB")?1:(u=="KB")?1/1024:1/1048576; printf "%.2f", n*f}'; }
@@ -101,11 +122,12 @@ echo "wrk -t1 -c50 -d${DUR}s keep-alive, $REPS rounds; cores: $(nproc); PIN=${PI
 for f in $FILES; do
   for r in $(seq "$REPS"); do
     for s in $SERVERS; do
+      p=$(port_of "$s" "$f"); [ -n "$p" ] || continue
       log="$W/wrk.$s.$f.$r.txt"
-      cp=$(cpu_pid "$s"); t0=$(ticks "$cp")
+      cp=$(cpu_pid "$s" "$f"); t0=$(ticks "$cp")
       # wrk's own CPU time (bash's time keyword: user + system of the child), to tell whether the
       # client or the server was the limit of the round.
-      { TIMEFORMAT='%U %S'; time timeout $((DUR + 20)) $CP wrk -t1 -c50 -d"${DUR}s" "http://127.0.0.1:${PORT[$s]}/$f" > "$log" 2>&1 || true; } 2> "$log.time"
+      { TIMEFORMAT='%U %S'; time timeout $((DUR + 20)) $CP wrk -t1 -c50 -d"${DUR}s" "http://127.0.0.1:$p/${f%@*}" > "$log" 2>&1 || true; } 2> "$log.time"
       t1=$(ticks "$cp"); n=$(awk '/requests in/{print $1}' "$log")
       wcore=$(awk -v d="$DUR" '{ printf "%.2f", ($1 + $2) / d }' "$log.time")
       cpu=$(awk -v a="$t0" -v b="$t1" -v n="${n:-0}" -v hz="$HZ" 'BEGIN{ if (n > 0) printf "%.1f", (b - a) / hz * 1e6 / n; else print 0 }')
