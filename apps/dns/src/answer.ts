@@ -4,13 +4,17 @@
 // - a positive answer carries the zone's NS RRset in the authority section (unless the answer
 //   already is the apex NS, or the question is DNSKEY or DS) and the addresses of NS, MX, SRV
 //   and NAPTR targets in the additional section, never repeating an RRset already in the
-//   message; from all our zones where recursion is available, else from the RRset's own zone;
+//   message, from the zone that holds the target and only where that zone is authoritative for
+//   it (not at or below a cut); that zone must be the answer's own unless the client may recurse;
 // - NODATA and NXDOMAIN carry the SOA with the negative TTL min(SOA TTL, SOA minimum);
-// - below a zone cut: a referral (the cut's NS, its glue, no AA), also at the end of a CNAME
-//   chain (the chain and AA kept); DS at the cut itself is the parent's data (RFC 4035 §3.1.4.1);
+// - below a zone cut: a referral (the cut's NS, its glue and nothing else in additional, no AA),
+//   also at the end of a CNAME chain (the chain and AA kept); DS at the cut itself is the
+//   parent's data (RFC 4035 §3.1.4.1);
 // - below a DNAME: the DNAME and a CNAME synthesised from it, then on with the new name;
-// - CNAMEs are followed inside our zones, 12 steps at most (then SERVFAIL and an EDE); a chain
-//   leaving them is reported to the caller, who forwards the target (BIND restarts the query);
+// - CNAMEs are followed inside our zones, 12 steps at most (then SERVFAIL and an EDE), into
+//   another of our zones only for a client that may recurse (else the chain ends there, with no
+//   authority and no additional data); a chain leaving our zones is reported to the caller, who
+//   forwards the target (BIND restarts the query);
 // - ANY returns the RRsets at the name without following CNAMEs and without additional data.
 import { isSubdomain, lower, nameWireLength, RCODE, TYPE } from './wire.ts';
 import { parent, type RRset, type Zone, type ZoneNode, type ZoneSet } from './zone/zone.ts';
@@ -74,11 +78,13 @@ const MAX_NAME_WIRE = 255;
 
 /**
  * Answers a question from our zones, or returns undefined when no zone of ours holds the name.
- * `recursion`: recursion is available to this client. BIND 9.18 then fills the additional
- * section from all its zones; without it, only from the zone that holds the RRset (so the
- * reverse zone's NS, which lies in the forward zone, gets no address).
+ * `recursive`: the client asked for recursion (RD) and may have it. BIND 9.18 then looks in all
+ * its zones, for a CNAME's target and for additional data; otherwise only in the zone of the
+ * question (query.c, query_validatezonedb: `WANTRECURSION(client) && RECURSIONOK(client)`). So
+ * the lab's reverse zone, whose NS lies in the forward zone, gets that NS's address for RD=1 and
+ * none for RD=0, whatever `recursion yes` says (measured against named 9.18: bind-diff.test.ts).
  */
-export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: number, recursion = false, asked = qnameLower): Answer | undefined {
+export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: number, recursive = false, asked = qnameLower): Answer | undefined {
   let zone = zones.find(qnameLower);
   if (!zone) return undefined;
   const result: Answer = { rcode: RCODE.NOERROR, aa: true, answer: [], authority: [], additional: [] };
@@ -97,7 +103,7 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
       }
       result.authority.push(above);
       result.needsAuthority = true;
-      addAddresses(recursion ? zones : zone, result, above);
+      addGlue(zone, result, above);
       return result;
     }
     if (above?.type === TYPE.DNAME) {
@@ -127,6 +133,7 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
         result.outside = lower(target);
         break;
       }
+      if (next !== zone && !recursive) return result;
       zone = next;
       name = lower(target);
       spelled = target;
@@ -168,6 +175,9 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
       result.outside = target;
       break;
     }
+    // Another of our zones: BIND goes on only for a client that may recurse; for the others the
+    // answer is the chain so far, without authority or additional data.
+    if (next !== zone && !recursive) return result;
     zone = next;
     name = target;
     spelled = cname.records[0]!.target!;
@@ -175,10 +185,8 @@ export function answerFromZones(zones: ZoneSet, qnameLower: string, qtype: numbe
   // BIND leaves the zone's NS out of DNSKEY and DS answers (what a validator asks for is all it
   // gets), and with it their addresses.
   if (qtype !== TYPE.DNSKEY && qtype !== TYPE.DS) addNsAuthority(result, zone);
-  for (const set of [...result.answer, ...result.authority]) {
-    const home = recursion ? zones : zones.find(lower(set.name));
-    if (home) addAddresses(home, result, set);
-  }
+  // Without recursion the chain never left the question's zone: `zone` is that zone.
+  for (const set of [...result.answer, ...result.authority]) addAddresses(zones, recursive ? undefined : zone, result, set);
   return result;
 }
 
@@ -251,15 +259,18 @@ function inMessage(result: Answer, name: string, type: number): boolean {
 }
 
 /**
- * Additional section processing (RFC 1035 §3.3.9, §3.3.11; RFC 2782; RFC 3403 §4.1): A and AAAA
- * of the targets found in `where` (one zone, or all of ours), glue below a cut included.
+ * Additional section processing (RFC 1035 §3.3.9, §3.3.11; RFC 2782; RFC 3403 §4.1) as BIND 9.18's
+ * query_additional_cb: the A and AAAA of each target from the zone that holds it (the closest of
+ * ours), when that zone is `own` (undefined: any of ours, for a client that may recurse), and
+ * only where the zone is authoritative for the name: an address at or below a cut is glue, which
+ * goes with referrals only (addGlue), and one below a DNAME is not there at all.
  */
-function addAddresses(where: Zone | ZoneSet, result: Answer, set: RRset): void {
+function addAddresses(zones: ZoneSet, own: Zone | undefined, result: Answer, set: RRset): void {
   if (!NEEDS_ADDRESSES.has(set.type)) return;
   for (const r of set.records) {
     const target = lower(r.target!);
-    const zone = 'origin' in where ? (isSubdomain(target, where.origin) ? where : undefined) : where.find(target);
-    if (!zone) continue;
+    const zone = zones.find(target);
+    if (!zone || (own && zone !== own) || cutOrDname(zone, target, TYPE.A)) continue;
     const node = zone.nodes.get(target);
     if (!node) continue;
     if (set.type === TYPE.NAPTR) {
@@ -270,15 +281,36 @@ function addAddresses(where: Zone | ZoneSet, result: Answer, set: RRset): void {
         const srv = node.rrsets.get(TYPE.SRV);
         if (srv && !inMessage(result, target, TYPE.SRV)) {
           result.additional.push(srv);
-          addAddresses(where, result, srv);
+          addAddresses(zones, own, result, srv);
         }
         continue;
       }
       if (!flags.includes('a')) continue;
     }
-    for (const t of ADDRESS_TYPES) {
-      const addr = node.rrsets.get(t);
-      if (addr && !inMessage(result, target, t)) result.additional.push(addr);
-    }
+    addAddressesOf(node, target, result);
+  }
+}
+
+/**
+ * A referral's additional section (RFC 1034 §4.3.2 step 3b, RFC 9471 §2): glue only, the
+ * addresses the referring zone holds at or below one of its cuts (this one or another). A name
+ * server elsewhere in the parent zone (`garden NS o` beside `o A`) or in another zone gets none:
+ * BIND 9.18 takes a referral's additional records from its glue cache alone, with or without
+ * recursion (rbtdb.c, glue_nsdname_cb accepts DNS_R_GLUE only).
+ */
+function addGlue(zone: Zone, result: Answer, ns: RRset): void {
+  for (const r of ns.records) {
+    const target = lower(r.target!);
+    if (!isSubdomain(target, zone.origin) || cutOrDname(zone, target, TYPE.A)?.type !== TYPE.NS) continue;
+    const node = zone.nodes.get(target);
+    if (node) addAddressesOf(node, target, result);
+  }
+}
+
+/** The A and AAAA RRsets at `node`, those not in the message yet. */
+function addAddressesOf(node: ZoneNode, name: string, result: Answer): void {
+  for (const t of ADDRESS_TYPES) {
+    const addr = node.rrsets.get(t);
+    if (addr && !inMessage(result, name, t)) result.additional.push(addr);
   }
 }

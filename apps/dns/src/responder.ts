@@ -47,10 +47,12 @@ export interface ResponderOptions {
   recursion?: boolean;
 }
 
-/** A prepared answer filed under its (lower-case wire name, type). */
+/** A prepared answer filed under its (lower-case wire name, type, recursive). */
 interface HotEntry {
   key: Buffer;
   qtype: number;
+  /** Made for a client that asked for recursion and may have it (see answerFromZones). */
+  recursive: boolean;
   answer: Answer;
   /** Encoded for a question in lower case (compressed against it). */
   prepared: Prepared;
@@ -310,9 +312,9 @@ export function createResponder(opts: ResponderOptions): Responder {
   let hot = new Map<number, HotEntry>();
   let negative = 0;
 
-  function lookup(msg: Buffer): Prepared | undefined {
+  function lookup(msg: Buffer, recursive: boolean): Prepared | undefined {
     for (let e = hot.get(q.hash); e; e = e.next) {
-      if (e.qtype === q.qtype && sameName(e.key, msg, q.qnameLen)) {
+      if (e.qtype === q.qtype && e.recursive === recursive && sameName(e.key, msg, q.qnameLen)) {
         if (!q.mixedCase) return e.prepared;
         return (e.mixed ??= prepare(e.answer, q.qnameLen));
       }
@@ -321,7 +323,7 @@ export function createResponder(opts: ResponderOptions): Responder {
   }
 
   /** Files an answer under the question's name and type; returns the form for this query. */
-  function remember(msg: Buffer, answer: Answer, qname: string, existing: boolean): Prepared {
+  function remember(msg: Buffer, answer: Answer, qname: string, existing: boolean, recursive: boolean): Prepared {
     if (!existing) {
       if (negative >= NEGATIVE_HOT_ENTRIES) {
         // Random names must not grow memory: start over (existing names come back at once).
@@ -338,7 +340,7 @@ export function createResponder(opts: ResponderOptions): Responder {
     }
     const prepared = prepare(answer, q.qnameLen, qname);
     const mixed = q.mixedCase ? prepare(answer, q.qnameLen) : undefined;
-    hot.set(q.hash, { key, qtype: q.qtype, answer, prepared, mixed, next: hot.get(q.hash) });
+    hot.set(q.hash, { key, qtype: q.qtype, recursive, answer, prepared, mixed, next: hot.get(q.hash) });
     return mixed ?? prepared;
   }
 
@@ -476,11 +478,14 @@ export function createResponder(opts: ResponderOptions): Responder {
         // Zone transfers need TCP (RFC 5936 §4.2) and are not offered to anyone here.
         return bare(msg, transport, transport === 'udp' ? RCODE.FORMERR : RCODE.REFUSED, recursion, true);
       }
-      const hit = lookup(msg);
+      // BIND looks beyond the question's zone (CNAME targets, additional data) only for a client
+      // that asks for recursion and may have it: RD=0 and RD=1 get answers of their own.
+      const recursive = recursion && (msg[2]! & FLAG.RD) !== 0;
+      const hit = lookup(msg, recursive);
       if (hit) return assemble(msg, transport, hit, recursion);
 
       const qname = questionName(msg, q);
-      const answer = answerFromZones(opts.zones(), qname, q.qtype, recursion, q.mixedCase ? questionName(msg, q, true) : qname);
+      const answer = answerFromZones(opts.zones(), qname, q.qtype, recursive, q.mixedCase ? questionName(msg, q, true) : qname);
       if (!answer) return forward(msg, transport, questionName(msg, q, true), undefined);
       // Below a delegation: with RD the forwarders answer (BIND recurses), without it the referral.
       if (answer.referral && msg[2]! & FLAG.RD && forwarder) return forward(msg, transport, questionName(msg, q, true), undefined);
@@ -490,7 +495,7 @@ export function createResponder(opts: ResponderOptions): Responder {
       }
       // Spelled after the question (a DNAME's CNAME): made for this query alone.
       if (answer.perQuestion) return assemble(msg, transport, prepare(answer, q.qnameLen, questionName(msg, q, true)), recursion);
-      const prepared = remember(msg, answer, qname, answer.rcode !== RCODE.NXDOMAIN && !answer.wildcard && !answer.referral);
+      const prepared = remember(msg, answer, qname, answer.rcode !== RCODE.NXDOMAIN && !answer.wildcard && !answer.referral, recursive);
       return assemble(msg, transport, prepared, recursion);
     },
   };

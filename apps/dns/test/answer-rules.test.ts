@@ -45,6 +45,16 @@ const ZONES: Record<string, string[]> = {
     '\\192x A 10.2.0.8',
     'dn DNAME a-much-longer-target-for-the-dname.rules.test.',
     'x.a-much-longer-target-for-the-dname A 10.2.0.10',
+    // A delegation to a name server elsewhere in this zone (the most common shape in real
+    // zones) beside one with glue below the cut; an exchange that is glue; a CNAME to other.test.
+    'o A 10.2.0.53',
+    'o AAAA fd00::53',
+    'garden NS o',
+    'garden NS ns.garden',
+    'ns.garden A 10.2.2.1',
+    'ns.garden AAAA fd00::2:1',
+    'mxglue MX 10 ns.garden',
+    'to-other CNAME mail.other.test.',
   ],
   'other.test': ['$TTL 300', '@ SOA ns hostmaster 1 3600 600 86400 120', '@ NS ns', 'ns A 10.3.0.1', 'mail A 10.3.0.25'],
   'trunc.test': [
@@ -155,6 +165,30 @@ describe('answer rules as BIND 9.18 applies them', () => {
     expect(owners(glue.sections[2])).toEqual(['ns.sub.rules.test. 300 1 A']);
     const mx = await ask('mx.rules.test', TYPE.MX);
     expect(mx.sections[2].filter((x) => x.includes('other.test'))).toEqual([]);
+  });
+
+  it("a referral's additional section is glue only: a name server elsewhere in the parent zone gets no address (RFC 1034 §4.3.2 step 3b)", async () => {
+    const r = await ask('www.garden.rules.test', TYPE.A, { rd: false });
+    expect(r.flags).not.toContain(' aa');
+    expect(r.sections[1]).toHaveLength(2);
+    expect(owners(r.sections[2])).toEqual(['ns.garden.rules.test. 300 1 A', 'ns.garden.rules.test. 300 1 AAAA']);
+    const cut = await ask('garden.rules.test', TYPE.NS, { rd: false });
+    expect(owners(cut.sections[2])).toEqual(['ns.garden.rules.test. 300 1 A', 'ns.garden.rules.test. 300 1 AAAA']);
+  });
+
+  it('a positive answer takes no address from below a cut: glue goes with referrals only (RFC 1034 §4.3.2 step 6)', async () => {
+    const r = await ask('mxglue.rules.test', TYPE.MX);
+    expect(owners(r.sections[0])).toEqual(['mxglue.rules.test. 300 1 MX']);
+    expect(owners(r.sections[2])).toEqual(['ns.rules.test. 300 1 A', 'ns2.rules.test. 300 1 A']);
+  });
+
+  it('without recursion a CNAME into another of our zones ends the answer: the CNAME alone, no authority, no additional (RFC 1034 §4.3.2 step 3a)', async () => {
+    const r = await ask('to-other.rules.test', TYPE.A);
+    expect(r.rcode).toBe(0);
+    expect(r.flags).toBe('opcode0 qr aa rd');
+    expect(owners(r.sections[0])).toEqual(['to-other.rules.test. 300 1 CNAME']);
+    expect(r.sections[1]).toEqual([]);
+    expect(r.sections[2]).toEqual([]);
   });
 
   it('an escaped dot is part of its label (RFC 1035 §5.1, RFC 4343 §2.1)', async () => {

@@ -35,7 +35,7 @@ function scenario(tmp: string, forwarder?: Server): Scenario {
 
 const listTmp = tempDir('sstt-dns-diff-list-');
 const listScenario = scenario(listTmp.dir);
-const QUERIES: Query[] = [...labQueries(listScenario), ...extraQueries(), ...forwardedQueries(), ...refusedQueries(listScenario)];
+const QUERIES: Query[] = [...labQueries(listScenario), ...extraQueries(listScenario.domain), ...forwardedQueries(), ...refusedQueries(listScenario)];
 listTmp.remove();
 
 let tmp: ReturnType<typeof tempDir>;
@@ -55,7 +55,7 @@ beforeAll(async () => {
   fs.mkdirSync(zoneDir);
   const zones: ZoneFile[] = labZoneFiles(s, zoneDir);
   const extra = path.join(zoneDir, `extra.${EXTRA_ORIGIN}.zone`);
-  fs.writeFileSync(extra, extraZoneText());
+  fs.writeFileSync(extra, extraZoneText(s.domain));
   zones.push({ origin: EXTRA_ORIGIN, file: extra });
   const options = labNamedOptions(s);
   if (!options) throw new Error('the bind generator wrote no named.conf.options');

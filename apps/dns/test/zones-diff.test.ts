@@ -1,5 +1,7 @@
 // Differential test against BIND 9.18 over real zone files nobody here wrote (issue 15): the
-// BIND, Knot and NSD test-suite zones in ../shared/dns-zones. One named (`-n 1`, `recursion no`,
+// BIND, Knot and NSD test-suite zones in ../shared/dns-zones, and the project's own for shapes
+// that folder lacks (test/reference/zones: delegations to name servers in the parent, $GENERATE,
+// issue 18). One named (`-n 1`, `recursion no`,
 // `minimal-responses no`, and the two options the folder's README names) serves each zone in a
 // view of its own loopback address; our server serves each zone from the same file. Every owner
 // and type BIND loaded is asked, with negatives, names under cuts, wildcards and DNAMEs, over UDP
@@ -21,6 +23,7 @@ import {
   bindDump,
   compareShapes,
   encodeZoneQuery,
+  ownZones,
   readManifest,
   replyShape,
   sharedZonesDir,
@@ -45,7 +48,7 @@ const KEPT: Array<{ folder: string; label: RegExp; reason: string }> = [
 ];
 
 const dir = sharedZonesDir();
-const zones = readManifest(dir);
+const zones = [...readManifest(dir), ...ownZones()];
 const scenario = testScenario();
 let tmp: ReturnType<typeof tempDir>;
 let named: Named | undefined;
@@ -148,8 +151,9 @@ function ourError(z: SharedZone): string {
 }
 
 describe('the zones of BIND, Knot and NSD test suites (../shared/dns-zones), against BIND 9.18', () => {
-  it('finds the zone folder and its manifest', () => {
-    expect(zones.length).toBeGreaterThanOrEqual(19);
+  it('finds the zone folder and its manifest, and the own zones', () => {
+    expect(zones.length).toBeGreaterThanOrEqual(21);
+    for (const z of ownZones()) expect(fs.existsSync(z.file), z.file).toBe(true);
   });
 
   for (const z of zones) {

@@ -13,7 +13,7 @@ export interface Token {
   /** Decoded text; in an unquoted token an escaped dot or backslash stays escaped (a name's form). */
   text: string;
   quoted: boolean;
-  /** The token as written in the file (to tell `\#` from a quoted or plain `#`). */
+  /** The token as written in the file, between the quotes for a quoted one (to tell `\#` from a quoted or plain `#`; $GENERATE substitutes in it). */
   raw: string;
 }
 

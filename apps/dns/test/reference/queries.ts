@@ -42,6 +42,9 @@ export function labQueries(s: Scenario): Query[] {
   for (const t of ['SOA', 'NS']) add(`reverse apex ${t}`, rev, t);
   const addrs = [...new Set(s.names.map((n) => n.address))];
   for (const a of addrs) add(`PTR ${a}`, `${a.split('.').reverse().join('.')}.in-addr.arpa`, 'PTR');
+  // RD=0 (issue 18): the NS lies in the forward zone, whose address BIND adds for RD=1 only.
+  for (const t of ['SOA', 'NS']) add(`reverse apex ${t} RD=0`, rev, t, { rd: false });
+  for (const a of addrs) add(`PTR ${a} RD=0`, `${a.split('.').reverse().join('.')}.in-addr.arpa`, 'PTR', { rd: false });
   add('PTR .1 (NXDOMAIN)', `1.${rev}`, 'PTR');
   add('reverse A (NODATA)', `${addrs[0]!.split('.').reverse().join('.')}.in-addr.arpa`, 'A');
   // EDNS sizes and no EDNS.
@@ -103,8 +106,8 @@ function header(id: number, flags: number, qdcount: number): Buffer {
   return b;
 }
 
-/** The test-only zone: CNAME chains, wildcards, loops, large RRsets (TC), TXT/CAA/AAAA. */
-export function extraQueries(): Query[] {
+/** The test-only zone: CNAME chains, wildcards, loops, large RRsets (TC), TXT/CAA/AAAA. `lab`: the lab's domain. */
+export function extraQueries(lab: string): Query[] {
   const o = EXTRA_ORIGIN;
   const q: Query[] = [];
   const add = (label: string, name: string, type: string, more: Partial<Query> = {}) => q.push({ label, name, type, edns: 1232, ...more });
@@ -132,6 +135,14 @@ export function extraQueries(): Query[] {
   add('extra NS below the apex (NODATA)', `host.${o}`, 'NS');
   add('extra delegation, RD=0 (referral)', `www.sub.${o}`, 'A', { rd: false });
   add('extra delegation point NS, RD=0', `sub.${o}`, 'NS', { rd: false });
+  add('extra delegation to a name in the parent, RD=0 (referral without its address)', `www.garden.${o}`, 'A', { rd: false });
+  add('extra delegation to a name in the parent: its NS, RD=0', `garden.${o}`, 'NS', { rd: false });
+  add('extra MX whose exchange is glue below a cut (no address in additional)', `gluemx.${o}`, 'MX');
+  add(`extra CNAME into ${lab}, RD=1 (followed)`, `tolab.${o}`, 'A');
+  add(`extra CNAME into ${lab}, RD=0 (the CNAME alone)`, `tolab.${o}`, 'A', { rd: false });
+  add('extra $GENERATE A', `gen2.${o}`, 'A');
+  add('extra $GENERATE MX (its exchange, also generated, in additional)', `gmx04.${o}`, 'MX');
+  add('extra $GENERATE: past the range (NXDOMAIN)', `gen5.${o}`, 'A');
   q.push({
     label: 'extra unknown type 65534 (NODATA)',
     name: '',

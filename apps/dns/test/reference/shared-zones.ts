@@ -21,6 +21,25 @@ export function sharedZonesDir(): string {
   return dir;
 }
 
+/**
+ * The project's own zones for the same test (test/reference/zones/<folder>/), for shapes the
+ * shared folder lacks and real zones have (issue 18): delegations to name servers in the parent
+ * zone, and $GENERATE.
+ */
+export function ownZones(): SharedZone[] {
+  const dir = path.join(REPO_ROOT, 'apps/dns/test/reference/zones');
+  return [
+    ['delegations', 'delegations.test'],
+    ['generate', '2.0.192.in-addr.arpa'],
+  ].map(([folder, origin]) => ({
+    folder: `own-${folder}`,
+    origin: origin!,
+    file: path.join(dir, folder!, `db.${origin}`),
+    includeDir: path.join(dir, folder!),
+    source: `apps/dns/test/reference/zones/${folder}`,
+  }));
+}
+
 export interface SharedZone {
   /** Folder name in the shared directory (bind-chain, knot-records, ...). */
   folder: string;

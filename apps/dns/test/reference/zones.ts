@@ -1,6 +1,7 @@
 // The zone files both servers load: the ones the infra generator (`@sstt/infra`, GENERATORS.bind)
-// writes for the scenario, plus a test-only zone with what the lab zone lacks (CNAMEs inside and
-// to the outside, TXT, AAAA, CAA, a wildcard, and an RRset too large for 512 bytes, forcing TC).
+// writes for the scenario, plus a test-only zone with what the lab zone lacks (CNAMEs inside, to
+// the lab's zone and to the outside, TXT, AAAA, CAA, a wildcard, delegations, $GENERATE, and an
+// RRset too large for 512 bytes, forcing TC).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Scenario } from '@sstt/scenario';
@@ -58,8 +59,8 @@ export function labNamedOptions(s: Scenario): string | undefined {
   return [...files.entries()].find(([rel]) => path.basename(rel) === 'named.conf.options')?.[1];
 }
 
-/** The test-only zone: record types and shapes the lab zone does not have. */
-export function extraZoneText(): string {
+/** The test-only zone: record types and shapes the lab zone does not have. `lab`: the lab's domain. */
+export function extraZoneText(lab: string): string {
   const o = EXTRA_ORIGIN;
   const big = Array.from({ length: 40 }, (_, i) => `big      IN A     10.0.${Math.floor(i / 250)}.${(i % 250) + 1}`);
   const txt = Array.from({ length: 6 }, (_, i) => `bigtxt   IN TXT   "${'record-' + i + '-'}${'x'.repeat(90)}"`);
@@ -93,6 +94,17 @@ export function extraZoneText(): string {
     'MiXeD    IN A     10.1.0.30',
     'sub      IN NS    ns.sub',
     'ns.sub   IN A     10.1.0.20',
+    // Delegated to a name server elsewhere in this zone (the common shape in real zones: no glue
+    // goes with the referral) and to one with glue below the cut.
+    'garden   IN NS    mx',
+    'garden   IN NS    ns.garden',
+    'ns.garden IN A    10.1.0.21',
+    'gluemx   IN MX    10 ns.garden',
+    // Into the lab's zone: followed only for a client that may recurse.
+    `tolab    IN CNAME www.${lab}.`,
+    // BIND's $GENERATE: a pool of hosts, and their exchanges.
+    '$GENERATE 1-4 gen$ A 10.1.3.$',
+    '$GENERATE 1-4/3 gmx${0,2} MX "10 gen$"',
     ...big,
     ...txt,
     '',
