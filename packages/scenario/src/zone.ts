@@ -109,11 +109,12 @@ function apex(s: Scenario, origin: string): [SoaRecord, ResourceRecord] {
  * and anyone who derives the zone from the same scenario (the BIND files, the DNS server, the
  * console) gets the same serial without reading a previous file back.
  *
- * It is an identity, not a counter: a new version's serial is not "greater" in RFC 1982's serial
- * arithmetic. RFC 1035 §3.3.13 needs it to grow only for secondaries, which refresh when the
- * primary's serial is greater; the lab's zones have none (named.conf.local: `type master`, no
- * transfers), and dig, caches and named -checkzone compare nothing. A secondary added one day
- * needs a counting serial (RFC 1912 §2.2's YYYYMMDDnn kept in the scenario's config).
+ * It is an identity, not a counter: a new version's serial need not be "greater" in RFC 1982's
+ * serial arithmetic. RFC 1035 §3.3.13 needs it to grow only for secondaries, which refresh when
+ * the primary's serial is greater; the lab's zones have none (named.conf.local: `type master`, no
+ * transfers), and BIND as primary reloads a smaller serial all the same (it logs "zone serial
+ * (5/1000) has gone backwards" and serves the new zone). A secondary added one day needs a
+ * counting serial (RFC 1912 §2.2's YYYYMMDDnn, kept in the scenario's config).
  */
 export function zoneSerial(origin: string, records: readonly ResourceRecord[]): number {
   const h = crypto.createHash('sha256');
