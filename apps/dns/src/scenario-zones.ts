@@ -10,7 +10,7 @@ import type { Rdata } from './zone/rdata.ts';
 import type { ZoneStore } from './zone/store.ts';
 import { buildZone, ZoneSet, type Zone } from './zone/zone.ts';
 
-/** What messages about a zone from the scenario name as its file, e.g. `scenario:sstt9721.org`. */
+/** What messages about a zone from the scenario name as its file: `scenario:<origin>`. */
 export const scenarioZoneLabel = (origin: string): string => `scenario:${origin}`;
 
 /** The wire form of one record's RDATA; names compressed where RFC 3597 §4 lets BIND compress them. */

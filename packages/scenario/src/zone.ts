@@ -27,8 +27,6 @@ export type Rdata =
   /** Each string is one <character-string> (RFC 1035 §3.3.14): at most 255 octets (latin1). */
   | { type: 'TXT'; strings: string[] };
 
-export type RecordType = Rdata['type'];
-
 /** One resource record: its owner (absolute, no final dot), TTL and RDATA. */
 export type ResourceRecord = {
   name: string;
@@ -56,9 +54,11 @@ export function scenarioZones(s: Scenario): ZoneData[] {
 /** The zone's SOA record (always the first). */
 export const soaOf = (z: ZoneData): SoaRecord => z.records[0];
 
+/** A record of the zones, with the zones' TTL. */
+const rr = (name: string, rdata: Rdata, comment?: string): ResourceRecord => ({ name, ttl: ZONE_TTL, ...rdata, ...(comment ? { comment } : {}) });
+
 function forwardZone(s: Scenario): ZoneData {
   const d = s.domain;
-  const rr = (name: string, rdata: Rdata, comment?: string): ResourceRecord => ({ name, ttl: ZONE_TTL, ...rdata, ...(comment ? { comment } : {}) });
   const host = (label: string) => s.names.find((n) => n.label === label)?.fqdn ?? s.dns.nameServer;
   const p = s.listen.ports;
   return withSerial(d, [
@@ -84,13 +84,13 @@ function reverseZone(s: Scenario): ZoneData {
   ];
   return withSerial(origin, [
     ...apex(s, origin),
-    ...hosts.map((h, i) => ({
-      name: `${h.address.split('.').at(-1)}.${origin}`,
-      ttl: ZONE_TTL,
-      type: 'PTR' as const,
-      target: s.names.find((n) => n.label === h.label)?.fqdn ?? `${h.label}.${s.domain}`,
-      ...(i === 0 ? { comment: 'one PTR per machine of the LAN (RFC 1035 §3.5)' } : {}),
-    })),
+    ...hosts.map((h, i) =>
+      rr(
+        `${h.address.split('.').at(-1)}.${origin}`,
+        { type: 'PTR', target: s.names.find((n) => n.label === h.label)?.fqdn ?? `${h.label}.${s.domain}` },
+        i === 0 ? 'one PTR per machine of the LAN (RFC 1035 §3.5)' : undefined,
+      ),
+    ),
   ]);
 }
 
@@ -98,14 +98,14 @@ function reverseZone(s: Scenario): ZoneData {
 function apex(s: Scenario, origin: string): [SoaRecord, ResourceRecord] {
   return [
     { name: origin, ttl: ZONE_TTL, type: 'SOA', mname: s.dns.nameServer, rname: `hostmaster.${s.domain}`, serial: 0, ...SOA_TIMERS },
-    { name: origin, ttl: ZONE_TTL, type: 'NS', host: s.dns.nameServer },
+    rr(origin, { type: 'NS', host: s.dns.nameServer }),
   ];
 }
 
 /**
  * The serial rule, one for every reader: the SOA serial is a digest of the zone's records (each
  * in its presentation form, the SOA with serial 0, comments left out): the first 32 bits of
- * their SHA-256, 0 taken as 1. So the serial changes exactly when what the zone answers changes,
+ * their SHA-256, 0 taken as 1. So the serial changes whenever what the zone answers changes,
  * and anyone who derives the zone from the same scenario (the BIND files, the DNS server, the
  * console) gets the same serial without reading a previous file back.
  *
@@ -129,7 +129,7 @@ function withSerial(origin: string, records: [SoaRecord, ...ResourceRecord[]]): 
 }
 
 /** A domain name in presentation form, absolute (RFC 1035 §5.1: the final dot). */
-export const absoluteName = (name: string): string => `${name}.`;
+const absoluteName = (name: string): string => `${name}.`;
 
 /** The owner as a master file under $ORIGIN `origin` writes it: "@", relative, or absolute (RFC 1035 §5.1). */
 export function ownerText(name: string, origin: string): string {
