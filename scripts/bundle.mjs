@@ -2,13 +2,18 @@
 // `build` of an app: its entry points bundled with the workspace packages they import into
 // dist/ (plain JavaScript, one file each plus shared chunks), so `npm run dev` starts them with
 // `node` alone: no TypeScript loader process, no loader thread, one module graph read from disk.
-// npm dependencies stay external (loaded from node_modules as usual).
-// Usage (from a workspace): node ../../scripts/bundle.mjs src/main.ts [src/other.ts ...]
+// npm dependencies stay external (loaded from node_modules as usual). Beside the bundle,
+// meta.json is esbuild's metafile: every source file that went in, and every import left
+// external, for a test to check what an app carries (apps/dns: no PKI, no node-forge).
+// Usage (from a workspace): node ../../scripts/bundle.mjs [--outdir DIR] src/main.ts [src/other.ts ...]
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
 
-const entryPoints = process.argv.slice(2);
+const { values, positionals: entryPoints } = parseArgs({ options: { outdir: { type: 'string', default: 'dist' } }, allowPositionals: true });
 if (entryPoints.length === 0) {
-  console.error('usage: bundle.mjs ENTRY.ts [ENTRY.ts ...]');
+  console.error('usage: bundle.mjs [--outdir DIR] ENTRY.ts [ENTRY.ts ...]');
   process.exit(2);
 }
 
@@ -23,9 +28,9 @@ const externalNpm = {
   },
 };
 
-await build({
+const result = await build({
   entryPoints,
-  outdir: 'dist',
+  outdir: values.outdir,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -34,4 +39,6 @@ await build({
   sourcemap: 'linked',
   logLevel: 'warning',
   plugins: [externalNpm],
+  metafile: true,
 });
+fs.writeFileSync(path.join(values.outdir, 'meta.json'), JSON.stringify(result.metafile));

@@ -36,3 +36,12 @@ export interface AttachmentInfo {
   contentId?: string;
   inline: boolean;
 }
+
+/** A record of the zones (GET /api/v1/dns/zone): owner with its final dot, data as dig prints it. */
+export interface ZoneRecordRow {
+  zone: string;
+  name: string;
+  ttl: number;
+  type: string;
+  data: string;
+}

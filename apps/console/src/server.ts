@@ -343,7 +343,7 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
   );
 
   // ---- DNS ----
-  api.get('/dns/zone', async (c) => c.json({ records: await zoneRecords(s) }));
+  api.get('/dns/zone', (c) => c.json({ records: zoneRecords(s) }));
   api.get('/dns/queries', (c) => c.json({ queries: sessions.list({ protocol: ['dns'], limit: int(c.req.query('limit'), 100, 2000) }) }));
   api.get('/dns/dig', async (c) => {
     const name = (c.req.query('name') ?? '').trim();

@@ -1,7 +1,7 @@
 // The console's API as the pages use it: the same /api/v1 calls a script would make.
-import type { AttachmentInfo as Attachment, Line, SessionSummary } from '../src/api-types.ts';
+import type { AttachmentInfo as Attachment, Line, SessionSummary, ZoneRecordRow } from '../src/api-types.ts';
 
-export type { Attachment, Line, SessionSummary };
+export type { Attachment, Line, SessionSummary, ZoneRecordRow };
 export interface Summary {
   id: string;
   user: string;

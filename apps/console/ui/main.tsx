@@ -3,7 +3,19 @@
 // in a sandboxed frame served with its own strict CSP.
 import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { type Attachment, api, type Info, json, type Mailbox, type Message, type Page, type SessionDetail, type SessionSummary, type Summary } from './api.ts';
+import {
+  type Attachment,
+  api,
+  type Info,
+  json,
+  type Mailbox,
+  type Message,
+  type Page,
+  type SessionDetail,
+  type SessionSummary,
+  type Summary,
+  type ZoneRecordRow,
+} from './api.ts';
 import './style.css';
 
 // ---- the live stream: one EventSource for the whole page ----
@@ -609,7 +621,7 @@ function SessionView({ id }: { id: string }) {
 // ---- DNS ----
 
 function DnsView() {
-  const zone = useApi<{ records: Array<{ zone: string; name: string; ttl: number; type: string; data: string }> }>('/dns/zone');
+  const zone = useApi<{ records: ZoneRecordRow[] }>('/dns/zone');
   const queries = useApi<{ queries: SessionSummary[] }>('/dns/queries?limit=50');
   useLive((e) => e.type === 'session' && e.data.protocol === 'dns' && queries.reload());
   const [name, setName] = useState('');

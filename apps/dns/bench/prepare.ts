@@ -70,7 +70,7 @@ if (sharedZone) {
   console.log(probe);
   process.exit(0);
 }
-const files = GENERATORS.bind!(s, () => undefined);
+const files = GENERATORS.bind!(s);
 const byBase = new Map([...files].map(([rel, text]) => [path.basename(rel), text]));
 const zones = zoneStatements(byBase.get('named.conf.local') ?? '').map(({ origin, file }) => {
   const text = byBase.get(path.basename(file));

@@ -4,17 +4,16 @@
 import assert from 'node:assert/strict';
 import dnsPacket from 'dns-packet';
 import fc from 'fast-check';
-import type { Scenario } from '@sstt/scenario';
+import { scenarioZones, type Scenario } from '@sstt/scenario';
 import { mutated, runCampaign, type FuzzBudget } from '@sstt/testkit';
 import { createAcl } from '../src/acl.ts';
 import { createResponder, type Transport } from '../src/responder.ts';
-import { loadZone } from '../src/zone/store.ts';
 import { ZoneSet } from '../src/zone/zone.ts';
-import { scenarioZoneSources } from '../src/server.ts';
+import { zoneFromData } from '../src/scenario-zones.ts';
 import { query } from './seeds.ts';
 
 export function dnsMessageCampaign(s: Scenario, budget: FuzzBudget): Promise<number> {
-  const zones = new ZoneSet(scenarioZoneSources(s).map(loadZone));
+  const zones = new ZoneSet(scenarioZones(s).map(zoneFromData));
   const responder = createResponder({ zones: () => zones, acl: createAcl(['any']) });
   const message = fc.oneof({ weight: 1, arbitrary: fc.uint8Array({ maxLength: 600 }).map((b) => Buffer.from(b)) }, { weight: 4, arbitrary: mutated(query(s)) });
   const property = fc.asyncProperty(message, fc.constantFrom<Transport>('udp', 'tcp'), async (msg, transport) => {

@@ -1,9 +1,9 @@
 // What the DNS campaigns start from: well-formed queries (names in and out of the scenario's
-// zones, every type we answer, EDNS with options) and the master files the server really loads.
+// zones, every type we answer, EDNS with options) and the master files BIND gets for them.
 import dnsPacket from 'dns-packet';
 import fc from 'fast-check';
-import type { Scenario } from '@sstt/scenario';
-import { scenarioZoneSources } from '../src/server.ts';
+import { bindZones } from '@sstt/infra';
+import { scenarioZones, type Scenario } from '@sstt/scenario';
 import { TYPE } from '../src/wire.ts';
 
 const TYPES = Object.keys(TYPE).filter((t) => t !== 'OPT');
@@ -17,7 +17,7 @@ const label = fc.oneof(
 
 /** Names under the scenario's zones and outside them. */
 export function queryName(s: Scenario): fc.Arbitrary<string> {
-  const apexes = scenarioZoneSources(s).map((z) => z.origin);
+  const apexes = scenarioZones(s).map((z) => z.origin);
   return fc
     .tuple(fc.array(label, { maxLength: 4 }), fc.oneof(fc.constantFrom(...apexes), fc.constant(''), fc.constant('example.com')))
     .map(([ls, apex]) => [...ls, apex].filter(Boolean).join('.') || '.');
@@ -74,5 +74,5 @@ export function query(s: Scenario): fc.Arbitrary<Uint8Array> {
 
 /** The zones' master-file texts. */
 export function zoneTexts(s: Scenario): string[] {
-  return scenarioZoneSources(s).map((z) => z.text ?? '');
+  return bindZones(s).map((z) => z.text);
 }

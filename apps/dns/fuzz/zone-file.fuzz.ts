@@ -6,7 +6,7 @@ import type { Scenario } from '@sstt/scenario';
 import { mutated, runCampaign, type FuzzBudget } from '@sstt/testkit';
 import { ZoneFileError } from '../src/zone/master-file.ts';
 import { loadZone } from '../src/zone/store.ts';
-import { scenarioZoneSources } from '../src/server.ts';
+import { bindZones } from '@sstt/infra';
 
 const FILE = '/fuzz/db.zone';
 
@@ -48,19 +48,18 @@ const TOKEN = fc.constantFrom(
 );
 
 export function zoneFileCampaign(s: Scenario, budget: FuzzBudget): Promise<number> {
-  const sources = scenarioZoneSources(s);
+  // The master files BIND gets for the scenario: real text to start the mutations from.
+  const sources = bindZones(s);
   const origin = sources[0]!.origin;
-  const real = fc.constantFrom(...sources.map((z) => new Uint8Array(Buffer.from(z.text ?? '', 'latin1'))));
-  const spliced = fc
-    .tuple(fc.constantFrom(...sources.map((z) => z.text ?? '')), fc.array(fc.tuple(fc.nat(), TOKEN), { maxLength: 8 }))
-    .map(([text, inserts]) => {
-      let t = text;
-      for (const [at, tok] of inserts) {
-        const i = at % (t.length + 1);
-        t = t.slice(0, i) + tok + t.slice(i);
-      }
-      return t;
-    });
+  const real = fc.constantFrom(...sources.map((z) => new Uint8Array(Buffer.from(z.text, 'latin1'))));
+  const spliced = fc.tuple(fc.constantFrom(...sources.map((z) => z.text)), fc.array(fc.tuple(fc.nat(), TOKEN), { maxLength: 8 })).map(([text, inserts]) => {
+    let t = text;
+    for (const [at, tok] of inserts) {
+      const i = at % (t.length + 1);
+      t = t.slice(0, i) + tok + t.slice(i);
+    }
+    return t;
+  });
   const text = fc.oneof(
     spliced,
     mutated(real, 8).map((b) => b.toString('latin1')),

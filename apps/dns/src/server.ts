@@ -4,19 +4,18 @@
 // an idle timeout and a cap on queries per connection (miekg's maxTCPQueries, BIND's
 // tcp-idle-timeout), and fair caps on connections, in total (BIND's tcp-clients) and per client
 // address, where the idle connections are closed first to make room (RFC 7766 §6.2.3).
-import fs from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
-import { GENERATORS } from '@sstt/infra';
 import { ConnectionLimiter, ListenError, silentLogger, type Logger, type Slot } from '@sstt/runtime';
 import { ConfigError, type Endpoint, type Scenario } from '@sstt/scenario';
 import { createAcl } from './acl.ts';
 import { createForwarder, type Forwarder } from './forward.ts';
 import { createResponder, type Outcome, type Responder } from './responder.ts';
+import { scenarioZoneStore } from './scenario-zones.ts';
 import { bindUdp, udpTransport, type UdpEndpoint } from './udp.ts';
 import { tapDns } from '@sstt/events';
 import { ZoneFileError } from './zone/master-file.ts';
-import { createZoneStore, type ZoneSource, type ZoneStore } from './zone/store.ts';
+import { createZoneStore, type ZoneStore } from './zone/store.ts';
 
 /** A TCP connection with no complete query for this long is closed (BIND: tcp-idle-timeout 30 s). */
 export const TCP_IDLE_TIMEOUT_MS = 30_000;
@@ -54,7 +53,7 @@ export interface DnsServerOptions {
   host?: string;
   /** Default scenario.listen.ports.dns; 0 picks a port free for both UDP and TCP. */
   port?: number;
-  /** Master files to serve (reloaded when they change); default: the zones generated from the scenario. */
+  /** Master files to serve (reloaded when they change) instead of the scenario's zones (packages/scenario zone.ts). */
   zoneFiles?: Array<{ origin: string; file: string }>;
   /** Default scenario.dns.forwarders. */
   forwarders?: Endpoint[];
@@ -76,24 +75,6 @@ export interface DnsServerOptions {
 export interface DnsServer {
   listen(): Promise<AddressInfo[]>;
   close(): Promise<void>;
-}
-
-/** The zones generated from the scenario, exactly as packages/infra writes them to infra/bind. */
-export function scenarioZoneSources(s: Scenario): ZoneSource[] {
-  const previous = (rel: string) => {
-    try {
-      return fs.readFileSync(path.join(s.paths.infra, rel), 'utf8');
-    } catch {
-      return undefined;
-    }
-  };
-  // The BIND generator names its master files bind/db.<origin>.
-  const out: ZoneSource[] = [];
-  for (const [rel, text] of GENERATORS.bind!(s, previous)) {
-    const m = /^bind\/db\.(.+)$/.exec(rel);
-    if (m) out.push({ origin: m[1]!, file: path.join(s.paths.infra, rel), text });
-  }
-  return out;
 }
 
 export function createDnsServer(options: DnsServerOptions): DnsServer {
@@ -123,14 +104,15 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
   let closing = false;
 
   function setup(): void {
-    const sources: ZoneSource[] = options.zoneFiles ? options.zoneFiles.map((z) => ({ origin: z.origin, file: path.resolve(z.file) })) : scenarioZoneSources(s);
     try {
-      store = createZoneStore({
-        sources,
-        log,
-        onChange: () => responder?.clear(),
-        ...(options.reloadDebounceMs !== undefined ? { debounceMs: options.reloadDebounceMs } : {}),
-      });
+      store = options.zoneFiles
+        ? createZoneStore({
+            sources: options.zoneFiles.map((z) => ({ origin: z.origin, file: path.resolve(z.file) })),
+            log,
+            onChange: () => responder?.clear(),
+            ...(options.reloadDebounceMs !== undefined ? { debounceMs: options.reloadDebounceMs } : {}),
+          })
+        : scenarioZoneStore(s);
     } catch (err) {
       if (err instanceof ZoneFileError) throw new ConfigError(`${err.file}:${err.line}`, 'zone', 'a valid RFC 1035 master file', err.why);
       if ((err as NodeJS.ErrnoException).code) {

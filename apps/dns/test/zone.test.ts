@@ -2,10 +2,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { bindZones } from '@sstt/infra';
 import { tempDir } from '@sstt/testkit';
 import { parseMasterFile, parseTtl, ZoneFileError } from '../src/zone/master-file.ts';
 import { buildZone } from '../src/zone/zone.ts';
-import { scenarioZoneSources } from '../src/server.ts';
 import { TYPE } from '../src/wire.ts';
 import { ask, memoryLogger, rcode, rrs, startDns, testScenario } from './helpers.ts';
 
@@ -103,9 +103,9 @@ describe('errors name the file and line', () => {
     expect(error(text)).toBe(message);
   });
 
-  it('the generated zones of the scenario load without warnings', () => {
-    for (const src of scenarioZoneSources(testScenario())) {
-      const zone = buildZone(src.origin, src.file, parseMasterFile({ origin: src.origin, file: src.file, text: src.text! }));
+  it("BIND's master files of the scenario load without warnings", () => {
+    for (const src of bindZones(testScenario())) {
+      const zone = buildZone(src.origin, src.fileName, parseMasterFile({ origin: src.origin, file: src.fileName, text: src.text }));
       expect(zone.warnings).toEqual([]);
       expect(zone.soa.type).toBe(TYPE.SOA);
     }

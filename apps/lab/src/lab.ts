@@ -183,10 +183,7 @@ export async function up(ctx: LabContext, opts: UpOptions): Promise<RunningLab> 
     await initPki(s);
     if (opts.ipsec) {
       const infra = path.join(topo.dir, 'infra');
-      writeInfra(
-        generateIpsec(s, () => undefined),
-        infra,
-      );
+      writeInfra(generateIpsec(s), infra);
       for (const name of ['servidor', 'cliente'] as const) {
         const role = ROLE[name]!;
         const d = path.join(topo.dir, 'hosts', name);

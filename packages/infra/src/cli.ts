@@ -8,7 +8,7 @@ runCli('infra', () => {
   // infra/ holds the configs of the real lab hosts: the lab profile unless --profile says otherwise.
   const s = loadScenario({ flags: { profile: 'lab', ...values } });
   const dir = (values.out as string | undefined) ?? s.paths.infra;
-  const files = generateAll(s, dir);
+  const files = generateAll(s);
   if (values.check) {
     const stale = staleFiles(files, dir);
     if (stale.length) {

@@ -18,17 +18,10 @@ export const GENERATORS: Record<string, Generator> = {
   systemd: generateSystemd,
 };
 
-/** Every generated file for the scenario, reading previous versions from `dir`. */
-export function generateAll(s: Scenario, dir: string = s.paths.infra): GeneratedFiles {
-  const previous = (rel: string) => {
-    try {
-      return fs.readFileSync(path.join(dir, rel), 'utf8');
-    } catch {
-      return undefined;
-    }
-  };
+/** Every generated file for the scenario. */
+export function generateAll(s: Scenario): GeneratedFiles {
   const all: GeneratedFiles = new Map();
-  for (const gen of Object.values(GENERATORS)) for (const [rel, text] of gen(s, previous)) all.set(rel, text);
+  for (const gen of Object.values(GENERATORS)) for (const [rel, text] of gen(s)) all.set(rel, text);
   return all;
 }
 
@@ -56,5 +49,6 @@ export function staleFiles(files: GeneratedFiles, dir: string): string[] {
   }
   return stale;
 }
+export { bindZones, masterFile, type ZoneFile } from './bind/index.ts';
 export { CONN_NAME, generateIpsec, ipsecInstallPaths } from './ipsec/index.ts';
 export { generateSystemd, SYSTEMD_APPS, SYSTEMD_TARGET } from './systemd/index.ts';

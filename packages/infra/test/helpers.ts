@@ -17,10 +17,7 @@ export async function labIn(dir: string, gen: Generator): Promise<{ s: Scenario;
   const s = loadScenario({ env: { SSTT_CERTS_DIR: certs, SSTT_DATA_DIR: path.join(dir, 'var') }, flags: {}, configFile: empty, resolvConfPath: empty });
   await initPki(s);
   const infra = path.join(dir, 'infra');
-  writeInfra(
-    gen(s, () => undefined),
-    infra,
-  );
+  writeInfra(gen(s), infra);
   return { s, infra, certs };
 }
 

@@ -5,3 +5,4 @@ export * from './load.ts';
 export * from './certs.ts';
 export * from './services.ts';
 export * from './autoconfig.ts';
+export * from './zone.ts';

@@ -39,7 +39,7 @@ export function zoneStatements(conf: string): Array<{ origin: string; file: stri
  * generator produces no zone (the test then fails and says so).
  */
 export function labZoneFiles(s: Scenario, dir: string): ZoneFile[] {
-  const files = GENERATORS.bind!(s, () => undefined);
+  const files = GENERATORS.bind!(s);
   const local = [...files.entries()].find(([rel]) => path.basename(rel) === 'named.conf.local');
   if (!local) throw new Error(`the bind generator wrote no named.conf.local (got: ${[...files.keys()].join(', ') || 'nothing'})`);
   const zones = zoneStatements(local[1]);
@@ -55,7 +55,7 @@ export function labZoneFiles(s: Scenario, dir: string): ZoneFile[] {
 
 /** The generator's named.conf.options text (for the options the reference should share). */
 export function labNamedOptions(s: Scenario): string | undefined {
-  const files = GENERATORS.bind!(s, () => undefined);
+  const files = GENERATORS.bind!(s);
   return [...files.entries()].find(([rel]) => path.basename(rel) === 'named.conf.options')?.[1];
 }
 
