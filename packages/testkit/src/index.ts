@@ -5,3 +5,4 @@ export * from './spawn-watched.ts';
 export * from './servers.ts';
 export * from './raw.ts';
 export * from './fuzz.ts';
+export * from './logger.ts';
