@@ -19,12 +19,18 @@ export function memoryLogger(): MemoryLogger {
   const lines: LogLine[] = [];
   const waiting = new Set<(l: LogLine) => void>();
   const put = (level: LogLine['level']) => (obj: unknown, msg?: string) => {
-    const line: LogLine =
-      typeof obj === 'string' ? { level, msg: obj, obj: {} } : { level, msg: msg ?? '', obj: (obj ?? {}) as Record<string, unknown> };
+    const line: LogLine = typeof obj === 'string' ? { level, msg: obj, obj: {} } : { level, msg: msg ?? '', obj: (obj ?? {}) as Record<string, unknown> };
     lines.push(line);
     for (const w of waiting) w(line);
   };
-  const log: Record<string, unknown> = { trace: put('trace'), debug: put('debug'), info: put('info'), warn: put('warn'), error: put('error'), fatal: put('fatal') };
+  const log: Record<string, unknown> = {
+    trace: put('trace'),
+    debug: put('debug'),
+    info: put('info'),
+    warn: put('warn'),
+    error: put('error'),
+    fatal: put('fatal'),
+  };
   log.child = () => log;
   return {
     log: log as unknown as Logger,
