@@ -19,6 +19,7 @@ import { addressOf, EventStreams, limitConnections, MAX_CONNECTIONS, MAX_CONNECT
 import { type IndexChange, type MailIndex, type MessageSummary, messageId, openMailIndex, prebuildCaches, publicSummary } from './mail-index.ts';
 import { htmlCsp, htmlDocument, openAttachment, parseMessage } from './message.ts';
 import { openApiDocument } from './openapi.ts';
+import { createPkiJobs, PkiRefusal } from './pki-jobs.ts';
 import { passwordChecker } from './password.ts';
 import { QueryError, search } from './search.ts';
 import { type SessionSummary, SessionStore } from './sessions.ts';
@@ -118,6 +119,7 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
     log,
   });
   const streams = new EventStreams(limits.maxEventStreamsPerAddress ?? MAX_EVENT_STREAMS_PER_ADDRESS);
+  const pkiJobs = createPkiJobs(s, log);
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -442,25 +444,21 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
       headers: { 'Content-Type': 'application/x-pkcs12', 'Content-Disposition': disposition('attachment', `${ci.name}.p12`) },
     });
   });
-  api.post('/certificates/:name/revoke', async (c) => {
-    const { revokeCertificate, PkiError } = await pki();
+  // Revoke and renew generate keys, sign and encrypt PKCS#12 bundles: in a worker thread, one job
+  // at a time (pki-jobs.ts), so the console keeps answering meanwhile.
+  const certificateJob = async (op: 'revoke' | 'renew', name: string) => {
     try {
-      await revokeCertificate(s, c.req.param('name'));
+      return await pkiJobs.run(op, name);
     } catch (err) {
-      if (err instanceof PkiError) throw new ApiError(404, err.message);
+      if (err instanceof PkiRefusal) throw new ApiError(404, err.message);
       throw err;
     }
+  };
+  api.post('/certificates/:name/revoke', async (c) => {
+    await certificateJob('revoke', c.req.param('name'));
     return c.json({ revoked: c.req.param('name') });
   });
-  api.post('/certificates/:name/renew', async (c) => {
-    const { renewCertificates, PkiError } = await pki();
-    try {
-      return c.json({ renewed: await renewCertificates(s, { names: [c.req.param('name')] }) });
-    } catch (err) {
-      if (err instanceof PkiError) throw new ApiError(404, err.message);
-      throw err;
-    }
-  });
+  api.post('/certificates/:name/renew', async (c) => c.json({ renewed: await certificateJob('renew', c.req.param('name')) }));
 
   // ---- compose ----
   api.post('/send', async (c) => {
@@ -524,7 +522,10 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
       journal?.close();
       index?.close();
       const srv = server;
-      if (!srv) return limiter.close();
+      if (!srv) {
+        limiter.close();
+        return pkiJobs.idle();
+      }
       // SSE streams stay open: end them so close() does not wait for the browsers.
       await new Promise<void>((resolve) => {
         srv.close(() => resolve());
@@ -532,6 +533,7 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
         gate?.destroyRefused();
       });
       limiter.close();
+      await pkiJobs.idle();
     },
   };
 }
