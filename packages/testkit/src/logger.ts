@@ -1,6 +1,8 @@
 // A logger that keeps what a server reports, for tests that check a log line or wait for one (a
 // server's event, instead of a sleep).
-import type { Logger } from '@sstt/runtime';
+// pino's Logger type, the one @sstt/runtime's logger has (the test kit cannot depend on
+// @sstt/runtime: runtime -> scenario -> testkit would be a cycle).
+import type { Logger } from 'pino';
 
 export interface LogLine {
   level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
