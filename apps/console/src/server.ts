@@ -511,7 +511,7 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
       index = openMailIndex(s, { ...cacheOpt, ...(options.rescanMs ? { rescanMs: options.rescanMs } : {}) });
       return new Promise<AddressInfo[]>((resolve, reject) => {
         journal = followJournal(s.paths.events, (e) => sessions.add(e));
-        const srv = createAdaptorServer({ fetch: app.fetch }) as Server;
+        const srv = createAdaptorServer({ fetch: app.fetch, hostname: host }) as Server;
         gate = limitConnections(srv, limiter);
         srv.once('error', reject);
         srv.listen(port, host, () => resolve([srv.address() as AddressInfo]));
