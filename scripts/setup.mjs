@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run setup`: installs the Debian packages the tests use (the list is
-// packages/testkit/debian-packages.json, which the test helpers read too), as root or through
+// packages/host/debian-packages.json, which the tool finder reads too), as root or through
 // sudo. Needs nothing from node_modules, so it runs before `npm install` (which builds the C
 // addon with the g++ and make installed here).
 //   npm run setup                 the test tools
@@ -11,12 +11,13 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({ options: { bench: { type: 'boolean' }, 'dry-run': { type: 'boolean' } } });
-const list = JSON.parse(fs.readFileSync(new URL('../packages/testkit/debian-packages.json', import.meta.url), 'utf8'));
+const list = JSON.parse(fs.readFileSync(new URL('../packages/host/debian-packages.json', import.meta.url), 'utf8'));
 const wanted = new Set(Object.keys(list.extra));
 for (const [tool, pkg] of Object.entries(list.tools)) if (values.bench || !list.benchOnly.includes(tool)) wanted.add(pkg);
 const packages = [...wanted].sort();
 
-const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+// The name is the script's argument, never part of its text.
+const has = (cmd) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore' }).status === 0;
 if (!has('dpkg-query') || !has('apt-get')) {
   console.error(`setup: this is not a Debian-like system (no apt-get). Install these packages or their equivalents by hand:\n  ${packages.join(' ')}`);
   process.exit(1);

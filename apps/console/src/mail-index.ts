@@ -11,9 +11,9 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { maildirOf, type Scenario } from '@sstt/scenario';
 import { type HeaderSummary, summarizeHeaders } from './headers.ts';
+import { startWorker } from './workers.ts';
 
 /** Bytes of a message read to build its summary (the header block and the first parts). */
 export const HEAD_BYTES = 16 * 1024;
@@ -378,16 +378,8 @@ export async function prebuildCaches(s: Scenario, opts: { cacheDir?: string; wor
       }
     }
     if (n < (opts.workerMin ?? WORKER_MIN_MESSAGES)) continue;
-    // The bundle has dist/index-worker.js beside the code that starts it. From the TypeScript
-    // sources (tests) the worker registers tsx itself first (a loader given by execArgv is not
-    // in place yet when a worker's first module loads).
-    const fromTs = import.meta.url.endsWith('.ts');
-    const workerData = { user: u.name, dir, cacheFile };
     await new Promise<void>((resolve) => {
-      const href = new URL('./index-worker.ts', import.meta.url).href;
-      const w = fromTs
-        ? new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(href)}); })`, { eval: true, workerData })
-        : new Worker(new URL('./index-worker.js', import.meta.url), { workerData });
+      const w = startWorker('index-worker', { user: u.name, dir, cacheFile });
       w.once('error', () => resolve());
       w.once('exit', () => resolve());
     });

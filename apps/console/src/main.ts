@@ -17,7 +17,7 @@ runApp({
     }
     const host = s.listen.address;
     const port = s.listen.ports.console;
-    const server = createConsoleServer({ scenario: s, host, port });
+    const server = createConsoleServer({ scenario: s, host, port, log });
     try {
       for (const a of await server.listen()) log.info({ service: 'console', address: a.address, port: a.port }, 'listening');
     } catch (err) {

@@ -111,7 +111,10 @@ export function openApiDocument(s: Scenario): object {
         },
       },
       '/events': {
-        get: { summary: 'Server-Sent Events: message.new, message.update, message.delete, session', responses: { 200: { description: 'text/event-stream' } } },
+        get: {
+          summary: 'Server-Sent Events: message.new, message.update, message.delete, session',
+          responses: { 200: { description: 'text/event-stream' }, 429: { ...err, description: 'too many event streams from this address (Retry-After)' } },
+        },
       },
       '/dns/zone': { get: { summary: 'the records of the zones', responses: ok('records') } },
       '/dns/queries': { get: { summary: 'recent DNS exchanges with their rcodes', responses: ok('queries') } },

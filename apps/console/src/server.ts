@@ -5,16 +5,22 @@ import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { serve, type ServerType } from '@hono/node-server';
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
 import { followJournal, type JournalReader } from '@sstt/events';
+import { ConnectionLimiter, silentLogger, type Logger } from '@sstt/runtime';
 import { certPaths, type Scenario } from '@sstt/scenario';
 import { Hono, type Context } from 'hono';
 import { basicAuth } from 'hono/basic-auth';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
+import { addressOf, EventStreams, limitConnections, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, MAX_EVENT_STREAMS_PER_ADDRESS } from './connections.ts';
 import { type IndexChange, type MailIndex, type MessageSummary, messageId, openMailIndex, prebuildCaches, publicSummary } from './mail-index.ts';
 import { htmlCsp, htmlDocument, openAttachment, parseMessage } from './message.ts';
 import { openApiDocument } from './openapi.ts';
+import { createPkiJobs, PkiRefusal } from './pki-jobs.ts';
+import { passwordChecker } from './password.ts';
 import { QueryError, search } from './search.ts';
 import { type SessionSummary, SessionStore } from './sessions.ts';
 import { dig, isDigType, zoneRecords } from './zone.ts';
@@ -25,6 +31,12 @@ export const MAX_LIMIT = 500;
 export const MAX_PARSE_BYTES = 64 * 1024 * 1024;
 /** An SSE comment every so often keeps proxies and idle timers from closing the stream. */
 const SSE_PING_MS = 15_000;
+/**
+ * Retry-After of an event stream refused at its per-address cap (429). A stream's place frees
+ * only when another of the address's streams ends, so this is a hint for scripts; a browser's
+ * EventSource does not retry after a status other than 200 (HTML, "fail the connection").
+ */
+const EVENT_STREAM_RETRY_S = 10;
 
 /** The console's own pages: only its own scripts, styles and API; frames only of itself. */
 const UI_CSP = [
@@ -59,6 +71,8 @@ export interface ConsoleOptions {
   /** Where the index cache lives (default <paths.data>/console). */
   cacheDir?: string;
   rescanMs?: number;
+  /** Connection limits, certificate jobs (default: silent). */
+  log?: Logger;
 }
 
 export interface ConsoleHandle {
@@ -96,6 +110,16 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
   let index!: MailIndex;
   const sessions = new SessionStore();
   let journal: JournalReader | undefined;
+  const log = options.log ?? silentLogger();
+  const limits = s.console.limits;
+  const limiter = new ConnectionLimiter({
+    service: 'console',
+    maxConnections: limits.maxConnections ?? MAX_CONNECTIONS,
+    maxConnectionsPerAddress: limits.maxConnectionsPerAddress ?? MAX_CONNECTIONS_PER_ADDRESS,
+    log,
+  });
+  const streams = new EventStreams(limits.maxEventStreamsPerAddress ?? MAX_EVENT_STREAMS_PER_ADDRESS);
+  const pkiJobs = createPkiJobs(s, log);
   const app = new Hono();
 
   app.onError((err, c) => {
@@ -110,9 +134,10 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
 
   app.get('/livez', (c) => c.json({ ok: true }));
   if (s.console.password) {
-    // Any user name; the password is the scenario's (the lab profile's console is on the LAN).
-    const password = s.console.password;
-    app.use('*', basicAuth({ verifyUser: (_user, pass) => pass === password, realm: 'sstt console' }));
+    // Any user name; the password is the scenario's (the lab profile's console is on the LAN),
+    // compared in constant time (password.ts).
+    const matches = passwordChecker(s.console.password);
+    app.use('*', basicAuth({ verifyUser: (_user, pass) => matches(pass), realm: 'sstt console' }));
   }
   app.use('*', async (c, next) => {
     await next();
@@ -305,8 +330,15 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
   };
 
   // ---- live stream ----
-  api.get('/events', (c) =>
-    streamSSE(c, async (stream) => {
+  api.get('/events', (c) => {
+    // RFC 6585 §4: 429 says that this client holds too much, where a 503 would say the server
+    // is unavailable to everyone.
+    const address = addressOf(getConnInfo(c).remote.address);
+    if (!streams.open(address)) {
+      c.header('Retry-After', String(EVENT_STREAM_RETRY_S));
+      return c.json({ error: `too many event streams from ${address} (at most ${streams.maxPerAddress}): close one first` }, 429);
+    }
+    return streamSSE(c, async (stream) => {
       const queue: Array<{ event: string; data: string }> = [];
       let wake: (() => void) | undefined;
       // A slow reader loses events (counted), it never makes the console buffer without bound.
@@ -324,23 +356,34 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
       index.on('change', onChange);
       sessions.on('session', onSession);
       const ping = setInterval(() => push('ping', { lost }), SSE_PING_MS);
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        streams.close(address);
+      };
       stream.onAbort(() => {
+        end();
         index.off('change', onChange);
         sessions.off('session', onSession);
         clearInterval(ping);
         wake?.();
       });
-      await stream.writeSSE({ event: 'hello', data: JSON.stringify({ domain: s.domain }) });
-      while (!stream.aborted) {
-        if (queue.length === 0) await new Promise<void>((r) => (wake = r));
-        wake = undefined;
-        while (queue.length > 0 && !stream.aborted) {
-          const e = queue.shift()!;
-          await stream.writeSSE(e);
+      try {
+        await stream.writeSSE({ event: 'hello', data: JSON.stringify({ domain: s.domain }) });
+        while (!stream.aborted) {
+          if (queue.length === 0) await new Promise<void>((r) => (wake = r));
+          wake = undefined;
+          while (queue.length > 0 && !stream.aborted) {
+            const e = queue.shift()!;
+            await stream.writeSSE(e);
+          }
         }
+      } finally {
+        end();
       }
-    }),
-  );
+    });
+  });
 
   // ---- DNS ----
   api.get('/dns/zone', (c) => c.json({ records: zoneRecords(s) }));
@@ -401,25 +444,21 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
       headers: { 'Content-Type': 'application/x-pkcs12', 'Content-Disposition': disposition('attachment', `${ci.name}.p12`) },
     });
   });
-  api.post('/certificates/:name/revoke', async (c) => {
-    const { revokeCertificate, PkiError } = await pki();
+  // Revoke and renew generate keys, sign and encrypt PKCS#12 bundles: in a worker thread, one job
+  // at a time (pki-jobs.ts), so the console keeps answering meanwhile.
+  const certificateJob = async (op: 'revoke' | 'renew', name: string) => {
     try {
-      await revokeCertificate(s, c.req.param('name'));
+      return await pkiJobs.run(op, name);
     } catch (err) {
-      if (err instanceof PkiError) throw new ApiError(404, err.message);
+      if (err instanceof PkiRefusal) throw new ApiError(404, err.message);
       throw err;
     }
+  };
+  api.post('/certificates/:name/revoke', async (c) => {
+    await certificateJob('revoke', c.req.param('name'));
     return c.json({ revoked: c.req.param('name') });
   });
-  api.post('/certificates/:name/renew', async (c) => {
-    const { renewCertificates, PkiError } = await pki();
-    try {
-      return c.json({ renewed: await renewCertificates(s, { names: [c.req.param('name')] }) });
-    } catch (err) {
-      if (err instanceof PkiError) throw new ApiError(404, err.message);
-      throw err;
-    }
-  });
+  api.post('/certificates/:name/renew', async (c) => c.json({ renewed: await certificateJob('renew', c.req.param('name')) }));
 
   // ---- compose ----
   api.post('/send', async (c) => {
@@ -457,7 +496,8 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
   app.get('/', (c) => serveUi(c, '/index.html'));
   app.get('/assets/*', (c) => serveUi(c, c.req.path));
 
-  let server: ServerType | undefined;
+  let server: Server | undefined;
+  let gate: ReturnType<typeof limitConnections> | undefined;
   const host = options.host ?? s.listen.address;
   const port = options.port ?? s.listen.ports.console;
   return {
@@ -471,8 +511,10 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
       index = openMailIndex(s, { ...cacheOpt, ...(options.rescanMs ? { rescanMs: options.rescanMs } : {}) });
       return new Promise<AddressInfo[]>((resolve, reject) => {
         journal = followJournal(s.paths.events, (e) => sessions.add(e));
-        const srv = serve({ fetch: app.fetch, hostname: host, port, createServer: undefined }, () => resolve([srv.address() as AddressInfo]));
+        const srv = createAdaptorServer({ fetch: app.fetch, hostname: host }) as Server;
+        gate = limitConnections(srv, limiter);
         srv.once('error', reject);
+        srv.listen(port, host, () => resolve([srv.address() as AddressInfo]));
         server = srv;
       });
     },
@@ -480,12 +522,18 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
       journal?.close();
       index?.close();
       const srv = server;
-      if (!srv) return;
+      if (!srv) {
+        limiter.close();
+        return pkiJobs.idle();
+      }
       // SSE streams stay open: end them so close() does not wait for the browsers.
       await new Promise<void>((resolve) => {
         srv.close(() => resolve());
-        (srv as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        srv.closeAllConnections();
+        gate?.destroyRefused();
       });
+      limiter.close();
+      await pkiJobs.idle();
     },
   };
 }

@@ -363,6 +363,10 @@ describe('a console with a password (the lab profile)', () => {
       expect((await fetch(`${base}/`)).status).toBe(401);
       const wrong = await fetch(`${base}/api/v1/mailboxes`, { headers: { Authorization: `Basic ${Buffer.from('x:nope').toString('base64')}` } });
       expect(wrong.status).toBe(401);
+      // One character off, of the same length (password.ts compares digests in constant time).
+      const close = await fetch(`${base}/api/v1/mailboxes`, { headers: { Authorization: `Basic ${Buffer.from('anyone:sesamf').toString('base64')}` } });
+      expect(close.status).toBe(401);
+      expect(close.headers.get('www-authenticate')).toBe('Basic realm="sstt console"');
       const ok = await fetch(`${base}/api/v1/mailboxes`, { headers: { Authorization: `Basic ${Buffer.from('anyone:sesame').toString('base64')}` } });
       expect(ok.status).toBe(200);
       expect((await fetch(`${base}/livez`)).status).toBe(200);

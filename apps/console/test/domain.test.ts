@@ -86,6 +86,26 @@ describe('certificates', () => {
     expect(bad.status).toBe(404);
     expect(bad.body.error).toMatch(/^no certificate called "nobody": expected one of /);
   });
+
+  it('keeps answering while it renews: the PKI work is off its event loop', async () => {
+    await initPki(w.s);
+    const u = w.s.users[1]!.name;
+    const done: string[] = [];
+    const renew = w.api(`/api/v1/certificates/${u}/renew`, { method: 'POST' }).then((r) => {
+      done.push('renew');
+      return r;
+    });
+    // The console has begun the job (key generation, signing, PKCS#12) when it says so.
+    await w.logs.waitFor((l) => l.msg === 'certificate job started' && l.obj.op === 'renew' && l.obj.name === u);
+    const mailboxes = await w.api<{ mailboxes: unknown[] }>('/api/v1/mailboxes');
+    done.push('mailboxes');
+    expect(mailboxes.status).toBe(200);
+    expect(mailboxes.body.mailboxes).toHaveLength(w.s.users.length);
+    expect(await renew).toMatchObject({ status: 200, body: { renewed: [u] } });
+    // Answered while the job was running, not after it.
+    expect(done).toEqual(['mailboxes', 'renew']);
+    await w.logs.waitFor((l) => l.msg === 'certificate job done' && l.obj.name === u);
+  });
 });
 
 describe('compose', () => {

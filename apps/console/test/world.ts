@@ -7,7 +7,7 @@ import { openJournal, setJournal } from '@sstt/events';
 import { createPop3Server } from '@sstt/mail/src/pop3/server.ts';
 import { createSmtpServer } from '@sstt/mail/src/smtp.ts';
 import { EVENT_PROTOCOLS, loadScenario, maildirOf, type Scenario } from '@sstt/scenario';
-import { freePort, run, startServer, tempDir, type Started } from '@sstt/testkit';
+import { freePort, type MemoryLogger, memoryLogger, run, startServer, tempDir, type Started } from '@sstt/testkit';
 import { type ConsoleHandle, createConsoleServer } from '../src/server.ts';
 
 export interface World {
@@ -19,6 +19,8 @@ export interface World {
   pop3: Started;
   dns: Started;
   console: ConsoleHandle;
+  /** What the console logged (its certificate jobs, its connection limits). */
+  logs: MemoryLogger;
   base: string;
   /** GET/PUT/DELETE on the API; the parsed JSON body and the status. */
   api<T = Record<string, unknown>>(p: string, init?: RequestInit): Promise<{ status: number; body: T; headers: Headers }>;
@@ -55,7 +57,8 @@ export async function startWorld(): Promise<World> {
   const smtp = await startServer(createSmtpServer({ scenario: s, host: '127.0.0.1', port: 0 }));
   const submission = await startServer(createSmtpServer({ scenario: s, host: '127.0.0.1', port: submissionPort, submission: true }));
   const pop3 = await startServer(createPop3Server({ scenario: s, host: '127.0.0.1', port: 0 }));
-  const console = createConsoleServer({ scenario: s, host: '127.0.0.1', port: 0, rescanMs: 300, uiDir: UI_DIR });
+  const logs = memoryLogger();
+  const console = createConsoleServer({ scenario: s, host: '127.0.0.1', port: 0, rescanMs: 300, uiDir: UI_DIR, log: logs.log });
   const started = await startServer(console);
   const base = `http://127.0.0.1:${started.port}`;
   return {
@@ -66,6 +69,7 @@ export async function startWorld(): Promise<World> {
     pop3,
     dns,
     console,
+    logs,
     base,
     async api(p, init) {
       const res = await fetch(base + p, init);

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { certPaths } from '@sstt/scenario';
-import { requireTool, run } from '@sstt/testkit';
+import { requireTool, run } from '@sstt/host';
 import { hostOf, type LabContext } from './lab.ts';
 import { OUTSIDE_ZONE } from './outside.ts';
 import type { LabState } from './state.ts';

@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { certPaths, ConfigError, EXIT_CONFIG, parseCommandLine, type Scenario } from '@sstt/scenario';
-import { ipBinary, requireTool } from '@sstt/testkit';
+import { ipBinary, requireTool } from '@sstt/host';
 import { runCheck } from './check.ts';
 import { down, hostOf, LabError, labContext, requireRoot, up, type LabContext } from './lab.ts';
 import { readState, type LabState } from './state.ts';

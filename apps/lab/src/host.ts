@@ -3,7 +3,7 @@
 // exec() runs a command there to completion, spawn() starts a daemon there (Mininet's Host.cmd
 // and Host.popen).
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { ipBinary, nsExecArgv, run, type RunResult } from '@sstt/testkit';
+import { ipBinary, nsExecArgv, run, type RunResult } from '@sstt/host';
 import type { LabHost } from './topology.ts';
 
 export class Host {

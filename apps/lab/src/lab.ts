@@ -8,7 +8,7 @@ import path from 'node:path';
 import { initPki } from '@sstt/pki';
 import { CONN_NAME, generateIpsec, ipsecInstallPaths, writeInfra } from '@sstt/infra';
 import { loadScenario, type HostRole, type Scenario } from '@sstt/scenario';
-import { findTool, ipCmd, netnsList, netnsPids, requireTool, run, vethBetween } from '@sstt/testkit';
+import { findTool, ipCmd, netnsList, netnsPids, requireTool, run, vethBetween } from '@sstt/host';
 import { Host } from './host.ts';
 import { OUTSIDE_ZONE, outsideZoneText } from './outside.ts';
 import { readState, starttimeOf, writeState, type LabState } from './state.ts';

@@ -4,6 +4,7 @@
 // not create. Every process the lab started lives in one of its namespaces, so `ip netns pids`
 // of those namespaces finds daemons that forked away too.
 import fs from 'node:fs';
+import path from 'node:path';
 
 export interface LabState {
   prefix: string;
@@ -25,7 +26,8 @@ export function readState(file: string): LabState | undefined {
 }
 
 export function writeState(file: string, state: LabState): void {
-  fs.mkdirSync(new URL('.', `file://${file}`).pathname, { recursive: true });
+  // path.dirname, not a file: URL's pathname, which percent-encodes (a checkout under `/home/a b/`).
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp`;
   fs.writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
   fs.renameSync(tmp, file);

@@ -4,6 +4,7 @@
 // (the UIDs of dovecot-uidlist when the mailbox has been read, then delivery time).
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { ConfigError, loadScenario, maildirOf, parseCommandLine } from '@sstt/scenario';
 import { runCli } from '@sstt/runtime';
@@ -146,7 +147,12 @@ export async function main(argv: string[], out: (line: string) => void = (l) => 
   return show(maildir, n, out);
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('sstt-mail.mjs') || process.argv[1]?.endsWith('sstt-mail')) {
+// pathToFileURL, not `file://` + the path: a URL percent-encodes (a checkout under `/home/a b/`).
+if (
+  (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) ||
+  process.argv[1]?.endsWith('sstt-mail.mjs') ||
+  process.argv[1]?.endsWith('sstt-mail')
+) {
   // `sstt-mail ls user | head`: a closed pipe ends the listing quietly.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);

@@ -1,6 +1,7 @@
 // The supervisor with stand-in apps (small node programs): a crash is restarted with a doubling,
 // capped delay; exit 2 (configuration) is not; a stop reaches every child; the exit status says
 // how the apps ended.
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { supervise, type SupervisorLog } from '../src/supervisor.ts';
 
@@ -74,7 +75,7 @@ describe('supervise', () => {
 describe('watchAncestors', () => {
   it('a supervisor whose parent is killed with SIGKILL stops its apps and ends', async () => {
     const { spawn } = await import('node:child_process');
-    const fixture = new URL('./fixtures/orphan.ts', import.meta.url).pathname;
+    const fixture = fileURLToPath(new URL('./fixtures/orphan.ts', import.meta.url));
     // The parent: a plain node process that starts the supervisor and waits (turbo's place).
     const parent = spawn(
       process.execPath,

@@ -46,8 +46,10 @@ function tracedOffline(traceFile: string, cmd: string[]): string[] {
     '-n',
     'sh',
     '-c',
-    `${ip} link set lo up && exec "$@"`,
+    // ip's path is an argument of the script, not part of its text
+    '"$1" link set lo up && shift && exec "$@"',
     'offline',
+    ip,
     ...cmd,
   ];
 }

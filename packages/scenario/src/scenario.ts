@@ -154,6 +154,12 @@ export interface Scenario {
     events: EventProtocol[];
     /** Size cap of each app's journal file (one rotated file is kept beside it). */
     journalBytes: number;
+    /** Overrides of the console's limits; what is missing takes apps/console's named constants. */
+    limits: {
+      maxConnections?: number;
+      maxConnectionsPerAddress?: number;
+      maxEventStreamsPerAddress?: number;
+    };
   };
   paths: {
     /** The repository root. */
@@ -304,6 +310,7 @@ export function resolveScenario(config: ConfigInput, opts: ResolveOptions = {}):
       ...(config.console?.password ? { password: config.console.password } : {}),
       events: ((config.console?.events ?? EVENT_PROTOCOLS) as readonly string[]).filter((p): p is EventProtocol => p !== 'none'),
       journalBytes: config.console?.journalBytes ?? 4 * 1024 * 1024,
+      limits: { ...config.console?.limits },
     },
     paths: {
       root,

@@ -143,6 +143,17 @@ export const configSchema = z
           .optional()
           .describe('protocols whose sessions the apps publish to the console (default: all; ["none"]: none)'),
         journalBytes: z.number().int().min(65536).optional().describe("size cap of each app's session journal file in bytes"),
+        limits: z
+          .object({
+            maxConnections: count(100_000).optional().describe('connections to the console in total (default 256)'),
+            maxConnectionsPerAddress: count(100_000).optional().describe('connections to the console from one client address (default 32)'),
+            maxEventStreamsPerAddress: count(1000)
+              .optional()
+              .describe('open event streams (/api/v1/events) from one client address; one more is answered 429 (default 8)'),
+          })
+          .strict()
+          .optional()
+          .describe('overrides of the console limits (apps/console/src/server.ts)'),
       })
       .strict()
       .optional(),

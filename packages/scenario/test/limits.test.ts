@@ -1,5 +1,5 @@
-// http.limits and dns.limits: overrides of the servers' named constants (apps/http server.ts,
-// apps/dns server.ts). Absent, the scenario carries no value and the constants apply.
+// http.limits, dns.limits and console.limits: overrides of the servers' named constants
+// (apps/http server.ts, apps/dns server.ts, apps/console server.ts). Absent, the scenario carries no value and the constants apply.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,9 +23,10 @@ describe('limits in the scenario', () => {
     const s = load({}).load();
     expect(s.http.limits).toEqual({});
     expect(s.dns.limits).toEqual({});
+    expect(s.console.limits).toEqual({});
   });
 
-  it('http.limits and dns.limits from the file reach the scenario', () => {
+  it('http.limits, dns.limits and console.limits from the file reach the scenario', () => {
     const http = {
       maxConnections: 64,
       maxConnectionsPerClient: 8,
@@ -42,9 +43,11 @@ describe('limits in the scenario', () => {
       pressurePercent: 50,
       pressureTcpIdleTimeoutMs: 1000,
     };
-    const s = load({ http: { limits: http }, dns: { limits: dns } }).load();
+    const console = { maxConnections: 40, maxConnectionsPerAddress: 10, maxEventStreamsPerAddress: 3 };
+    const s = load({ http: { limits: http }, dns: { limits: dns }, console: { limits: console } }).load();
     expect(s.http.limits).toEqual(http);
     expect(s.dns.limits).toEqual(dns);
+    expect(s.console.limits).toEqual(console);
   });
 
   it('a bad value names the key path', () => {
@@ -53,5 +56,7 @@ describe('limits in the scenario', () => {
     expect(bad.load).toThrow(`${bad.configFile}: http.limits.pressurePercent: `);
     const unknown = load({ dns: { limits: { maxTcpClient: 3 } } });
     expect(unknown.load).toThrow(`${unknown.configFile}: dns.limits.maxTcpClient: `);
+    const zero = load({ console: { limits: { maxEventStreamsPerAddress: 0 } } });
+    expect(zero.load).toThrow(`${zero.configFile}: console.limits.maxEventStreamsPerAddress: expected a whole number from 1 to 1000`);
   });
 });

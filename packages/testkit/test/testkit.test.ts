@@ -1,30 +1,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { findTool, rawTcp, requireTool, run, udpExchange } from '../src/index.ts';
-
-describe('tools', () => {
-  it('finds a tool on PATH or in the sbin directories', () => {
-    expect(findTool('sh')).toMatch(/\/sh$/);
-    expect(findTool('no-such-tool-sstt')).toBeUndefined();
-  });
-
-  it('a missing tool fails with the apt-get command that installs it', () => {
-    const saved = process.env.PATH;
-    process.env.PATH = '/nonexistent';
-    try {
-      // swaks lives in /usr/bin, which is not among the extra sbin directories searched
-      expect(() => requireTool('swaks')).toThrow('swaks is not installed: run `apt-get install -y swaks`');
-    } finally {
-      process.env.PATH = saved;
-    }
-  });
-
-  it('run collects output and exit status without throwing', async () => {
-    const r = await run('sh', ['-c', 'cat; echo err >&2; exit 3'], { input: 'hello' });
-    expect(r).toEqual({ code: 3, signal: null, stdout: 'hello', stderr: 'err\n' });
-  });
-});
+import { rawTcp, udpExchange } from '../src/index.ts';
 
 describe('raw clients', () => {
   it('reads lines across arbitrary packet boundaries', async () => {
@@ -56,7 +33,7 @@ describe('raw clients', () => {
 
 describe('spawnWatched', () => {
   it('waits for what a program prints, and says so when it ends without printing it', async () => {
-    const { spawnWatched } = await import('../src/run.ts');
+    const { spawnWatched } = await import('../src/spawn-watched.ts');
     const p = spawnWatched('sh', ['-c', 'echo starting; sleep 0.1; echo ready >&2; sleep 0.2']);
     await p.waitFor(/ready/, 5_000);
     expect(p.output()).toBe('starting\nready\n');

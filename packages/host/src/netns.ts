@@ -1,5 +1,5 @@
-// Network namespaces as hosts: the one copy of the namespace code that the IPsec test of
-// packages/infra and the lab (apps/lab) share. Everything goes through iproute2's `ip`, so what
+// Network namespaces as hosts: the one copy of the namespace code that the lab (apps/lab) and the
+// IPsec test of packages/infra share. Everything goes through iproute2's `ip`, so what
 // is created is what `ip netns list` / `ip -n NS link` show, and `ip netns exec` gives each host
 // its /etc/netns/<ns>/ files (resolv.conf, hosts) over /etc.
 import { run } from './run.ts';
@@ -47,13 +47,35 @@ export interface NsExecOptions {
  * argv for `ip` that runs `cmd` inside `ns`: ip netns exec (the namespace's /etc/netns files over
  * /etc, in a mount namespace of its own), then unshare for the UTS namespace, the host name and
  * the bind mounts, then exec of the command itself, so the pid that `spawn` returns ends up being
- * the command's.
+ * the command's. This runs as root: the host name and the paths are arguments of a fixed script
+ * (its positional parameters), never pasted into its text, so a path with a quote or a space
+ * reaches `mount` as it is.
  */
 export function nsExecArgv(ns: string, cmd: string[], opts: NsExecOptions = {}): string[] {
-  const steps = [...(opts.hostname ? [`hostname '${opts.hostname}'`] : []), ...(opts.binds ?? []).map(([from, to]) => `mount --bind '${from}' '${to}'`)];
+  const steps = inNamespaceSteps(opts);
+  if (!steps) return ['netns', 'exec', ns, ...cmd];
   const unshare = ['unshare', ...(opts.hostname ? ['--uts'] : []), ...(opts.binds?.length ? ['-m'] : [])];
-  if (steps.length === 0) return ['netns', 'exec', ns, ...cmd];
-  return ['netns', 'exec', ns, ...unshare, 'sh', '-c', `${steps.join(' && ')} && exec "$@"`, 'in-ns', ...cmd];
+  return ['netns', 'exec', ns, ...unshare, ...steps, ...cmd];
+}
+
+/**
+ * `sh -c SCRIPT in-ns VALUES...` (to be followed by the command's argv): a script that sets the
+ * host name and makes the bind mounts from its positional parameters, shifts them away and execs
+ * the rest; undefined when there is nothing to do first.
+ */
+export function inNamespaceSteps(opts: NsExecOptions): string[] | undefined {
+  const values: string[] = [];
+  /** "$n" for the next value: the script names its arguments, it never contains them. */
+  const arg = (v: string) => {
+    values.push(v);
+    return `"\${${values.length}}"`;
+  };
+  const steps = [
+    ...(opts.hostname ? [`hostname ${arg(opts.hostname)}`] : []),
+    ...(opts.binds ?? []).map(([from, to]) => `mount --bind ${arg(from)} ${arg(to)}`),
+  ];
+  if (steps.length === 0) return undefined;
+  return ['sh', '-c', `${steps.join(' && ')} && shift ${values.length} && exec "$@"`, 'in-ns', ...values];
 }
 
 /** The path of `ip`, for callers that spawn `nsExecArgv` themselves. */

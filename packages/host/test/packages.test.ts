@@ -32,10 +32,15 @@ const BASE_SYSTEM = new Set([
   'dpkg-query',
 ]);
 
-/** Test sources: test folders, *.test.ts, and the testkit itself. */
+/** Test sources: test folders, *.test.ts, the testkit and the tool finder's own package. */
 function testSources(): string[] {
   const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.ts'], { cwd: root, encoding: 'utf8' }).split('\n');
-  return files.filter((f) => f && (/\/test\//.test(f) || f.endsWith('.test.ts') || f.startsWith('packages/testkit/src/')) && !f.includes('node_modules'));
+  return files.filter(
+    (f) =>
+      f &&
+      (/\/test\//.test(f) || f.endsWith('.test.ts') || f.startsWith('packages/testkit/src/') || f.startsWith('packages/host/src/')) &&
+      !f.includes('node_modules'),
+  );
 }
 
 /** Programs named literally in requireTool/findTool calls and as the command of run/spawn/execFile. */

@@ -1,0 +1,3 @@
+export * from './run.ts';
+export * from './tools.ts';
+export * from './netns.ts';
