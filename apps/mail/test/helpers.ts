@@ -91,3 +91,12 @@ export function whenDir(dir: string, ready: () => boolean, what: string, timeout
     check();
   });
 }
+
+/**
+ * The scenario with the mail listeners' connection rate off: for a client that reconnects as fast
+ * as it can while something else is under test (the fuzz campaigns, an attack from the probes' own
+ * address); the rate's own tests are in conn-limits.test.ts.
+ */
+export function withoutConnectionRate(s: Scenario): Scenario {
+  return { ...s, mail: { ...s.mail, limits: { ...s.mail.limits, connectionRatePerSecond: 0 } } };
+}
