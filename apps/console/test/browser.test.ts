@@ -74,8 +74,13 @@ afterAll(async () => {
 const [u1, u2] = [0, 1];
 const user = (i: number) => w.s.users[i]!;
 
-/** Empties a user's Maildir (the console's rescans follow, as for a POP3 client's deletions). */
-function emptyMailbox(i: number): void {
+/**
+ * Empties a user's Maildir (the console's rescans follow, as for a POP3 client's deletions). The
+ * page leaves the console first: what the previous test left in flight (the read mark of the
+ * message it opened) must not find its file gone.
+ */
+async function emptyMailbox(i: number): Promise<void> {
+  await page.goto('about:blank');
   for (const sub of ['new', 'cur']) {
     const dir = path.join(w.maildir(user(i).name), sub);
     for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) fs.rmSync(path.join(dir, f));
@@ -102,7 +107,7 @@ function sendHtml(helo = 'cliente'): Promise<string> {
 
 /** u2's mailbox holding exactly `subjects` (from: 'html from swaks' by SMTP, 'hostile html' dropped in), on screen. */
 async function mailboxWith(...subjects: Array<'html from swaks' | 'hostile html'>): Promise<void> {
-  emptyMailbox(u2);
+  await emptyMailbox(u2);
   for (const subject of subjects) {
     if (subject === 'html from swaks') await sendHtml();
     else drop(w.maildir(user(u2).name), SCRIPT_HTML);
@@ -113,7 +118,7 @@ async function mailboxWith(...subjects: Array<'html from swaks' | 'hostile html'
 
 describe('the console in Chromium', () => {
   it('an empty mailbox says so; a message sent with swaks appears without a reload', async () => {
-    emptyMailbox(u2);
+    await emptyMailbox(u2);
     await ui.openMailbox(user(u2).name);
     await expect.poll(() => ui.empty.textContent()).toContain(`${user(u2).name}'s mailbox is empty.`);
     await page.evaluate(() => {
