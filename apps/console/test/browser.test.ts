@@ -2,12 +2,13 @@
 // network by its flags: a message sent with swaks appears without a reload, its HTML renders
 // in the sandbox where a script does not run, search finds it, delete removes it from the
 // Maildir, the timeline shows the SMTP and POP3 dialogues, a POP3 download makes a message
-// leave the list; screenshots at 1280 and 390 px with no console error.
+// leave the list; screenshots at 1280 and 390 px with no console error. Each test sets up the
+// mailbox it needs (emptied, then its own messages), so any one of them runs alone or in any order.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { initPki } from '@sstt/pki';
 import { requireTool, run, tempDir } from '@sstt/testkit';
 import { ConsolePage } from './console-page.ts';
@@ -73,31 +74,64 @@ afterAll(async () => {
 const [u1, u2] = [0, 1];
 const user = (i: number) => w.s.users[i]!;
 
+/**
+ * Empties a user's Maildir (the console's rescans follow, as for a POP3 client's deletions). The
+ * page leaves the console first: what the previous test left in flight (the read mark of the
+ * message it opened) must not find its file gone.
+ */
+async function emptyMailbox(i: number): Promise<void> {
+  await page.goto('about:blank');
+  for (const sub of ['new', 'cur']) {
+    const dir = path.join(w.maildir(user(i).name), sub);
+    for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) fs.rmSync(path.join(dir, f));
+  }
+}
+
+/** The HTML message (a script, a javascript: link) sent with swaks from u1 to u2; `helo` names its SMTP session. */
+function sendHtml(helo = 'cliente'): Promise<string> {
+  return w.swaks([
+    '--from',
+    user(u1).email,
+    '--to',
+    user(u2).email,
+    '--helo',
+    helo,
+    '--header',
+    'Subject: html from swaks',
+    '--add-header',
+    'Content-Type: text/html; charset=utf-8',
+    '--body',
+    '<p id="p">hello <b>bold</b></p><script>parent.document.title="pwned";document.getElementById("p").textContent="script ran"</script><a id="js" href="javascript:parent.document.title=\'pwned3\'">click</a>',
+  ]);
+}
+
+/** u2's mailbox holding exactly `subjects` (from: 'html from swaks' by SMTP, 'hostile html' dropped in), on screen. */
+async function mailboxWith(...subjects: Array<'html from swaks' | 'hostile html'>): Promise<void> {
+  await emptyMailbox(u2);
+  for (const subject of subjects) {
+    if (subject === 'html from swaks') await sendHtml();
+    else drop(w.maildir(user(u2).name), SCRIPT_HTML);
+  }
+  await ui.openMailbox(user(u2).name);
+  await expect.poll(() => ui.rows.count(), { timeout: 10_000 }).toBe(subjects.length);
+}
+
 describe('the console in Chromium', () => {
   it('an empty mailbox says so; a message sent with swaks appears without a reload', async () => {
+    await emptyMailbox(u2);
     await ui.openMailbox(user(u2).name);
     await expect.poll(() => ui.empty.textContent()).toContain(`${user(u2).name}'s mailbox is empty.`);
     await page.evaluate(() => {
       (window as unknown as { notReloaded: boolean }).notReloaded = true;
     });
-    await w.swaks([
-      '--from',
-      user(u1).email,
-      '--to',
-      user(u2).email,
-      '--header',
-      'Subject: html from swaks',
-      '--add-header',
-      'Content-Type: text/html; charset=utf-8',
-      '--body',
-      '<p id="p">hello <b>bold</b></p><script>parent.document.title="pwned";document.getElementById("p").textContent="script ran"</script><a id="js" href="javascript:parent.document.title=\'pwned3\'">click</a>',
-    ]);
+    await sendHtml();
     await ui.row('html from swaks').waitFor({ timeout: 10_000 });
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
     await expect.poll(() => ui.row('html from swaks').locator('.from').textContent()).toBe(user(u1).email);
   });
 
   it('the HTML renders in the sandbox and its script does not run', async () => {
+    await mailboxWith('html from swaks');
     await ui.open('html from swaks');
     const p = ui.htmlFrame.locator('#p');
     await expect.poll(() => p.textContent()).toBe('hello bold');
@@ -110,8 +144,7 @@ describe('the console in Chromium', () => {
   });
 
   it('a hostile message (overlay CSS, remote image, event handlers) stays inside its frame', async () => {
-    drop(w.maildir(user(u2).name), SCRIPT_HTML);
-    await ui.row('hostile html').waitFor({ timeout: 10_000 });
+    await mailboxWith('hostile html');
     await ui.open('hostile html');
     await expect.poll(() => ui.htmlFrame.locator('#p').textContent()).toBe('hello bold');
     // The full-page overlay covers the frame only: the console's buttons still take clicks.
@@ -122,6 +155,7 @@ describe('the console in Chromium', () => {
   });
 
   it('search finds the message, and says so when nothing matches', async () => {
+    await mailboxWith('html from swaks', 'hostile html');
     await ui.search('subject:"html from swaks"');
     await expect.poll(() => ui.rows.count()).toBe(1);
     await ui.search(`from:${user(u1).email} html`);
@@ -135,6 +169,7 @@ describe('the console in Chromium', () => {
   it('delete removes the message from the list and from the Maildir', async () => {
     const dir = path.join(w.maildir(user(u2).name));
     const files = () => [...fs.readdirSync(path.join(dir, 'new')), ...fs.readdirSync(path.join(dir, 'cur'))];
+    await mailboxWith('html from swaks', 'hostile html');
     expect(files()).toHaveLength(2);
     await ui.open('hostile html');
     await ui.deleteOpenMessage();
@@ -143,8 +178,10 @@ describe('the console in Chromium', () => {
   });
 
   it('the timeline shows the SMTP dialogue, linked to the message', async () => {
+    await sendHtml('timeline');
+    await ui.openMailbox(user(u2).name);
     await ui.openSessions();
-    await ui.sessionRow('smtp', 'EHLO').first().click();
+    await ui.sessionRow('smtp', 'EHLO timeline').first().click();
     await expect.poll(async () => (await ui.dialogue()).join('\n')).toContain('S: 250 OK id=');
     const lines = await ui.dialogue();
     expect(lines[0]).toMatch(/^S: 220 server ESMTP sstt-mail /);
@@ -159,8 +196,7 @@ describe('the console in Chromium', () => {
   });
 
   it('a POP3 download (curl) shows in the timeline and the message leaves the list', async () => {
-    await ui.openMailbox(user(u2).name);
-    await ui.row('html from swaks').waitFor();
+    await mailboxWith('html from swaks');
     const u = user(u2);
     const url = `pop3://127.0.0.1:${w.pop3.port}/1`;
     const r = await run('curl', ['-s', '-u', `${u.name}:${u.password}`, url, '--next', '-u', `${u.name}:${u.password}`, '-X', 'DELE', '-I', url]);
@@ -178,6 +214,7 @@ describe('the console in Chromium', () => {
   });
 
   it('DNS, certificates and compose work from their pages', async () => {
+    await ui.openMailbox(user(u2).name);
     await page.getByTestId('nav-dns').click();
     await page
       .getByRole('cell', { name: `www.${w.s.domain}.`, exact: true })
@@ -208,6 +245,7 @@ describe('the console in Chromium', () => {
 
   it('dark mode follows the system setting', async () => {
     await page.emulateMedia({ colorScheme: 'dark' });
+    onTestFinished(() => page.emulateMedia({ colorScheme: 'light' }));
     await ui.openMailbox(user(u2).name);
     expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(20, 23, 28)');
     await page.screenshot({ path: path.join(SHOTS, 'mail-dark-1280.png') });
@@ -225,6 +263,7 @@ describe('the console in Chromium', () => {
     await page.getByTestId('dialogue').waitFor();
     await page.screenshot({ path: path.join(SHOTS, 'sessions-1280.png') });
     await page.setViewportSize({ width: 390, height: 844 });
+    onTestFinished(() => page.setViewportSize({ width: 1280, height: 800 }));
     await ui.openMailbox(user(u2).name);
     await ui.row('a plain one').waitFor();
     await page.screenshot({ path: path.join(SHOTS, 'list-390.png') });

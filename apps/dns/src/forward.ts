@@ -42,6 +42,8 @@ export interface ForwarderOptions {
   timeoutMs?: number;
   cacheEntries?: number;
   log?: Logger;
+  /** The clock of the cache's TTLs (ms); Date.now by default (tests count TTLs down without waiting). */
+  now?: () => number;
 }
 
 export interface Forwarder {
@@ -74,6 +76,7 @@ function rcodeOf(p: dnsPacket.DecodedPacket): number {
 export function createForwarder(opts: ForwarderOptions): Forwarder {
   const timeoutMs = opts.timeoutMs ?? FORWARD_TIMEOUT_MS;
   const maxEntries = opts.cacheEntries ?? CACHE_MAX_ENTRIES;
+  const now = opts.now ?? Date.now;
   const cache = new Map<string, CacheEntry>();
   const inflight = new Map<string, Promise<Upstream>>();
   /** NS RRsets and addresses seen in upstream replies, by lower-case owner (bounded like the cache). */
@@ -91,7 +94,7 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     if (!e) return undefined;
     // Whole seconds of the clock, as BIND counts them: TTLs agree with a BIND that fetched in
     // the same second.
-    const age = Math.floor(Date.now() / 1000) - Math.floor(e.storedAt / 1000);
+    const age = Math.floor(now() / 1000) - Math.floor(e.storedAt / 1000);
     if (age >= e.ttl) {
       cache.delete(key);
       return undefined;
@@ -117,13 +120,13 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
     learn(value);
     if (!ttl) return;
     cache.delete(key);
-    cache.set(key, { value, storedAt: Date.now(), ttl });
+    cache.set(key, { value, storedAt: now(), ttl });
     while (cache.size > maxEntries) cache.delete(cache.keys().next().value!);
   }
 
   /** Remembers the NS RRsets and name-server addresses an upstream reply carried. */
   function learn(value: Upstream): void {
-    const now = Math.floor(Date.now() / 1000);
+    const sec = Math.floor(now() / 1000);
     const group = (records: Record_[], types: string[], into: typeof delegations) => {
       const by = new Map<string, Record_[]>();
       for (const r of records)
@@ -132,7 +135,7 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
         const ttl = Math.min(MAX_CACHE_TTL, ...rs.map((r) => (r as { ttl?: number }).ttl ?? 0));
         if (!ttl) continue;
         into.delete(k);
-        into.set(k, { records: rs, expires: now + ttl });
+        into.set(k, { records: rs, expires: sec + ttl });
         while (into.size > maxEntries) into.delete(into.keys().next().value!);
       }
     };
@@ -141,9 +144,9 @@ export function createForwarder(opts: ForwarderOptions): Forwarder {
   }
 
   function referral(qname: string): Upstream | undefined {
-    const now = Math.floor(Date.now() / 1000);
+    const sec = Math.floor(now() / 1000);
     const live = (e: { records: Record_[]; expires: number } | undefined) =>
-      e && e.expires > now ? e.records.map((r) => ({ ...r, ttl: e.expires - now }) as Record_) : undefined;
+      e && e.expires > sec ? e.records.map((r) => ({ ...r, ttl: e.expires - sec }) as Record_) : undefined;
     let name = qname.toLowerCase();
     for (;;) {
       const ns = live(delegations.get(`${name}|NS`));

@@ -91,6 +91,8 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
     maxConnections: maxClients,
     maxConnectionsPerAddress: options.maxTcpClientsPerAddress ?? limits.maxTcpClientsPerAddress ?? MAX_TCP_CLIENTS_PER_ADDRESS,
     pressurePercent: options.tcpPressurePercent ?? limits.pressurePercent ?? TCP_PRESSURE_PERCENT,
+    connectionRatePerSecond: limits.connectionRatePerSecond,
+    connectionBurst: limits.connectionBurst,
     log,
   });
   const pressureIdleMs = options.pressureTcpIdleTimeoutMs ?? limits.pressureTcpIdleTimeoutMs ?? PRESSURE_TCP_IDLE_TIMEOUT_MS;
@@ -163,8 +165,11 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
           socket.destroy();
           return;
         }
+        const address = socket.remoteAddress?.replace(/^::ffff:/, '') ?? '-';
+        // Over its address's connection rate: closed as it is accepted.
+        if (limiter.overRate(address)) return void socket.destroy();
         // A new connection has no query outstanding: idle (RFC 7766 §6.2.3) until bytes come.
-        const slot = limiter.admitSlot(socket.remoteAddress?.replace(/^::ffff:/, '') ?? '-', 'idle', () => socket.destroy());
+        const slot = limiter.admitSlot(address, 'idle', () => socket.destroy());
         if (!slot) {
           // Every connection in the way has a query being answered: refuse (BIND resets too).
           socket.destroy();

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '@sstt/testkit';
+import { createForwarder, type Upstream } from '../src/forward.ts';
 import { ask, flags, rcode, rrs, startDns, startSilent, startStub, testScenario, type StubAnswer, type Transport } from './helpers.ts';
 
 const s = testScenario();
@@ -145,16 +146,43 @@ describe('forwarding details', () => {
     expect(upstreamCount('slow.example.test')).toBe(before + 1);
   });
 
-  it('the cache honours the TTL and counts it down', async () => {
-    const first = await ask('udp', port, { name: 'short.example.test' });
-    expect(rrs(first.answers)).toEqual(['short.example.test 1 A 10.9.9.5']);
-    const n = upstreamCount('short.example.test');
-    await ask('udp', port, { name: 'short.example.test' });
-    expect(upstreamCount('short.example.test')).toBe(n);
-    // A 1-second TTL: after it runs out, the next query goes upstream again.
-    await new Promise((r) => setTimeout(r, 1100));
-    await ask('udp', port, { name: 'short.example.test' });
-    expect(upstreamCount('short.example.test')).toBe(n + 1);
+  it('the cache honours the TTL and counts it down, in whole seconds as BIND (the forwarder on a fake clock)', async () => {
+    // Time is the subject: the forwarder's cache runs on a clock the test moves, against the same
+    // stub upstream over real sockets.
+    let t = 1_700_000_000_000; // a whole second
+    const f = createForwarder({ forwarders: [stub.endpoint], now: () => t });
+    try {
+      const ttlOf = (u: Upstream | undefined) => u?.answers.map((r) => (r as { ttl?: number }).ttl);
+      expect(ttlOf(await f.resolve('cached.example.test', 1, 1))).toEqual([300]);
+      expect(f.sent).toBe(1);
+      t += 100_999; // 100.999 s later: 100 whole seconds have passed
+      expect(ttlOf(await f.resolve('cached.example.test', 1, 1))).toEqual([200]);
+      expect(f.sent).toBe(1);
+      t += 199_000; // 299.999 s: one second left
+      expect(ttlOf(f.peek('cached.example.test', 1, 1))).toEqual([1]);
+      t += 1; // 300 s: expired; the next query goes upstream again
+      expect(f.peek('cached.example.test', 1, 1)).toBeUndefined();
+      expect(ttlOf(await f.resolve('cached.example.test', 1, 1))).toEqual([300]);
+      expect(f.sent).toBe(2);
+      // A 1-second TTL lives until the clock's next whole second.
+      expect(ttlOf(await f.resolve('short.example.test', 1, 1))).toEqual([1]);
+      t += 999;
+      expect(ttlOf(f.peek('short.example.test', 1, 1))).toEqual([1]);
+      t += 1;
+      expect(f.peek('short.example.test', 1, 1)).toBeUndefined();
+      await f.resolve('short.example.test', 1, 1);
+      expect(f.sent).toBe(4);
+    } finally {
+      f.close();
+    }
+  });
+
+  it('through the server, a cached answer is not asked upstream again', async () => {
+    const first = await ask('udp', port, { name: 'kept.example.test' });
+    expect(rrs(first.answers)).toEqual(['kept.example.test 300 A 10.9.9.1']);
+    const n = upstreamCount('kept.example.test');
+    await ask('udp', port, { name: 'kept.example.test' });
+    expect(upstreamCount('kept.example.test')).toBe(n);
   });
 
   it('a bounded cache', async () => {

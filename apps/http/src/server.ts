@@ -128,6 +128,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     maxConnections,
     maxConnectionsPerAddress: options.maxConnectionsPerClient ?? limits.maxConnectionsPerClient ?? MAX_CONNECTIONS_PER_CLIENT,
     pressurePercent,
+    connectionRatePerSecond: limits.connectionRatePerSecond,
+    connectionBurst: limits.connectionBurst,
     log,
   });
   const logDir = options.logDir ?? s.paths.logs;
@@ -136,6 +138,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   const sockets = new Set<net.Socket>();
   const track = (srv: net.Server) =>
     srv.on('connection', (sock: net.Socket) => {
+      // Over its address's connection rate: closed before the handshake begins.
+      if (limiter.overRate(addressOf(sock.remoteAddress))) return void sock.destroy();
       sockets.add(sock);
       // The TLS handshake costs a connection like a request head does: the slot is taken here,
       // before it, so a flood of handshakes (or of silent TCP connections) is shed like a slowloris.
@@ -198,6 +202,8 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   /** A new plain connection: it takes a slot (maybe in place of a costlier one) or gets 503. */
   const acceptPlain = (socket: TcpConnection) => {
     if (ctx.closing) return refuse(socket);
+    // Over its address's connection rate: closed as it is accepted, without a byte.
+    if (limiter.overRate(addressOf(socket.remoteAddress))) return socket.destroy();
     let conn: Connection | undefined;
     const slot = limiter.admitSlot(addressOf(socket.remoteAddress), 'head', () => (conn ? conn.destroy() : socket.destroy()));
     if (!slot) return refuse(socket);

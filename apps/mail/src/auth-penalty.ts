@@ -20,7 +20,10 @@ export interface AuthPenaltyOptions {
   baseMs: number;
   /** The longest delay. */
   maxMs: number;
+  /** The clock of the penalty windows (ms); Date.now by default. */
   now?: () => number;
+  /** How an attempt waits out a penalty and holds a failure's answer; a timer by default (tests record the delays). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 interface Entry {
@@ -37,9 +40,11 @@ export class AuthPenalty {
   private readonly byAddress = new Map<string, Entry>();
   private readonly byAccount = new Map<string, Entry>();
   private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly opts: AuthPenaltyOptions) {
     this.now = opts.now ?? Date.now;
+    this.sleep = opts.sleep ?? sleep;
   }
 
   /** The delay that answers the nth consecutive failure (0 for none). */
@@ -80,13 +85,13 @@ export class AuthPenalty {
    * undefined), and on failure holds the answer for the new penalty.
    */
   async attempt<T>(address: string, account: string | undefined, check: () => T | undefined): Promise<T | undefined> {
-    await sleep(this.waitMs(address, account));
+    await this.sleep(this.waitMs(address, account));
     const user = check();
     if (user !== undefined) {
       this.succeeded(address, account);
       return user;
     }
-    await sleep(this.failed(address, account));
+    await this.sleep(this.failed(address, account));
     return undefined;
   }
 

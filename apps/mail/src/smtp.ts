@@ -192,6 +192,8 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
   const server = new (class extends SMTPServer {
     // SMTPServer.connect with our connection class (exim's reply texts) and the connection limiter.
     override connect(socket: net.Socket | tls.TLSSocket, socketOptions?: ConstructorParameters<typeof EximConnection>[2]): void {
+      // Over its address's connection rate: closed as it is accepted, before the banner.
+      if (limiter.overRate(socket.remoteAddress ?? '')) return void socket.destroy();
       if (!limiter.admit(socket.remoteAddress ?? '')) {
         // RFC 5321 §3.8: 421 and close; nothing could be shed (every connection waits for us).
         socket.on('error', () => {});

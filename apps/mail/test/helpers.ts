@@ -59,3 +59,44 @@ export function withoutTrace(file: string): Buffer {
   if (!m) throw new Error(`${file} does not start with Return-Path and Received`);
   return buf.subarray(m[0].length);
 }
+
+/**
+ * Resolves once `ready()` holds: checked at once, then on each change fs.watch (inotify) reports
+ * in `dir`. For what a server or a client process does to files (a lock file removed, a file in
+ * tmp/, a session ticket written), awaited as it happens instead of polled. `timeoutMs` is only a
+ * safety net with a message.
+ */
+export function whenDir(dir: string, ready: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const watcher = fs.watch(dir);
+    let settled = false;
+    const done = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      watcher.close();
+      if (err) reject(err);
+      else resolve();
+    };
+    const timer = setTimeout(() => done(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+    const check = () => {
+      try {
+        if (ready()) done();
+      } catch (err) {
+        done(err as Error);
+      }
+    };
+    watcher.on('change', check);
+    watcher.on('error', (err) => done(err));
+    check();
+  });
+}
+
+/**
+ * The scenario with the mail listeners' connection rate off: for a client that reconnects as fast
+ * as it can while something else is under test (the fuzz campaigns, an attack from the probes' own
+ * address); the rate's own tests are in conn-limits.test.ts.
+ */
+export function withoutConnectionRate(s: Scenario): Scenario {
+  return { ...s, mail: { ...s.mail, limits: { ...s.mail.limits, connectionRatePerSecond: 0 } } };
+}

@@ -8,7 +8,8 @@ import { rawTcp, rawTls, startServer, type RawClient, type Started } from '@sstt
 import tls from 'node:tls';
 import { AuthPenalty } from '../src/auth-penalty.ts';
 import { createPop3Server, type Pop3ServerOptions } from '../src/pop3/server.ts';
-import { testScenario, type TestWorld } from './helpers.ts';
+import { SESSION_LOCK_NAME } from '../src/pop3/lock.ts';
+import { testScenario, whenDir, type TestWorld } from './helpers.ts';
 
 /** The POP3 tests' world: a scenario in a fresh temporary directory, as the SMTP tests have it. */
 export type Pop3World = TestWorld;
@@ -130,15 +131,30 @@ export async function upgradeToTls(client: Pop3Client, ca: string | Buffer): Pro
   });
   if (!secure.authorized) throw new Error(`TLS peer not verified: ${String(secure.authorizationError)}`);
   let text = '';
-  secure.on('data', (d: Buffer) => (text += d.toString('latin1')));
+  let wake: (() => void) | undefined;
+  secure.on('data', (d: Buffer) => {
+    text += d.toString('latin1');
+    wake?.();
+  });
+  const closed = new Promise<void>((r) => secure.once('close', () => r()));
   return {
     secure,
+    /** What arrived up to `pattern`, awaited as the data comes; rejects if the connection closes first. */
     async until(pattern) {
-      for (let i = 0; i < 300 && !pattern.test(text); i++) await new Promise((r) => setTimeout(r, 10));
-      const m = pattern.exec(text);
-      if (!m) throw new Error(`no ${pattern} in ${JSON.stringify(text)}`);
+      while (!pattern.test(text)) {
+        const more = new Promise<boolean>((r) => (wake = () => r(true)));
+        if (!(await Promise.race([more, closed.then(() => false)])) && !pattern.test(text)) throw new Error(`no ${pattern} in ${JSON.stringify(text)}`);
+      }
+      wake = undefined;
+      const m = pattern.exec(text)!;
       text = text.slice(m.index + m[0].length);
       return m[0];
     },
   };
+}
+
+/** Resolves once no session holds the user's mailbox: the server removes its lock file as the session ends. */
+export function mailboxUnlocked(s: Scenario, user: string): Promise<void> {
+  const dir = maildirOf(s, user);
+  return whenDir(dir, () => !fs.existsSync(path.join(dir, SESSION_LOCK_NAME)), `${user}'s mailbox lock released`);
 }

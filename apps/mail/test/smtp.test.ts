@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maildirOf, type Scenario } from '@sstt/scenario';
 import { rawTcp, requireTool, run, type RawClient, type Started } from '@sstt/testkit';
 import { OUTBOUND_DIR } from '../src/smtp.ts';
-import { maildirFiles, serverTls, startSmtp, testScenario, userNew, withoutTrace, type TestWorld } from './helpers.ts';
+import { maildirFiles, serverTls, startSmtp, testScenario, userNew, whenDir, withoutTrace, type TestWorld } from './helpers.ts';
 
 /** Reads one (possibly multi-line) SMTP reply: lines until "<code> " (RFC 5321 §4.2.1). */
 async function reply(c: RawClient): Promise<string[]> {
@@ -349,9 +349,11 @@ describe('limits and relaying', () => {
     expect(await one(c)).toMatch(/^354 /);
     c.write(`Subject: cortado\r\n\r\n${'x'.repeat(100)}\r\n`.repeat(50));
     // the partial message is being written to tmp/ (it may not have arrived yet: wait for it)
-    for (let i = 0; i < 100 && maildirFiles(dir, 'tmp').length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    fs.mkdirSync(path.join(dir, 'tmp'), { recursive: true });
+    await whenDir(path.join(dir, 'tmp'), () => maildirFiles(dir, 'tmp').length > 0, 'the partial message in tmp/');
     c.destroy();
-    for (let i = 0; i < 100 && maildirFiles(dir, 'tmp').length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    // the dropped connection's file goes from tmp/
+    await whenDir(path.join(dir, 'tmp'), () => maildirFiles(dir, 'tmp').length === 0, 'tmp/ emptied');
     expect(maildirFiles(dir, 'tmp')).toEqual([]);
     expect(userNew(s, user).length).toBe(before);
   });

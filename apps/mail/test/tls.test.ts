@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTool, run } from '@sstt/testkit';
 import { appEnv, startApp, type App } from './app-process.ts';
-import { serverTls, testScenario, type TestWorld } from './helpers.ts';
+import { serverTls, testScenario, whenDir, type TestWorld } from './helpers.ts';
 
 let w: TestWorld;
 let app: App;
@@ -75,12 +75,10 @@ function session(args: string[], opts: { renegotiate?: boolean; sessOut?: string
   });
 }
 
-/** Resolves once the file exists and is not empty (3 s at most). */
+/** Resolves once s_client has written the file (exists, not empty), as it happens. */
 async function ticketWritten(file: string | undefined): Promise<void> {
-  for (let i = 0; file && i < 150; i++) {
-    if (fs.existsSync(file) && fs.statSync(file).size > 0) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  if (!file) return;
+  await whenDir(path.dirname(file), () => fs.existsSync(file) && fs.statSync(file).size > 0, `the session written to ${file}`);
 }
 
 describe.each(Object.keys(LISTENERS))('TLS on %s', (name) => {

@@ -28,6 +28,15 @@
 // A connection is either an object that reports its phase when asked (LimitedConnection: the
 // SMTP and POP3 sessions, whose phase is read off their parser) or a Slot that its owner moves
 // from phase to phase (HTTP and DNS, whose code knows each transition).
+//
+// Before all that, each address has a connection rate: a token bucket per address (burst
+// CONNECTION_BURST, refilled at CONNECTION_RATE_PER_SECOND), taken at accept (`overRate`). The
+// caps hold a reconnecting attacker to its share of slots, but each of its reconnections still
+// cost a TLS handshake, a banner, a session and a shed; a connection over the rate is closed as
+// it is accepted, before any TLS handshake or protocol byte (postfix's anvil
+// smtpd_client_connection_rate_limit, HAProxy's `sc_conn_rate` + `tcp-request connection reject`
+// do the same). Nothing can be said to it before TLS anyway, and a plain "try later" would cost
+// a write per attacking connection: the cheapest answer is none, the same on all seven listeners.
 import type { Logger } from './logger.ts';
 
 /** What a connection is doing, seen from its cost to the server. */
@@ -53,6 +62,20 @@ export const SHED_GRACE_MS = 1000;
 export const PRESSURE_PERCENT = 50;
 /** Default interval of the shedding log line (at most one line per interval). */
 export const SHED_LOG_INTERVAL_MS = 10_000;
+/**
+ * Default bucket of new connections per client address, per listener: so many at once. A browser
+ * opens 6 to 10 to one server, a mail client 1 or 2, a test suite on the loopback reconnects for
+ * each case; a whole lab class behind one NAT address is the largest legitimate burst.
+ */
+export const CONNECTION_BURST = 200;
+/**
+ * Default refill of that bucket: new connections per second and address, sustained (12,000 a
+ * minute; postfix's anvil is typically set to a few hundred a minute for SMTP). A reconnecting
+ * slowloris opened 3,500 a second: all but this many are closed at accept.
+ */
+export const CONNECTION_RATE_PER_SECOND = 200;
+/** Addresses whose buckets are remembered at most (the full ones are forgotten first: a full bucket is a fresh one). */
+export const CONNECTION_RATE_MAX_ADDRESSES = 10_000;
 
 export interface ConnectionLimiterOptions {
   /** The listener, for the log line ("http", "dns/tcp", "smtp", "pop3s"). */
@@ -77,6 +100,10 @@ export interface ConnectionLimiterOptions {
   shedLogIntervalMs?: number;
   /** Default SHED_GRACE_MS. */
   graceMs?: number;
+  /** New connections per second per address, sustained (default CONNECTION_RATE_PER_SECOND); 0: no rate limit. */
+  connectionRatePerSecond?: number;
+  /** New connections per address at once (default CONNECTION_BURST). */
+  connectionBurst?: number;
   log: Logger;
   /** The clock of `since` (ms); Date.now by default. */
   now?: () => number;
@@ -147,11 +174,73 @@ interface Counts {
   global: CapCounts;
   perClient: CapCounts;
   timedOut: { idle: number; head: number };
+  /** Closed at accept: over their address's connection rate. */
+  overRate: number;
   byAddress: Map<string, number>;
 }
 
 const noCaps = (): CapCounts => ({ shedIdle: 0, shedHead: 0, refused: 0 });
-const noCounts = (): Counts => ({ global: noCaps(), perClient: noCaps(), timedOut: { idle: 0, head: 0 }, byAddress: new Map() });
+const noCounts = (): Counts => ({ global: noCaps(), perClient: noCaps(), timedOut: { idle: 0, head: 0 }, overRate: 0, byAddress: new Map() });
+
+/**
+ * Token buckets of new connections, one per address. Tokens are counted in thousandths, so that a
+ * refill of `perSecond` tokens a second is `perSecond` thousandths a millisecond: with a whole
+ * rate, whole numbers, exact on a millisecond clock (a fractional rate, 0.5 a second, works too).
+ */
+export class ConnectionRate {
+  private readonly buckets = new Map<string, { milli: number; at: number }>();
+  private readonly fullMilli: number;
+
+  constructor(
+    private readonly perSecond: number,
+    burst: number,
+    private readonly now: () => number,
+    private readonly maxAddresses = CONNECTION_RATE_MAX_ADDRESSES,
+  ) {
+    this.fullMilli = Math.max(1, burst) * 1000;
+  }
+
+  /** Addresses remembered. */
+  get size(): number {
+    return this.buckets.size;
+  }
+
+  /** Takes a token for a new connection from `address`; false: none left, the connection is over the rate. */
+  take(address: string): boolean {
+    const now = this.now();
+    let b = this.buckets.get(address);
+    if (!b) {
+      if (this.buckets.size >= this.maxAddresses) this.forget(now);
+      b = { milli: this.fullMilli, at: now };
+      this.buckets.set(address, b);
+    } else this.refill(b, now);
+    if (b.milli < 1000) return false;
+    b.milli -= 1000;
+    return true;
+  }
+
+  /** Whole tokens `address` has now (the burst for an address not seen). */
+  tokens(address: string): number {
+    const b = this.buckets.get(address);
+    if (!b) return this.fullMilli / 1000;
+    this.refill(b, this.now());
+    return Math.floor(b.milli / 1000);
+  }
+
+  private refill(b: { milli: number; at: number }, now: number): void {
+    if (now > b.at) b.milli = Math.min(this.fullMilli, b.milli + (now - b.at) * this.perSecond);
+    b.at = now;
+  }
+
+  /** Makes room for a new address: drops the full buckets, else the least recently created one. */
+  private forget(now: number): void {
+    for (const [address, b] of this.buckets) {
+      this.refill(b, now);
+      if (b.milli >= this.fullMilli) this.buckets.delete(address);
+    }
+    if (this.buckets.size >= this.maxAddresses) this.buckets.delete(this.buckets.keys().next().value!);
+  }
+}
 
 export class ConnectionLimiter {
   readonly now: () => number;
@@ -160,6 +249,7 @@ export class ConnectionLimiter {
   private readonly pressureAt: number;
   private readonly graceMs: number;
   private readonly logIntervalMs: number;
+  private readonly rate: ConnectionRate | undefined;
   private counts: Counts = noCounts();
   private logTimer: NodeJS.Timeout | undefined;
   private readonly sweepTimer: NodeJS.Timeout | undefined;
@@ -169,6 +259,8 @@ export class ConnectionLimiter {
     this.pressureAt = Math.max(1, Math.ceil((opts.maxConnections * (opts.pressurePercent ?? PRESSURE_PERCENT)) / 100));
     this.graceMs = opts.graceMs ?? SHED_GRACE_MS;
     this.logIntervalMs = opts.shedLogIntervalMs ?? SHED_LOG_INTERVAL_MS;
+    const perSecond = opts.connectionRatePerSecond ?? CONNECTION_RATE_PER_SECOND;
+    if (perSecond > 0) this.rate = new ConnectionRate(perSecond, opts.connectionBurst ?? CONNECTION_BURST, this.now);
     if (opts.idleTimeoutMs !== undefined && opts.commandTimeoutMs !== undefined) {
       // Timeouts are checked by a coarse sweep, not a timer per connection.
       const shortest = Math.min(opts.commandTimeoutMs, opts.pressureTimeoutMs ?? opts.commandTimeoutMs);
@@ -214,6 +306,17 @@ export class ConnectionLimiter {
     // Without a floor (or a timeout) there is nothing to shrink (and Infinity - Infinity is NaN).
     const at = (base: number) => (base === Infinity || pressureTimeoutMs === Infinity ? base : this.shrink(base, pressureTimeoutMs));
     return { idleMs: at(idleTimeoutMs), commandMs: at(commandTimeoutMs) };
+  }
+
+  /**
+   * First thing at accept, before any TLS handshake or byte: takes one of the address's connection
+   * tokens. True: the address is over its connection rate (counted): the caller closes the
+   * connection at once, without a word.
+   */
+  overRate(address: string): boolean {
+    if (!this.rate || this.rate.take(address)) return false;
+    this.count(address, (c) => c.overRate++);
+    return true;
   }
 
   /**
@@ -332,12 +435,12 @@ export class ConnectionLimiter {
   flushLog(): void {
     clearTimeout(this.logTimer);
     this.logTimer = undefined;
-    const { global, perClient, timedOut, byAddress } = this.counts;
+    const { global, perClient, timedOut, overRate, byAddress } = this.counts;
     this.counts = noCounts();
     const shed = global.shedIdle + global.shedHead + perClient.shedIdle + perClient.shedHead;
     const refused = global.refused + perClient.refused;
     const timedOutTotal = timedOut.idle + timedOut.head;
-    if (shed + refused + timedOutTotal === 0) return;
+    if (shed + refused + timedOutTotal + overRate === 0) return;
     const top = [...byAddress.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5);
     const swept = this.sweepTimer ? this.timeouts() : undefined;
     this.opts.log.warn(
@@ -349,6 +452,8 @@ export class ConnectionLimiter {
         shed,
         refused,
         timedOut: timedOutTotal,
+        // overRate: closed at accept, over their address's connection rate
+        overRate,
         // why: which cap a newcomer met and what the connections closed were doing
         global,
         perClient,
@@ -356,12 +461,17 @@ export class ConnectionLimiter {
         open: this.all.size,
         max: this.opts.maxConnections,
         perAddress: this.opts.maxConnectionsPerAddress,
+        ...(this.rate
+          ? { ratePerSecond: this.opts.connectionRatePerSecond ?? CONNECTION_RATE_PER_SECOND, burst: this.opts.connectionBurst ?? CONNECTION_BURST }
+          : {}),
         underPressure: this.underPressure,
         addresses: Object.fromEntries(top),
       },
       shed + refused > 0
         ? `${this.opts.service}: connection limit reached, connections shed (idle first, then the slowest to send a request)`
-        : `${this.opts.service}: idle or slow connections timed out`,
+        : overRate > 0
+          ? `${this.opts.service}: connections over their address's rate closed at accept`
+          : `${this.opts.service}: idle or slow connections timed out`,
     );
   }
 }

@@ -2,11 +2,15 @@
 // longest idle, then the oldest head, the young last, never a busy one; the heaviest address
 // first), the per-address cap sheds that address's own connections only, a newcomer is refused
 // only when everything in the way is busy, the pressure signal and the shrinking timeouts, the
-// sweep, and one log line per interval with the counts.
+// sweep, and one log line per interval with the counts; the per-address connection rate (token
+// buckets refilled exactly on the fake clock).
 import { describe, expect, it, vi } from 'vitest';
 import type { Logger } from '../src/logger.ts';
 import {
+  CONNECTION_BURST,
+  CONNECTION_RATE_PER_SECOND,
   ConnectionLimiter,
+  ConnectionRate,
   SHED_GRACE_MS,
   type ConnectionLimiterOptions,
   type LimitedConnection,
@@ -169,11 +173,14 @@ describe('Slots (the owner says each change of phase)', () => {
       shed: 2,
       refused: 21,
       timedOut: 0,
+      overRate: 0,
       global: { shedIdle: 0, shedHead: 1, refused: 1 },
       perClient: { shedIdle: 1, shedHead: 0, refused: 20 },
       open: 1,
       max: 1,
       perAddress: 1,
+      ratePerSecond: CONNECTION_RATE_PER_SECOND,
+      burst: CONNECTION_BURST,
       underPressure: true,
       // whose connections were shed (a, b) or refused (d, e)
       addresses: { '10.0.0.2': 20, '10.0.0.1': 2, '10.0.0.3': 1 },
@@ -295,5 +302,98 @@ describe('LimitedConnections (the limiter asks each its phase)', () => {
       addresses: { '10.0.0.1': 2 },
     });
     l.close();
+  });
+});
+
+describe('the connection rate (a token bucket per address, on a fake clock)', () => {
+  it('a burst of `burst` connections, then one per 1/rate s, refilled exactly; never above the burst', () => {
+    let t = 5_000_000;
+    const r = new ConnectionRate(20, 10, () => t); // 20 a second: a token every 50 ms
+    for (let i = 0; i < 10; i++) expect(r.take('10.0.0.1')).toBe(true);
+    expect(r.take('10.0.0.1')).toBe(false);
+    expect(r.tokens('10.0.0.1')).toBe(0);
+    t += 49;
+    expect(r.take('10.0.0.1')).toBe(false); // 49 ms: 0.98 of a token
+    t += 1;
+    expect(r.take('10.0.0.1')).toBe(true); // 50 ms: exactly one (the 0.98 counted, and the refusal took nothing)
+    expect(r.take('10.0.0.1')).toBe(false);
+    t += 125; // 2.5 tokens
+    expect(r.take('10.0.0.1')).toBe(true);
+    expect(r.take('10.0.0.1')).toBe(true);
+    expect(r.take('10.0.0.1')).toBe(false);
+    t += 25; // the half left over and this half: one more
+    expect(r.take('10.0.0.1')).toBe(true);
+    t += 3_600_000;
+    expect(r.tokens('10.0.0.1')).toBe(10); // an hour later: full, not more
+    // another address has its own bucket
+    for (let i = 0; i < 10; i++) expect(r.take('10.0.0.2')).toBe(true);
+    expect(r.take('10.0.0.2')).toBe(false);
+    expect(r.take('10.0.0.1')).toBe(true);
+  });
+
+  it('remembers a bounded number of addresses: full buckets are forgotten first, then the oldest', () => {
+    let t = 0;
+    const r = new ConnectionRate(1, 2, () => t, 3);
+    r.take('a');
+    r.take('a');
+    r.take('b');
+    r.take('c');
+    t += 1000; // b and c are full again, a has one token of two
+    r.take('d'); // room made: b and c forgotten
+    expect(r.size).toBe(2);
+    expect(r.tokens('a')).toBe(1); // a kept its state
+    r.take('e');
+    r.take('a'); // a: 0 left
+    r.take('f'); // nothing full (a: 0, d: 1, e: 1 at this instant): the oldest, a, goes
+    expect(r.size).toBe(3);
+    expect(r.tokens('a')).toBe(2); // forgotten: a fresh bucket
+  });
+
+  it('the limiter: over the rate a connection is closed at accept and counted on the log line; 0 turns it off', () => {
+    let t = 1_000_000;
+    const { log, lines } = recordingLogger();
+    const limiter = new ConnectionLimiter({
+      service: 'test',
+      maxConnections: 100,
+      maxConnectionsPerAddress: 100,
+      connectionRatePerSecond: 10,
+      connectionBurst: 3,
+      log,
+      now: () => t,
+    });
+    expect([1, 2, 3, 4, 5].map(() => limiter.overRate('10.0.0.9'))).toEqual([false, false, false, true, true]);
+    expect(limiter.overRate('10.0.0.8')).toBe(false);
+    t += 100; // one token
+    expect([limiter.overRate('10.0.0.9'), limiter.overRate('10.0.0.9')]).toEqual([false, true]);
+    limiter.flushLog();
+    expect(lines).toEqual([
+      expect.objectContaining({
+        msg: "test: connections over their address's rate closed at accept",
+        overRate: 3,
+        shed: 0,
+        refused: 0,
+        ratePerSecond: 10,
+        burst: 3,
+        addresses: { '10.0.0.9': 3 },
+      }),
+    ]);
+    const off = new ConnectionLimiter({ service: 'test', maxConnections: 100, maxConnectionsPerAddress: 100, connectionRatePerSecond: 0, log, now: () => t });
+    for (let i = 0; i < 1000; i++) expect(off.overRate('10.0.0.9')).toBe(false);
+  });
+
+  it('the defaults let a browser, a mail client and a test suite through and hold a reconnecting flood to the rate', () => {
+    let t = 0;
+    const limiter = new ConnectionLimiter({ service: 'test', maxConnections: 10, maxConnectionsPerAddress: 10, log: recordingLogger().log, now: () => t });
+    // a burst of CONNECTION_BURST at once, then CONNECTION_RATE_PER_SECOND a second for ever
+    let admitted = 0;
+    for (let i = 0; i < CONNECTION_BURST; i++) admitted += limiter.overRate('10.0.0.1') ? 0 : 1;
+    expect(admitted).toBe(CONNECTION_BURST);
+    admitted = 0;
+    for (let ms = 0; ms < 10_000; ms++) {
+      t++;
+      // a flood: 5 attempts a millisecond (the slowloris of the mail tests reached 3.5 a ms)
+      for (let k = 0; k < 5; k++) admitted += limiter.overRate('10.0.0.1') ? 0 : 1;
+    }
+    expect(admitted).toBe(10 * CONNECTION_RATE_PER_SECOND);
   });
 });

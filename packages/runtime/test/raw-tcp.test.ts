@@ -14,6 +14,8 @@ interface Accepted {
   closed: Promise<void>;
   ended: Promise<void>;
   received(): Buffer;
+  /** Resolves once at least `n` bytes have been received. */
+  bytes(n: number): Promise<void>;
 }
 
 const listeners: TcpListener[] = [];
@@ -35,6 +37,8 @@ async function serve(transport: 'raw' | 'net', extra: Partial<TcpHandlers> = {})
     onConnection(conn) {
       let closed!: () => void;
       let ended!: () => void;
+      const waits: Array<{ n: number; resolve: () => void }> = [];
+      let total = 0;
       const a: Accepted = {
         conn,
         data: [],
@@ -43,11 +47,17 @@ async function serve(transport: 'raw' | 'net', extra: Partial<TcpHandlers> = {})
         closed: new Promise((r) => (closed = r)),
         ended: new Promise((r) => (ended = r)),
         received: () => Buffer.concat(a.data),
+        bytes: (n) => (total >= n ? Promise.resolve() : new Promise((resolve) => waits.push({ n, resolve }))),
       };
       conn.setHandlers({
         data: (chunk) => {
           a.data.push(chunk);
           a.events.push('data');
+          total += chunk.length;
+          for (const w of waits.filter((x) => total >= x.n)) {
+            waits.splice(waits.indexOf(w), 1);
+            w.resolve();
+          }
           extra.data?.(chunk);
         },
         end: () => {
@@ -86,12 +96,26 @@ function readAll(s: net.Socket): Promise<Buffer> {
   return new Promise((resolve) => s.on('end', () => resolve(Buffer.concat(chunks))));
 }
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
+/** A promise and the callback that counts towards it: resolves on the nth call. */
+function calls<T>(n: number): { cb: (v: T) => void; got: T[]; done: Promise<void> } {
+  const got: T[] = [];
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => (resolve = r));
+  return { cb: (v) => got.push(v) >= n && resolve(), got, done };
+}
+
+/**
+ * A round trip of a few bytes on another connection of the same listener: the event loop that
+ * serves `a` has polled its sockets again since anything sent before this call reached the
+ * kernel (a loopback write lands in the peer's receive buffer during the send). What has not
+ * happened to `a` by then was held back, not late.
+ */
+async function roundTrip(port: number, next: () => Promise<Accepted>): Promise<void> {
+  const c = await connect(port);
+  const b = await next();
+  c.write('ping');
+  await b.bytes(4);
+  c.destroy();
 }
 
 it('the raw bindings are there on this Node (else every raw test below runs node:net)', () => {
@@ -134,14 +158,14 @@ describe.each(['raw', 'net'] as const)('over %s', (transport) => {
     const c = await connect(port);
     const got = readAll(c);
     const a = await next();
-    const done: (Error | null)[] = [];
-    a.conn.write(Buffer.from('one;'), (e) => done.push(e));
-    a.conn.write('twö;', (e) => done.push(e));
-    a.conn.writev([Buffer.from('three;'), Buffer.from('four;')], (e) => done.push(e));
+    const done = calls<Error | null>(3);
+    a.conn.write(Buffer.from('one;'), done.cb);
+    a.conn.write('twö;', done.cb);
+    a.conn.writev([Buffer.from('three;'), Buffer.from('four;')], done.cb);
     a.conn.end();
     expect((await got).toString('latin1')).toBe('one;twö;three;four;');
-    await until(() => done.length === 3);
-    expect(done).toEqual([null, null, null]);
+    await done.done;
+    expect(done.got).toEqual([null, null, null]);
     c.destroy();
   });
 
@@ -190,15 +214,21 @@ describe.each(['raw', 'net'] as const)('over %s', (transport) => {
     expect(a.conn.writableLength).toBeGreaterThan(0);
     expect(a.conn.writableLength).toBeLessThanOrEqual(written);
     let drained = false;
-    a.conn.onDrain(() => (drained = true));
-    await new Promise((r) => setTimeout(r, 100));
+    const drain = new Promise<void>((r) =>
+      a.conn.onDrain(() => {
+        drained = true;
+        r();
+      }),
+    );
+    // The client reads nothing: however often the loop polls, nothing can drain.
+    await roundTrip(port, next);
     expect(drained).toBe(false);
     let got = 0;
-    c.on('data', (d: Buffer) => (got += d.length));
+    const all = new Promise<void>((r) => c.on('data', (d: Buffer) => (got += d.length) === written && r()));
     c.resume();
-    await until(() => drained);
+    await drain;
     expect(a.conn.writableLength).toBe(0);
-    await until(() => got === written);
+    await all;
     c.destroy();
   });
 
@@ -207,13 +237,16 @@ describe.each(['raw', 'net'] as const)('over %s', (transport) => {
     const c = await connect(port);
     const a = await next();
     c.write('first');
-    await until(() => a.received().toString() === 'first');
+    await a.bytes(5);
+    expect(a.received().toString()).toBe('first');
     a.conn.pause();
     c.write('second');
-    await new Promise((r) => setTimeout(r, 150));
+    // 'second' waits in a's receive buffer while the loop goes round.
+    await roundTrip(port, next);
     expect(a.received().toString()).toBe('first');
     a.conn.resume();
-    await until(() => a.received().toString() === 'firstsecond');
+    await a.bytes(11);
+    expect(a.received().toString()).toBe('firstsecond');
     c.destroy();
   });
 
@@ -232,10 +265,10 @@ describe.each(['raw', 'net'] as const)('over %s', (transport) => {
     expect(a.events).toEqual(['close']);
     expect(a.conn.destroyed).toBe(true);
     // Writing to a destroyed connection fails without throwing.
-    const errs: (Error | null)[] = [];
-    expect(a.conn.write('late', (e) => errs.push(e))).toBe(false);
-    await until(() => errs.length === 1); // the callback may come later (node:net calls it on the next tick)
-    expect(errs[0]).toBeInstanceOf(Error);
+    const errs = calls<Error | null>(1);
+    expect(a.conn.write('late', errs.cb)).toBe(false);
+    await errs.done; // the callback may come later (node:net calls it on the next tick)
+    expect(errs.got[0]).toBeInstanceOf(Error);
   });
 
   it('a reset by the client is an ECONNRESET error, then close', async () => {
@@ -243,7 +276,7 @@ describe.each(['raw', 'net'] as const)('over %s', (transport) => {
     const c = await connect(port);
     const a = await next();
     c.write('hello');
-    await until(() => a.data.length > 0);
+    await a.bytes(1);
     c.resetAndDestroy();
     await a.closed;
     expect(a.errors.map((e) => e.code)).toEqual(['ECONNRESET']);

@@ -74,7 +74,15 @@ export const MAIL_LIMITS = {
   authPenaltyMaxMs: 15_000,
 } as const;
 
-export type MailLimits = { -readonly [K in keyof typeof MAIL_LIMITS]: number };
+/** A listener's connection rate per client address (@sstt/runtime connection-limits.ts); what is missing takes its named constants. */
+export interface ConnectionRateLimits {
+  /** New connections per second per address, sustained (CONNECTION_RATE_PER_SECOND); 0: no rate limit. */
+  connectionRatePerSecond?: number;
+  /** New connections per address at once (CONNECTION_BURST). */
+  connectionBurst?: number;
+}
+
+export type MailLimits = { -readonly [K in keyof typeof MAIL_LIMITS]: number } & ConnectionRateLimits;
 
 export interface User {
   /** Login name, e.g. nombre1_9721. */
@@ -118,7 +126,7 @@ export interface Scenario {
       maxTcpQueries?: number;
       pressurePercent?: number;
       pressureTcpIdleTimeoutMs?: number;
-    };
+    } & ConnectionRateLimits;
   };
   mail: {
     maxSize: number;
@@ -144,7 +152,7 @@ export interface Scenario {
       pressurePercent?: number;
       pressureHeaderTimeoutMs?: number;
       pressureIdleTimeoutMs?: number;
-    };
+    } & ConnectionRateLimits;
   };
   pki: { p12Password: string; keySize: 2048 | 3072 | 4096; days: number };
   console: {

@@ -42,6 +42,19 @@ const count = (max: number) => {
   return z.number({ error }).int({ error }).min(1, { error }).max(max, { error });
 };
 
+/** The connection rate per client address of every TCP listener (@sstt/runtime connection-limits.ts). */
+const connectionRate = {
+  connectionRatePerSecond: z
+    .number()
+    .min(0)
+    .max(1_000_000)
+    .optional()
+    .describe(
+      'new connections per second from one client address, sustained, on one listener; over it a connection is closed at accept (default 200; 0: no limit)',
+    ),
+  connectionBurst: count(1_000_000).optional().describe('new connections from one client address at once, on one listener (default 200)'),
+};
+
 /** `mail.limits`: every key overrides one of MAIL_LIMITS (scenario.ts), where the defaults are explained. */
 export const mailLimitsSchema = z
   .object({
@@ -54,6 +67,7 @@ export const mailLimitsSchema = z
     shedLogIntervalMs: ms(10, 3_600_000).optional().describe('one log line per interval says how many connections were shed, refused or timed out'),
     authPenaltyMs: ms(0, 60_000).optional().describe("delay after the first failed login, doubled per failure (dovecot's auth penalty: 2 s)"),
     authPenaltyMaxMs: ms(0, 600_000).optional().describe('the longest login penalty (dovecot: 15 s)'),
+    ...connectionRate,
   })
   .strict();
 
@@ -84,6 +98,7 @@ export const configSchema = z
             maxTcpQueries: z.number().int().min(1).optional().describe('queries answered on one TCP connection before it is closed (default 10000)'),
             pressurePercent: percent('from this share of maxTcpClients on, pressureTcpIdleTimeoutMs applies (default 75)'),
             pressureTcpIdleTimeoutMs: z.number().int().min(100).optional().describe('TCP idle timeout under pressure (default 2000)'),
+            ...connectionRate,
           })
           .strict()
           .optional()
@@ -105,6 +120,7 @@ export const configSchema = z
             pressurePercent: percent('from this share of maxConnections on, the timeouts below apply (default 75)'),
             pressureHeaderTimeoutMs: z.number().int().min(100).optional().describe('header timeout under pressure (default 2000)'),
             pressureIdleTimeoutMs: z.number().int().min(100).optional().describe('keep-alive idle timeout under pressure (default 1000)'),
+            ...connectionRate,
           })
           .strict()
           .optional()

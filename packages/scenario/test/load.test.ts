@@ -218,8 +218,21 @@ describe('validation: one line naming source, key, expectation and value', () =>
     expect(errorOf({ configFile: f4 })).toBe(`${f4}: mail.limits.authPenaltyMs: expected a whole number of milliseconds from 0 to 60000, found 1.5`);
     const f5 = configFile({ mail: { limits: { maxClients: 3 } } });
     expect(errorOf({ configFile: f5 })).toMatch(
-      /mail\.limits\.maxClients: expected one of maxConnections, maxConnectionsPerAddress, .*authPenaltyMaxMs, found unknown key "maxClients"$/,
+      /mail\.limits\.maxClients: expected one of maxConnections, maxConnectionsPerAddress, .*authPenaltyMaxMs, connectionRatePerSecond, connectionBurst, found unknown key "maxClients"$/,
     );
+  });
+
+  it('the connection rate of every listener: mail.limits, http.limits and dns.limits; absent, the limiter keeps its constants', () => {
+    const s = load();
+    for (const limits of [s.mail.limits, s.http.limits, s.dns.limits]) expect(limits).not.toHaveProperty('connectionRatePerSecond');
+    const rate = { connectionRatePerSecond: 0.5, connectionBurst: 20 };
+    const f = configFile({ mail: { limits: rate }, http: { limits: { connectionRatePerSecond: 0 } }, dns: { limits: rate } });
+    const s1 = load({ configFile: f });
+    expect(s1.mail.limits).toEqual({ ...MAIL_LIMITS, ...rate });
+    expect(s1.http.limits).toEqual({ connectionRatePerSecond: 0 });
+    expect(s1.dns.limits).toEqual(rate);
+    const bad = configFile({ http: { limits: { connectionBurst: 0 } } });
+    expect(errorOf({ configFile: bad })).toBe(`${bad}: http.limits.connectionBurst: expected a whole number from 1 to 1000000, found 0`);
   });
 
   it('an unreadable or broken file', () => {

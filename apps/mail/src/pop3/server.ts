@@ -87,6 +87,8 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
       setTimeout(() => conn.destroy(), limits.closeGraceMs).unref();
     };
     if (ctx.closing) return refuse('-ERR [SYS/TEMP] Server shutting down.\r\n');
+    // Over its address's connection rate: closed as it is accepted, before the greeting (POP3S: checked at the TCP accept).
+    if (!admitted && limiter.overRate(conn.remoteAddress ?? '')) return conn.destroy();
     if (!admitted && !limiter.admit(conn.remoteAddress ?? '')) return refuse('-ERR [SYS/TEMP] Too many connections, try again later.\r\n');
     const session = new Pop3Session(conn, ctx, secure);
     sessions.add(session);
@@ -119,7 +121,8 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     // head, since it connected). Before TLS nothing can be said to a refused one: it is closed.
     secureServer.on('connection', (raw: net.Socket) => {
       const address = raw.remoteAddress ?? '';
-      if (ctx.closing || !limiter.admit(address)) return void raw.destroy();
+      // Over its address's connection rate, or no room: closed before the handshake begins.
+      if (ctx.closing || limiter.overRate(address) || !limiter.admit(address)) return void raw.destroy();
       const since = Date.now();
       const entry: LimitedConnection = { address, phase: () => ({ phase: 'head', since }), shed: () => raw.destroy() };
       limiter.add(entry);
