@@ -50,9 +50,9 @@ const connectionRate = {
     .max(1_000_000)
     .optional()
     .describe(
-      'new connections per second from one client address, sustained, on one listener; over it a connection is closed at accept (default 200; 0: no limit)',
+      'new connections per second from one client address, sustained, on one listener; over it a connection is closed at accept (default 1000; 0: no limit)',
     ),
-  connectionBurst: count(1_000_000).optional().describe('new connections from one client address at once, on one listener (default 200)'),
+  connectionBurst: count(1_000_000).optional().describe('new connections from one client address at once, on one listener (default 1000)'),
 };
 
 /** `mail.limits`: every key overrides one of MAIL_LIMITS (scenario.ts), where the defaults are explained. */
