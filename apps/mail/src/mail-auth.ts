@@ -58,11 +58,27 @@ export const SIGNED_HEADERS = [
   'List-Archive',
 ];
 
-/** A resolver (mailauth's shape, dns.promises.resolve's) asking only `server`. */
+/**
+ * A resolver (mailauth's shape, dns.promises.resolve's) asking only `server`.
+ *
+ * A DNS failure other than "no such name" or "no data" (SERVFAIL, a timeout, a refusal) is
+ * SPF's temperror (RFC 7208 §4.4, §5.2: inside an include too). mailauth 4.13 marks only
+ * timeouts and refusals so; any other failure inside an include is swallowed and the include
+ * simply does not match (a `-all` then makes it a fail). The error is marked here, as mailauth
+ * marks the two it knows (`spfResult`); DKIM and DMARC read only its code.
+ */
 export function dnsResolver(server: Endpoint, opts: { timeoutMs?: number; tries?: number } = {}): DNSResolver {
   const r = new dns.promises.Resolver({ timeout: opts.timeoutMs ?? DNS_TIMEOUT_MS, tries: opts.tries ?? DNS_TRIES });
   r.setServers([server.host.includes(':') ? `[${server.host}]:${server.port}` : `${server.host}:${server.port}`]);
-  return (name, rrtype) => r.resolve(name, rrtype) as Promise<string[][] | string[]>;
+  return async (name, rrtype) => {
+    try {
+      return (await r.resolve(name, rrtype)) as string[][] | string[];
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { spfResult?: { error: string; text: string } };
+      if (e.code !== 'ENOTFOUND' && e.code !== 'ENODATA') e.spfResult ??= { error: 'temperror', text: `DNS failure for ${name} ${rrtype}: ${e.code}` };
+      throw e;
+    }
+  };
 }
 
 export interface DkimSigningKey {
@@ -177,6 +193,28 @@ export function createMailAuth(o: MailAuthOptions): MailAuth {
     return `spf=${r.status.result} smtp.helo=${client.helo}`;
   }
 
+  /**
+   * Strict alignment (adkim=s, aspf=s: RFC 7489 §3.1.1-3.1.2) needs the authenticated domain to be
+   * the From domain itself. mailauth 4.13 compares organizational domains even then (its
+   * getAlignment falls through to the relaxed match), so a strict policy passes a subdomain's
+   * mail. The strict identifiers are checked again here; relaxed ones keep mailauth's verdict.
+   */
+  function fixStrictAlignment(result: AuthenticateResult): void {
+    const d = result.dmarc || undefined;
+    if (d?.status.result !== 'pass' || (!d.alignment.dkim.strict && !d.alignment.spf.strict)) return;
+    const from = (result.dkim.headerFrom[0] ?? '').split('@').pop()!.toLowerCase();
+    const same = (domain: string | false | undefined) => typeof domain === 'string' && domain.toLowerCase() === from;
+    const dkimOk = d.alignment.dkim.strict
+      ? result.dkim.results.some((r) => r.status.result === 'pass' && same(r.signingDomain))
+      : Boolean(d.alignment.dkim.result);
+    const spfOk = d.alignment.spf.strict
+      ? Boolean(result.spf && result.spf.status.result === 'pass' && same(result.spf.domain))
+      : Boolean(d.alignment.spf.result);
+    if (dkimOk || spfOk) return;
+    d.status.result = 'fail';
+    d.info = d.info.replace(/^dmarc=pass/, 'dmarc=fail');
+  }
+
   function decide(result: AuthenticateResult, client: Client): Disposition {
     const d = result.dmarc;
     if (!o.enforce || client.trusted || !d || d.status.result !== 'fail') return { action: 'deliver' };
@@ -204,12 +242,13 @@ export function createMailAuth(o: MailAuthOptions): MailAuth {
         resolver: o.resolver,
         disableBimi: true,
       });
+      fixStrictAlignment(result);
       const rows = [
         ...result.dkim.results.map((r) => r.info),
         ...(result.spf ? [result.spf.info] : []),
         ...[await heloSpf(client).catch(() => undefined)].filter((x): x is string => x !== undefined),
         // mailauth writes ARC only when a chain is present; "none" is a result too (RFC 8617 §5.2).
-        result.arc && result.arc.info ? result.arc.info : `arc=${(result.arc && result.arc.status.result) || 'none'}`,
+        (result.arc || undefined)?.info || `arc=${(result.arc || undefined)?.status.result || 'none'}`,
         ...(result.dmarc ? [result.dmarc.info] : []),
       ].filter(Boolean);
       const header = `Authentication-Results: ${o.authservId};\r\n ${rows.map((r) => r.replace(/\r?\n/g, '\r\n')).join(';\r\n ')}\r\n`;
