@@ -136,8 +136,8 @@ start_dns() {
     node --import tsx "$APP/../dns/src/main.ts" > "$W/dns.out" 2>&1 &
   DPID=$!; PIDS+=("$DPID")
   DNS_PORT=""
-  for _ in $(seq 400); do
-    DNS_PORT=$(sed -n 's/.*"port":\([0-9]*\).*"listening".*/\1/p' "$W/dns.out" | head -1)
+  for _ in $(seq 1200); do
+    DNS_PORT=$(sed -n 's/.*"port":\([0-9]*\).*dns listening.*/\1/p' "$W/dns.out" | head -1)
     [ -n "$DNS_PORT" ] && break; sleep 0.05
   done
   [ -n "$DNS_PORT" ] || { cat "$W/dns.out"; exit 1; }
@@ -172,7 +172,7 @@ for r in $(seq "$REPS"); do
   if [ "${AUTH:-1}" != 0 ]; then
     start_ours 1; run_one sstt-mail+auth "$OURS_PORT" "$W/ours/mail/$BENCH_USER/Maildir/new" "$r" | tee -a "$RES"; stop "$OPID"
     # Every message was signed and checked: the last one stored says so.
-    last=$(ls -t "$W/ours/mail/$BENCH_USER/Maildir/new" | head -1)
+    last=$(ls -t "$W/ours/mail/$BENCH_USER/Maildir/new" | sed -n 1p)
     grep -q '^ dmarc=pass' "$W/ours/mail/$BENCH_USER/Maildir/new/$last" || { echo "sstt-mail+auth: the last message has no dmarc=pass:"; head -20 "$W/ours/mail/$BENCH_USER/Maildir/new/$last"; exit 1; }
   fi
 done

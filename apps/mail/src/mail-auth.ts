@@ -81,6 +81,41 @@ export function dnsResolver(server: Endpoint, opts: { timeoutMs?: number; tries?
   };
 }
 
+/**
+ * How long an answer is reused. The resolver library gives no TTL for TXT or MX answers, so the
+ * cache cannot honour each record's: it keeps every answer (and "no such name"/"no data") this
+ * long at most, far under the TTLs of our zone (3600 s; the SOA's negative TTL 300 s), so a
+ * foreign record is used at most a few seconds past its TTL. Mail in a burst asks the same six to
+ * eight names each time (SPF, MX, the DKIM keys, DMARC): this is what keeps that off the wire.
+ */
+export const DNS_CACHE_MS = 5000;
+/** Answers kept at most (the oldest go first). */
+export const DNS_CACHE_ENTRIES = 10_000;
+
+/**
+ * A resolver that reuses answers for `maxAgeMs` and asks once for lookups in flight together.
+ * Failures other than "no such name"/"no data" (SERVFAIL, timeouts) are never kept.
+ */
+export function cachingResolver(inner: DNSResolver, o: { maxAgeMs?: number; maxEntries?: number; now?: () => number } = {}): DNSResolver {
+  const maxAge = o.maxAgeMs ?? DNS_CACHE_MS;
+  const maxEntries = o.maxEntries ?? DNS_CACHE_ENTRIES;
+  const now = o.now ?? Date.now;
+  const cache = new Map<string, { until: number; answer: Promise<string[][] | string[]> }>();
+  return (name, rrtype) => {
+    const key = `${name.toLowerCase()} ${rrtype}`;
+    const hit = cache.get(key);
+    if (hit && hit.until > now()) return hit.answer;
+    cache.delete(key);
+    const answer = inner(name, rrtype);
+    cache.set(key, { until: now() + maxAge, answer });
+    if (cache.size > maxEntries) cache.delete(cache.keys().next().value!);
+    answer.catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOTFOUND' && err.code !== 'ENODATA' && cache.get(key)?.answer === answer) cache.delete(key);
+    });
+    return answer;
+  };
+}
+
 export interface DkimSigningKey {
   selector: string;
   algorithm: 'rsa-sha256' | 'ed25519-sha256';

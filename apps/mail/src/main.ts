@@ -8,7 +8,7 @@ import { certPaths, loadScenario, parseCommandLine, type Scenario, type Service 
 import { createLogger, ListenError, runApp, type Closable } from '@sstt/runtime';
 import { installJournal } from '@sstt/events';
 import { AuthPenalty } from './auth-penalty.ts';
-import { createMailAuth, dnsResolver, type DkimSigningKey, type MailAuth } from './mail-auth.ts';
+import { cachingResolver, createMailAuth, dnsResolver, type DkimSigningKey, type MailAuth } from './mail-auth.ts';
 import { createSmtpServer } from './smtp.ts';
 import { createOutboundRunner } from './smtp-outbound.ts';
 import { createPop3Server } from './pop3/server.ts';
@@ -55,7 +55,7 @@ function mailAuthOf(s: Scenario): MailAuth | undefined {
     signingKeys: a.sign ? readSigningKeys(s) : [],
     verify: a.verify,
     enforce: a.enforce,
-    resolver: dnsResolver({ host, port: s.listen.ports.dns }),
+    resolver: cachingResolver(dnsResolver({ host, port: s.listen.ports.dns })),
   });
 }
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintDkimKey } from '@sstt/pki';
 import { certPaths, loadScenario, maildirOf, txtStrings, type Scenario } from '@sstt/scenario';
 import { requireTool, run, tempDir, type Started } from '@sstt/testkit';
-import { createMailAuth, dnsResolver, removeOwnResults, type Client, type DkimSigningKey, type MailAuthOptions } from '../src/mail-auth.ts';
+import { cachingResolver, createMailAuth, dnsResolver, removeOwnResults, type Client, type DkimSigningKey, type MailAuthOptions } from '../src/mail-auth.ts';
 import { JUNK_FOLDER } from '../src/maildir.ts';
 import { type AuthDns, dkimpySign, dkimsign, dkimverify, spfquery, startAuthDns } from './auth-helpers.ts';
 import { maildirFiles, startSmtp, testScenario, type TestWorld } from './helpers.ts';
@@ -371,6 +371,41 @@ describe('Authentication-Results forgery (RFC 8601 §5)', () => {
     // Nothing of ours to remove: the very same bytes.
     const clean = message('x@dkim.test');
     expect(removeOwnResults(clean, id)).toBe(clean);
+  });
+});
+
+describe('the resolver cache', () => {
+  it('one question for lookups together or within the cache time; again after it; "no such name" kept, SERVFAIL not', async () => {
+    let clock = 0;
+    const asked: string[] = [];
+    const inner = async (name: string, type: string) => {
+      asked.push(`${name} ${type}`);
+      if (name === 'gone.test') throw Object.assign(new Error('nx'), { code: 'ENOTFOUND' });
+      if (name === 'broken.test') throw Object.assign(new Error('servfail'), { code: 'ESERVFAIL' });
+      return [['v=spf1 -all']];
+    };
+    const r = cachingResolver(inner, { maxAgeMs: 1000, now: () => clock });
+    const [a, b] = await Promise.all([r('X.test', 'TXT'), r('x.test', 'TXT')]);
+    expect(a).toBe(b);
+    await r('x.test', 'TXT');
+    await r('x.test', 'MX');
+    clock = 1000;
+    await r('x.test', 'TXT');
+    for (const n of ['gone.test', 'gone.test', 'broken.test', 'broken.test']) await r(n, 'TXT').catch(() => {});
+    expect(asked).toEqual(['X.test TXT', 'x.test MX', 'x.test TXT', 'gone.test TXT', 'broken.test TXT', 'broken.test TXT']);
+  });
+
+  it('holds at most maxEntries answers, dropping the oldest', async () => {
+    const asked: string[] = [];
+    const r = cachingResolver(
+      async (name) => {
+        asked.push(name);
+        return [['x']];
+      },
+      { maxEntries: 2 },
+    );
+    for (const n of ['a', 'b', 'c', 'a']) await r(n, 'TXT');
+    expect(asked).toEqual(['a', 'b', 'c', 'a']);
   });
 });
 
