@@ -17,6 +17,7 @@ import {
   listCertificates,
   loadKey,
   PkiError,
+  pkiIsCurrent,
   renewCertificates,
   revokeCertificate,
   signCertificate,
@@ -263,6 +264,12 @@ describe('sstt-pki init (dev profile)', () => {
     expect(fs.readFileSync(p.dkim('ed25519').pub, 'utf8')).toBe(edBefore);
     expect(fs.statSync(p.dkim('rsa').key).mode & 0o777).toBe(0o600);
     await expect(revokeCertificate(s, 'dkim-rsa')).rejects.toThrow('dkim-rsa is a DKIM key, not a certificate: `renew dkim-rsa` replaces it');
+    // npm run dev's warm check (the init stamp) sees a DKIM key gone: init must run again.
+    await initPki(s);
+    expect(pkiIsCurrent(s)).toBe(true);
+    fs.renameSync(p.dkim('rsa').pub, `${p.dkim('rsa').pub}.away`);
+    expect(pkiIsCurrent(s)).toBe(false);
+    fs.renameSync(`${p.dkim('rsa').pub}.away`, p.dkim('rsa').pub);
     // A public file that no longer matches its private key is remade by init.
     fs.writeFileSync(p.dkim('ed25519').pub, before);
     expect((await initPki(s)).created).toEqual([p.dkim('ed25519').key, p.dkim('ed25519').pub]);
