@@ -258,7 +258,7 @@ export function createMailAuth(o: MailAuthOptions): MailAuth {
     const pct = typeof d.pct === 'number' ? d.pct : 100;
     if (pct < 100 && random() * 100 >= pct) policy = policy === 'reject' ? 'quarantine' : 'none';
     if (policy !== 'reject' && policy !== 'quarantine') return { action: 'deliver' };
-    const why = `${safeDomain(d.domain)} publishes DMARC p=${policy} and this message has no aligned SPF or DKIM pass`;
+    const why = `${safeDomain(d.domain)} publishes DMARC p=${d.policy}${pct < 100 ? ` pct=${pct}` : ''} and this message has no aligned SPF or DKIM pass`;
     return { action: policy, reason: why };
   }
 
