@@ -74,6 +74,7 @@ const ZONES = [
   zone('org.test', [`@ TXT ${txt('v=spf1 -all')}`, `_dmarc TXT ${txt('v=DMARC1; p=none; sp=reject')}`, `sub TXT ${txt('v=spf1 -all')}`]),
   zone('pct.test', [`@ TXT ${txt('v=spf1 -all')}`, `_dmarc TXT ${txt('v=DMARC1; p=reject; pct=30')}`]),
   zone('nodmarc.test', [`@ TXT ${txt('v=spf1 -all')}`]),
+  zone('0.0.127.in-addr.arpa', ['1 PTR a.spf.test.', '2 PTR a.spf.test.']),
   zone('spf.test', [
     `a TXT ${txt('v=spf1 a -all')}`,
     'a A 127.0.0.1',
@@ -89,6 +90,11 @@ const ZONES = [
     // Macros (RFC 7208 §7): the local part and the reversed address, each expanded.
     `macro TXT ${txt('v=spf1 exists:%{l}.%{ir}.allow.spf.test -all')}`,
     'alice.1.0.0.127.allow A 127.0.0.2',
+    // ptr (RFC 7208 §5.5, "SHOULD NOT be used" but defined): 127.0.0.1's name a.spf.test is under spf.test.
+    `ptr TXT ${txt('v=spf1 ptr:spf.test -all')}`,
+    // exp= (§6.2) explains a fail; it does not change the result.
+    `exp TXT ${txt('v=spf1 -all exp=why.spf.test')}`,
+    `why TXT ${txt('%{i} may not send for %{d}')}`,
     `soft TXT ${txt('v=spf1 ~all')}`,
     `neutral TXT ${txt('v=spf1 ?all')}`,
     `bad TXT ${txt('v=spf1 frobnicate -all')}`,
@@ -288,6 +294,9 @@ describe("SPF: our verdicts are spfquery's (RFC 7208)", () => {
     { what: 'exists with %{i}', ip: '127.0.0.1', from: 'u@exists.spf.test', want: 'pass' },
     { what: 'macros %{l} and %{ir}', ip: '127.0.0.1', from: 'alice@macro.spf.test', want: 'pass' },
     { what: 'macros, another local part', ip: '127.0.0.1', from: 'bob@macro.spf.test', want: 'fail' },
+    { what: 'ptr: the validated name is under the domain', ip: '127.0.0.1', from: 'u@ptr.spf.test', want: 'pass' },
+    { what: 'ptr: a name that does not validate (its A is not the address)', ip: '127.0.0.2', from: 'u@ptr.spf.test', want: 'fail' },
+    { what: 'exp= keeps the fail', ip: '127.0.0.1', from: 'u@exp.spf.test', want: 'fail' },
     { what: '~all', ip: '127.0.0.1', from: 'u@soft.spf.test', want: 'softfail' },
     { what: '?all', ip: '127.0.0.1', from: 'u@neutral.spf.test', want: 'neutral' },
     { what: 'no record', ip: '127.0.0.1', from: 'u@nodmarc-none.spf.test', want: 'none' },
@@ -426,6 +435,9 @@ describe('through SMTP', () => {
     await smtp?.close();
     await submission?.close();
   });
+  /** swaks to our SMTP port from 127.0.0.2, outside the relay networks, for the second user. */
+  const fromOutside = (from: string) =>
+    run(swaks, ['--server', `127.0.0.1:${smtp.port}`, '--local-interface', '127.0.0.2', '--from', from, '--to', s.users[1]!.email]);
   const inbox = (u = s.users[1]!) => maildirFiles(maildirOf(s, u.name));
   const junk = (u = s.users[1]!) => maildirFiles(path.join(maildirOf(s, u.name), JUNK_FOLDER));
 
@@ -459,7 +471,7 @@ describe('through SMTP', () => {
 
   it('enforcing: p=reject from outside gets 550 5.7.1 with the reason and nothing is stored', async () => {
     const before = [inbox().length, junk().length];
-    const r = await run(swaks, ['--server', `127.0.0.1:${smtp.port}`, '--local-interface', '127.0.0.2', '--from', 'x@dkim.test', '--to', s.users[1]!.email]);
+    const r = await fromOutside('x@dkim.test');
     expect(r.code).not.toBe(0);
     expect(r.stdout).toContain('<** 550 5.7.1 dkim.test publishes DMARC p=reject and this message has no aligned SPF or DKIM pass');
     expect([inbox().length, junk().length]).toEqual(before);
@@ -467,16 +479,7 @@ describe('through SMTP', () => {
 
   it('enforcing: p=quarantine from outside lands in the Junk folder (a Maildir++ folder), not the inbox', async () => {
     const before = [inbox().length, junk().length];
-    const r = await run(swaks, [
-      '--server',
-      `127.0.0.1:${smtp.port}`,
-      '--local-interface',
-      '127.0.0.2',
-      '--from',
-      'x@quarantine.test',
-      '--to',
-      s.users[1]!.email,
-    ]);
+    const r = await fromOutside('x@quarantine.test');
     expect(r.code, r.stdout).toBe(0);
     expect([inbox().length, junk().length]).toEqual([before[0], before[1]! + 1]);
     expect(fs.existsSync(path.join(maildirOf(s, s.users[1]!.name), JUNK_FOLDER, 'maildirfolder'))).toBe(true);
