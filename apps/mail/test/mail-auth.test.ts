@@ -13,6 +13,7 @@ import { certPaths, loadScenario, maildirOf, txtStrings, type Scenario } from '@
 import { requireTool, run, tempDir, type Started } from '@sstt/testkit';
 import { cachingResolver, createMailAuth, dnsResolver, removeOwnResults, type Client, type DkimSigningKey, type MailAuthOptions } from '../src/mail-auth.ts';
 import { JUNK_FOLDER } from '../src/maildir.ts';
+import { appEnv, startApp } from './app-process.ts';
 import { type AuthDns, dkimpySign, dkimsign, dkimverify, spfquery, startAuthDns } from './auth-helpers.ts';
 import { maildirFiles, startSmtp, testScenario, type TestWorld } from './helpers.ts';
 
@@ -484,5 +485,45 @@ describe('through SMTP', () => {
     expect([inbox().length, junk().length]).toEqual([before[0], before[1]! + 1]);
     expect(fs.existsSync(path.join(maildirOf(s, s.users[1]!.name), JUNK_FOLDER, 'maildirfolder'))).toBe(true);
     expect(fs.readFileSync(junk().at(-1)!, 'latin1')).toMatch(/dmarc=fail /);
+  });
+});
+
+describe('the app (main.ts)', () => {
+  it("signs with the keys of certs/dkim and checks through the scenario's DNS: a submission arrives with dkim=pass spf=pass dmarc=pass", async () => {
+    const app = await startApp({ ...appEnv(s), SSTT_DNS_PORT: String(dns.port) }, ['smtp', 'submission']);
+    try {
+      const [u1, u2] = s.users as [Scenario['users'][0], Scenario['users'][0]];
+      const box = maildirOf(s, u2.name);
+      const before = maildirFiles(box).length;
+      const r = await run(requireTool('swaks'), [
+        '--server',
+        `127.0.0.1:${app.ports.submission}`,
+        '--auth',
+        'LOGIN',
+        '--auth-user',
+        u1.name,
+        '--auth-password',
+        u1.password,
+        '--from',
+        u1.email,
+        '--to',
+        u2.email,
+        '--header',
+        'Subject: desde la app',
+      ]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const stored = fs.readFileSync(maildirFiles(box).at(-1)!);
+      expect(maildirFiles(box).length).toBe(before + 1);
+      const text = stored.toString('latin1');
+      expect(text).toContain(`Authentication-Results: ${s.mail.auth.authservId};`);
+      expect(text).toMatch(/^ dkim=pass header\.i=@[^ ]+ header\.s=rsa /m);
+      expect(text).toMatch(/^ dkim=pass header\.i=@[^ ]+ header\.s=ed25519 /m);
+      expect(text).toMatch(/^ spf=pass /m);
+      expect(text).toMatch(/^ dmarc=pass /m);
+      expect((await dkimverify(stored, dns.port)).stdout.trim()).toBe('signature ok');
+    } finally {
+      app.child.kill('SIGTERM');
+      await app.exited;
+    }
   });
 });
