@@ -3,6 +3,7 @@
 // folded lines are unfolded by removing the CRLF before whitespace). Encoded words are decoded
 // (RFC 2047) with libmime, the decoder mailparser itself uses.
 import libmime from 'libmime';
+import { authSummary, ourAuthResults } from './auth-results.ts';
 
 export interface HeaderSummary {
   from: string;
@@ -15,6 +16,8 @@ export interface HeaderSummary {
   /** The id our SMTP server gave the message (exim's `id` in Received), linking it to its session. */
   smtpId: string;
   attachments: boolean;
+  /** Our server's verdicts in one line (`dkim=pass spf=pass dmarc=pass`), '' when it wrote none. */
+  auth: string;
 }
 
 const decode = (v: string) => {
@@ -38,11 +41,12 @@ function headerEnd(buf: Buffer, n: number): number {
  * string (UTF-8: raw 8-bit headers are UTF-8 in practice, RFC 6532); the rest is looked at only
  * for a multipart/mixed message, to tell whether a part is an attachment.
  */
-export function summarizeHeaders(buf: Buffer, n: number = buf.length): HeaderSummary {
+export function summarizeHeaders(buf: Buffer, n: number = buf.length, authservId = ''): HeaderSummary {
   const end = headerEnd(buf, n);
   const block = buf.toString('utf8', 0, end);
   const fields = new Map<string, string>();
   let smtpId = '';
+  const results: Array<{ name: string; value: string }> = [];
   for (const raw of block.replace(/\r?\n(?=[ \t])/g, '').split(/\r?\n/)) {
     const colon = raw.indexOf(':');
     if (colon <= 0) continue;
@@ -50,6 +54,7 @@ export function summarizeHeaders(buf: Buffer, n: number = buf.length): HeaderSum
     const value = raw.slice(colon + 1);
     // Received: the topmost one is ours (RFC 5321 §4.4: each relay prepends its own).
     if (name === 'received' && !smtpId) smtpId = /\(sstt-mail\)[\s\S]*?\bid ([0-9A-Za-z-]+)/.exec(value)?.[1] ?? '';
+    if (name === 'authentication-results') results.push({ name, value });
     if (!fields.has(name)) fields.set(name, value);
   }
   const dateText = fields.get('date');
@@ -68,5 +73,6 @@ export function summarizeHeaders(buf: Buffer, n: number = buf.length): HeaderSum
     smtpId,
     // A multipart/mixed whose first parts did not fit in what was read: most likely attachments.
     attachments: attachments || (mixed && n >= buf.length),
+    auth: authservId ? authSummary(ourAuthResults(results, authservId)) : '',
   };
 }

@@ -3,4 +3,4 @@
 import { workerData } from 'node:worker_threads';
 import { buildMailboxCache } from './mail-index.ts';
 
-buildMailboxCache(workerData as { user: string; dir: string; cacheFile: string });
+buildMailboxCache(workerData as { user: string; dir: string; cacheFile: string; authservId: string });

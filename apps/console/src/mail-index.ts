@@ -22,7 +22,7 @@ export const RESCAN_MS = 5000;
 export const SAVE_MS = 30_000;
 const WATCH_DEBOUNCE_MS = 40;
 /** Index format; a cache of another version is ignored. */
-const CACHE_VERSION = 3;
+const CACHE_VERSION = 4;
 /** Distinct address strings shared per mailbox. */
 const INTERN_MAX = 50_000;
 
@@ -107,6 +107,7 @@ function withSearch(m: Omit<MessageSummary, 'id'>, user: string, intern: (s: str
     messageId: c(m.messageId),
     smtpId: c(m.smtpId),
     attachments: m.attachments,
+    auth: m.auth,
     lcFrom: '',
     lcTo: '',
     lcSubject: '',
@@ -118,7 +119,7 @@ function withSearch(m: Omit<MessageSummary, 'id'>, user: string, intern: (s: str
 }
 
 /** The cache holds rows of these fields (arrays: a third of the size of objects in JSON). */
-const CACHE_FIELDS = ['key', 'file', 'time', 'size', 'seen', 'from', 'to', 'cc', 'subject', 'date', 'messageId', 'smtpId', 'attachments'] as const;
+const CACHE_FIELDS = ['key', 'file', 'time', 'size', 'seen', 'from', 'to', 'cc', 'subject', 'date', 'messageId', 'smtpId', 'attachments', 'auth'] as const;
 
 const keyOf = (name: string) => {
   const colon = name.indexOf(':');
@@ -160,6 +161,8 @@ class Mailbox {
     readonly dir: string,
     private readonly cacheFile: string,
     private readonly emit: (c: IndexChange) => void,
+    /** Our mail server's authserv-id: whose Authentication-Results the index summarizes. */
+    private readonly authservId = '',
   ) {}
 
   get unread(): number {
@@ -229,7 +232,7 @@ class Mailbox {
       const st = fs.fstatSync(fd);
       const key = keyOf(name);
       const secs = /^(\d{9,11})\./.exec(key);
-      const h = summarizeHeaders(this.headBuf, n);
+      const h = summarizeHeaders(this.headBuf, n, this.authservId);
       return withSearch(
         {
           ...h,
@@ -349,8 +352,8 @@ export interface MailIndex extends EventEmitter<{ change: [IndexChange] }> {
 export const WORKER_MIN_MESSAGES = 2000;
 
 /** Indexes one mailbox and writes its cache (what the worker does; also usable in-thread). */
-export function buildMailboxCache(o: { user: string; dir: string; cacheFile: string }): number {
-  const b = new Mailbox(o.user, o.dir, o.cacheFile, () => {});
+export function buildMailboxCache(o: { user: string; dir: string; cacheFile: string; authservId: string }): number {
+  const b = new Mailbox(o.user, o.dir, o.cacheFile, () => {}, o.authservId);
   b.loadCache();
   b.scan(true);
   b.saveCache();
@@ -379,7 +382,7 @@ export async function prebuildCaches(s: Scenario, opts: { cacheDir?: string; wor
     }
     if (n < (opts.workerMin ?? WORKER_MIN_MESSAGES)) continue;
     await new Promise<void>((resolve) => {
-      const w = startWorker('index-worker', { user: u.name, dir, cacheFile });
+      const w = startWorker('index-worker', { user: u.name, dir, cacheFile, authservId: s.mail.auth.authservId });
       w.once('error', () => resolve());
       w.once('exit', () => resolve());
     });
@@ -392,7 +395,7 @@ export function openMailIndex(s: Scenario, opts: { cacheDir?: string; rescanMs?:
   events.setMaxListeners(0);
   const boxes = new Map<string, Mailbox>();
   for (const u of s.users) {
-    const box = new Mailbox(u.name, maildirOf(s, u.name), path.join(cacheDir, `index-${u.name}.json`), (c) => events.emit('change', c));
+    const box = new Mailbox(u.name, maildirOf(s, u.name), path.join(cacheDir, `index-${u.name}.json`), (c) => events.emit('change', c), s.mail.auth.authservId);
     box.loadCache();
     box.scan(true);
     box.saveCache();

@@ -44,6 +44,7 @@ export function openApiDocument(s: Scenario): object {
             seen: { type: 'boolean' },
             messageId: { type: 'string' },
             smtpId: { type: 'string', description: 'id of the SMTP session that delivered it (250 OK id=...)' },
+            auth: { type: 'string', description: "our server's Authentication-Results in one line (dkim=pass spf=pass dmarc=pass), '' without" },
           },
         },
       },
@@ -55,7 +56,11 @@ export function openApiDocument(s: Scenario): object {
           summary: 'a page of messages, newest first, optionally searched',
           parameters: [
             param('user', 'path', 'login name'),
-            param('query', 'query', 'from: to: subject: has:attachment is:read is:unread before:YYYY-MM-DD after:YYYY-MM-DD -term "phrase" and free text'),
+            param(
+              'query',
+              'query',
+              'from: to: subject: has:attachment is:read is:unread auth:fail auth:pass auth:none before:YYYY-MM-DD after:YYYY-MM-DD -term "phrase" and free text',
+            ),
             param('start', 'query', 'offset', { type: 'integer', minimum: 0 }),
             param('limit', 'query', 'page size (max 500)', { type: 'integer', minimum: 0, maximum: 500 }),
           ],
@@ -70,7 +75,12 @@ export function openApiDocument(s: Scenario): object {
         },
       },
       '/messages/{id}': {
-        get: { summary: 'a message with its parsed parts (headers, text, attachments)', parameters: [id], responses: { ...ok('the message'), 404: err } },
+        get: {
+          summary:
+            "a message with its parsed parts (headers, text, attachments) and our server's verdicts (authResults: each method, result, reason, properties)",
+          parameters: [id],
+          responses: { ...ok('the message'), 404: err },
+        },
         delete: { summary: 'deletes the message file from the Maildir', parameters: [id], responses: { ...ok('deleted'), 404: err } },
       },
       '/messages/{id}/raw': { get: { summary: 'the message source as stored', parameters: [id], responses: { 200: { description: 'text/plain' }, 404: err } } },

@@ -1,8 +1,10 @@
 // The mailbox search language (Mailpit's and Gmail's operators): from:, to:, subject:,
-// has:attachment, is:read / is:unread, before: / after: (a date, YYYY-MM-DD), a leading "-"
+// has:attachment, is:read / is:unread, before: / after: (a date, YYYY-MM-DD), auth:fail /
+// auth:pass / auth:none (our Authentication-Results: a failure, none, no results), a leading "-"
 // negates a term, "quoted phrases" keep their spaces, and any other word is free text matched
 // against from, to and subject. Every term must match. A linear pass over lower-case fields
 // prepared at index time: well under 200 ms for 100,000 messages.
+import { summaryFails } from './auth-results.ts';
 import type { IndexedEntry } from './mail-index.ts';
 
 type Term = { neg: boolean; test: (e: IndexedEntry) => boolean };
@@ -58,6 +60,17 @@ export function parseQuery(query: string): Term[] {
         if (v !== 'read' && v !== 'unread') throw new QueryError(`is: knows "read" and "unread", got "${value}"`);
         terms.push({ neg, test: v === 'read' ? (e) => e.seen : (e) => !e.seen });
         break;
+      case 'auth': {
+        // fail: a method failed (auth-results.ts `failed`); pass: our results and no failure; none: no results of ours.
+        const test = new Map<string, (e: IndexedEntry) => boolean>([
+          ['fail', (e) => summaryFails(e.auth)],
+          ['pass', (e) => e.auth !== '' && !summaryFails(e.auth)],
+          ['none', (e) => e.auth === ''],
+        ]).get(v);
+        if (!test) throw new QueryError(`auth: knows "fail", "pass" and "none", got "${value}"`);
+        terms.push({ neg, test });
+        break;
+      }
       case 'before': {
         const t = dayStart(value, op);
         terms.push({ neg, test: (e) => when(e) < t });

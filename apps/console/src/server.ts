@@ -17,6 +17,7 @@ import { HTTPException } from 'hono/http-exception';
 import { streamSSE } from 'hono/streaming';
 import { addressOf, EventStreams, limitConnections, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, MAX_EVENT_STREAMS_PER_ADDRESS } from './connections.ts';
 import { type IndexChange, type MailIndex, type MessageSummary, messageId, openMailIndex, prebuildCaches, publicSummary } from './mail-index.ts';
+import { ourAuthResults } from './auth-results.ts';
 import { htmlCsp, htmlDocument, openAttachment, parseMessage } from './message.ts';
 import { openApiDocument } from './openapi.ts';
 import { createPkiJobs, PkiRefusal } from './pki-jobs.ts';
@@ -226,7 +227,9 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
     });
     if ('error' in parsed && parsed.error && !('headers' in parsed)) return c.json({ ...m, parsed: null, error: parsed.error });
     const { html, ...rest } = parsed as Awaited<ReturnType<typeof parseMessage>>;
-    return c.json({ ...m, parsed: { ...rest, hasHtml: Boolean(html), htmlBytes: html ? Buffer.byteLength(html) : 0 } });
+    // Our server's verdicts, from the Authentication-Results with our authserv-id (auth-results.ts).
+    const authResults = ourAuthResults(rest.headers, s.mail.auth.authservId);
+    return c.json({ ...m, authResults, parsed: { ...rest, hasHtml: Boolean(html), htmlBytes: html ? Buffer.byteLength(html) : 0 } });
   });
   api.get('/messages/:id/raw', async (c) => {
     const m = message(c.req.param('id'));

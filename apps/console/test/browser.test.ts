@@ -43,7 +43,8 @@ beforeAll(async () => {
   // The front end as `npm run build` makes it (Vite), in case this checkout has not built it.
   const { build } = await import('vite');
   await build({ configFile: path.join(import.meta.dirname, '..', 'ui', 'vite.config.ts'), logLevel: 'warn' });
-  w = await startWorld();
+  // A domain that signs and checks: the message view shows the verdicts.
+  w = await startWorld({ mailAuth: true });
   profile = tempDir('sstt-chromium-');
   ctx = await chromium.launchPersistentContext(profile.dir, {
     executablePath: requireTool('chromium'),
@@ -141,12 +142,25 @@ describe('the console in Chromium', () => {
     expect(await page.title()).toBe('sstt console');
     // The frame is sandboxed without scripts (the attribute and the CSP the console sends).
     expect(await page.getByTestId('html-frame').getAttribute('sandbox')).toBe('allow-popups allow-popups-to-escape-sandbox');
+    // Our server's verdicts: signed by the domain (both selectors), SPF and DMARC pass.
+    const verdicts = page.getByTestId('verdict');
+    await expect.poll(() => verdicts.allTextContents()).toEqual([
+      `DKIM pass (${w.s.domain} s=rsa)`,
+      `DKIM pass (${w.s.domain} s=ed25519)`,
+      `SPF pass (MAIL FROM ${user(u1).email})`,
+      'ARC none',
+      `DMARC pass (${w.s.domain}, p=REJECT arc=none)`,
+    ]);
+    expect(await page.getByTestId('auth-dns').getAttribute('href')).toBe('#/dns');
+    await page.screenshot({ path: path.join(SHOTS, 'message-auth-1280.png') });
   });
 
   it('a hostile message (overlay CSS, remote image, event handlers) stays inside its frame', async () => {
     await mailboxWith('hostile html');
     await ui.open('hostile html');
     await expect.poll(() => ui.htmlFrame.locator('#p').textContent()).toBe('hello bold');
+    // Dropped into the Maildir, never through our SMTP: no verdicts of ours.
+    expect(await page.getByTestId('auth').textContent()).toBe('Not checked: no Authentication-Results of our server.');
     // The full-page overlay covers the frame only: the console's buttons still take clicks.
     await page.getByTestId('tab-headers').click();
     await page.getByTestId('tab-html').click();

@@ -36,7 +36,7 @@ describe('the mailbox index', () => {
     await prebuildCaches(s, { workerMin: 10 });
     const lines = fs.readFileSync(cacheFile, 'utf8').trim().split('\n');
     expect(lines).toHaveLength(31);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ version: 3 });
+    expect(JSON.parse(lines[0]!)).toMatchObject({ version: 4 });
     expect((await list({ indexWorkerMin: 10 })).total).toBe(30);
   });
 
@@ -53,7 +53,7 @@ describe('the mailbox index', () => {
   });
 
   it('a damaged cache is ignored and rebuilt from the files', async () => {
-    fs.writeFileSync(cacheFile, '{"version":3,"fields":["key"]}\n["x"]\nnot json');
+    fs.writeFileSync(cacheFile, '{"version":4,"fields":["key"]}\n["x"]\nnot json');
     expect((await list()).total).toBe(30);
     expect(JSON.parse(fs.readFileSync(cacheFile, 'utf8').split('\n')[0]!).fields).toContain('subject');
   });

@@ -5,8 +5,11 @@ import path from 'node:path';
 import { createDnsServer } from '@sstt/dns/src/server.ts';
 import { openJournal, setJournal } from '@sstt/events';
 import { createPop3Server } from '@sstt/mail/src/pop3/server.ts';
+import { createMailAuth, dnsResolver, type MailAuth } from '@sstt/mail/src/mail-auth.ts';
 import { createSmtpServer } from '@sstt/mail/src/smtp.ts';
-import { EVENT_PROTOCOLS, loadScenario, maildirOf, type Scenario } from '@sstt/scenario';
+import { mintDkimKey } from '@sstt/pki';
+import { certPaths, EVENT_PROTOCOLS, loadScenario, maildirOf, type Scenario } from '@sstt/scenario';
+import fs from 'node:fs';
 import { freePort, type MemoryLogger, memoryLogger, run, startServer, tempDir, type Started } from '@sstt/testkit';
 import { type ConsoleHandle, createConsoleServer } from '../src/server.ts';
 
@@ -34,28 +37,54 @@ export interface World {
 
 export const UI_DIR = path.join(import.meta.dirname, '..', 'dist', 'ui');
 
-export async function startWorld(): Promise<World> {
+export interface WorldOptions {
+  /**
+   * Mail authentication as main.ts sets it up: DKIM keys minted (so the zone publishes them), our
+   * users' mail signed, every message checked through the world's DNS, results recorded only.
+   */
+  mailAuth?: boolean;
+}
+
+export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   const t = tempDir('sstt-console-');
   // The submission port is the scenario's: the console's compose sends through it.
   const submissionPort = await freePort();
-  const loaded = loadScenario({
-    // Names outside the zone are never asked here; the forwarder is a dead local port all the same.
-    env: {
-      SSTT_CERTS_DIR: path.join(t.dir, 'certs'),
-      SSTT_DATA_DIR: path.join(t.dir, 'var'),
-      SSTT_SUBMISSION_PORT: String(submissionPort),
-      SSTT_DNS_FORWARDERS: '127.0.0.1:9',
-    },
-    flags: {},
-    configFile: undefined,
-  });
+  const load = () =>
+    loadScenario({
+      // Names outside the zone are never asked here; the forwarder is a dead local port all the same.
+      env: {
+        SSTT_CERTS_DIR: path.join(t.dir, 'certs'),
+        SSTT_DATA_DIR: path.join(t.dir, 'var'),
+        SSTT_SUBMISSION_PORT: String(submissionPort),
+        SSTT_DNS_FORWARDERS: '127.0.0.1:9',
+      },
+      flags: {},
+      configFile: undefined,
+    });
+  if (opts.mailAuth) {
+    const keyless = load();
+    for (const k of keyless.mail.auth.dkim) mintDkimKey(keyless, k);
+  }
+  const loaded = load();
   // The DNS server on port 0 (free for UDP and TCP); the console's dig asks the scenario's port.
   const dns = await startServer(createDnsServer({ scenario: loaded, host: '127.0.0.1', port: 0 }));
   const s: Scenario = { ...loaded, listen: { ...loaded.listen, address: '127.0.0.1', ports: { ...loaded.listen.ports, dns: dns.port } } };
   const journal = openJournal({ dir: s.paths.events, app: 'mail', protocols: EVENT_PROTOCOLS, maxBytes: 1 << 22, flushMs: 30 });
   setJournal(journal);
-  const smtp = await startServer(createSmtpServer({ scenario: s, host: '127.0.0.1', port: 0 }));
-  const submission = await startServer(createSmtpServer({ scenario: s, host: '127.0.0.1', port: submissionPort, submission: true }));
+  let auth: MailAuth | undefined;
+  if (opts.mailAuth) {
+    auth = createMailAuth({
+      authservId: s.mail.auth.authservId,
+      domain: s.domain,
+      signingKeys: s.mail.auth.dkim.map((k) => ({ ...k, privateKey: fs.readFileSync(certPaths(s).dkim(k.selector).key, 'utf8') })),
+      verify: true,
+      enforce: false,
+      resolver: dnsResolver({ host: '127.0.0.1', port: dns.port }),
+    });
+  }
+  const withAuth = auth ? { auth } : {};
+  const smtp = await startServer(createSmtpServer({ scenario: s, host: '127.0.0.1', port: 0, ...withAuth }));
+  const submission = await startServer(createSmtpServer({ scenario: s, host: '127.0.0.1', port: submissionPort, submission: true, ...withAuth }));
   const pop3 = await startServer(createPop3Server({ scenario: s, host: '127.0.0.1', port: 0 }));
   const logs = memoryLogger();
   const console = createConsoleServer({ scenario: s, host: '127.0.0.1', port: 0, rescanMs: 300, uiDir: UI_DIR, log: logs.log });

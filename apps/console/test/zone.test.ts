@@ -16,7 +16,8 @@ import { startWorld, type World } from './world.ts';
 let w: World;
 let fromFiles: Started;
 beforeAll(async () => {
-  w = await startWorld();
+  // With DKIM keys: the zone has every kind of record it can hold (SPF, DKIM, DMARC TXT).
+  w = await startWorld({ mailAuth: true });
   const dir = path.join(w.root, 'bind');
   fs.mkdirSync(dir);
   const zoneFiles = bindZones(w.s).map((z) => {
@@ -52,6 +53,9 @@ describe('one zone, three readers', () => {
     const rows = (await w.api<{ records: ZoneRecordRow[] }>('/api/v1/dns/zone')).body.records;
     const zones = scenarioZones(w.s);
     expect(zones.map((z) => z.origin)).toEqual([w.s.domain, w.s.network.reverseZone]);
+    // Mail authentication's TXT records are among them: SPF, the two DKIM keys, DMARC.
+    const d = w.s.domain;
+    expect(zones[0]!.records.filter((r) => r.type === 'TXT').map((r) => r.name)).toEqual([d, `rsa._domainkey.${d}`, `ed25519._domainkey.${d}`, `_dmarc.${d}`]);
     for (const z of zones) {
       const serial = soaOf(z).serial;
       const want = z.records.map((r) => norm(recordText(r)));

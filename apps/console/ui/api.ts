@@ -1,5 +1,6 @@
 // The console's API as the pages use it: the same /api/v1 calls a script would make.
 import type { AttachmentInfo as Attachment, Line, SessionSummary, ZoneRecordRow } from '../src/api-types.ts';
+import type { AuthResults } from '../src/auth-results.ts';
 
 export type { Attachment, Line, SessionSummary, ZoneRecordRow };
 export interface Summary {
@@ -18,6 +19,8 @@ export interface Summary {
   seen: boolean;
   messageId: string;
   smtpId: string;
+  /** Our server's verdicts in one line, '' without. */
+  auth: string;
 }
 export interface Page {
   total: number;
@@ -41,6 +44,8 @@ export interface Parsed {
   error?: string;
 }
 export interface Message extends Summary {
+  /** Our server's verdicts (Authentication-Results), null when it wrote none. */
+  authResults: AuthResults | null;
   parsed: Parsed | null;
   error?: string;
 }

@@ -16,6 +16,7 @@ import {
   type Summary,
   type ZoneRecordRow,
 } from './api.ts';
+import { AuthVerdicts } from './auth.tsx';
 import './style.css';
 
 // ---- the live stream: one EventSource for the whole page ----
@@ -343,6 +344,7 @@ function MessageView({ user, id }: { user: string; id: string }) {
           <dt>Size</dt>
           <dd>{size(m.size)}</dd>
         </dl>
+        <AuthVerdicts auth={m.authResults} />
         <div class="actions">
           <a class="button" href={`#/compose?reply=${id}`}>
             Reply

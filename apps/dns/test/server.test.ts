@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import dnsPacket from 'dns-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scenarioZones, soaOf } from '@sstt/scenario';
+import { scenarioZones, soaOf, spfRecordText } from '@sstt/scenario';
 import { tempDir } from '@sstt/testkit';
 import { ask, encodeQuery, exchange, flags, opt, rcode, rrs, startDns, testScenario, type Transport } from './helpers.ts';
 
@@ -161,7 +161,9 @@ describe.each<Transport>(['udp', 'tcp'])('authoritative answers over %s', (t) =>
 
   it('ANY: the RRsets of the name, no additional data (as BIND answers it)', async () => {
     const apex = await ask(t, port, { name: d, type: 'ANY' });
-    expect(rrs(apex.answers).sort()).toEqual([SOA.replace(' 300 SOA', ' 3600 SOA'), NS, `${d} 3600 MX 10 smtp.${d}`].sort());
+    expect(rrs(apex.answers).sort()).toEqual(
+      [SOA.replace(' 300 SOA', ' 3600 SOA'), NS, `${d} 3600 MX 10 smtp.${d}`, `${d} 3600 TXT ${JSON.stringify(spfRecordText(s))}`].sort(),
+    );
     expect(rrs(apex.authorities)).toEqual([]);
     expect(rrs(apex.additionals)).toEqual([]);
     const host = await ask(t, port, { name: `smtp.${d}`, type: 'ANY' });

@@ -1,7 +1,9 @@
 // Bounded SMTP load client (raw node:net): N messages of ~SIZE bytes over C connections, each
 // acknowledged with 250 before the next one on that connection. Adapted from the recipe that
 // measured the issue's anchors. Usage: node smtp-load.mjs PORT N C SIZE RCPT [HOST]
-// Env: PIPELINE=1 pipelines MAIL/RCPT/DATA; TIMEOUT_MS hard bound. Prints one JSON line; exit 1 on failure.
+// Env: PIPELINE=1 pipelines MAIL/RCPT/DATA; TIMEOUT_MS hard bound; FROM the sender (MAIL FROM and
+// From:, default load@client.test); HELO the EHLO name (default load.client.test). Prints one JSON
+// line; exit 1 on failure.
 import net from 'node:net';
 const [port, N = 2000, C = 10, SIZE = 2048] = process.argv.slice(2, 6).map(Number);
 const rcpt = process.argv[6],
@@ -10,6 +12,8 @@ if (!port || !rcpt) {
   console.error('usage: node smtp-load.mjs PORT N C SIZE RCPT [HOST]');
   process.exit(2);
 }
+const FROM = process.env.FROM || 'load@client.test';
+const HELO = process.env.HELO || 'load.client.test';
 const PIPE = process.env.PIPELINE === '1',
   TIMEOUT = Number(process.env.TIMEOUT_MS || 180000);
 const hard = setTimeout(() => {
@@ -19,7 +23,7 @@ const hard = setTimeout(() => {
 
 function makeMsg(i) {
   const hdr =
-    `From: Load Tester <load@client.test>\r\nTo: <${rcpt}>\r\nSubject: load message ${i}\r\n` +
+    `From: Load Tester <${FROM}>\r\nTo: <${rcpt}>\r\nSubject: load message ${i}\r\n` +
     `Date: ${new Date().toUTCString()}\r\nMessage-ID: <${Date.now()}.${i}.${process.pid}@client.test>\r\n` +
     `MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n`;
   const line = 'The quick brown fox jumps over the lazy dog 0123456789 abcdefghijklmnopqrstu.\r\n'; // 78 bytes
@@ -81,18 +85,18 @@ function conn(id) {
     };
     (async () => {
       await expect(220);
-      s.write('EHLO load.client.test\r\n');
+      s.write(`EHLO ${HELO}\r\n`);
       await expect(250);
       while (next < N) {
         const i = next++;
         const msg = makeMsg(i);
         if (PIPE) {
-          s.write(`MAIL FROM:<load@client.test>\r\nRCPT TO:<${rcpt}>\r\nDATA\r\n`);
+          s.write(`MAIL FROM:<${FROM}>\r\nRCPT TO:<${rcpt}>\r\nDATA\r\n`);
           await expect(250);
           await expect(250);
           await expect(354);
         } else {
-          s.write('MAIL FROM:<load@client.test>\r\n');
+          s.write(`MAIL FROM:<${FROM}>\r\n`);
           await expect(250);
           s.write(`RCPT TO:<${rcpt}>\r\n`);
           await expect(250);

@@ -71,6 +71,20 @@ export async function ensureMaildir(dir: string): Promise<void> {
   for (const sub of MAILDIR_SUBDIRS) await fs.promises.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
 }
 
+/** The Junk folder of a Maildir, where quarantined mail goes (Maildir++: a `.Junk` folder beside cur/new/tmp, as dovecot names it). */
+export const JUNK_FOLDER = '.Junk';
+
+/**
+ * A Maildir++ folder of `maildir` (created if missing): its own tmp/new/cur and the empty
+ * `maildirfolder` file that marks it a folder, not a Maildir of its own (dovecot and Courier write it).
+ */
+export async function ensureFolder(maildir: string, folder: string): Promise<string> {
+  const dir = path.join(maildir, folder);
+  await ensureMaildir(dir);
+  await fs.promises.writeFile(path.join(dir, 'maildirfolder'), '', { flag: 'a', mode: 0o600 });
+  return dir;
+}
+
 /** Removes files older than TMP_MAX_AGE_MS from <dir>/tmp (debris of crashes mid-delivery). */
 export async function cleanTmp(dir: string, now = Date.now()): Promise<number> {
   let removed = 0;

@@ -8,6 +8,7 @@ import { certPaths, loadScenario, parseCommandLine, type Scenario, type Service 
 import { createLogger, ListenError, runApp, type Closable } from '@sstt/runtime';
 import { installJournal } from '@sstt/events';
 import { AuthPenalty } from './auth-penalty.ts';
+import { cachingResolver, createMailAuth, dnsResolver, type DkimSigningKey, type MailAuth } from './mail-auth.ts';
 import { createSmtpServer } from './smtp.ts';
 import { createOutboundRunner } from './smtp-outbound.ts';
 import { createPop3Server } from './pop3/server.ts';
@@ -24,6 +25,38 @@ function readServerTls(s: Scenario): tls.SecureContextOptions | undefined {
   const { server, ca } = certPaths(s);
   if (!fs.existsSync(server.cert) || !fs.existsSync(server.key)) return undefined;
   return { key: fs.readFileSync(server.key), cert: fs.readFileSync(server.cert), ...(fs.existsSync(ca.cert) ? { ca: fs.readFileSync(ca.cert) } : {}) };
+}
+
+/** The DKIM private keys packages/pki wrote (certs/dkim), those that exist. */
+function readSigningKeys(s: Scenario): DkimSigningKey[] {
+  const keys: DkimSigningKey[] = [];
+  for (const k of s.mail.auth.dkim) {
+    const file = certPaths(s).dkim(k.selector).key;
+    if (!fs.existsSync(file)) {
+      log.warn({ selector: k.selector, key: file }, 'no DKIM key: mail is not signed with this selector (run the pki)');
+      continue;
+    }
+    keys.push({ selector: k.selector, algorithm: k.algorithm, privateKey: fs.readFileSync(file, 'utf8') });
+  }
+  return keys;
+}
+
+/**
+ * Signing and checking as `mail.auth` says, every DNS question to the domain's own DNS app
+ * (our zone, and the rest through its forwarders), never to the machine's resolver.
+ */
+function mailAuthOf(s: Scenario): MailAuth | undefined {
+  const a = s.mail.auth;
+  if (!a.verify && !a.sign) return undefined;
+  const host = s.listen.address === '0.0.0.0' ? '127.0.0.1' : s.listen.address;
+  return createMailAuth({
+    authservId: a.authservId,
+    domain: s.domain,
+    signingKeys: a.sign ? readSigningKeys(s) : [],
+    verify: a.verify,
+    enforce: a.enforce,
+    resolver: cachingResolver(dnsResolver({ host, port: s.listen.ports.dns })),
+  });
 }
 
 async function listenAs(service: Service, host: string, port: number, handle: Listener, started: Closable[]): Promise<void> {
@@ -52,17 +85,19 @@ runApp({
     const started: Closable[] = [];
     // One login penalty table for every listener: changing protocol does not reset it.
     const penalty = new AuthPenalty({ baseMs: s.mail.limits.authPenaltyMs, maxMs: s.mail.limits.authPenaltyMaxMs });
+    const auth = mailAuthOf(s);
     const shared = serverTls ? { tls: serverTls, penalty } : { penalty };
+    const smtpShared = { ...shared, ...(auth ? { auth } : {}) };
 
     // One queue runner (smarthost forwarding) for both SMTP listeners.
     const outbound = createOutboundRunner(s, { log });
     started.push(outbound);
-    await listenAs('smtp', host, ports.smtp, createSmtpServer({ scenario: s, host, port: ports.smtp, log, outbound, ...shared }), started);
+    await listenAs('smtp', host, ports.smtp, createSmtpServer({ scenario: s, host, port: ports.smtp, log, outbound, ...smtpShared }), started);
     await listenAs(
       'submission',
       host,
       ports.submission,
-      createSmtpServer({ scenario: s, host, port: ports.submission, submission: true, log, outbound, ...shared }),
+      createSmtpServer({ scenario: s, host, port: ports.submission, submission: true, log, outbound, ...smtpShared }),
       started,
     );
 

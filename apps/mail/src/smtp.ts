@@ -20,7 +20,8 @@ import { tapSession } from '@sstt/events';
 import { ConnectionLimiter, silentLogger, type Logger } from '@sstt/runtime';
 import type { Readable } from 'node:stream';
 import { AuthPenalty } from './auth-penalty.ts';
-import { cleanTmp, deliver, ensureMaildir, SizeExceededError } from './maildir.ts';
+import type { MailAuth } from './mail-auth.ts';
+import { cleanTmp, deliver, ensureFolder, ensureMaildir, JUNK_FOLDER, SizeExceededError } from './maildir.ts';
 import { createOutboundRunner, envelopeHeader, OUTBOUND_DIR, outboundMaildir, type OutboundRunner } from './smtp-outbound.ts';
 import { EximConnection, penaltyHeld } from './smtp-replies.ts';
 import { rfc5322Date } from './smtp-date.ts';
@@ -50,6 +51,11 @@ export interface SmtpServerOptions {
    * submission listener. Default: the server starts (and closes) its own.
    */
   outbound?: OutboundRunner;
+  /**
+   * DKIM signing and the checks on receipt (mail-auth.ts); share one between the listeners.
+   * Without it (tests, `mail.auth` off) nothing is signed or checked and messages stream to disk.
+   */
+  auth?: MailAuth;
 }
 
 export interface SmtpServerHandle {
@@ -160,6 +166,9 @@ export function traceHeaders(s: Scenario, session: SMTPServerSession, id: string
   ];
   return `${lines.join('\r\n')}\r\n`;
 }
+
+/** A client address without the IPv4-mapped prefix (SPF checks the IPv4 address, RFC 7208 §5). */
+const plainAddress = (a: string) => a.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
 
 /** Reads a message into memory, refusing it past maxBytes (the rest is drained). */
 async function collect(stream: Readable, maxBytes: number): Promise<Buffer> {
@@ -284,17 +293,34 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
         }
       }
       const maxBytes = s.mail.maxSize;
+      const auth = options.auth;
+      let outcome: Awaited<ReturnType<MailAuth['process']>> | undefined;
       const work = async () => {
-        if (relays.size === 0) return deliver([...local], stream, { prepend: trace, maxBytes });
-        // Relayed copies carry their envelope, so the stream is read once into memory here.
-        const message = await collect(stream, maxBytes);
+        if (relays.size === 0 && !auth) return deliver([...local], stream, { prepend: trace, maxBytes });
+        // Relayed copies carry their envelope and authentication reads the whole message: the
+        // stream is read once into memory here.
+        let message = await collect(stream, maxBytes);
+        let localDirs = [...local];
+        if (auth) {
+          outcome = await auth.process(message, {
+            ip: plainAddress(session.remoteAddress),
+            helo: session.hostNameAppearsAs ?? '',
+            mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            trusted: Boolean(session.user) || authNets(session.remoteAddress),
+          });
+          const d = outcome.disposition;
+          // RFC 7489 §6.6.4 (enforce): reject is refused at the end of DATA, nothing stored.
+          if (d.action === 'reject') throw smtpError(550, `5.7.1 ${d.reason}`);
+          if (d.action === 'quarantine') localDirs = await Promise.all(localDirs.map((m) => ensureFolder(m, JUNK_FOLDER)));
+          message = outcome.message;
+        }
         let first: Awaited<ReturnType<typeof deliver>> | undefined;
-        if (local.size > 0) first = await deliver([...local], message, { prepend: trace });
+        if (localDirs.length > 0) first = await deliver(localDirs, message, { prepend: trace });
         for (const g of relays.values()) {
           const d = await deliver([g.maildir], message, { prepend: envelopeHeader(g.rcpts) + trace });
           first ??= d;
         }
-        outbound.poke();
+        if (relays.size > 0) outbound.poke();
         return first!;
       };
       work().then(
@@ -306,6 +332,7 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
               from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined,
               to: session.envelope.rcptTo.map((r) => r.address),
               size: d.size,
+              ...(outcome ? { auth: outcome.summary, disposition: outcome.disposition.action } : {}),
             },
             'delivered',
           );
@@ -314,6 +341,11 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
         (err: unknown) => {
           if (err instanceof SizeExceededError || stream.sizeExceeded) {
             cb(smtpError(552, 'Message size exceeds maximum permitted'));
+            return;
+          }
+          if ((err as { responseCode?: number }).responseCode === 550) {
+            log.info({ service, id, auth: outcome?.summary, disposition: 'reject' }, 'refused by DMARC policy');
+            cb(err as Error);
             return;
           }
           log.error({ service, id, err }, 'delivery failed');

@@ -51,6 +51,9 @@ export const TOOLS = [
   'exim4',
   'clang',
   'chromium',
+  'dkimverify',
+  'dkimsign',
+  'spfquery',
 ] as const;
 
 export type Tool = (typeof TOOLS)[number];

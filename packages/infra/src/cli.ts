@@ -6,8 +6,11 @@ import { generateAll, staleFiles, writeInfra } from './index.ts';
 runCli('infra', () => {
   const { values } = parseCommandLine(process.argv.slice(2), { check: { type: 'boolean' }, out: { type: 'string' } });
   // infra/ holds the configs of the real lab hosts: the lab profile unless --profile says otherwise.
-  const s = loadScenario({ flags: { profile: 'lab', ...values } });
-  const dir = (values.out as string | undefined) ?? s.paths.infra;
+  // The committed infra/ must not depend on this machine's DKIM keys (certs/dkim, never
+  // committed): its zone publishes none. `--out DIR` writes the files for this machine, keys included.
+  const out = values.out as string | undefined;
+  const s = loadScenario({ flags: { profile: 'lab', ...values }, dkimKeys: out !== undefined });
+  const dir = out ?? s.paths.infra;
   const files = generateAll(s);
   if (values.check) {
     const stale = staleFiles(files, dir);

@@ -8,9 +8,9 @@ import { leafNames } from './subjects.ts';
 const USAGE = `usage: sstt-pki <command> [options]
   init [--password P] [--key-size 2048|3072|4096]
                             create whatever is missing under certs/ (never replaces the CA) and say how to import it
-  list                      every certificate with subject, SANs, expiry and status
+  list                      every certificate and DKIM key with subject, SANs, expiry and status
   revoke <name>             add a certificate to the CRL (name: a user, server, ipsec-server, ipsec-client)
-  renew [--days N] [name…]  reissue leaves that expire within N days (default 30), are revoked, or are named
+  renew [--days N] [name…]  reissue leaves and DKIM keys (dkim-<selector>) that expire within N days (default 30), are revoked, or are named
   export <name> [--password P] [--out FILE]   write a PKCS#12 bundle (key, certificate, CA)
 --password sets the PKCS#12 password (default: SSTT_P12_PASSWORD, pki.p12Password, else sstt<ID>);
 --key-size the RSA size of new keys (default pki.keySize, else 2048).

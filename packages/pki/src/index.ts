@@ -9,3 +9,5 @@ export { buildCrl, parseCrl, buildPkcs12, generateKey, loadKey, signCertificate 
 export type { CrlInfo, RevokedEntry } from './x509.ts';
 export { importHelp } from './help.ts';
 export { pkiIsCurrent, stampPath } from './stamp.ts';
+export { dkimKeys, dkimName, mintDkimKey } from './dkim.ts';
+export type { DkimKeyState } from './dkim.ts';

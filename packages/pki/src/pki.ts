@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import forge from 'node-forge';
 import { certPaths, type Scenario } from '@sstt/scenario';
+import { dkimKeys, dkimSubject, mintDkimKey } from './dkim.ts';
 import { constraintsFor, constraintsOf, nameConstraintsAsn1, outsideConstraints } from './name-constraints.ts';
 import { caSubject, dnString, leafSpecs, type LeafSpec } from './subjects.ts';
 import { ipsecCaFile, writeStamp } from './stamp.ts';
@@ -289,12 +290,23 @@ export async function initPki(s: Scenario, opts: PkiOptions = {}): Promise<{ cre
     created.push(...files);
     log(`issued ${spec.name}: ${dnString(spec.subject)} -> ${spec.cert}`);
   }
+  // The DKIM keys: minted when missing, unusable or past their lifetime (dkim.ts).
+  for (const d of dkimKeys(s)) {
+    if (d.notAfter && d.notAfter > now) {
+      due = Math.min(due, d.notAfter.getTime());
+      continue;
+    }
+    created.push(...mintDkimKey(s, d.key, now));
+    due = Math.min(due, now.getTime() + s.pki.days * DAY);
+    log(`${d.created ? 'renewed' : 'created'} DKIM key ${d.name}: ${dkimSubject(s, d.key)} -> ${d.file.key}`);
+  }
   writeStamp(s, new Date(due));
   return { created };
 }
 
 function specByName(s: Scenario, name: string): LeafSpec {
   const spec = leafSpecs(s).find((l) => l.name === name);
+  if (!spec && dkimKeys(s).some((d) => d.name === name)) throw new PkiError(`${name} is a DKIM key, not a certificate: \`renew ${name}\` replaces it`);
   if (!spec)
     throw new PkiError(
       `no certificate called ${JSON.stringify(name)}: expected one of ${leafSpecs(s)
@@ -322,7 +334,7 @@ export type CertStatus = 'valid' | 'revoked' | 'expired' | 'missing' | 'not-yet-
 
 export interface CertInfo {
   name: string;
-  kind: LeafSpec['kind'] | 'ca';
+  kind: LeafSpec['kind'] | 'ca' | 'dkim';
   file: string;
   status: CertStatus;
   subject?: string;
@@ -385,6 +397,15 @@ export function listCertificates(s: Scenario, now: Date = new Date()): CertInfo[
       ...(spec.p12 ? { p12: spec.p12 } : {}),
     });
   }
+  for (const d of dkimKeys(s)) {
+    out.push({
+      name: d.name,
+      kind: 'dkim',
+      file: d.file.pub,
+      subject: dkimSubject(s, d.key),
+      ...(d.notAfter ? { status: d.notAfter < now ? 'expired' : 'valid', notAfter: d.notAfter } : { status: 'missing' }),
+    });
+  }
   return out;
 }
 
@@ -397,7 +418,8 @@ export async function renewCertificates(s: Scenario, opts: PkiOptions & { within
   const ca = requireCa(s);
   const within = (opts.withinDays ?? 30) * DAY;
   const revoked = new Set((readCrl(s)?.revoked ?? []).map((r) => r.serial));
-  const wanted = opts.names?.map((n) => specByName(s, n).name);
+  const dkim = dkimKeys(s);
+  const wanted = opts.names?.map((n) => dkim.find((d) => d.name === n)?.name ?? specByName(s, n).name);
   const renewed: string[] = [];
   for (const spec of leafSpecs(s)) {
     const cert = readCert(spec.cert);
@@ -408,6 +430,13 @@ export async function renewCertificates(s: Scenario, opts: PkiOptions & { within
     writeLeaf(s, ca, spec, issueLeaf(s, ca, spec, now));
     renewed.push(spec.name);
     opts.log?.(`renewed ${spec.name} -> ${spec.cert}`);
+  }
+  for (const d of dkim) {
+    const due = wanted ? wanted.includes(d.name) : !d.notAfter || d.notAfter.getTime() - now.getTime() < within;
+    if (!due) continue;
+    mintDkimKey(s, d.key, now);
+    renewed.push(d.name);
+    opts.log?.(`renewed ${d.name} -> ${d.file.key} (publish it: restart the DNS and mail apps)`);
   }
   return renewed;
 }

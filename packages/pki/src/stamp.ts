@@ -32,13 +32,21 @@ function pkiFiles(s: Scenario): string[] {
   const p = certPaths(s);
   const files = [p.ca.cert, p.ca.key, p.crl, ipsecCaFile(s)];
   for (const spec of leafSpecs(s)) files.push(spec.cert, spec.key, ...(spec.p12 ? [spec.p12] : []));
+  for (const k of s.mail.auth.dkim) files.push(certPaths(s).dkim(k.selector).key, certPaths(s).dkim(k.selector).pub);
   return files;
 }
 
 function settingsOf(s: Scenario): string {
   // The password enters as a hash only: the stamp file is not a secret.
   const { p12Password, ...pki } = s.pki;
-  const text = JSON.stringify({ id: s.id, profile: s.profile, pki, p12: crypto.createHash('sha256').update(p12Password).digest('hex'), leaves: leafSpecs(s) });
+  const text = JSON.stringify({
+    id: s.id,
+    profile: s.profile,
+    pki,
+    p12: crypto.createHash('sha256').update(p12Password).digest('hex'),
+    leaves: leafSpecs(s),
+    dkim: s.mail.auth.dkim.map((k) => [k.selector, k.algorithm]),
+  });
   return crypto.createHash('sha256').update(text).digest('hex');
 }
 

@@ -17,6 +17,7 @@ import {
   listCertificates,
   loadKey,
   PkiError,
+  pkiIsCurrent,
   renewCertificates,
   revokeCertificate,
   signCertificate,
@@ -61,15 +62,23 @@ describe('sstt-pki init (dev profile)', () => {
   });
   afterAll(() => tmp.remove());
 
-  it('creates the CA, the empty CRL and every leaf, with private keys 0600', () => {
+  it('creates the CA, the empty CRL, every leaf and the DKIM keys, with private keys 0600', () => {
     const p = certPaths(s);
-    const expected = [p.ca.cert, p.ca.key, ipsecCaPath(s), p.crl, ...leafSpecs(s).flatMap((l) => [l.cert, l.key, ...(l.p12 ? [l.p12] : [])])];
+    const expected = [
+      p.ca.cert,
+      p.ca.key,
+      ipsecCaPath(s),
+      p.crl,
+      ...leafSpecs(s).flatMap((l) => [l.cert, l.key, ...(l.p12 ? [l.p12] : [])]),
+      ...['rsa', 'ed25519'].flatMap((sel) => [p.dkim(sel).key, p.dkim(sel).pub]),
+    ];
     expect(new Set(created)).toEqual(new Set(expected));
     for (const l of leafSpecs(s)) {
       expect(fs.statSync(l.key).mode & 0o777).toBe(0o600);
       if (l.p12) expect(fs.statSync(l.p12).mode & 0o777).toBe(0o600);
     }
     expect(fs.statSync(p.ca.key).mode & 0o777).toBe(0o600);
+    for (const sel of ['rsa', 'ed25519']) expect(fs.statSync(p.dkim(sel).key).mode & 0o777).toBe(0o600);
     expect(leafSpecs(s).map((l) => l.name)).toEqual(['server', ...s.users.map((u) => u.name), 'ipsec-server', 'ipsec-client']);
   });
 
@@ -230,8 +239,40 @@ describe('sstt-pki init (dev profile)', () => {
     expect(listCertificates(s).find((c) => c.name === u.name)?.status).toBe('valid');
     // Nothing expires within 30 days now.
     expect(await renewCertificates(s)).toEqual([]);
-    // ... but everything does within two years.
-    expect((await renewCertificates(s, { withinDays: 730 })).length).toBe(leafSpecs(s).length);
+    // ... but everything does within two years, the DKIM keys too.
+    expect(await renewCertificates(s, { withinDays: 730 })).toEqual([...leafSpecs(s).map((l) => l.name), 'dkim-rsa', 'dkim-ed25519']);
+  });
+
+  it('the DKIM keys: RSA 2048 and Ed25519 that openssl reads, listed with their record name; renew by name replaces one; revoke refuses', async () => {
+    const p = certPaths(s);
+    const rsa = await run(openssl, ['pkey', '-in', p.dkim('rsa').key, '-noout', '-text']);
+    expect(rsa.stdout).toMatch(/^Private-Key: \(2048 bit, 2 primes\)/);
+    const ed = await run(openssl, ['pkey', '-in', p.dkim('ed25519').key, '-noout', '-text']);
+    expect(ed.stdout).toMatch(/^ED25519 Private-Key:/);
+    // The public file is the private key's half.
+    const pub = await run(openssl, ['pkey', '-in', p.dkim('ed25519').key, '-pubout']);
+    expect(pub.stdout).toBe(fs.readFileSync(p.dkim('ed25519').pub, 'utf8'));
+    const listed = listCertificates(s).filter((c) => c.kind === 'dkim');
+    expect(listed.map((c) => [c.name, c.status, c.subject, c.file])).toEqual([
+      ['dkim-rsa', 'valid', `rsa-sha256 2048-bit key, TXT rsa._domainkey.${s.domain}`, p.dkim('rsa').pub],
+      ['dkim-ed25519', 'valid', `ed25519-sha256 key, TXT ed25519._domainkey.${s.domain}`, p.dkim('ed25519').pub],
+    ]);
+    const before = fs.readFileSync(p.dkim('rsa').pub, 'utf8');
+    const edBefore = fs.readFileSync(p.dkim('ed25519').pub, 'utf8');
+    expect(await renewCertificates(s, { names: ['dkim-rsa'] })).toEqual(['dkim-rsa']);
+    expect(fs.readFileSync(p.dkim('rsa').pub, 'utf8')).not.toBe(before);
+    expect(fs.readFileSync(p.dkim('ed25519').pub, 'utf8')).toBe(edBefore);
+    expect(fs.statSync(p.dkim('rsa').key).mode & 0o777).toBe(0o600);
+    await expect(revokeCertificate(s, 'dkim-rsa')).rejects.toThrow('dkim-rsa is a DKIM key, not a certificate: `renew dkim-rsa` replaces it');
+    // npm run dev's warm check (the init stamp) sees a DKIM key gone: init must run again.
+    await initPki(s);
+    expect(pkiIsCurrent(s)).toBe(true);
+    fs.renameSync(p.dkim('rsa').pub, `${p.dkim('rsa').pub}.away`);
+    expect(pkiIsCurrent(s)).toBe(false);
+    fs.renameSync(`${p.dkim('rsa').pub}.away`, p.dkim('rsa').pub);
+    // A public file that no longer matches its private key is remade by init.
+    fs.writeFileSync(p.dkim('ed25519').pub, before);
+    expect((await initPki(s)).created).toEqual([p.dkim('ed25519').key, p.dkim('ed25519').pub]);
   });
 
   it('a year later, list shows the leaves expired and init reissues them and re-signs the CRL', async () => {
@@ -240,11 +281,12 @@ describe('sstt-pki init (dev profile)', () => {
       listCertificates(s, later)
         .filter((c) => c.kind !== 'ca')
         .map((c) => c.status),
-    ).toEqual(leafSpecs(s).map(() => 'expired'));
+    ).toEqual([...leafSpecs(s), ...s.mail.auth.dkim].map(() => 'expired'));
     const { created } = await initPki(s, { now: later });
     expect(created).toContain(certPaths(s).crl);
     expect(created).toContain(certPaths(s).server.cert);
     expect(created).not.toContain(certPaths(s).ca.cert);
+    expect(created).toContain(certPaths(s).dkim('rsa').key);
     expect(listCertificates(s, later).every((c) => c.status === 'valid')).toBe(true);
   });
 

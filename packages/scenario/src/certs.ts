@@ -15,6 +15,8 @@ export interface CertPaths {
   server: KeyPair;
   client(user: string): KeyPair & { p12: string };
   ipsec(role: HostRole): KeyPair;
+  /** A DKIM key of the domain (RFC 6376): the private key (PKCS#8 PEM) and its public half (SPKI PEM) that the zone publishes. */
+  dkim(selector: string): { key: string; pub: string };
 }
 
 export function certPaths(s: Scenario): CertPaths {
@@ -30,5 +32,6 @@ export function certPaths(s: Scenario): CertPaths {
       p12: path.join(dir, 'clients', `${user}.p12`),
     }),
     ipsec: (role) => ({ cert: path.join(dir, 'ipsec', `${role}.crt`), key: path.join(dir, 'ipsec', `${role}.key`) }),
+    dkim: (selector) => ({ key: path.join(dir, 'dkim', `${selector}.key`), pub: path.join(dir, 'dkim', `${selector}.pub`) }),
   };
 }

@@ -6,3 +6,4 @@ export * from './certs.ts';
 export * from './services.ts';
 export * from './autoconfig.ts';
 export * from './zone.ts';
+export * from './mail-auth.ts';

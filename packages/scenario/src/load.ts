@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { z } from 'zod';
 import { ConfigError, showValue } from './errors.ts';
+import { readDkimPublicKey } from './mail-auth.ts';
 import { configSchema, SERVICES, type ConfigInput } from './schema.ts';
 import { repoRoot, resolveScenario, type Scenario } from './scenario.ts';
 
@@ -28,6 +29,9 @@ const ENV_KEYS: Record<string, { key: string; kind: 'string' | 'number' | 'boole
   SSTT_HTTP_FORM_EMAIL: { key: 'http.formEmail', kind: 'string' },
   SSTT_MAIL_PLAINTEXT_AUTH: { key: 'mail.plaintextAuth', kind: 'boolean' },
   SSTT_MAIL_SMARTHOST: { key: 'mail.smarthost', kind: 'string' },
+  SSTT_MAIL_AUTH_VERIFY: { key: 'mail.auth.verify', kind: 'boolean' },
+  SSTT_MAIL_AUTH_SIGN: { key: 'mail.auth.sign', kind: 'boolean' },
+  SSTT_MAIL_AUTH_ENFORCE: { key: 'mail.auth.enforce', kind: 'boolean' },
   SSTT_CONSOLE_PASSWORD: { key: 'console.password', kind: 'string' },
   SSTT_EVENTS: { key: 'console.events', kind: 'list' },
   SSTT_P12_PASSWORD: { key: 'pki.p12Password', kind: 'string' },
@@ -69,6 +73,11 @@ export interface LoadOptions {
   configFile?: string;
   /** For tests: where /etc/resolv.conf is. */
   resolvConfPath?: string;
+  /**
+   * Read the DKIM public keys from certs/dkim (default true). false: a scenario whose zone
+   * publishes no DKIM key, for what must not depend on this machine's keys (infra/'s committed files).
+   */
+  dkimKeys?: boolean;
 }
 
 /** Loads and validates the scenario. Throws ConfigError with a one-line message. */
@@ -88,7 +97,11 @@ export function loadScenario(opts: LoadOptions = {}): Scenario {
     (k) => k,
   );
   const resolvConfPath = opts.resolvConfPath ?? '/etc/resolv.conf';
-  return resolveScenario(merged, { env, resolvConf: () => fs.readFileSync(resolvConfPath, 'utf8') });
+  return resolveScenario(merged, {
+    env,
+    resolvConf: () => fs.readFileSync(resolvConfPath, 'utf8'),
+    ...(opts.dkimKeys === false ? {} : { dkimPublicKey: readDkimPublicKey }),
+  });
 }
 
 /** Reads and validates one config file; every error names the file. */

@@ -4,7 +4,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { certPaths } from './certs.ts';
 import { ConfigError, showValue } from './errors.ts';
+import { DKIM_SELECTORS, type DkimAlgorithm, type DkimKey, type DmarcPolicy } from './mail-auth.ts';
 import { EVENT_PROTOCOLS, type ConfigInput, type EventProtocol, type Profile, type Service } from './schema.ts';
 
 export const DEFAULT_ID = '9721';
@@ -84,6 +86,22 @@ export interface ConnectionRateLimits {
 
 export type MailLimits = { -readonly [K in keyof typeof MAIL_LIMITS]: number } & ConnectionRateLimits;
 
+/** `mail.auth` resolved: README "Mail authentication". */
+export interface MailAuth {
+  /** Check SPF, DKIM, DMARC and ARC of mail received, into an Authentication-Results header. */
+  verify: boolean;
+  /** DKIM-sign the mail of authenticated users and of the relay networks. */
+  sign: boolean;
+  /** Apply a failing sender domain's DMARC policy to mail from outside (false: record only). */
+  enforce: boolean;
+  /** Our authserv-id (RFC 8601 §2.5): the mail host's name, as in our Received lines. */
+  authservId: string;
+  /** The p= of the domain's own DMARC record. */
+  dmarcPolicy: DmarcPolicy;
+  /** One key per algorithm, RSA first (the signature most verifiers check). */
+  dkim: DkimKey[];
+}
+
 export interface User {
   /** Login name, e.g. nombre1_9721. */
   name: string;
@@ -136,6 +154,7 @@ export interface Scenario {
     /** The user who gets the mail for postmaster (RFC 5321 §4.5.1): the first user by default. */
     postmaster: string;
     limits: MailLimits;
+    auth: MailAuth;
   };
   http: {
     root: string;
@@ -242,6 +261,8 @@ export function resolvConfForwarders(text: string, self: Endpoint): Endpoint[] {
 export interface ResolveOptions {
   /** Text of /etc/resolv.conf, read only by the dev profile when no forwarders are configured. */
   resolvConf?: () => string;
+  /** The p= of the DKIM public key in a file (undefined when there is none); without it no key is read. */
+  dkimPublicKey?: (file: string, algorithm: DkimAlgorithm) => string | undefined;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -274,7 +295,8 @@ export function resolveScenario(config: ConfigInput, opts: ResolveOptions = {}):
     throw new ConfigError('configuration', 'mail.postmaster', `one of the users (${users.map((u) => u.name).join(', ')})`, showValue(postmaster));
   }
   const loopback = ['127.0.0.0/8', '::1/128'];
-  return {
+  const selectors = { ...DKIM_SELECTORS, ...config.mail?.auth?.selectors };
+  const s: Scenario = {
     id,
     domain,
     profile,
@@ -300,6 +322,17 @@ export function resolveScenario(config: ConfigInput, opts: ResolveOptions = {}):
       relayNets: config.mail?.relayNets ?? (profile === 'lab' ? [LAB_NETWORK.lan, '127.0.0.1/32'] : ['127.0.0.1/32', '::1/128']),
       postmaster,
       limits: { ...MAIL_LIMITS, ...config.mail?.limits },
+      auth: {
+        verify: config.mail?.auth?.verify ?? true,
+        sign: config.mail?.auth?.sign ?? true,
+        enforce: config.mail?.auth?.enforce ?? false,
+        authservId: `${SERVER_HOSTNAME}.${domain}`,
+        dmarcPolicy: config.mail?.auth?.dmarcPolicy ?? 'reject',
+        dkim: [
+          { selector: selectors.rsa, algorithm: 'rsa-sha256' },
+          { selector: selectors.ed25519, algorithm: 'ed25519-sha256' },
+        ],
+      },
     },
     http: {
       root: config.http?.root ? fromRoot(config.http.root) : path.join(root, 'apps', 'http', 'www'),
@@ -330,6 +363,16 @@ export function resolveScenario(config: ConfigInput, opts: ResolveOptions = {}):
       infra: path.join(root, 'infra'),
     },
   };
+  if (selectors.rsa === selectors.ed25519) throw new ConfigError('configuration', 'mail.auth.selectors', 'two different selectors', showValue(selectors.rsa));
+  const read = opts.dkimPublicKey;
+  if (read) {
+    // The public halves packages/pki wrote (certs/dkim): the zone publishes them.
+    s.mail.auth.dkim = s.mail.auth.dkim.map((k) => {
+      const publicKey = read(certPaths(s).dkim(k.selector).pub, k.algorithm);
+      return publicKey ? { ...k, publicKey } : k;
+    });
+  }
+  return s;
 }
 
 /** A user's Maildir (exim's `~/Maildir`, dovecot's `mail_location = maildir:~/Maildir`). */

@@ -71,6 +71,35 @@ export const mailLimitsSchema = z
   })
   .strict();
 
+const SELECTOR = 'a DNS label: letters, digits and inner hyphens (RFC 6376 §3.1)';
+const selector = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/, { message: SELECTOR });
+
+/** `mail.auth`: mail authentication (scenario.ts resolves the defaults; mail-auth.ts the records). */
+export const mailAuthSchema = z
+  .object({
+    verify: z
+      .boolean()
+      .optional()
+      .describe('check SPF, DKIM, DMARC and ARC of every message received (SMTP and submission) into an Authentication-Results header (default true)'),
+    sign: z.boolean().optional().describe('DKIM-sign the mail of authenticated users and of the relay networks, with both selectors (default true)'),
+    enforce: z
+      .boolean()
+      .optional()
+      .describe(
+        "apply a failing sender domain's DMARC policy to mail from outside: reject -> 550 5.7.1, quarantine -> the Junk folder (default false: record only)",
+      ),
+    dmarcPolicy: z.enum(['none', 'quarantine', 'reject']).optional().describe("the p= of the domain's own _dmarc record (default reject)"),
+    selectors: z
+      .object({
+        rsa: selector.optional().describe('selector of the RSA 2048 key (default rsa)'),
+        ed25519: selector.optional().describe('selector of the Ed25519 key, RFC 8463 (default ed25519)'),
+      })
+      .strict()
+      .optional()
+      .describe('DKIM selectors (a selector renamed gets a new key from the pki)'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     $schema: z.string().optional(),
@@ -140,6 +169,9 @@ export const configSchema = z
           .optional()
           .describe('the user who gets the mail for postmaster (RFC 5321 §4.5.1); default: the first user'),
         limits: mailLimitsSchema.optional().describe('connection limits and login penalties of the mail listeners (each one per listener)'),
+        auth: mailAuthSchema
+          .optional()
+          .describe('SPF, DKIM and DMARC: what the zone publishes, what is signed, what is checked (README "Mail authentication")'),
       })
       .strict()
       .optional(),

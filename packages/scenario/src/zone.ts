@@ -4,6 +4,7 @@
 // record the domain gains (the SPF, DKIM and DMARC TXT records of mail authentication) is added
 // here once, and all three show it.
 import crypto from 'node:crypto';
+import { dkimRecordName, dkimRecordText, dmarcRecordText, spfRecordText, txtStrings } from './mail-auth.ts';
 import type { Scenario } from './scenario.ts';
 
 /** Default TTL of every record ($TTL, RFC 2308 §4). */
@@ -64,6 +65,7 @@ function forwardZone(s: Scenario): ZoneData {
   return withSerial(d, [
     ...apex(s, d),
     rr(d, { type: 'MX', preference: s.dns.mx.preference, exchange: s.dns.mx.exchange }),
+    rr(d, { type: 'TXT', strings: txtStrings(spfRecordText(s)) }, 'SPF (RFC 7208): the MX and the networks we relay for send as the domain, nobody else'),
     ...s.names.map((n, i) => rr(n.fqdn, { type: 'A', address: n.address }, i === 0 ? 'hosts of the lab (SCENARIO.md, "DNS zone")' : undefined)),
     rr(
       `_submission._tcp.${d}`,
@@ -73,6 +75,18 @@ function forwardZone(s: Scenario): ZoneData {
     rr(`_pop3._tcp.${d}`, { type: 'SRV', priority: 0, weight: 1, port: p.pop3, target: host('pop') }),
     rr(`_pop3s._tcp.${d}`, { type: 'SRV', priority: 0, weight: 1, port: p.pop3s, target: host('pop') }),
     rr(`autoconfig.${d}`, { type: 'CNAME', target: host('www') }, 'Thunderbird looks up http://autoconfig.<domain>/mail/config-v1.1.xml'),
+    // A key the pki has not minted yet has no record: a verifier then finds no key (RFC 6376
+    // §6.1.2, permerror), the truth; an empty p= would claim the key was revoked (§3.6.1).
+    ...s.mail.auth.dkim
+      .filter((k): k is typeof k & { publicKey: string } => k.publicKey !== undefined)
+      .map((k, i) =>
+        rr(
+          dkimRecordName(s, k.selector),
+          { type: 'TXT', strings: txtStrings(dkimRecordText(k)) },
+          i === 0 ? 'DKIM keys (RFC 6376 §3.6.1; Ed25519: RFC 8463), one per selector; minted by the pki in certs/dkim' : undefined,
+        ),
+      ),
+    rr(`_dmarc.${d}`, { type: 'TXT', strings: txtStrings(dmarcRecordText(s)) }, 'DMARC (RFC 7489 §6.3): the policy for mail whose From is the domain'),
   ]);
 }
 

@@ -1,13 +1,19 @@
 // The zones as data: the records the scenario implies, their presentation form (RFC 1035 §5.1)
 // and the one serial rule (a digest of the records, the same wherever it is computed).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScenario } from '../src/load.ts';
 import { ownerText, rdataText, recordText, scenarioZones, soaOf, zoneSerial, type ResourceRecord } from '../src/zone.ts';
 
-const scenario = (env: Record<string, string> = {}) => loadScenario({ env, resolvConfPath: '/dev/null', configFile: undefined });
+// No DKIM key (an empty certs directory): the records below do not depend on this machine's keys.
+const noCerts = fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-zone-'));
+const scenario = (env: Record<string, string> = {}) =>
+  loadScenario({ env: { SSTT_CERTS_DIR: noCerts, ...env }, resolvConfPath: '/dev/null', configFile: undefined });
 
 describe('scenarioZones', () => {
-  it("the lab's forward zone: SOA, NS, MX, one A per name, the RFC 6186 SRVs and autoconfig, in that order", () => {
+  it("the lab's forward zone: SOA, NS, MX, SPF, one A per name, the RFC 6186 SRVs, autoconfig and DMARC, in that order", () => {
     const s = scenario({ SSTT_PROFILE: 'lab' });
     const [fwd] = scenarioZones(s);
     const d = s.domain;
@@ -17,11 +23,14 @@ describe('scenarioZones', () => {
       `${d}.\t3600\tIN\tSOA\tdns.${d}. hostmaster.${d}. ${soa.serial} 3600 900 604800 300`,
       `${d}.\t3600\tIN\tNS\tdns.${d}.`,
       `${d}.\t3600\tIN\tMX\t10 smtp.${d}.`,
+      `${d}.\t3600\tIN\tTXT\t"v=spf1 mx ip4:${s.network.lan} ip4:127.0.0.1 -all"`,
       ...s.names.map((n) => `${n.fqdn}.\t3600\tIN\tA\t${n.address}`),
       `_submission._tcp.${d}.\t3600\tIN\tSRV\t0 1 ${p.submission} smtp.${d}.`,
       `_pop3._tcp.${d}.\t3600\tIN\tSRV\t0 1 ${p.pop3} pop.${d}.`,
       `_pop3s._tcp.${d}.\t3600\tIN\tSRV\t0 1 ${p.pop3s} pop.${d}.`,
       `autoconfig.${d}.\t3600\tIN\tCNAME\twww.${d}.`,
+      // No key minted: no DKIM record (mail-auth.test.ts has the zone with keys).
+      `_dmarc.${d}.\t3600\tIN\tTXT\t"v=DMARC1; p=reject; rua=mailto:postmaster@${d}"`,
     ]);
   });
 
