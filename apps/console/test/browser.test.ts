@@ -144,13 +144,15 @@ describe('the console in Chromium', () => {
     expect(await page.getByTestId('html-frame').getAttribute('sandbox')).toBe('allow-popups allow-popups-to-escape-sandbox');
     // Our server's verdicts: signed by the domain (both selectors), SPF and DMARC pass.
     const verdicts = page.getByTestId('verdict');
-    await expect.poll(() => verdicts.allTextContents()).toEqual([
-      `DKIM pass (${w.s.domain} s=rsa)`,
-      `DKIM pass (${w.s.domain} s=ed25519)`,
-      `SPF pass (MAIL FROM ${user(u1).email})`,
-      'ARC none',
-      `DMARC pass (${w.s.domain}, p=REJECT arc=none)`,
-    ]);
+    await expect
+      .poll(() => verdicts.allTextContents())
+      .toEqual([
+        `DKIM pass (${w.s.domain} s=rsa)`,
+        `DKIM pass (${w.s.domain} s=ed25519)`,
+        `SPF pass (MAIL FROM ${user(u1).email})`,
+        'ARC none',
+        `DMARC pass (${w.s.domain}, p=REJECT arc=none)`,
+      ]);
     expect(await page.getByTestId('auth-dns').getAttribute('href')).toBe('#/dns');
     await page.screenshot({ path: path.join(SHOTS, 'message-auth-1280.png') });
   });
