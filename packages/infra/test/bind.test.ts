@@ -119,7 +119,7 @@ describe('the serial', () => {
 });
 
 describe('infra/bind in the repository', () => {
-  it('holds the files of the default lab scenario, up to date (without DKIM keys, which are each machine\'s)', () => {
+  it("holds the files of the default lab scenario, up to date (without DKIM keys, which are each machine's)", () => {
     const files = generateBind(keyless);
     for (const [rel, text] of files) expect(fs.readFileSync(path.join(lab.paths.infra, rel), 'utf8'), rel).toBe(text);
   });
