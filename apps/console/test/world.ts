@@ -101,7 +101,18 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     logs,
     base,
     async api(p, init) {
-      const res = await fetch(base + p, init);
+      // A test that mints certificates blocks this process's loop for seconds; the console closes
+      // the client's idle keep-alive connection meanwhile (its keep-alive timeout), and fetch then
+      // reuses the dead connection and fails with ECONNRESET before any response. An idempotent
+      // request is retried once on a new connection, as browsers do (RFC 9112 §9.3.1).
+      const idempotent = init?.method === undefined || init.method === 'GET' || init.method === 'HEAD';
+      let res: Response;
+      try {
+        res = await fetch(base + p, init);
+      } catch (err) {
+        if (!idempotent || (err as { cause?: { code?: string } }).cause?.code !== 'ECONNRESET') throw err;
+        res = await fetch(base + p, init);
+      }
       const text = await res.text();
       let body: unknown = text;
       try {
