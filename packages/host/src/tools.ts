@@ -39,7 +39,10 @@ export const TOOLS = [
   'python3',
   'certutil',
   'pk12util',
+  'update-ca-certificates',
+  'getent',
   'unshare',
+  'nsenter',
   'tshark',
   'dumpcap',
   'systemd-analyze',
@@ -51,6 +54,7 @@ export const TOOLS = [
   'exim4',
   'clang',
   'chromium',
+  'dnsmasq',
 ] as const;
 
 export type Tool = (typeof TOOLS)[number];

@@ -208,6 +208,12 @@ export function domainFor(id: string): string {
   return `sstt${id}.org`;
 }
 
+/** The ID whose domain this is (the inverse of domainFor), or undefined for a name of another pattern. */
+export function idOfDomain(domain: string): string | undefined {
+  const id = /^sstt(\d{4})\.org$/i.exec(domain)?.[1];
+  return id !== undefined && domainFor(id) === domain.toLowerCase() ? id : undefined;
+}
+
 export function defaultUsers(id: string): Array<{ name: string; password: string; firstName: string }> {
   // The seed's users, whose password equals the user name.
   return ['nombre1', 'nombre2'].map((first) => ({ name: `${first}_${id}`, password: `${first}_${id}`, firstName: first }));
