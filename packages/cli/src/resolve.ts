@@ -237,6 +237,8 @@ export interface ResolveOptions extends HostCommandOptions {
 
 export async function resolve(s: Scenario, opts: ResolveOptions): Promise<void> {
   const paths = opts.paths ?? HOST_PATHS;
+  // Every method writes under /etc: without root nothing could be done, and nothing is begun.
+  if (!opts.inv.root && paths === HOST_PATHS) throw new HostError('sstt resolve changes files under /etc: run sudo npx sstt resolve');
   const state = HostStateFile.open(s, ownerOf(opts.inv));
   const before = state.section('resolve');
   let method: ResolveMethod;
@@ -258,8 +260,14 @@ export async function resolve(s: Scenario, opts: ResolveOptions): Promise<void> 
   opts.say(`sstt resolve: ${s.domain} and ${s.network.reverseZone} on this machine, through ${method} (${why})`);
   state.begin('resolve', { method });
   let wrote = false;
-  for (const f of plan.files) wrote = (await placeFile(ctx, f.file, f.content)) || wrote;
-  if (plan.hosts) await placeHostsBlock(ctx, plan.hosts.file, plan.hosts.block);
+  try {
+    for (const f of plan.files) wrote = (await placeFile(ctx, f.file, f.content)) || wrote;
+    if (plan.hosts) await placeHostsBlock(ctx, plan.hosts.file, plan.hosts.block);
+  } catch (err) {
+    // Refused before anything was done: no record of a resolve that did not happen (the banner reads it).
+    if (state.section('resolve')!.changes.length === 0) state.end('resolve');
+    throw err;
+  }
   const manual = wrote ? await (opts.reload ?? reloadResolver)(method, opts.inv.env) : undefined;
   if (manual) ctx.say(manual);
   const { address, port } = hostDns(s);
@@ -332,15 +340,17 @@ async function placeHostsBlock(ctx: StepContext, file: string, block: string): P
 }
 
 /**
- * The text without the block as it was inserted (with the newline it may have put before it), else
- * without the bare block; undefined when neither is there. Only a marked block is ever cut.
+ * The text without the block: as it was inserted (with the newline it may have put before the
+ * block) while it is still the end of the file, which gives the file back byte for byte; else the
+ * bare block, so a line added after it keeps its own line. Undefined when the block is not there.
+ * Only a marked block is ever cut.
  */
 export function withoutBlock(text: string, inserted: string): string | undefined {
   const bare = inserted.replace(/^\n/, '');
   if (!bare.startsWith('# BEGIN ')) return undefined;
-  const cut = text.includes(inserted) ? inserted : bare;
-  const at = text.lastIndexOf(cut);
-  return at < 0 ? undefined : text.slice(0, at) + text.slice(at + cut.length);
+  if (text.endsWith(inserted)) return text.slice(0, text.length - inserted.length);
+  const at = text.lastIndexOf(bare);
+  return at < 0 ? undefined : text.slice(0, at) + text.slice(at + bare.length);
 }
 
 /** Undoes one recorded change of `resolve`; false when it must stay recorded. */

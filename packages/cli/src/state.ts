@@ -171,8 +171,19 @@ export class HostStateFile {
     return sec.changes;
   }
 
-  /** Atomic write: a temporary file, fsync, rename, fsync of the directory; no file once nothing is recorded. */
+  /** Writes the record; a directory the user cannot write is their mistake to fix (sudo), not a crash. */
   private save(): void {
+    try {
+      this.write();
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new HostError(`cannot write ${this.file} (${code}): run sstt with sudo`);
+      throw err;
+    }
+  }
+
+  /** Atomic write: a temporary file, fsync, rename, fsync of the directory; no file once nothing is recorded. */
+  private write(): void {
     const dir = path.dirname(this.file);
     if (!this.state.trust && !this.state.resolve) {
       fs.rmSync(this.file, { force: true });

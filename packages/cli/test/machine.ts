@@ -40,6 +40,8 @@ export interface MachineOptions {
   mint?: boolean;
   /** Extra SSTT_* for the scenario (e.g. another ID). */
   scenarioEnv?: Record<string, string>;
+  /** More directories the sandbox hides behind an empty tmpfs (e.g. /run, to fake a daemon's runtime directory). */
+  hidden?: string[];
 }
 
 /**
@@ -112,7 +114,10 @@ async function build(s: Scenario, tmp: { dir: string; remove(): void }, home: st
   // A JRE on this machine is hidden (none in CI: npm run setup does not install one, it is 200 MB):
   // the test sees the machine CI sees. keytool's argv and output are unit-tested (src/java.test.ts).
   const jvm = '/usr/lib/jvm';
-  const box = await startSandbox({ overlays: ['/etc', '/usr/local/share/ca-certificates', '/var'], hidden: fs.existsSync(jvm) ? [jvm] : [] });
+  const box = await startSandbox({
+    overlays: ['/etc', '/usr/local/share/ca-certificates', '/var'],
+    hidden: [...(fs.existsSync(jvm) ? [jvm] : []), ...(opts.hidden ?? [])],
+  });
   try {
     return await furnish(s, box, tmp, home, env);
   } catch (err) {
