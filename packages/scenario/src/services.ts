@@ -118,7 +118,7 @@ export function hostSetupHint(s: Scenario, setup: HostSetup): string {
   const u = s.users[0]!;
   const https = `https://www.${s.domain}${s.listen.ports.https === 443 ? '' : `:${s.listen.ports.https}`}/`;
   const missing = [
-    ...(setup.resolved ? [] : [`sudo npx sstt resolve (this machine resolves the domain's names through the DNS app)`]),
+    ...(setup.resolved ? [] : [`sudo npx sstt resolve (this machine resolves the domain's names to the dev servers)`]),
     ...(setup.trusted ? [] : [`sudo npx sstt trust --client ${u.name} (its browsers, curl, Thunderbird trust the lab CA)`]),
   ];
   if (missing.length === 0) return '';

@@ -53,7 +53,7 @@ describe('services', () => {
     const url = `https://www.${s.domain}:${s.listen.ports.https}/`;
     const none = bannerText(s, new Set(apps), { trusted: false, resolved: false });
     expect(none).toContain(
-      `To open ${url} by name in a browser on this machine: sudo npx sstt resolve (this machine resolves the domain's names through the DNS app); sudo npx sstt trust --client ${s.users[0]!.name} (its browsers, curl, Thunderbird trust the lab CA).`,
+      `To open ${url} by name in a browser on this machine: sudo npx sstt resolve (this machine resolves the domain's names to the dev servers); sudo npx sstt trust --client ${s.users[0]!.name} (its browsers, curl, Thunderbird trust the lab CA).`,
     );
     const half = bannerText(s, new Set(apps), { trusted: true, resolved: false });
     expect(half).toContain(`To open ${url} by name in a browser on this machine: sudo npx sstt resolve (`);
