@@ -3,12 +3,9 @@
 // every name is at the address the dev servers listen on: what `npx sstt resolve` routes this
 // machine's resolver to, so a browser that looks up www.<domain> reaches the dev servers. The host's
 // view is authoritative only: a name outside the zones is refused, never forwarded.
-import dgram from 'node:dgram';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTool, run } from '@sstt/testkit';
-import { startDns, testScenario } from './helpers.ts';
+import { mainWithTakenPort, startDns, testScenario } from './helpers.ts';
 
 // Forwarders configured, as a dev machine's resolv.conf gives them: the host's view must not use them.
 const s = testScenario({ SSTT_DNS_FORWARDERS: '127.0.0.1:9' });
@@ -57,18 +54,9 @@ describe("the zone's view and the host's view", () => {
 
 describe('the app', () => {
   it('opens the host view on ports.hostdns: a taken one is named with its own flag, exit 2', async () => {
-    const sock = dgram.createSocket('udp4');
-    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-    const taken = sock.address().port;
-    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-    const r = await run(process.execPath, ['--import', 'tsx', main, '--listen', '127.0.0.1', '--dns-port', '0', '--hostdns-port', String(taken)], {
-      cwd: path.dirname(main),
-      env: { ...process.env, SSTT_CERTS_DIR: s.paths.certs, SSTT_DATA_DIR: s.paths.data, SSTT_DNS_FORWARDERS: '127.0.0.1:9' },
-      timeoutMs: 20_000,
-    });
-    sock.close();
-    expect(r.code).toBe(2);
-    expect(r.stderr.trim().split('\n').at(-1)).toBe(
+    const { taken, code, lastLine } = await mainWithTakenPort(s, (port) => ['--dns-port', '0', '--hostdns-port', String(port)]);
+    expect(code).toBe(2);
+    expect(lastLine).toBe(
       `dns: hostdns: port ${taken} on 127.0.0.1 is already taken; change it with --hostdns-port or SSTT_HOSTDNS_PORT (or ports.hostdns in sstt.config.json)`,
     );
   });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certPaths } from '@sstt/scenario';
-import { requireTool, tempDir } from '@sstt/testkit';
+import { CHROMIUM_ARGS, requireTool, tempDir } from '@sstt/testkit';
 import { changes, clientFiles, type Machine, nssFile, snapshot, startMachine, USER } from './machine.ts';
 
 /** What must come back byte for byte: the system store, the local anchors, the hosts file. */
@@ -163,16 +163,7 @@ describe('sudo npx sstt trust --client', () => {
     try {
       ctx = await chromium.launchPersistentContext(profile, {
         executablePath: wrapper,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
+        args: CHROMIUM_ARGS,
         headless: true,
         chromiumSandbox: false,
         env: {

@@ -7,3 +7,4 @@ export * from './raw.ts';
 export * from './fuzz.ts';
 export * from './logger.ts';
 export * from './sandbox.ts';
+export * from './chromium.ts';
