@@ -14,13 +14,13 @@ describe('keytool', () => {
   it('lists, imports as a trusted CA without asking, and deletes by alias, with the store password every JRE ships', () => {
     expect(CACERTS_PASSWORD).toBe('changeit');
     expect(keytoolArgv.list('/ks')).toEqual(['-list', '-keystore', '/ks', '-storepass', 'changeit']);
-    expect(keytoolArgv.list('/ks', 'ca.sstt9721.org')).toEqual(['-list', '-keystore', '/ks', '-storepass', 'changeit', '-alias', 'ca.sstt9721.org']);
-    expect(keytoolArgv.importCert('/ks', 'ca.sstt9721.org', '/c/ca.crt')).toEqual([
+    expect(keytoolArgv.list('/ks', 'ca.example.test')).toEqual(['-list', '-keystore', '/ks', '-storepass', 'changeit', '-alias', 'ca.example.test']);
+    expect(keytoolArgv.importCert('/ks', 'ca.example.test', '/c/ca.crt')).toEqual([
       '-importcert',
       '-noprompt',
       '-trustcacerts',
       '-alias',
-      'ca.sstt9721.org',
+      'ca.example.test',
       '-file',
       '/c/ca.crt',
       '-keystore',
@@ -28,7 +28,7 @@ describe('keytool', () => {
       '-storepass',
       'changeit',
     ]);
-    expect(keytoolArgv.delete('/ks', 'ca.sstt9721.org')).toEqual(['-delete', '-alias', 'ca.sstt9721.org', '-keystore', '/ks', '-storepass', 'changeit']);
+    expect(keytoolArgv.delete('/ks', 'ca.example.test')).toEqual(['-delete', '-alias', 'ca.example.test', '-keystore', '/ks', '-storepass', 'changeit']);
   });
 
   it("reads the SHA-256 fingerprints of keytool's listing as lower-case hex", () => {
@@ -40,7 +40,7 @@ describe('keytool', () => {
       '',
       'debian:accvraiz1.pem, Jun 24, 2025, trustedCertEntry, ',
       'Certificate fingerprint (SHA-256): 9A:6E:C0:12:E1:A7:DA:9D:BE:34:19:4D:47:8A:D7:C0:DB:18:22:FB:07:1D:F1:29:81:49:6E:D1:04:38:41:13',
-      'ca.sstt9721.org, Dec 6, 2026, trustedCertEntry, ',
+      'ca.example.test, Dec 6, 2026, trustedCertEntry, ',
       'Certificate fingerprint (SHA-256): 55:41:53:B1:3D:2C:F9:DD:B7:53:BF:BE:1A:4E:0A:E0:8D:0A:A4:18:70:58:FE:60:A2:B8:62:B2:E4:B8:7B:CB',
       '',
     ].join('\n');

@@ -54,14 +54,14 @@ describe("certutil's listing", () => {
       'Certificate Nickname                                         Trust Attributes',
       '                                                             SSL,S/MIME,JAR/XPI',
       '',
-      'ca.sstt9721.org                                              C,C, ',
-      'nombre1_9721                                                 u,u,u',
+      'ca.example.test                                              C,C, ',
+      'someone_1234                                                 u,u,u',
       'Some Intermediate CA - G2                                    ,,   ',
       '',
     ].join('\n');
     expect(parseCertList(listing)).toEqual([
-      { nickname: 'ca.sstt9721.org', trust: 'C,C,' },
-      { nickname: 'nombre1_9721', trust: 'u,u,u' },
+      { nickname: 'ca.example.test', trust: 'C,C,' },
+      { nickname: 'someone_1234', trust: 'u,u,u' },
       { nickname: 'Some Intermediate CA - G2', trust: ',,' },
     ]);
     expect(parseCertList('\nCertificate Nickname   Trust Attributes\n   SSL,S/MIME,JAR/XPI\n\n')).toEqual([]);

@@ -22,11 +22,11 @@ describe('the record', () => {
   it('holds a change from before it is made until it is forgotten; the file and var/host go with the last section', () => {
     const st = HostStateFile.open(s);
     expect(hostSetup(s)).toEqual({ trusted: false, resolved: false });
-    st.begin('trust', { client: 'nombre1_9721' });
+    st.begin('trust', { client: s.users[0]!.name });
     const change: Change = { kind: 'file', file: '/etc/x', sha256: 'ab' };
     st.record('trust', change);
     // On disk at once, as a new process (an undo after a crash) reads it.
-    expect(readHostState(hostStatePath(s))).toEqual({ version: 1, id: s.id, domain: s.domain, trust: { client: 'nombre1_9721', changes: [change] } });
+    expect(readHostState(hostStatePath(s))).toEqual({ version: 1, id: s.id, domain: s.domain, trust: { client: s.users[0]!.name, changes: [change] } });
     expect(hostSetup(s)).toEqual({ trusted: true, resolved: false });
     st.begin('resolve', { method: 'hosts' });
     expect(hostSetup(s)).toEqual({ trusted: true, resolved: true });

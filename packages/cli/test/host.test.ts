@@ -1,7 +1,7 @@
 // The README's three lines on a machine of the test's own (test/machine.ts): the dev servers run,
 // `sudo npx sstt resolve` and `sudo npx sstt trust --client <user>`, then curl, openssl, NSS's
 // certutil and Chromium (Debian's, through playwright-core, a fresh profile in the user's home)
-// reach https://www.<domain>:8443/ by name with no CA or certificate flag; `untrust` and
+// reach https://www.<domain>:<https port>/ by name with no CA or certificate flag; `untrust` and
 // `resolve --undo` make each of them fail again and leave the system files byte for byte as they
 // were. Then a crash between two stores, and the undo of exactly what was done.
 import fs from 'node:fs';

@@ -3,7 +3,7 @@
 // holding a Firefox-layout and a Thunderbird-layout profile, the lab's certificates minted for the
 // test, and the dev servers (apps/dns with both views, apps/http) started inside on the dev ports.
 // The namespace has its own network stack, so the dev profile's fixed ports are free there and
-// the commands are exactly the README's (https://www.<domain>:8443/).
+// the commands are exactly the README's (https://www.<domain>:<https port>/).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';

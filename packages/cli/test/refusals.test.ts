@@ -112,7 +112,11 @@ describe('refusals: exact message, exit 2, nothing changed', () => {
   });
 
   it('a user who is not in the scenario, and bad flags', async () => {
-    await refused(['trust', '--client', 'nobody_9721'], {}, `--client nobody_9721: not a user of ${m.s.domain} (${m.s.users.map((u) => u.name).join(', ')})`);
+    await refused(
+      ['trust', '--client', `nobody_${m.s.id}`],
+      {},
+      `--client nobody_${m.s.id}: not a user of ${m.s.domain} (${m.s.users.map((u) => u.name).join(', ')})`,
+    );
     await refused(['resolve', '--via', 'carrier-pigeon'], {}, '--via: expected one of delegate, dnsmasq, macos, hosts, found "carrier-pigeon"');
     await refused(['untrust', '--client', m.s.users[0]!.name], {}, 'untrust takes no --client');
   });
