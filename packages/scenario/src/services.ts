@@ -112,9 +112,11 @@ export interface HostSetup {
 
 /**
  * The hint `npm run dev` prints while this machine cannot yet reach the domain by name with trust:
- * the command(s) still missing, empty once both were run.
+ * the command(s) still missing, empty once both were run. Only in the dev profile: the lab
+ * profile runs on the lab's own hosts (or the lab's namespaces), whose clients use its DNS.
  */
 export function hostSetupHint(s: Scenario, setup: HostSetup): string {
+  if (s.profile !== 'dev') return '';
   const u = s.users[0]!;
   const https = `https://www.${s.domain}${s.listen.ports.https === 443 ? '' : `:${s.listen.ports.https}`}/`;
   const missing = [

@@ -61,6 +61,8 @@ describe('services', () => {
     const both = bannerText(s, new Set(apps), { trusted: true, resolved: true });
     expect(both).not.toContain('npx sstt');
     expect(both).toBe(bannerText(s, new Set(apps)));
+    const lab = loadScenario({ env: { SSTT_PROFILE: 'lab' }, resolvConfPath: resolv, flags: {} });
+    expect(bannerText(lab, new Set(apps), { trusted: false, resolved: false })).toBe(bannerText(lab, new Set(apps)));
   });
 
   it('the banner shows only the apps that exist', () => {
