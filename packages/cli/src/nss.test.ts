@@ -28,9 +28,10 @@ describe('the NSS databases of a home', () => {
       `[Profile1]\nName=work\nIsRelative=0\nPath=${elsewhere}\n\n[Profile0]\nName=default-release\nIsRelative=1\nPath=a.default-release\nDefault=1\n`,
     );
     const snap = profile(path.join(home, 'snap/firefox/common/.mozilla/firefox/s.default'));
-    const chromiumSnap = profile(path.join(home, 'snap/chromium/current/.pki/nssdb'));
+    const chromiumSnap = profile(path.join(home, 'snap/chromium/current/.local/share/pki/nssdb'));
     const { dbs, absent } = nssDatabases(home, 'linux');
     expect(dbs).toEqual([
+      // Neither of Chromium's databases exists: ~/.pki/nssdb, which every version reads, is the one to create.
       { app: 'Chromium/Chrome', dir: path.join(home, '.pki/nssdb') },
       { app: 'Chromium (snap)', dir: chromiumSnap },
       { app: 'Firefox', dir: elsewhere },
@@ -38,6 +39,21 @@ describe('the NSS databases of a home', () => {
       { app: 'Firefox (snap)', dir: snap },
     ]);
     expect(absent).toEqual(['Thunderbird']);
+  });
+
+  it("Chromium M146+'s XDG database, when it is the one that exists, is used and ~/.pki/nssdb is not created beside it", () => {
+    const home = path.join(tmp.dir, 'xdg');
+    const xdg = profile(path.join(home, '.local/share/pki/nssdb'));
+    const ff = profile(path.join(home, '.local/share/mozilla/firefox/p.default-release'));
+    expect(nssDatabases(home, 'linux').dbs).toEqual([
+      { app: 'Chromium/Chrome', dir: xdg },
+      { app: 'Firefox', dir: ff },
+    ]);
+    const legacy = profile(path.join(home, '.pki/nssdb'));
+    expect(nssDatabases(home, 'linux').dbs.slice(0, 2)).toEqual([
+      { app: 'Chromium/Chrome', dir: legacy },
+      { app: 'Chromium/Chrome', dir: xdg },
+    ]);
   });
 
   it("outside Linux there is no shared database to create (Chromium uses the system's store)", () => {

@@ -1,6 +1,8 @@
-// The NSS databases of the invoking user: Chromium and Chrome on Linux read the shared
-// ~/.pki/nssdb (created here when missing, as Chromium would on its first start), each Firefox and
-// Thunderbird profile has its own cert9.db (the deb, snap and flatpak locations). The CA goes in
+// The NSS databases of the invoking user: Chromium and Chrome on Linux read one shared database,
+// ~/.pki/nssdb, or from M146 on ~/.local/share/pki/nssdb when the old one does not exist (a
+// Chromium of any version reads ~/.pki/nssdb when it is there, so that is the one created here when
+// neither exists); each Firefox and Thunderbird profile has its own cert9.db (the deb, snap and
+// flatpak locations, and the XDG ones of Firefox 147+). The CA goes in
 // with trust for servers and mail ("C,C,"); `--client` adds a user's .p12 (key and certificate) so
 // the browser can present it. NSS's own tools do the work (certutil, pk12util), run as that user.
 import fs from 'node:fs';
@@ -25,6 +27,7 @@ export interface NssDb {
 const PROFILE_ROOTS: Array<{ app: string; rel: string }> = [
   { app: 'Firefox', rel: '.mozilla/firefox' },
   { app: 'Firefox', rel: '.config/mozilla/firefox' },
+  { app: 'Firefox', rel: '.local/share/mozilla/firefox' },
   { app: 'Firefox (snap)', rel: 'snap/firefox/common/.mozilla/firefox' },
   { app: 'Firefox (flatpak)', rel: '.var/app/org.mozilla.firefox/.mozilla/firefox' },
   { app: 'Thunderbird', rel: '.thunderbird' },
@@ -32,8 +35,11 @@ const PROFILE_ROOTS: Array<{ app: string; rel: string }> = [
   { app: 'Thunderbird (flatpak)', rel: '.var/app/org.mozilla.Thunderbird/.thunderbird' },
 ];
 
-/** Chromium's and Chrome's shared database on Linux. */
+/** Chromium's and Chrome's shared database on Linux, where any version reads it: the one sstt creates when there is none. */
 export const chromiumDb = (home: string): string => path.join(home, '.pki', 'nssdb');
+
+/** Where Chromium M146+ keeps it when ~/.pki/nssdb does not exist (XDG data directory). */
+const chromiumXdgDb = (home: string): string => path.join(home, '.local', 'share', 'pki', 'nssdb');
 
 const isDb = (dir: string) => fs.existsSync(path.join(dir, 'cert9.db'));
 
@@ -72,9 +78,17 @@ export function profilesUnder(root: string): string[] {
  */
 export function nssDatabases(home: string, platform: NodeJS.Platform = os.platform()): { dbs: NssDb[]; absent: string[] } {
   const dbs: NssDb[] = [];
-  if (platform === 'linux') dbs.push({ app: 'Chromium/Chrome', dir: chromiumDb(home) });
-  const snapChromium = path.join(home, 'snap/chromium/current/.pki/nssdb');
-  if (isDb(snapChromium)) dbs.push({ app: 'Chromium (snap)', dir: snapChromium });
+  if (platform === 'linux') {
+    // Each one that exists; ~/.pki/nssdb created only when neither does (creating it beside an
+    // existing XDG database would hide that one from Chromium).
+    const legacy = chromiumDb(home);
+    const xdg = chromiumXdgDb(home);
+    if (isDb(legacy) || !isDb(xdg)) dbs.push({ app: 'Chromium/Chrome', dir: legacy });
+    if (isDb(xdg)) dbs.push({ app: 'Chromium/Chrome', dir: xdg });
+  }
+  for (const rel of ['snap/chromium/current/.pki/nssdb', 'snap/chromium/current/.local/share/pki/nssdb']) {
+    if (isDb(path.join(home, rel))) dbs.push({ app: 'Chromium (snap)', dir: path.join(home, rel) });
+  }
   for (const { app, rel } of PROFILE_ROOTS) for (const dir of profilesUnder(path.join(home, rel))) dbs.push({ app, dir });
   const absent = ['Firefox', 'Thunderbird'].filter((a) => !dbs.some((d) => d.app.startsWith(a)));
   return { dbs, absent };

@@ -6,7 +6,7 @@
 // were. Then a crash between two stores, and the undo of exactly what was done.
 import fs from 'node:fs';
 import path from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certPaths } from '@sstt/scenario';
 import { CHROMIUM_ARGS, requireTool, tempDir } from '@sstt/testkit';
@@ -42,6 +42,59 @@ const opensslVerify = () => {
     c.key,
   ]);
 };
+
+/**
+ * Debian's Chromium inside the sandbox as the user (HOME = their home, so their ~/.pki/nssdb), with
+ * a fresh profile that goes afterwards, through a wrapper playwright starts (the values reach it
+ * as environment, not as script text).
+ */
+async function withChromium<T>(use: (page: Page) => Promise<T>): Promise<T> {
+  // A profile of the user's (Chromium runs as them; playwright would make it root's).
+  const scratch = path.join(m.home, '.config');
+  const profile = path.join(scratch, 'chromium-test');
+  fs.mkdirSync(m.box.inside(profile), { recursive: true, mode: 0o700 });
+  for (const d of [scratch, profile]) fs.chownSync(m.box.inside(d), USER.uid, USER.gid);
+  // The client certificate is chosen by the policy that stands for a person's click in Chromium's dialog (headless has none).
+  const policies = m.box.inside('/etc/chromium/policies/managed');
+  fs.mkdirSync(policies, { recursive: true });
+  const pattern = JSON.stringify({ pattern: `https://www.${m.s.domain}:${m.s.listen.ports.https}`, filter: { ISSUER: { CN: `ca.${m.s.domain}` } } });
+  fs.writeFileSync(path.join(policies, 'sstt-test.json'), JSON.stringify({ AutoSelectCertificateForUrls: [pattern] }));
+  const wrapperDir = tempDir('sstt-chromium-');
+  const wrapper = path.join(wrapperDir.dir, 'chromium-in-sandbox');
+  fs.writeFileSync(
+    wrapper,
+    '#!/bin/sh\nexec "$SSTT_NSENTER" --target "$SSTT_PID" --mount --net --setuid "$SSTT_UID" --setgid "$SSTT_GID" -- "$SSTT_CHROMIUM" "$@"\n',
+    {
+      mode: 0o755,
+    },
+  );
+  let ctx: BrowserContext | undefined;
+  try {
+    ctx = await chromium.launchPersistentContext(profile, {
+      executablePath: wrapper,
+      args: CHROMIUM_ARGS,
+      headless: true,
+      chromiumSandbox: false,
+      env: {
+        ...m.env,
+        HOME: m.home,
+        // Chromium's cache and dconf's go beside the profile, which goes: the home keeps only what sstt did.
+        XDG_CACHE_HOME: path.join(scratch, 'cache'),
+        SSTT_NSENTER: requireTool('nsenter'),
+        SSTT_PID: String(m.box.pid),
+        SSTT_UID: String(USER.uid),
+        SSTT_GID: String(USER.gid),
+        SSTT_CHROMIUM: requireTool('chromium'),
+      },
+    });
+    return await use(ctx.pages()[0] ?? (await ctx.newPage()));
+  } finally {
+    await ctx?.close();
+    wrapperDir.remove();
+    fs.rmSync(policies, { recursive: true, force: true });
+    fs.rmSync(m.box.inside(scratch), { recursive: true, force: true });
+  }
+}
 
 beforeAll(async () => {
   m = await startMachine();
@@ -142,52 +195,11 @@ describe('sudo npx sstt trust --client', () => {
   });
 
   it('Chromium loads the page by name, presenting the imported certificate, with no certificate flag', async () => {
-    // A fresh profile of the user's (Chromium runs as them; playwright would make it root's).
-    const profile = path.join(m.home, '.config/chromium-test');
-    fs.mkdirSync(m.box.inside(profile), { recursive: true, mode: 0o700 });
-    for (const d of [path.dirname(profile), profile]) fs.chownSync(m.box.inside(d), USER.uid, USER.gid);
-    // The client certificate is chosen by the policy a person answers in Chromium's dialog (headless has none).
-    const policies = m.box.inside('/etc/chromium/policies/managed');
-    fs.mkdirSync(policies, { recursive: true });
-    const pattern = JSON.stringify({ pattern: `https://www.${m.s.domain}:${m.s.listen.ports.https}`, filter: { ISSUER: { CN: `ca.${m.s.domain}` } } });
-    fs.writeFileSync(path.join(policies, 'sstt-test.json'), JSON.stringify({ AutoSelectCertificateForUrls: [pattern] }));
-    // Chromium inside the sandbox, as the user: a wrapper playwright starts (the values reach it as environment, not as script text).
-    const wrapperDir = tempDir('sstt-chromium-');
-    const wrapper = path.join(wrapperDir.dir, 'chromium-in-sandbox');
-    fs.writeFileSync(
-      wrapper,
-      '#!/bin/sh\nexec "$SSTT_NSENTER" --target "$SSTT_PID" --mount --net --setuid "$SSTT_UID" --setgid "$SSTT_GID" -- "$SSTT_CHROMIUM" "$@"\n',
-      { mode: 0o755 },
-    );
-    let ctx: BrowserContext | undefined;
-    try {
-      ctx = await chromium.launchPersistentContext(profile, {
-        executablePath: wrapper,
-        args: CHROMIUM_ARGS,
-        headless: true,
-        chromiumSandbox: false,
-        env: {
-          ...m.env,
-          HOME: m.home,
-          // Chromium's cache and dconf's go beside the profile, which the test removes: the home keeps only what sstt did.
-          XDG_CACHE_HOME: path.join(path.dirname(profile), 'cache'),
-          SSTT_NSENTER: requireTool('nsenter'),
-          SSTT_PID: String(m.box.pid),
-          SSTT_UID: String(USER.uid),
-          SSTT_GID: String(USER.gid),
-          SSTT_CHROMIUM: requireTool('chromium'),
-        },
-      });
-      const page = ctx.pages()[0] ?? (await ctx.newPage());
+    await withChromium(async (page) => {
       const res = await page.goto(url, { timeout: 60_000 });
       expect(res?.status()).toBe(200);
       await expect.poll(() => page.locator('p.client').textContent()).toContain(`Hola, CN=${m.s.users[0]!.firstName} ${m.s.id}`);
-    } finally {
-      await ctx?.close();
-      wrapperDir.remove();
-      fs.rmSync(policies, { recursive: true, force: true });
-      fs.rmSync(m.box.inside(path.dirname(profile)), { recursive: true, force: true });
-    }
+    });
   });
 
   it('runs again without changing anything', async () => {
@@ -221,6 +233,18 @@ describe('npx sstt untrust, then resolve --undo', () => {
     const { '/etc/hosts': _h, ...store } = snapshot(m.box, SYSTEM);
     const { '/etc/hosts': _b, ...storeBefore } = before;
     expect(changes(store, storeBefore)).toEqual([]);
+  });
+
+  it('untrust: Chromium refuses the server again', async () => {
+    const failure = await withChromium((page) =>
+      page.goto(url, { timeout: 60_000 }).then(
+        () => 'loaded',
+        (err: Error) => err.message,
+      ),
+    );
+    expect(failure).toContain('net::ERR_CERT_AUTHORITY_INVALID');
+    // That start of Chromium made its own database (~/.local/share/pki/nssdb, M146+), as on a machine where it never ran: the test's to remove.
+    for (const d of ['.pki', '.local']) fs.rmSync(m.box.inside(path.join(m.home, d)), { recursive: true, force: true });
   });
 
   it('resolve --undo: the name no longer resolves and /etc/hosts is byte for byte as before; the record is gone', async () => {
