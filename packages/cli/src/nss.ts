@@ -197,11 +197,18 @@ async function intoDb(ctx: TrustContext, tools: NssTools, db: NssDb, client: str
     if (!isDb(db.dir)) {
       const dirs = mkdirsPlan(db.dir);
       await recordThenDo(ctx, 'trust', { kind: 'nss-db', db: db.dir, dirs, uid, gid }, async () => {
-        for (const d of mkdirs(db.dir)) {
+        const made = mkdirs(db.dir);
+        for (const d of made) {
           if (ctx.inv.root) fs.chownSync(d, uid, gid);
           fs.chmodSync(d, 0o700);
         }
-        await tools.create(db.dir);
+        try {
+          await tools.create(db.dir);
+        } catch (err) {
+          // The record goes with the failure: so must the directories (certutil -N leaves none of its files behind).
+          rmdirsIfEmpty(made);
+          throw err;
+        }
       });
       done.push('database created');
     }
