@@ -10,25 +10,13 @@ import path from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { initPki } from '@sstt/pki';
-import { requireTool, run, tempDir } from '@sstt/testkit';
+import { CHROMIUM_ARGS, requireTool, run, tempDir } from '@sstt/testkit';
 import { ConsolePage } from './console-page.ts';
 import { drop, SCRIPT_HTML } from './hostile.ts';
 import { startWorld, type World } from './world.ts';
 
 /** Where the screenshots go (kept for a person to look at). */
 const SHOTS = process.env.SSTT_SCREENSHOTS ?? path.join(os.tmpdir(), 'sstt-console-screenshots');
-
-/** Chromium off the network: no QUIC, no background fetches, no component or sync updates. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let w: World;
 let ctx: BrowserContext;

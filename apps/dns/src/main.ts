@@ -1,9 +1,11 @@
 // The DNS app (`npm start -w @sstt/dns`, or started by `npm run dev`): argv and environment -> scenario -> the DNS server, nothing else.
 // Extra flag: --zone ORIGIN=FILE (repeatable) serves those master files instead of the zones
-// generated from the scenario, reloading them when they change.
+// generated from the scenario, reloading them when they change. Serving the scenario's zones, it
+// also answers this machine's own resolver on ports.hostdns (the host's view: names at the dev
+// servers' address) when that port is not ports.dns.
 import { installJournal } from '@sstt/events';
 import { createLogger, runApp } from '@sstt/runtime';
-import { ConfigError, loadScenario, parseCommandLine } from '@sstt/scenario';
+import { ConfigError, hasHostDnsView, loadScenario, parseCommandLine } from '@sstt/scenario';
 import { createDnsServer } from './server.ts';
 
 const log = createLogger({ name: 'dns' });
@@ -20,8 +22,9 @@ void runApp({
       if (i <= 0) throw new ConfigError('command line', '--zone', 'ORIGIN=FILE', JSON.stringify(z));
       return { origin: z.slice(0, i), file: z.slice(i + 1) };
     });
-    const server = createDnsServer({ scenario, log, ...(zones ? { zoneFiles: zones } : {}) });
-    await server.listen();
-    return [server];
+    const servers = [createDnsServer({ scenario, log, ...(zones ? { zoneFiles: zones } : {}) })];
+    if (!zones && hasHostDnsView(scenario)) servers.push(createDnsServer({ scenario, view: 'host', log }));
+    for (const server of servers) await server.listen();
+    return servers;
   },
 });

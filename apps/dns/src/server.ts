@@ -7,7 +7,7 @@
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ConnectionLimiter, ListenError, silentLogger, type Logger, type Slot } from '@sstt/runtime';
-import { ConfigError, type Endpoint, type Scenario } from '@sstt/scenario';
+import { ConfigError, hostView, type Endpoint, type Scenario, type Service } from '@sstt/scenario';
 import { createAcl } from './acl.ts';
 import { createForwarder, type Forwarder } from './forward.ts';
 import { createResponder, type Outcome, type Responder } from './responder.ts';
@@ -49,9 +49,18 @@ export const PORT_ZERO_ATTEMPTS = 20;
 
 export interface DnsServerOptions {
   scenario: Scenario;
+  /**
+   * Which view of the scenario's zones this server answers with. 'zone' (the default): the zone as
+   * the lab has it (192.168.56.x, as the report's traces show), on ports.dns. 'host': the zone as
+   * this machine's own resolver should see it (`hostView`: every name at the address the dev servers
+   * listen on), on ports.hostdns, authoritative only: `npx sstt resolve` routes only the domain's
+   * zones here, so it never needs to forward, and forwarding could only loop back into the host's
+   * resolver.
+   */
+  view?: 'zone' | 'host';
   /** Default scenario.listen.address. */
   host?: string;
-  /** Default scenario.listen.ports.dns; 0 picks a port free for both UDP and TCP. */
+  /** Default the view's port (scenario.listen.ports.dns or .hostdns); 0 picks a port free for both UDP and TCP. */
   port?: number;
   /** Master files to serve (reloaded when they change) instead of the scenario's zones (packages/scenario zone.ts). */
   zoneFiles?: Array<{ origin: string; file: string }>;
@@ -78,10 +87,13 @@ export interface DnsServer {
 }
 
 export function createDnsServer(options: DnsServerOptions): DnsServer {
-  const s = options.scenario;
+  const view = options.view ?? 'zone';
+  const s = view === 'host' ? hostView(options.scenario) : options.scenario;
+  const service: Service = view === 'host' ? 'hostdns' : 'dns';
+  const forwarders = options.forwarders ?? (view === 'host' ? [] : s.dns.forwarders);
   const log = options.log ?? silentLogger();
   const host = options.host ?? s.listen.address;
-  const wantedPort = options.port ?? s.listen.ports.dns;
+  const wantedPort = options.port ?? s.listen.ports[service];
   const limits = s.dns.limits ?? {};
   const idleMs = options.tcpIdleTimeoutMs ?? limits.tcpIdleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS;
   const maxQueries = options.maxTcpQueries ?? limits.maxTcpQueries ?? MAX_TCP_QUERIES;
@@ -124,7 +136,7 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
       throw err;
     }
     forwarder = createForwarder({
-      forwarders: options.forwarders ?? s.dns.forwarders,
+      forwarders,
       log,
       ...(options.forwardTimeoutMs !== undefined ? { timeoutMs: options.forwardTimeoutMs } : {}),
       ...(options.cacheEntries !== undefined ? { cacheEntries: options.cacheEntries } : {}),
@@ -134,7 +146,7 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
       zones: () => zoneStore.zones(),
       acl: createAcl(options.allowQuery ?? s.dns.allowQuery),
       forwarder,
-      recursion: (options.forwarders ?? s.dns.forwarders).length > 0,
+      recursion: forwarders.length > 0,
     });
     for (const z of zoneStore.zones().zones) log.info({ zone: z.origin, serial: z.serial, file: z.file }, 'zone loaded');
   }
@@ -217,11 +229,11 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
         tcp?.close();
         store?.close();
         forwarder?.close();
-        throw new ListenError('dns', host, wantedPort, err as NodeJS.ErrnoException);
+        throw new ListenError(service, host, wantedPort, err as NodeJS.ErrnoException);
       }
       store!.watch();
       const addresses = [udp.address(), tcp.address() as AddressInfo];
-      log.info({ udp: addresses[0], tcp: addresses[1], udpTransport: udpTransport() }, 'dns listening');
+      log.info({ view, udp: addresses[0], tcp: addresses[1], udpTransport: udpTransport() }, 'dns listening');
       return addresses;
     },
     async close() {

@@ -1,11 +1,8 @@
 // Real clients end to end: dig (bind9-dnsutils) and kdig (knot-dnsutils) against the server,
 // over UDP and TCP; and the app itself (src/main.ts) refusing a taken port with one line, exit 2.
-import dgram from 'node:dgram';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTool, run } from '@sstt/testkit';
-import { startDns, startStub, testScenario } from './helpers.ts';
+import { mainWithTakenPort, startDns, startStub, testScenario } from './helpers.ts';
 
 const s = testScenario();
 const d = s.domain;
@@ -82,18 +79,9 @@ describe('kdig', () => {
 
 describe('the app', () => {
   it('a taken port: one line on stderr, exit 2', async () => {
-    const sock = dgram.createSocket('udp4');
-    await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-    const taken = sock.address().port;
-    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-    const r = await run(process.execPath, ['--import', 'tsx', main, '--listen', '127.0.0.1', '--dns-port', String(taken)], {
-      cwd: path.dirname(main),
-      env: { ...process.env, SSTT_CERTS_DIR: s.paths.certs, SSTT_DATA_DIR: s.paths.data, SSTT_DNS_FORWARDERS: '127.0.0.1:9' },
-      timeoutMs: 20_000,
-    });
-    sock.close();
-    expect(r.code).toBe(2);
-    expect(r.stderr.trim().split('\n').at(-1)).toBe(
+    const { taken, code, lastLine } = await mainWithTakenPort(s, (port) => ['--dns-port', String(port)]);
+    expect(code).toBe(2);
+    expect(lastLine).toBe(
       `dns: dns: port ${taken} on 127.0.0.1 is already taken; change it with --dns-port or SSTT_DNS_PORT (or ports.dns in sstt.config.json)`,
     );
   });

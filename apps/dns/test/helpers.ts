@@ -3,10 +3,12 @@
 // stub (never a real resolver) for the forwarding tests.
 import dgram from 'node:dgram';
 import net, { type AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import dnsPacket from 'dns-packet';
 import type { Logger } from '@sstt/runtime';
 import { loadScenario, type Scenario } from '@sstt/scenario';
-import { rawTcp, startServer, tempDir, udpExchange } from '@sstt/testkit';
+import { rawTcp, run, startServer, tempDir, udpExchange } from '@sstt/testkit';
 import { createDnsServer, type DnsServerOptions } from '../src/server.ts';
 import { buildQuery } from './reference/client.ts';
 
@@ -35,6 +37,30 @@ export function memoryLogger(): { log: Logger; lines: string[] } {
   >;
   log.child = () => log;
   return { log: log as unknown as Logger, lines };
+}
+
+/**
+ * The app itself (src/main.ts) started with `flags(taken)`, where `taken` is a UDP port this test
+ * holds: its exit status and the last line it wrote to stderr.
+ */
+export async function mainWithTakenPort(
+  s: Scenario,
+  flags: (taken: number) => string[],
+): Promise<{ taken: number; code: number | null; lastLine: string | undefined }> {
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  const taken = sock.address().port;
+  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+  try {
+    const r = await run(process.execPath, ['--import', 'tsx', main, '--listen', '127.0.0.1', ...flags(taken)], {
+      cwd: path.dirname(main),
+      env: { ...process.env, SSTT_CERTS_DIR: s.paths.certs, SSTT_DATA_DIR: s.paths.data, SSTT_DNS_FORWARDERS: '127.0.0.1:9' },
+      timeoutMs: 20_000,
+    });
+    return { taken, code: r.code, lastLine: r.stderr.trim().split('\n').at(-1) };
+  } finally {
+    sock.close();
+  }
 }
 
 export async function startDns(opts: Partial<DnsServerOptions> & { scenario?: Scenario } = {}) {

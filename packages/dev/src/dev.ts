@@ -4,6 +4,7 @@
 // something must be minted.
 import fs from 'node:fs';
 import path from 'node:path';
+import { hostSetup } from '@sstt/cli/state';
 import { pkiIsCurrent } from '@sstt/pki/stamp';
 import { createLogger } from '@sstt/runtime';
 import { bannerText, certPaths, ConfigError, EXIT_CONFIG, loadScenario, parseCommandLine, presentApps, type Scenario } from '@sstt/scenario';
@@ -28,7 +29,9 @@ async function main(): Promise<number> {
   const s = loadScenario({ flags: values });
   await certificates(s);
   const apps = [...presentApps(s)];
-  console.log(bannerText(s, new Set(apps)));
+  // While this machine cannot reach the domain by name with trust yet, the banner says which of
+  // `sstt resolve` / `sstt trust` would do it (their record in var/host/ says what was run).
+  console.log(bannerText(s, new Set(apps), hostSetup(s)));
   const env = process.env;
   const specs = apps.map((app) => {
     const entry = path.join(s.paths.root, 'apps', app, 'dist', 'main.js');

@@ -43,6 +43,9 @@ describe('npm run dev', () => {
     for (const service of SERVICES) expect(out).toContain(`${s.listen.address}:${portOf(env, service)}`);
     expect(out).toContain(`dig @${s.listen.address} -p ${portOf(env, 'dns')} www.${s.domain}`);
     expect(out).toContain('Thunderbird:');
+    // A fresh checkout: nothing on this machine resolves or trusts the domain yet, and the banner says how.
+    expect(out).toContain(`by name in a browser on this machine: sudo npx sstt resolve (`);
+    expect(out).toContain(`; sudo npx sstt trust --client ${s.users[0]!.name} (`);
   });
 
   it('DNS answers dig', async () => {

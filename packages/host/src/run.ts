@@ -16,12 +16,25 @@ export interface RunOptions {
   cwd?: string;
   /** Kill the process after this long (default 30 s). */
   timeoutMs?: number;
+  /**
+   * Run as this user and group (the caller is root): a program that writes into a user's files
+   * (an NSS database) runs as that user, so what it creates is theirs. libuv drops root's
+   * supplementary groups with it.
+   */
+  uid?: number;
+  gid?: number;
 }
 
 /** Runs a program to completion; never throws for a non-zero exit (the test checks `code`). */
 export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+      ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));

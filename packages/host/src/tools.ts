@@ -39,7 +39,10 @@ export const TOOLS = [
   'python3',
   'certutil',
   'pk12util',
+  'update-ca-certificates',
+  'getent',
   'unshare',
+  'nsenter',
   'tshark',
   'dumpcap',
   'systemd-analyze',
@@ -54,6 +57,7 @@ export const TOOLS = [
   'dkimverify',
   'dkimsign',
   'spfquery',
+  'dnsmasq',
 ] as const;
 
 export type Tool = (typeof TOOLS)[number];

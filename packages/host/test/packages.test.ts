@@ -19,6 +19,7 @@ const BASE_SYSTEM = new Set([
   'npm',
   'npx',
   'chown',
+  'mkfifo',
   'timeout',
   'runuser',
   'mount',

@@ -29,9 +29,13 @@ export const SERVER_HOSTNAME = 'server';
 /** The university's resolvers that the lab's BIND forwards to (seed, named.conf.options). */
 export const LAB_FORWARDERS = ['155.54.1.1', '155.54.1.2'] as const;
 
+/**
+ * The ports of each profile. In the lab profile `hostdns` is `dns`'s port: the zone's addresses are
+ * where the servers listen, so the host's view is the one view (a single listener).
+ */
 export const PORTS: Record<Profile, Record<Service, number>> = {
-  dev: { dns: 1053, smtp: 2525, submission: 5870, pop3: 1110, pop3s: 1995, http: 8080, https: 8443, console: 8025 },
-  lab: { dns: 53, smtp: 25, submission: 587, pop3: 110, pop3s: 995, http: 80, https: 443, console: 8025 },
+  dev: { dns: 1053, hostdns: 1054, smtp: 2525, submission: 5870, pop3: 1110, pop3s: 1995, http: 8080, https: 8443, console: 8025 },
+  lab: { dns: 53, hostdns: 53, smtp: 25, submission: 587, pop3: 110, pop3s: 995, http: 80, https: 443, console: 8025 },
 };
 
 export type HostRole = 'server' | 'client';
@@ -231,6 +235,12 @@ export function domainFor(id: string): string {
   return `sstt${id}.org`;
 }
 
+/** The ID whose domain this is (the inverse of domainFor), or undefined for a name of another pattern. */
+export function idOfDomain(domain: string): string | undefined {
+  const id = /^sstt(\d{4})\.org$/i.exec(domain)?.[1];
+  return id !== undefined && domainFor(id) === domain.toLowerCase() ? id : undefined;
+}
+
 export function defaultUsers(id: string): Array<{ name: string; password: string; firstName: string }> {
   // The seed's users, whose password equals the user name.
   return ['nombre1', 'nombre2'].map((first) => ({ name: `${first}_${id}`, password: `${first}_${id}`, firstName: first }));
@@ -373,6 +383,24 @@ export function resolveScenario(config: ConfigInput, opts: ResolveOptions = {}):
     });
   }
   return s;
+}
+
+/**
+ * The scenario as this machine's own resolver sees it (the DNS app's `hostdns` view, the /etc/hosts
+ * block of `npx sstt resolve`): in the dev profile every name of the zone at the address the dev
+ * servers listen on (127.0.0.1 when they listen on every address), so a browser that looks up
+ * www.<domain> reaches them; the lab's 192.168.56.x stay in the `dns` view, as the report shows them.
+ * In the lab profile the names already are where the servers listen.
+ */
+export function hostView(s: Scenario): Scenario {
+  if (s.profile === 'lab') return s;
+  const address = s.listen.address === '0.0.0.0' ? '127.0.0.1' : s.listen.address;
+  return { ...s, names: s.names.map((n) => ({ ...n, address })) };
+}
+
+/** True when the DNS app serves the host's view on a listener of its own (the ports differ). */
+export function hasHostDnsView(s: Scenario): boolean {
+  return s.listen.ports.hostdns !== s.listen.ports.dns;
 }
 
 /** A user's Maildir (exim's `~/Maildir`, dovecot's `mail_location = maildir:~/Maildir`). */

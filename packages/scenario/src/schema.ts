@@ -6,8 +6,12 @@ import { z } from 'zod';
 export const PROFILES = ['dev', 'lab'] as const;
 export type Profile = (typeof PROFILES)[number];
 
-/** Every listening service of the domain, in the order the banner prints them. */
-export const SERVICES = ['dns', 'smtp', 'submission', 'pop3', 'pop3s', 'http', 'https', 'console'] as const;
+/**
+ * Every listening service of the domain, in the order the banner prints them. `hostdns` is the DNS
+ * app's second view, for this machine's own resolver (`npx sstt resolve`): the zone with every name at
+ * the address the dev servers listen on, while `dns` keeps the lab's addresses the report shows.
+ */
+export const SERVICES = ['dns', 'hostdns', 'smtp', 'submission', 'pop3', 'pop3s', 'http', 'https', 'console'] as const;
 export type Service = (typeof SERVICES)[number];
 
 /** The protocols whose sessions the apps can publish to the console's journal. */

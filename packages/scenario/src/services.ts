@@ -5,12 +5,13 @@ import path from 'node:path';
 import { certPaths } from './certs.ts';
 import type { Service } from './schema.ts';
 import { SERVICES } from './schema.ts';
-import type { Scenario } from './scenario.ts';
+import { hasHostDnsView, type Scenario } from './scenario.ts';
 
 export type AppName = 'dns' | 'mail' | 'http' | 'console';
 
 export const SERVICE_APP: Record<Service, AppName> = {
   dns: 'dns',
+  hostdns: 'dns',
   smtp: 'mail',
   submission: 'mail',
   pop3: 'mail',
@@ -22,6 +23,7 @@ export const SERVICE_APP: Record<Service, AppName> = {
 
 const LABEL: Record<Service, string> = {
   dns: 'DNS (udp+tcp)',
+  hostdns: 'DNS for this host',
   smtp: 'SMTP',
   submission: 'SMTP submission',
   pop3: 'POP3',
@@ -71,6 +73,7 @@ export function serviceRows(s: Scenario): ServiceRow[] {
   const p = s.listen.ports;
   const tryIt: Record<Service, string> = {
     dns: `dig @${host} -p ${p.dns} www.${s.domain}`,
+    hostdns: `dig @${host} -p ${p.hostdns} www.${s.domain}`,
     smtp: `swaks --server ${host}:${p.smtp} --from ${u1.email} --to ${u2.email}`,
     submission: `swaks --server ${host}:${p.submission} --tls --auth PLAIN --auth-user ${u1.name} --auth-password ${u1.password} --from ${u1.email} --to ${u2.email}`,
     pop3: `curl -u ${u2.name}:${u2.password} pop3://${host}:${p.pop3}/`,
@@ -80,7 +83,9 @@ export function serviceRows(s: Scenario): ServiceRow[] {
     // The lab profile's console is reachable from the LAN, so it asks for a password.
     console: `open http://${host}:${p.console}/${s.console.password ? ' (password: console.password of sstt.config.json)' : ''}`,
   };
-  return SERVICES.map((service) => ({
+  // With equal ports the DNS app has one listener and one view (the lab profile): one row.
+  const services = SERVICES.filter((service) => service !== 'hostdns' || hasHostDnsView(s));
+  return services.map((service) => ({
     service,
     app: SERVICE_APP[service],
     label: LABEL[service],
@@ -99,8 +104,33 @@ export function presentApps(s: Scenario): Set<AppName> {
   return apps;
 }
 
-/** The table `npm run dev` prints. */
-export function bannerText(s: Scenario, apps: Set<AppName> = presentApps(s)): string {
+/** What `npx sstt trust` and `npx sstt resolve` have done on this machine for this ID (their state file says). */
+export interface HostSetup {
+  trusted: boolean;
+  resolved: boolean;
+}
+
+/**
+ * The hint `npm run dev` prints while this machine cannot yet reach the domain by name with trust:
+ * the command(s) still missing, empty once both were run. Only in the dev profile: the lab
+ * profile runs on the lab's own hosts (or the lab's namespaces), whose clients use its DNS.
+ */
+export function hostSetupHint(s: Scenario, setup: HostSetup): string {
+  if (s.profile !== 'dev') return '';
+  const u = s.users[0]!;
+  const https = `https://www.${s.domain}${s.listen.ports.https === 443 ? '' : `:${s.listen.ports.https}`}/`;
+  const missing = [
+    ...(setup.resolved ? [] : [`sudo npx sstt resolve (this machine resolves the domain's names to the dev servers)`]),
+    ...(setup.trusted ? [] : [`sudo npx sstt trust --client ${u.name} (its browsers, curl, Thunderbird trust the lab CA)`]),
+  ];
+  if (missing.length === 0) return '';
+  return [`To open ${https} by name in a browser on this machine: ${missing.join('; ')}.`, '  Undone by npx sstt resolve --undo and npx sstt untrust.'].join(
+    '\n',
+  );
+}
+
+/** The table `npm run dev` prints (and, given what this machine has set up, the hint above). */
+export function bannerText(s: Scenario, apps: Set<AppName> = presentApps(s), setup?: HostSetup): string {
   const rows = serviceRows(s).filter((r) => apps.has(r.app));
   const lines = [`sstt: the domain ${s.domain} (ID ${s.id}, profile ${s.profile})`, ''];
   if (rows.length === 0) {
@@ -120,5 +150,7 @@ export function bannerText(s: Scenario, apps: Set<AppName> = presentApps(s)): st
       `  outgoing SMTP ${s.listen.address} port ${s.listen.ports.submission} (STARTTLS, "Normal password") or port ${s.listen.ports.smtp} (None, "No authentication").`,
     );
   }
+  const hint = setup && apps.has('http') ? hostSetupHint(s, setup) : '';
+  if (hint) lines.push('', hint);
   return lines.join('\n');
 }

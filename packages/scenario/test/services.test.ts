@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bannerText, certPaths, listenErrorMessage, loadScenario, maildirOf, serviceRows } from '../src/index.ts';
+import { bannerText, certPaths, hostView, listenErrorMessage, loadScenario, maildirOf, serviceRows } from '../src/index.ts';
 
 const resolv = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-svc-')), 'resolv.conf');
 fs.writeFileSync(resolv, '');
@@ -13,6 +13,7 @@ describe('services', () => {
     const rows = serviceRows(s);
     expect(rows.map((r) => [r.service, r.app, r.port])).toEqual([
       ['dns', 'dns', s.listen.ports.dns],
+      ['hostdns', 'dns', s.listen.ports.hostdns],
       ['smtp', 'mail', s.listen.ports.smtp],
       ['submission', 'mail', s.listen.ports.submission],
       ['pop3', 'mail', s.listen.ports.pop3],
@@ -21,15 +22,52 @@ describe('services', () => {
       ['https', 'http', s.listen.ports.https],
       ['console', 'console', s.listen.ports.console],
     ]);
-    expect(rows[7]!.tryIt).toBe(`open http://${s.listen.address}:${s.listen.ports.console}/`);
-    expect(rows[0]!.tryIt).toBe(`dig @${s.listen.address} -p ${s.listen.ports.dns} www.${s.domain}`);
-    expect(rows[3]!.tryIt).toBe(`curl -u ${s.users[1]!.name}:${s.users[1]!.password} pop3://${s.listen.address}:${s.listen.ports.pop3}/`);
-    expect(rows[5]!.tryIt).toBe(`curl -v http://${s.listen.address}:${s.listen.ports.http}/`);
+    const tryIt = (service: string) => rows.find((r) => r.service === service)!.tryIt;
+    expect(tryIt('console')).toBe(`open http://${s.listen.address}:${s.listen.ports.console}/`);
+    expect(tryIt('dns')).toBe(`dig @${s.listen.address} -p ${s.listen.ports.dns} www.${s.domain}`);
+    expect(tryIt('hostdns')).toBe(`dig @${s.listen.address} -p ${s.listen.ports.hostdns} www.${s.domain}`);
+    expect(tryIt('pop3')).toBe(`curl -u ${s.users[1]!.name}:${s.users[1]!.password} pop3://${s.listen.address}:${s.listen.ports.pop3}/`);
+    expect(tryIt('http')).toBe(`curl -v http://${s.listen.address}:${s.listen.ports.http}/`);
+  });
+
+  it('the lab profile has one DNS view (its names are where the servers are), so one DNS row', () => {
+    const lab = loadScenario({ env: { SSTT_PROFILE: 'lab' }, resolvConfPath: resolv, flags: {} });
+    expect(lab.listen.ports.hostdns).toBe(lab.listen.ports.dns);
+    expect(serviceRows(lab).map((r) => r.service)).not.toContain('hostdns');
+    expect(hostView(lab)).toBe(lab);
+  });
+
+  it("the host's view puts every name of the zone where the dev servers listen, and only that changes", () => {
+    const view = hostView(s);
+    expect(new Set(view.names.map((n) => n.address))).toEqual(new Set([s.listen.address]));
+    expect(view.names.map((n) => n.fqdn)).toEqual(s.names.map((n) => n.fqdn));
+    expect({ ...view, names: s.names }).toEqual(s);
+    // The zone's own view keeps the lab's addresses (the report's).
+    expect(s.names.find((n) => n.label === 'www')!.address).toBe(s.network.server);
+    const wildcard = loadScenario({ env: { SSTT_LISTEN: '0.0.0.0' }, resolvConfPath: resolv, flags: {} });
+    expect(new Set(hostView(wildcard).names.map((n) => n.address))).toEqual(new Set(['127.0.0.1']));
+  });
+
+  it('the banner says which of sstt resolve / sstt trust is still missing, and nothing once both ran', () => {
+    const apps = new Set(['dns', 'http'] as const);
+    const url = `https://www.${s.domain}:${s.listen.ports.https}/`;
+    const none = bannerText(s, new Set(apps), { trusted: false, resolved: false });
+    expect(none).toContain(
+      `To open ${url} by name in a browser on this machine: sudo npx sstt resolve (this machine resolves the domain's names to the dev servers); sudo npx sstt trust --client ${s.users[0]!.name} (its browsers, curl, Thunderbird trust the lab CA).`,
+    );
+    const half = bannerText(s, new Set(apps), { trusted: true, resolved: false });
+    expect(half).toContain(`To open ${url} by name in a browser on this machine: sudo npx sstt resolve (`);
+    expect(half).not.toContain('sstt trust');
+    const both = bannerText(s, new Set(apps), { trusted: true, resolved: true });
+    expect(both).not.toContain('npx sstt');
+    expect(both).toBe(bannerText(s, new Set(apps)));
+    const lab = loadScenario({ env: { SSTT_PROFILE: 'lab' }, resolvConfPath: resolv, flags: {} });
+    expect(bannerText(lab, new Set(apps), { trusted: false, resolved: false })).toBe(bannerText(lab, new Set(apps)));
   });
 
   it('the banner shows only the apps that exist', () => {
     const onlyDns = bannerText(s, new Set(['dns']));
-    expect(onlyDns).toContain(`DNS (udp+tcp)  ${s.listen.address}:${s.listen.ports.dns}`);
+    expect(onlyDns).toMatch(new RegExp(`^DNS \\(udp\\+tcp\\) +${s.listen.address}:${s.listen.ports.dns}  `, 'm'));
     expect(onlyDns).not.toContain('POP3');
     expect(onlyDns).not.toContain('Thunderbird');
     expect(bannerText(s, new Set())).toContain('No service apps exist yet');

@@ -6,3 +6,5 @@ export * from './servers.ts';
 export * from './raw.ts';
 export * from './fuzz.ts';
 export * from './logger.ts';
+export * from './sandbox.ts';
+export * from './chromium.ts';
