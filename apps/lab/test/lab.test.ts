@@ -10,6 +10,7 @@ import { renewCertificates, revokeCertificate } from '@sstt/pki';
 import { certPaths } from '@sstt/scenario';
 import { netnsList, requireTool, run, type Spawned, spawnWatched } from '@sstt/testkit';
 import { labContext } from '../src/lab.ts';
+import { machines } from '../src/topology.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.join(here, '..', 'dist', 'cli.js');
@@ -76,7 +77,7 @@ describe('sstt-lab', () => {
     const u = await labUp();
     try {
       expect(u.output()).toMatch(/IPsec: ipsec\.conf \(starter\), (kernel ESP|kernel-libipsec)/);
-      for (const h of Object.values(topo.hosts)) expect(u.output()).toContain(`${h.name.padEnd(10)}${h.address}`);
+      for (const h of machines(topo)) expect(u.output()).toContain(`${h.name.padEnd(10)}${h.address}`);
       expect((await lab('exec', 'cliente', '--', 'hostname')).stdout).toBe('cliente\n');
       expect((await lab('exec', 'servidor', '--', 'hostname')).stdout).toBe('servidor\n');
       const dig = await lab('exec', 'cliente', '--', requireTool('dig'), '+short', `www.${s.domain}`);

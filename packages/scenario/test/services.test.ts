@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bannerText, certPaths, listenErrorMessage, loadScenario, maildirOf, serviceRows } from '../src/index.ts';
+import { bannerText, certPaths, listenErrorMessage, loadScenario, maildirOf, serviceRows, serviceSockets } from '../src/index.ts';
 
 const resolv = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-svc-')), 'resolv.conf');
 fs.writeFileSync(resolv, '');
@@ -25,6 +25,16 @@ describe('services', () => {
     expect(rows[0]!.tryIt).toBe(`dig @${s.listen.address} -p ${s.listen.ports.dns} www.${s.domain}`);
     expect(rows[3]!.tryIt).toBe(`curl -u ${s.users[1]!.name}:${s.users[1]!.password} pop3://${s.listen.address}:${s.listen.ports.pop3}/`);
     expect(rows[5]!.tryIt).toBe(`curl -v http://${s.listen.address}:${s.listen.ports.http}/`);
+  });
+
+  it('declares the sockets each service opens: DNS on UDP and TCP, the others on TCP, on the listen address', () => {
+    const a = s.listen.address;
+    expect(serviceSockets(s, ['dns', 'pop3s'])).toEqual([
+      { service: 'dns', transport: 'udp', address: a, port: s.listen.ports.dns },
+      { service: 'dns', transport: 'tcp', address: a, port: s.listen.ports.dns },
+      { service: 'pop3s', transport: 'tcp', address: a, port: s.listen.ports.pop3s },
+    ]);
+    expect(serviceSockets(s)).toHaveLength(serviceRows(s).length + 1);
   });
 
   it('the banner shows only the apps that exist', () => {
