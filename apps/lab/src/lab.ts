@@ -31,6 +31,9 @@ export function labContext(flags: Record<string, unknown> = {}): LabContext {
   const dir = labDir(base);
   const env: NodeJS.ProcessEnv = { ...process.env, ...labEnv(base, dir) };
   for (const k of Object.keys(env)) if (k.startsWith('SSTT_') && k.endsWith('_PORT')) delete env[k];
+  // The lab's processes read the configuration the lab was given, so they open the sockets the
+  // topology declares for them.
+  if (typeof flags.config === 'string') env.SSTT_CONFIG = path.resolve(flags.config);
   const s = loadScenario({ env, flags });
   return { base, s, topo: labTopology(s, { dir }), env };
 }

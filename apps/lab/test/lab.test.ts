@@ -1,14 +1,14 @@
 // The lab on this machine, as a user runs it (as root, as CI does): up, the commands of the
 // table from cliente, the report's check, Ctrl-C; the same without IPsec, killed with SIGKILL and
-// cleaned by `down`; and once more with swanctl. After each: no namespace, /etc/netns directory,
-// process or state file of the lab is left.
+// cleaned by `down`; a domain that cannot listen, named at once; and once more with swanctl.
+// After each: no namespace, /etc/netns directory, process or state file of the lab is left.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renewCertificates, revokeCertificate } from '@sstt/pki';
-import { certPaths } from '@sstt/scenario';
-import { netnsList, requireTool, run, type Spawned, spawnWatched } from '@sstt/testkit';
+import { certPaths, SERVICE_TRANSPORTS, SERVICES } from '@sstt/scenario';
+import { netnsList, requireTool, run, type Spawned, spawnWatched, tempDir } from '@sstt/testkit';
 import { labContext } from '../src/lab.ts';
 import { machines } from '../src/topology.ts';
 
@@ -163,6 +163,25 @@ describe('sstt-lab', () => {
     expect(await leftOver()).toEqual([]);
     const twice = await lab('down');
     expect(twice.stdout).toContain('nothing to remove');
+  });
+
+  it('a service that cannot listen: up names every socket that never opened, at once, and leaves nothing', async () => {
+    // servidor's domain told to listen on an address servidor does not have: every app stops with
+    // a configuration error, so the supervisor ends, and the wait with it.
+    const tmp = tempDir('sstt-lab-');
+    try {
+      const config = path.join(tmp.dir, 'sstt.config.json');
+      const nowhere = '10.9.9.9';
+      fs.writeFileSync(config, JSON.stringify({ listen: nowhere }));
+      const r = await lab('up', '--no-ipsec', '--config', config);
+      const never = SERVICES.filter((x) => x !== 'console').flatMap((x) => SERVICE_TRANSPORTS[x].map((t) => `${x} (${t} ${nowhere}:${s.listen.ports[x]})`));
+      const log = path.relative(process.cwd(), path.join(topo.logDir, 'servidor.log'));
+      expect(r.stderr).toBe(`sstt-lab: servidor: npm run dev (lab profile): ended with exit code 2 before listening on ${never.join(', ')} (log: ${log})\n`);
+      expect(r.code).toBe(2);
+      expect(await leftOver()).toEqual([]);
+    } finally {
+      tmp.remove();
+    }
   });
 
   it("a revoked IPsec certificate keeps the tunnel down, with strongSwan's reason; nothing is left", async () => {
