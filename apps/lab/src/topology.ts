@@ -7,7 +7,7 @@
 // this value, the table is rendered from it, `down` reads the state file of what was built.
 import path from 'node:path';
 import { ipsecInstallPaths } from '@sstt/infra';
-import { type HostRole, type Scenario, type Service, SERVICES, type ServiceSocket, serviceRows, serviceSockets } from '@sstt/scenario';
+import { type HostRole, type Scenario, type Service, SERVICE_TRANSPORTS, SERVICES, type ServiceSocket, serviceRows, serviceSockets } from '@sstt/scenario';
 import { OUTSIDE_ZONE, outsideZoneText } from './outside.ts';
 
 /** The lab's machines, the names `sstt-lab exec` takes. */
@@ -105,6 +105,9 @@ export function labDir(s: Scenario): string {
 
 const logDirOf = (dir: string) => path.join(dir, 'log');
 
+/** The outside world's resolver answers where every resolver does (RFC 1035 §4.2). */
+const DNS_PORT = 53;
+
 /** What every process of the lab sees beside the user's environment: the lab profile, the ID, the lab's directories. */
 export function labEnv(s: Scenario, dir: string = labDir(s)): Record<string, string> {
   return {
@@ -181,14 +184,14 @@ export function labTopology(s: Scenario, opts: { dir?: string } = {}): Topology 
     {
       name: 'exterior: dns',
       host: 'exterior',
-      argv: [process.execPath, dnsMain, '--listen', s.network.gateway, '--dns-port', '53', '--zone', `${OUTSIDE_ZONE}=${zoneFile}`],
+      argv: [process.execPath, dnsMain, '--listen', s.network.gateway, '--dns-port', String(DNS_PORT), '--zone', `${OUTSIDE_ZONE}=${zoneFile}`],
       // It answers its own zone and forwards nothing (port 9 is discard): it is the end of the line.
       env: { SSTT_DNS_FORWARDERS: '127.0.0.1:9' },
       files: { [zoneFile]: outsideZoneText(s) },
       requires: [dnsMain],
       log: logFile('exterior'),
       summary: 'a resolver for the names outside the domain (the DNS of servidor forwards there)',
-      sockets: (['udp', 'tcp'] as const).map((transport) => ({ service: 'dns', transport, address: s.network.gateway, port: 53 })),
+      sockets: SERVICE_TRANSPORTS.dns.map((transport) => ({ service: 'dns', transport, address: s.network.gateway, port: DNS_PORT })),
     },
     {
       name: 'servidor: npm run dev (lab profile)',
