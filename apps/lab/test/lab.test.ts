@@ -48,6 +48,20 @@ async function decode(filter: string): Promise<string[]> {
   return r.stdout.split('\n').filter(Boolean);
 }
 
+/**
+ * The frames matching `filter` once dumpcap has written them. It hands frames to its file in
+ * batches (the kernel's capture ring gives them up by block, dumpcap flushes every half second),
+ * so frames of the last second may not be in the file yet: wait for them, within a bound.
+ */
+async function written(filter: string): Promise<string[]> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const found = await decode(filter);
+    if (found.length > 0 || Date.now() > deadline) return found;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error('the lab tests need root (network namespaces): run them as root, as CI does');
   if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: run npm run build (turbo builds it before this test)`);
@@ -152,7 +166,7 @@ describe('sstt-lab', () => {
     const u = await labUp('--no-ipsec');
     expect(u.output()).toContain('IPsec: off (--no-ipsec)');
     expect((await lab('exec', 'cliente', '--', requireTool('dig'), '+short', `www.${s.domain}`)).stdout).toBe(`${s.network.server}\n`);
-    const clear = await decode(`dns.qry.name=="www.${s.domain}" && ip.src==${s.network.client} && !esp`);
+    const clear = await written(`dns.qry.name=="www.${s.domain}" && ip.src==${s.network.client} && !esp`);
     expect(clear.length).toBeGreaterThan(0);
     expect(await decode('esp')).toEqual([]);
     u.child.kill('SIGKILL');
@@ -201,8 +215,8 @@ describe('sstt-lab', () => {
     try {
       expect(u.output()).toContain('IPsec: swanctl.conf (vici)');
       expect((await lab('exec', 'cliente', '--', requireTool('dig'), '+short', `www.${s.domain}`)).stdout).toBe(`${s.network.server}\n`);
-      expect((await decode(`esp && ip.src==${s.network.client}`)).length).toBeGreaterThan(0);
-      expect((await decode(`esp && ip.src==${s.network.server}`)).length).toBeGreaterThan(0);
+      expect((await written(`esp && ip.src==${s.network.client}`)).length).toBeGreaterThan(0);
+      expect((await written(`esp && ip.src==${s.network.server}`)).length).toBeGreaterThan(0);
     } finally {
       expect(await stopWithCtrlC(u)).toBeLessThan(10_000);
     }
