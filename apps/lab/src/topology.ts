@@ -1,10 +1,11 @@
 // The lab on one machine as data, derived from the scenario (as Kathará's lab.conf or
 // containerlab's topology file describe a lab): its hosts with their kind (a machine, or the
 // bridge that is the LAN's cable), role and address; the links between them; the files each host
-// mounts; and the processes each one runs with the sockets they open. Everything it names (the
-// namespaces, /etc/netns directories, the files under the lab's directory) comes from the
-// scenario's ID and that directory, so two IDs give two labs that share nothing. `up` builds from
-// this value, the table is rendered from it, `down` reads the state file of what was built.
+// mounts; and the processes each one runs with the sockets they open. The namespaces and
+// /etc/netns directories are named from the scenario's ID, the files from the lab's directory
+// (var/lab unless told): with that directory keyed by the ID too, two labs share no name. `up`
+// builds from this value, the table is rendered from it, `down` reads the state file of what was
+// built.
 import path from 'node:path';
 import { ipsecInstallPaths } from '@sstt/infra';
 import { type HostRole, type Scenario, type Service, SERVICE_TRANSPORTS, SERVICES, type ServiceSocket, serviceRows, serviceSockets } from '@sstt/scenario';
