@@ -7,7 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { certPaths } from '@sstt/scenario';
 import { requireTool, run } from '@sstt/host';
-import { hostOf, type LabContext } from './lab.ts';
+import { hostOf } from './host.ts';
+import type { LabContext } from './lab.ts';
 import { OUTSIDE_ZONE } from './outside.ts';
 import type { LabState } from './state.ts';
 
@@ -77,7 +78,7 @@ function replayScript(): string {
 
 export async function runCheck(ctx: LabContext, state: LabState, log: (line: string) => void): Promise<boolean> {
   const { s, topo } = ctx;
-  const cliente = hostOf(ctx, 'cliente');
+  const cliente = hostOf(topo, 'cliente');
   const steps: Step[] = [];
   const add = (name: string, ok: boolean, evidence: string) => steps.push({ name, ok, evidence });
   const dig = (args: string[]) => cliente.exec([requireTool('dig'), ...args]);

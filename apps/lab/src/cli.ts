@@ -7,58 +7,26 @@
 //   sstt-lab check                           replay the lab report's exchanges and check them
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { certPaths, ConfigError, EXIT_CONFIG, parseCommandLine, type Scenario } from '@sstt/scenario';
+import { ConfigError, EXIT_CONFIG, parseCommandLine, type Scenario } from '@sstt/scenario';
 import { ipBinary, requireTool } from '@sstt/host';
 import { runCheck } from './check.ts';
-import { down, hostOf, LabError, labContext, requireRoot, up, type LabContext } from './lab.ts';
+import { hostOf } from './host.ts';
+import { down, labContext, requireRoot, up, type LabContext } from './lab.ts';
 import { readState, type LabState } from './state.ts';
-import { HOST_NAMES, type HostName } from './topology.ts';
+import { labTable } from './table.ts';
+import { MACHINES, type MachineName } from './topology.ts';
+import { LabError } from './wait.ts';
 
 const USAGE = `usage: sstt-lab [up] [--swanctl] [--no-ipsec] | down | exec <host> -- <command...> | shell <host> | capture | check
-hosts: ${HOST_NAMES.join(', ')}; --id and --config as for every sstt program`;
-
-function table(ctx: LabContext, state: LabState): string {
-  const { s, topo } = ctx;
-  const c = certPaths(s);
-  const u1 = s.users[0]!;
-  const u2 = s.users[1] ?? u1;
-  const rel = (f: string) => path.relative(process.cwd(), f) || f;
-  const p = s.listen.ports;
-  const ipsec =
-    state.ipsec === 'off'
-      ? 'off (--no-ipsec): the services travel in clear'
-      : `${state.variant === 'stroke' ? 'ipsec.conf (starter)' : 'swanctl.conf (vici)'}, ${state.ipsec === 'kernel' ? 'kernel ESP (IP protocol 50)' : 'kernel-libipsec: this kernel has no ESP, so ESP travels in UDP 4500'}`;
-  const runs: Record<HostName, string> = {
-    cliente: `resolv.conf: nameserver ${s.network.server}, search ${s.domain}`,
-    servidor: `DNS :${p.dns}, SMTP :${p.smtp}, submission :${p.submission}, POP3 :${p.pop3}, POP3S :${p.pop3s}, HTTP :${p.http}, HTTPS :${p.https}`,
-    exterior: 'a resolver for the names outside the domain (the DNS of servidor forwards there)',
-  };
-  const lines = [`sstt lab: ${s.domain} on one machine. IPsec: ${ipsec}`, '', `${'HOST'.padEnd(10)}${'ADDRESS'.padEnd(17)}WHAT RUNS THERE`];
-  for (const h of HOST_NAMES) lines.push(`${h.padEnd(10)}${topo.hosts[h].address.padEnd(17)}${runs[h]}`);
-  lines.push(
-    '',
-    'Try (as root):',
-    `  npx sstt-lab exec cliente -- dig www.${s.domain}`,
-    `  npx sstt-lab exec cliente -- curl --cacert ${rel(c.ca.cert)} --cert ${rel(c.client(u1.name).cert)} --key ${rel(c.client(u1.name).key)} https://www.${s.domain}/`,
-    `  npx sstt-lab exec cliente -- swaks --server smtp.${s.domain} --from ${u1.email} --to ${u2.email}`,
-    `  npx sstt-lab exec cliente -- curl -u ${u2.name}:${u2.password} pop3://pop.${s.domain}/`,
-    '  npx sstt-lab shell cliente',
-    `  npx sstt-lab capture          (${rel(topo.capture)})`,
-    "  npx sstt-lab check            (the lab report's exchanges, checked against the capture)",
-    '',
-    'Ctrl-C takes the lab down.',
-  );
-  return lines.join('\n');
-}
+hosts: ${MACHINES.join(', ')}; --id and --config as for every sstt program`;
 
 function labFlags(values: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(values).filter(([k]) => k === 'id' || k === 'config'));
 }
 
-function needHost(name: string | undefined): HostName {
-  if (!name || !(HOST_NAMES as readonly string[]).includes(name))
-    throw new LabError(`name a host: ${HOST_NAMES.join(', ')} (got ${JSON.stringify(name ?? '')})`);
-  return name as HostName;
+function needHost(name: string | undefined): MachineName {
+  if (!name || !(MACHINES as readonly string[]).includes(name)) throw new LabError(`name a host: ${MACHINES.join(', ')} (got ${JSON.stringify(name ?? '')})`);
+  return name as MachineName;
 }
 
 function needRunningLab(ctx: LabContext): LabState {
@@ -86,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
     case 'up': {
       requireRoot();
       const lab = await up(ctx, { ipsec: !values['no-ipsec'], variant: values.swanctl ? 'vici' : 'stroke', log: (l) => console.log(l) });
-      console.log(`\n${table(ctx, lab.state)}`);
+      console.log(`\n${labTable(ctx.s, ctx.topo, lab.state)}`);
       await new Promise<void>((resolve) => {
         for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(sig, () => resolve());
       });
@@ -107,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
       needRunningLab(ctx);
       const cmd = verb === 'shell' ? [process.env.SHELL || '/bin/bash'] : command;
       if (cmd.length === 0) throw new LabError('usage: sstt-lab exec <host> -- <command...>');
-      const r = spawnSync(ipBinary(), hostOf(ctx, host).argv(cmd), { stdio: 'inherit', env: process.env });
+      const r = spawnSync(ipBinary(), hostOf(ctx.topo, host).argv(cmd), { stdio: 'inherit', env: process.env });
       return r.status ?? 1;
     }
     case 'capture': {

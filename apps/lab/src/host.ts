@@ -1,24 +1,22 @@
-// One machine of the lab: a network namespace with its own host name (a UTS namespace) and its
-// own /etc/resolv.conf and /etc/hosts (/etc/netns/<ns>/, which `ip netns exec` mounts over /etc).
-// exec() runs a command there to completion, spawn() starts a daemon there (Mininet's Host.cmd
-// and Host.popen).
+// One host of the lab: a network namespace; a machine also has its own host name (a UTS
+// namespace) and its own /etc/resolv.conf and /etc/hosts (/etc/netns/<ns>/, which `ip netns exec`
+// mounts over /etc), and sees its mounts. exec() runs a command there to completion, spawn()
+// starts a daemon there (Mininet's Host.cmd and Host.popen).
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import fs from 'node:fs';
 import { ipBinary, nsExecArgv, run, type RunResult } from '@sstt/host';
-import type { LabHost } from './topology.ts';
+import type { HostName, LabHost, Topology } from './topology.ts';
 
 export class Host {
-  constructor(
-    readonly spec: LabHost,
-    /** Bind mounts every command on this host sees (strongSwan's /etc and /run files). */
-    private readonly binds: Array<[string, string]> = [],
-  ) {}
+  constructor(readonly spec: LabHost) {}
 
   get name(): string {
     return this.spec.name;
   }
 
   argv(cmd: string[]): string[] {
-    return nsExecArgv(this.spec.ns, cmd, { hostname: this.spec.name, binds: this.binds });
+    const binds = this.spec.mounts.filter((m) => fs.existsSync(m.source)).map((m): [string, string] => [m.source, m.target]);
+    return nsExecArgv(this.spec.ns, cmd, { ...(this.spec.kind === 'host' ? { hostname: this.spec.name } : {}), binds });
   }
 
   /** Runs a command on this host and collects what it printed. */
@@ -30,4 +28,8 @@ export class Host {
   spawn(cmd: string[], opts: { env?: NodeJS.ProcessEnv; stdio?: StdioOptions } = {}): ChildProcess {
     return spawn(ipBinary(), this.argv(cmd), { env: opts.env ?? process.env, stdio: opts.stdio ?? 'ignore' });
   }
+}
+
+export function hostOf(topo: Topology, name: HostName): Host {
+  return new Host(topo.hosts[name]);
 }

@@ -42,3 +42,35 @@ export function starttimeOf(pid: number): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * The state file of a lab being built, written after each thing it creates, so that a build
+ * that dies half-way leaves a record `down` can read.
+ */
+export class LabRecord {
+  constructor(
+    readonly file: string,
+    readonly state: LabState,
+  ) {
+    this.save();
+  }
+
+  save(): void {
+    writeState(this.file, this.state);
+  }
+
+  namespace(ns: string): void {
+    this.state.namespaces.push(ns);
+    this.save();
+  }
+
+  etcDir(dir: string): void {
+    this.state.etcDirs.push(dir);
+    this.save();
+  }
+
+  process(pid: number | undefined, what: string): void {
+    if (pid) this.state.processes.push({ pid, starttime: starttimeOf(pid) ?? '', what });
+    this.save();
+  }
+}

@@ -1,15 +1,16 @@
 // The lab on this machine, as a user runs it (as root, as CI does): up, the commands of the
 // table from cliente, the report's check, Ctrl-C; the same without IPsec, killed with SIGKILL and
-// cleaned by `down`; and once more with swanctl. After each: no namespace, /etc/netns directory,
-// process or state file of the lab is left.
+// cleaned by `down`; a domain that cannot listen, named at once; and once more with swanctl.
+// After each: no namespace, /etc/netns directory, process or state file of the lab is left.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renewCertificates, revokeCertificate } from '@sstt/pki';
-import { certPaths } from '@sstt/scenario';
-import { netnsList, requireTool, run, type Spawned, spawnWatched } from '@sstt/testkit';
+import { certPaths, SERVICE_TRANSPORTS, SERVICES } from '@sstt/scenario';
+import { netnsList, requireTool, run, type Spawned, spawnWatched, tempDir } from '@sstt/testkit';
 import { labContext } from '../src/lab.ts';
+import { machines } from '../src/topology.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const cli = path.join(here, '..', 'dist', 'cli.js');
@@ -47,6 +48,20 @@ async function decode(filter: string): Promise<string[]> {
   return r.stdout.split('\n').filter(Boolean);
 }
 
+/**
+ * The frames matching `filter` once dumpcap has written them. It hands frames to its file in
+ * batches (the kernel's capture ring gives them up by block, dumpcap flushes every half second),
+ * so frames of the last second may not be in the file yet: wait for them, within a bound.
+ */
+async function written(filter: string): Promise<string[]> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const found = await decode(filter);
+    if (found.length > 0 || Date.now() > deadline) return found;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 beforeAll(async () => {
   if (process.getuid?.() !== 0) throw new Error('the lab tests need root (network namespaces): run them as root, as CI does');
   if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: run npm run build (turbo builds it before this test)`);
@@ -76,7 +91,7 @@ describe('sstt-lab', () => {
     const u = await labUp();
     try {
       expect(u.output()).toMatch(/IPsec: ipsec\.conf \(starter\), (kernel ESP|kernel-libipsec)/);
-      for (const h of Object.values(topo.hosts)) expect(u.output()).toContain(`${h.name.padEnd(10)}${h.address}`);
+      for (const h of machines(topo)) expect(u.output()).toContain(`${h.name.padEnd(10)}${h.address}`);
       expect((await lab('exec', 'cliente', '--', 'hostname')).stdout).toBe('cliente\n');
       expect((await lab('exec', 'servidor', '--', 'hostname')).stdout).toBe('servidor\n');
       const dig = await lab('exec', 'cliente', '--', requireTool('dig'), '+short', `www.${s.domain}`);
@@ -151,7 +166,7 @@ describe('sstt-lab', () => {
     const u = await labUp('--no-ipsec');
     expect(u.output()).toContain('IPsec: off (--no-ipsec)');
     expect((await lab('exec', 'cliente', '--', requireTool('dig'), '+short', `www.${s.domain}`)).stdout).toBe(`${s.network.server}\n`);
-    const clear = await decode(`dns.qry.name=="www.${s.domain}" && ip.src==${s.network.client} && !esp`);
+    const clear = await written(`dns.qry.name=="www.${s.domain}" && ip.src==${s.network.client} && !esp`);
     expect(clear.length).toBeGreaterThan(0);
     expect(await decode('esp')).toEqual([]);
     u.child.kill('SIGKILL');
@@ -162,6 +177,25 @@ describe('sstt-lab', () => {
     expect(await leftOver()).toEqual([]);
     const twice = await lab('down');
     expect(twice.stdout).toContain('nothing to remove');
+  });
+
+  it('a service that cannot listen: up names every socket that never opened, at once, and leaves nothing', async () => {
+    // servidor's domain told to listen on an address servidor does not have: every app stops with
+    // a configuration error, so the supervisor ends, and the wait with it.
+    const tmp = tempDir('sstt-lab-');
+    try {
+      const config = path.join(tmp.dir, 'sstt.config.json');
+      const nowhere = '10.9.9.9';
+      fs.writeFileSync(config, JSON.stringify({ listen: nowhere }));
+      const r = await lab('up', '--no-ipsec', '--config', config);
+      const never = SERVICES.filter((x) => x !== 'console').flatMap((x) => SERVICE_TRANSPORTS[x].map((t) => `${x} (${t} ${nowhere}:${s.listen.ports[x]})`));
+      const log = path.relative(process.cwd(), path.join(topo.logDir, 'servidor.log'));
+      expect(r.stderr).toBe(`sstt-lab: servidor: npm run dev (lab profile): ended with exit code 2 before listening on ${never.join(', ')} (log: ${log})\n`);
+      expect(r.code).toBe(2);
+      expect(await leftOver()).toEqual([]);
+    } finally {
+      tmp.remove();
+    }
   });
 
   it("a revoked IPsec certificate keeps the tunnel down, with strongSwan's reason; nothing is left", async () => {
@@ -181,8 +215,8 @@ describe('sstt-lab', () => {
     try {
       expect(u.output()).toContain('IPsec: swanctl.conf (vici)');
       expect((await lab('exec', 'cliente', '--', requireTool('dig'), '+short', `www.${s.domain}`)).stdout).toBe(`${s.network.server}\n`);
-      expect((await decode(`esp && ip.src==${s.network.client}`)).length).toBeGreaterThan(0);
-      expect((await decode(`esp && ip.src==${s.network.server}`)).length).toBeGreaterThan(0);
+      expect((await written(`esp && ip.src==${s.network.client}`)).length).toBeGreaterThan(0);
+      expect((await written(`esp && ip.src==${s.network.server}`)).length).toBeGreaterThan(0);
     } finally {
       expect(await stopWithCtrlC(u)).toBeLessThan(10_000);
     }

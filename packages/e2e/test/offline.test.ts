@@ -3,11 +3,12 @@
 // namespace that has only loopback, traced with strace; no process of the tree may try to reach
 // any address outside 127.0.0.0/8 and ::1 (a connect or a send with an address, which is also how
 // a DNS lookup for a telemetry host would show). The namespace has no route out, so even a
-// failing run sends nothing anywhere.
+// failing run sends nothing anywhere. Ready means every app's sockets listen in that namespace.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { requireTool, tempDir } from '@sstt/testkit';
+import { loadScenario, presentApps, SERVICE_APP, SERVICES, serviceSockets } from '@sstt/scenario';
+import { inOtherNetns, requireTool, tempDir, waitForSockets } from '@sstt/testkit';
 import { privateEnv, sessionProcesses, spawnGroup } from './helpers.ts';
 
 const strace = requireTool('strace');
@@ -32,16 +33,13 @@ export function foreignAddresses(trace: string): string[] {
   return [...found].sort();
 }
 
-/** argv: `cmd` traced, in a fresh network namespace with only loopback up. */
+/**
+ * argv: `cmd` traced, in a fresh network namespace with only loopback up. strace runs inside it
+ * too, so the process spawned is in the namespace from its first instructions on: its socket
+ * tables are the namespace's.
+ */
 function tracedOffline(traceFile: string, cmd: string[]): string[] {
   return [
-    strace,
-    '-f',
-    '-qq',
-    '-e',
-    'trace=connect,sendto,sendmsg,sendmmsg',
-    '-o',
-    traceFile,
     unshare,
     '-n',
     'sh',
@@ -50,6 +48,13 @@ function tracedOffline(traceFile: string, cmd: string[]): string[] {
     '"$1" link set lo up && shift && exec "$@"',
     'offline',
     ip,
+    strace,
+    '-f',
+    '-qq',
+    '-e',
+    'trace=connect,sendto,sendmsg,sendmmsg',
+    '-o',
+    traceFile,
     ...cmd,
   ];
 }
@@ -78,7 +83,22 @@ describe('offline by default', () => {
     const [cmd, ...args] = tracedOffline(trace, ['npm', 'run', 'dev']);
     const dev = spawnGroup(cmd!, args, env);
     try {
-      for (const ready of [/web_sstt listening/, /dns listening/, /"service":"pop3s"/]) await dev.waitFor(ready, 90_000);
+      // Every socket of every app npm run dev starts, as the scenario of this environment declares them.
+      const s = loadScenario({ env });
+      const apps = presentApps(s);
+      const sockets = serviceSockets(
+        s,
+        SERVICES.filter((x) => apps.has(SERVICE_APP[x])),
+      );
+      await waitForSockets(sockets, {
+        what: 'npm run dev',
+        pidIn: () => inOtherNetns(dev.child.pid!),
+        timeoutMs: 90_000,
+        everyMs: 250,
+        gone: () => (dev.child.exitCode === null ? undefined : `ended with exit code ${dev.child.exitCode}`),
+      }).catch((err: Error) => {
+        throw new Error(`${err.message}; output:\n${dev.output().slice(-3000)}`);
+      });
       // turbo's telemetry went out a few seconds after start: give it the time to try.
       await new Promise((r) => setTimeout(r, 8_000));
     } finally {

@@ -33,6 +33,44 @@ const LABEL: Record<Service, string> = {
   console: 'Web console',
 };
 
+export type Transport = 'tcp' | 'udp';
+
+/** What each service listens on: DNS on UDP and TCP (RFC 1035 §4.2, RFC 7766), the others on TCP. */
+export const SERVICE_TRANSPORTS: Record<Service, readonly Transport[]> = {
+  dns: ['udp', 'tcp'],
+  hostdns: ['udp', 'tcp'],
+  smtp: ['tcp'],
+  submission: ['tcp'],
+  pop3: ['tcp'],
+  pop3s: ['tcp'],
+  http: ['tcp'],
+  https: ['tcp'],
+  console: ['tcp'],
+};
+
+/** One socket a service opens: what a readiness probe waits for, and what names it when it never opens. */
+export interface ServiceSocket {
+  service: Service;
+  transport: Transport;
+  address: string;
+  port: number;
+}
+
+/** Every socket the given services open in this scenario (each service on each of its transports). */
+export function serviceSockets(s: Scenario, services: readonly Service[] = SERVICES): ServiceSocket[] {
+  const all = services.flatMap((service) =>
+    SERVICE_TRANSPORTS[service].map((transport) => ({ service, transport, address: s.listen.address, port: s.listen.ports[service] })),
+  );
+  // One socket serves two services where their ports are the same (the lab's DNS is its host view).
+  const seen = new Set<string>();
+  return all.filter((k) => {
+    const key = `${k.transport} ${k.port}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 export interface ServiceRow {
   service: Service;
   app: AppName;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bannerText, certPaths, hostView, listenErrorMessage, loadScenario, maildirOf, serviceRows } from '../src/index.ts';
+import { bannerText, certPaths, hostView, listenErrorMessage, loadScenario, maildirOf, serviceRows, serviceSockets } from '../src/index.ts';
 
 const resolv = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-svc-')), 'resolv.conf');
 fs.writeFileSync(resolv, '');
@@ -63,6 +63,17 @@ describe('services', () => {
     expect(both).toBe(bannerText(s, new Set(apps)));
     const lab = loadScenario({ env: { SSTT_PROFILE: 'lab' }, resolvConfPath: resolv, flags: {} });
     expect(bannerText(lab, new Set(apps), { trusted: false, resolved: false })).toBe(bannerText(lab, new Set(apps)));
+  });
+
+  it('declares the sockets each service opens: DNS on UDP and TCP, the others on TCP, on the listen address', () => {
+    const a = s.listen.address;
+    expect(serviceSockets(s, ['dns', 'pop3s'])).toEqual([
+      { service: 'dns', transport: 'udp', address: a, port: s.listen.ports.dns },
+      { service: 'dns', transport: 'tcp', address: a, port: s.listen.ports.dns },
+      { service: 'pop3s', transport: 'tcp', address: a, port: s.listen.ports.pop3s },
+    ]);
+    // DNS and its host view each listen on UDP and TCP: one row each, two sockets each.
+    expect(serviceSockets(s)).toHaveLength(serviceRows(s).length + 2);
   });
 
   it('the banner shows only the apps that exist', () => {
