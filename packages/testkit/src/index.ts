@@ -6,3 +6,4 @@ export * from './servers.ts';
 export * from './raw.ts';
 export * from './fuzz.ts';
 export * from './logger.ts';
+export * from './mail-user.ts';
