@@ -4,7 +4,7 @@ import { ConfigError, loadScenario, parseCommandLine } from '@sstt/scenario';
 import { createLogger, ListenError, runApp } from '@sstt/runtime';
 import { createConsoleServer } from './server.ts';
 
-const log = createLogger({ name: 'console' });
+const log = createLogger({ name: 'console', level: process.env.SSTT_LOG_LEVEL, format: process.env.SSTT_LOG_FORMAT });
 
 runApp({
   app: 'sstt-console',

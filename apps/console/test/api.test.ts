@@ -3,8 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '@sstt/testkit';
-import { handToMailUser } from '@sstt/mail/test/dovecot-ref.ts';
+import { handToMailUser, run } from '@sstt/testkit';
 import { bigAttachment, drop, INLINE_IMAGE, MALFORMED, SCRIPT_HTML, SCRIPT_SUBJECT } from './hostile.ts';
 import { startWorld, type World } from './world.ts';
 
@@ -230,7 +229,7 @@ describe('Maildir files written by dovecot', () => {
     const u = w.s.users[0]!;
     const maildir = w.maildir(u.name);
     // Only the world's own temporary directory changes hands (never a directory above it).
-    handToMailUser(w.s, w.root);
+    handToMailUser(w.s.paths.mail, w.root);
     const conf = path.join(w.root, 'lda.conf');
     fs.writeFileSync(conf, `mail_location = maildir:${maildir}\nssl = no\nlog_path = ${path.join(path.dirname(maildir), 'lda.log')}\n`, { mode: 0o644 });
     // dovecot-lda delivers as the mailbox's owner (Debian's mail user), as exim's transport runs it.

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { initPki } from '@sstt/pki';
 import { certPaths } from '@sstt/scenario';
-import { createSmtpServer } from '@sstt/mail/src/smtp.ts';
+import { createSmtpServer } from '@sstt/mail';
 import { run, startServer } from '@sstt/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorld, type World } from './world.ts';
@@ -155,7 +155,13 @@ describe('TLS in the timeline', () => {
     await initPki(w.s);
     const p = certPaths(w.s);
     const smtps = await startServer(
-      createSmtpServer({ scenario: w.s, host: '127.0.0.1', port: 0, tls: { key: fs.readFileSync(p.server.key), cert: fs.readFileSync(p.server.cert) } }),
+      createSmtpServer({
+        scenario: w.s,
+        host: '127.0.0.1',
+        port: 0,
+        tls: { key: fs.readFileSync(p.server.key), cert: fs.readFileSync(p.server.cert) },
+        journal: w.journal,
+      }),
     );
     try {
       const [a, b] = w.s.users;

@@ -1,12 +1,10 @@
-// A small domain for the console's tests: a scenario on temporary directories, our SMTP,
-// submission and POP3 servers on 127.0.0.1 port 0 publishing to a journal, and the console on
+// A small domain for the console's tests: a scenario on temporary directories, our DNS, SMTP,
+// submission and POP3 servers on 127.0.0.1 port 0 publishing to one journal, and the console on
 // port 0 reading the same Maildirs and journal. Helpers call its API and wait (bounded).
 import path from 'node:path';
-import { createDnsServer } from '@sstt/dns/src/server.ts';
-import { openJournal, setJournal } from '@sstt/events';
-import { createPop3Server } from '@sstt/mail/src/pop3/server.ts';
-import { createMailAuth, dnsResolver, type MailAuth } from '@sstt/mail/src/mail-auth.ts';
-import { createSmtpServer } from '@sstt/mail/src/smtp.ts';
+import { createDnsServer } from '@sstt/dns';
+import { type Journal, openJournal } from '@sstt/events';
+import { createMailAuth, createPop3Server, createSmtpServer, dnsResolver, type MailAuth } from '@sstt/mail';
 import { mintDkimKey } from '@sstt/pki';
 import { certPaths, EVENT_PROTOCOLS, loadScenario, maildirOf, type Scenario } from '@sstt/scenario';
 import fs from 'node:fs';
@@ -21,6 +19,8 @@ export interface World {
   submission: Started;
   pop3: Started;
   dns: Started;
+  /** The journal the world's servers publish to (a server a test starts passes it to be seen too). */
+  journal: Journal;
   console: ConsoleHandle;
   /** What the console logged (its certificate jobs, its connection limits). */
   logs: MemoryLogger;
@@ -66,11 +66,10 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     for (const k of keyless.mail.auth.dkim) mintDkimKey(keyless, k);
   }
   const loaded = load();
+  const journal = openJournal({ dir: loaded.paths.events, app: 'mail', protocols: EVENT_PROTOCOLS, maxBytes: 1 << 22, flushMs: 30 });
   // The DNS server on port 0 (free for UDP and TCP); the console's dig asks the scenario's port.
-  const dns = await startServer(createDnsServer({ scenario: loaded, host: '127.0.0.1', port: 0 }));
+  const dns = await startServer(createDnsServer({ scenario: loaded, host: '127.0.0.1', port: 0, journal }));
   const s: Scenario = { ...loaded, listen: { ...loaded.listen, address: '127.0.0.1', ports: { ...loaded.listen.ports, dns: dns.port } } };
-  const journal = openJournal({ dir: s.paths.events, app: 'mail', protocols: EVENT_PROTOCOLS, maxBytes: 1 << 22, flushMs: 30 });
-  setJournal(journal);
   let auth: MailAuth | undefined;
   if (opts.mailAuth) {
     auth = createMailAuth({
@@ -83,9 +82,9 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     });
   }
   const withAuth = auth ? { auth } : {};
-  const smtp = await startServer(createSmtpServer({ scenario: s, host: '127.0.0.1', port: 0, ...withAuth }));
-  const submission = await startServer(createSmtpServer({ scenario: s, host: '127.0.0.1', port: submissionPort, submission: true, ...withAuth }));
-  const pop3 = await startServer(createPop3Server({ scenario: s, host: '127.0.0.1', port: 0 }));
+  const smtp = await startServer(createSmtpServer({ scenario: s, host: '127.0.0.1', port: 0, journal, ...withAuth }));
+  const submission = await startServer(createSmtpServer({ scenario: s, host: '127.0.0.1', port: submissionPort, submission: true, journal, ...withAuth }));
+  const pop3 = await startServer(createPop3Server({ scenario: s, host: '127.0.0.1', port: 0, journal }));
   const logs = memoryLogger();
   const console = createConsoleServer({ scenario: s, host: '127.0.0.1', port: 0, rescanMs: 300, uiDir: UI_DIR, log: logs.log });
   const started = await startServer(console);
@@ -97,6 +96,7 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     submission,
     pop3,
     dns,
+    journal,
     console,
     logs,
     base,
@@ -140,7 +140,6 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
     async close() {
       await started.close();
       await Promise.all([smtp.close(), submission.close(), pop3.close(), dns.close()]);
-      setJournal(undefined);
       await journal.close();
       t.remove();
     },

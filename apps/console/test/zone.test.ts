@@ -4,7 +4,7 @@
 // console's zone table lists are the same records under the same serial.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createDnsServer } from '@sstt/dns/src/server.ts';
+import { createDnsServer } from '@sstt/dns';
 import { bindZones } from '@sstt/infra';
 import { silentLogger } from '@sstt/runtime';
 import { recordText, scenarioZones, soaOf, type ResourceRecord } from '@sstt/scenario';

@@ -5,9 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadScenario } from '@sstt/scenario';
 import { runApp, silentLogger } from '@sstt/runtime';
-import { installJournal } from '@sstt/events';
+import { openAppJournal } from '@sstt/events';
 import { createDnsServer } from '../src/server.ts';
-import { udpTransport } from '../src/udp.ts';
+import { parseUdpTransport, udpTransport } from '../src/udp.ts';
 
 const [dir, portText] = process.argv.slice(2);
 if (!dir || !portText) {
@@ -27,15 +27,26 @@ const scenario = loadScenario({
   configFile: undefined,
 });
 const log = silentLogger();
-// The session journal the console reads, as main.ts installs it (SSTT_EVENTS=none: off).
-installJournal(scenario, 'dns');
+// The session journal the console reads, as main.ts opens it (SSTT_EVENTS=none: off).
+const journal = openAppJournal(scenario, 'dns');
+// SSTT_DNS_UDP=wrap|dgram (bench/run.sh's ours-wrap, ours-dgram), as main.ts reads it.
+const forced = parseUdpTransport(process.env.SSTT_DNS_UDP);
 await runApp({
   app: 'dns-bench',
   log,
   start: async () => {
-    const server = createDnsServer({ scenario, host: '127.0.0.1', port: Number(portText), zoneFiles, forwarders: [{ host: '127.0.0.1', port: 9 }], log });
+    const server = createDnsServer({
+      scenario,
+      host: '127.0.0.1',
+      port: Number(portText),
+      zoneFiles,
+      forwarders: [{ host: '127.0.0.1', port: 9 }],
+      log,
+      journal,
+      udpTransport: forced,
+    });
     await server.listen();
-    console.log(JSON.stringify({ udpTransport: udpTransport() }));
+    console.log(JSON.stringify({ udpTransport: udpTransport(forced) }));
     return [server];
   },
 });

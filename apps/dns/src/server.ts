@@ -12,8 +12,8 @@ import { createAcl } from './acl.ts';
 import { createForwarder, type Forwarder } from './forward.ts';
 import { createResponder, type Outcome, type Responder } from './responder.ts';
 import { scenarioZoneStore } from './scenario-zones.ts';
-import { bindUdp, udpTransport, type UdpEndpoint } from './udp.ts';
-import { tapDns } from '@sstt/events';
+import { bindUdp, udpTransport, type UdpEndpoint, type UdpTransport } from './udp.ts';
+import type { Journal } from '@sstt/events';
 import { ZoneFileError } from './zone/master-file.ts';
 import { createZoneStore, type ZoneStore } from './zone/store.ts';
 
@@ -69,6 +69,10 @@ export interface DnsServerOptions {
   /** Default scenario.dns.allowQuery. */
   allowQuery?: string[];
   log?: Logger;
+  /** The session journal each exchange is published to (the console's timeline); none: nothing is recorded. */
+  journal?: Journal;
+  /** The UDP transport to use when it is available (main.ts: SSTT_DNS_UDP); default the fastest (udp.ts). */
+  udpTransport?: UdpTransport;
   tcpIdleTimeoutMs?: number;
   maxTcpQueries?: number;
   maxTcpClients?: number;
@@ -92,6 +96,7 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
   const service: Service = view === 'host' ? 'hostdns' : 'dns';
   const forwarders = options.forwarders ?? (view === 'host' ? [] : s.dns.forwarders);
   const log = options.log ?? silentLogger();
+  const journal = options.journal;
   const host = options.host ?? s.listen.address;
   const wantedPort = options.port ?? s.listen.ports[service];
   const limits = s.dns.limits ?? {};
@@ -154,13 +159,13 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
   function onDatagram(msg: Buffer, address: string, port: number): Buffer | null {
     const out: Outcome = responder!.respond(msg, 'udp', address);
     if (!(out instanceof Promise)) {
-      if (out) tapDns('udp', address, port, out);
+      if (out) journal?.dns('udp', address, port, out);
       return out;
     }
     out.then(
       (b) => {
         if (!b || closing) return;
-        tapDns('udp', address, port, b);
+        journal?.dns('udp', address, port, b);
         udp?.send(b, port, address);
       },
       (err) => log.error({ err: String(err) }, 'answering a query failed'),
@@ -168,7 +173,7 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
     return null;
   }
 
-  const bindUdpHere = (port: number) => bindUdp(host, port, onDatagram, (err) => log.warn({ err: String(err) }, 'udp socket error'));
+  const bindUdpHere = (port: number) => bindUdp(host, port, onDatagram, (err) => log.warn({ err: String(err) }, 'udp socket error'), options.udpTransport);
 
   function bindTcp(port: number): Promise<net.Server> {
     return new Promise((resolve, reject) => {
@@ -191,6 +196,7 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
           idleMs: idleTimeout,
           maxQueries,
           log,
+          journal,
           onClose: () => sessions.delete(session),
         });
         sessions.add(session);
@@ -233,7 +239,7 @@ export function createDnsServer(options: DnsServerOptions): DnsServer {
       }
       store!.watch();
       const addresses = [udp.address(), tcp.address() as AddressInfo];
-      log.info({ view, udp: addresses[0], tcp: addresses[1], udpTransport: udpTransport() }, 'dns listening');
+      log.info({ view, udp: addresses[0], tcp: addresses[1], udpTransport: udpTransport(options.udpTransport) }, 'dns listening');
       return addresses;
     },
     async close() {
@@ -274,7 +280,7 @@ class TcpSession {
     private readonly socket: net.Socket,
     private readonly responder: Responder,
     private readonly slot: Slot,
-    private readonly opts: { idleMs: () => number; maxQueries: number; log: Logger; onClose: () => void },
+    private readonly opts: { idleMs: () => number; maxQueries: number; log: Logger; journal: Journal | undefined; onClose: () => void },
   ) {
     socket.on('data', (d: Buffer) => this.onData(d));
     // A client that goes away is not an error worth more than a debug line.
@@ -350,7 +356,7 @@ class TcpSession {
 
   private write(b: Buffer): void {
     if (this.state === 'closed' || this.socket.destroyed || !this.socket.writable) return;
-    tapDns('tcp', this.socket.remoteAddress, this.socket.remotePort, b.subarray(2));
+    this.opts.journal?.dns('tcp', this.socket.remoteAddress, this.socket.remotePort, b.subarray(2));
     this.socket.write(b);
   }
 

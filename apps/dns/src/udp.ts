@@ -5,7 +5,8 @@
 // - wrap: Node's own udp_wrap binding, the layer node:dgram is written on: one callback per
 //   datagram and one synchronous sendto per reply, without dgram's EventEmitter and lookup;
 // - dgram: node:dgram itself.
-// Each falls back to the next when it is not available; SSTT_DNS_UDP=batch|wrap|dgram forces one.
+// Each falls back to the next when it is not available; the server's `udpTransport` option (which
+// main.ts takes from SSTT_DNS_UDP=batch|wrap|dgram) forces one.
 import dgram from 'node:dgram';
 import net, { type AddressInfo } from 'node:net';
 import { available as batchAvailable, bindBatch, errnoError } from '@sstt/udp-batch';
@@ -24,9 +25,13 @@ export type OnDatagram = (msg: Buffer, address: string, port: number) => Buffer 
 
 export type UdpTransport = 'batch' | 'wrap' | 'dgram';
 
-/** The transport bindUdp will use: the forced one (SSTT_DNS_UDP) or the fastest available. */
-export function udpTransport(): UdpTransport {
-  const forced = process.env.SSTT_DNS_UDP;
+/** The transport a text names (main.ts reads SSTT_DNS_UDP), or undefined for anything else. */
+export function parseUdpTransport(text: string | undefined): UdpTransport | undefined {
+  return text === 'batch' || text === 'wrap' || text === 'dgram' ? text : undefined;
+}
+
+/** The transport bindUdp will use: the one asked for when it is available, else the fastest available. */
+export function udpTransport(forced?: UdpTransport): UdpTransport {
   if (forced === 'dgram') return 'dgram';
   if (forced !== 'wrap' && batchAvailable()) return 'batch';
   return binding() ? 'wrap' : 'dgram';
@@ -56,9 +61,12 @@ function binding(): UdpBinding | undefined {
   }
 }
 
-/** Binds a UDP endpoint; rejects with an ErrnoException (EADDRINUSE, EACCES...) like dgram. */
-export async function bindUdp(host: string, port: number, onDatagram: OnDatagram, onError: (err: Error) => void): Promise<UdpEndpoint> {
-  const transport = udpTransport();
+/**
+ * Binds a UDP endpoint on `forced` (when available) or the fastest transport; rejects with an
+ * ErrnoException (EADDRINUSE, EACCES...) like dgram.
+ */
+export async function bindUdp(host: string, port: number, onDatagram: OnDatagram, onError: (err: Error) => void, forced?: UdpTransport): Promise<UdpEndpoint> {
+  const transport = udpTransport(forced);
   if (transport === 'batch') return bindBatch(host, port, onDatagram, (err) => onError(err as Error));
   const b = transport === 'wrap' ? binding() : undefined;
   if (!b) return bindDgram(host, port, onDatagram, onError);

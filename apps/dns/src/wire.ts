@@ -103,7 +103,6 @@ export function typeFromText(text: string): number | undefined {
 }
 
 export const CLASS_IN = 1;
-export const CLASS_ANY = 255;
 
 /** Response codes (RFC 1035 §4.1.1; BADVERS is extended, RFC 6891 §6.1.3). */
 export const RCODE = {

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListenError } from '@sstt/runtime';
 import { rawTcp } from '@sstt/testkit';
 import { createDnsServer } from '../src/server.ts';
-import { udpTransport } from '../src/udp.ts';
-import { ask, encodeQuery, rcode, startDns, startStub, testScenario, type Ask } from './helpers.ts';
+import { parseUdpTransport, udpTransport, type UdpTransport } from '../src/udp.ts';
+import { ask, encodeQuery, memoryLogger, rcode, startDns, startStub, testScenario, type Ask } from './helpers.ts';
 
 const s = testScenario();
 const d = s.domain;
@@ -101,9 +101,10 @@ describe('listening', () => {
     await srv.close();
   });
 
-  it('UDP goes through the batching addon here; udp_wrap and node:dgram (SSTT_DNS_UDP) answer byte for byte the same', async () => {
-    const before = process.env.SSTT_DNS_UDP;
+  it('UDP goes through the batching addon here; udp_wrap and node:dgram (the udpTransport option) answer byte for byte the same', async () => {
     expect(udpTransport()).toBe('batch');
+    // main.ts's reading of SSTT_DNS_UDP: the three names, nothing else.
+    expect(['batch', 'wrap', 'dgram', 'fast', '', undefined].map(parseUdpTransport)).toEqual(['batch', 'wrap', 'dgram', undefined, undefined, undefined]);
     const stub = await startStub((name) =>
       name === 'far.example.test' ? { answers: [{ type: 'A', name, ttl: 60, class: 'IN', data: '10.7.7.7' }] } : undefined,
     );
@@ -114,11 +115,12 @@ describe('listening', () => {
       { name: `nonexistent.${d}`, edns: 4096 },
       { name: 'far.example.test' },
     ];
-    const answers = async (transport: 'batch' | 'wrap' | 'dgram') => {
-      process.env.SSTT_DNS_UDP = transport;
-      const srv = await startDns({ scenario: s, forwarders: [stub.endpoint] });
+    const answers = async (transport: UdpTransport) => {
+      const { log, lines } = memoryLogger();
+      const srv = await startDns({ scenario: s, forwarders: [stub.endpoint], udpTransport: transport, log });
       try {
-        expect(udpTransport()).toBe(transport);
+        // The server says which transport it bound.
+        expect(lines.find((l) => l.includes('dns listening'))).toContain(`"udpTransport":"${transport}"`);
         const raws: string[] = [];
         for (const q of queries) raws.push((await ask('udp', srv.port, q)).raw.toString('hex'));
         return raws;
@@ -132,8 +134,6 @@ describe('listening', () => {
       expect(await answers('wrap')).toEqual(batch);
       expect(await answers('dgram')).toEqual(batch);
     } finally {
-      if (before === undefined) delete process.env.SSTT_DNS_UDP;
-      else process.env.SSTT_DNS_UDP = before;
       await stub.close();
     }
   });

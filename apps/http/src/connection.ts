@@ -14,7 +14,8 @@ import { currentHttpDate } from './http-date.ts';
 import { combinedLine, labLine, type LabLogKind, type ServerLogs } from './log.ts';
 import { bodyFraming, ChunkedDecoder, parseRequestHead, type RequestHead } from './request.ts';
 import { errorPage, REASONS } from './status.ts';
-import { handleRequest, MAX_FORM_BODY, type Reply, type ServerContext } from './handler.ts';
+import type { ServerContext } from './context.ts';
+import { handleRequest, MAX_FORM_BODY, type Reply } from './handler.ts';
 
 export type ConnState = 'new' | 'active' | 'idle' | 'closed';
 
@@ -109,7 +110,7 @@ export class Connection {
   ) {
     this.remote = socket.remoteAddress?.replace(/^::ffff:/, '') ?? '-';
     this.peerSubject = tlsSocket ? subjectOf(tlsSocket) : undefined;
-    this.tap = tapSession(secure ? 'https' : 'http', socket);
+    this.tap = tapSession(ctx.journal, secure ? 'https' : 'http', socket);
     if (tlsSocket) this.tap.tls(tlsSocket);
     socket.setHandlers({
       data: (chunk) => this.onData(chunk),
@@ -249,7 +250,7 @@ export class Connection {
     const length = framing.kind === 'length' ? framing.length : 0;
     const hasBody = chunked || length > 0;
     const expects = head.headers.get('expect')?.toLowerCase() === '100-continue';
-    const reply = handleRequest(this, head, framing);
+    const reply = handleRequest(this.ctx, this, head, framing);
     if ('wantsBody' in reply) {
       // The handler reads the body (the form); it answers when the body is complete.
       // A client that waits for permission before sending it gets it (RFC 9110 §10.1.1).

@@ -1,40 +1,12 @@
 // What a request means: the gate every request passes (method, path, cookie) and then the file,
 // the form or an error. It returns a Reply; connection.ts writes it.
-import type { ConnectionLimiter, Logger } from '@sstt/runtime';
 import { AUTOCONFIG_PATHS } from '@sstt/scenario';
-import type { Connection } from './connection.ts';
-import { isOverLimit, readCounter, setCookieValue, type CookieRule } from './cookie.ts';
-import { parseRange, resolveTarget, INDEX_FILE, type FileEntry, type FileStore } from './files.ts';
+import type { ServerContext } from './context.ts';
+import { isOverLimit, readCounter, setCookieValue } from './cookie.ts';
+import { parseRange, resolveTarget, INDEX_FILE, type FileEntry } from './files.ts';
 import { parseHttpDate } from './http-date.ts';
-import type { ServerLogs } from './log.ts';
 import type { BodyFraming, RequestHead } from './request.ts';
 import { escapeHtml } from './status.ts';
-
-/** What the rest of the server shares with each connection. */
-export interface ServerContext {
-  files: FileStore;
-  logs: ServerLogs | undefined;
-  log: Logger;
-  serverName: string;
-  idleTimeoutMs: number;
-  /** The idle timeout as the Keep-Alive header states it, in whole seconds. */
-  keepAliveTimeoutS: number;
-  headerTimeoutMs: number;
-  /** The header and idle timeouts while the limiter says the server is under pressure. */
-  pressureHeaderTimeoutMs: number;
-  pressureIdleTimeoutMs: number;
-  /** The connection caps (server.ts): the pressure flag, and slots for shedding. */
-  limiter: ConnectionLimiter;
-  /** A response being sent must make progress (a chunk accepted by the client) within this. */
-  sendTimeoutMs: number;
-  maxRequests: number;
-  formEmail: string | undefined;
-  /** Thunderbird's autoconfig file for the domain (scenario autoconfigXml), served at AUTOCONFIG_PATHS. */
-  autoconfig: Buffer;
-  cookie: CookieRule;
-  closing: boolean;
-  onClosed(conn: Connection): void;
-}
 
 export interface Reply {
   status: number;
@@ -66,9 +38,16 @@ const CLIENT_MARKER_BUF = Buffer.from(CLIENT_MARKER);
 
 type Handled = Reply | { wantsBody: (body: Buffer) => Reply };
 
+/** What the gate needs to know of the connection a request came on. */
+export interface RequestPeer {
+  /** Over TLS (HTTPS). */
+  readonly secure: boolean;
+  /** The TLS client certificate's subject ("CN=..., O=..."), when there is one. */
+  readonly peerSubject: string | undefined;
+}
+
 /** The gate: checks in order, each with its status; the first that fails answers. */
-export function handleRequest(conn: Connection, head: RequestHead, framing: Exclude<BodyFraming, { kind: 'error' }>): Handled {
-  const ctx = conn.ctx;
+export function handleRequest(ctx: ServerContext, conn: RequestPeer, head: RequestHead, framing: Exclude<BodyFraming, { kind: 'error' }>): Handled {
   const method = head.method;
   const target = resolveTarget(head.target);
   const isForm = target.kind === 'ok' && target.relPath === FORM_PATH && ctx.formEmail !== undefined;
@@ -122,7 +101,7 @@ export function handleRequest(conn: Connection, head: RequestHead, framing: Excl
   }
 }
 
-function fileReply(conn: Connection, head: RequestHead, entry: FileEntry, cookieLine: string, noBody: boolean): Reply {
+function fileReply(conn: RequestPeer, head: RequestHead, entry: FileEntry, cookieLine: string, noBody: boolean): Reply {
   let body = entry.body;
   let etag = entry.etag;
   // Over HTTPS an HTML page may greet the client certificate's subject.

@@ -3,7 +3,7 @@
 // written the server certificate.
 import fs from 'node:fs';
 import path from 'node:path';
-import { installJournal } from '@sstt/events';
+import { openAppJournal } from '@sstt/events';
 import { createLogger, runApp } from '@sstt/runtime';
 import { certPaths, ConfigError, loadScenario, parseCommandLine } from '@sstt/scenario';
 import { createHttpServer, type HttpsOptions } from './server.ts';
@@ -31,7 +31,7 @@ function positiveInt(source: string, key: string, raw: unknown): number | undefi
   return Number(raw);
 }
 
-const log = createLogger({ name: 'http' });
+const log = createLogger({ name: 'http', level: process.env.SSTT_LOG_LEVEL, format: process.env.SSTT_LOG_FORMAT });
 
 await runApp({
   app: 'sstt-http',
@@ -51,7 +51,7 @@ await runApp({
       flags['http-port'] = portArg;
     }
     const scenario = loadScenario({ flags });
-    installJournal(scenario, 'http'); // the requests the console's timeline shows
+    const journal = openAppJournal(scenario, 'http'); // the requests the console's timeline shows
     const idle = positiveInt('command line', '--idle-timeout', values['idle-timeout']);
     const maxRequests = positiveInt('command line', '--max-requests', values['max-requests']);
     const headerTimeoutMs = positiveInt('command line', '--header-timeout', values['header-timeout']);
@@ -88,7 +88,10 @@ await runApp({
       ...(maxConnections ? { maxConnections } : {}),
       ...(cacheFileMax ? { cacheFileMax } : {}),
       ...(values['form-email'] ? { formEmail: values['form-email'] as string } : {}),
+      // SSTT_RAW_TCP=net puts the plain listener on node:net (runtime tcp.ts).
+      ...(process.env.SSTT_RAW_TCP === 'net' ? { transport: 'net' as const } : {}),
       log,
+      journal,
     });
     await server.listen();
     if (https) {

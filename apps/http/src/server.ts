@@ -1,4 +1,4 @@
-// web_sstt: the lab's hand-written HTTP/1.1 server on plain TCP (runtime's raw-tcp: Node's libuv
+// web_sstt: the lab's hand-written HTTP/1.1 server on plain TCP (runtime's listenTcp: Node's libuv
 // TCP handle used directly, node:net as the fallback) and node:tls for HTTPS with client
 // certificates. The factory returns `{ listen, close }` (STYLE.md §1); each accepted
 // connection becomes one Connection.
@@ -17,10 +17,11 @@ import {
   type TcpConnection,
   type TcpListener,
 } from '@sstt/runtime';
+import type { Journal } from '@sstt/events';
 import { autoconfigXml, type Scenario } from '@sstt/scenario';
 import { Connection } from './connection.ts';
+import type { OpenConnection, ServerContext } from './context.ts';
 import { FileStore } from './files.ts';
-import type { ServerContext } from './handler.ts';
 import { labLine, ServerLogs } from './log.ts';
 import { errorPage } from './status.ts';
 import { currentHttpDate } from './http-date.ts';
@@ -83,15 +84,17 @@ export interface HttpServerOptions {
   /** Where access.log and webserver.log go (default scenario.paths.logs); false: no log files. */
   logDir?: string | false;
   log?: Logger;
+  /** The session journal each connection's requests are published to (the console's timeline); none: nothing is recorded. */
+  journal?: Journal;
   /** Files up to this size (bytes) are served from memory (default files.ts CACHE_FILE_MAX). */
   cacheFileMax?: number;
   /** How long (ms) a cached file is trusted before it is checked again (default CACHE_VALIDATE_MS; 0: every request). */
   cacheValidateMs?: number;
   /**
    * Transport of the plain listener: 'raw' (Node's TCP handle directly, the default) or 'net'
-   * (node:net). Default from SSTT_RAW_TCP (=net forces node:net); raw falls back to net by itself.
+   * (node:net; main.ts: SSTT_RAW_TCP=net); raw falls back to net by itself.
    */
-  tcp?: 'raw' | 'net';
+  transport?: 'raw' | 'net';
 }
 
 export interface HttpServer {
@@ -133,7 +136,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     log,
   });
   const logDir = options.logDir ?? s.paths.logs;
-  const connections = new Set<Connection>();
+  const connections = new Set<OpenConnection>();
   /** Every accepted TCP socket of the TLS listener, including handshakes in progress and refused ones, for close(). */
   const sockets = new Set<net.Socket>();
   const track = (srv: net.Server) =>
@@ -179,6 +182,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     autoconfig: Buffer.from(autoconfigXml(s)),
     cookie: s.http.cookie,
     closing: false,
+    journal: options.journal,
     onClosed: (c) => connections.delete(c),
   };
 
@@ -262,7 +266,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
         host,
         port,
         backlog: 1024,
-        transport: options.tcp,
+        transport: options.transport,
         onConnection: (c) => acceptPlain(c),
         onError: (err) => log.error({ err }, 'http listener error'),
       });

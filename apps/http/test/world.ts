@@ -191,6 +191,8 @@ export async function createWorld(): Promise<World> {
         crl: fs.readFileSync(certs.paths.crl),
       },
       logDir,
+      // As main.ts does: SSTT_RAW_TCP=net runs the whole suite with node:net as the plain transport.
+      ...(process.env.SSTT_RAW_TCP === 'net' ? { transport: 'net' as const } : {}),
       ...overrides,
     } as HttpServerOptions;
     const handle = createHttpServer(options);
@@ -202,7 +204,7 @@ export async function createWorld(): Promise<World> {
     let twin: Awaited<ReturnType<typeof startServer>> | undefined;
     if (opts.net) {
       const netLogs = options.logDir === false ? false : `${options.logDir ?? logDir}-net`;
-      const twinHandle = createHttpServer({ ...options, https: undefined, tcp: 'net', logDir: netLogs });
+      const twinHandle = createHttpServer({ ...options, https: undefined, transport: 'net', logDir: netLogs });
       twin = await startServer(twinHandle);
       const port = twin.addresses[0]!.port;
       if (twinHandle.plainTransport() !== 'net') throw new Error('the net twin does not run on node:net');

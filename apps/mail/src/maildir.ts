@@ -179,11 +179,6 @@ class DirSyncer {
 
 const dirSyncer = new DirSyncer();
 
-/** Closes the cached directory descriptors (for servers shutting down and tests). */
-export function closeMaildirHandles(): void {
-  dirSyncer.closeAll();
-}
-
 /**
  * Turns bare LF into CRLF, keeping state across chunks (a CR at the end of one chunk followed
  * by LF at the start of the next is one line ending).

@@ -6,14 +6,14 @@ import type { AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import { certPaths, loadScenario, parseCommandLine, type Scenario, type Service } from '@sstt/scenario';
 import { createLogger, ListenError, runApp, type Closable } from '@sstt/runtime';
-import { installJournal } from '@sstt/events';
+import { openAppJournal } from '@sstt/events';
 import { AuthPenalty } from './auth-penalty.ts';
 import { cachingResolver, createMailAuth, dnsResolver, type DkimSigningKey, type MailAuth } from './mail-auth.ts';
 import { createSmtpServer } from './smtp.ts';
 import { createOutboundRunner } from './smtp-outbound.ts';
 import { createPop3Server } from './pop3/server.ts';
 
-const log = createLogger({ name: 'mail' });
+const log = createLogger({ name: 'mail', level: process.env.SSTT_LOG_LEVEL, format: process.env.SSTT_LOG_FORMAT });
 
 interface Listener {
   listen(): Promise<AddressInfo[]>;
@@ -77,7 +77,7 @@ runApp({
   start: async () => {
     const { values } = parseCommandLine(process.argv.slice(2));
     const s = loadScenario({ flags: values });
-    installJournal(s, 'mail'); // the sessions the console's timeline shows
+    const journal = openAppJournal(s, 'mail'); // the sessions the console's timeline shows
     const host = s.listen.address;
     const ports = s.listen.ports;
     const serverTls = readServerTls(s);
@@ -86,8 +86,10 @@ runApp({
     // One login penalty table for every listener: changing protocol does not reset it.
     const penalty = new AuthPenalty({ baseMs: s.mail.limits.authPenaltyMs, maxMs: s.mail.limits.authPenaltyMaxMs });
     const auth = mailAuthOf(s);
-    const shared = serverTls ? { tls: serverTls, penalty } : { penalty };
+    const shared = serverTls ? { tls: serverTls, penalty, journal } : { penalty, journal };
     const smtpShared = { ...shared, ...(auth ? { auth } : {}) };
+    // SSTT_RAW_TCP=net puts the plain POP3 listener on node:net (runtime tcp.ts).
+    const transport = process.env.SSTT_RAW_TCP === 'net' ? ('net' as const) : undefined;
 
     // One queue runner (smarthost forwarding) for both SMTP listeners.
     const outbound = createOutboundRunner(s, { log });
@@ -101,13 +103,13 @@ runApp({
       started,
     );
 
-    await listenAs('pop3', host, ports.pop3, createPop3Server({ scenario: s, host, port: ports.pop3, log, ...shared }), started);
+    await listenAs('pop3', host, ports.pop3, createPop3Server({ scenario: s, host, port: ports.pop3, log, transport, ...shared }), started);
     if (serverTls)
       await listenAs(
         'pop3s',
         host,
         ports.pop3s,
-        createPop3Server({ scenario: s, host, port: ports.pop3s, implicitTls: true, tls: serverTls, penalty, log }),
+        createPop3Server({ scenario: s, host, port: ports.pop3s, implicitTls: true, tls: serverTls, penalty, journal, log }),
         started,
       );
     return started;

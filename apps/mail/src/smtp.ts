@@ -16,7 +16,7 @@ import net, { type AddressInfo } from 'node:net';
 import type tls from 'node:tls';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import { maildirOf, type Scenario } from '@sstt/scenario';
-import { tapSession } from '@sstt/events';
+import { tapSession, type Journal } from '@sstt/events';
 import { ConnectionLimiter, silentLogger, type Logger } from '@sstt/runtime';
 import type { Readable } from 'node:stream';
 import { AuthPenalty } from './auth-penalty.ts';
@@ -56,6 +56,8 @@ export interface SmtpServerOptions {
    * Without it (tests, `mail.auth` off) nothing is signed or checked and messages stream to disk.
    */
   auth?: MailAuth;
+  /** The session journal each session's dialogue is published to (the console's timeline); none: nothing is recorded. */
+  journal?: Journal;
 }
 
 export interface SmtpServerHandle {
@@ -212,7 +214,7 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
       }
       const connection = new EximConnection(this, socket, socketOptions);
       connection.policy = policy;
-      connection.tap = tapSession(service, socket);
+      connection.tap = tapSession(options.journal, service, socket);
       limiter.add(connection);
       connection.onGone = () => limiter.delete(connection);
       this.connections.add(connection);

@@ -12,7 +12,7 @@
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createDnsServer } from '@sstt/dns/src/server.ts';
+import { createDnsServer } from '@sstt/dns';
 import { silentLogger } from '@sstt/runtime';
 import type { Scenario } from '@sstt/scenario';
 import { requireTool, run, startServer, tempDir, type RunResult } from '@sstt/testkit';

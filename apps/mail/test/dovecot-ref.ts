@@ -6,27 +6,13 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { maildirOf, type Scenario } from '@sstt/scenario';
-import { freePort, requireTool } from '@sstt/testkit';
-
-/** Debian's `mail` user: dovecot refuses uid 0 mailboxes (and uids below first_valid_uid). */
-export const MAIL_UID = 8;
+import { freePort, MAIL_UID, requireTool } from '@sstt/testkit';
 
 export interface Dovecot {
   port: number;
   /** dovecot's own log file. */
   log: string;
   stop(): Promise<void>;
-}
-
-/** Hands the scenario's Maildirs to the mail user and opens the path to them (temp dirs are 0700). */
-export function handToMailUser(s: Scenario, root: string): void {
-  fs.mkdirSync(s.paths.mail, { recursive: true });
-  for (let d = s.paths.mail; d.startsWith(root) && d !== '/'; d = path.dirname(d)) fs.chmodSync(d, 0o755);
-  const walk = (p: string) => {
-    fs.chownSync(p, MAIL_UID, MAIL_UID);
-    if (fs.statSync(p).isDirectory()) for (const n of fs.readdirSync(p)) walk(path.join(p, n));
-  };
-  walk(s.paths.mail);
 }
 
 /** Starts dovecot in the foreground with its files in `dir`; resolves once it accepts connections. */

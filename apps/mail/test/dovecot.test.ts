@@ -6,9 +6,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maildirOf } from '@sstt/scenario';
-import { requireTool, run, startServer, type Started } from '@sstt/testkit';
+import { handToMailUser, requireTool, run, startServer, type Started } from '@sstt/testkit';
 import { createPop3Server } from '../src/pop3/server.ts';
-import { handToMailUser, startDovecot, type Dovecot } from './dovecot-ref.ts';
+import { startDovecot, type Dovecot } from './dovecot-ref.ts';
 import { maildirFiles, startSmtp, testScenario, type TestWorld } from './helpers.ts';
 
 /** One POP3 session with Python's poplib: STAT, LIST, UIDL and every message (RETR). */
@@ -77,7 +77,7 @@ describe('dovecot reads what we deliver', () => {
     const ours = maildirFiles(maildir).map((f) => ({ size: fs.statSync(f).size, data: fs.readFileSync(f) }));
     expect(ours).toHaveLength(bodies.length);
 
-    handToMailUser(s, w.root);
+    handToMailUser(s.paths.mail, w.root);
     dove = await startDovecot(s, path.join(w.root, 'dovecot'));
     const dv = await poplibView(dove.port, user.name, user.password);
     expect(dv.stat[0]).toBe(ours.length);

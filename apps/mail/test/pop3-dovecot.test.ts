@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maildirOf } from '@sstt/scenario';
-import type { Started } from '@sstt/testkit';
-import { handToMailUser, startDovecot, type Dovecot } from './dovecot-ref.ts';
+import { handToMailUser, type Started } from '@sstt/testkit';
+import { startDovecot, type Dovecot } from './dovecot-ref.ts';
 import { listMaildir, Pop3Client, pop3Scenario, startPop3, writeMessage, type Pop3World } from './pop3-helpers.ts';
 
 let w: Pop3World;
@@ -50,7 +50,7 @@ const MESSAGES = [
 beforeAll(async () => {
   w = pop3Scenario();
   ours = await startPop3({ scenario: w.s });
-  handToMailUser(w.s, w.root);
+  handToMailUser(w.s.paths.mail, w.root);
   dovecot = await startDovecot(w.s, path.join(w.root, 'dv'));
 }, 60_000);
 
@@ -68,7 +68,7 @@ describe('dovecot and this server on the same Maildir', () => {
     });
     const a = await view(ours.port, u);
     expect(a.list).toHaveLength(MESSAGES.length);
-    handToMailUser(w.s, w.root);
+    handToMailUser(w.s.paths.mail, w.root);
     const b = await view(dovecot.port, u);
     expect(b).toEqual(a);
     // And after dovecot's session (its index now exists) we still agree.
@@ -81,7 +81,7 @@ describe('dovecot and this server on the same Maildir', () => {
     MESSAGES.forEach((m, i) => {
       writeMessage(w.s, u.name, m.content, { names: m.names, seconds: 1700000100 + i });
     });
-    handToMailUser(w.s, w.root);
+    handToMailUser(w.s.paths.mail, w.root);
     const b = await view(dovecot.port, u);
     expect(listMaildir(w.s, u.name, 'new')).toEqual([]);
     expect(fs.readFileSync(path.join(maildirOf(w.s, u.name), 'dovecot-uidlist'), 'utf8')).toMatch(/^3 V\d+ N5 G/);
@@ -98,7 +98,7 @@ describe('dovecot and this server on the same Maildir', () => {
     expect(a2.uidl.map((l) => l.split(' ')[1])).toEqual(
       [b.uidl[0], b.uidl[2], b.uidl[3]].map((l) => l!.split(' ')[1]).concat([expect.stringMatching(/^00000005/) as unknown as string]),
     );
-    handToMailUser(w.s, w.root);
+    handToMailUser(w.s.paths.mail, w.root);
     expect(await view(dovecot.port, u)).toEqual(a2);
 
     // And the other way round: dovecot deletes, then numbers a new message; we agree.
@@ -107,7 +107,7 @@ describe('dovecot and this server on the same Maildir', () => {
     expect(await d.client.cmd('DELE 1')).toBe('+OK Marked to be deleted.');
     expect(await d.client.cmd('QUIT')).toBe('+OK Logging out, messages deleted.');
     writeMessage(w.s, u.name, 'Subject: even later\n\nlf\n', { names: '', seconds: 1700000300 });
-    handToMailUser(w.s, w.root);
+    handToMailUser(w.s.paths.mail, w.root);
     const b3 = await view(dovecot.port, u);
     expect(b3.list).toHaveLength(4);
     expect(await view(ours.port, u)).toEqual(b3);

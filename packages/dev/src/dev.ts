@@ -10,7 +10,7 @@ import { createLogger } from '@sstt/runtime';
 import { bannerText, certPaths, ConfigError, EXIT_CONFIG, loadScenario, parseCommandLine, presentApps, type Scenario } from '@sstt/scenario';
 import { supervise, watchAncestors } from './supervisor.ts';
 
-const log = createLogger({ name: 'dev' });
+const log = createLogger({ name: 'dev', level: process.env.SSTT_LOG_LEVEL, format: process.env.SSTT_LOG_FORMAT });
 
 async function certificates(s: Scenario): Promise<void> {
   if (pkiIsCurrent(s)) {

@@ -242,34 +242,21 @@ export function openJournal(opts: JournalOptions): Journal {
   };
 }
 
-// ---- the process's journal ----
-// The protocol servers are deep inside each app; rather than thread a handle through every
-// constructor, the app's main.ts installs its journal once and the servers reach it here.
-// Until one is installed (tests of a single server, one-shot commands) every call is a no-op.
+// ---- a journal on a server's handle ----
+// A protocol server is given its journal as an option by the app's main.ts (or by a test) and
+// keeps it on its handle, so two servers in one process record each to their own journal.
+// Without one (tests of a single server, one-shot commands) every connection gets NOOP_TAP.
 
-let current: Journal | undefined;
-
-/** Installs the journal the servers of this process publish to (undefined: none). */
-export function setJournal(j: Journal | undefined): void {
-  current = j;
-}
-
-/** A tap for a new connection of protocol `p` (the no-op tap when no journal or `p` is off). */
+/** A tap for a new connection of protocol `p` (the no-op tap without a journal or when `p` is off). */
 export function tapSession(
+  journal: Journal | undefined,
   p: EventProtocol,
   socket: { remoteAddress?: string | undefined; remotePort?: number | undefined; localAddress?: string | undefined; localPort?: number | undefined },
 ): SessionTap {
-  return current ? current.session(p, socket, socket) : NOOP_TAP;
+  return journal ? journal.session(p, socket, socket) : NOOP_TAP;
 }
 
-/** Publishes one DNS exchange. */
-export function tapDns(tr: 'udp' | 'tcp', address: string | undefined, port: number | undefined, message: Uint8Array, isQuery = false): void {
-  current?.dns(tr, address, port, message, isQuery);
-}
-
-/** Opens the journal of an app as the scenario configures it and installs it for this process. */
-export function installJournal(s: { paths: { events: string }; console: { events: readonly EventProtocol[]; journalBytes: number } }, app: string): Journal {
-  const j = openJournal({ dir: s.paths.events, app, protocols: s.console.events, maxBytes: s.console.journalBytes });
-  setJournal(j);
-  return j;
+/** Opens the journal of an app as the scenario configures it (paths.events, console.events, console.journalBytes). */
+export function openAppJournal(s: { paths: { events: string }; console: { events: readonly EventProtocol[]; journalBytes: number } }, app: string): Journal {
+  return openJournal({ dir: s.paths.events, app, protocols: s.console.events, maxBytes: s.console.journalBytes });
 }

@@ -97,3 +97,10 @@ export function followJournal(dir: string, onEvent: (e: JournalEvent) => void, o
   timer.unref();
   return { poll, close: () => clearInterval(timer) };
 }
+
+/** The events in the journal files of `dir` now, oldest first (one poll of a follower): for scripts and tests. */
+export function readJournal(dir: string): JournalEvent[] {
+  const events: JournalEvent[] = [];
+  followJournal(dir, (e) => events.push(e)).close();
+  return events;
+}

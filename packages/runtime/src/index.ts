@@ -1,5 +1,7 @@
 export * from './logger.ts';
 export * from './main.ts';
-export * from './raw-tcp.ts';
+export * from './tcp.ts';
+export { errnoException, rawTcpBindings, WRITE_HIGH_WATER_MARK } from './raw-tcp.ts';
+export { wrapSocket } from './net-tcp.ts';
 export * from './tls-profile.ts';
 export * from './connection-limits.ts';

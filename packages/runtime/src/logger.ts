@@ -7,17 +7,19 @@ export type { Logger };
 export interface LoggerOptions {
   /** The app or component, e.g. "dns". */
   name: string;
-  level?: string;
-  /** Force pretty (true) or JSON (false) output; default: SSTT_LOG_FORMAT, else pretty when stdout is a TTY. */
-  pretty?: boolean;
+  /** A pino level (main.ts: SSTT_LOG_LEVEL); default info. */
+  level?: string | undefined;
+  /**
+   * 'pretty' or 'json' (main.ts: SSTT_LOG_FORMAT); anything else: pretty when stdout is a TTY.
+   * Under turbo an app's stdout is a pipe even when the user watches a terminal, so the apps'
+   * `dev` scripts ask for pretty output with SSTT_LOG_FORMAT=pretty.
+   */
+  format?: string | undefined;
 }
 
 export function createLogger(opts: LoggerOptions): Logger {
-  const level = opts.level ?? process.env.SSTT_LOG_LEVEL ?? 'info';
-  // Under turbo an app's stdout is a pipe even when the user watches a terminal, so the apps'
-  // `dev` scripts ask for pretty output with SSTT_LOG_FORMAT=pretty (json forces JSON lines).
-  const format = process.env.SSTT_LOG_FORMAT;
-  const pretty = opts.pretty ?? (format === 'pretty' ? true : format === 'json' ? false : Boolean(process.stdout.isTTY));
+  const level = opts.level ?? 'info';
+  const pretty = opts.format === 'pretty' ? true : opts.format === 'json' ? false : Boolean(process.stdout.isTTY);
   if (!pretty) return pino({ name: opts.name, level });
   // pino-pretty as a synchronous stream in this thread, not as a pino transport: a transport runs
   // in a worker thread (a second V8 isolate, ~10 MB per app) for output a person reads anyway.

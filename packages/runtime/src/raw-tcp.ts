@@ -1,96 +1,24 @@
-// A TCP listener whose connections skip net.Socket. A server written on net.Socket receives every
-// chunk through the stream machinery (onStreamRead → Readable.push → 'data') and sends every
-// buffer through Writable.write (state, callbacks, 'drain' bookkeeping): several microseconds
-// per request that Node's own node:http avoids, its C++ parser reading the libuv handle directly.
-// Here the libuv handle that net.Socket is written on (Node's tcp_wrap/stream_wrap bindings) is
-// used as it is: one callback per read, one synchronous writeBuffer/writev per response
-// (zero-copy: libuv writes straight from the Buffer, queuing it only when the kernel is full).
+// The raw transport: TCP connections on the libuv handle that net.Socket is written on, without
+// net.Socket. A server written on net.Socket receives every chunk through the stream machinery
+// (onStreamRead → Readable.push → 'data') and sends every buffer through Writable.write (state,
+// callbacks, 'drain' bookkeeping): several microseconds per request that Node's own node:http
+// avoids, its C++ parser reading the libuv handle directly. Here Node's tcp_wrap/stream_wrap
+// bindings are used as they are: one callback per read, one synchronous writeBuffer/writev per
+// response (zero-copy: libuv writes straight from the Buffer, queuing it only when the kernel is
+// full).
 //
-// The contract followed is Node 20's lib/net.js and lib/internal/stream_base_commons.js:
-// `new TCP(SERVER)`, bind/bind6 + listen returning a negative errno, `onconnection(err, handle)`,
-// `handle.onread` with the byte count (or error, UV_EOF) in `streamBaseState[kReadBytesOrError]`,
-// writes through a `WriteWrap` whose `oncomplete(status)` runs only when
-// `streamBaseState[kLastWriteWasAsync]` says the write was queued, `shutdown(ShutdownWrap)`.
-//
-// The same interface is offered over node:net (and node:tls sockets, through `wrapSocket`), which
-// is the fallback when the bindings are missing or do not look as expected, and which
-// SSTT_RAW_TCP=net (or `transport: 'net'`) forces. (SSTT_RAW_TCP_READ=alloc, for measurements
-// only, makes raw connections read into a fresh buffer per read instead of the shared one.)
+// This is the part built on Node internals (process.binding), kept apart because it is the one
+// a Node release can break. The contract followed is Node 20's lib/net.js and
+// lib/internal/stream_base_commons.js: `new TCP(SERVER)`, bind/bind6 + listen returning a
+// negative errno, `onconnection(err, handle)`, `handle.onread` with the byte count (or error,
+// UV_EOF) in `streamBaseState[kReadBytesOrError]`, writes through a `WriteWrap` whose
+// `oncomplete(status)` runs only when `streamBaseState[kLastWriteWasAsync]` says the write was
+// queued, `shutdown(ShutdownWrap)`. rawTcpBindings() probes all of it first; when anything is
+// missing or not as expected, listenTcp (tcp.ts) uses node:net (net-tcp.ts) instead, and CI runs
+// the suites on Node 20, 22 and 24.
 import net, { type AddressInfo } from 'node:net';
 import util from 'node:util';
-
-/** One accepted connection, raw or over net.Socket: the part of a socket a protocol server needs. */
-export interface TcpConnection {
-  /** Which transport carries it. */
-  readonly transport: 'raw' | 'net';
-  readonly remoteAddress: string | undefined;
-  readonly remotePort: number | undefined;
-  readonly localAddress: string | undefined;
-  readonly localPort: number | undefined;
-  /** Bytes handed to write()/writev() that the kernel has not taken yet. */
-  readonly writableLength: number;
-  /** destroy() was called or the connection closed. */
-  readonly destroyed: boolean;
-  /**
-   * Starts delivering events. `data` chunks are the caller's to keep. Reading starts here, so
-   * nothing is lost between the accept and this call.
-   */
-  setHandlers(handlers: TcpHandlers): void;
-  /** Sends a buffer (or a latin1 string). Returns false once more than the high-water mark waits. */
-  write(data: Buffer | string, cb?: WriteCallback): boolean;
-  /** Sends several buffers in one system call when the kernel takes them. */
-  writev(chunks: Buffer[], cb?: WriteCallback): boolean;
-  /** Calls `cb` once, when everything written so far has been taken by the kernel. */
-  onDrain(cb: () => void): void;
-  /** Stops reading (backpressure on the client); resume() starts again. */
-  pause(): void;
-  resume(): void;
-  /** Half-close: FIN after the pending writes. Reading goes on until the peer's FIN. */
-  end(): void;
-  /** Closes now; pending writes are dropped. `close` follows (asynchronously). */
-  destroy(err?: Error): void;
-  setNoDelay(on: boolean): void;
-}
-
-/**
- * Write callbacks get null or the error; they may run synchronously (the kernel took the bytes
- * at once), so a callback must not assume it runs after write() returned.
- */
-export type WriteCallback = (err: Error | null) => void;
-
-export interface TcpHandlers {
-  data(chunk: Buffer): void;
-  /** The peer sent FIN. The connection stays writable (half-open) until end() or destroy(). */
-  end(): void;
-  /** A read or write failed (ECONNRESET, EPIPE...): `close` follows. */
-  error(err: NodeJS.ErrnoException): void;
-  /** The connection is gone (after both FINs, or destroy()). Called once. */
-  close(): void;
-}
-
-export interface TcpListenOptions {
-  host: string;
-  port: number;
-  backlog?: number;
-  /** TCP_NODELAY on accepted connections (default true). */
-  noDelay?: boolean;
-  /** 'raw' (default when available), 'net' forces node:net; default from SSTT_RAW_TCP. */
-  transport?: 'raw' | 'net';
-  onConnection(conn: TcpConnection): void;
-  /** Accept failures (EMFILE...): the listener keeps listening. */
-  onError?(err: NodeJS.ErrnoException): void;
-  /** Environment to read SSTT_RAW_TCP from (default process.env). */
-  env?: NodeJS.ProcessEnv;
-}
-
-export interface TcpListener {
-  readonly transport: 'raw' | 'net';
-  address(): AddressInfo;
-  /** Open connections (for a forced close). */
-  connections(): Iterable<TcpConnection>;
-  /** Stops accepting; resolves once every connection has closed too (like net.Server.close). */
-  close(): Promise<void>;
-}
+import type { TcpConnection, TcpHandlers, TcpListener, TcpListenOptions, WriteCallback } from './tcp.ts';
 
 /** Over this many bytes waiting, write() returns false (net.Socket's default high-water mark). */
 export const WRITE_HIGH_WATER_MARK = 16 * 1024;
@@ -220,12 +148,6 @@ export function errnoException(errno: number, syscall: string, address?: string,
   return err;
 }
 
-/** Which transport a listener will use given the options and the environment. */
-export function chosenTransport(transport: 'raw' | 'net' | undefined, env: NodeJS.ProcessEnv = process.env): 'raw' | 'net' {
-  const want = transport ?? (env.SSTT_RAW_TCP === 'net' ? 'net' : 'raw');
-  return want === 'raw' && rawTcpBindings() ? 'raw' : 'net';
-}
-
 // ---- raw connections ------------------------------------------------------------------------
 
 const NOOP_HANDLERS: TcpHandlers = { data() {}, end() {}, error() {}, close() {} };
@@ -266,7 +188,7 @@ class RawConnection implements TcpConnection {
     handle.onread = (ab) => {
       this.onRead(ab);
     };
-    if (typeof handle.useUserBuffer === 'function' && process.env.SSTT_RAW_TCP_READ !== 'alloc') {
+    if (typeof handle.useUserBuffer === 'function') {
       readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_SIZE);
       handle.useUserBuffer(readBuffer);
       this.userBuffer = readBuffer;
@@ -534,146 +456,25 @@ class RawListener implements TcpListener {
   }
 }
 
-// ---- over node:net --------------------------------------------------------------------------
-
-class SocketConnection implements TcpConnection {
-  readonly transport = 'net' as const;
-  constructor(readonly socket: net.Socket) {}
-  get remoteAddress() {
-    return this.socket.remoteAddress;
-  }
-  get remotePort() {
-    return this.socket.remotePort;
-  }
-  get localAddress() {
-    return this.socket.localAddress;
-  }
-  get localPort() {
-    return this.socket.localPort;
-  }
-  get writableLength() {
-    return this.socket.writableLength;
-  }
-  get destroyed() {
-    return this.socket.destroyed;
-  }
-  setHandlers(h: TcpHandlers): void {
-    const s = this.socket;
-    s.on('data', h.data);
-    s.on('end', h.end);
-    s.on('error', h.error);
-    s.on('close', () => h.close());
-  }
-  write(data: Buffer | string, cb?: WriteCallback): boolean {
-    return typeof data === 'string' ? this.socket.write(data, 'latin1', cb && ((e) => cb(e ?? null))) : this.socket.write(data, cb && ((e) => cb(e ?? null)));
-  }
-  writev(chunks: Buffer[], cb?: WriteCallback): boolean {
-    const s = this.socket;
-    if (chunks.length === 1) return this.write(chunks[0]!, cb);
-    s.cork();
-    let ok = true;
-    for (let i = 0; i < chunks.length; i++) ok = i === chunks.length - 1 ? s.write(chunks[i]!, cb && ((e) => cb(e ?? null))) : s.write(chunks[i]!);
-    s.uncork();
-    return ok;
-  }
-  onDrain(cb: () => void): void {
-    if (this.socket.writableLength === 0 && !this.socket.writableNeedDrain) queueMicrotask(() => !this.socket.destroyed && cb());
-    else this.socket.once('drain', cb);
-  }
-  pause(): void {
-    this.socket.pause();
-  }
-  resume(): void {
-    this.socket.resume();
-  }
-  end(): void {
-    this.socket.end();
-  }
-  destroy(err?: Error): void {
-    this.socket.destroy(err);
-  }
-  setNoDelay(on: boolean): void {
-    this.socket.setNoDelay(on);
-  }
-}
-
 /**
- * The TcpConnection interface over a net.Socket or tls.TLSSocket (created with
- * `allowHalfOpen: true`, so that end() and the peer's FIN behave as on the raw transport).
+ * A raw listener on host:port (an IP literal), or undefined when the bindings are missing or
+ * refuse the handle (the caller then uses node:net). Throws net's ErrnoException on a bind or
+ * listen failure.
  */
-export function wrapSocket(socket: net.Socket): TcpConnection {
-  return new SocketConnection(socket);
-}
-
-class NetListener implements TcpListener {
-  readonly transport = 'net' as const;
-  private readonly conns = new Set<SocketConnection>();
-  private closing: Promise<void> | undefined;
-  constructor(
-    private readonly server: net.Server,
-    onConnection: (c: TcpConnection) => void,
-  ) {
-    server.on('connection', (sock: net.Socket) => {
-      const c = new SocketConnection(sock);
-      this.conns.add(c);
-      sock.once('close', () => {
-        this.conns.delete(c);
-        if (this.conns.size === 0) this.allGone?.();
-      });
-      onConnection(c);
-    });
-  }
-  address(): AddressInfo {
-    return this.server.address() as AddressInfo;
-  }
-  connections(): Iterable<TcpConnection> {
-    return this.conns;
-  }
-  private allGone: (() => void) | undefined;
-  /** Like the raw listener: resolves once the sockets' 'close' events have come too. */
-  close(): Promise<void> {
-    this.closing ??= new Promise<void>((resolve) =>
-      this.server.close(() => {
-        if (this.conns.size === 0) resolve();
-        else this.allGone = resolve;
-      }),
-    );
-    return this.closing;
-  }
-}
-
-function listenNet(opts: TcpListenOptions): Promise<TcpListener> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer({ allowHalfOpen: true, noDelay: opts.noDelay ?? true });
-    const listener = new NetListener(server, opts.onConnection);
-    const onError = (err: NodeJS.ErrnoException) => reject(err);
-    server.once('error', onError);
-    server.listen({ host: opts.host, port: opts.port, backlog: opts.backlog ?? 511 }, () => {
-      server.off('error', onError);
-      server.on('error', (err: NodeJS.ErrnoException) => opts.onError?.(err));
-      resolve(listener);
-    });
-  });
-}
-
-/**
- * Listens on host:port (an IP literal for the raw transport; a name falls back to node:net).
- * Rejects with net's ErrnoException (EADDRINUSE, EACCES, EADDRNOTAVAIL) on failure.
- */
-export async function listenTcp(opts: TcpListenOptions): Promise<TcpListener> {
-  const b = chosenTransport(opts.transport, opts.env) === 'raw' && net.isIP(opts.host) ? rawTcpBindings() : undefined;
-  if (!b) return listenNet(opts);
+export function listenRaw(opts: TcpListenOptions): TcpListener | undefined {
+  const b = rawTcpBindings();
+  if (!b) return undefined;
   let handle: RawHandle;
   try {
     handle = new b.TCP(b.SERVER);
   } catch {
-    return listenNet(opts);
+    return undefined;
   }
   const v6 = net.isIPv6(opts.host);
   let err = v6 ? handle.bind6(opts.host, opts.port, 0) : handle.bind(opts.host, opts.port);
   if (typeof err !== 'number') {
     handle.close();
-    return listenNet(opts);
+    return undefined;
   }
   if (err === 0) err = handle.listen(opts.backlog ?? 511);
   if (err) {

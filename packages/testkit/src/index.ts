@@ -8,3 +8,4 @@ export * from './fuzz.ts';
 export * from './logger.ts';
 export * from './sandbox.ts';
 export * from './chromium.ts';
+export * from './mail-user.ts';

@@ -1,7 +1,7 @@
 // The POP3 server factory (STYLE §1): one listener, plain (with STLS when TLS is configured) or
 // implicit TLS (RFC 8314 §3.3, the POP3S port); one Pop3Session per connection; graceful close.
 // The plain listener runs on @sstt/runtime's raw TCP transport (libuv's handle without
-// net.Socket's stream machinery: bench/RESULTS-pop3.md), node:net when SSTT_RAW_TCP=net.
+// net.Socket's stream machinery: bench/RESULTS-pop3.md), node:net with `transport: 'net'`.
 import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
@@ -15,6 +15,7 @@ import {
   type TcpConnection,
   type TcpListener,
 } from '@sstt/runtime';
+import type { Journal } from '@sstt/events';
 import type { Scenario } from '@sstt/scenario';
 import { AuthPenalty } from '../auth-penalty.ts';
 import { mailTlsOptions } from '../tls.ts';
@@ -42,8 +43,10 @@ export interface Pop3ServerOptions extends Partial<Pop3Limits> {
   plaintextAuth?: boolean;
   /** Login penalties; share one between the mail listeners. Default: its own, from scenario.mail.limits. */
   penalty?: AuthPenalty;
-  /** Plain listener's transport: 'raw' (default when available) or 'net'; default from SSTT_RAW_TCP. */
+  /** Plain listener's transport: 'raw' (default when available) or 'net' (main.ts: SSTT_RAW_TCP=net). */
   transport?: 'raw' | 'net';
+  /** The session journal each session's dialogue is published to (the console's timeline); none: nothing is recorded. */
+  journal?: Journal;
 }
 
 export interface Pop3Server {
@@ -74,6 +77,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     plaintextAuth: options.plaintextAuth ?? scenario.mail.plaintextAuth,
     closing: false,
     penalty: options.penalty ?? new AuthPenalty({ baseMs: scenario.mail.limits.authPenaltyMs, maxMs: scenario.mail.limits.authPenaltyMaxMs }),
+    journal: options.journal,
   };
   const sessions = new Set<Pop3Session>();
   const limiter = new ConnectionLimiter({ ...scenario.mail.limits, idleTimeoutMs: limits.idleTimeoutMs, service: implicitTls ? 'pop3s' : 'pop3', log });

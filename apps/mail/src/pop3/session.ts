@@ -7,7 +7,7 @@ import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { wrapSocket, type Logger, type Phase, type ShedReason, type TcpConnection } from '@sstt/runtime';
 import type { Scenario, User } from '@sstt/scenario';
-import { tapSession, type SessionTap } from '@sstt/events';
+import { tapSession, type Journal, type SessionTap } from '@sstt/events';
 import type { AuthPenalty } from '../auth-penalty.ts';
 import { dispatch } from './commands.ts';
 import { LineReader } from './line-reader.ts';
@@ -29,6 +29,8 @@ export interface ServerContext {
   closing: boolean;
   /** Login penalties (shared with the other mail listeners). */
   penalty: AuthPenalty;
+  /** The session journal (the console's timeline); none: nothing is recorded. */
+  journal: Journal | undefined;
 }
 
 const OVERFLOW = Symbol('overflow');
@@ -98,7 +100,7 @@ export class Pop3Session {
     this.transport = conn;
     this.secure = secure;
     this.remoteAddress = conn.remoteAddress ?? 'unknown';
-    this.tap = tapSession(secure ? 'pop3s' : 'pop3', conn);
+    this.tap = tapSession(ctx.journal, secure ? 'pop3s' : 'pop3', conn);
     // POP3S: the handshake was done before the session began (wrapSocket keeps the TLS socket).
     const tlsSocket = (conn as { socket?: unknown }).socket;
     if (tlsSocket instanceof tls.TLSSocket) this.tap.tls(tlsSocket);

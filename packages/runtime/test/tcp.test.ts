@@ -1,10 +1,11 @@
-// raw-tcp.ts: the same contract over the raw libuv TCP handle and over node:net, checked with
-// real sockets on the loopback: delivery, ordering, half-close, backpressure, pause/resume,
-// resets, close bookkeeping and listen errors.
+// tcp.ts: the same contract over the raw libuv TCP handle (raw-tcp.ts) and over node:net
+// (net-tcp.ts), checked with real sockets on the loopback: delivery, ordering, half-close,
+// backpressure, pause/resume, resets, close bookkeeping and listen errors.
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ListenError } from '../src/main.ts';
-import { chosenTransport, listenTcp, rawTcpBindings, type TcpConnection, type TcpHandlers, type TcpListener } from '../src/raw-tcp.ts';
+import { rawTcpBindings } from '../src/raw-tcp.ts';
+import { chosenTransport, listenTcp, type TcpConnection, type TcpHandlers, type TcpListener } from '../src/tcp.ts';
 
 interface Accepted {
   conn: TcpConnection;
@@ -120,13 +121,13 @@ async function roundTrip(port: number, next: () => Promise<Accepted>): Promise<v
 
 it('the raw bindings are there on this Node (else every raw test below runs node:net)', () => {
   expect(rawTcpBindings()).toBeDefined();
-  expect(chosenTransport(undefined, {})).toBe('raw');
-  expect(chosenTransport(undefined, { SSTT_RAW_TCP: 'net' })).toBe('net');
-  expect(chosenTransport('net', {})).toBe('net');
+  expect(chosenTransport(undefined)).toBe('raw');
+  expect(chosenTransport('raw')).toBe('raw');
+  expect(chosenTransport('net')).toBe('net');
 });
 
-it('SSTT_RAW_TCP=net makes a listener use node:net', async () => {
-  const l = await listenTcp({ host: '127.0.0.1', port: 0, env: { SSTT_RAW_TCP: 'net' }, onConnection: () => {} });
+it('a host name, not an IP literal, is listened on with node:net even when raw is asked', async () => {
+  const l = await listenTcp({ host: 'localhost', port: 0, transport: 'raw', onConnection: () => {} });
   listeners.push(l);
   expect(l.transport).toBe('net');
 });
