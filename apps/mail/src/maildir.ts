@@ -1,7 +1,7 @@
 // Durable Maildir delivery (the delivery side: tmp/ -> fsync -> new/ -> fsync(new/)).
 //
 // Layout and names follow the Maildir spec (https://cr.yp.to/proto/maildir.html) and what
-// dovecot's own LDA writes:
+// dovecot's own LDA writes (@sstt/maildir: uniqueName, withSizes):
 //   <secs>.M<usecs>P<pid>Q<counter>.<host>,S=<size>,W=<vsize>
 // where S= is the size in bytes of the file as stored and W= its "virtual" size, the size with
 // every line ending in CRLF, which is what POP3 reports (RFC 1939 §11: sizes are counted with
@@ -19,11 +19,9 @@
 // fsyncs of the same new/ directory requested while one is running are merged into the next
 // one (group commit): no caller is released before a sync that started after its rename.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-
-export const MAILDIR_SUBDIRS = ['tmp', 'new', 'cur'] as const;
+import { ensureMaildir, uniqueName, withSizes } from '@sstt/maildir';
 
 /** Bytes gathered in memory before one write() to the tmp file. */
 const WRITE_CHUNK = 256 * 1024;
@@ -50,39 +48,6 @@ export class SizeExceededError extends Error {
   constructor(readonly limit: number) {
     super(`message exceeds the size limit of ${limit} bytes`);
   }
-}
-
-/** The host part of a Maildir name: "/" and ":" are escaped as the spec says. */
-export function maildirHost(host = os.hostname()): string {
-  return host.replace(/\//g, '\\057').replace(/:/g, '\\072');
-}
-
-let counter = 0;
-/** A name unique on this host: time, microseconds, pid and a per-process counter. */
-export function uniqueName(nowMs = performance.timeOrigin + performance.now(), host = maildirHost()): string {
-  const secs = Math.floor(nowMs / 1000);
-  const usecs = Math.floor((nowMs - secs * 1000) * 1000);
-  counter += 1;
-  return `${secs}.M${usecs}P${process.pid}Q${counter}.${host}`;
-}
-
-/** Creates <dir>/{tmp,new,cur} (mode 0700, as exim and dovecot do) if missing. */
-export async function ensureMaildir(dir: string): Promise<void> {
-  for (const sub of MAILDIR_SUBDIRS) await fs.promises.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
-}
-
-/** The Junk folder of a Maildir, where quarantined mail goes (Maildir++: a `.Junk` folder beside cur/new/tmp, as dovecot names it). */
-export const JUNK_FOLDER = '.Junk';
-
-/**
- * A Maildir++ folder of `maildir` (created if missing): its own tmp/new/cur and the empty
- * `maildirfolder` file that marks it a folder, not a Maildir of its own (dovecot and Courier write it).
- */
-export async function ensureFolder(maildir: string, folder: string): Promise<string> {
-  const dir = path.join(maildir, folder);
-  await ensureMaildir(dir);
-  await fs.promises.writeFile(path.join(dir, 'maildirfolder'), '', { flag: 'a', mode: 0o600 });
-  return dir;
 }
 
 /** Removes files older than TMP_MAX_AGE_MS from <dir>/tmp (debris of crashes mid-delivery). */
@@ -306,7 +271,6 @@ export async function deliver(dirs: string[], message: Readable | Buffer, meta: 
     await closeFd((await fdP) as number);
 
     const size = w.size;
-    const info = `,S=${size},W=${size}`;
     // Every recipient's tmp name: the first is the file written above, the others links to it.
     const names = unique.map((_, i) => (i === 0 ? id : uniqueName()));
     const tmps = [tmp];
@@ -316,7 +280,8 @@ export async function deliver(dirs: string[], message: Readable | Buffer, meta: 
       created.push(t);
       tmps.push(t);
     }
-    const files = unique.map((d, i) => path.join(d, 'new', `${names[i]}${info}`));
+    // Stored with CRLF line endings: the size is the virtual size too.
+    const files = unique.map((d, i) => path.join(d, 'new', withSizes(names[i]!, size, size)));
     // A copy made by linkOrCopy across file systems must be on disk too before its rename.
     await Promise.all(tmps.slice(1).map((t) => syncIfCopy(t, tmp)));
     await Promise.all(tmps.map((t, i) => fs.promises.rename(t, files[i]!)));

@@ -21,7 +21,8 @@ import { ConnectionLimiter, silentLogger, type Logger } from '@sstt/runtime';
 import type { Readable } from 'node:stream';
 import { AuthPenalty } from './auth-penalty.ts';
 import type { MailAuth } from './mail-auth.ts';
-import { cleanTmp, deliver, ensureFolder, ensureMaildir, JUNK_FOLDER, SizeExceededError } from './maildir.ts';
+import { ensureFolder, ensureMaildir, JUNK_FOLDER, receivedField, receivedProtocol } from '@sstt/maildir';
+import { cleanTmp, deliver, SizeExceededError } from './maildir.ts';
 import { createOutboundRunner, envelopeHeader, OUTBOUND_DIR, outboundMaildir, type OutboundRunner } from './smtp-outbound.ts';
 import { EximConnection, penaltyHeld } from './smtp-replies.ts';
 import { rfc5322Date } from './smtp-date.ts';
@@ -149,22 +150,23 @@ export function messageId(now = Date.now()): string {
 
 /**
  * The trace headers an MTA adds at delivery (RFC 5321 §4.4): Return-Path with the envelope
- * sender and a Received: line in exim's layout.
+ * sender and a Received: field in exim's layout (@sstt/maildir received.ts, which the console
+ * reads the id back from).
  */
 export function traceHeaders(s: Scenario, session: SMTPServerSession, id: string, now = new Date()): string {
   const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
   const rcpts = session.envelope.rcptTo;
-  // RFC 3848 protocol names: ESMTP, ESMTPS (TLS), ESMTPA (AUTH), ESMTPSA (both).
-  const proto = `${session.transmissionType === 'SMTP' ? 'smtp' : 'esmtp'}${session.secure ? 's' : ''}${session.user ? 'a' : ''}`;
-  const lines = [
-    `Return-Path: <${from}>`,
-    `Received: from [${session.remoteAddress}] (helo=${session.hostNameAppearsAs})`,
-    `\tby ${s.hostname}.${s.domain} with ${proto} (sstt-mail)`,
-    `\t(envelope-from <${from}>)`,
-    `\tid ${id}`,
-    rcpts.length === 1 ? `\tfor ${rcpts[0]!.address}; ${rfc5322Date(now)}` : `\t; ${rfc5322Date(now)}`,
-  ];
-  return `${lines.join('\r\n')}\r\n`;
+  const received = receivedField({
+    clientAddress: session.remoteAddress,
+    helo: `${session.hostNameAppearsAs}`,
+    by: `${s.hostname}.${s.domain}`,
+    protocol: receivedProtocol({ esmtp: session.transmissionType !== 'SMTP', tls: Boolean(session.secure), authenticated: Boolean(session.user) }),
+    envelopeFrom: from,
+    id,
+    ...(rcpts.length === 1 ? { for: rcpts[0]!.address } : {}),
+    date: rfc5322Date(now),
+  });
+  return `Return-Path: <${from}>\r\n${received}`;
 }
 
 /** A client address without the IPv4-mapped prefix (SPF checks the IPv4 address, RFC 7208 §5). */

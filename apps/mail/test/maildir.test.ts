@@ -5,7 +5,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '@sstt/testkit';
-import { cleanTmp, CrlfNormalizer, deliver, ensureMaildir, maildirHost, SizeExceededError, TMP_MAX_AGE_MS } from '../src/maildir.ts';
+import { ensureMaildir, nameHost } from '@sstt/maildir';
+import { cleanTmp, CrlfNormalizer, deliver, SizeExceededError, TMP_MAX_AGE_MS } from '../src/maildir.ts';
 import { maildirFiles } from './helpers.ts';
 
 const t = tempDir('sstt-maildir-');
@@ -31,7 +32,7 @@ describe('deliver', () => {
     for (const f of d.files) {
       expect(fs.readFileSync(f, 'utf8')).toBe(content);
       expect(path.basename(f)).toMatch(
-        new RegExp(`^\\d+\\.M\\d+P${process.pid}Q\\d+\\.${maildirHost().replace(/[.\\]/g, '\\$&')},S=${content.length},W=${content.length}$`),
+        new RegExp(`^\\d+\\.M\\d+P${process.pid}Q\\d+\\.${nameHost().replace(/[.\\]/g, '\\$&')},S=${content.length},W=${content.length}$`),
       );
     }
     expect(fs.statSync(d.files[0]!).ino).toBe(fs.statSync(d.files[1]!).ino);

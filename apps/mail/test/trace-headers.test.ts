@@ -3,6 +3,7 @@
 // message id back from the Received field (@sstt/maildir received.ts).
 import type { SMTPServerSession } from 'smtp-server';
 import { afterAll, describe, expect, it } from 'vitest';
+import { receivedSmtpId } from '@sstt/maildir';
 import { rfc5322Date } from '../src/smtp-date.ts';
 import { traceHeaders } from '../src/smtp.ts';
 import { testScenario } from './helpers.ts';
@@ -58,5 +59,11 @@ describe('traceHeaders', () => {
     expect(proto({ rcpts: ['a@y.org'], secure: true })).toBe('esmtps');
     expect(proto({ rcpts: ['a@y.org'], user: 'nombre1' })).toBe('esmtpa');
     expect(proto({ rcpts: ['a@y.org'], secure: true, user: 'nombre1' })).toBe('esmtpsa');
+  });
+
+  it('is read back by the console: the id of the Received field, unfolded as a header parser gives it', () => {
+    const text = traceHeaders(s, session({ from: 'a@x.org', rcpts: ['b@y.org'] }), '1rAbCd-000Pid-Zz', at);
+    const received = /\r\nReceived:((?:[^\r]*\r\n)(?:\t[^\r]*\r\n)*)/.exec(text)![1]!;
+    expect(receivedSmtpId(received.replace(/\r\n(?=\t)/g, '').replace(/\r\n$/, ''))).toBe('1rAbCd-000Pid-Zz');
   });
 });

@@ -3,9 +3,10 @@
 // wrong state, plaintext login policy. Replies are worded as dovecot's (the lab's reference),
 // without echoing client input.
 import crypto from 'node:crypto';
+import { ensureMaildir } from '@sstt/maildir';
 import { maildirOf, type User } from '@sstt/scenario';
 import { lockMailbox } from './lock.ts';
-import { ensureMaildir, expunge, openMailbox, type Message } from './mailbox.ts';
+import { expunge, openMailbox, type Message } from './mailbox.ts';
 import type { Pop3Session, State } from './session.ts';
 import { multiLine } from './wire.ts';
 
