@@ -9,8 +9,10 @@ import { createLogger, ListenError, runApp, type Closable } from '@sstt/runtime'
 import { installJournal } from '@sstt/events';
 import { AuthPenalty } from './auth-penalty.ts';
 import { cachingResolver, createMailAuth, dnsResolver, type DkimSigningKey, type MailAuth } from './mail-auth.ts';
+import { MaildirDelivery } from './maildir.ts';
 import { createSmtpServer } from './smtp.ts';
 import { createOutboundRunner } from './smtp-outbound.ts';
+import { MailboxCache } from './pop3/mailbox.ts';
 import { createPop3Server } from './pop3/server.ts';
 
 const log = createLogger({ name: 'mail' });
@@ -87,7 +89,12 @@ runApp({
     const penalty = new AuthPenalty({ baseMs: s.mail.limits.authPenaltyMs, maxMs: s.mail.limits.authPenaltyMaxMs });
     const auth = mailAuthOf(s);
     const shared = serverTls ? { tls: serverTls, penalty } : { penalty };
-    const smtpShared = { ...shared, ...(auth ? { auth } : {}) };
+    // One delivery (its directory descriptors) for both SMTP listeners, one login cache for both
+    // POP3 listeners: they serve the same Maildirs.
+    const delivery = new MaildirDelivery();
+    started.push(delivery);
+    const smtpShared = { ...shared, delivery, ...(auth ? { auth } : {}) };
+    const mailboxCache = new MailboxCache();
 
     // One queue runner (smarthost forwarding) for both SMTP listeners.
     const outbound = createOutboundRunner(s, { log });
@@ -101,13 +108,13 @@ runApp({
       started,
     );
 
-    await listenAs('pop3', host, ports.pop3, createPop3Server({ scenario: s, host, port: ports.pop3, log, ...shared }), started);
+    await listenAs('pop3', host, ports.pop3, createPop3Server({ scenario: s, host, port: ports.pop3, log, mailboxCache, ...shared }), started);
     if (serverTls)
       await listenAs(
         'pop3s',
         host,
         ports.pop3s,
-        createPop3Server({ scenario: s, host, port: ports.pop3s, implicitTls: true, tls: serverTls, penalty, log }),
+        createPop3Server({ scenario: s, host, port: ports.pop3s, implicitTls: true, tls: serverTls, penalty, mailboxCache, log }),
         started,
       );
     return started;

@@ -22,7 +22,7 @@ import type { Readable } from 'node:stream';
 import { AuthPenalty } from './auth-penalty.ts';
 import type { MailAuth } from './mail-auth.ts';
 import { ensureFolder, ensureMaildir, JUNK_FOLDER, receivedField, receivedProtocol } from '@sstt/maildir';
-import { cleanTmp, deliver, SizeExceededError } from './maildir.ts';
+import { cleanTmp, MaildirDelivery, SizeExceededError, type Delivered } from './maildir.ts';
 import { createOutboundRunner, envelopeHeader, OUTBOUND_DIR, outboundMaildir, type OutboundRunner } from './smtp-outbound.ts';
 import { EximConnection, penaltyHeld } from './smtp-replies.ts';
 import { rfc5322Date } from './smtp-date.ts';
@@ -57,6 +57,11 @@ export interface SmtpServerOptions {
    * Without it (tests, `mail.auth` off) nothing is signed or checked and messages stream to disk.
    */
   auth?: MailAuth;
+  /**
+   * Delivery into the Maildirs (its directory descriptors and group commit, maildir.ts); share
+   * one between the SMTP listeners. Default: the server's own, closed by close().
+   */
+  delivery?: MaildirDelivery;
 }
 
 export interface SmtpServerHandle {
@@ -196,6 +201,7 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
   const penalty = options.penalty ?? new AuthPenalty({ baseMs: s.mail.limits.authPenaltyMs, maxMs: s.mail.limits.authPenaltyMaxMs });
   const ownOutbound = !options.outbound;
   let outbound: OutboundRunner = options.outbound ?? { poke: () => {}, close: async () => {} };
+  const delivery = options.delivery ?? new MaildirDelivery();
 
   const idleTimeoutMs = options.idleTimeoutMs ?? s.mail.limits.smtpIdleTimeoutMs;
   const limiter = new ConnectionLimiter({ ...s.mail.limits, idleTimeoutMs, service, log });
@@ -298,7 +304,7 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
       const auth = options.auth;
       let outcome: Awaited<ReturnType<MailAuth['process']>> | undefined;
       const work = async () => {
-        if (relays.size === 0 && !auth) return deliver([...local], stream, { prepend: trace, maxBytes });
+        if (relays.size === 0 && !auth) return delivery.deliver([...local], stream, { prepend: trace, maxBytes });
         // Relayed copies carry their envelope and authentication reads the whole message: the
         // stream is read once into memory here.
         let message = await collect(stream, maxBytes);
@@ -316,10 +322,10 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
           if (d.action === 'quarantine') localDirs = await Promise.all(localDirs.map((m) => ensureFolder(m, JUNK_FOLDER)));
           message = outcome.message;
         }
-        let first: Awaited<ReturnType<typeof deliver>> | undefined;
-        if (localDirs.length > 0) first = await deliver(localDirs, message, { prepend: trace });
+        let first: Delivered | undefined;
+        if (localDirs.length > 0) first = await delivery.deliver(localDirs, message, { prepend: trace });
         for (const g of relays.values()) {
-          const d = await deliver([g.maildir], message, { prepend: envelopeHeader(g.rcpts) + trace });
+          const d = await delivery.deliver([g.maildir], message, { prepend: envelopeHeader(g.rcpts) + trace });
           first ??= d;
         }
         if (relays.size > 0) outbound.poke();
@@ -384,6 +390,7 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
       limiter.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (ownOutbound) await outbound.close();
+      if (!options.delivery) await delivery.close();
     },
   };
 }

@@ -140,7 +140,7 @@ async function login(s: Pop3Session, name: string, password: string, wellFormed 
     await ensureMaildir(maildir);
     release = await lockMailbox(maildir);
     if (!release) return s.reply(REPLIES.inUse);
-    const mailbox = await openMailbox(maildir);
+    const mailbox = await openMailbox(maildir, s.ctx.mailboxCache);
     if (!s.alive) return void (await release());
     s.user = user;
     s.mailbox = mailbox;

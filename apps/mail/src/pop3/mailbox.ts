@@ -173,18 +173,44 @@ interface SyncCache {
   curKey?: string;
   files?: ReadonlyMap<string, string>;
 }
-const syncCache = new Map<string, SyncCache>();
 const MAX_CACHED_MAILDIRS = 256;
 const STABLE_DIR_MS = 1000;
 
-function cacheFor(maildir: string): SyncCache {
-  let c = syncCache.get(maildir);
-  if (!c) {
-    if (syncCache.size >= MAX_CACHED_MAILDIRS) syncCache.delete(syncCache.keys().next().value!);
-    c = {};
-    syncCache.set(maildir, c);
+/**
+ * One POP3 server's sync cache, by Maildir. The server creates its own, or main.ts gives one to
+ * the POP3 and POP3S listeners (STYLE §25: state belongs to the handle, so two servers in one
+ * process never share it and closing one leaves the other's alone).
+ */
+export class MailboxCache {
+  private readonly entries = new Map<string, SyncCache>();
+
+  constructor(private readonly max = MAX_CACHED_MAILDIRS) {}
+
+  /** Maildirs whose last login is remembered now. */
+  get size(): number {
+    return this.entries.size;
   }
-  return c;
+
+  has(maildir: string): boolean {
+    return this.entries.has(maildir);
+  }
+
+  /** The entry of a Maildir (a new one, dropping the oldest past the bound). */
+  of(maildir: string): SyncCache {
+    let c = this.entries.get(maildir);
+    if (!c) {
+      if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+      c = {};
+      this.entries.set(maildir, c);
+    }
+    return c;
+  }
+
+  /** Forgets what a login read (a Maildir changed behind the server's back in the same tick), or everything. */
+  forget(maildir?: string): void {
+    if (maildir === undefined) this.entries.clear();
+    else this.entries.delete(maildir);
+  }
 }
 
 /** Identity of a file or directory version; undefined when it does not exist. */
@@ -226,21 +252,16 @@ async function listCur(cur: string, cache: SyncCache): Promise<ReadonlyMap<strin
   return files;
 }
 
-/** Forgets what a login read (tests; a Maildir changed behind the server's back in the same tick). */
-export function forgetMailboxCache(maildir?: string): void {
-  if (maildir === undefined) syncCache.clear();
-  else syncCache.delete(maildir);
-}
-
 /**
  * Synchronises the Maildir with dovecot-uidlist (under dovecot's lock) and returns the
- * session's snapshot: new/ moved to cur/, UIDs assigned, sizes known.
+ * session's snapshot: new/ moved to cur/, UIDs assigned, sizes known. `caches` keeps what this
+ * login read for the next one.
  */
-export async function openMailbox(maildir: string): Promise<MailboxSnapshot> {
+export async function openMailbox(maildir: string, caches: MailboxCache): Promise<MailboxSnapshot> {
   await ensureMaildir(maildir);
   const lock = await lockUidList(maildir);
   try {
-    const cache = cacheFor(maildir);
+    const cache = caches.of(maildir);
     const parsed = await readUidList(maildir, cache);
     const list = parsed ?? newUidList();
     let changed = parsed === undefined;

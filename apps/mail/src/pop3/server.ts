@@ -19,6 +19,7 @@ import type { Scenario } from '@sstt/scenario';
 import { AuthPenalty } from '../auth-penalty.ts';
 import { mailTlsOptions } from '../tls.ts';
 import { POP3_LIMITS, type Pop3Limits } from './limits.ts';
+import { MailboxCache } from './mailbox.ts';
 import { Pop3Session, type ServerContext } from './session.ts';
 
 export { POP3_LIMITS, type Pop3Limits } from './limits.ts';
@@ -44,6 +45,11 @@ export interface Pop3ServerOptions extends Partial<Pop3Limits> {
   penalty?: AuthPenalty;
   /** Plain listener's transport: 'raw' (default when available) or 'net'; default from SSTT_RAW_TCP. */
   transport?: 'raw' | 'net';
+  /**
+   * What each login read, for the next login of the same Maildir (mailbox.ts); share one between
+   * the POP3 and POP3S listeners. Default: the server's own, emptied by close().
+   */
+  mailboxCache?: MailboxCache;
 }
 
 export interface Pop3Server {
@@ -74,6 +80,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     plaintextAuth: options.plaintextAuth ?? scenario.mail.plaintextAuth,
     closing: false,
     penalty: options.penalty ?? new AuthPenalty({ baseMs: scenario.mail.limits.authPenaltyMs, maxMs: scenario.mail.limits.authPenaltyMaxMs }),
+    mailboxCache: options.mailboxCache ?? new MailboxCache(),
   };
   const sessions = new Set<Pop3Session>();
   const limiter = new ConnectionLimiter({ ...scenario.mail.limits, idleTimeoutMs: limits.idleTimeoutMs, service: implicitTls ? 'pop3s' : 'pop3', log });
@@ -182,6 +189,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
       for (const s of sessions) s.destroy();
       await all;
       await stopped;
+      if (!options.mailboxCache) ctx.mailboxCache.forget();
     },
   };
 }
