@@ -90,7 +90,8 @@ runApp({
     const auth = mailAuthOf(s);
     const shared = serverTls ? { tls: serverTls, penalty } : { penalty };
     // One delivery (its directory descriptors) for both SMTP listeners, one login cache for both
-    // POP3 listeners: they serve the same Maildirs.
+    // POP3 listeners: they serve the same Maildirs. The delivery closes with the listeners; a
+    // message still being delivered then is fsynced on a descriptor of its own.
     const delivery = new MaildirDelivery();
     started.push(delivery);
     const smtpShared = { ...shared, delivery, ...(auth ? { auth } : {}) };
