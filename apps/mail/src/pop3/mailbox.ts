@@ -186,11 +186,7 @@ export class MailboxCache {
 
   constructor(private readonly max = MAX_CACHED_MAILDIRS) {}
 
-  /** Maildirs whose last login is remembered now. */
-  get size(): number {
-    return this.entries.size;
-  }
-
+  /** Whether the last login of `maildir` is remembered. */
   has(maildir: string): boolean {
     return this.entries.has(maildir);
   }
