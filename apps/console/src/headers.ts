@@ -3,6 +3,7 @@
 // folded lines are unfolded by removing the CRLF before whitespace). Encoded words are decoded
 // (RFC 2047) with libmime, the decoder mailparser itself uses.
 import libmime from 'libmime';
+import { receivedSmtpId } from '@sstt/maildir';
 import { authSummary, ourAuthResults } from './auth-results.ts';
 
 export interface HeaderSummary {
@@ -52,8 +53,9 @@ export function summarizeHeaders(buf: Buffer, n: number = buf.length, authservId
     if (colon <= 0) continue;
     const name = raw.slice(0, colon).trim().toLowerCase();
     const value = raw.slice(colon + 1);
-    // Received: the topmost one is ours (RFC 5321 §4.4: each relay prepends its own).
-    if (name === 'received' && !smtpId) smtpId = /\(sstt-mail\)[\s\S]*?\bid ([0-9A-Za-z-]+)/.exec(value)?.[1] ?? '';
+    // Received: the topmost one is ours (RFC 5321 §4.4: each relay prepends its own); the first
+    // of ours gives the id (@sstt/maildir received.ts, the field our SMTP server writes).
+    if (name === 'received' && !smtpId) smtpId = receivedSmtpId(value) ?? '';
     if (name === 'authentication-results') results.push({ name, value });
     if (!fields.has(name)) fields.set(name, value);
   }

@@ -11,6 +11,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
+import { baseOf, hasFlag, nameTime, sizeOf } from '@sstt/maildir';
 import { maildirOf, type Scenario } from '@sstt/scenario';
 import { type HeaderSummary, summarizeHeaders } from './headers.ts';
 import { startWorker } from './workers.ts';
@@ -121,19 +122,8 @@ function withSearch(m: Omit<MessageSummary, 'id'>, user: string, intern: (s: str
 /** The cache holds rows of these fields (arrays: a third of the size of objects in JSON). */
 const CACHE_FIELDS = ['key', 'file', 'time', 'size', 'seen', 'from', 'to', 'cc', 'subject', 'date', 'messageId', 'smtpId', 'attachments', 'auth'] as const;
 
-const keyOf = (name: string) => {
-  const colon = name.indexOf(':');
-  return colon >= 0 ? name.slice(0, colon) : name;
-};
-const flagsOf = (name: string) => {
-  const i = name.indexOf(':2,');
-  return i >= 0 ? name.slice(i + 3) : '';
-};
-/** The size from dovecot's S= field of the name, when there is one. */
-const sizeOfName = (name: string) => {
-  const m = /,S=(\d+)/.exec(keyOf(name));
-  return m ? Number(m[1]) : undefined;
-};
+/** Seen: a message in cur/ whose name has the S flag (Maildir spec). */
+const seenOf = (sub: 'new' | 'cur', name: string) => sub === 'cur' && hasFlag(name, 'S');
 
 class Mailbox {
   /** Newest first. */
@@ -230,8 +220,8 @@ class Mailbox {
     try {
       const n = fs.readSync(fd, this.headBuf, 0, HEAD_BYTES, 0);
       const st = fs.fstatSync(fd);
-      const key = keyOf(name);
-      const secs = /^(\d{9,11})\./.exec(key);
+      const key = baseOf(name);
+      const delivered = nameTime(key);
       const h = summarizeHeaders(this.headBuf, n, this.authservId);
       return withSearch(
         {
@@ -239,9 +229,10 @@ class Mailbox {
           user: this.user,
           key,
           file: `${sub}/${name}`,
-          time: secs ? Number(secs[1]) * 1000 + Number(/\.M(\d{1,6})/.exec(key)?.[1] ?? 0) / 1000 : st.mtimeMs,
-          size: sizeOfName(name) ?? st.size,
-          seen: sub === 'cur' && flagsOf(name).includes('S'),
+          time: delivered ? delivered.secs * 1000 + delivered.usecs / 1000 : st.mtimeMs,
+          // dovecot's S= field, else the file's size
+          size: sizeOf(name, 'S') ?? st.size,
+          seen: seenOf(sub, name),
         },
         this.user,
         this.intern,
@@ -280,7 +271,7 @@ class Mailbox {
       } catch {
         // no Maildir yet: an empty mailbox
       }
-      for (const name of names) if (!name.startsWith('.')) present.set(keyOf(name), { sub, name });
+      for (const name of names) if (!name.startsWith('.')) present.set(baseOf(name), { sub, name });
     }
     let added = false;
     for (const [key, { sub, name }] of present) {
@@ -289,7 +280,7 @@ class Mailbox {
       if (old && old.file === file) continue;
       if (old) {
         old.file = file;
-        old.seen = sub === 'cur' && flagsOf(name).includes('S');
+        old.seen = seenOf(sub, name);
         this.dirty = true;
         if (!quiet) this.emit({ type: 'message.update', user: this.user, message: publicSummary(old) });
         continue;

@@ -6,8 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
+import { baseOf, compareNames } from '@sstt/maildir';
 import { ConfigError, loadScenario, maildirOf, parseCommandLine } from '@sstt/scenario';
 import { runCli } from '@sstt/runtime';
+import { parseUidList, UIDLIST_NAME } from './pop3/uidlist.ts';
 
 const USAGE = `usage: sstt-mail ls <user>          list a user's messages
        sstt-mail show <user> <n>    show message n (as numbered by ls)
@@ -20,33 +22,15 @@ export interface MailFile {
   size: number;
 }
 
-/** Orders Maildir base names by delivery time: <secs>.M<usecs>P<pid>Q<n>... (then by name). */
-function deliveryKey(name: string): [number, number, number, string] {
-  const m = /^(\d+)\.(?:M(\d+))?[^Q]*(?:Q(\d+))?/.exec(name);
-  return [Number(m?.[1] ?? 0), Number(m?.[2] ?? 0), Number(m?.[3] ?? 0), name];
-}
-
-function compareNames(a: string, b: string): number {
-  const ka = deliveryKey(a);
-  const kb = deliveryKey(b);
-  for (let i = 0; i < 3; i++) if (ka[i] !== kb[i]) return (ka[i] as number) - (kb[i] as number);
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** UIDs dovecot (or our POP3) assigned, by base name: lines "<uid> [ext...] :<base name>". */
+/** UIDs dovecot (or our POP3) assigned, by base name. */
 function readUids(maildir: string): Map<string, number> {
-  const uids = new Map<string, number>();
   let text: string;
   try {
-    text = fs.readFileSync(path.join(maildir, 'dovecot-uidlist'), 'utf8');
+    text = fs.readFileSync(path.join(maildir, UIDLIST_NAME), 'utf8');
   } catch {
-    return uids;
+    return new Map();
   }
-  for (const line of text.split('\n').slice(1)) {
-    const m = /^(\d+)\b.*? :(.+)$/.exec(line);
-    if (m) uids.set(m[2]!.split(':')[0]!, Number(m[1]));
-  }
-  return uids;
+  return new Map((parseUidList(text)?.records ?? []).map((r) => [r.base, r.uid]));
 }
 
 /** The messages of a Maildir (new/ and cur/), in POP3 order. */
@@ -59,7 +43,7 @@ export function listMaildir(maildir: string): MailFile[] {
     } catch {
       continue;
     }
-    for (const name of names) if (!name.startsWith('.')) files.push({ base: name.split(':')[0]!, file: path.join(maildir, sub, name) });
+    for (const name of names) if (!name.startsWith('.')) files.push({ base: baseOf(name), file: path.join(maildir, sub, name) });
   }
   const uids = readUids(maildir);
   files.sort((a, b) => {
@@ -68,6 +52,7 @@ export function listMaildir(maildir: string): MailFile[] {
     if (ua !== undefined && ub !== undefined) return ua - ub;
     if (ua !== undefined) return -1;
     if (ub !== undefined) return 1;
+    // the order in which a login gives them their UIDs
     return compareNames(a.base, b.base);
   });
   return files.map((f, i) => ({ n: i + 1, file: f.file, size: fs.statSync(f.file).size }));

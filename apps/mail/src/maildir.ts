@@ -1,7 +1,7 @@
 // Durable Maildir delivery (the delivery side: tmp/ -> fsync -> new/ -> fsync(new/)).
 //
 // Layout and names follow the Maildir spec (https://cr.yp.to/proto/maildir.html) and what
-// dovecot's own LDA writes:
+// dovecot's own LDA writes (@sstt/maildir: uniqueName, withSizes):
 //   <secs>.M<usecs>P<pid>Q<counter>.<host>,S=<size>,W=<vsize>
 // where S= is the size in bytes of the file as stored and W= its "virtual" size, the size with
 // every line ending in CRLF, which is what POP3 reports (RFC 1939 §11: sizes are counted with
@@ -19,11 +19,9 @@
 // fsyncs of the same new/ directory requested while one is running are merged into the next
 // one (group commit): no caller is released before a sync that started after its rename.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-
-export const MAILDIR_SUBDIRS = ['tmp', 'new', 'cur'] as const;
+import { ensureMaildir, uniqueName, withSizes } from '@sstt/maildir';
 
 /** Bytes gathered in memory before one write() to the tmp file. */
 const WRITE_CHUNK = 256 * 1024;
@@ -50,39 +48,6 @@ export class SizeExceededError extends Error {
   constructor(readonly limit: number) {
     super(`message exceeds the size limit of ${limit} bytes`);
   }
-}
-
-/** The host part of a Maildir name: "/" and ":" are escaped as the spec says. */
-export function maildirHost(host = os.hostname()): string {
-  return host.replace(/\//g, '\\057').replace(/:/g, '\\072');
-}
-
-let counter = 0;
-/** A name unique on this host: time, microseconds, pid and a per-process counter. */
-export function uniqueName(nowMs = performance.timeOrigin + performance.now(), host = maildirHost()): string {
-  const secs = Math.floor(nowMs / 1000);
-  const usecs = Math.floor((nowMs - secs * 1000) * 1000);
-  counter += 1;
-  return `${secs}.M${usecs}P${process.pid}Q${counter}.${host}`;
-}
-
-/** Creates <dir>/{tmp,new,cur} (mode 0700, as exim and dovecot do) if missing. */
-export async function ensureMaildir(dir: string): Promise<void> {
-  for (const sub of MAILDIR_SUBDIRS) await fs.promises.mkdir(path.join(dir, sub), { recursive: true, mode: 0o700 });
-}
-
-/** The Junk folder of a Maildir, where quarantined mail goes (Maildir++: a `.Junk` folder beside cur/new/tmp, as dovecot names it). */
-export const JUNK_FOLDER = '.Junk';
-
-/**
- * A Maildir++ folder of `maildir` (created if missing): its own tmp/new/cur and the empty
- * `maildirfolder` file that marks it a folder, not a Maildir of its own (dovecot and Courier write it).
- */
-export async function ensureFolder(maildir: string, folder: string): Promise<string> {
-  const dir = path.join(maildir, folder);
-  await ensureMaildir(dir);
-  await fs.promises.writeFile(path.join(dir, 'maildirfolder'), '', { flag: 'a', mode: 0o600 });
-  return dir;
 }
 
 /** Removes files older than TMP_MAX_AGE_MS from <dir>/tmp (debris of crashes mid-delivery). */
@@ -116,12 +81,21 @@ const fsyncFd = (fd: number) => new Promise<void>((res, rej) => fs.fsync(fd, (e)
 
 /**
  * Group commit of directory fsyncs: each directory has at most one fsync running; requests
- * arriving meanwhile wait for the next one, which starts when the running one ends.
+ * arriving meanwhile wait for the next one, which starts when the running one ends. It keeps the
+ * directories' descriptors open between deliveries (at most 1024).
  */
 class DirSyncer {
   private readonly dirs = new Map<string, { fd: number; running: Promise<void> | undefined; next: Promise<void> | undefined }>();
+  private closed = false;
+
+  /** Directory descriptors held now. */
+  get size(): number {
+    return this.dirs.size;
+  }
 
   sync(dir: string): Promise<void> {
+    // A delivery that finishes after close(): one fsync on a descriptor of its own.
+    if (this.closed) return syncOnce(dir);
     let d = this.dirs.get(dir);
     if (!d) {
       d = { fd: fs.openSync(dir, 'r'), running: undefined, next: undefined };
@@ -150,10 +124,13 @@ class DirSyncer {
     const d = this.dirs.get(dir);
     if (!d) return;
     this.dirs.delete(dir);
-    // a sync still running on the old descriptor finishes first
-    void Promise.resolve(d.next ?? d.running)
-      .catch(() => {})
-      .then(() => fs.closeSync(d.fd));
+    void this.release(d);
+  }
+
+  /** Closes a descriptor once the syncs on it have finished (its number must not be reused under them). */
+  private async release(d: { fd: number; running: Promise<void> | undefined; next: Promise<void> | undefined }): Promise<void> {
+    await Promise.resolve(d.next ?? d.running).catch(() => {});
+    fs.closeSync(d.fd);
   }
 
   private evict(): void {
@@ -165,19 +142,54 @@ class DirSyncer {
     }
   }
 
-  closeAll(): void {
-    for (const d of this.dirs.values()) {
-      try {
-        fs.closeSync(d.fd);
-      } catch {
-        // already closed
-      }
-    }
+  /** Closes every descriptor, after the syncs running on it. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = [...this.dirs.values()];
     this.dirs.clear();
+    await Promise.all(all.map((d) => this.release(d)));
   }
 }
 
-const dirSyncer = new DirSyncer();
+async function syncOnce(dir: string): Promise<void> {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    await fsyncFd(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * One server's delivery into Maildirs: the Maildirs it knows exist (saves three mkdir calls per
+ * delivery) and its directory syncer. The SMTP server creates its own, or main.ts gives one to
+ * both SMTP listeners (STYLE §25: state belongs to the handle, never to the module, so two
+ * servers in one process do not share descriptors and closing one leaves the other's alone).
+ */
+export class MaildirDelivery {
+  private readonly syncer = new DirSyncer();
+  private readonly known = new Set<string>();
+
+  /** Directory descriptors held for group commit now. */
+  get openDirectories(): number {
+    return this.syncer.size;
+  }
+
+  /**
+   * Delivers one message into every Maildir of `dirs` (each created if missing) and resolves
+   * once it is durable in all of them. The data is written once, to the first Maildir's tmp/;
+   * the other recipients get a hard link to it (a copy across file systems), each under its own
+   * unique name. On a failure before the renames nothing reaches any new/.
+   */
+  deliver(dirs: string[], message: Readable | Buffer, meta: DeliverMeta = {}): Promise<Delivered> {
+    return deliver(this.syncer, this.known, dirs, message, meta);
+  }
+
+  /** Closes the directory descriptors (after the syncs running on them); a later delivery still syncs. */
+  close(): Promise<void> {
+    return this.syncer.close();
+  }
+}
 
 /**
  * Turns bare LF into CRLF, keeping state across chunks (a CR at the end of one chunk followed
@@ -249,15 +261,11 @@ async function consume(message: Readable | Buffer, onChunk: (b: Buffer) => Promi
 }
 
 /**
- * Delivers one message into every Maildir of `dirs` (each created if missing) and resolves
- * once it is durable in all of them. The data is written once, to the first Maildir's tmp/;
- * the other recipients get a hard link to it (a copy across file systems), each under its own
- * unique name. On a failure before the renames nothing reaches any new/.
- *
- * Every file system call goes through the thread pool: creating or renaming a file may wait for
- * a journal commit (other sessions' fsyncs), which must not stall the event loop.
+ * MaildirDelivery.deliver. Every file system call goes through the thread pool: creating or
+ * renaming a file may wait for a journal commit (other sessions' fsyncs), which must not stall
+ * the event loop.
  */
-export async function deliver(dirs: string[], message: Readable | Buffer, meta: DeliverMeta = {}): Promise<Delivered> {
+async function deliver(syncer: DirSyncer, known: Set<string>, dirs: string[], message: Readable | Buffer, meta: DeliverMeta): Promise<Delivered> {
   if (dirs.length === 0) throw new Error('deliver: no recipient Maildir');
   const unique = [...new Set(dirs.map((d) => path.resolve(d)))];
   for (const d of unique) {
@@ -270,7 +278,7 @@ export async function deliver(dirs: string[], message: Readable | Buffer, meta: 
   const first = unique[0]!;
   const tmp = path.join(first, 'tmp', id);
   // Opened while the message streams in; awaited at the first write.
-  const fdP = openTmp(tmp);
+  const fdP = openTmp(syncer, tmp);
   fdP.catch(() => {});
   const created: string[] = [];
   /** Set while this function owns an open descriptor for the tmp file. */
@@ -301,7 +309,6 @@ export async function deliver(dirs: string[], message: Readable | Buffer, meta: 
     await closeFd((await fdP) as number);
 
     const size = w.size;
-    const info = `,S=${size},W=${size}`;
     // Every recipient's tmp name: the first is the file written above, the others links to it.
     const names = unique.map((_, i) => (i === 0 ? id : uniqueName()));
     const tmps = [tmp];
@@ -311,12 +318,13 @@ export async function deliver(dirs: string[], message: Readable | Buffer, meta: 
       created.push(t);
       tmps.push(t);
     }
-    const files = unique.map((d, i) => path.join(d, 'new', `${names[i]}${info}`));
+    // Stored with CRLF line endings: the size is the virtual size too.
+    const files = unique.map((d, i) => path.join(d, 'new', withSizes(names[i]!, size, size)));
     // A copy made by linkOrCopy across file systems must be on disk too before its rename.
     await Promise.all(tmps.slice(1).map((t) => syncIfCopy(t, tmp)));
     await Promise.all(tmps.map((t, i) => fs.promises.rename(t, files[i]!)));
     created.length = 0;
-    await Promise.all(unique.map((d) => dirSyncer.sync(path.join(d, 'new'))));
+    await Promise.all(unique.map((d) => syncer.sync(path.join(d, 'new'))));
     return { id, files, size };
   } catch (err) {
     if (!opened) {
@@ -333,9 +341,6 @@ export async function deliver(dirs: string[], message: Readable | Buffer, meta: 
   }
 }
 
-/** Maildirs known to exist (saves three mkdir calls per delivery). */
-const known = new Set<string>();
-
 const O_NEW = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
 const openFd = (file: string) => new Promise<number>((res, rej) => fs.open(file, O_NEW, 0o600, (e, fd) => (e ? rej(e) : res(fd))));
 const writeFd = (fd: number, buf: Buffer, off: number) =>
@@ -343,14 +348,14 @@ const writeFd = (fd: number, buf: Buffer, off: number) =>
 const closeFd = (fd: number) => new Promise<void>((res, rej) => fs.close(fd, (e) => (e ? rej(e) : res())));
 
 /** Opens a new tmp/ file; a Maildir removed behind our back is forgotten and recreated. */
-async function openTmp(file: string): Promise<number> {
+async function openTmp(syncer: DirSyncer, file: string): Promise<number> {
   try {
     return await openFd(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     const dir = path.dirname(path.dirname(file));
     await ensureMaildir(dir);
-    dirSyncer.forget(path.join(dir, 'new'));
+    syncer.forget(path.join(dir, 'new'));
     return openFd(file);
   }
 }

@@ -9,8 +9,10 @@ import { createLogger, ListenError, runApp, type Closable } from '@sstt/runtime'
 import { openAppJournal } from '@sstt/events';
 import { AuthPenalty } from './auth-penalty.ts';
 import { cachingResolver, createMailAuth, dnsResolver, type DkimSigningKey, type MailAuth } from './mail-auth.ts';
+import { MaildirDelivery } from './maildir.ts';
 import { createSmtpServer } from './smtp.ts';
 import { createOutboundRunner } from './smtp-outbound.ts';
+import { MailboxCache } from './pop3/mailbox.ts';
 import { createPop3Server } from './pop3/server.ts';
 
 const log = createLogger({ name: 'mail', level: process.env.SSTT_LOG_LEVEL, format: process.env.SSTT_LOG_FORMAT });
@@ -87,7 +89,13 @@ runApp({
     const penalty = new AuthPenalty({ baseMs: s.mail.limits.authPenaltyMs, maxMs: s.mail.limits.authPenaltyMaxMs });
     const auth = mailAuthOf(s);
     const shared = serverTls ? { tls: serverTls, penalty, journal } : { penalty, journal };
-    const smtpShared = { ...shared, ...(auth ? { auth } : {}) };
+    // One delivery (its directory descriptors) for both SMTP listeners, one login cache for both
+    // POP3 listeners: they serve the same Maildirs. The delivery closes with the listeners; a
+    // message still being delivered then is fsynced on a descriptor of its own.
+    const delivery = new MaildirDelivery();
+    started.push(delivery);
+    const smtpShared = { ...shared, delivery, ...(auth ? { auth } : {}) };
+    const mailboxCache = new MailboxCache();
     // SSTT_RAW_TCP=net puts the plain POP3 listener on node:net (runtime tcp.ts).
     const transport = process.env.SSTT_RAW_TCP === 'net' ? ('net' as const) : undefined;
 
@@ -103,13 +111,13 @@ runApp({
       started,
     );
 
-    await listenAs('pop3', host, ports.pop3, createPop3Server({ scenario: s, host, port: ports.pop3, log, transport, ...shared }), started);
+    await listenAs('pop3', host, ports.pop3, createPop3Server({ scenario: s, host, port: ports.pop3, log, transport, mailboxCache, ...shared }), started);
     if (serverTls)
       await listenAs(
         'pop3s',
         host,
         ports.pop3s,
-        createPop3Server({ scenario: s, host, port: ports.pop3s, implicitTls: true, tls: serverTls, penalty, journal, log }),
+        createPop3Server({ scenario: s, host, port: ports.pop3s, implicitTls: true, tls: serverTls, penalty, journal, mailboxCache, log }),
         started,
       );
     return started;

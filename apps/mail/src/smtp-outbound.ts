@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { once } from 'node:events';
+import { withFlags } from '@sstt/maildir';
 import type { Endpoint, Scenario } from '@sstt/scenario';
 import { silentLogger, type Logger } from '@sstt/runtime';
 
@@ -179,7 +180,7 @@ export function createOutboundRunner(s: Scenario, opts: { log?: Logger; retryMs?
           log.info({ service: 'smtp', smarthost: `${smarthost!.host}:${smarthost!.port}`, to: q.to, reply: r.text }, 'forwarded to the smarthost');
         } else if (r.code >= 500) {
           // Permanent: keep it for the administrator in cur/, flagged (Maildir info "2,F").
-          fs.renameSync(file, path.join(dir, 'cur', `${name}:2,F`));
+          fs.renameSync(file, path.join(dir, 'cur', withFlags(name, 'F')));
           log.error({ service: 'smtp', to: q.to, reply: r.text }, 'smarthost refused the message');
         } else {
           log.warn({ service: 'smtp', to: q.to, reply: r.text }, 'smarthost unavailable, will retry');

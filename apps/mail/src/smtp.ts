@@ -21,7 +21,8 @@ import { ConnectionLimiter, silentLogger, type Logger } from '@sstt/runtime';
 import type { Readable } from 'node:stream';
 import { AuthPenalty } from './auth-penalty.ts';
 import type { MailAuth } from './mail-auth.ts';
-import { cleanTmp, deliver, ensureFolder, ensureMaildir, JUNK_FOLDER, SizeExceededError } from './maildir.ts';
+import { ensureFolder, ensureMaildir, JUNK_FOLDER, receivedField, receivedProtocol } from '@sstt/maildir';
+import { cleanTmp, MaildirDelivery, SizeExceededError, type Delivered } from './maildir.ts';
 import { createOutboundRunner, envelopeHeader, OUTBOUND_DIR, outboundMaildir, type OutboundRunner } from './smtp-outbound.ts';
 import { EximConnection, penaltyHeld } from './smtp-replies.ts';
 import { rfc5322Date } from './smtp-date.ts';
@@ -58,6 +59,11 @@ export interface SmtpServerOptions {
   auth?: MailAuth;
   /** The session journal each session's dialogue is published to (the console's timeline); none: nothing is recorded. */
   journal?: Journal;
+  /**
+   * Delivery into the Maildirs (its directory descriptors and group commit, maildir.ts); share
+   * one between the SMTP listeners. Default: the server's own, closed by close().
+   */
+  delivery?: MaildirDelivery;
 }
 
 export interface SmtpServerHandle {
@@ -151,22 +157,23 @@ export function messageId(now = Date.now()): string {
 
 /**
  * The trace headers an MTA adds at delivery (RFC 5321 §4.4): Return-Path with the envelope
- * sender and a Received: line in exim's layout.
+ * sender and a Received: field in exim's layout (@sstt/maildir received.ts, which the console
+ * reads the id back from).
  */
 export function traceHeaders(s: Scenario, session: SMTPServerSession, id: string, now = new Date()): string {
   const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
   const rcpts = session.envelope.rcptTo;
-  // RFC 3848 protocol names: ESMTP, ESMTPS (TLS), ESMTPA (AUTH), ESMTPSA (both).
-  const proto = `${session.transmissionType === 'SMTP' ? 'smtp' : 'esmtp'}${session.secure ? 's' : ''}${session.user ? 'a' : ''}`;
-  const lines = [
-    `Return-Path: <${from}>`,
-    `Received: from [${session.remoteAddress}] (helo=${session.hostNameAppearsAs})`,
-    `\tby ${s.hostname}.${s.domain} with ${proto} (sstt-mail)`,
-    `\t(envelope-from <${from}>)`,
-    `\tid ${id}`,
-    rcpts.length === 1 ? `\tfor ${rcpts[0]!.address}; ${rfc5322Date(now)}` : `\t; ${rfc5322Date(now)}`,
-  ];
-  return `${lines.join('\r\n')}\r\n`;
+  const received = receivedField({
+    clientAddress: session.remoteAddress,
+    helo: `${session.hostNameAppearsAs}`,
+    by: `${s.hostname}.${s.domain}`,
+    protocol: receivedProtocol({ esmtp: session.transmissionType !== 'SMTP', tls: Boolean(session.secure), authenticated: Boolean(session.user) }),
+    envelopeFrom: from,
+    id,
+    ...(rcpts.length === 1 ? { for: rcpts[0]!.address } : {}),
+    date: rfc5322Date(now),
+  });
+  return `Return-Path: <${from}>\r\n${received}`;
 }
 
 /** A client address without the IPv4-mapped prefix (SPF checks the IPv4 address, RFC 7208 §5). */
@@ -196,6 +203,7 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
   const penalty = options.penalty ?? new AuthPenalty({ baseMs: s.mail.limits.authPenaltyMs, maxMs: s.mail.limits.authPenaltyMaxMs });
   const ownOutbound = !options.outbound;
   let outbound: OutboundRunner = options.outbound ?? { poke: () => {}, close: async () => {} };
+  const delivery = options.delivery ?? new MaildirDelivery();
 
   const idleTimeoutMs = options.idleTimeoutMs ?? s.mail.limits.smtpIdleTimeoutMs;
   const limiter = new ConnectionLimiter({ ...s.mail.limits, idleTimeoutMs, service, log });
@@ -298,7 +306,7 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
       const auth = options.auth;
       let outcome: Awaited<ReturnType<MailAuth['process']>> | undefined;
       const work = async () => {
-        if (relays.size === 0 && !auth) return deliver([...local], stream, { prepend: trace, maxBytes });
+        if (relays.size === 0 && !auth) return delivery.deliver([...local], stream, { prepend: trace, maxBytes });
         // Relayed copies carry their envelope and authentication reads the whole message: the
         // stream is read once into memory here.
         let message = await collect(stream, maxBytes);
@@ -316,10 +324,10 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
           if (d.action === 'quarantine') localDirs = await Promise.all(localDirs.map((m) => ensureFolder(m, JUNK_FOLDER)));
           message = outcome.message;
         }
-        let first: Awaited<ReturnType<typeof deliver>> | undefined;
-        if (localDirs.length > 0) first = await deliver(localDirs, message, { prepend: trace });
+        let first: Delivered | undefined;
+        if (localDirs.length > 0) first = await delivery.deliver(localDirs, message, { prepend: trace });
         for (const g of relays.values()) {
-          const d = await deliver([g.maildir], message, { prepend: envelopeHeader(g.rcpts) + trace });
+          const d = await delivery.deliver([g.maildir], message, { prepend: envelopeHeader(g.rcpts) + trace });
           first ??= d;
         }
         if (relays.size > 0) outbound.poke();
@@ -384,6 +392,7 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
       limiter.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (ownOutbound) await outbound.close();
+      if (!options.delivery) await delivery.close();
     },
   };
 }

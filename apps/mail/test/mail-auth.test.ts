@@ -12,7 +12,7 @@ import { mintDkimKey } from '@sstt/pki';
 import { certPaths, loadScenario, maildirOf, txtStrings, type Scenario } from '@sstt/scenario';
 import { requireTool, run, tempDir, type Started } from '@sstt/testkit';
 import { cachingResolver, createMailAuth, dnsResolver, removeOwnResults, type Client, type DkimSigningKey, type MailAuthOptions } from '../src/mail-auth.ts';
-import { JUNK_FOLDER } from '../src/maildir.ts';
+import { folderDir, JUNK_FOLDER } from '@sstt/maildir';
 import { appEnv, startApp } from './app-process.ts';
 import { type AuthDns, dkimpySign, dkimsign, dkimverify, spfquery, startAuthDns } from './auth-helpers.ts';
 import { maildirFiles, startSmtp, testScenario, type TestWorld } from './helpers.ts';
@@ -440,7 +440,7 @@ describe('through SMTP', () => {
   const fromOutside = (from: string) =>
     run(swaks, ['--server', `127.0.0.1:${smtp.port}`, '--local-interface', '127.0.0.2', '--from', from, '--to', s.users[1]!.email]);
   const inbox = (u = s.users[1]!) => maildirFiles(maildirOf(s, u.name));
-  const junk = (u = s.users[1]!) => maildirFiles(path.join(maildirOf(s, u.name), JUNK_FOLDER));
+  const junk = (u = s.users[1]!) => maildirFiles(folderDir(maildirOf(s, u.name), JUNK_FOLDER));
 
   it('a submission with AUTH arrives signed, verifies with dkimpy and shows dkim=pass spf=pass dmarc=pass', async () => {
     const [u1, u2] = s.users as [Scenario['users'][0], Scenario['users'][0]];
@@ -483,7 +483,7 @@ describe('through SMTP', () => {
     const r = await fromOutside('x@quarantine.test');
     expect(r.code, r.stdout).toBe(0);
     expect([inbox().length, junk().length]).toEqual([before[0], before[1]! + 1]);
-    expect(fs.existsSync(path.join(maildirOf(s, s.users[1]!.name), JUNK_FOLDER, 'maildirfolder'))).toBe(true);
+    expect(fs.existsSync(path.join(folderDir(maildirOf(s, s.users[1]!.name), JUNK_FOLDER), 'maildirfolder'))).toBe(true);
     expect(fs.readFileSync(junk().at(-1)!, 'latin1')).toMatch(/dmarc=fail /);
   });
 });

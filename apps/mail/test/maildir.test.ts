@@ -5,11 +5,16 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '@sstt/testkit';
-import { cleanTmp, CrlfNormalizer, deliver, ensureMaildir, maildirHost, SizeExceededError, TMP_MAX_AGE_MS } from '../src/maildir.ts';
+import { ensureMaildir, nameHost } from '@sstt/maildir';
+import { cleanTmp, CrlfNormalizer, MaildirDelivery, SizeExceededError, TMP_MAX_AGE_MS } from '../src/maildir.ts';
 import { maildirFiles } from './helpers.ts';
 
 const t = tempDir('sstt-maildir-');
-afterAll(() => t.remove());
+const delivery = new MaildirDelivery();
+afterAll(async () => {
+  await delivery.close();
+  t.remove();
+});
 const md = (name: string) => path.join(t.dir, name, 'Maildir');
 
 describe('CrlfNormalizer', () => {
@@ -24,14 +29,14 @@ describe('deliver', () => {
   it('writes one file per Maildir under the spec name, hard-linked, with the trace headers first', async () => {
     const a = md('a');
     const b = md('b');
-    const d = await deliver([a, b, a], Readable.from([Buffer.from('Subject: x\n'), Buffer.from('\nhola\r\n')]), { prepend: 'Return-Path: <>\r\n' });
+    const d = await delivery.deliver([a, b, a], Readable.from([Buffer.from('Subject: x\n'), Buffer.from('\nhola\r\n')]), { prepend: 'Return-Path: <>\r\n' });
     expect(d.files).toHaveLength(2);
     const content = 'Return-Path: <>\r\nSubject: x\r\n\r\nhola\r\n';
     expect(d.size).toBe(content.length);
     for (const f of d.files) {
       expect(fs.readFileSync(f, 'utf8')).toBe(content);
       expect(path.basename(f)).toMatch(
-        new RegExp(`^\\d+\\.M\\d+P${process.pid}Q\\d+\\.${maildirHost().replace(/[.\\]/g, '\\$&')},S=${content.length},W=${content.length}$`),
+        new RegExp(`^\\d+\\.M\\d+P${process.pid}Q\\d+\\.${nameHost().replace(/[.\\]/g, '\\$&')},S=${content.length},W=${content.length}$`),
       );
     }
     expect(fs.statSync(d.files[0]!).ino).toBe(fs.statSync(d.files[1]!).ino);
@@ -42,23 +47,23 @@ describe('deliver', () => {
 
   it('recreates a Maildir removed behind its back', async () => {
     const g = md('g');
-    await deliver([g], Buffer.from('Subject: 1\r\n\r\n'));
+    await delivery.deliver([g], Buffer.from('Subject: 1\r\n\r\n'));
     fs.rmSync(g, { recursive: true });
-    const d = await deliver([g], Buffer.from('Subject: 2\r\n\r\n'));
+    const d = await delivery.deliver([g], Buffer.from('Subject: 2\r\n\r\n'));
     expect(maildirFiles(g)).toEqual(d.files);
   });
 
   it('refuses a message over maxBytes and leaves nothing behind', async () => {
     const c = md('c');
     const big = Readable.from(Array.from({ length: 10 }, () => Buffer.alloc(1000, 0x61)));
-    await expect(deliver([c], big, { maxBytes: 5000 })).rejects.toBeInstanceOf(SizeExceededError);
+    await expect(delivery.deliver([c], big, { maxBytes: 5000 })).rejects.toBeInstanceOf(SizeExceededError);
     expect(maildirFiles(c)).toEqual([]);
     expect(maildirFiles(c, 'tmp')).toEqual([]);
   });
 
   it('delivers 200 concurrent messages, each once, each whole', async () => {
     const e = md('e');
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => deliver([e], Buffer.from(`Subject: ${i}\r\n\r\n${'z'.repeat(i)}\r\n`))));
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => delivery.deliver([e], Buffer.from(`Subject: ${i}\r\n\r\n${'z'.repeat(i)}\r\n`))));
     expect(new Set(results.map((r) => r.files[0])).size).toBe(200);
     const files = maildirFiles(e);
     expect(files).toHaveLength(200);

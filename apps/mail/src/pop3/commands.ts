@@ -3,9 +3,10 @@
 // wrong state, plaintext login policy. Replies are worded as dovecot's (the lab's reference),
 // without echoing client input.
 import crypto from 'node:crypto';
+import { ensureMaildir } from '@sstt/maildir';
 import { maildirOf, type User } from '@sstt/scenario';
 import { lockMailbox } from './lock.ts';
-import { ensureMaildir, expunge, openMailbox, type Message } from './mailbox.ts';
+import { expunge, openMailbox, type Message } from './mailbox.ts';
 import type { Pop3Session, State } from './session.ts';
 import { multiLine } from './wire.ts';
 
@@ -139,7 +140,7 @@ async function login(s: Pop3Session, name: string, password: string, wellFormed 
     await ensureMaildir(maildir);
     release = await lockMailbox(maildir);
     if (!release) return s.reply(REPLIES.inUse);
-    const mailbox = await openMailbox(maildir);
+    const mailbox = await openMailbox(maildir, s.ctx.mailboxCache);
     if (!s.alive) return void (await release());
     s.user = user;
     s.mailbox = mailbox;

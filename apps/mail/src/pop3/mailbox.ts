@@ -5,19 +5,9 @@
 // only in UPDATE (RFC 1939 §6).
 import fs from 'node:fs';
 import path from 'node:path';
+import { baseOf, curName, ensureMaildir, sizeOf, sortNames } from '@sstt/maildir';
 import { VirtualSizeCounter } from './wire.ts';
-import {
-  hex8,
-  lockUidList,
-  newUidList,
-  parseUidList,
-  serializeUidList,
-  UIDLIST_LOCK_NAME,
-  UIDLIST_NAME,
-  sortMaildirNames,
-  type UidList,
-  type UidRecord,
-} from './uidlist.ts';
+import { hex8, lockUidList, newUidList, parseUidList, serializeUidList, UIDLIST_LOCK_NAME, UIDLIST_NAME, type UidList, type UidRecord } from './uidlist.ts';
 
 /** Files at most this large are read in one go for RETR/TOP; larger ones are streamed. */
 export const SMALL_MESSAGE_OCTETS = 64 * 1024;
@@ -88,21 +78,12 @@ export interface MailboxSnapshot {
   messages: Message[];
 }
 
-const W_IN_NAME = /,W=(\d+)/;
-
 /** The POP3 size recorded in the name (`,W=`, dovecot's) or in the uidlist (`W`); -1 if neither. */
 function knownSize(r: UidRecord): number {
-  if (r.base.includes(',W=')) {
-    const w = W_IN_NAME.exec(r.base);
-    if (w) return Number(w[1]);
-  }
+  const w = sizeOf(r.base, 'W');
+  if (w !== undefined) return w;
   for (const [k, v] of r.ext) if (k === 'W') return Number(v);
   return -1;
-}
-
-function baseOf(name: string): string {
-  const i = name.indexOf(':');
-  return i < 0 ? name : name.slice(0, i);
 }
 
 async function readdirOrEmpty(dir: string): Promise<string[]> {
@@ -112,11 +93,6 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-}
-
-/** Creates the Maildir (tmp, new, cur) if it does not exist yet, as dovecot does at first login. */
-export async function ensureMaildir(maildir: string): Promise<void> {
-  for (const sub of ['cur', 'new', 'tmp']) await fs.promises.mkdir(path.join(maildir, sub), { recursive: true, mode: 0o700 });
 }
 
 /** The POP3 size of a file, read in chunks (never the whole file in memory). */
@@ -159,7 +135,7 @@ function freshBases(files: ReadonlyMap<string, string>, records: readonly UidRec
   for (const r of records) known.add(r.base);
   const out: string[] = [];
   for (const b of files.keys()) if (!known.has(b)) out.push(b);
-  return sortMaildirNames(out);
+  return sortNames(out);
 }
 
 function buildMessages(records: readonly UidRecord[], files: ReadonlyMap<string, string>, cur: string, validityHex: string): Message[] {
@@ -197,18 +173,40 @@ interface SyncCache {
   curKey?: string;
   files?: ReadonlyMap<string, string>;
 }
-const syncCache = new Map<string, SyncCache>();
 const MAX_CACHED_MAILDIRS = 256;
 const STABLE_DIR_MS = 1000;
 
-function cacheFor(maildir: string): SyncCache {
-  let c = syncCache.get(maildir);
-  if (!c) {
-    if (syncCache.size >= MAX_CACHED_MAILDIRS) syncCache.delete(syncCache.keys().next().value!);
-    c = {};
-    syncCache.set(maildir, c);
+/**
+ * One POP3 server's sync cache, by Maildir. The server creates its own, or main.ts gives one to
+ * the POP3 and POP3S listeners (STYLE §25: state belongs to the handle, so two servers in one
+ * process never share it and closing one leaves the other's alone).
+ */
+export class MailboxCache {
+  private readonly entries = new Map<string, SyncCache>();
+
+  constructor(private readonly max = MAX_CACHED_MAILDIRS) {}
+
+  /** Whether the last login of `maildir` is remembered. */
+  has(maildir: string): boolean {
+    return this.entries.has(maildir);
   }
-  return c;
+
+  /** The entry of a Maildir (a new one, dropping the oldest past the bound). */
+  of(maildir: string): SyncCache {
+    let c = this.entries.get(maildir);
+    if (!c) {
+      if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+      c = {};
+      this.entries.set(maildir, c);
+    }
+    return c;
+  }
+
+  /** Forgets what a login read (a Maildir changed behind the server's back in the same tick), or everything. */
+  forget(maildir?: string): void {
+    if (maildir === undefined) this.entries.clear();
+    else this.entries.delete(maildir);
+  }
 }
 
 /** Identity of a file or directory version; undefined when it does not exist. */
@@ -250,21 +248,16 @@ async function listCur(cur: string, cache: SyncCache): Promise<ReadonlyMap<strin
   return files;
 }
 
-/** Forgets what a login read (tests; a Maildir changed behind the server's back in the same tick). */
-export function forgetMailboxCache(maildir?: string): void {
-  if (maildir === undefined) syncCache.clear();
-  else syncCache.delete(maildir);
-}
-
 /**
  * Synchronises the Maildir with dovecot-uidlist (under dovecot's lock) and returns the
- * session's snapshot: new/ moved to cur/, UIDs assigned, sizes known.
+ * session's snapshot: new/ moved to cur/, UIDs assigned, sizes known. `caches` keeps what this
+ * login read for the next one.
  */
-export async function openMailbox(maildir: string): Promise<MailboxSnapshot> {
+export async function openMailbox(maildir: string, caches: MailboxCache): Promise<MailboxSnapshot> {
   await ensureMaildir(maildir);
   const lock = await lockUidList(maildir);
   try {
-    const cache = cacheFor(maildir);
+    const cache = caches.of(maildir);
     const parsed = await readUidList(maildir, cache);
     const list = parsed ?? newUidList();
     let changed = parsed === undefined;
@@ -279,7 +272,7 @@ export async function openMailbox(maildir: string): Promise<MailboxSnapshot> {
     const lost: string[] = [];
     await inBatches(moving, (name) => {
       // Maildir spec: a message leaves new/ once a client has seen it; ":2," = no flags yet.
-      const target = name.includes(':') ? name : `${name}:2,`;
+      const target = curName(name);
       try {
         fs.renameSync(path.join(newDir, name), path.join(cur, target));
         writable.set(baseOf(name), target);

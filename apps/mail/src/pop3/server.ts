@@ -20,6 +20,7 @@ import type { Scenario } from '@sstt/scenario';
 import { AuthPenalty } from '../auth-penalty.ts';
 import { mailTlsOptions } from '../tls.ts';
 import { POP3_LIMITS, type Pop3Limits } from './limits.ts';
+import { MailboxCache } from './mailbox.ts';
 import { Pop3Session, type ServerContext } from './session.ts';
 
 export { POP3_LIMITS, type Pop3Limits } from './limits.ts';
@@ -47,6 +48,11 @@ export interface Pop3ServerOptions extends Partial<Pop3Limits> {
   transport?: 'raw' | 'net';
   /** The session journal each session's dialogue is published to (the console's timeline); none: nothing is recorded. */
   journal?: Journal;
+  /**
+   * What each login read, for the next login of the same Maildir (mailbox.ts); share one between
+   * the POP3 and POP3S listeners. Default: the server's own, emptied by close().
+   */
+  mailboxCache?: MailboxCache;
 }
 
 export interface Pop3Server {
@@ -78,6 +84,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
     closing: false,
     penalty: options.penalty ?? new AuthPenalty({ baseMs: scenario.mail.limits.authPenaltyMs, maxMs: scenario.mail.limits.authPenaltyMaxMs }),
     journal: options.journal,
+    mailboxCache: options.mailboxCache ?? new MailboxCache(),
   };
   const sessions = new Set<Pop3Session>();
   const limiter = new ConnectionLimiter({ ...scenario.mail.limits, idleTimeoutMs: limits.idleTimeoutMs, service: implicitTls ? 'pop3s' : 'pop3', log });
@@ -186,6 +193,7 @@ export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
       for (const s of sessions) s.destroy();
       await all;
       await stopped;
+      if (!options.mailboxCache) ctx.mailboxCache.forget();
     },
   };
 }

@@ -12,7 +12,7 @@ import type { AuthPenalty } from '../auth-penalty.ts';
 import { dispatch } from './commands.ts';
 import { LineReader } from './line-reader.ts';
 import type { Pop3Limits } from './limits.ts';
-import { relocate, SMALL_MESSAGE_OCTETS, type MailboxSnapshot, type Message } from './mailbox.ts';
+import { relocate, SMALL_MESSAGE_OCTETS, type MailboxCache, type MailboxSnapshot, type Message } from './mailbox.ts';
 import { readPreparedBody, withStatus, WireEncoder, type PreparedBody } from './wire.ts';
 
 export type State = 'AUTHORIZATION' | 'TRANSACTION' | 'UPDATE' | 'CLOSED';
@@ -31,6 +31,8 @@ export interface ServerContext {
   penalty: AuthPenalty;
   /** The session journal (the console's timeline); none: nothing is recorded. */
   journal: Journal | undefined;
+  /** What the last login of each Maildir read (the server's own, or shared with its other POP3 listener). */
+  mailboxCache: MailboxCache;
 }
 
 const OVERFLOW = Symbol('overflow');

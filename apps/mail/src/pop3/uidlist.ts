@@ -11,6 +11,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { baseOf } from '@sstt/maildir';
 
 export const UIDLIST_NAME = 'dovecot-uidlist';
 /** dovecot's dotlock: created exclusively, the new contents written into it, renamed over the list. */
@@ -95,8 +96,7 @@ export function parseUidList(text: string): UidList | undefined {
       }
       nameAt = colon + 1;
     }
-    const info = line.indexOf(':', nameAt);
-    list.records.push({ uid, base: info < 0 ? line.slice(nameAt) : line.slice(nameAt, info), ext });
+    list.records.push({ uid, base: baseOf(line.slice(nameAt)), ext });
   }
   if (list.nextUid <= last) list.nextUid = last + 1;
   return list;
@@ -132,39 +132,6 @@ export function uidl(uid: number, validity: number): string {
 /** `%08x` (the UIDVALIDITY half is the same for a whole mailbox: callers may compute it once). */
 export function hex8(n: number): string {
   return n.toString(16).padStart(8, '0');
-}
-
-/**
- * dovecot's order for new files: by the time stamp in the name, then the microseconds (`M`
- * field), then the whole name.
- */
-export function compareMaildirNames(a: string, b: string): number {
-  const ta = leadingNumber(a);
-  const tb = leadingNumber(b);
-  if (ta !== tb && ta >= 0 && tb >= 0) return ta - tb;
-  const ma = /\.M(\d+)/.exec(a);
-  const mb = /\.M(\d+)/.exec(b);
-  if (ma && mb && ma[1] !== mb[1]) return Number(ma[1]) - Number(mb[1]);
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Sorts names as compareMaildirNames does, parsing each name once (thousands at a first login). */
-export function sortMaildirNames(names: string[]): string[] {
-  const keyed = names.map((name) => {
-    const m = /\.M(\d+)/.exec(name);
-    return { name, t: leadingNumber(name), m: m ? m[1]! : undefined };
-  });
-  keyed.sort((a, b) => {
-    if (a.t !== b.t && a.t >= 0 && b.t >= 0) return a.t - b.t;
-    if (a.m !== undefined && b.m !== undefined && a.m !== b.m) return Number(a.m) - Number(b.m);
-    return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-  });
-  return keyed.map((k) => k.name);
-}
-
-function leadingNumber(s: string): number {
-  const m = /^(\d+)/.exec(s);
-  return m ? Number(m[1]) : -1;
 }
 
 export interface UidListLock {

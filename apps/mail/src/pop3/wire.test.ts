@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareMaildirNames, parseUidList, serializeUidList, sortMaildirNames, uidl } from './uidlist.ts';
+import { parseUidList, serializeUidList, uidl } from './uidlist.ts';
 import { readPreparedBody, STATUS_HEADROOM, VirtualSizeCounter, WireEncoder, withStatus } from './wire.ts';
 
 function encodeAll(data: Buffer, cuts: number[], bodyLines = Infinity): Buffer {
@@ -168,24 +168,5 @@ describe('dovecot-uidlist', () => {
   it("formats the UIDL as %08Xu%08Xv in dovecot's lower-case hex", () => {
     expect(uidl(1, 0x6b077b07)).toBe('000000016b077b07');
     expect(uidl(255, 1)).toBe('000000ff00000001');
-  });
-
-  it('orders new files by time stamp, then microseconds, then name', () => {
-    const names = ['1700000001.M2P1.h', '1600000000.M9P1.h', '1700000001.M10P1.h', '1700000001.M10P1.a'];
-    expect([...names].sort(compareMaildirNames)).toEqual(['1600000000.M9P1.h', '1700000001.M2P1.h', '1700000001.M10P1.a', '1700000001.M10P1.h']);
-  });
-
-  it('sortMaildirNames gives the order of compareMaildirNames', () => {
-    const parts = ['1700000001', '1700000002', '17', 'x', ''];
-    const ms = ['.M1P1', '.M01P1', '.M10P2', '.P3', ''];
-    const hosts = ['.a', '.b,S=5', ''];
-    const names: string[] = [];
-    for (const p of parts) for (const m of ms) for (const h of hosts) names.push(p + m + h);
-    // a fixed shuffle, so that the input order is not already sorted
-    const shuffled = names
-      .map((n, i) => [((i * 7919) % 101) + i / 1000, n] as const)
-      .sort((a, b) => a[0] - b[0])
-      .map(([, n]) => n);
-    expect(sortMaildirNames([...shuffled])).toEqual([...shuffled].sort(compareMaildirNames));
   });
 });

@@ -1,0 +1,4 @@
+export * from './keywords.ts';
+export * from './layout.ts';
+export * from './name.ts';
+export * from './received.ts';
