@@ -2,11 +2,16 @@
 // parameters, query, body) and what it answers. The server's handlers are typed by them and
 // validate requests with them (resources/serve.ts), the front end imports their types (types only,
 // so zod stays out of the browser bundle), and the OpenAPI document is generated from them
-// (openapi.ts). Nothing here imports anything but zod: ui/ type-checks this file without Node.
+// (openapi.ts). Nothing here imports anything but zod and values.ts: ui/ type-checks this file
+// without Node's types.
 //
 // Replies are strict objects: a field the server sends is a field declared here (the test world
 // parses every reply with its schema, and an undeclared field fails the test).
 import { z } from 'zod';
+import { DEFAULT_LIMIT, DIG_TYPES, MAX_LIMIT, PROTOCOLS } from './values.ts';
+
+export { DEFAULT_LIMIT, DIG_TYPES, MAX_LIMIT, PROTOCOLS };
+export type { DigType, Protocol } from './values.ts';
 
 // ---- request parts ----
 
@@ -86,10 +91,6 @@ export const Mailbox = z
 
 export const MailboxList = z.strictObject({ mailboxes: z.array(Mailbox) }).meta({ id: 'MailboxList' });
 
-/** Messages in a page of the list unless asked otherwise, and at most. */
-export const DEFAULT_LIMIT = 50;
-export const MAX_LIMIT = 500;
-
 export const MessagesQuery = z.object({
   query: z
     .string()
@@ -160,10 +161,6 @@ export const ReadRequest = z
 export const Deleted = z.strictObject({ deleted: z.string().describe('the id of the message deleted') }).meta({ id: 'Deleted' });
 
 // ---- sessions ----
-
-/** The protocols whose sessions the journal records (@sstt/scenario EVENT_PROTOCOLS). */
-export const PROTOCOLS = ['smtp', 'submission', 'pop3', 'pop3s', 'http', 'https', 'dns'] as const;
-export type Protocol = (typeof PROTOCOLS)[number];
 
 export const Line = z
   .strictObject({
@@ -281,9 +278,6 @@ export const ZoneList = z.strictObject({ records: z.array(ZoneRecord) }).meta({ 
 
 export const DnsQueriesQuery = z.object({ limit: wholeNumber(2000).default(100).describe('at most this many (default 100, at most 2000)') });
 export const DnsQueries = z.strictObject({ queries: z.array(SessionSummary).describe('newest first') }).meta({ id: 'DnsQueries' });
-
-export const DIG_TYPES = ['A', 'AAAA', 'NS', 'MX', 'SOA', 'CNAME', 'PTR', 'SRV', 'TXT', 'ANY'] as const;
-export type DigType = (typeof DIG_TYPES)[number];
 
 export const DigQuery = z.object({
   name: z

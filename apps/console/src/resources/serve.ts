@@ -50,9 +50,13 @@ export function parseRequest<S extends z.ZodType>(schema: S, value: unknown): z.
 /** The Hono form of an OpenAPI path: /messages/{id} → /messages/:id. */
 export const honoPath = (p: string) => p.replace(/\{(\w+)\}/g, ':$1');
 
-async function readBody(c: Context): Promise<unknown> {
+/** The JSON body; undefined when there is none (an endpoint whose body is optional takes that). */
+async function readBody(c: Context, required: boolean): Promise<unknown> {
   const text = await c.req.text();
-  if (text.trim() === '') return undefined;
+  if (text.trim() === '') {
+    if (required) throw new ApiError(400, 'expected a JSON body');
+    return undefined;
+  }
   try {
     return JSON.parse(text);
   } catch {
@@ -77,7 +81,7 @@ export function endpointServer(app: Hono, opts: { checkReplies?: boolean } = {})
         params: e.params ? parseRequest(e.params, c.req.param()) : undefined,
         // An empty value counts as none ("limit=" is the default limit), as HTML forms send them.
         query: e.query ? parseRequest(e.query, Object.fromEntries(Object.entries(c.req.query()).filter(([, v]) => v !== ''))) : undefined,
-        body: e.body ? parseRequest(e.body, await readBody(c)) : undefined,
+        body: e.body ? parseRequest(e.body, await readBody(c, !e.body.safeParse(undefined).success)) : undefined,
       } as Request<typeof e>;
       const out = await handler(req, c);
       if (out instanceof Response) return out;

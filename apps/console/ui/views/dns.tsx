@@ -1,6 +1,7 @@
 // The DNS view: the dig box (one query to the domain's DNS), the zone's records, the recent queries.
 import { useEffect, useState } from 'preact/hooks';
 import { api, type DigReply, type DnsQueries, type Info, type ZoneList } from '../api.ts';
+import { DIG_TYPES } from '../../src/api/values.ts';
 import { stamp } from '../format.ts';
 import { useApi } from '../hooks.ts';
 import { useLive } from '../live.ts';
@@ -33,7 +34,7 @@ export function DnsView() {
         <form class="dig-form" onSubmit={dig}>
           <input value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} aria-label="Name" data-testid="dig-name" />
           <select value={type} onChange={(e) => setType((e.target as HTMLSelectElement).value)} aria-label="Type">
-            {['A', 'AAAA', 'NS', 'MX', 'SOA', 'CNAME', 'PTR', 'SRV', 'TXT', 'ANY'].map((t) => (
+            {DIG_TYPES.map((t) => (
               <option key={t}>{t}</option>
             ))}
           </select>

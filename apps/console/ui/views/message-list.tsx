@@ -1,12 +1,14 @@
 // A mailbox's messages: newest first, searched, paged, kept current by the live stream.
 import { useEffect, useState } from 'preact/hooks';
+import { DEFAULT_LIMIT } from '../../src/api/values.ts';
 import type { MessagePage, MessageSummary } from '../api.ts';
 import { size, when } from '../format.ts';
 import { useApi } from '../hooks.ts';
 import { useLive } from '../live.ts';
 import { Empty, ErrorBox, Loading } from '../parts.tsx';
 
-const PAGE = 50;
+/** The API's default page size. */
+const PAGE = DEFAULT_LIMIT;
 
 export function MessageList({ user, selected }: { user: string; selected?: string }) {
   const [query, setQuery] = useState('');

@@ -1,18 +1,16 @@
 // The sessions timeline: every SMTP, POP3, HTTP and DNS exchange as it happens, filtered by
 // protocol and client; the open session beside it.
 import { useRef, useState } from 'preact/hooks';
-import type { Protocol, SessionList } from '../api.ts';
+import { PROTOCOLS, type Protocol } from '../../src/api/values.ts';
+import type { SessionList } from '../api.ts';
 import { stamp } from '../format.ts';
 import { useApi } from '../hooks.ts';
 import { useLive } from '../live.ts';
 import { Empty, ErrorBox, Loading } from '../parts.tsx';
 import { SessionView } from './session.tsx';
 
-/** The protocols of the journal (the declaration's list, as a type; every one of them, in this order). */
-const PROTOCOLS: Protocol[] = ['smtp', 'submission', 'pop3', 'pop3s', 'http', 'https', 'dns'];
-
 export function SessionsView({ id }: { id?: string }) {
-  const [protocols, setProtocols] = useState<Protocol[]>(PROTOCOLS);
+  const [protocols, setProtocols] = useState<Protocol[]>([...PROTOCOLS]);
   const [client, setClient] = useState('');
   const path = `/sessions?limit=300&protocol=${protocols.join(',')}${client ? `&client=${encodeURIComponent(client)}` : ''}`;
   const list = useApi<SessionList>(protocols.length ? path : undefined);
