@@ -43,6 +43,9 @@ export function useLiveState(): LiveState {
   const [s, set] = useState(liveState);
   useEffect(() => {
     stateListeners.add(set);
+    // The stream may have said hello between the first render and this effect (Preact runs
+    // effects after the paint): without this the frame would say "connecting" for good.
+    set(liveState);
     return () => void stateListeners.delete(set);
   }, []);
   return s;
