@@ -1,32 +1,6 @@
 // The console's API as the pages use it: the same /api/v1 calls a script would make, with the
 // types declared once beside the server (src/api/schemas.ts). Types only: zod and every other
 // module of the server stay out of the browser bundle (a test reads the bundle's module list).
-import type {
-  Attachment,
-  AuthResults,
-  AuthVerdict,
-  Certificate,
-  CertificateList,
-  DigReply,
-  DnsQueries,
-  Info,
-  Line,
-  LiveEvents,
-  Mailbox,
-  MailboxList,
-  Message,
-  MessagePage,
-  MessageSummary,
-  Protocol,
-  SendReply,
-  SendRequest,
-  Session,
-  SessionList,
-  SessionSummary,
-  ZoneList,
-  ZoneRecord,
-} from '../src/api/schemas.ts';
-
 export type {
   Attachment,
   AuthResults,
@@ -51,7 +25,7 @@ export type {
   SessionSummary,
   ZoneList,
   ZoneRecord,
-};
+} from '../src/api/schemas.ts';
 
 export class ApiError extends Error {
   constructor(
