@@ -109,7 +109,7 @@ export function createConsoleServer(options: ConsoleOptions): ConsoleHandle {
   // ---- the API: every endpoint of api/endpoints.ts, one module per resource ----
   const api = new Hono();
   const checkReplies = options.checkReplies ?? false;
-  const ctx: ResourceContext = { s, serve: endpointServer(api, { checkReplies }), index: () => index, sessions, streams, pkiJobs, log, checkReplies };
+  const ctx: ResourceContext = { s, serve: endpointServer(api, { checkReplies }), index: () => index, sessions, streams, pkiJobs, checkReplies };
   for (const resource of [infoResource, mailResource, sessionsResource, eventsResource, dnsResource, certificatesResource, composeResource]) resource(ctx);
   app.route('/api/v1', api);
 

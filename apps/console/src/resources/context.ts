@@ -1,6 +1,5 @@
 // What the console's resources share: the scenario, the one way to serve an endpoint, and the
 // stores the server's factory creates (the mailbox index opens in listen(), hence a getter).
-import type { Logger } from '@sstt/runtime';
 import type { Scenario } from '@sstt/scenario';
 import type { EventStreams } from '../connections.ts';
 import type { MailIndex } from '../mail-index.ts';
@@ -15,7 +14,6 @@ export interface ResourceContext {
   sessions: SessionStore;
   streams: EventStreams;
   pkiJobs: PkiJobs;
-  log: Logger;
   /** Parse every event of the stream with its schema too (the tests). */
   checkReplies: boolean;
 }
