@@ -3,25 +3,10 @@
 // selector, ARC, DMARC with its policy), the reason of a failure, and whether anything failed
 // (the search's `auth:fail`). Only the header with our authserv-id counts: any other was written
 // by someone else, and one that claimed ours was removed on receipt (RFC 8601 §5, apps/mail).
-// Types only besides the parser, so the browser bundle may import the shapes.
+// No imports but types, so the browser bundle may use `failed` (the message view's chips).
+import type { AuthResults, AuthVerdict } from './api/schemas.ts';
 
-export interface AuthVerdict {
-  /** dkim, spf, dmarc, arc (RFC 8601 §2.7). */
-  method: string;
-  /** pass, fail, none, neutral, softfail, temperror, permerror, policy. */
-  result: string;
-  /** Why, when the server said (its comment after the result, or reason=). */
-  reason?: string;
-  /** The properties (`header.d`, `header.s`, `smtp.mailfrom`, `header.from`...). */
-  props: Record<string, string>;
-}
-
-export interface AuthResults {
-  authservId: string;
-  verdicts: AuthVerdict[];
-  /** Something failed (see `failed`). */
-  fail: boolean;
-}
+export type { AuthResults, AuthVerdict };
 
 /**
  * The results a message fails with. DKIM's neutral too: mailauth (as Gmail) says

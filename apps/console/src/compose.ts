@@ -3,38 +3,34 @@
 // delivered by our SMTP server and shows up in the sessions timeline like any other.
 import fs from 'node:fs';
 import { certPaths, type Scenario } from '@sstt/scenario';
+import type { z } from 'zod';
+import type { SendReply, SendRequest } from './api/schemas.ts';
 
 export class ComposeError extends Error {
   override readonly name = 'ComposeError';
   constructor(
-    readonly status: 400 | 422 | 502,
+    readonly status: 422 | 502,
     message: string,
   ) {
     super(message);
   }
 }
 
-const list = (v: unknown, field: string): string[] => {
-  if (v === undefined || v === '') return [];
-  const items = Array.isArray(v) ? v : typeof v === 'string' ? v.split(',') : undefined;
-  if (!items?.every((x) => typeof x === 'string')) throw new ComposeError(400, `${field}: expected addresses separated by commas`);
-  const out = (items as string[]).map((x) => x.trim()).filter(Boolean);
+/** The addresses of a field (its form was checked by the request's schema: a string or a list of strings). */
+const list = (v: string | string[] | undefined, field: string): string[] => {
+  const out = (Array.isArray(v) ? v : (v ?? '').split(',')).map((x) => x.trim()).filter(Boolean);
   for (const a of out) if (!/^[^\s@<>]+@[^\s@<>]+$/.test(a)) throw new ComposeError(422, `${field}: ${JSON.stringify(a.slice(0, 80))} is not an address`);
   return out;
 };
 
-export async function sendAsUser(
-  s: Scenario,
-  body: Record<string, unknown>,
-): Promise<{ accepted: string[]; rejected: string[]; response: string; messageId: string }> {
+export async function sendAsUser(s: Scenario, body: z.output<typeof SendRequest>): Promise<SendReply> {
   const user = s.users.find((u) => u.name === body.from || u.email === body.from);
   if (!user) throw new ComposeError(422, `from: expected one of ${s.users.map((u) => u.name).join(', ')}`);
   const to = list(body.to, 'to');
   const cc = list(body.cc, 'cc');
   if (to.length + cc.length === 0) throw new ComposeError(422, 'to: at least one recipient');
-  const subject = typeof body.subject === 'string' ? body.subject : '';
-  const text = typeof body.text === 'string' ? body.text : '';
-  const inReplyTo = typeof body.inReplyTo === 'string' && /^<[^<>\s]+>$/.test(body.inReplyTo) ? body.inReplyTo : undefined;
+  const { subject, text } = body;
+  const inReplyTo = body.inReplyTo && /^<[^<>\s]+>$/.test(body.inReplyTo) ? body.inReplyTo : undefined;
   const nodemailer = await import('nodemailer');
   const ca = certPaths(s).ca.cert;
   const transport = nodemailer.createTransport({

@@ -13,7 +13,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { baseOf, hasFlag, nameTime, sizeOf } from '@sstt/maildir';
 import { maildirOf, type Scenario } from '@sstt/scenario';
-import { type HeaderSummary, summarizeHeaders } from './headers.ts';
+import type { IndexChange, MessageSummary } from './api/schemas.ts';
+import { summarizeHeaders } from './headers.ts';
 import { startWorker } from './workers.ts';
 
 /** Bytes of a message read to build its summary (the header block and the first parts). */
@@ -27,19 +28,9 @@ const CACHE_VERSION = 4;
 /** Distinct address strings shared per mailbox. */
 const INTERN_MAX = 50_000;
 
-export interface MessageSummary extends HeaderSummary {
-  /** Stable id for the API: base64url of "<user>/<unique name>". */
-  id: string;
-  user: string;
-  /** The unique part of the Maildir file name (before ":"). */
-  key: string;
-  /** The file relative to the Maildir: new/<name> or cur/<name>:2,<flags>. */
-  file: string;
-  /** Delivery time (ms): the Maildir name's seconds, else the file's mtime. */
-  time: number;
-  size: number;
-  seen: boolean;
-}
+// The summary of a message (id, Maildir file, header fields) and the index's changes are
+// declared with the API (api/schemas.ts): they are what the list and the event stream send.
+export type { IndexChange, MessageSummary };
 
 /**
  * What the index keeps per message: the summary without its id (derived from user and key when
@@ -68,11 +59,6 @@ export function parseMessageId(id: string): { user: string; key: string } | unde
   if (!key || key.includes('/') || key.startsWith('.') || key.includes('\0')) return undefined;
   return { user: text.slice(0, slash), key };
 }
-
-export type IndexChange =
-  | { type: 'message.new'; user: string; message: MessageSummary }
-  | { type: 'message.update'; user: string; message: MessageSummary }
-  | { type: 'message.delete'; user: string; id: string };
 
 export function publicSummary(e: Omit<MessageSummary, 'id'>): MessageSummary {
   const { lcFrom: _a, lcTo: _b, lcSubject: _c, ...rest } = e as Entry;

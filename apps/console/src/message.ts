@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { AttachmentInfo } from './api-types.ts';
+import type { Attachment as AttachmentInfo } from './api/schemas.ts';
 
 export type { AttachmentInfo };
 

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import dnsPacket from 'dns-packet';
 import type { JournalEvent } from '@sstt/events';
-import type { Line, SessionSummary, SessionTls } from './api-types.ts';
+import type { Line, SessionSummary, SessionTls } from './api/schemas.ts';
 
 export type { Line, SessionSummary };
 

@@ -5,16 +5,12 @@
 import dgram from 'node:dgram';
 import dnsPacket from 'dns-packet';
 import { rdataText, scenarioZones, type Scenario } from '@sstt/scenario';
-import type { ZoneRecordRow } from './api-types.ts';
+import type { DigType, ZoneRecord } from './api/schemas.ts';
 import { decodeDns } from './sessions.ts';
 
-export function zoneRecords(s: Scenario): ZoneRecordRow[] {
+export function zoneRecords(s: Scenario): ZoneRecord[] {
   return scenarioZones(s).flatMap((z) => z.records.map((r) => ({ zone: z.origin, name: `${r.name}.`, ttl: r.ttl, type: r.type, data: rdataText(r) })));
 }
-
-const TYPES = ['A', 'AAAA', 'NS', 'MX', 'SOA', 'CNAME', 'PTR', 'SRV', 'TXT', 'ANY'] as const;
-export type DigType = (typeof TYPES)[number];
-export const isDigType = (t: string): t is DigType => (TYPES as readonly string[]).includes(t);
 
 /** Asks the domain's DNS over UDP; resolves with dig's sections or rejects after `timeoutMs`. */
 export function dig(host: string, port: number, name: string, type: DigType, timeoutMs = 3000): Promise<{ rcode: string; text: string[] }> {

@@ -181,7 +181,10 @@ describe('mailboxes', () => {
     expect(page.total).toBe(all.length);
     expect(page.messages.map((m) => m.id)).toEqual([all[1]!.id]);
     expect(all[0]!.subject).toBe('lunch?');
-    expect(await w.api(`/api/v1/mailboxes/${u1}/messages?limit=-1`)).toMatchObject({ status: 400, body: { error: 'expected a whole number, got "-1"' } });
+    expect(await w.api(`/api/v1/mailboxes/${u1}/messages?limit=-1`)).toMatchObject({
+      status: 400,
+      body: { error: 'limit: expected a whole number, got "-1"' },
+    });
   });
 
   it('mark read moves the file to cur/ with the S flag; delete removes it from the Maildir', async () => {

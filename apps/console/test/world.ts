@@ -86,7 +86,8 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   const submission = await startServer(createSmtpServer({ scenario: s, host: '127.0.0.1', port: submissionPort, submission: true, journal, ...withAuth }));
   const pop3 = await startServer(createPop3Server({ scenario: s, host: '127.0.0.1', port: 0, journal }));
   const logs = memoryLogger();
-  const console = createConsoleServer({ scenario: s, host: '127.0.0.1', port: 0, rescanMs: 300, uiDir: UI_DIR, log: logs.log });
+  // Every reply and event is parsed with its declared schema: a test that gets an undeclared shape fails.
+  const console = createConsoleServer({ scenario: s, host: '127.0.0.1', port: 0, rescanMs: 300, uiDir: UI_DIR, log: logs.log, checkReplies: true });
   const started = await startServer(console);
   const base = `http://127.0.0.1:${started.port}`;
   return {

@@ -10,7 +10,7 @@ import { silentLogger } from '@sstt/runtime';
 import { recordText, scenarioZones, soaOf, type ResourceRecord } from '@sstt/scenario';
 import { requireTool, run, startServer, type Started } from '@sstt/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ZoneRecordRow } from '../src/api-types.ts';
+import type { ZoneRecord } from '../src/api/schemas.ts';
 import { startWorld, type World } from './world.ts';
 
 let w: World;
@@ -50,7 +50,7 @@ async function digAll(port: number, questions: string[]): Promise<string[]> {
 
 describe('one zone, three readers', () => {
   it('the DNS, the master files and the console: same records, same serial', async () => {
-    const rows = (await w.api<{ records: ZoneRecordRow[] }>('/api/v1/dns/zone')).body.records;
+    const rows = (await w.api<{ records: ZoneRecord[] }>('/api/v1/dns/zone')).body.records;
     const zones = scenarioZones(w.s);
     expect(zones.map((z) => z.origin)).toEqual([w.s.domain, w.s.network.reverseZone]);
     // Mail authentication's TXT records are among them: SPF, the two DKIM keys, DMARC.

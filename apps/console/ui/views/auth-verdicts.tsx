@@ -2,7 +2,8 @@
 // (RFC 8601) as one chip per method, with the domain and selector of each DKIM signature, the
 // identity SPF checked, DMARC's policy, and the reason of a failure; the DNS view lists the
 // queries they were made from. Its own file so the message view only places it.
-import { type AuthResults, type AuthVerdict, failed } from '../src/auth-results.ts';
+import type { AuthResults, AuthVerdict } from '../api.ts';
+import { failed } from '../../src/auth-results.ts';
 
 /** What a verdict was about: DKIM's domain and selector, SPF's identity, DMARC's From domain. */
 function about(v: AuthVerdict): string {

@@ -1,0 +1,27 @@
+// The DNS view: the zone's table and the dig box.
+import type { ConsolePage } from './console.ts';
+
+export class DnsPage {
+  constructor(private readonly ui: ConsolePage) {}
+
+  /** Goes to the view by its tab and waits for the zone's table to hold `name`. */
+  async open(name: string): Promise<void> {
+    await this.ui.tab('dns');
+    await this.zoneCell(name).waitFor();
+  }
+
+  zoneCell(name: string) {
+    return this.ui.page.getByRole('cell', { name, exact: true }).first();
+  }
+
+  /** Asks the dig box; the answer is `answer()`. */
+  async dig(name: string, type = 'A'): Promise<void> {
+    await this.ui.page.getByTestId('dig-name').fill(name);
+    await this.ui.page.getByRole('combobox', { name: 'Type' }).selectOption(type);
+    await this.ui.page.getByRole('button', { name: 'Ask' }).click();
+  }
+
+  answer(): Promise<string | null> {
+    return this.ui.page.getByTestId('dig-answer').textContent();
+  }
+}
