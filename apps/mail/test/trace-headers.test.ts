@@ -16,7 +16,7 @@ const at = new Date(Date.UTC(2024, 2, 5, 9, 7, 3));
 /** The fields of a session traceHeaders reads. */
 function session(o: { rcpts: string[]; from?: string; esmtp?: boolean; secure?: boolean; user?: string }): SMTPServerSession {
   return {
-    remoteAddress: '192.168.56.101',
+    remoteAddress: '192.0.2.101',
     hostNameAppearsAs: 'cliente',
     transmissionType: o.esmtp === false ? 'SMTP' : 'ESMTP',
     secure: o.secure ?? false,
@@ -33,7 +33,7 @@ describe('traceHeaders', () => {
     const text = traceHeaders(s, session({ from: 'nombre1@x.org', rcpts: ['nombre2@y.org'] }), '1rAbCd-000Pid-Zz', at);
     expect(text).toBe(
       'Return-Path: <nombre1@x.org>\r\n' +
-        'Received: from [192.168.56.101] (helo=cliente)\r\n' +
+        'Received: from [192.0.2.101] (helo=cliente)\r\n' +
         `\tby ${host} with esmtp (sstt-mail)\r\n` +
         '\t(envelope-from <nombre1@x.org>)\r\n' +
         '\tid 1rAbCd-000Pid-Zz\r\n' +
@@ -45,7 +45,7 @@ describe('traceHeaders', () => {
     const text = traceHeaders(s, session({ rcpts: ['a@y.org', 'b@y.org'] }), 'X', at);
     expect(text).toBe(
       'Return-Path: <>\r\n' +
-        'Received: from [192.168.56.101] (helo=cliente)\r\n' +
+        'Received: from [192.0.2.101] (helo=cliente)\r\n' +
         `\tby ${host} with esmtp (sstt-mail)\r\n` +
         '\t(envelope-from <>)\r\n' +
         '\tid X\r\n' +

@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { receivedField, receivedProtocol, receivedSmtpId, type ReceivedTrace } from './received.ts';
 
 const trace: ReceivedTrace = {
-  clientAddress: '192.168.56.101',
+  clientAddress: '192.0.2.101',
   helo: 'cliente',
-  by: 'servidor.sstt9721.org',
+  by: 'servidor.example.org',
   protocol: 'esmtp',
-  envelopeFrom: 'nombre1@sstt9721.org',
+  envelopeFrom: 'nombre1@example.org',
   id: '1rAbCd-000Pid-Zz',
-  for: 'nombre2@sstt9721.org',
+  for: 'nombre2@example.org',
   date: 'Tue, 05 Mar 2024 10:07:03 +0100',
 };
 
@@ -22,11 +22,11 @@ const unfolded = (field: string) =>
 describe('the Received field', () => {
   it("is exim's layout, one clause a line", () => {
     expect(receivedField(trace)).toBe(
-      'Received: from [192.168.56.101] (helo=cliente)\r\n' +
-        '\tby servidor.sstt9721.org with esmtp (sstt-mail)\r\n' +
-        '\t(envelope-from <nombre1@sstt9721.org>)\r\n' +
+      'Received: from [192.0.2.101] (helo=cliente)\r\n' +
+        '\tby servidor.example.org with esmtp (sstt-mail)\r\n' +
+        '\t(envelope-from <nombre1@example.org>)\r\n' +
         '\tid 1rAbCd-000Pid-Zz\r\n' +
-        '\tfor nombre2@sstt9721.org; Tue, 05 Mar 2024 10:07:03 +0100\r\n',
+        '\tfor nombre2@example.org; Tue, 05 Mar 2024 10:07:03 +0100\r\n',
     );
     const { for: _, ...several } = trace;
     expect(receivedField({ ...several, envelopeFrom: '' })).toMatch(

@@ -2,12 +2,13 @@
 // one thing the console reads back from it: the id of the message, which the SMTP session also
 // said in its "250 OK id=<id>" reply, so a message leads to the session that brought it.
 //
-// The layout is exim's (the lab's traces are compared with exim's), one clause per line:
-//   Received: from [192.168.56.101] (helo=cliente)
-//   <TAB>by servidor.sstt9721.org with esmtp (sstt-mail)
-//   <TAB>(envelope-from <nombre1@sstt9721.org>)
+// The layout is exim's (the lab's traces are compared with exim's), one clause per line (RFC 5737
+// and RFC 2606 example values):
+//   Received: from [192.0.2.101] (helo=cliente)
+//   <TAB>by servidor.example.org with esmtp (sstt-mail)
+//   <TAB>(envelope-from <nombre1@example.org>)
 //   <TAB>id 1rAbCd-000Pid-Zz
-//   <TAB>for nombre2@sstt9721.org; Tue, 05 Mar 2024 10:07:03 +0100
+//   <TAB>for nombre2@example.org; Tue, 05 Mar 2024 10:07:03 +0100
 // Our comment "(sstt-mail)" marks our own field: only a field with it gives an id. What the client
 // chose (its HELO name, the envelope addresses) holds no white space (smtp-server splits the
 // commands on it), so the "id " after our mark is always ours.
