@@ -76,13 +76,16 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   ]);
   await holder.waitFor(/sandbox ready/, 30_000);
   const pid = holder.child.pid!;
-  // nsenter starts the command in / of the namespace unless told the directory (--wd).
+  // nsenter starts the command in / of the namespace unless told the directory (--wd). --root: the
+  // holder's root, not the namespace's root mount, so a suite run inside a chroot (a fresh machine's
+  // check) finds its own programs there.
   const argv = (cmd: string, args: string[], cwd?: string, as?: { uid: number; gid: number }) => [
     nsenter,
     '--target',
     String(pid),
     '--mount',
     '--net',
+    '--root',
     ...(cwd ? [`--wd=${cwd}`] : []),
     ...(as ? ['--setuid', String(as.uid), '--setgid', String(as.gid)] : []),
     '--',
