@@ -116,6 +116,8 @@ async function build(s: Scenario, tmp: { dir: string; remove(): void }, home: st
   const jvm = '/usr/lib/jvm';
   const box = await startSandbox({
     overlays: ['/etc', '/usr/local/share/ca-certificates', '/var'],
+    // the user runs the checkout's CLI (and its Node, under .cache/ in CI's other Node versions)
+    reachable: [root, path.dirname(process.execPath)],
     hidden: [...(fs.existsSync(jvm) ? [jvm] : []), ...(opts.hidden ?? [])],
   });
   try {

@@ -3,6 +3,7 @@
 // copy-on-write overlay on a tmpfs, with only loopback. What runs inside writes /etc as it would on
 // a real machine; the machine's own /etc never changes, and everything goes with the namespace.
 // The test reads and writes the namespace's files from outside through /proc/<pid>/root.
+import fs from 'node:fs';
 import path from 'node:path';
 import { requireTool, run, type RunOptions, type RunResult } from '@sstt/host';
 import { type Spawned, spawnWatched } from './spawn-watched.ts';
@@ -13,6 +14,23 @@ export interface SandboxOptions {
   overlays: string[];
   /** Directories hidden behind an empty tmpfs (e.g. a JRE the test must not see). */
   hidden?: string[];
+  /**
+   * Paths a user other than root must reach inside (the checkout, whose programs the tests run as
+   * that user): where an ancestor is closed to others (mode without o+x, as /root), the sandbox
+   * opens the way to it without changing the machine.
+   */
+  reachable?: string[];
+}
+
+/** The directories on the way to `p` whose parent others cannot traverse, from the top down. */
+function closedSteps(p: string): string[] {
+  const steps: string[] = [];
+  let dir = path.resolve(p);
+  while (path.dirname(dir) !== dir) {
+    if ((fs.statSync(path.dirname(dir)).mode & 0o001) === 0) steps.unshift(dir);
+    dir = path.dirname(dir);
+  }
+  return steps;
 }
 
 /** Options of a command in the sandbox: run()'s, with the user to become inside (nsenter --setuid/--setgid: only root may enter). */
@@ -45,6 +63,13 @@ const SCRIPT = [
   '  if [ "$kind" = overlay ]; then',
   '    mkdir "$base/u$n" "$base/w$n"',
   '    mount -t overlay sstt-overlay -o "lowerdir=$dir,upperdir=$base/u$n,workdir=$base/w$n" "$dir"',
+  '  elif [ "$kind" = through ]; then',
+  // dir's parent cannot be traversed by others (a checkout under /root): inside, the parent is a
+  // 0711 directory that holds only dir (bound to the real one, so writes reach it).
+  '    parent=$(dirname "$dir"); name=$(basename "$dir")',
+  '    mkdir -m 711 "$base/t$n"; mkdir "$base/t$n/$name"',
+  '    mount --bind "$dir" "$base/t$n/$name"',
+  '    mount --bind "$base/t$n" "$parent"',
   '  else',
   '    mount -t tmpfs sstt-hidden "$dir"',
   '  fi',
@@ -59,7 +84,11 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const unshare = requireTool('unshare');
   const nsenter = requireTool('nsenter');
   const scratch = tempDir('sstt-sandbox-');
-  const pairs = [...opts.overlays.flatMap((d) => ['overlay', d]), ...(opts.hidden ?? []).flatMap((d) => ['hidden', d])];
+  const pairs = [
+    ...opts.overlays.flatMap((d) => ['overlay', d]),
+    ...(opts.hidden ?? []).flatMap((d) => ['hidden', d]),
+    ...[...new Set((opts.reachable ?? []).flatMap(closedSteps))].flatMap((d) => ['through', d]),
+  ];
   // --propagation private: nothing mounted inside is seen outside.
   const holder = spawnWatched(unshare, [
     '--mount',
