@@ -69,7 +69,7 @@ const SCRIPT = [
   '    parent=$(dirname "$dir"); name=$(basename "$dir")',
   '    mkdir -m 711 "$base/t$n"; mkdir "$base/t$n/$name"',
   '    mount --bind "$dir" "$base/t$n/$name"',
-  '    mount --bind "$base/t$n" "$parent"',
+  '    mount --rbind "$base/t$n" "$parent"',
   '  else',
   '    mount -t tmpfs sstt-hidden "$dir"',
   '  fi',
@@ -105,9 +105,11 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   ]);
   await holder.waitFor(/sandbox ready/, 30_000);
   const pid = holder.child.pid!;
-  // nsenter starts the command in / of the namespace unless told the directory (--wd). --root: the
-  // holder's root, not the namespace's root mount, so a suite run inside a chroot (a fresh machine's
-  // check) finds its own programs there.
+  // nsenter starts the command in / of the namespace; env --chdir then enters `cwd` as the command's
+  // user, through the namespace's mounts (nsenter's --wd opens the directory before it enters, on
+  // the machine's mounts: a path the sandbox re-mounted is then unreachable and getcwd fails).
+  // --root: the holder's root, not the namespace's root mount, so a suite run inside a chroot (a
+  // fresh machine's check) finds its own programs there.
   const argv = (cmd: string, args: string[], cwd?: string, as?: { uid: number; gid: number }) => [
     nsenter,
     '--target',
@@ -115,12 +117,13 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     '--mount',
     '--net',
     '--root',
-    ...(cwd ? [`--wd=${cwd}`] : []),
     ...(as ? ['--setuid', String(as.uid), '--setgid', String(as.gid)] : []),
     '--',
+    ...(cwd ? ['env', `--chdir=${cwd}`] : []),
     cmd,
     ...args,
   ];
+
   return {
     pid,
     inside: (p) => path.join(`/proc/${pid}/root`, p),
