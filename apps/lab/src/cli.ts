@@ -7,7 +7,7 @@
 //   sstt-lab check                           replay the lab report's exchanges and check them
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { ConfigError, EXIT_CONFIG, parseCommandLine, type Scenario } from '@sstt/scenario';
+import { ConfigError, EXIT_CONFIG, parseCommandLine } from '@sstt/scenario';
 import { ipBinary, requireTool } from '@sstt/host';
 import { runCheck } from './check.ts';
 import { hostOf } from './host.ts';
@@ -106,5 +106,3 @@ main(process.argv.slice(2)).then(
     throw err;
   },
 );
-
-export type { Scenario };
