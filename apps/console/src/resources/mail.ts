@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { flagsOf, withFlags } from '@sstt/maildir';
 import { endpoints } from '../api/endpoints.ts';
 import { ourAuthResults } from '../auth-results.ts';
 import { type MessageSummary, publicSummary } from '../mail-index.ts';
@@ -139,14 +140,12 @@ export function mailResource({ s, serve, index }: ResourceContext): void {
   serve(endpoints.read, ({ params, body }) => {
     const m = message(params.id);
     const read = body?.read ?? true;
-    // Maildir spec: a message seen by a reader moves to cur/ with its info ":2,<flags>" (flags
-    // in ASCII order); S is Seen.
+    // Maildir spec: a message seen by a reader moves to cur/ with its info ":2,<flags>"; S is Seen
+    // (the name rules are @sstt/maildir's, shared with the mail app).
     const from = index().pathOf(m);
     const name = path.basename(from);
-    const flags = new Set(name.includes(':2,') ? name.slice(name.indexOf(':2,') + 3).split('') : []);
-    if (read) flags.add('S');
-    else flags.delete('S');
-    const to = path.join(path.dirname(path.dirname(from)), 'cur', `${m.key}:2,${[...flags].sort().join('')}`);
+    const others = flagsOf(name).replaceAll('S', '');
+    const to = path.join(path.dirname(path.dirname(from)), 'cur', withFlags(name, read ? `${others}S` : others));
     if (to !== from) {
       try {
         fs.renameSync(from, to);
