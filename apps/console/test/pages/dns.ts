@@ -16,6 +16,8 @@ export class DnsPage {
 
   /** Asks the dig box; the answer is `answer()`. */
   async dig(name: string, type = 'A'): Promise<void> {
+    // The view puts a default name in the box once /info answers: fill after it, not during it.
+    await this.ui.page.waitForFunction(() => (document.querySelector('[data-testid=dig-name]') as HTMLInputElement | null)?.value !== '');
     await this.ui.page.getByTestId('dig-name').fill(name);
     await this.ui.page.getByRole('combobox', { name: 'Type' }).selectOption(type);
     await this.ui.page.getByRole('button', { name: 'Ask' }).click();

@@ -16,7 +16,10 @@ export function DnsView() {
   const [answer, setAnswer] = useState<DigReply | { error: string } | undefined>();
   const info = useApi<Info>('/info');
   useEffect(() => {
-    if (info.data && !name) setName(`www.${info.data.domain}`);
+    // The default name only into an empty box, judged on the latest state (not this render's):
+    // a name typed before /info answered stays.
+    const domain = info.data?.domain;
+    if (domain) setName((typed) => typed || `www.${domain}`);
   }, [info.data]);
   const dig = async (e: Event) => {
     e.preventDefault();
