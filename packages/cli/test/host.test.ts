@@ -63,7 +63,10 @@ async function withChromium<T>(use: (page: Page) => Promise<T>): Promise<T> {
   const wrapper = path.join(wrapperDir.dir, 'chromium-in-sandbox');
   fs.writeFileSync(
     wrapper,
-    '#!/bin/sh\nexec "$SSTT_NSENTER" --target "$SSTT_PID" --mount --net --setuid "$SSTT_UID" --setgid "$SSTT_GID" -- "$SSTT_CHROMIUM" "$@"\n',
+    // --root as in the sandbox's own argv: entering a mount namespace moves a process to the namespace's
+    // root mount, which is the machine's / and not the chroot's when the suite runs in one (the fresh
+    // machine's check): Chromium then read the machine's /etc/hosts, not the sandbox's, and was offline.
+    '#!/bin/sh\nexec "$SSTT_NSENTER" --target "$SSTT_PID" --mount --net --root --setuid "$SSTT_UID" --setgid "$SSTT_GID" -- "$SSTT_CHROMIUM" "$@"\n',
     {
       mode: 0o755,
     },
