@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CONN_NAME, generateIpsec, writeInfra } from '@sstt/infra';
 import type { Scenario } from '@sstt/scenario';
-import { findTool, requireTool, run } from '@sstt/testkit';
+import { findTool, requireTool, run } from '@sstt/host';
 import { hostOf } from './host.ts';
 import { openLog } from './services.ts';
 import type { LabRecord } from './state.ts';

@@ -4,7 +4,7 @@
 // exists, so `down` removes it even when the build dies half-way.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ipCmd, requireTool, run, vethBetween } from '@sstt/testkit';
+import { ipCmd, requireTool, run, vethBetween } from '@sstt/host';
 import type { LabRecord } from './state.ts';
 import type { Topology } from './topology.ts';
 

@@ -36,4 +36,21 @@ describe('@sstt/testkit', () => {
       .map(({ dir, pkg }) => `${dir} (${pkg.name}): @sstt/testkit belongs in devDependencies`);
     expect(offenders).toEqual([]);
   });
+
+  it('is imported by no run-time source (a bundle would carry it, and fast-check with it)', () => {
+    const offenders: string[] = [];
+    const scanned: string[] = [];
+    for (const { dir } of workspaces()) {
+      if (dir === 'packages/testkit') continue;
+      const src = path.join(root, dir, 'src');
+      if (!fs.existsSync(src)) continue;
+      for (const rel of fs.readdirSync(src, { recursive: true }) as string[]) {
+        if (!/\.tsx?$/.test(rel) || /\.test\.tsx?$/.test(rel)) continue;
+        scanned.push(`${dir}/src/${rel}`);
+        if (/from '@sstt\/testkit(\/[^']*)?'/.test(fs.readFileSync(path.join(src, rel), 'utf8'))) offenders.push(`${dir}/src/${rel}`);
+      }
+    }
+    expect(scanned).toEqual(expect.arrayContaining(['apps/lab/src/network.ts', 'apps/lab/src/ipsec.ts']));
+    expect(offenders).toEqual([]);
+  });
 });
