@@ -12,10 +12,19 @@
 // our zone and forwards the rest): never the machine's resolver.
 import dns from 'node:dns';
 import type { Endpoint } from '@sstt/scenario';
-import { authenticate, dkimSign, spf, type AuthenticateResult, type DNSResolver } from 'mailauth';
+import type { AuthenticateResult, DNSResolver } from 'mailauth';
 import { CrlfNormalizer } from './maildir.ts';
 
 export type { DNSResolver };
+
+let mailauth: Promise<typeof import('mailauth')> | undefined;
+/**
+ * mailauth and its dependency tree (joi, undici, tldts, the public suffix list) take longer to
+ * load than the rest of the mail app together (~140 ms of its ~300 ms start-up, --cpu-prof): it is
+ * loaded on first use, and main.ts asks for it once the listeners are up, so neither the start nor
+ * the first message waits for it.
+ */
+export const loadMailauth = () => (mailauth ??= import('mailauth'));
 
 /** One DNS try waits this long (c-ares' default is 5 s); a dead DNS makes a temperror, not a stalled SMTP session. */
 export const DNS_TIMEOUT_MS = 2000;
@@ -211,6 +220,7 @@ export function createMailAuth(o: MailAuthOptions): MailAuth {
   async function sign(message: Buffer): Promise<string> {
     if (o.signingKeys.length === 0) return '';
     // One signature per key (signatureData); mailauth's types want a single key's fields besides.
+    const { dkimSign } = await loadMailauth();
     const r = await dkimSign(message, {
       canonicalization: 'relaxed/relaxed',
       headerList: SIGNED_HEADERS.join(':'),
@@ -224,6 +234,7 @@ export function createMailAuth(o: MailAuthOptions): MailAuth {
   /** The HELO identity's SPF (RFC 7208 §2.3), when MAIL FROM is not null (mailauth checks HELO then already). */
   async function heloSpf(client: Client): Promise<string | undefined> {
     if (!client.mailFrom || !isDomainName(client.helo)) return undefined;
+    const { spf } = await loadMailauth();
     const r = await spf({ sender: `postmaster@${client.helo}`, ip: client.ip, helo: client.helo, mta: o.authservId, resolver: o.resolver });
     return `spf=${r.status.result} smtp.helo=${client.helo}`;
   }
@@ -269,6 +280,7 @@ export function createMailAuth(o: MailAuthOptions): MailAuth {
       const signatures = client.trusted ? await sign(message) : '';
       const signed = signatures ? Buffer.concat([Buffer.from(signatures, 'latin1'), message]) : message;
       if (!o.verify) return { message: signed, disposition: { action: 'deliver' }, summary: signatures ? 'signed, not verified' : 'not verified' };
+      const { authenticate } = await loadMailauth();
       const result = await authenticate(signed, {
         ip: client.ip,
         helo: client.helo,

@@ -8,7 +8,7 @@ import { certPaths, loadScenario, parseCommandLine, type Scenario, type Service 
 import { createLogger, ListenError, runApp, type Closable } from '@sstt/runtime';
 import { openAppJournal } from '@sstt/events';
 import { AuthPenalty } from './auth-penalty.ts';
-import { cachingResolver, createMailAuth, dnsResolver, type DkimSigningKey, type MailAuth } from './mail-auth.ts';
+import { cachingResolver, createMailAuth, dnsResolver, type DkimSigningKey, loadMailauth, type MailAuth } from './mail-auth.ts';
 import { MaildirDelivery } from './maildir.ts';
 import { createSmtpServer } from './smtp.ts';
 import { createOutboundRunner } from './smtp-outbound.ts';
@@ -120,6 +120,8 @@ runApp({
         createPop3Server({ scenario: s, host, port: ports.pop3s, implicitTls: true, tls: serverTls, penalty, journal, mailboxCache, log }),
         started,
       );
+    // Every port answers: now load mailauth, before the first message needs it (mail-auth.ts).
+    if (auth) void loadMailauth().catch((err: unknown) => log.error({ err }, 'mailauth failed to load: received mail cannot be authenticated'));
     return started;
   },
 });

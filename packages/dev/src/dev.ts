@@ -40,8 +40,10 @@ async function main(): Promise<number> {
   });
   const sup = supervise(specs, log);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => sup.stop(signal));
-  // If whatever started us dies without a signal reaching us (turbo killed with -9), stop too.
-  watchAncestors(3, (pid) => {
+  // If whatever started us dies without a signal reaching us (npm killed with -9), stop too: the
+  // two processes above us are `npm run dev`'s shell and npm (the user's shell above them may go
+  // while a `nohup npm run dev` goes on).
+  watchAncestors(2, (pid) => {
     log.warn({ pid }, 'the process that started npm run dev is gone: stopping every app');
     sup.stop('SIGTERM');
   });
