@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { certPaths, type Scenario } from '@sstt/scenario';
 import type { z } from 'zod';
 import type { SendReply, SendRequest } from './api/schemas.ts';
+import { commonJs } from '@sstt/runtime';
 
 export class ComposeError extends Error {
   override readonly name = 'ComposeError';
@@ -31,7 +32,7 @@ export async function sendAsUser(s: Scenario, body: z.output<typeof SendRequest>
   if (to.length + cc.length === 0) throw new ComposeError(422, 'to: at least one recipient');
   const { subject, text } = body;
   const inReplyTo = body.inReplyTo && /^<[^<>\s]+>$/.test(body.inReplyTo) ? body.inReplyTo : undefined;
-  const nodemailer = await import('nodemailer');
+  const nodemailer = commonJs(await import('nodemailer'));
   const ca = certPaths(s).ca.cert;
   const transport = nodemailer.createTransport({
     host: s.listen.address,

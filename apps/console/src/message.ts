@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Attachment as AttachmentInfo } from './api/schemas.ts';
+import { commonJs } from '@sstt/runtime';
 
 export type { AttachmentInfo };
 
@@ -32,7 +33,7 @@ export interface ParsedMessage {
 type MailParserCtor = typeof import('mailparser').MailParser;
 let ctor: Promise<MailParserCtor> | undefined;
 /** mailparser is loaded at the first message view, not at start (the console's memory budget). */
-const loadParser = () => (ctor ??= import('mailparser').then((m) => m.MailParser));
+const loadParser = () => (ctor ??= import('mailparser').then((m) => commonJs(m).MailParser));
 
 interface ParserAttachment {
   content: Readable;

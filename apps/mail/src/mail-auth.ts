@@ -14,6 +14,7 @@ import dns from 'node:dns';
 import type { Endpoint } from '@sstt/scenario';
 import type { AuthenticateResult, DNSResolver } from 'mailauth';
 import { CrlfNormalizer } from './maildir.ts';
+import { commonJs } from '@sstt/runtime';
 
 export type { DNSResolver };
 
@@ -24,7 +25,7 @@ let mailauth: Promise<typeof import('mailauth')> | undefined;
  * loaded on first use, and main.ts asks for it once the listeners are up, so neither the start nor
  * the first message waits for it.
  */
-export const loadMailauth = () => (mailauth ??= import('mailauth'));
+export const loadMailauth = () => (mailauth ??= import('mailauth').then(commonJs));
 
 /** One DNS try waits this long (c-ares' default is 5 s); a dead DNS makes a temperror, not a stalled SMTP session. */
 export const DNS_TIMEOUT_MS = 2000;

@@ -5,3 +5,4 @@ export { errnoException, rawTcpBindings, WRITE_HIGH_WATER_MARK } from './raw-tcp
 export { wrapSocket } from './net-tcp.ts';
 export * from './tls-profile.ts';
 export * from './connection-limits.ts';
+export * from './cjs.ts';
