@@ -119,6 +119,25 @@ describe('npm run dev', () => {
     expect((await fetch(`http://127.0.0.1:${portOf(env, 'console')}/`)).headers.get('content-type')).toBe('text/html; charset=utf-8');
   });
 
+  it("the console's bundle opens that message (mailparser) and sends one through submission (nodemailer)", async () => {
+    // Both libraries are CommonJS loaded with import() on first use: in a bundle they read otherwise than from source.
+    const base = `http://127.0.0.1:${portOf(env, 'console')}/api/v1`;
+    const [from, to] = [s.users[0]!, s.users[1]!];
+    const page = (await (await fetch(`${base}/mailboxes/${to.name}/messages?query=${encodeURIComponent('subject:"e2e through npm run dev"')}`)).json()) as {
+      messages: Array<{ id: string }>;
+    };
+    const view = await fetch(`${base}/messages/${page.messages[0]!.id}`);
+    expect(view.status).toBe(200);
+    expect(((await view.json()) as { parsed: { text: string } }).parsed.text.trim()).toBe('hola');
+    const sent = await fetch(`${base}/send`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ from: from.name, to: [`${to.name}@${s.domain}`], subject: 'sent from the console', text: 'adios' }),
+    });
+    expect(sent.status).toBe(200);
+    expect(((await sent.json()) as { response: string }).response).toMatch(/^250 OK id=/);
+  });
+
   it('an app killed with SIGKILL is restarted within 15 s while the others keep answering', async () => {
     const apps = ['dns', 'mail', 'http', 'console'] as const;
     const pidOf = (app: string) => sessionProcesses(dev.child.pid!).find((p) => p.cmdline.includes(`apps/${app}/dist/main.js`))?.pid;
