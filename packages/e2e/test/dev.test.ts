@@ -161,14 +161,14 @@ describe('npm run dev', () => {
     }
   });
 
-  it('Ctrl-C closes every server and ends turbo', async () => {
+  it('Ctrl-C closes every server and ends npm run dev', async () => {
     const t0 = Date.now();
     process.kill(-dev.child.pid!, 'SIGINT');
     await dev.exited;
     const elapsed = Date.now() - t0;
     for (const service of SERVICES) expect(await portIsFree(portOf(env, service)), service).toBe(true);
     expect(elapsed).toBeLessThan(15_000);
-    // No process of the tree is left behind (turbo's task runs in a process group of its own).
+    // No process of the tree is left behind.
     const deadline = Date.now() + 10_000;
     while (sessionProcesses(dev.child.pid!).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     expect(sessionProcesses(dev.child.pid!).map((p) => p.cmdline)).toEqual([]);
