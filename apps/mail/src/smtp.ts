@@ -18,7 +18,7 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMT
 import { maildirOf, type Scenario } from '@sstt/scenario';
 import { tapSession, type Journal } from '@sstt/events';
 import { ConnectionLimiter, silentLogger, type Logger } from '@sstt/runtime';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { AuthPenalty } from './auth-penalty.ts';
 import type { MailAuth } from './mail-auth.ts';
 import { ensureFolder, ensureMaildir, JUNK_FOLDER, receivedField, receivedProtocol } from '@sstt/maildir';
@@ -305,24 +305,54 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
       const maxBytes = s.mail.maxSize;
       const auth = options.auth;
       let outcome: Awaited<ReturnType<MailAuth['process']>> | undefined;
+      /** Authentication's verdict on the whole message (mail-auth.ts); a reject is refused at the end of DATA, nothing stored (RFC 7489 §6.6.4). */
+      const check = async (message: Buffer) => {
+        outcome = await auth!.process(message, {
+          ip: plainAddress(session.remoteAddress),
+          helo: session.hostNameAppearsAs ?? '',
+          mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          trusted: Boolean(session.user) || authNets(session.remoteAddress),
+        });
+        const d = outcome.disposition;
+        if (d.action === 'reject') throw smtpError(550, `5.7.1 ${d.reason}`);
+        return { message: outcome.message, quarantine: d.action === 'quarantine' };
+      };
       const work = async () => {
         if (relays.size === 0 && !auth) return delivery.deliver([...local], stream, { prepend: trace, maxBytes });
+        if (relays.size === 0) {
+          // Checked mail for local users: the file is opened and the trace written while the
+          // message arrives and is checked (an open costs as much as the checks, and the client
+          // waits for both), then the checked message goes in, or the file goes if it must not.
+          const body = new PassThrough();
+          // Its failure reaches deliver() through the reading (which then removes the file): not an 'error' event to throw.
+          body.on('error', () => {});
+          const stored = delivery.deliver([...local], body, { prepend: trace });
+          stored.catch(() => {});
+          let verdict: Awaited<ReturnType<typeof check>>;
+          try {
+            verdict = await check(await collect(stream, maxBytes));
+          } catch (err) {
+            body.destroy(err as Error);
+            await stored.catch(() => {});
+            throw err;
+          }
+          if (!verdict.quarantine) {
+            body.end(verdict.message);
+            return stored;
+          }
+          body.destroy(new Error('quarantined: stored in the Junk folder instead'));
+          await stored.catch(() => {});
+          const junk = await Promise.all([...local].map((m) => ensureFolder(m, JUNK_FOLDER)));
+          return delivery.deliver(junk, verdict.message, { prepend: trace });
+        }
         // Relayed copies carry their envelope and authentication reads the whole message: the
         // stream is read once into memory here.
         let message = await collect(stream, maxBytes);
         let localDirs = [...local];
         if (auth) {
-          outcome = await auth.process(message, {
-            ip: plainAddress(session.remoteAddress),
-            helo: session.hostNameAppearsAs ?? '',
-            mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            trusted: Boolean(session.user) || authNets(session.remoteAddress),
-          });
-          const d = outcome.disposition;
-          // RFC 7489 §6.6.4 (enforce): reject is refused at the end of DATA, nothing stored.
-          if (d.action === 'reject') throw smtpError(550, `5.7.1 ${d.reason}`);
-          if (d.action === 'quarantine') localDirs = await Promise.all(localDirs.map((m) => ensureFolder(m, JUNK_FOLDER)));
-          message = outcome.message;
+          const verdict = await check(message);
+          if (verdict.quarantine) localDirs = await Promise.all(localDirs.map((m) => ensureFolder(m, JUNK_FOLDER)));
+          message = verdict.message;
         }
         let first: Delivered | undefined;
         if (localDirs.length > 0) first = await delivery.deliver(localDirs, message, { prepend: trace });

@@ -441,6 +441,8 @@ describe('through SMTP', () => {
     run(swaks, ['--server', `127.0.0.1:${smtp.port}`, '--local-interface', '127.0.0.2', '--from', from, '--to', s.users[1]!.email]);
   const inbox = (u = s.users[1]!) => maildirFiles(maildirOf(s, u.name));
   const junk = (u = s.users[1]!) => maildirFiles(folderDir(maildirOf(s, u.name), JUNK_FOLDER));
+  /** The inbox's tmp/: the file opened while a message was checked is gone once the reply is sent. */
+  const inboxTmp = (u = s.users[1]!) => fs.readdirSync(path.join(maildirOf(s, u.name), 'tmp'));
 
   it('a submission with AUTH arrives signed, verifies with dkimpy and shows dkim=pass spf=pass dmarc=pass', async () => {
     const [u1, u2] = s.users as [Scenario['users'][0], Scenario['users'][0]];
@@ -476,6 +478,7 @@ describe('through SMTP', () => {
     expect(r.code).not.toBe(0);
     expect(r.stdout).toContain('<** 550 5.7.1 dkim.test publishes DMARC p=reject and this message has no aligned SPF or DKIM pass');
     expect([inbox().length, junk().length]).toEqual(before);
+    expect(inboxTmp()).toEqual([]);
   });
 
   it('enforcing: p=quarantine from outside lands in the Junk folder (a Maildir++ folder), not the inbox', async () => {
@@ -483,6 +486,7 @@ describe('through SMTP', () => {
     const r = await fromOutside('x@quarantine.test');
     expect(r.code, r.stdout).toBe(0);
     expect([inbox().length, junk().length]).toEqual([before[0], before[1]! + 1]);
+    expect(inboxTmp()).toEqual([]);
     expect(fs.existsSync(path.join(folderDir(maildirOf(s, s.users[1]!.name), JUNK_FOLDER), 'maildirfolder'))).toBe(true);
     expect(fs.readFileSync(junk().at(-1)!, 'latin1')).toMatch(/dmarc=fail /);
   });
