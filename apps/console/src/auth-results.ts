@@ -4,9 +4,33 @@
 // (the search's `auth:fail`). Only the header with our authserv-id counts: any other was written
 // by someone else, and one that claimed ours was removed on receipt (RFC 8601 §5, apps/mail).
 // No imports but types, so the browser bundle may use `failed` (the message view's chips).
-import type { AuthResults, AuthVerdict } from './api/schemas.ts';
+import type { AuthResults, AuthVerdict, DnsQuestion } from './api/schemas.ts';
 
 export type { AuthResults, AuthVerdict };
+
+/**
+ * The record a verdict was read from: DKIM's key at <selector>._domainkey.<d> (RFC 6376 §3.6.2.1),
+ * SPF's record at the identity's domain (MAIL FROM's, or HELO's: RFC 7208 §4.1), DMARC's at
+ * _dmarc.<From domain> (RFC 7489 §6.1). All TXT. The first query of each evaluation; an SPF
+ * include or a DMARC organizational-domain fallback asked more.
+ */
+export function questionsOf(method: string, props: Record<string, string>): DnsQuestion[] {
+  const txt = (name: string | undefined) => (name ? [{ name: name.replace(/\.$/, '').toLowerCase(), type: 'TXT' }] : []);
+  // An address's domain; a property that is a domain already stays; the null path (<>) has none.
+  const domainOf = (addr: string | undefined) =>
+    addr?.includes('@') ? addr.slice(addr.lastIndexOf('@') + 1) : addr && /^[^<>@\s]+$/.test(addr) ? addr : undefined;
+  if (method === 'dkim') {
+    const d = props['header.d'] ?? domainOf(props['header.i']);
+    return d && props['header.s'] ? txt(`${props['header.s']}._domainkey.${d}`) : [];
+  }
+  if (method === 'spf') {
+    const helo = props['smtp.helo'];
+    // An address literal HELO ([192.0.2.1]) has no record to ask (RFC 7208 §2.3).
+    return txt(domainOf(props['smtp.mailfrom']) || (helo && !helo.startsWith('[') ? helo : undefined));
+  }
+  if (method === 'dmarc') return props['header.from'] ? txt(`_dmarc.${props['header.from']}`) : [];
+  return [];
+}
 
 /**
  * The results a message fails with. DKIM's neutral too: mailauth (as Gmail) says
@@ -85,7 +109,8 @@ export function parseAuthResults(value: string): { authservId: string; verdicts:
       if (key === 'reason') reason = value;
       else props[key] = value;
     }
-    verdicts.push({ method: m[1]!.toLowerCase(), result: m[2]!.toLowerCase(), ...(reason ? { reason } : {}), props });
+    const method = m[1]!.toLowerCase();
+    verdicts.push({ method, result: m[2]!.toLowerCase(), ...(reason ? { reason } : {}), props, dns: questionsOf(method, props) });
   }
   return { authservId, verdicts };
 }

@@ -212,18 +212,41 @@ export class SessionStore extends EventEmitter<{ session: [SessionSummary] }> {
     };
   }
 
-  list(filter: { protocol?: string[]; client?: string; smtpId?: string; limit: number; before?: number }): SessionSummary[] {
+  /**
+   * `question`: only DNS exchanges asking this name (case aside, no final dot) and type;
+   * `before`: only sessions that started before this time (ms).
+   */
+  list(filter: {
+    protocol?: string[];
+    client?: string;
+    smtpId?: string;
+    limit: number;
+    before?: number;
+    question?: { name: string; type: string };
+  }): SessionSummary[] {
     const out: SessionSummary[] = [];
     const all = [...this.sessions.values()];
+    const asked = filter.question && `${filter.question.name.replace(/\.$/, '')} ${filter.question.type}`.toLowerCase();
     for (let i = all.length - 1; i >= 0 && out.length < filter.limit; i--) {
       const s = all[i]!;
       if (filter.protocol && !filter.protocol.includes(s.protocol)) continue;
       if (filter.client && !s.client.startsWith(filter.client) && !s.client.startsWith(`[${filter.client}`)) continue;
       if (filter.smtpId && !s.smtpIds.includes(filter.smtpId)) continue;
       if (filter.before !== undefined && s.start >= filter.before) continue;
+      if (asked && (!s.dns || decodeDns(s.dns.q ?? s.dns.r ?? '').question.toLowerCase() !== asked)) continue;
       out.push(this.summary(s));
     }
     return out;
+  }
+
+  /** When our SMTP server accepted message `smtpId` (its "250 OK id=" line), if the journal still has it. */
+  acceptedAt(smtpId: string): number | undefined {
+    for (const s of this.sessions.values()) {
+      if (!s.smtpIds.includes(smtpId)) continue;
+      const line = s.lines.find((l) => l.dir === 's' && l.text.startsWith(`250 OK id=${smtpId}`));
+      return line?.t ?? s.end ?? undefined;
+    }
+    return undefined;
   }
 
   get(id: string, reveal: boolean): (Session & { dnsText?: string[] }) | undefined {

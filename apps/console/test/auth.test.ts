@@ -21,15 +21,17 @@ describe('parsing Authentication-Results (RFC 8601)', () => {
           result: 'neutral',
           reason: 'body hash did not verify',
           props: { 'header.i': '@a.test', 'header.s': 'rsa', 'header.a': 'rsa-sha256', 'header.b': 'AbCd' },
+          dns: [{ name: 'rsa._domainkey.a.test', type: 'TXT' }],
         },
         {
           method: 'spf',
           result: 'pass',
           reason: 'server.example.org: domain of x@a.test designates 127.0.0.1 (that is (us)) as permitted sender',
           props: { 'smtp.mailfrom': 'x@a.test', 'smtp.helo': 'cliente; a' },
+          dns: [{ name: 'a.test', type: 'TXT' }],
         },
-        { method: 'dmarc', result: 'fail', reason: 'no aligned pass', props: { 'header.from': 'a.test' } },
-        { method: 'arc', result: 'none', props: {} },
+        { method: 'dmarc', result: 'fail', reason: 'no aligned pass', props: { 'header.from': 'a.test' }, dns: [{ name: '_dmarc.a.test', type: 'TXT' }] },
+        { method: 'arc', result: 'none', props: {}, dns: [] },
       ],
     });
   });
@@ -61,14 +63,23 @@ describe('parsing Authentication-Results (RFC 8601)', () => {
     expect(summaryFails('dkim=pass spf=pass dmarc=fail')).toBe(true);
   });
 
+  it('the record each verdict was read from: HELO when MAIL FROM is null, nothing for an address literal', () => {
+    const spfOf = (v: string) => parseAuthResults(`x.test; ${v}`).verdicts[0]!.dns;
+    expect(spfOf('spf=pass smtp.mailfrom=<> smtp.helo=Mail.B.test.')).toEqual([{ name: 'mail.b.test', type: 'TXT' }]);
+    expect(spfOf('spf=none smtp.helo=[192.0.2.1]')).toEqual([]);
+    expect(spfOf('dkim=pass header.d=c.test header.s=ed25519')).toEqual([{ name: 'ed25519._domainkey.c.test', type: 'TXT' }]);
+    expect(spfOf('dkim=none')).toEqual([]);
+  });
+
   it('auth: knows fail, pass and none; anything else is an exact error', () => {
     expect(() => parseQuery('auth:bad')).toThrow('auth: knows "fail", "pass" and "none", got "bad"');
     expect(() => parseQuery('auth:constructor')).toThrow('auth: knows "fail", "pass" and "none", got "constructor"');
   });
 });
 
-type Summary = { id: string; subject: string; auth: string };
-type Verdict = { method: string; result: string; reason?: string; props: Record<string, string> };
+type Summary = { id: string; subject: string; auth: string; smtpId?: string };
+type Verdict = { method: string; result: string; reason?: string; props: Record<string, string>; dns: Array<{ name: string; type: string }> };
+type Queries = { queries: Array<{ summary: string; start: number }> };
 type Message = Summary & { authResults: { authservId: string; verdicts: Verdict[]; fail: boolean } | null };
 
 describe('a domain that signs and checks', () => {
@@ -103,6 +114,39 @@ describe('a domain that signs and checks', () => {
     ]);
     expect(v.find((x) => x.method === 'spf')).toMatchObject({ result: 'pass', props: { 'smtp.mailfrom': a!.email } });
     expect(v.find((x) => x.method === 'dmarc')).toMatchObject({ result: 'pass', reason: 'p=REJECT arc=none', props: { 'header.from': w.s.domain } });
+
+    // Each verdict's record, and the journal's queries for it before the message was accepted.
+    const d = w.s.domain;
+    expect(v.map((x) => x.dns.map((q) => `${q.name} ${q.type}`))).toEqual([
+      [`rsa._domainkey.${d} TXT`],
+      [`ed25519._domainkey.${d} TXT`],
+      [`${d} TXT`],
+      [],
+      [`_dmarc.${d} TXT`],
+    ]);
+    const queriesFor = async (name: string, smtpId?: string) => w.api<Queries>(`/api/v1/dns/queries?name=${name}&type=txt${smtpId ? `&smtpId=${smtpId}` : ''}`);
+    for (const q of v.flatMap((x) => x.dns)) {
+      const r = await queriesFor(q.name, m.smtpId);
+      expect(r.status).toBe(200);
+      expect(r.body.queries[0]?.summary, q.name).toBe(`${q.name} TXT → NOERROR`);
+    }
+    // A query made after the message was accepted is not one it was read from.
+    const before = (await queriesFor(`_dmarc.${d}`, m.smtpId)).body.queries;
+    expect((await w.api(`/api/v1/dns/dig?name=_dmarc.${d}&type=TXT`)).status).toBe(200);
+    // (the DNS app's journal reaches the console within its flush interval)
+    await w.until(async () => (await queriesFor(`_dmarc.${d}`)).body.queries.length === before.length + 1 || undefined, 'the dig in the journal');
+    expect((await queriesFor(`_dmarc.${d}`, m.smtpId)).body.queries).toEqual(before);
+  });
+
+  it('the queries of a verdict: bad questions and unknown messages get exact errors', async () => {
+    const get = (q: string) => w.api<{ error: string }>(`/api/v1/dns/queries?${q}`);
+    expect(await get('name=example.test')).toMatchObject({ status: 400, body: { error: 'name and type go together: ?name=<name>&type=<type>' } });
+    expect((await get('name=example.test&type=T%20XT')).status).toBe(400);
+    expect((await get('name=example.test&type=T%20XT')).body.error).toContain('expected a record type (A, TXT, MX...)');
+    expect(await get('name=x&type=TXT&smtpId=1xNOPE-000000-01')).toMatchObject({
+      status: 404,
+      body: { error: 'no SMTP session of the journal accepted message 1xNOPE-000000-01' },
+    });
   });
 
   it('forged from outside (127.0.0.2, From the domain, unsigned): spf=fail and dmarc=fail with their reasons; auth:fail finds it', async () => {

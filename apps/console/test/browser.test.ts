@@ -141,14 +141,23 @@ describe('the console in Chromium', () => {
     await expect
       .poll(() => ui.message.verdicts())
       .toEqual([
-        `DKIM pass (${w.s.domain} s=rsa)`,
-        `DKIM pass (${w.s.domain} s=ed25519)`,
-        `SPF pass (MAIL FROM ${user(u1).email})`,
+        `DKIM pass (${w.s.domain} s=rsa) DNS`,
+        `DKIM pass (${w.s.domain} s=ed25519) DNS`,
+        `SPF pass (MAIL FROM ${user(u1).email}) DNS`,
         'ARC none',
-        `DMARC pass (${w.s.domain}, p=REJECT arc=none)`,
+        `DMARC pass (${w.s.domain}, p=REJECT arc=none) DNS`,
       ]);
-    expect(await ui.message.authDnsLink()).toBe('#/dns');
+    // Each verdict links to the queries for the record it was read from (ARC: none asked).
+    const d = w.s.domain;
+    const link = (name: string) => expect.stringMatching(new RegExp(`^#/dns\\?name=${name.replace(/\./g, '\\.')}&type=TXT&smtpId=[\\w.-]+$`));
+    expect(await ui.message.verdictDnsLinks()).toEqual([link(`rsa._domainkey.${d}`), link(`ed25519._domainkey.${d}`), link(d), link(`_dmarc.${d}`)]);
     await page.screenshot({ path: path.join(SHOTS, 'message-auth-1280.png') });
+    // DMARC's: the DNS view shows the query for _dmarc.<domain> TXT our server answered before the message was accepted.
+    await ui.message.openVerdictDns('dmarc');
+    const dmarc = await ui.dns.verdictQueries();
+    expect(dmarc.heading).toBe(`_dmarc.${d} TXT`);
+    expect(dmarc.rows[0]).toBe(`_dmarc.${d} TXT → NOERROR`);
+    await page.screenshot({ path: path.join(SHOTS, 'dns-verdict-1280.png') });
   });
 
   it('a hostile message (overlay CSS, remote image, event handlers) stays inside its frame', async () => {

@@ -9,6 +9,7 @@ export type {
   CertificateList,
   DigReply,
   DnsQueries,
+  DnsQuestion,
   Info,
   Line,
   LiveEvents,

@@ -43,7 +43,12 @@ export function App() {
       <main>
         {view === 'mail' && <MailView user={parts[1]} id={parts[2]} />}
         {view === 'sessions' && <SessionsView id={parts[1]} />}
-        {view === 'dns' && <DnsView />}
+        {view === 'dns' && (
+          <DnsView
+            question={params.get('name') && params.get('type') ? { name: params.get('name')!, type: params.get('type')! } : undefined}
+            smtpId={params.get('smtpId') ?? undefined}
+          />
+        )}
         {view === 'certs' && <CertsView />}
         {view === 'compose' && <ComposeView reply={params.get('reply') ?? undefined} />}
       </main>

@@ -132,7 +132,14 @@ export const endpoints = {
 
   // ---- DNS ----
   zone: endpoint({ method: 'get', path: '/dns/zone', summary: 'the records of the zones (the ones the DNS serves)', reply: S.ZoneList }),
-  queries: endpoint({ method: 'get', path: '/dns/queries', summary: 'recent DNS exchanges with their rcodes', query: S.DnsQueriesQuery, reply: S.DnsQueries }),
+  queries: endpoint({
+    method: 'get',
+    path: '/dns/queries',
+    summary: "recent DNS exchanges with their rcodes; for one question, and before a message was accepted (a verdict's queries)",
+    query: S.DnsQueriesQuery,
+    reply: S.DnsQueries,
+    errors: { 400: 'a bad name, type or limit, or a name without a type', 404: 'no SMTP session of the journal accepted that message' },
+  }),
   dig: endpoint({
     method: 'get',
     path: '/dns/dig',

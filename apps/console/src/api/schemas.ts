@@ -40,6 +40,9 @@ export const ErrorReply = z.strictObject({ error: z.string().describe('what went
 
 // ---- mail ----
 
+/** A DNS question: the name (no final dot) and the type. */
+export const DnsQuestion = z.strictObject({ name: z.string(), type: z.string() }).meta({ id: 'DnsQuestion' });
+
 /** Our server's verdict for one method of its Authentication-Results (RFC 8601). */
 export const AuthVerdict = z
   .strictObject({
@@ -47,6 +50,11 @@ export const AuthVerdict = z
     result: z.string().describe('pass, fail, none, neutral, softfail, temperror, permerror, policy'),
     reason: z.string().optional().describe('why, when the server said (its comment after the result, or reason=)'),
     props: z.record(z.string(), z.string()).describe('the properties: header.d, header.s, smtp.mailfrom, header.from...'),
+    dns: z
+      .array(DnsQuestion)
+      .describe(
+        "the record the verdict was read from: DKIM <s>._domainkey.<d>, SPF the identity's domain, DMARC _dmarc.<From domain> (TXT); GET /dns/queries?name=&type=&smtpId= lists the queries for it",
+      ),
   })
   .meta({ id: 'AuthVerdict' });
 
@@ -276,15 +284,30 @@ export const ZoneRecord = z
 
 export const ZoneList = z.strictObject({ records: z.array(ZoneRecord) }).meta({ id: 'ZoneList' });
 
-export const DnsQueriesQuery = z.object({ limit: wholeNumber(2000).default(100).describe('at most this many (default 100, at most 2000)') });
+const dnsName = z
+  .string({ error: 'expected a domain name' })
+  .trim()
+  .regex(/^[A-Za-z0-9_.-]{1,253}$/, { error: 'expected a domain name (letters, digits, "_", "-" and ".", at most 253)' });
+
+export const DnsQueriesQuery = z.object({
+  limit: wholeNumber(2000).default(100).describe('at most this many (default 100, at most 2000)'),
+  name: dnsName.optional().describe('only queries for this name (with type)'),
+  type: z
+    .string()
+    .regex(/^[A-Za-z0-9]{1,10}$/, { error: 'expected a record type (A, TXT, MX...)' })
+    .transform((v) => v.toUpperCase())
+    .optional()
+    .describe('only queries of this type (with name)'),
+  smtpId: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: 'expected the id of a message (250 OK id=...)' })
+    .optional()
+    .describe('only queries made before our SMTP server accepted this message: the ones its verdicts could be read from'),
+});
 export const DnsQueries = z.strictObject({ queries: z.array(SessionSummary).describe('newest first') }).meta({ id: 'DnsQueries' });
 
 export const DigQuery = z.object({
-  name: z
-    .string({ error: 'expected a domain name' })
-    .trim()
-    .regex(/^[A-Za-z0-9_.-]{1,253}$/, { error: 'expected a domain name (letters, digits, "_", "-" and ".", at most 253)' })
-    .describe('the name to ask'),
+  name: dnsName.describe('the name to ask'),
   type: z
     .string()
     .transform((v) => v.toUpperCase())
@@ -378,6 +401,7 @@ export const SessionParam = z.object({ id: z.string().describe('session id (from
 
 export type ErrorReply = z.infer<typeof ErrorReply>;
 export type AuthVerdict = z.infer<typeof AuthVerdict>;
+export type DnsQuestion = z.infer<typeof DnsQuestion>;
 export type AuthResults = z.infer<typeof AuthResults>;
 export type MessageSummary = z.infer<typeof MessageSummary>;
 export type Mailbox = z.infer<typeof Mailbox>;

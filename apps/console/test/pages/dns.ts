@@ -26,4 +26,12 @@ export class DnsPage {
   answer(): Promise<string | null> {
     return this.ui.page.getByTestId('dig-answer').textContent();
   }
+
+  /** The section a verdict's link opens: its heading (the question) and its rows' summaries, newest first. */
+  async verdictQueries(): Promise<{ heading: string; rows: string[] }> {
+    const section = this.ui.page.getByTestId('verdict-queries');
+    await section.getByTestId('verdict-query-rows').waitFor();
+    const rows = await section.locator('tr td:nth-child(2)').allTextContents();
+    return { heading: ((await section.locator('h2').textContent()) ?? '').trim(), rows };
+  }
 }

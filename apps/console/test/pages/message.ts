@@ -31,9 +31,14 @@ export class MessagePage {
     return this.page.getByTestId('auth').textContent();
   }
 
-  /** Where the verdicts' "DNS queries" link goes. */
-  authDnsLink(): Promise<string | null> {
-    return this.page.getByTestId('auth-dns').getAttribute('href');
+  /** Where each verdict's DNS link goes, in the verdicts' order. */
+  async verdictDnsLinks(): Promise<string[]> {
+    return Promise.all((await this.page.getByTestId('verdict-dns').all()).map(async (a) => (await a.getAttribute('href')) ?? ''));
+  }
+
+  /** Follows the DNS link of the verdict of `method` (the first such verdict). */
+  async openVerdictDns(method: string): Promise<void> {
+    await this.page.locator(`[data-testid=verdict][data-method=${method}]`).first().getByTestId('verdict-dns').click();
   }
 
   async tab(t: Tab): Promise<void> {

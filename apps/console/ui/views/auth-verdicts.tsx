@@ -1,8 +1,9 @@
 // A message's authentication verdicts in the message view: our server's Authentication-Results
 // (RFC 8601) as one chip per method, with the domain and selector of each DKIM signature, the
-// identity SPF checked, DMARC's policy, and the reason of a failure; the DNS view lists the
-// queries they were made from. Its own file so the message view only places it.
-import type { AuthResults, AuthVerdict } from '../api.ts';
+// identity SPF checked, DMARC's policy, and the reason of a failure; each links to the DNS view's
+// queries for the record it was read from, before our server accepted the message. Its own file
+// so the message view only places it.
+import type { AuthResults, AuthVerdict, DnsQuestion } from '../api.ts';
 import { failed } from '../../src/auth-results.ts';
 
 /** What a verdict was about: DKIM's domain and selector, SPF's identity, DMARC's From domain. */
@@ -17,7 +18,13 @@ function about(v: AuthVerdict): string {
   return '';
 }
 
-export function AuthVerdicts({ auth }: { auth: AuthResults | null | undefined }) {
+/** The DNS view's link for a verdict's record: its queries, before message `smtpId` was accepted. */
+export function dnsLink(q: DnsQuestion, smtpId: string | undefined): string {
+  const p = new URLSearchParams({ name: q.name, type: q.type, ...(smtpId ? { smtpId } : {}) });
+  return `#/dns?${p}`;
+}
+
+export function AuthVerdicts({ auth, smtpId }: { auth: AuthResults | null | undefined; smtpId?: string | undefined }) {
   if (!auth)
     return (
       <p class="auth muted" data-testid="auth">
@@ -40,12 +47,21 @@ export function AuthVerdicts({ auth }: { auth: AuthResults | null | undefined })
             <b>{v.method.toUpperCase()}</b> {v.result}
             {what && <span class="muted"> ({what})</span>}
             {bad && v.reason && v.method !== 'dmarc' && <span class="reason">: {v.reason}</span>}
+            {v.dns.map((q) => (
+              <a
+                key={`${q.name} ${q.type}`}
+                class="verdict-dns"
+                href={dnsLink(q, smtpId)}
+                data-testid="verdict-dns"
+                title={`The DNS queries for ${q.name} ${q.type} made before the message was accepted`}
+              >
+                {' '}
+                DNS
+              </a>
+            ))}
           </span>
         );
       })}
-      <a href="#/dns" data-testid="auth-dns" title="The DNS queries (SPF, DKIM keys, DMARC) are in the DNS view's recent queries">
-        DNS queries
-      </a>
     </p>
   );
 }

@@ -96,7 +96,7 @@ export function MessageView({ user, id }: { user: string; id: string }) {
           <dt>Size</dt>
           <dd>{size(m.size)}</dd>
         </dl>
-        <AuthVerdicts auth={m.authResults} />
+        <AuthVerdicts auth={m.authResults} smtpId={m.smtpId} />
         <div class="actions">
           <a class="button" href={`#/compose?reply=${id}`}>
             Reply
