@@ -5,9 +5,23 @@
 // only in UPDATE (RFC 1939 §6).
 import fs from 'node:fs';
 import path from 'node:path';
-import { baseOf, curName, ensureMaildir, sizeOf, sortNames } from '@sstt/maildir';
+import {
+  baseOf,
+  curName,
+  ensureMaildir,
+  hex8,
+  lockUidList,
+  newUidList,
+  parseUidList,
+  serializeUidList,
+  sizeOf,
+  sortNames,
+  UIDLIST_LOCK_NAME,
+  UIDLIST_NAME,
+  type UidList,
+  type UidRecord,
+} from '@sstt/maildir';
 import { VirtualSizeCounter } from './wire.ts';
-import { hex8, lockUidList, newUidList, parseUidList, serializeUidList, UIDLIST_LOCK_NAME, UIDLIST_NAME, type UidList, type UidRecord } from './uidlist.ts';
 
 /** Files at most this large are read in one go for RETR/TOP; larger ones are streamed. */
 export const SMALL_MESSAGE_OCTETS = 64 * 1024;
