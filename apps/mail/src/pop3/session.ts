@@ -2,13 +2,13 @@
 // TRANSACTION → UPDATE) and the only way to answer, send(). The meaning of each command lives in
 // commands.ts behind one gate.
 import fs from 'node:fs';
-import type net from 'node:net';
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { wrapSocket, type Logger, type Phase, type ShedReason, type TcpConnection } from '@sstt/runtime';
+import type { Logger, Phase, ShedReason, TcpConnection } from '@sstt/runtime';
 import type { Scenario, User } from '@sstt/scenario';
 import { tapSession, type Journal, type SessionTap } from '@sstt/events';
 import type { AuthPenalty } from '../auth-penalty.ts';
+import { startTlsTunnel } from '../starttls.ts';
 import { dispatch } from './commands.ts';
 import { LineReader } from './line-reader.ts';
 import type { Pop3Limits } from './limits.ts';
@@ -280,11 +280,7 @@ export class Pop3Session {
     }
   }
 
-  /**
-   * STLS (RFC 2595 §4): after "+OK", TLS starts on this connection; anything sent in clear is
-   * discarded. The TLS layer runs over a small Duplex on the accepted connection (raw or not),
-   * and the session then talks to the TLS socket through the same TcpConnection interface.
-   */
+  /** STLS (RFC 2595 §4): after "+OK", TLS starts on this connection; anything sent in clear is discarded. */
   startTls(): void {
     const transport = this.transport;
     const secureContext = this.ctx.secureContext!;
@@ -297,44 +293,27 @@ export class Pop3Session {
     transport.write('+OK Begin TLS negotiation now.' + CRLF);
     this.activity++;
     // From here on, every byte read is TLS (the transport's data handler feeds the tunnel).
-    const tunnel = new Duplex({
-      read: () => transport.resume(),
-      write: (chunk: Buffer, _enc, cb) => void transport.write(chunk, (err) => cb(err ?? undefined)),
-      final: (cb) => {
-        transport.end();
-        cb();
+    this.tunnel = startTlsTunnel({
+      transport,
+      secureContext,
+      // A client that sends STLS and then no handshake must not hold the connection forever.
+      handshakeTimeoutMs: this.ctx.limits.idleTimeoutMs,
+      onError: this.onError,
+      onClosedEarly: () => this.terminate(),
+      onSecure: (conn, socket) => {
+        this.conn = conn;
+        this.conn.setHandlers({
+          data: (chunk) => this.receive(chunk),
+          end: () => this.onPeerEnd(),
+          error: this.onError,
+          close: () => this.terminate(),
+        });
+        this.secure = true;
+        this.tap.tls(socket);
+        this.upgrading = false;
+        this.busy = false;
+        this.lastActivityAt = Date.now();
       },
-      destroy: (err, cb) => {
-        transport.destroy();
-        cb(err);
-      },
-    });
-    this.tunnel = tunnel;
-    const secure = new tls.TLSSocket(tunnel as unknown as net.Socket, { isServer: true, secureContext });
-    secure.on('error', this.onError);
-    // A client that sends STLS and then no handshake must not hold the connection forever.
-    const handshakeTimeout = () => secure.destroy();
-    secure.setTimeout(this.ctx.limits.idleTimeoutMs);
-    secure.once('timeout', handshakeTimeout);
-    const closedEarly = () => this.terminate();
-    secure.once('close', closedEarly);
-    secure.once('secure', () => {
-      secure.off('timeout', handshakeTimeout);
-      secure.setTimeout(0); // from now on the session's own autologout timer watches it
-      secure.off('close', closedEarly);
-      secure.off('error', this.onError);
-      this.conn = wrapSocket(secure);
-      this.conn.setHandlers({
-        data: (chunk) => this.receive(chunk),
-        end: () => this.onPeerEnd(),
-        error: this.onError,
-        close: () => this.terminate(),
-      });
-      this.secure = true;
-      this.tap.tls(secure);
-      this.upgrading = false;
-      this.busy = false;
-      this.lastActivityAt = Date.now();
     });
   }
 
