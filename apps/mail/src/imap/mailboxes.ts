@@ -4,11 +4,12 @@
 // Maildir++ directories (store.ts), so a mailbox name is its folder name: "." separates levels.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureFolder, INBOX } from '@sstt/maildir';
+import { INBOX } from '@sstt/maildir';
 import { sendUpdates } from './commands.ts';
 import { flagsLine, openSelected } from './selected.ts';
 import type { ImapSession } from './session.ts';
 import {
+  createFolder,
   flagsOfName,
   folderExists,
   keywordLetters,
@@ -193,7 +194,7 @@ export async function create(s: ImapSession, tag: string, args: Token[]): Promis
   const mb = mailboxArg(s, args[0]);
   if (mb?.name === INBOX || (mb && folderExists(mb.dir))) return s.reply(`${tag} NO [ALREADYEXISTS] Mailbox already exists.`);
   if (!mb) return s.reply(`${tag} NO [CANNOT] Invalid mailbox name.`);
-  await ensureFolder(s.maildir, mb.name);
+  await createFolder(s.maildir, mb.name);
   s.reply(`${tag} OK Create completed.`);
 }
 

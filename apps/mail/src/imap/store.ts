@@ -60,6 +60,24 @@ export interface FolderState {
   messages: StoredMessage[];
 }
 
+/**
+ * Running as root on a Maildir owned by its user (the tests; a lab run as root): what we create
+ * is given to that user, so that dovecot, which runs as the mail user, can read and replace it
+ * (as the uidlist's commit does in @sstt/maildir).
+ */
+async function giveToOwner(owner: string, ...paths: string[]): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const st = await fs.promises.stat(owner);
+  if (st.uid === 0) return;
+  for (const p of paths) await fs.promises.chown(p, st.uid, st.gid);
+}
+
+/** A folder of the Maildir, created with its maildirfolder mark, owned as the Maildir is. */
+export async function createFolder(maildir: string, name: string): Promise<void> {
+  const dir = await ensureFolder(maildir, name);
+  await giveToOwner(maildir, dir, ...['tmp', 'new', 'cur', 'maildirfolder'].map((n) => path.join(dir, n)));
+}
+
 async function listOrEmpty(dir: string): Promise<string[]> {
   try {
     return (await fs.promises.readdir(dir)).filter((n) => !n.startsWith('.'));
@@ -133,6 +151,7 @@ export async function keywordLetters(dir: string, keywords: readonly string[]): 
       }
       const tmp = path.join(dir, `${KEYWORDS_FILE}.tmp`);
       await fs.promises.writeFile(tmp, serializeKeywords(names));
+      await giveToOwner(dir, tmp);
       await fs.promises.rename(tmp, path.join(dir, KEYWORDS_FILE));
     } finally {
       await lock.release();
@@ -217,6 +236,7 @@ export async function storeMessage(dir: string, letters: string, src: { content:
       await fs.promises.link(src.file, tmp);
     } catch {
       await fs.promises.copyFile(src.file, tmp);
+      await giveToOwner(dir, tmp);
     }
   } else {
     const text = src.content;
@@ -231,6 +251,7 @@ export async function storeMessage(dir: string, letters: string, src: { content:
       await fh.close();
     }
     if (src.mtimeMs !== undefined) await fs.promises.utimes(tmp, src.mtimeMs / 1000, src.mtimeMs / 1000);
+    await giveToOwner(dir, tmp);
   }
   await fs.promises.rename(tmp, path.join(dir, 'cur', withFlags(`${base}:2,`, letters)));
   return base;
@@ -259,7 +280,7 @@ export async function listFolders(maildir: string): Promise<FolderInfo[]> {
 /** The special-use folders dovecot's default configuration creates (RFC 6154), created at login when missing. */
 export async function ensureSpecialFolders(maildir: string): Promise<void> {
   await ensureMaildir(maildir);
-  for (const f of Object.keys(SPECIAL_USE)) await ensureFolder(maildir, f);
+  for (const f of Object.keys(SPECIAL_USE)) if (!folderExists(folderDir(maildir, f))) await createFolder(maildir, f);
 }
 
 /** The directory of an IMAP mailbox name, or undefined when the name cannot be a folder. */
@@ -291,5 +312,6 @@ export async function writeSubscriptions(maildir: string, names: readonly string
   const text = `V\t2\n\n${names.map((n) => `${n.split('.').join('\t')}\n`).join('')}`;
   const tmp = path.join(maildir, `${SUBSCRIPTIONS}.tmp`);
   await fs.promises.writeFile(tmp, text, { mode: 0o600 });
+  await giveToOwner(maildir, tmp);
   await fs.promises.rename(tmp, path.join(maildir, SUBSCRIPTIONS));
 }
