@@ -53,7 +53,7 @@ describe('IMAP basics', () => {
     );
     const body = await c.cmd('UID FETCH 2 BODY[]');
     expect(body).toContain(
-      '* 2 FETCH (UID 2 BODY[] {83}\r\nFrom: carl@example.test\r\nTo: bob@example.test\r\nSubject: second\r\n\r\nhello two\r\nline\r\n FLAGS (\\Seen))',
+      '* 2 FETCH (UID 2 FLAGS (\\Seen) BODY[] {83}\r\nFrom: carl@example.test\r\nTo: bob@example.test\r\nSubject: second\r\n\r\nhello two\r\nline\r\n)',
     );
     const st = await c.cmd('STORE 1 +FLAGS (\\Flagged $Label1)');
     expect(st).toContain('* 1 FETCH (FLAGS (\\Flagged $Label1))');

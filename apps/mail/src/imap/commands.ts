@@ -6,7 +6,7 @@ import { maildirOf, type User } from '@sstt/scenario';
 import { decodeBase64, parsePlain, sameSecret } from '../sasl.ts';
 import { copyOrMove, expungeDeleted, fetch, store } from './fetch.ts';
 import type { RawCommand } from './framing.ts';
-import { append, create, deleteMailbox, list, rename, select, status, subscribe } from './mailboxes.ts';
+import { append, appendTarget, create, deleteMailbox, list, rename, select, status, subscribe } from './mailboxes.ts';
 import { search } from './search.ts';
 import { refresh, watchFolder } from './selected.ts';
 import type { ImapSession, State } from './session.ts';
@@ -62,7 +62,8 @@ const SELECTED = ['SELECTED'] as const;
 export const REPLIES = {
   /** dovecot's answer to a line without a usable tag or verb. */
   error: 'Error in IMAP command received by server.',
-  unknown: 'Unknown command.',
+  /** dovecot names the unknown verb here; we do not echo client input (STYLE §8). */
+  unknown: 'Error in IMAP command: Unknown command.',
   args: 'Invalid arguments.',
   notSelected: 'No mailbox selected.',
   loggedIn: 'Already logged in.',
@@ -100,6 +101,7 @@ export function dispatch(s: ImapSession, raw: RawCommand): Promise<void> | void 
   if (uid) verb = word();
   const cmd = Object.hasOwn(COMMANDS, verb) ? COMMANDS[verb as Verb] : undefined;
   if (!cmd || (uid && !cmd.uid)) return s.bad(tag, REPLIES.unknown);
+  s.command = uid ? `UID ${verb}` : verb;
   if (!cmd.states.includes(s.state as (typeof ANY)[number])) {
     if (s.state === 'NOT_AUTHENTICATED') return s.bad(tag, REPLIES.notLoggedIn);
     if (cmd.states === NOT_AUTH) return s.bad(tag, REPLIES.loggedIn);
@@ -110,10 +112,28 @@ export function dispatch(s: ImapSession, raw: RawCommand): Promise<void> | void 
   try {
     args = tokenize(raw, at);
   } catch (err) {
-    if (err instanceof ImapSyntaxError) return s.bad(tag, REPLIES.args);
+    if (err instanceof ImapSyntaxError) return s.badArgs(tag, REPLIES.args);
     throw err;
   }
   return cmd.handle(s, tag, args, uid);
+}
+
+/**
+ * Whether a synchronising literal is refused before the client sends it (RFC 9051 §7.5: the
+ * server may answer the command instead of "+"): an APPEND to a mailbox that does not exist,
+ * as dovecot does. The reply, or undefined to go on.
+ */
+export function literalRefusal(s: ImapSession, partial: RawCommand): string | undefined {
+  const first = partial.text[0] ?? '';
+  const m = /^(\S+) APPEND /i.exec(first);
+  if (!m || partial.literals.length > 0 || s.state === 'NOT_AUTHENTICATED' || !TAG.test(m[1]!)) return undefined;
+  let args: Token[];
+  try {
+    args = tokenize(partial, m[0].length);
+  } catch {
+    return undefined;
+  }
+  return appendTarget(s, args[0]) ? undefined : `${m[1]} NO [TRYCREATE] Mailbox doesn't exist.`;
 }
 
 /** RFC 9051 §7.2.2 CAPABILITY: what this connection may use now. */
@@ -226,7 +246,7 @@ export const COMMANDS: Record<Verb, Command> = {
     async handle(s, tag, args) {
       const name = astring(args[0]);
       const password = astring(args[1]);
-      if (name === undefined || password === undefined || args.length !== 2) return s.bad(tag, REPLIES.args);
+      if (name === undefined || password === undefined || args.length !== 2) return s.badArgs(tag, REPLIES.args);
       return login(s, tag, utf8(name), utf8(password));
     },
   },
@@ -235,7 +255,7 @@ export const COMMANDS: Record<Verb, Command> = {
     states: NOT_AUTH,
     login: true,
     async handle(s, tag, args) {
-      if (!isAtom(args[0]) || args.length > 2) return s.bad(tag, REPLIES.args);
+      if (!isAtom(args[0]) || args.length > 2) return s.badArgs(tag, REPLIES.args);
       if (args[0].value.toUpperCase() !== 'PLAIN') return s.reply(`${tag} NO Unsupported authentication mechanism.`);
       const plain = (blob: Buffer) => {
         const { user, password, wellFormed } = parsePlain(blob);
@@ -243,13 +263,13 @@ export const COMMANDS: Record<Verb, Command> = {
       };
       if (args[1] !== undefined) {
         const blob = isAtom(args[1]) ? decodeBase64(args[1].value) : undefined;
-        if (!blob) return s.bad(tag, 'Invalid base64 data in initial response.');
+        if (!blob) return s.badArgs(tag, 'Invalid base64 data in initial response.');
         return plain(blob);
       }
       s.continuation = async (line) => {
         if (line === '*') return s.bad(tag, 'Authentication aborted by client.');
         const blob = decodeBase64(line);
-        if (!blob) return s.bad(tag, 'Invalid base64 data in continued response.');
+        if (!blob) return s.badArgs(tag, 'Invalid base64 data in continued response.');
         return plain(blob);
       };
       s.reply('+ ');
@@ -259,7 +279,7 @@ export const COMMANDS: Record<Verb, Command> = {
   ENABLE: {
     states: AUTH,
     handle(s, tag, args) {
-      if (args.length === 0 || !args.every((a) => isAtom(a))) return s.bad(tag, REPLIES.args);
+      if (args.length === 0 || !args.every((a) => isAtom(a))) return s.badArgs(tag, REPLIES.args);
       const enabled: string[] = [];
       for (const a of args) {
         if (a.kind === 'atom' && a.value.toUpperCase() === 'IMAP4REV2' && !s.rev2) {
@@ -267,7 +287,8 @@ export const COMMANDS: Record<Verb, Command> = {
           enabled.push('IMAP4rev2');
         }
       }
-      s.reply(`* ENABLED${enabled.map((e) => ` ${e}`).join('')}`);
+      // Nothing enabled, no ENABLED response (as dovecot answers).
+      if (enabled.length > 0) s.reply(`* ENABLED ${enabled.join(' ')}`);
       s.reply(`${tag} OK Enabled.`);
     },
   },
@@ -325,13 +346,13 @@ export const COMMANDS: Record<Verb, Command> = {
     async handle(s, tag, args, uid) {
       const sel = s.selected!;
       if (sel.readOnly) return s.reply(`${tag} NO [READ-ONLY] Mailbox is read-only.`);
-      if (uid !== (args.length === 1)) return s.bad(tag, REPLIES.args);
+      if (uid !== (args.length === 1)) return s.badArgs(tag, REPLIES.args);
       let set: string | undefined;
       if (uid) {
-        if (!isAtom(args[0])) return s.bad(tag, REPLIES.args);
+        if (!isAtom(args[0])) return s.badArgs(tag, REPLIES.args);
         set = args[0].value;
       }
-      if ((await expungeDeleted(s, sel, set, false)) === false) return s.bad(tag, 'Invalid uidset.');
+      if ((await expungeDeleted(s, sel, set, false)) === false) return s.badArgs(tag, 'Invalid uidset.');
       s.reply(`${tag} OK Expunge completed.`);
     },
   },

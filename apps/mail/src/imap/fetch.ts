@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { sendUpdates } from './commands.ts';
 import { bodyStructure, envelope, parsePart, parseSection, sectionBytes, toCrlf, type Part, type Section } from './message.ts';
-import { flagList, type Selected } from './selected.ts';
+import { flagList, flagsLine, type Selected } from './selected.ts';
 import type { ImapSession } from './session.ts';
 import { flagsOf, keywordLetter } from '@sstt/maildir';
 import {
@@ -21,7 +21,7 @@ import {
   syncFolder,
   type StoredMessage,
 } from './store.ts';
-import { astring, imapDateTime, inSeqSet, isAtom, parseSeqSet, type Token } from './syntax.ts';
+import { astring, formatSeqSet, imapDateTime, inSeqSet, isAtom, parseSeqSet, type Token } from './syntax.ts';
 
 /** The messages a set names, with their sequence numbers; undefined when the set is malformed. */
 export function messagesOf(sel: Selected, set: string, uid: boolean): Array<{ seq: number; msg: StoredMessage }> | undefined {
@@ -85,9 +85,9 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
   const sel = s.selected!;
   const items = parseItems(args[1]);
   // CHANGEDSINCE and other modifiers (RFC 7162) are not supported: BAD, as for any unknown argument.
-  if (!isAtom(args[0]) || !items || args.length !== 2) return s.bad(tag, 'Invalid arguments.');
+  if (!isAtom(args[0]) || !items || args.length !== 2) return s.badArgs(tag, 'Invalid arguments.');
   const set = messagesOf(sel, args[0].value, uid);
-  if (!set) return s.bad(tag, 'Invalid messageset.');
+  if (!set) return s.badArgs(tag, uid ? 'Invalid uidset.' : 'Invalid messageset.');
   if (uid && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
   const needsBody = items.some((i) => !['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE'].includes(i.kind));
   const setsSeen = !sel.readOnly && items.some((i) => (i.kind === 'section' && !i.peek) || i.kind === 'RFC822' || i.kind === 'RFC822.TEXT');
@@ -114,16 +114,22 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
     }
     const parts: Buffer[] = [Buffer.from(`* ${seq} FETCH (`, 'latin1')];
     let first = true;
+    const flagsFirst = seenSet && !items.some((i) => i.kind === 'FLAGS');
     const add = (chunks: Buffer[] | string) => {
       if (!first) parts.push(Buffer.from(' '));
       first = false;
       if (typeof chunks === 'string') parts.push(Buffer.from(chunks, 'latin1'));
       else parts.push(...chunks);
     };
+    // dovecot puts UID, then the FLAGS a body fetch changed, before the other items.
+    if (flagsFirst) {
+      if (uid || items.some((i) => i.kind === 'UID')) add(`UID ${msg.uid}`);
+      add(`FLAGS ${flagList(sel, msg)}`);
+    }
     for (const item of items) {
       switch (item.kind) {
         case 'UID':
-          add(`UID ${msg.uid}`);
+          if (!flagsFirst) add(`UID ${msg.uid}`);
           break;
         case 'FLAGS':
           add(`FLAGS ${flagList(sel, msg)}`);
@@ -160,7 +166,6 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
         }
       }
     }
-    if (seenSet && !items.some((i) => i.kind === 'FLAGS')) add(`FLAGS ${flagList(sel, msg)}`);
     parts.push(Buffer.from(')\r\n'));
     for (const p of parts) octets += p.length;
     out.push(...parts);
@@ -192,22 +197,30 @@ export async function store(s: ImapSession, tag: string, args: Token[], uid: boo
   const what = isAtom(args[1]) ? args[1].value.toUpperCase() : '';
   const m = /^([+-]?)FLAGS(\.SILENT)?$/.exec(what);
   const flagToks = args[2]?.kind === 'list' ? args[2].items : args.slice(2);
-  if (!isAtom(args[0]) || !m || (args[2]?.kind === 'list' && args.length !== 3) || !flagToks.every((f) => isAtom(f))) return s.bad(tag, 'Invalid arguments.');
-  if (sel.readOnly) return s.reply(`${tag} NO [READ-ONLY] Mailbox is read-only.`);
+  if (!isAtom(args[0]) || !m || (args[2]?.kind === 'list' && args.length !== 3) || !flagToks.every((f) => isAtom(f)))
+    return s.badArgs(tag, 'Invalid arguments.');
+  // dovecot answers OK and changes nothing (RFC 9051 §6.4.6 leaves it open).
+  if (sel.readOnly) return s.reply(`${tag} OK Store ignored with read-only mailbox.`);
   const set = messagesOf(sel, args[0].value, uid);
-  if (!set) return s.bad(tag, 'Invalid messageset.');
+  if (!set) return s.badArgs(tag, uid ? 'Invalid uidset.' : 'Invalid messageset.');
   const flags = flagToks.map((f) => (f as { value: string }).value);
-  if (flags.some((f) => f.toLowerCase() === '\\recent')) return s.bad(tag, 'Invalid system flag \\Recent.');
+  if (flags.some((f) => f.toLowerCase() === '\\recent')) return s.badArgs(tag, 'Invalid system flag \\Recent.');
   const keywords = flags.filter((f) => !f.startsWith('\\'));
   // Removing a keyword the folder does not know removes nothing: no letter is made for it.
   const letterMap = m[1] === '-' ? knownLetters(sel, keywords) : await keywordLetters(sel.dir, keywords);
   if (!letterMap) return s.reply(`${tag} NO Too many keywords.`);
-  if (m[1] !== '-') sel.keywords = await readKeywords(sel.dir);
+  if (m[1] !== '-') {
+    // A keyword new to the folder: the client is told the new flag lists first (RFC 9051 §7.3.5, as dovecot).
+    const before = sel.keywords.filter((k) => k !== undefined).length;
+    sel.keywords = await readKeywords(sel.dir);
+    if (sel.keywords.filter((k) => k !== undefined).length !== before)
+      s.send(`* FLAGS (${flagsLine(sel)})\r\n* OK [PERMANENTFLAGS (${flagsLine(sel)} \\*)] Flags permitted.\r\n`);
+  }
   const given = lettersOf(
     flags.filter((f) => f.startsWith('\\') || letterMap.has(f.toLowerCase())),
     letterMap,
   );
-  if (given === undefined) return s.bad(tag, 'Invalid system flag.');
+  if (given === undefined) return s.badArgs(tag, 'Invalid system flag.');
   const lines: string[] = [];
   for (const { seq, msg } of set) {
     const have = flagsOf(msg.name);
@@ -241,9 +254,9 @@ export async function expungeDeleted(s: ImapSession, sel: Selected, uidSet: stri
 export async function copyOrMove(s: ImapSession, tag: string, args: Token[], uid: boolean, move: boolean): Promise<void> {
   const sel = s.selected!;
   const name = astring(args[1]);
-  if (!isAtom(args[0]) || name === undefined || args.length !== 2) return s.bad(tag, 'Invalid arguments.');
+  if (!isAtom(args[0]) || name === undefined || args.length !== 2) return s.badArgs(tag, 'Invalid arguments.');
   const set = messagesOf(sel, args[0].value, uid);
-  if (!set) return s.bad(tag, 'Invalid messageset.');
+  if (!set) return s.badArgs(tag, uid ? 'Invalid uidset.' : 'Invalid messageset.');
   if (move && sel.readOnly) return s.reply(`${tag} NO [READ-ONLY] Mailbox is read-only.`);
   const dir = mailboxDir(s.maildir, name.toUpperCase() === 'INBOX' ? 'INBOX' : name);
   if (!dir || !folderExists(dir)) return s.reply(`${tag} NO [TRYCREATE] Mailbox doesn't exist.`);
@@ -270,7 +283,7 @@ export async function copyOrMove(s: ImapSession, tag: string, args: Token[], uid
   }
   const st = await syncFolder(dir, bases);
   const uidOf = new Map(st.messages.map((m) => [m.base, m.uid]));
-  const copyuid = `[COPYUID ${st.validity} ${sources.map((m) => m.uid).join(',')} ${bases.map((b) => uidOf.get(b)).join(',')}]`;
+  const copyuid = `[COPYUID ${st.validity} ${formatSeqSet(sources.map((m) => m.uid))} ${formatSeqSet(bases.map((b) => uidOf.get(b)!))}]`;
   if (!move) {
     if (dir === sel.dir || uid) await sendUpdates(s, uid);
     return s.reply(`${tag} OK ${copyuid} Copy completed.`);

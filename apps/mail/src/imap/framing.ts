@@ -16,8 +16,12 @@ export interface RawCommand {
 
 export type Framed =
   | { kind: 'command'; command: RawCommand }
-  /** A synchronising literal within its cap: the client waits for a continuation request. */
-  | { kind: 'continue' }
+  /**
+   * A synchronising literal within its cap: the client waits for a continuation request. The
+   * command so far lets the server refuse it instead (abandon(id)), as dovecot refuses an APPEND
+   * to a missing mailbox before the message is sent.
+   */
+  | { kind: 'continue'; command: RawCommand; id: number }
   /** A literal over its cap (the command is dropped); `tag` as far as it could be read. */
   | { kind: 'too-big'; tag: string | undefined; sync: boolean }
   /** A line over maxLineOctets: the connection cannot be resynchronised. */
@@ -49,6 +53,8 @@ export class CommandReader {
   /** The literal being read, and how much of it has arrived. */
   private literal: Buffer | undefined;
   private literalAt = 0;
+  /** Counts the literals announced, so that abandon() drops only the one it was asked about. */
+  private literalId = 0;
   /** Octets of a refused non-synchronising literal still to skip, then the rest of its command. */
   private skip = 0;
   private skipLine = false;
@@ -58,6 +64,18 @@ export class CommandReader {
   /** Whether part of a command has arrived and waits for the rest. */
   get hasPartial(): boolean {
     return this.pending !== undefined || this.text.length > 0 || this.literal !== undefined || this.skip > 0 || this.skipLine;
+  }
+
+  /**
+   * Drops the command whose synchronising literal `id` has not begun to arrive (the server
+   * refused it); false when it has, or another is being read (the command then runs as sent).
+   */
+  abandon(id: number): boolean {
+    if (!this.literal || this.literalId !== id || this.literalAt > 0) return false;
+    this.literal = undefined;
+    this.text = [];
+    this.literals = [];
+    return true;
   }
 
   /** Forgets everything (after STARTTLS: nothing sent in clear may leak into the TLS session). */
@@ -144,7 +162,8 @@ export class CommandReader {
         }
         continue;
       }
-      if (sync) out.push({ kind: 'continue' });
+      this.literalId++;
+      if (sync) out.push({ kind: 'continue', command: { text: [...this.text], literals: [...this.literals] }, id: this.literalId });
       this.literal = Buffer.allocUnsafe(size);
       this.literalAt = 0;
       if (size === 0) {

@@ -40,7 +40,7 @@ function mailboxArg(s: ImapSession, t: Token | undefined): { name: string; dir: 
 
 export async function select(s: ImapSession, tag: string, args: Token[], readOnly: boolean): Promise<void> {
   const mb = mailboxArg(s, args[0]);
-  if (astring(args[0]) === undefined || args.length > 2) return s.bad(tag, 'Invalid arguments.');
+  if (astring(args[0]) === undefined || args.length > 2) return s.badArgs(tag, 'Invalid arguments.');
   const wasSelected = s.selected !== undefined;
   // RFC 9051 §6.3.2: a SELECT that fails leaves no mailbox selected.
   s.selected = undefined;
@@ -107,7 +107,8 @@ async function statusLine(name: string, dir: string, items: StatusItem[]): Promi
 export async function status(s: ImapSession, tag: string, args: Token[]): Promise<void> {
   const mb = mailboxArg(s, args[0]);
   const items = statusItems(args[1]);
-  if (astring(args[0]) === undefined || !items || args.length !== 2) return s.bad(tag, 'Invalid arguments.');
+  if (astring(args[0]) === undefined || args.length !== 2) return s.badArgs(tag, 'Invalid arguments.');
+  if (!items) return s.badArgs(tag, 'Invalid status item.');
   if (!mb || !folderExists(mb.dir)) return s.reply(`${tag} ${NONEXISTENT}`);
   s.reply(await statusLine(mb.name, mb.dir, items));
   s.reply(`${tag} OK Status completed.`);
@@ -142,23 +143,24 @@ export async function list(s: ImapSession, tag: string, args: Token[], lsub: boo
   const ref = astring(args[i]);
   const patTok = args[i + 1];
   const patterns = patTok?.kind === 'list' ? patTok.items.map(astring) : [astring(patTok)];
-  if (ref === undefined || patterns.length === 0 || patterns.some((p) => p === undefined)) return s.bad(tag, 'Invalid arguments.');
+  if (ref === undefined || patterns.length === 0 || patterns.some((p) => p === undefined)) return s.badArgs(tag, 'Invalid pattern.');
   const returns = new Set<string>();
   let statusWanted: StatusItem[] | undefined;
   if (args[i + 2] !== undefined) {
-    if (lsub || !isAtom(args[i + 2], 'RETURN') || args[i + 3]?.kind !== 'list' || args.length !== i + 4) return s.bad(tag, 'Invalid arguments.');
+    if (lsub || !isAtom(args[i + 2], 'RETURN') || args[i + 3]?.kind !== 'list' || args.length !== i + 4) return s.badArgs(tag, 'Invalid arguments.');
     const opts = (args[i + 3] as { items: Token[] }).items;
     for (let k = 0; k < opts.length; k++) {
       const o = opts[k]!;
-      if (!isAtom(o)) return s.bad(tag, 'Invalid arguments.');
+      if (!isAtom(o)) return s.badArgs(tag, 'Invalid arguments.');
       const v = o.value.toUpperCase();
       if (v === 'STATUS') {
         statusWanted = statusItems(opts[++k]);
-        if (!statusWanted) return s.bad(tag, 'Invalid arguments.');
+        if (!statusWanted) return s.badArgs(tag, 'Invalid arguments.');
       } else returns.add(v);
     }
   }
   const verb = lsub ? 'LSUB' : 'LIST';
+  const extended = selection.size > 0 || args[0]?.kind === 'list' || args[i + 2] !== undefined;
   if (patterns.length === 1 && patterns[0] === '') {
     // RFC 9051 §6.3.9: an empty pattern asks for the hierarchy separator and the root.
     s.reply(`* ${verb} (\\Noselect) "." ""`);
@@ -176,12 +178,15 @@ export async function list(s: ImapSession, tag: string, args: Token[], lsub: boo
     if (!res.some((re) => re.test(f.name))) continue;
     if (onlySubscribed && !subscribed.has(f.name)) continue;
     if (selection.has('SPECIAL-USE') && !f.specialUse) continue;
+    // What each form shows, as dovecot: a plain LIST the children and special-use attributes
+    // (RFC 3348, RFC 6154 §2), LSUB the special use, the extended form (RFC 5258 §3) only what
+    // its selection and RETURN options ask for.
     const attrs: string[] = [];
     const children = f.name !== INBOX && folders.some((o) => o.name.startsWith(`${f.name}.`));
     if (!f.exists) attrs.push(onlySubscribed && !names.has(f.name) ? '\\NonExistent' : '\\Noselect');
-    if (!lsub) attrs.push(children ? '\\HasChildren' : '\\HasNoChildren');
+    if (!lsub && (!extended || returns.has('CHILDREN'))) attrs.push(children ? '\\HasChildren' : '\\HasNoChildren');
     if (!lsub && (returns.has('SUBSCRIBED') || selection.has('SUBSCRIBED')) && subscribed.has(f.name)) attrs.push('\\Subscribed');
-    if (!lsub && f.specialUse) attrs.push(f.specialUse);
+    if (f.specialUse && (lsub || !extended || returns.has('SPECIAL-USE') || selection.has('SPECIAL-USE'))) attrs.push(f.specialUse);
     lines.push(`* ${verb} (${attrs.join(' ')}) "." ${astringOut(f.name)}`);
     if (statusWanted && f.exists) lines.push(await statusLine(f.name, f.dir, statusWanted));
   }
@@ -190,7 +195,7 @@ export async function list(s: ImapSession, tag: string, args: Token[], lsub: boo
 }
 
 export async function create(s: ImapSession, tag: string, args: Token[]): Promise<void> {
-  if (astring(args[0]) === undefined || args.length > 2) return s.bad(tag, 'Invalid arguments.');
+  if (astring(args[0]) === undefined || args.length > 2) return s.badArgs(tag, 'Invalid arguments.');
   const mb = mailboxArg(s, args[0]);
   if (mb?.name === INBOX || (mb && folderExists(mb.dir))) return s.reply(`${tag} NO [ALREADYEXISTS] Mailbox already exists.`);
   if (!mb) return s.reply(`${tag} NO [CANNOT] Invalid mailbox name.`);
@@ -199,7 +204,7 @@ export async function create(s: ImapSession, tag: string, args: Token[]): Promis
 }
 
 export async function deleteMailbox(s: ImapSession, tag: string, args: Token[]): Promise<void> {
-  if (astring(args[0]) === undefined || args.length !== 1) return s.bad(tag, 'Invalid arguments.');
+  if (astring(args[0]) === undefined || args.length !== 1) return s.badArgs(tag, 'Invalid arguments.');
   const mb = mailboxArg(s, args[0]);
   if (mb?.name === INBOX) return s.reply(`${tag} NO [CANNOT] INBOX can't be deleted.`);
   if (!mb || !folderExists(mb.dir)) return s.reply(`${tag} ${NONEXISTENT}`);
@@ -214,7 +219,7 @@ export async function deleteMailbox(s: ImapSession, tag: string, args: Token[]):
 }
 
 export async function rename(s: ImapSession, tag: string, args: Token[]): Promise<void> {
-  if (astring(args[0]) === undefined || astring(args[1]) === undefined || args.length !== 2) return s.bad(tag, 'Invalid arguments.');
+  if (astring(args[0]) === undefined || astring(args[1]) === undefined || args.length !== 2) return s.badArgs(tag, 'Invalid arguments.');
   const from = mailboxArg(s, args[0]);
   const to = mailboxArg(s, args[1]);
   if (from?.name === INBOX) return s.reply(`${tag} NO [CANNOT] Renaming INBOX isn't supported.`);
@@ -232,12 +237,18 @@ export async function rename(s: ImapSession, tag: string, args: Token[]): Promis
 
 export async function subscribe(s: ImapSession, tag: string, args: Token[], on: boolean): Promise<void> {
   const raw = astring(args[0]);
-  if (raw === undefined || args.length !== 1) return s.bad(tag, 'Invalid arguments.');
+  if (raw === undefined || args.length !== 1) return s.badArgs(tag, 'Invalid arguments.');
   const name = raw.toUpperCase() === INBOX ? INBOX : raw;
   const names = await readSubscriptions(s.maildir);
   const next = on ? (names.includes(name) ? names : [...names, name]) : names.filter((n) => n !== name);
   if (next !== names) await writeSubscriptions(s.maildir, next);
   s.reply(`${tag} OK ${on ? 'Subscribe' : 'Unsubscribe'} completed.`);
+}
+
+/** Whether APPEND's mailbox argument names a mailbox that exists. */
+export function appendTarget(s: ImapSession, t: Token | undefined): boolean {
+  const mb = mailboxArg(s, t);
+  return mb !== undefined && folderExists(mb.dir);
 }
 
 /** RFC 9051 §6.3.12 APPEND mailbox [flags] [date-time] literal; RFC 4315 APPENDUID. */
@@ -247,21 +258,21 @@ export async function append(s: ImapSession, tag: string, args: Token[]): Promis
   let flags: string[] = [];
   if (args[i]?.kind === 'list') {
     const items = (args[i++] as { items: Token[] }).items;
-    if (!items.every((f) => isAtom(f))) return s.bad(tag, 'Invalid arguments.');
+    if (!items.every((f) => isAtom(f))) return s.badArgs(tag, 'Invalid arguments.');
     flags = items.map((f) => (f as { value: string }).value);
   }
   let mtimeMs: number | undefined;
   const maybeDate = args[i];
   if (maybeDate?.kind === 'string' && !maybeDate.bytes) {
     mtimeMs = parseDateTime(maybeDate.value);
-    if (mtimeMs === undefined) return s.bad(tag, 'Invalid date-time.');
+    if (mtimeMs === undefined) return s.badArgs(tag, 'Invalid date-time.');
     i++;
   }
   const lit = args[i];
-  if (astring(args[0]) === undefined || lit?.kind !== 'string' || !lit.bytes || args.length !== i + 1) return s.bad(tag, 'Invalid arguments.');
+  if (astring(args[0]) === undefined || lit?.kind !== 'string' || !lit.bytes || args.length !== i + 1) return s.badArgs(tag, 'Invalid arguments.');
   if (!mb || !folderExists(mb.dir)) return s.reply(`${tag} NO [TRYCREATE] Mailbox doesn't exist.`);
   if (lit.bytes.length === 0) return s.reply(`${tag} NO Can't save a zero byte message.`);
-  if (flags.some((f) => f.toLowerCase() === '\\recent')) return s.bad(tag, 'Invalid system flag \\Recent.');
+  if (flags.some((f) => f.toLowerCase() === '\\recent')) return s.badArgs(tag, 'Invalid system flag \\Recent.');
   const letters = lettersOf(
     flags,
     (await keywordLetters(
@@ -269,7 +280,7 @@ export async function append(s: ImapSession, tag: string, args: Token[]): Promis
       flags.filter((f) => !f.startsWith('\\')),
     )) ?? new Map(),
   );
-  if (letters === undefined) return s.bad(tag, 'Invalid flags.');
+  if (letters === undefined) return s.badArgs(tag, 'Invalid flags.');
   const base = await storeMessage(mb.dir, letters, { content: lit.bytes, ...(mtimeMs !== undefined ? { mtimeMs } : {}) });
   const st = await syncFolder(mb.dir, [base]);
   const uid = st.messages.find((m) => m.base === base)?.uid;

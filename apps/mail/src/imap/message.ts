@@ -119,11 +119,10 @@ function splitMultipart(body: Buffer, boundary: string): Buffer[] {
   return parts;
 }
 
+/** RFC 9051 §7.5.2 body-fld-lines: the line ends in the body (a last line without one is not counted, as dovecot counts). */
 function lines(buf: Buffer): number {
   let n = 0;
   for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, i + 1)) n++;
-  // A last line without CRLF counts too (dovecot's body lines).
-  if (buf.length > 0 && buf[buf.length - 1] !== 0x0a) n++;
   return n;
 }
 

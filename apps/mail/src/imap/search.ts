@@ -173,7 +173,8 @@ export async function search(s: ImapSession, tag: string, args: Token[], uid: bo
   let returns: string[] | undefined;
   if (isAtom(args[0], 'RETURN')) {
     const opts = args[1];
-    if (opts?.kind !== 'list' || !opts.items.every((o) => isAtom(o) && RETURN_OPTS.includes(o.value.toUpperCase()))) return s.bad(tag, 'Invalid arguments.');
+    if (opts?.kind !== 'list' || !opts.items.every((o) => isAtom(o) && RETURN_OPTS.includes(o.value.toUpperCase())))
+      return s.badArgs(tag, 'Invalid arguments.');
     returns = opts.items.map((o) => (o as { value: string }).value.toUpperCase());
     if (returns.length === 0) returns = ['ALL'];
     at = 2;
@@ -188,7 +189,7 @@ export async function search(s: ImapSession, tag: string, args: Token[], uid: bo
   try {
     preds = parseKeys(sel, args.slice(at), needs);
   } catch (err) {
-    if (err instanceof BadSearch) return s.bad(tag, 'Invalid search arguments.');
+    if (err instanceof BadSearch) return s.badArgs(tag, 'Invalid search arguments.');
     throw err;
   }
   const hits: number[] = [];

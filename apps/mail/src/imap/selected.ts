@@ -5,7 +5,7 @@
 // RFC 9051 §7 allows. fs.watch on new/ and cur/ tells an IDLE client at once (inotify on Linux).
 import fs from 'node:fs';
 import path from 'node:path';
-import { flagsOfName, readKeywords, syncFolder, type StoredMessage } from './store.ts';
+import { flagsOfName, readKeywords, SYSTEM_FLAGS, syncFolder, type StoredMessage } from './store.ts';
 
 export interface Selected {
   name: string;
@@ -68,7 +68,7 @@ export async function refresh(sel: Selected, opts: { expunges: boolean; uid: boo
 
 /** The FLAGS response's list: the system flags, then the folder's keywords. */
 export function flagsLine(sel: Selected): string {
-  return ['\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft', ...sel.keywords.filter((k): k is string => k !== undefined)].join(' ');
+  return [...SYSTEM_FLAGS.map(([f]) => f), ...sel.keywords.filter((k): k is string => k !== undefined)].join(' ');
 }
 
 /** Calls `changed` (coalesced: at most one call in flight) when something moves in new/ or cur/. */

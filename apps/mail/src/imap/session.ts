@@ -8,7 +8,7 @@ import type { Scenario, User } from '@sstt/scenario';
 import { tapSession, type Journal, type SessionTap } from '@sstt/events';
 import type { AuthPenalty } from '../auth-penalty.ts';
 import { startTlsTunnel } from '../starttls.ts';
-import { capabilities, dispatch } from './commands.ts';
+import { capabilities, dispatch, literalRefusal } from './commands.ts';
 import { CommandReader, type Framed } from './framing.ts';
 import type { ImapLimits } from './limits.ts';
 import type { Selected } from './selected.ts';
@@ -167,6 +167,14 @@ export class ImapSession {
     this.send(line + CRLF, opts);
   }
 
+  /** The command being run, as the gate named it ("FETCH", "UID FETCH"): BAD replies about its arguments say it. */
+  command = '';
+
+  /** BAD about the arguments of the current command, worded as dovecot's ("Error in IMAP command FETCH: ..."). */
+  badArgs(tag: string, text: string): void {
+    this.bad(tag, `Error in IMAP command ${this.command}: ${text}`);
+  }
+
   /** A BAD reply that counts towards the connection's error limit (RFC 9051 §7.1.3). */
   bad(tag: string, text: string): void {
     this.errors++;
@@ -296,8 +304,11 @@ export class ImapSession {
 
   private handle(item: Framed): Promise<void> | void {
     switch (item.kind) {
-      case 'continue':
+      case 'continue': {
+        const refusal = this.continuation ? undefined : literalRefusal(this, item.command);
+        if (refusal && this.reader.abandon(item.id)) return this.reply(refusal);
         return this.reply('+ OK');
+      }
       case 'overflow':
         return this.reply('* BYE Too long argument.', { close: true });
       case 'too-big':

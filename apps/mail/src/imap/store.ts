@@ -36,13 +36,13 @@ import {
 } from '@sstt/maildir';
 import { measureVirtualSize } from '../pop3/mailbox.ts';
 
-/** IMAP system flags and their Maildir letters (RFC 9051 §2.3.2; the Maildir spec's info). */
+/** IMAP system flags and their Maildir letters (RFC 9051 §2.3.2; the Maildir spec's info), in the order dovecot lists them. */
 export const SYSTEM_FLAGS: ReadonlyArray<readonly [string, string]> = [
-  ['\\Draft', 'D'],
-  ['\\Flagged', 'F'],
   ['\\Answered', 'R'],
-  ['\\Seen', 'S'],
+  ['\\Flagged', 'F'],
   ['\\Deleted', 'T'],
+  ['\\Seen', 'S'],
+  ['\\Draft', 'D'],
 ];
 const LETTER_OF = new Map(SYSTEM_FLAGS.map(([f, l]) => [f.toLowerCase(), l]));
 const FLAG_OF = new Map(SYSTEM_FLAGS.map(([f, l]) => [l, f]));
@@ -162,15 +162,13 @@ export async function keywordLetters(dir: string, keywords: readonly string[]): 
 
 /** The IMAP flags of a file name (system flags, then its keywords by name). */
 export function flagsOfName(name: string, keywords: ReadonlyArray<string | undefined>): string[] {
+  const letters = flagsOf(name);
   const out: string[] = [];
-  for (const l of flagsOf(name)) {
-    const f = FLAG_OF.get(l);
-    if (f) out.push(f);
-    else {
-      const i = keywordIndex(l);
-      const k = i === undefined ? undefined : keywords[i];
-      if (k) out.push(k);
-    }
+  for (const [f, l] of SYSTEM_FLAGS) if (letters.includes(l)) out.push(f);
+  for (const l of letters) {
+    const i = keywordIndex(l);
+    const k = i === undefined ? undefined : keywords[i];
+    if (k) out.push(k);
   }
   return out;
 }
