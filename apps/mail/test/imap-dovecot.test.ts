@@ -87,3 +87,64 @@ describe('differential against dovecot IMAP', () => {
     });
   }
 });
+
+/** What a server shows of the folders: UIDVALIDITY, then each message's UID and flags. */
+async function view(port: number): Promise<string[]> {
+  const { client } = await ImapClient.connect(port);
+  expect(await client.cmd(`LOGIN ${user.name} ${user.password}`, 'L')).toMatch(/^L OK /);
+  const out: string[] = [];
+  for (const folder of ['INBOX', 'Trash', 'Junk']) {
+    const sel = await client.cmd(`EXAMINE ${folder}`, 'E');
+    out.push(`${folder} ${/UIDVALIDITY (\d+)/.exec(sel)![1]}`);
+    if (!/\* 0 EXISTS/.test(sel)) {
+      const f = await client.cmd('UID FETCH 1:* (FLAGS)', 'F');
+      out.push(...f.split('\r\n').filter((l) => l.startsWith('* ')).map((l) => l.replace(/ ?\\Recent/, '').replace(/^\* \d+ /, '')));
+    }
+  }
+  await client.cmd('LOGOUT', 'Z');
+  client.close();
+  return out;
+}
+
+/** Runs commands after LOGIN and SELECT INBOX; returns the replies. */
+async function act(port: number, lines: string[]): Promise<string[]> {
+  const { client } = await ImapClient.connect(port);
+  await client.cmd(`LOGIN ${user.name} ${user.password}`, 'L');
+  await client.cmd('SELECT INBOX', 'S');
+  const out: string[] = [];
+  for (const [i, l] of lines.entries()) out.push(await client.cmd(l, `x${i}`));
+  await client.cmd('LOGOUT', 'Z');
+  client.close();
+  return out;
+}
+
+describe('interop with dovecot on one Maildir', () => {
+  it("dovecot flags, moves and expunges; ours sees it with dovecot's UIDs, and the reverse", async () => {
+    resetMaildir();
+    // dovecot acts first and assigns the UIDs.
+    const theirs = await act(dovecot.imapPort, ['STORE 1 +FLAGS (\\Flagged $Work)', 'UID MOVE 2 Trash', 'UID STORE 3 +FLAGS (\\Deleted)', 'EXPUNGE']);
+    expect(theirs[1]).toMatch(/\[COPYUID \d+ 2 1\]/);
+    const afterDovecot = await view(dovecot.imapPort);
+    expect(await view(ours.port)).toEqual(afterDovecot);
+    expect(afterDovecot.filter((l) => l.startsWith('FETCH'))).toEqual(['FETCH (UID 1 FLAGS (\\Flagged $Work))', 'FETCH (UID 1 FLAGS ())']);
+    // Ours acts next on the same files: dovecot must see what we did, UIDs unchanged.
+    handToMailUser(w.s.paths.mail, w.root);
+    const mine = await act(ours.port, ['STORE 1 -FLAGS ($Work)', 'STORE 1 +FLAGS (\\Seen $Other)', 'UID COPY 1 Junk']);
+    expect(mine[2]).toMatch(/\[COPYUID \d+ 1 1\]/);
+    handToMailUser(w.s.paths.mail, w.root);
+    const afterOurs = await view(ours.port);
+    expect(await view(dovecot.imapPort)).toEqual(afterOurs);
+    expect(afterOurs.filter((l) => l.startsWith('FETCH'))).toEqual([
+      'FETCH (UID 1 FLAGS (\\Flagged \\Seen $Other))',
+      'FETCH (UID 1 FLAGS ())',
+      'FETCH (UID 1 FLAGS (\\Flagged \\Seen $Other))',
+    ]);
+    // A message delivered now gets the next UID from whichever server syncs first: the same in both.
+    fs.writeFileSync(path.join(md, 'new', '1765009999.M1P1Q1.late'), 'Subject: late\r\n\r\nlate\r\n');
+    handToMailUser(w.s.paths.mail, w.root);
+    const a = await view(ours.port);
+    handToMailUser(w.s.paths.mail, w.root);
+    expect(await view(dovecot.imapPort)).toEqual(a);
+    expect(a).toContain('FETCH (UID 4 FLAGS ())');
+  });
+});
