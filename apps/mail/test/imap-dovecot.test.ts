@@ -98,7 +98,12 @@ async function view(port: number): Promise<string[]> {
     out.push(`${folder} ${/UIDVALIDITY (\d+)/.exec(sel)![1]}`);
     if (!/\* 0 EXISTS/.test(sel)) {
       const f = await client.cmd('UID FETCH 1:* (FLAGS)', 'F');
-      out.push(...f.split('\r\n').filter((l) => l.startsWith('* ')).map((l) => l.replace(/ ?\\Recent/, '').replace(/^\* \d+ /, '')));
+      out.push(
+        ...f
+          .split('\r\n')
+          .filter((l) => l.startsWith('* '))
+          .map((l) => l.replace(/ ?\\Recent/, '').replace(/^\* \d+ /, '')),
+      );
     }
   }
   await client.cmd('LOGOUT', 'Z');

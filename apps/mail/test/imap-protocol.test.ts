@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maildirOf } from '@sstt/scenario';
 import { parseKeywords, parseUidList } from '@sstt/maildir';
 import type { Started } from '@sstt/testkit';
+import { MaildirDelivery } from '../src/maildir.ts';
 import { ImapClient, startImap } from './imap-helpers.ts';
-import { pop3Scenario, writeMessage, type Pop3World } from './pop3-helpers.ts';
+import { Pop3Client, pop3Scenario, startPop3, writeMessage, type Pop3World } from './pop3-helpers.ts';
 
 let w: Pop3World;
 let srv: Started;
@@ -69,5 +70,134 @@ describe('IMAP basics', () => {
     );
     expect(await c.cmd('LOGOUT')).toBe('* BYE Logging out\r\na8 OK Logout completed.');
     c.close();
+  });
+});
+
+describe('IMAP4rev2 (RFC 9051)', () => {
+  it('ENABLE IMAP4rev2: no RECENT or UNSEEN at SELECT, a LIST of the mailbox, ESEARCH for SEARCH', async () => {
+    const c = await session();
+    expect(await c.cmd('ENABLE IMAP4rev2')).toBe('* ENABLED IMAP4rev2\r\na2 OK Enabled.');
+    const sel = await c.cmd('EXAMINE INBOX');
+    expect(sel).not.toMatch(/RECENT|UNSEEN/);
+    expect(sel).toContain('* LIST () "." INBOX\r\n');
+    expect(await c.cmd('SEARCH ALL')).toBe('* ESEARCH (TAG "a4") ALL 1:2\r\na4 OK Search completed.');
+    expect(await c.cmd('SELECT INBOX')).toMatch(/^\* OK \[CLOSED\] Previous mailbox closed\.\r\n/);
+    c.close();
+  });
+});
+
+describe('bad input: exact replies, the connection or the server goes on', () => {
+  it('unknown commands, commands in the wrong state, bad tags and arguments', async () => {
+    const { client: c } = await ImapClient.connect(srv.port);
+    expect(await c.cmd('FOO')).toBe('a1 BAD Error in IMAP command: Unknown command.');
+    expect(await c.cmd('SELECT INBOX')).toBe('a2 BAD Not logged in.');
+    expect(await c.cmd('UID FETCH 1 FLAGS')).toBe('a3 BAD Not logged in.');
+    c.raw.write('+bad NOOP\r\n');
+    expect(await c.line()).toBe('* BAD Error in IMAP command received by server.');
+    expect(await c.cmd('LOGIN onlyone')).toBe('a4 BAD Error in IMAP command LOGIN: Invalid arguments.');
+    expect(await c.cmd('LOGIN "unterminated')).toBe('a5 BAD Error in IMAP command LOGIN: Invalid arguments.');
+    expect(await c.login(user.name, user.password)).toMatch(/^a6 OK /);
+    expect(await c.cmd('LOGIN x y')).toBe('a7 BAD Already logged in.');
+    expect(await c.cmd('FETCH 1 FLAGS')).toBe('a8 BAD No mailbox selected.');
+    await c.cmd('SELECT INBOX');
+    expect(await c.cmd('FETCH 1:x FLAGS')).toBe('a10 BAD Error in IMAP command FETCH: Invalid messageset.');
+    expect(await c.cmd('UID FETCH 0 FLAGS')).toBe('a11 BAD Error in IMAP command UID FETCH: Invalid uidset.');
+    expect(await c.cmd('FETCH 1 (FLAGS')).toBe('a12 BAD Error in IMAP command FETCH: Invalid arguments.');
+    expect(await c.cmd('FETCH 1 BODY[4.BOGUS]')).toBe('a13 BAD Error in IMAP command FETCH: Invalid arguments.');
+    expect(await c.cmd('STORE 1 +FLAGS (\\Recent)')).toBe('a14 BAD Error in IMAP command STORE: Invalid system flag \\Recent.');
+    expect(await c.cmd('SEARCH SINCE notadate')).toBe('a15 BAD Error in IMAP command SEARCH: Invalid search arguments.');
+    expect(await c.cmd('SEARCH CHARSET KOI8-R ALL')).toBe('a16 NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset.');
+    expect(await c.cmd('NOOP')).toBe('a17 OK NOOP completed.');
+    c.close();
+  });
+
+  it('too many BADs close the connection', async () => {
+    const { client: c } = await ImapClient.connect(srv.port);
+    for (let i = 1; i < 20; i++) expect(await c.cmd('FOO')).toBe(`a${i} BAD Error in IMAP command: Unknown command.`);
+    expect(await c.cmd('FOO')).toBe('a20 BAD Error in IMAP command: Unknown command.');
+    expect(await c.line()).toBe('* BYE Too many invalid IMAP commands.');
+    await c.raw.closed;
+  });
+
+  it('a literal over its cap: a synchronising one is refused before it is sent, a non-synchronising one skipped', async () => {
+    const { client: c } = await ImapClient.connect(srv.port);
+    c.raw.write('a1 LOGIN {70000}\r\n');
+    expect(await c.line()).toBe('a1 BAD [TOOBIG] Literal too large.');
+    // 70,000 octets of literal+ then the rest of the command: skipped as they arrive, then the next command.
+    c.raw.write(`a2 LOGIN {70000+}\r\n${'x'.repeat(70_000)} {3+}\r\nabc\r\n`);
+    expect(await c.line()).toBe('a2 BAD [TOOBIG] Literal too large.');
+    expect(await c.cmd('NOOP', 'a3')).toBe('a3 OK NOOP completed.');
+    // APPEND's cap is the APPENDLIMIT (the scenario's message size).
+    expect(await c.login(user.name, user.password)).toMatch(/APPENDLIMIT=52428800/);
+    c.raw.write('a5 APPEND Drafts {52428801}\r\n');
+    expect(await c.line()).toBe('a5 BAD [TOOBIG] Literal too large.');
+    // LITERAL- (RFC 7888 §4): a non-synchronising literal of more than 4096 octets is refused.
+    c.raw.write(`a6 APPEND Drafts {4097-}\r\n${'y'.repeat(4097)}\r\n`);
+    expect(await c.line()).toBe('a6 BAD [TOOBIG] Literal too large.');
+    expect(await c.cmd('NOOP', 'a7')).toBe('a7 OK NOOP completed.');
+    c.close();
+  });
+
+  it('a 10 MB line: "* BYE Too long argument." once past the cap, and other clients are served', async () => {
+    const { client: c } = await ImapClient.connect(srv.port);
+    const chunk = Buffer.alloc(1024 * 1024, 0x61);
+    const bye = c.line();
+    for (let i = 0; i < 10 && !c.raw.socket.destroyed; i++) c.raw.socket.write(chunk);
+    expect(await bye).toBe('* BYE Too long argument.');
+    await c.raw.closed;
+    const other = await session();
+    expect(await other.cmd('NOOP')).toBe('a2 OK NOOP completed.');
+    other.close();
+  });
+
+  it('a client that does not read its FETCH: the server stops reading it, serves others, and the reply arrives whole', async () => {
+    const big = `Subject: big\r\n\r\n${'z'.repeat(1024 * 1024)}\r\n`;
+    writeMessage(w.s, user.name, big, { seconds: 1_700_000_100 });
+    const slow = await session();
+    await slow.cmd('EXAMINE INBOX');
+    slow.raw.socket.pause();
+    // 16 MiB of replies asked for, none read.
+    slow.raw.write(Array.from({ length: 16 }, (_, i) => `s${i} FETCH 3 BODY.PEEK[]\r\n`).join(''));
+    slow.raw.write('slast NOOP\r\n');
+    const other = await session();
+    expect(await other.cmd('NOOP')).toBe('a2 OK NOOP completed.');
+    other.close();
+    slow.raw.socket.resume();
+    const all = await slow.until('slast');
+    expect(all.match(/\* 3 FETCH \(BODY\[\] \{1048594\}\r\n/g)).toHaveLength(16);
+    expect(all.endsWith('slast OK NOOP completed.')).toBe(true);
+    slow.close();
+  });
+});
+
+describe('one Maildir: delivery, POP3 and IMAP at once', () => {
+  it('IDLE: a delivery arrives as EXISTS, a POP3 DELE as EXPUNGE; the POP3 lock stays POP3s', async () => {
+    const pop = await startPop3({ scenario: w.s });
+    try {
+      const c = await session();
+      const sel = await c.cmd('SELECT INBOX');
+      const exists = Number(/\* (\d+) EXISTS/.exec(sel)![1]);
+      c.raw.write('i1 IDLE\r\n');
+      expect(await c.line()).toBe('+ idling');
+      const delivery = new MaildirDelivery();
+      await delivery.deliver([md], Buffer.from('Subject: live\r\n\r\nnew mail\r\n'));
+      await delivery.close();
+      expect(await c.line()).toBe(`* ${exists + 1} EXISTS`);
+      // POP3 holds its lock; IMAP goes on (dovecot lets both share a mailbox).
+      const { client: p } = await Pop3Client.connect(pop.port);
+      expect(await p.login(user.name, user.password)).toBe('+OK Logged in.');
+      expect(await p.cmd('DELE 1')).toBe('+OK Marked to be deleted.');
+      expect(await p.cmd('QUIT')).toBe('+OK Logging out, messages deleted.');
+      expect(await c.line()).toBe('* 1 EXPUNGE');
+      c.raw.write('DONE\r\n');
+      expect(await c.line()).toBe('i1 OK Idle completed.');
+      const { client: p2 } = await Pop3Client.connect(pop.port);
+      expect(await p2.login(user.name, user.password)).toBe('+OK Logged in.');
+      expect(await c.cmd('STORE 1 +FLAGS (\\Seen)', 'i2')).toMatch(/^\* 1 FETCH \(FLAGS \(.*\\Seen.*\)\)\r\ni2 OK Store completed\.$/);
+      expect(await p2.cmd('QUIT')).toBe('+OK Logging out.');
+      c.close();
+    } finally {
+      await pop.close();
+    }
   });
 });
