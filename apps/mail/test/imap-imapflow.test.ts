@@ -56,7 +56,7 @@ describe('imapflow', () => {
     await c.connect();
     try {
       await c.mailboxOpen('INBOX');
-      expect(c.mailbox && c.mailbox.exists).toBe(1);
+      expect(c.mailbox ? c.mailbox.exists : undefined).toBe(1);
       const exists = new Promise<{ count: number; prevCount: number }>((resolve) => c.once('exists', resolve));
       // imapflow enters IDLE by itself once the connection is free; the delivery comes after our "+ idling".
       await idle;
@@ -86,14 +86,14 @@ describe('imapflow', () => {
         expect(await c.messageFlagsAdd('1', ['\\Seen', '$Important'], { uid: true })).toBe(true);
         const msg = await c.fetchOne('1', { flags: true, source: true, envelope: true }, { uid: true });
         expect(msg && [...(msg.flags ?? [])].sort()).toEqual(['$Important', '\\Seen']);
-        expect(msg && msg.envelope?.subject).toBe('one');
+        expect(msg?.envelope?.subject).toBe('one');
         const moved = await c.messageMove('1', 'Trash', { uid: true });
         expect(moved && Object.fromEntries(moved.uidMap ?? [])).toEqual({ 1: 1 });
       } finally {
         lock.release();
       }
       const sent = await c.append('Sent', Buffer.from('Subject: sent by imapflow\r\n\r\nhi\r\n'), ['\\Seen']);
-      expect(sent && sent.uid).toBe(1);
+      expect(sent ? sent.uid : undefined).toBe(1);
       expect(await c.status('Sent', { messages: true, unseen: true, uidNext: true })).toMatchObject({ messages: 1, unseen: 0, uidNext: 2 });
     } finally {
       await c.logout();

@@ -3,3 +3,4 @@ export * from './layout.ts';
 export * from './name.ts';
 export * from './received.ts';
 export * from './uidlist.ts';
+export * from './folders.ts';

@@ -10,7 +10,7 @@ import { append, appendTarget, create, deleteMailbox, list, rename, select, stat
 import { search } from './search.ts';
 import { refresh, watchFolder } from './selected.ts';
 import type { ImapSession, State } from './session.ts';
-import { ensureSpecialFolders } from './store.ts';
+import { ensureSpecialFolders } from '@sstt/maildir';
 import { astring, isAtom, quote, ImapSyntaxError, tokenize, type Token } from './syntax.ts';
 
 export type Verb =

@@ -7,20 +7,20 @@ import { sendUpdates } from './commands.ts';
 import { bodyStructure, envelope, parsePart, parseSection, sectionBytes, toCrlf, type Part, type Section } from './message.ts';
 import { flagList, flagsLine, type Selected } from './selected.ts';
 import type { ImapSession } from './session.ts';
-import { flagsOf, keywordLetter } from '@sstt/maildir';
 import {
+  copyMessages,
+  flagsOf,
   flagsOfName,
   folderExists,
+  keywordLetter,
   keywordLetters,
   lettersOf,
   mailboxDir,
   otherLetters,
   readKeywords,
   setLetters,
-  storeMessage,
-  syncFolder,
   type StoredMessage,
-} from './store.ts';
+} from '@sstt/maildir';
 import { astring, formatSeqSet, imapDateTime, inSeqSet, isAtom, parseSeqSet, type Token } from './syntax.ts';
 
 /** The messages a set names, with their sequence numbers; undefined when the set is malformed. */
@@ -262,28 +262,17 @@ export async function copyOrMove(s: ImapSession, tag: string, args: Token[], uid
   if (!dir || !folderExists(dir)) return s.reply(`${tag} NO [TRYCREATE] Mailbox doesn't exist.`);
   const verb = move ? 'Move' : 'Copy';
   if (set.length === 0) return s.reply(`${tag} OK ${verb} completed.`);
-  const bases: string[] = [];
-  const sources: StoredMessage[] = [];
-  for (const { msg } of set) {
-    const flags = flagsOfName(msg.name, sel.keywords);
-    const letters =
-      lettersOf(
-        flags,
-        (await keywordLetters(
-          dir,
-          flags.filter((f) => !f.startsWith('\\')),
-        )) ?? new Map(),
-      ) ?? '';
-    try {
-      bases.push(await storeMessage(dir, letters, { file: path.join(sel.dir, 'cur', msg.name) }));
-      sources.push(msg);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
-  const st = await syncFolder(dir, bases);
-  const uidOf = new Map(st.messages.map((m) => [m.base, m.uid]));
-  const copyuid = `[COPYUID ${st.validity} ${formatSeqSet(sources.map((m) => m.uid))} ${formatSeqSet(bases.map((b) => uidOf.get(b)!))}]`;
+  const {
+    validity,
+    copied: sources,
+    uids,
+  } = await copyMessages(
+    sel.dir,
+    set.map((x) => x.msg),
+    sel.keywords,
+    dir,
+  );
+  const copyuid = `[COPYUID ${validity} ${formatSeqSet(sources.map((m) => m.uid))} ${formatSeqSet(uids)}]`;
   if (!move) {
     if (dir === sel.dir || uid) await sendUpdates(s, uid);
     return s.reply(`${tag} OK ${copyuid} Copy completed.`);

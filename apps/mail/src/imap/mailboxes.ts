@@ -4,26 +4,26 @@
 // Maildir++ directories (store.ts), so a mailbox name is its folder name: "." separates levels.
 import fs from 'node:fs';
 import path from 'node:path';
-import { INBOX } from '@sstt/maildir';
 import { sendUpdates } from './commands.ts';
 import { flagsLine, openSelected } from './selected.ts';
 import type { ImapSession } from './session.ts';
 import {
   createFolder,
+  INBOX,
   flagsOfName,
   folderExists,
   keywordLetters,
   lettersOf,
   listFolders,
   mailboxDir,
-  messageSize,
   readKeywords,
   readSubscriptions,
   storeMessage,
   syncFolder,
   writeSubscriptions,
   type FolderInfo,
-} from './store.ts';
+} from '@sstt/maildir';
+import { messageSize } from './store.ts';
 import { astring, astringOut, isAtom, isModifiedUtf7, parseDateTime, type Token } from './syntax.ts';
 
 const NONEXISTENT = "NO [NONEXISTENT] Mailbox doesn't exist.";

@@ -8,7 +8,7 @@ import { messagesOf } from './fetch.ts';
 import { headerValues, parsePart, toCrlf, type Part } from './message.ts';
 import type { Selected } from './selected.ts';
 import type { ImapSession } from './session.ts';
-import { flagsOfName, type StoredMessage } from './store.ts';
+import { flagsOfName, type StoredMessage } from '@sstt/maildir';
 import { astring, formatSeqSet, isAtom, parseDate, quote, type Token } from './syntax.ts';
 
 interface Ctx {

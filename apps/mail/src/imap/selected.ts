@@ -5,7 +5,7 @@
 // RFC 9051 §7 allows. fs.watch on new/ and cur/ tells an IDLE client at once (inotify on Linux).
 import fs from 'node:fs';
 import path from 'node:path';
-import { flagsOfName, readKeywords, SYSTEM_FLAGS, syncFolder, type StoredMessage } from './store.ts';
+import { flagsOfName, readKeywords, SYSTEM_FLAGS, syncFolder, type StoredMessage } from '@sstt/maildir';
 
 export interface Selected {
   name: string;
