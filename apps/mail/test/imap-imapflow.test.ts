@@ -86,7 +86,7 @@ describe('imapflow', () => {
         expect(await c.messageFlagsAdd('1', ['\\Seen', '$Important'], { uid: true })).toBe(true);
         const msg = await c.fetchOne('1', { flags: true, source: true, envelope: true }, { uid: true });
         expect(msg && [...(msg.flags ?? [])].sort()).toEqual(['$Important', '\\Seen']);
-        expect(msg?.envelope?.subject).toBe('one');
+        expect(msg ? msg.envelope?.subject : undefined).toBe('one');
         const moved = await c.messageMove('1', 'Trash', { uid: true });
         expect(moved && Object.fromEntries(moved.uidMap ?? [])).toEqual({ 1: 1 });
       } finally {
