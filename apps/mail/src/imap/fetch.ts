@@ -7,6 +7,7 @@ import { sendUpdates } from './commands.ts';
 import { bodyStructure, envelope, parsePart, parseSection, sectionBytes, toCrlf, type Part, type Section } from './message.ts';
 import { flagList, flagsLine, type Selected } from './selected.ts';
 import type { ImapSession } from './session.ts';
+import { SMALL_MESSAGE_OCTETS } from '../pop3/mailbox.ts';
 import {
   copyMessages,
   flagsOf,
@@ -19,6 +20,7 @@ import {
   otherLetters,
   readKeywords,
   setLetters,
+  sizeOf,
   type StoredMessage,
 } from '@sstt/maildir';
 import { astring, formatSeqSet, imapDateTime, inSeqSet, isAtom, parseSeqSet, type Token } from './syntax.ts';
@@ -99,14 +101,20 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
     let root: Part | undefined;
     let mtime = 0;
     try {
-      if (needsBody || items.some((i) => i.kind === 'RFC822.SIZE')) whole = toCrlf(await fs.promises.readFile(file));
-      if (items.some((i) => i.kind === 'INTERNALDATE')) mtime = (await fs.promises.stat(file)).mtimeMs;
+      // A small file is read synchronously (from the page cache, as POP3's RETR does: a thread-pool
+      // round trip per message costs more than the read); a large one through the pool.
+      if (needsBody || items.some((i) => i.kind === 'RFC822.SIZE')) {
+        const small = (sizeOf(msg.name, 'S') ?? Infinity) <= SMALL_MESSAGE_OCTETS;
+        whole = toCrlf(small ? fs.readFileSync(file) : await fs.promises.readFile(file));
+      }
+      if (items.some((i) => i.kind === 'INTERNALDATE')) mtime = fs.statSync(file).mtimeMs;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       // Expunged by someone else since the client was told: RFC 9051 §7.5.1 forbids EXPUNGE now.
       continue;
     }
-    if (needsBody) root = parsePart(whole!);
+    // The MIME tree only when an item needs it (BODY[] alone is the file's octets).
+    const tree = () => (root ??= parsePart(whole!));
     let seenSet = false;
     if (setsSeen && !flagsOfName(msg.name, sel.keywords).includes('\\Seen')) {
       await setLetters(sel.dir, msg, `${flagsOf(msg.name)}S`);
@@ -141,25 +149,25 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
           add(`RFC822.SIZE ${whole!.length}`);
           break;
         case 'ENVELOPE':
-          add(`ENVELOPE ${envelope(root!)}`);
+          add(`ENVELOPE ${envelope(tree())}`);
           break;
         case 'BODYSTRUCTURE':
-          add(`BODYSTRUCTURE ${bodyStructure(root!, true)}`);
+          add(`BODYSTRUCTURE ${bodyStructure(tree(), true)}`);
           break;
         case 'BODY':
-          add(`BODY ${bodyStructure(root!, false)}`);
+          add(`BODY ${bodyStructure(tree(), false)}`);
           break;
         case 'RFC822':
           add(literal('RFC822', whole!));
           break;
         case 'RFC822.HEADER':
-          add(literal('RFC822.HEADER', root!.header));
+          add(literal('RFC822.HEADER', tree().header));
           break;
         case 'RFC822.TEXT':
-          add(literal('RFC822.TEXT', root!.body));
+          add(literal('RFC822.TEXT', tree().body));
           break;
         case 'section': {
-          let bytes = sectionBytes(whole!, root!, item.section) ?? Buffer.alloc(0);
+          let bytes = (item.section.path.length === 0 && item.section.text === '' ? whole! : sectionBytes(whole!, tree(), item.section)) ?? Buffer.alloc(0);
           if (item.partial) bytes = bytes.subarray(Math.min(item.partial[0], bytes.length), Math.min(item.partial[0] + item.partial[1], bytes.length));
           add(literal(item.label, bytes));
           break;

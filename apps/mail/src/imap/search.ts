@@ -22,6 +22,12 @@ interface Ctx {
 
 type Pred = (c: Ctx) => boolean;
 
+/** What the keys read of each message: its file's date (BEFORE, ON, SINCE), its octets (the rest). */
+interface Needs {
+  body: boolean;
+  mtime: boolean;
+}
+
 class BadSearch extends Error {}
 
 const FLAG_KEYS: Record<string, [string, boolean]> = {
@@ -53,7 +59,7 @@ function sentDay(root: Part): number {
 }
 
 /** Reads one search key (and its arguments) from `toks` at `at`; returns the predicate and the next position. */
-function parseKey(sel: Selected, toks: Token[], at: number, needs: { body: boolean }): [Pred, number] {
+function parseKey(sel: Selected, toks: Token[], at: number, needs: Needs): [Pred, number] {
   const t = toks[at];
   if (!t) throw new BadSearch();
   if (t.kind === 'list') {
@@ -105,6 +111,7 @@ function parseKey(sel: Selected, toks: Token[], at: number, needs: { body: boole
   }
   if (key === 'BEFORE' || key === 'ON' || key === 'SINCE') {
     const d = date(at + 1);
+    needs.mtime = true;
     return [
       (c) => {
         const day = Math.floor(c.mtime / DAY) * DAY;
@@ -154,7 +161,7 @@ function parseKey(sel: Selected, toks: Token[], at: number, needs: { body: boole
   return [(c) => seqs.has(c.seq), at + 1];
 }
 
-function parseKeys(sel: Selected, toks: Token[], needs: { body: boolean }): Pred[] {
+function parseKeys(sel: Selected, toks: Token[], needs: Needs): Pred[] {
   const preds: Pred[] = [];
   for (let at = 0; at < toks.length; ) {
     const [p, next] = parseKey(sel, toks, at, needs);
@@ -184,7 +191,7 @@ export async function search(s: ImapSession, tag: string, args: Token[], uid: bo
     if (cs !== 'UTF-8' && cs !== 'US-ASCII') return s.reply(`${tag} NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset.`);
     at += 2;
   }
-  const needs = { body: false };
+  const needs: Needs = { body: false, mtime: false };
   let preds: Pred[];
   try {
     preds = parseKeys(sel, args.slice(at), needs);
@@ -199,8 +206,9 @@ export async function search(s: ImapSession, tag: string, args: Token[], uid: bo
     let whole: Buffer = Buffer.alloc(0);
     let mtime = 0;
     try {
-      mtime = (await fs.promises.stat(file)).mtimeMs;
-      if (needs.body) whole = toCrlf(await fs.promises.readFile(file));
+      // Only what the keys need; flags and UIDs are in the name and the uidlist.
+      if (needs.mtime) mtime = fs.statSync(file).mtimeMs;
+      if (needs.body) whole = toCrlf(fs.readFileSync(file));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       continue;
