@@ -8,7 +8,8 @@ import { parseKeywords, parseUidList } from '@sstt/maildir';
 import type { Started } from '@sstt/testkit';
 import { MaildirDelivery } from '../src/maildir.ts';
 import { ImapClient, startImap } from './imap-helpers.ts';
-import { Pop3Client, pop3Scenario, startPop3, writeMessage, type Pop3World } from './pop3-helpers.ts';
+import { serverTls } from './helpers.ts';
+import { Pop3Client, pop3Scenario, startPop3, upgradeToTls, writeMessage, type Pop3World } from './pop3-helpers.ts';
 
 let w: Pop3World;
 let srv: Started;
@@ -198,6 +199,63 @@ describe('one Maildir: delivery, POP3 and IMAP at once', () => {
       c.close();
     } finally {
       await pop.close();
+    }
+  });
+});
+
+describe('limits as on every listener', () => {
+  it('autologout: shorter before login (RFC 9051 §5.4 allows it) than once authenticated', async () => {
+    const short = await startImap({ scenario: w.s, plaintextAuth: true, loginTimeoutMs: 100, idleTimeoutMs: 60_000 });
+    try {
+      const { client: idle } = await ImapClient.connect(short.port);
+      const { client: authed } = await ImapClient.connect(short.port);
+      expect(await authed.login(user.name, user.password)).toMatch(/^a1 OK /);
+      // The unauthenticated one is cut; the authenticated one, as quiet, is still served after that.
+      expect(await idle.line(10_000)).toBe('* BYE Disconnected for inactivity.');
+      await idle.raw.closed;
+      expect(await authed.cmd('NOOP')).toBe('a2 OK NOOP completed.');
+      authed.close();
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('at the connection cap the idle session is shed with a BYE and the newcomer is served', async () => {
+    const s = { ...w.s, mail: { ...w.s.mail, limits: { ...w.s.mail.limits, maxConnections: 1, maxConnectionsPerAddress: 1 } } };
+    const capped = await startImap({ scenario: s, plaintextAuth: true });
+    try {
+      const { client: first } = await ImapClient.connect(capped.port);
+      const { client: second, greeting } = await ImapClient.connect(capped.port);
+      expect(await first.line()).toBe('* BYE [UNAVAILABLE] Too many connections, closing this one.');
+      expect(greeting).toMatch(/^\* OK \[CAPABILITY /);
+      expect(await second.cmd('NOOP')).toBe('a1 OK NOOP completed.');
+      second.close();
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it('STARTTLS: LOGINDISABLED before it, AUTH=PLAIN after; what was pipelined in clear is dropped', async () => {
+    const t = await serverTls(w.s);
+    const secure = await startImap({ scenario: w.s, tls: { key: t.key, cert: t.cert }, plaintextAuth: false });
+    try {
+      const { client: c, greeting } = await ImapClient.connect(secure.port);
+      expect(greeting).toContain(' STARTTLS LOGINDISABLED]');
+      expect(await c.cmd(`LOGIN ${user.name} ${user.password}`)).toBe(
+        'a1 NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.',
+      );
+      c.raw.write('a2 STARTTLS\r\na3 NOOP\r\n');
+      expect(await c.line()).toBe('a2 OK Begin TLS negotiation now.');
+      const tlsc = await upgradeToTls(c, fs.readFileSync(t.ca));
+      tlsc.secure.write('b1 CAPABILITY\r\n');
+      const caps = await tlsc.until(/^[\s\S]*?b1 OK[^\r]*\r\n/);
+      expect(caps).toMatch(/^\* CAPABILITY [^\r]* AUTH=PLAIN\r\nb1 OK Capability completed\.\r\n$/);
+      expect(caps).not.toContain('a3');
+      tlsc.secure.write(`b2 LOGIN ${user.name} ${user.password}\r\n`);
+      expect(await tlsc.until(/^[\s\S]*?b2 [^\r]*\r\n/)).toMatch(/^b2 OK \[CAPABILITY /);
+      tlsc.secure.destroy();
+    } finally {
+      await secure.close();
     }
   });
 });
