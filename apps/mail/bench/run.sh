@@ -161,7 +161,7 @@ start_ours() {
   local certs="$W/no-certs" verify=0 sign=0
   if [ "$1" = 1 ]; then certs="$W/certs"; verify=1; sign="${AUTH_SIGN:-0}"; fi
   SSTT_DATA_DIR="$W/ours" SSTT_CERTS_DIR="$certs" SSTT_SMTP_PORT=0 SSTT_SUBMISSION_PORT=0 \
-    SSTT_POP3_PORT=0 SSTT_POP3S_PORT=0 SSTT_LOG_LEVEL=info SSTT_DNS_PORT="${DNS_PORT:-0}" \
+    SSTT_POP3_PORT=0 SSTT_POP3S_PORT=0 SSTT_IMAP_PORT=0 SSTT_IMAPS_PORT=0 SSTT_LOG_LEVEL=info SSTT_DNS_PORT="${DNS_PORT:-0}" \
     SSTT_MAIL_AUTH_VERIFY="$verify" SSTT_MAIL_AUTH_SIGN="$sign" \
     node --import tsx src/main.ts > "$W/ours.out" 2>&1 &
   OPID=$!; PIDS+=("$OPID")

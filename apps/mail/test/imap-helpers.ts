@@ -31,10 +31,10 @@ export class ImapClient {
     return this.until(tag);
   }
 
-  /** What arrives up to the tagged reply of `tag`, without the last CRLF. */
-  async until(tag: string): Promise<string> {
+  /** What arrives up to the tagged reply of `tag`, without the last CRLF (`timeoutMs`: a long transfer on a busy machine). */
+  async until(tag: string, timeoutMs?: number): Promise<string> {
     const re = new RegExp(`(^|\\r\\n)${tag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} (OK|NO|BAD)[^\\r\\n]*\\r\\n`);
-    const text = await this.raw.readUntil(re);
+    const text = await this.raw.readUntil(re, timeoutMs);
     return text.replace(/\r\n$/, '');
   }
 

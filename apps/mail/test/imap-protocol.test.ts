@@ -164,7 +164,7 @@ describe('bad input: exact replies, the connection or the server goes on', () =>
     expect(await other.cmd('NOOP')).toBe('a2 OK NOOP completed.');
     other.close();
     slow.raw.socket.resume();
-    const all = await slow.until('slast');
+    const all = await slow.until('slast', 120_000);
     expect(all.match(/\* 3 FETCH \(BODY\[\] \{1048594\}\r\n/g)).toHaveLength(16);
     expect(all.endsWith('slast OK NOOP completed.')).toBe(true);
     slow.close();
