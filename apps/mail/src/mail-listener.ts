@@ -6,7 +6,84 @@ import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { ConnectionLimiter, listenTcp, wrapSocket, type LimitedConnection, type Logger, type TcpConnection, type TcpListener } from '@sstt/runtime';
+import type { Journal } from '@sstt/events';
 import type { Scenario } from '@sstt/scenario';
+import { silentLogger } from '@sstt/runtime';
+import { AuthPenalty } from './auth-penalty.ts';
+import { mailTlsOptions } from './tls.ts';
+
+/** The options every mail protocol server takes (POP3, IMAP), beside its own limits. */
+export interface MailServerOptions {
+  scenario: Scenario;
+  /** Default: scenario.listen.address. */
+  host?: string;
+  /** Default: the scenario's port of the protocol, or of its implicit-TLS form. 0 = any free port. */
+  port?: number;
+  /** TLS from the first byte (POP3S, IMAPS; RFC 8314 §3.3). Needs `tls`. */
+  implicitTls?: boolean;
+  /** Key, certificate and CA (with the profile of ./tls.ts); on a plain listener this enables STLS/STARTTLS. */
+  tls?: tls.SecureContextOptions;
+  log?: Logger;
+  greeting?: string;
+  /** Default: scenario.mail.plaintextAuth (false: logins only after STLS/STARTTLS or with implicit TLS). */
+  plaintextAuth?: boolean;
+  /** Login penalties; share one between the mail listeners. Default: its own, from scenario.mail.limits. */
+  penalty?: AuthPenalty;
+  /** Plain listener's transport: 'raw' (default when available) or 'net' (main.ts: SSTT_RAW_TCP=net). */
+  transport?: 'raw' | 'net';
+  /** The session journal each session's dialogue is published to (the console's timeline); none: nothing is recorded. */
+  journal?: Journal;
+}
+
+/** What every session of a mail protocol server shares, whatever the protocol. */
+export interface MailContext {
+  scenario: Scenario;
+  log: Logger;
+  greeting: string;
+  /** Set when TLS is configured: STLS/STARTTLS is offered on plain connections. */
+  secureContext?: tls.SecureContext;
+  plaintextAuth: boolean;
+  closing: boolean;
+  penalty: AuthPenalty;
+  journal: Journal | undefined;
+}
+
+/**
+ * From a server's options: its limits (the defaults, then each number the options give), the
+ * shared context, and where it listens (`ports`: the scenario's plain and implicit-TLS ports).
+ */
+export function mailServerBasics<L extends Record<string, number>>(
+  options: MailServerOptions & Partial<L>,
+  defaults: L,
+  names: { plain: string; implicit: string; greeting: string; ports: [number, number] },
+): { limits: L; context: MailContext; host: string; port: number; tls: tls.TlsOptions | undefined } {
+  const { scenario } = options;
+  const limits = { ...defaults };
+  for (const key of Object.keys(defaults) as Array<keyof L>) {
+    const v = options[key];
+    if (typeof v === 'number') limits[key] = v as L[keyof L];
+  }
+  const implicitTls = options.implicitTls ?? false;
+  if (implicitTls && !options.tls) throw new Error(`${names.implicit.toUpperCase()} (implicitTls) needs a certificate and key (tls option)`);
+  const tlsOptions = options.tls ? mailTlsOptions(options.tls) : undefined;
+  const secureContext = tlsOptions ? tls.createSecureContext(tlsOptions) : undefined;
+  return {
+    limits,
+    context: {
+      scenario,
+      log: options.log ?? silentLogger(),
+      greeting: options.greeting ?? names.greeting,
+      ...(secureContext ? { secureContext } : {}),
+      plaintextAuth: options.plaintextAuth ?? scenario.mail.plaintextAuth,
+      closing: false,
+      penalty: options.penalty ?? new AuthPenalty({ baseMs: scenario.mail.limits.authPenaltyMs, maxMs: scenario.mail.limits.authPenaltyMaxMs }),
+      journal: options.journal,
+    },
+    host: options.host ?? scenario.listen.address,
+    port: options.port ?? (implicitTls ? names.ports[1] : names.ports[0]),
+    tls: implicitTls ? tlsOptions : undefined,
+  };
+}
 
 /** What the listener needs of a session. */
 export interface ListenedSession extends LimitedConnection {

@@ -1,11 +1,6 @@
-// One IMAP connection (the connection, send(), the queue and the timers are ../mail-session.ts's):
-// the framing (framing.ts), the state (RFC 9051 §3: NOT AUTHENTICATED → AUTHENTICATED ⇄ SELECTED
-// → LOGOUT). The meaning of each command lives in commands.ts behind one gate.
-import type tls from 'node:tls';
-import type { Logger, ShedReason, TcpConnection } from '@sstt/runtime';
-import type { Scenario, User } from '@sstt/scenario';
-import type { Journal } from '@sstt/events';
-import type { AuthPenalty } from '../auth-penalty.ts';
+import type { ShedReason, TcpConnection } from '@sstt/runtime';
+import type { User } from '@sstt/scenario';
+import type { MailContext } from '../mail-listener.ts';
 import { MailSession } from '../mail-session.ts';
 import { capabilities, dispatch, literalRefusal } from './commands.ts';
 import { CommandReader, type Framed } from './framing.ts';
@@ -15,19 +10,10 @@ import type { Selected } from './selected.ts';
 export type State = 'NOT_AUTHENTICATED' | 'AUTHENTICATED' | 'SELECTED' | 'LOGOUT';
 
 /** What every session of one server shares. */
-export interface ServerContext {
-  scenario: Scenario;
+export interface ServerContext extends MailContext {
   limits: ImapLimits;
   /** RFC 7889 APPENDLIMIT: the largest message APPEND takes (scenario mail.maxSize). */
   appendLimit: number;
-  log: Logger;
-  greeting: string;
-  /** Set when TLS is configured: STARTTLS is offered on plain connections. */
-  secureContext?: tls.SecureContext;
-  plaintextAuth: boolean;
-  closing: boolean;
-  penalty: AuthPenalty;
-  journal: Journal | undefined;
 }
 
 export class ImapSession extends MailSession<Framed, ServerContext> {

@@ -2,11 +2,9 @@
 // the line framing, the state (RFC 1939 §3: AUTHORIZATION → TRANSACTION → UPDATE), and RETR's
 // message bodies. The meaning of each command lives in commands.ts behind one gate.
 import fs from 'node:fs';
-import type tls from 'node:tls';
-import type { Logger, Phase, ShedReason, TcpConnection } from '@sstt/runtime';
-import type { Scenario, User } from '@sstt/scenario';
-import type { Journal } from '@sstt/events';
-import type { AuthPenalty } from '../auth-penalty.ts';
+import type { Phase, ShedReason, TcpConnection } from '@sstt/runtime';
+import type { User } from '@sstt/scenario';
+import type { MailContext } from '../mail-listener.ts';
 import { MailSession } from '../mail-session.ts';
 import { dispatch } from './commands.ts';
 import { LineReader } from './line-reader.ts';
@@ -17,19 +15,8 @@ import { readPreparedBody, withStatus, WireEncoder, type PreparedBody } from './
 export type State = 'AUTHORIZATION' | 'TRANSACTION' | 'UPDATE' | 'CLOSED';
 
 /** What every session of one server shares. */
-export interface ServerContext {
-  scenario: Scenario;
+export interface ServerContext extends MailContext {
   limits: Pop3Limits;
-  log: Logger;
-  greeting: string;
-  /** Set when TLS is configured: STLS is offered on plain connections. */
-  secureContext?: tls.SecureContext;
-  plaintextAuth: boolean;
-  closing: boolean;
-  /** Login penalties (shared with the other mail listeners). */
-  penalty: AuthPenalty;
-  /** The session journal (the console's timeline); none: nothing is recorded. */
-  journal: Journal | undefined;
   /** What the last login of each Maildir read (the server's own, or shared with its other POP3 listener). */
   mailboxCache: MailboxCache;
 }
