@@ -68,25 +68,25 @@ service imap-login {
     port = 0
   }
 }
-# The special-use folders as Debian's 15-mailboxes.conf names them, created as ours creates them.
+# The special-use folders as Debian's 15-mailboxes.conf names them, created and subscribed as ours does.
 namespace inbox {
   inbox = yes
   separator = .
   mailbox Drafts {
     special_use = \\Drafts
-    auto = create
+    auto = subscribe
   }
   mailbox Junk {
     special_use = \\Junk
-    auto = create
+    auto = subscribe
   }
   mailbox Sent {
     special_use = \\Sent
-    auto = create
+    auto = subscribe
   }
   mailbox Trash {
     special_use = \\Trash
-    auto = create
+    auto = subscribe
   }
 }
 service anvil {

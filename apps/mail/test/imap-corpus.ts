@@ -70,7 +70,11 @@ export const CORPUS: Sequence[] = [
       'LIST "" "Projects*"',
     ],
   },
-  { name: 'SUBSCRIBE, LSUB, LIST (SUBSCRIBED)', lines: ['SUBSCRIBE Sent', 'LSUB "" "*"', 'LIST (SUBSCRIBED) "" "*"', 'UNSUBSCRIBE Sent', 'LSUB "" "*"'] },
+  // (A folder of the user's: see imap-differences.ts on unsubscribing a special-use folder.)
+  {
+    name: 'SUBSCRIBE, LSUB, LIST (SUBSCRIBED)',
+    lines: ['CREATE Lists', 'SUBSCRIBE Lists', 'LSUB "" "*"', 'LIST (SUBSCRIBED) "" "*"', 'UNSUBSCRIBE Lists', 'LSUB "" "*"'],
+  },
   { name: 'FETCH FLAGS UID RFC822.SIZE', lines: ['SELECT INBOX', 'FETCH 1:* (UID FLAGS RFC822.SIZE)'] },
   { name: 'FETCH ENVELOPE', lines: ['SELECT INBOX', 'FETCH 1:3 ENVELOPE'] },
   { name: 'FETCH BODYSTRUCTURE and BODY', lines: ['SELECT INBOX', 'FETCH 1:3 BODYSTRUCTURE', 'FETCH 3 BODY'] },

@@ -245,10 +245,17 @@ export async function listFolders(maildir: string): Promise<FolderInfo[]> {
   return out;
 }
 
-/** The special-use folders dovecot's default configuration creates (RFC 6154), created at login when missing. */
+/**
+ * The special-use folders (RFC 6154), created and subscribed at login when they are not, as
+ * dovecot does with `auto = subscribe`: clients that list subscribed folders only (Thunderbird's
+ * `LIST (SUBSCRIBED)`) find them.
+ */
 export async function ensureSpecialFolders(maildir: string): Promise<void> {
   await ensureMaildir(maildir);
   for (const f of Object.keys(SPECIAL_USE)) if (!folderExists(folderDir(maildir, f))) await createFolder(maildir, f);
+  const subscribed = await readSubscriptions(maildir);
+  const missing = Object.keys(SPECIAL_USE).filter((f) => !subscribed.includes(f));
+  if (missing.length > 0) await writeSubscriptions(maildir, [...subscribed, ...missing]);
 }
 
 /** The directory of an IMAP mailbox name, or undefined when the name cannot be a folder. */
