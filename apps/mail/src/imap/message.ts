@@ -328,7 +328,7 @@ export function sectionBytes(whole: Buffer, root: Part, s: Section): Buffer | un
   }
   const p = partAt(root, s.path);
   if (!p) return undefined;
-  if (s.text === '') return p.children ? p.body : p.body;
+  if (s.text === '') return p.body;
   if (s.text === 'MIME') return p.header;
   const m = p.message;
   if (!m) return undefined;
