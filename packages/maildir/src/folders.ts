@@ -9,7 +9,7 @@ import path from 'node:path';
 import { KEYWORDS_FILE, keywordIndex, keywordLetter, MAX_KEYWORDS, parseKeywords, serializeKeywords } from './keywords.ts';
 import { ensureFolder, ensureMaildir, folderDir, folderOf, INBOX, isFolderName, SPECIAL_USE } from './layout.ts';
 import { baseOf, curName, flagsOf, sizeOf, sortNames, uniqueName, withFlags, withSizes } from './name.ts';
-import { lockUidList, newUidList, parseUidList, serializeUidList, UIDLIST_NAME } from './uidlist.ts';
+import { lockUidList, newUidList, parseUidList, serializeUidList, UIDLIST_NAME, type UidList } from './uidlist.ts';
 
 /** IMAP system flags and their Maildir letters (RFC 9051 §2.3.2; the Maildir spec's info), in the order dovecot lists them. */
 export const SYSTEM_FLAGS: ReadonlyArray<readonly [string, string]> = [
@@ -63,20 +63,71 @@ async function listOrEmpty(dir: string): Promise<string[]> {
 }
 
 /**
+ * What the last sync of each folder read, so that the next one skips what has not changed (as
+ * dovecot keeps it in its index; apps/mail's POP3 MailboxCache follows the same rules): the
+ * parsed uidlist while the file is the same version (it is only ever replaced by rename, a new
+ * inode), and the listing of cur/ while its mtime has not moved, kept only when that mtime was
+ * already STABLE_DIR_MS old (a change in the same clock tick would not move it). Entries are
+ * never mutated; at most `max` folders, the oldest dropped first. A server creates its own
+ * (STYLE §25).
+ */
+export class FolderCache {
+  private readonly entries = new Map<string, { uidKey?: string; list?: Readonly<UidList>; curKey?: string; files?: ReadonlyMap<string, string> }>();
+
+  constructor(private readonly max = 256) {}
+
+  of(dir: string): { uidKey?: string; list?: Readonly<UidList>; curKey?: string; files?: ReadonlyMap<string, string> } {
+    let e = this.entries.get(dir);
+    if (!e) {
+      if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+      e = {};
+      this.entries.set(dir, e);
+    }
+    return e;
+  }
+}
+
+const STABLE_DIR_MS = 1000;
+
+/** Identity of a file or directory version; undefined when it does not exist. */
+async function versionOf(file: string): Promise<{ key: string; mtimeMs: number } | undefined> {
+  const st = await fs.promises.stat(file, { bigint: true }).catch(() => undefined);
+  return st && { key: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`, mtimeMs: Number(st.mtimeNs / 1_000_000n) };
+}
+
+/**
  * Synchronises a folder with its dovecot-uidlist (under the lock): new/ moves to cur/, files
  * without a UID get one in dovecot's order, then `appended` (files just put in cur/, in that
- * order: APPEND, COPY, MOVE, so that their UIDs follow the order of the source).
+ * order: APPEND, COPY, MOVE, so that their UIDs follow the order of the source). `cache`: what
+ * the last sync read (a large folder's second SELECT reads two stats instead of its listing).
  */
-export async function syncFolder(dir: string, appended: readonly string[] = []): Promise<FolderState> {
+export async function syncFolder(dir: string, appended: readonly string[] = [], cache?: FolderCache): Promise<FolderState> {
   const lock = await lockUidList(dir);
   try {
-    const text = await fs.promises.readFile(path.join(dir, UIDLIST_NAME), 'utf8').catch(() => undefined);
-    const parsed = text === undefined ? undefined : parseUidList(text);
+    const c = cache?.of(dir) ?? {};
+    const uidFile = path.join(dir, UIDLIST_NAME);
+    const uv = await versionOf(uidFile);
+    let parsed: UidList | undefined;
+    if (uv && c.list && c.uidKey === uv.key) parsed = { ...c.list, extraHeader: [...c.list.extraHeader] };
+    else {
+      const text = uv ? await fs.promises.readFile(uidFile, 'utf8').catch(() => undefined) : undefined;
+      parsed = text === undefined ? undefined : parseUidList(text);
+      c.list = parsed && { ...parsed, records: [...parsed.records] };
+      c.uidKey = parsed ? uv?.key : undefined;
+    }
     const list = parsed ?? newUidList();
     let changed = parsed === undefined;
     const cur = path.join(dir, 'cur');
-    const files = new Map<string, string>();
-    for (const name of await listOrEmpty(cur)) files.set(baseOf(name), name);
+    const cv = await versionOf(cur);
+    let files: Map<string, string>;
+    if (cv && c.files && c.curKey === cv.key) files = new Map(c.files);
+    else {
+      files = new Map<string, string>();
+      for (const name of await listOrEmpty(cur)) files.set(baseOf(name), name);
+      const stable = cv !== undefined && Date.now() - cv.mtimeMs > STABLE_DIR_MS;
+      c.files = stable ? new Map(files) : undefined;
+      c.curKey = stable ? cv.key : undefined;
+    }
     for (const name of await listOrEmpty(path.join(dir, 'new'))) {
       const target = curName(name);
       try {
@@ -96,7 +147,10 @@ export async function syncFolder(dir: string, appended: readonly string[] = []):
       changed = true;
     }
     list.records = records;
-    if (changed) await lock.commit(serializeUidList(list));
+    if (changed) {
+      c.list = c.uidKey = undefined;
+      await lock.commit(serializeUidList(list));
+    }
     return { validity: list.validity, nextUid: list.nextUid, messages: records.map((r) => ({ uid: r.uid, base: r.base, name: files.get(r.base)! })) };
   } finally {
     await lock.release();

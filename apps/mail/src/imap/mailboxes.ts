@@ -47,7 +47,7 @@ export async function select(s: ImapSession, tag: string, args: Token[], readOnl
   s.state = 'AUTHENTICATED';
   if (wasSelected && s.rev2) s.reply('* OK [CLOSED] Previous mailbox closed.');
   if (!mb || !folderExists(mb.dir)) return s.reply(`${tag} ${NONEXISTENT}`);
-  const sel = await openSelected(mb.name, mb.dir, readOnly);
+  const sel = await openSelected(mb.name, mb.dir, readOnly, s.ctx.folderCache);
   const lines = [`* FLAGS (${flagsLine(sel)})`];
   lines.push(readOnly ? '* OK [PERMANENTFLAGS ()] Read-only mailbox.' : `* OK [PERMANENTFLAGS (${flagsLine(sel)} \\*)] Flags permitted.`);
   lines.push(`* ${sel.messages.length} EXISTS`);
@@ -87,8 +87,8 @@ function statusItems(t: Token | undefined): StatusItem[] | undefined {
   return out;
 }
 
-async function statusLine(name: string, dir: string, items: StatusItem[]): Promise<string> {
-  const st = await syncFolder(dir);
+async function statusLine(s: ImapSession, name: string, dir: string, items: StatusItem[]): Promise<string> {
+  const st = await syncFolder(dir, [], s.ctx.folderCache);
   const keywords = await readKeywords(dir);
   const values: string[] = [];
   for (const item of items) {
@@ -110,7 +110,7 @@ export async function status(s: ImapSession, tag: string, args: Token[]): Promis
   if (astring(args[0]) === undefined || args.length !== 2) return s.badArgs(tag, 'Invalid arguments.');
   if (!items) return s.badArgs(tag, 'Invalid status item.');
   if (!mb || !folderExists(mb.dir)) return s.reply(`${tag} ${NONEXISTENT}`);
-  s.reply(await statusLine(mb.name, mb.dir, items));
+  s.reply(await statusLine(s, mb.name, mb.dir, items));
   s.reply(`${tag} OK Status completed.`);
 }
 
@@ -188,7 +188,7 @@ export async function list(s: ImapSession, tag: string, args: Token[], lsub: boo
     if (!lsub && (returns.has('SUBSCRIBED') || selection.has('SUBSCRIBED')) && subscribed.has(f.name)) attrs.push('\\Subscribed');
     if (f.specialUse && (lsub || !extended || returns.has('SPECIAL-USE') || selection.has('SPECIAL-USE'))) attrs.push(f.specialUse);
     lines.push(`* ${verb} (${attrs.join(' ')}) "." ${astringOut(f.name)}`);
-    if (statusWanted && f.exists) lines.push(await statusLine(f.name, f.dir, statusWanted));
+    if (statusWanted && f.exists) lines.push(await statusLine(s, f.name, f.dir, statusWanted));
   }
   if (lines.length > 0) s.send(`${lines.join('\r\n')}\r\n`);
   s.reply(`${tag} OK ${lsub ? 'Lsub' : 'List'} completed.`);

@@ -5,7 +5,7 @@
 // RFC 9051 §7 allows. fs.watch on new/ and cur/ tells an IDLE client at once (inotify on Linux).
 import fs from 'node:fs';
 import path from 'node:path';
-import { flagsOfName, readKeywords, SYSTEM_FLAGS, syncFolder, type StoredMessage } from '@sstt/maildir';
+import { flagsOfName, readKeywords, SYSTEM_FLAGS, syncFolder, type FolderCache, type StoredMessage } from '@sstt/maildir';
 
 export interface Selected {
   name: string;
@@ -15,11 +15,13 @@ export interface Selected {
   nextUid: number;
   messages: StoredMessage[];
   keywords: Array<string | undefined>;
+  /** The server's cache of what each folder's last sync read. */
+  cache: FolderCache;
 }
 
-export async function openSelected(name: string, dir: string, readOnly: boolean): Promise<Selected> {
-  const st = await syncFolder(dir);
-  return { name, dir, readOnly, validity: st.validity, nextUid: st.nextUid, messages: st.messages, keywords: await readKeywords(dir) };
+export async function openSelected(name: string, dir: string, readOnly: boolean, cache: FolderCache): Promise<Selected> {
+  const st = await syncFolder(dir, [], cache);
+  return { name, dir, readOnly, validity: st.validity, nextUid: st.nextUid, messages: st.messages, keywords: await readKeywords(dir), cache };
 }
 
 export function flagList(sel: Selected, m: StoredMessage): string {
@@ -35,7 +37,7 @@ export function flagList(sel: Selected, m: StoredMessage): string {
  */
 export async function refresh(sel: Selected, opts: { expunges: boolean; uid: boolean }): Promise<string[]> {
   if (!opts.expunges) return [];
-  const st = await syncFolder(sel.dir);
+  const st = await syncFolder(sel.dir, [], sel.cache);
   const keywords = await readKeywords(sel.dir);
   const keywordsChanged = keywords.join('\0') !== sel.keywords.join('\0');
   sel.keywords = keywords;

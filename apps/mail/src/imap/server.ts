@@ -2,6 +2,7 @@
 // when TLS is configured, or implicit TLS (RFC 8314 §3.3, the IMAPS port); one ImapSession per
 // connection; the scenario's Maildirs, shared with delivery, POP3 and dovecot.
 import type { AddressInfo } from 'node:net';
+import { FolderCache } from '@sstt/maildir';
 import { createMailListener, mailServerBasics, type MailServerOptions } from '../mail-listener.ts';
 import { IMAP_LIMITS, type ImapLimits } from './limits.ts';
 import { ImapSession, type ServerContext } from './session.ts';
@@ -31,7 +32,7 @@ export function createImapServer(options: ImapServerOptions): ImapServer {
   });
   const { limits } = basics;
   const implicitTls = options.implicitTls ?? false;
-  const ctx: ServerContext = { ...basics.context, limits, appendLimit: options.appendLimit ?? scenario.mail.maxSize };
+  const ctx: ServerContext = { ...basics.context, limits, appendLimit: options.appendLimit ?? scenario.mail.maxSize, folderCache: new FolderCache() };
   return createMailListener({
     service: implicitTls ? 'imaps' : 'imap',
     scenario,

@@ -1,5 +1,6 @@
 import type { ShedReason, TcpConnection } from '@sstt/runtime';
 import type { User } from '@sstt/scenario';
+import type { FolderCache } from '@sstt/maildir';
 import type { MailContext } from '../mail-listener.ts';
 import { MailSession } from '../mail-session.ts';
 import { capabilities, dispatch, literalRefusal } from './commands.ts';
@@ -14,6 +15,8 @@ export interface ServerContext extends MailContext {
   limits: ImapLimits;
   /** RFC 7889 APPENDLIMIT: the largest message APPEND takes (scenario mail.maxSize). */
   appendLimit: number;
+  /** What each folder's last sync read (the server's own). */
+  folderCache: FolderCache;
 }
 
 export class ImapSession extends MailSession<Framed, ServerContext> {
