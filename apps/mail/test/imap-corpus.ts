@@ -152,6 +152,9 @@ export const CORPUS: Sequence[] = [
   { name: 'ENABLE of something unknown', lines: ['ENABLE FOO', 'SELECT INBOX'] },
   { name: 'wrong state', lines: ['FETCH 1 FLAGS', 'EXPUNGE', 'CLOSE'] },
   { name: 'bad sequence sets', lines: ['SELECT INBOX', 'FETCH 0 FLAGS', 'FETCH 1:x FLAGS', 'FETCH 5 FLAGS', 'UID FETCH 0:1 FLAGS'] },
-  { name: 'an empty mailbox', lines: ['SELECT Trash', 'FETCH 1:* FLAGS', 'UID FETCH 1:* FLAGS', 'SEARCH ALL', 'UID SEARCH ALL', 'STORE 1:* +FLAGS (\\Seen)', 'EXPUNGE'] },
+  {
+    name: 'an empty mailbox',
+    lines: ['SELECT Trash', 'FETCH 1:* FLAGS', 'UID FETCH 1:* FLAGS', 'SEARCH ALL', 'UID SEARCH ALL', 'STORE 1:* +FLAGS (\\Seen)', 'EXPUNGE'],
+  },
   { name: 'unknown commands and bad arguments', lines: ['FOO', 'SELECT', 'LIST "" ', 'STATUS INBOX (BOGUS)', 'UID BOGUS 1'] },
 ];

@@ -63,36 +63,95 @@ async function listOrEmpty(dir: string): Promise<string[]> {
 }
 
 /**
- * What the last sync of each folder read, so that the next one skips what has not changed (as
- * dovecot keeps it in its index; apps/mail's POP3 MailboxCache follows the same rules): the
- * parsed uidlist while the file is the same version (it is only ever replaced by rename, a new
- * inode), and the listing of cur/ while its mtime has not moved, kept only when that mtime was
- * already STABLE_DIR_MS old (a change in the same clock tick would not move it). Entries are
- * never mutated; at most `max` folders, the oldest dropped first. A server creates its own
- * (STYLE §25).
+ * What the previous sync of a folder read, kept so that the next one skips what has not
+ * changed (dovecot keeps the same in its index):
+ * - the parsed dovecot-uidlist, valid while the file is the same file: dovecot and we replace
+ *   it by rename under the lock we hold, so a new version is a new inode (size and times are
+ *   compared too);
+ * - the listing of cur/, valid while the directory's mtime has not moved, and only kept when
+ *   that mtime was already STABLE_DIR_MS old at the listing: a change in the same clock tick as
+ *   an earlier one would not move it (dovecot's maildir sync follows the same rule).
+ * Entries are never mutated.
+ */
+export interface FolderCacheEntry {
+  uidKey?: string;
+  list?: Readonly<UidList>;
+  curKey?: string;
+  files?: ReadonlyMap<string, string>;
+}
+const MAX_CACHED_FOLDERS = 256;
+const STABLE_DIR_MS = 1000;
+
+/**
+ * One server's sync cache, by folder directory, bounded (the oldest goes first). A server creates
+ * its own, or main.ts gives one to both listeners of a protocol (STYLE §25: state belongs to the
+ * handle, so two servers in one process never share it and closing one leaves the other's alone).
  */
 export class FolderCache {
-  private readonly entries = new Map<string, { uidKey?: string; list?: Readonly<UidList>; curKey?: string; files?: ReadonlyMap<string, string> }>();
+  private readonly entries = new Map<string, FolderCacheEntry>();
 
-  constructor(private readonly max = 256) {}
+  constructor(private readonly max = MAX_CACHED_FOLDERS) {}
 
-  of(dir: string): { uidKey?: string; list?: Readonly<UidList>; curKey?: string; files?: ReadonlyMap<string, string> } {
-    let e = this.entries.get(dir);
-    if (!e) {
+  /** Whether the last sync of `dir` is remembered. */
+  has(dir: string): boolean {
+    return this.entries.has(dir);
+  }
+
+  /** The entry of a folder (a new one, dropping the oldest past the bound). */
+  of(dir: string): FolderCacheEntry {
+    let c = this.entries.get(dir);
+    if (!c) {
       if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
-      e = {};
-      this.entries.set(dir, e);
+      c = {};
+      this.entries.set(dir, c);
     }
-    return e;
+    return c;
+  }
+
+  /** Forgets what a sync read (a folder changed behind the server's back in the same tick), or everything. */
+  forget(dir?: string): void {
+    if (dir === undefined) this.entries.clear();
+    else this.entries.delete(dir);
   }
 }
 
-const STABLE_DIR_MS = 1000;
-
 /** Identity of a file or directory version; undefined when it does not exist. */
-async function versionOf(file: string): Promise<{ key: string; mtimeMs: number } | undefined> {
-  const st = await fs.promises.stat(file, { bigint: true }).catch(() => undefined);
-  return st && { key: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`, mtimeMs: Number(st.mtimeNs / 1_000_000n) };
+export async function versionOf(file: string): Promise<{ key: string; ino: bigint; mtimeMs: number } | undefined> {
+  try {
+    const st = await fs.promises.stat(file, { bigint: true });
+    return { key: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`, ino: st.ino, mtimeMs: Number(st.mtimeNs / 1_000_000n) };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** The uidlist as it is on disk (parsed, or from the cache when the file has not changed); a copy the caller may change. */
+export async function readUidListCached(dir: string, cache: FolderCacheEntry): Promise<UidList | undefined> {
+  const file = path.join(dir, UIDLIST_NAME);
+  const v = await versionOf(file);
+  if (!v) return undefined;
+  if (cache.list && cache.uidKey === v.key) return { ...cache.list, extraHeader: [...cache.list.extraHeader] };
+  const text = await fs.promises.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  const parsed = text === undefined ? undefined : parseUidList(text);
+  cache.list = parsed;
+  cache.uidKey = parsed ? v.key : undefined;
+  return parsed && { ...parsed, extraHeader: [...parsed.extraHeader] };
+}
+
+/** base name -> file name in cur/ (from the cache while cur/ has not changed); the caller copies it before a change. */
+export async function listCurCached(cur: string, cache: FolderCacheEntry): Promise<ReadonlyMap<string, string>> {
+  const v = await versionOf(cur);
+  if (v && cache.files && cache.curKey === v.key) return cache.files;
+  const files = new Map<string, string>();
+  for (const name of await listOrEmpty(cur)) files.set(baseOf(name), name);
+  const stable = v !== undefined && Date.now() - v.mtimeMs > STABLE_DIR_MS;
+  cache.files = stable ? files : undefined;
+  cache.curKey = stable ? v.key : undefined;
+  return files;
 }
 
 /**
@@ -105,29 +164,11 @@ export async function syncFolder(dir: string, appended: readonly string[] = [], 
   const lock = await lockUidList(dir);
   try {
     const c = cache?.of(dir) ?? {};
-    const uidFile = path.join(dir, UIDLIST_NAME);
-    const uv = await versionOf(uidFile);
-    let parsed: UidList | undefined;
-    if (uv && c.list && c.uidKey === uv.key) parsed = { ...c.list, extraHeader: [...c.list.extraHeader] };
-    else {
-      const text = uv ? await fs.promises.readFile(uidFile, 'utf8').catch(() => undefined) : undefined;
-      parsed = text === undefined ? undefined : parseUidList(text);
-      c.list = parsed && { ...parsed, records: [...parsed.records] };
-      c.uidKey = parsed ? uv?.key : undefined;
-    }
+    const parsed = await readUidListCached(dir, c);
     const list = parsed ?? newUidList();
     let changed = parsed === undefined;
     const cur = path.join(dir, 'cur');
-    const cv = await versionOf(cur);
-    let files: Map<string, string>;
-    if (cv && c.files && c.curKey === cv.key) files = new Map(c.files);
-    else {
-      files = new Map<string, string>();
-      for (const name of await listOrEmpty(cur)) files.set(baseOf(name), name);
-      const stable = cv !== undefined && Date.now() - cv.mtimeMs > STABLE_DIR_MS;
-      c.files = stable ? new Map(files) : undefined;
-      c.curKey = stable ? cv.key : undefined;
-    }
+    const files = new Map(await listCurCached(cur, c));
     for (const name of await listOrEmpty(path.join(dir, 'new'))) {
       const target = curName(name);
       try {
