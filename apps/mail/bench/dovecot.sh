@@ -1,6 +1,32 @@
-# Shared by pop3.sh and imap.sh (sourced): dovecot on free loopback ports with its own base and
-# state directories under $W, the benchmark user from a passwd-file; and the CPU time of a
-# process tree. Needs W, BUSER, BPASS, MAIL_UID, MAIL_GID; sets DOVE_PID, DOVE_POP3_PORT, DOVE_IMAP_PORT.
+# Shared by pop3.sh and imap.sh (sourced): the work directory and its cleanup, our server started
+# from a bench/*-server.ts, dovecot on free loopback ports with its own base and state directories
+# under $W and the benchmark user from a passwd-file, and the CPU time and memory of a process tree.
+
+# bench_workdir <name>: W, a fresh directory removed (with our server and dovecot stopped) on exit.
+bench_workdir() {
+  W="$(mktemp -d "/tmp/sstt-$1-bench.XXXXXX")"; chmod 755 "$W"
+  OURS_PID=""; DOVE_PID=""
+  trap bench_cleanup EXIT INT TERM
+}
+bench_cleanup() {
+  [ -n "$OURS_PID" ] && kill "$OURS_PID" 2>/dev/null && wait "$OURS_PID" 2>/dev/null || true
+  [ -n "$DOVE_PID" ] && kill "$DOVE_PID" 2>/dev/null && wait "$DOVE_PID" 2>/dev/null || true
+  rm -rf "$W"
+}
+
+# start_ours <bench/x-server.ts> <the last variable it prints>: our server on the benchmark's data
+# directory; its output (PORT, USER, ...) is sourced. node itself (not npx/tsx wrappers), so that
+# killing OURS_PID stops the server.
+start_ours() {
+  SSTT_DATA_DIR="$W/ours" node --import tsx "$1" > "$W/ours.out" 2> "$W/ours.err" &
+  OURS_PID=$!
+  for _ in $(seq 400); do grep -q "^$2=" "$W/ours.out" 2>/dev/null && break; sleep 0.05; done
+  grep -q "^$2=" "$W/ours.out" || { echo "our server did not start:"; cat "$W/ours.err"; exit 1; }
+  # shellcheck disable=SC1091
+  . "$W/ours.out"
+}
+
+# start_dovecot needs W, BUSER, BPASS, MAIL_UID, MAIL_GID; sets DOVE_PID, DOVE_POP3_PORT, DOVE_IMAP_PORT.
 freeport() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
 # start_dovecot <home of the user's Maildir> <protocols: "pop3" or "imap">

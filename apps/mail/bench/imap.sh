@@ -18,22 +18,12 @@ N="${N:-2000}"; SIZE="${SIZE:-2048}"; REPS="${REPS:-5}"; BIG="${BIG:-100000}"; K
 command -v dovecot >/dev/null && [ -x /usr/lib/dovecot/imap ] || { echo "installing dovecot-imapd"; DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-core dovecot-imapd >/dev/null; }
 MAIL_UID=$(id -u mail); MAIL_GID=$(id -g mail)
 
-W="$(mktemp -d /tmp/sstt-imap-bench.XXXXXX)"; chmod 755 "$W"
-OURS_PID=""; DOVE_PID=""
-cleanup() {
-  [ -n "$OURS_PID" ] && kill "$OURS_PID" 2>/dev/null && wait "$OURS_PID" 2>/dev/null || true
-  [ -n "$DOVE_PID" ] && kill "$DOVE_PID" 2>/dev/null && wait "$DOVE_PID" 2>/dev/null || true
-  rm -rf "$W"
-}
-trap cleanup EXIT INT TERM
+# shellcheck source=dovecot.sh
+source "$HERE/dovecot.sh"
+bench_workdir imap
 cd "$APP"
-
-SSTT_DATA_DIR="$W/ours" node --import tsx bench/imap-server.ts > "$W/ours.out" 2> "$W/ours.err" &
-OURS_PID=$!
-for _ in $(seq 400); do grep -q '^IMAP_MAILDIR=' "$W/ours.out" 2>/dev/null && break; sleep 0.05; done
-grep -q '^IMAP_MAILDIR=' "$W/ours.out" || { echo "our IMAP server did not start:"; cat "$W/ours.err"; exit 1; }
-# shellcheck disable=SC1091
-. "$W/ours.out"
+# Our server, on the benchmark's data directory; it tells us the port and the user.
+start_ours bench/imap-server.ts IMAP_MAILDIR
 OURS_PORT=$IMAP_PORT; BUSER=$IMAP_USER; BPASS=$IMAP_PASS
 
 # gen <dir> <count> <size>: messages as an MDA leaves them in new/ (",S=" in the name).
@@ -59,8 +49,6 @@ fill() {
 }
 fill "$N" "$SIZE"
 
-# shellcheck source=dovecot.sh
-source "$HERE/dovecot.sh"
 start_dovecot "$W/dove/mail/$BUSER" imap
 DOVE_PORT=$DOVE_IMAP_PORT
 

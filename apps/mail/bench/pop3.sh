@@ -17,24 +17,12 @@ N="${N:-2000}"; SIZE="${SIZE:-2048}"; REPS="${REPS:-5}"
 command -v dovecot >/dev/null || { echo "installing dovecot-pop3d"; DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-core dovecot-pop3d >/dev/null; }
 MAIL_UID=$(id -u mail); MAIL_GID=$(id -g mail)
 
-W="$(mktemp -d /tmp/sstt-pop3-bench.XXXXXX)"; chmod 755 "$W"
-OURS_PID=""; DOVE_PID=""
-cleanup() {
-  [ -n "$OURS_PID" ] && kill "$OURS_PID" 2>/dev/null && wait "$OURS_PID" 2>/dev/null || true
-  [ -n "$DOVE_PID" ] && kill "$DOVE_PID" 2>/dev/null && wait "$DOVE_PID" 2>/dev/null || true
-  rm -rf "$W"
-}
-trap cleanup EXIT INT TERM
+# shellcheck source=dovecot.sh
+source "$HERE/dovecot.sh"
+bench_workdir pop3
 cd "$APP"
-
 # Our server, on the benchmark's data directory; it tells us the port and the user.
-# node itself (not npx/tsx wrappers) so that killing OURS_PID stops the server.
-SSTT_DATA_DIR="$W/ours" node --import tsx bench/pop3-server.ts > "$W/ours.out" 2> "$W/ours.err" &
-OURS_PID=$!
-for _ in $(seq 400); do grep -q '^POP3_PASS=' "$W/ours.out" 2>/dev/null && break; sleep 0.05; done
-grep -q '^POP3_PASS=' "$W/ours.out" || { echo "our POP3 server did not start:"; cat "$W/ours.err"; exit 1; }
-# shellcheck disable=SC1091
-. "$W/ours.out"
+start_ours bench/pop3-server.ts POP3_PASS
 OURS_PORT=$POP3_PORT; BUSER=$POP3_USER; BPASS=$POP3_PASS
 
 # The mailbox, generated once and copied for each server.
@@ -55,8 +43,6 @@ done
 chown -R "$MAIL_UID:$MAIL_GID" "$W/dove"
 
 # dovecot on a free loopback port, its own base/state directories, the same user and password.
-# shellcheck source=dovecot.sh
-source "$HERE/dovecot.sh"
 start_dovecot "$W/dove/mail/$BUSER" pop3
 DOVE_PORT=$DOVE_POP3_PORT
 
