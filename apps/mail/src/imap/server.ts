@@ -1,9 +1,8 @@
 // The IMAP server factory (STYLE §1): one listener (../mail-listener.ts), plain with STARTTLS
 // when TLS is configured, or implicit TLS (RFC 8314 §3.3, the IMAPS port); one ImapSession per
 // connection; the scenario's Maildirs, shared with delivery, POP3 and dovecot.
-import type { AddressInfo } from 'node:net';
 import { FolderCache } from '@sstt/maildir';
-import { createMailListener, mailServerBasics, type MailServerOptions } from '../mail-listener.ts';
+import { createMailListener, type MailListener, mailServerBasics, type MailServerOptions } from '../mail-listener.ts';
 import { IMAP_LIMITS, type ImapLimits } from './limits.ts';
 import { ImapSession, type ServerContext } from './session.ts';
 
@@ -17,10 +16,8 @@ export interface ImapServerOptions extends MailServerOptions, Partial<ImapLimits
   appendLimit?: number;
 }
 
-export interface ImapServer {
-  listen(): Promise<AddressInfo[]>;
-  close(): Promise<void>;
-}
+/** The handle (STYLE §1): listen(), close(). */
+export type ImapServer = MailListener;
 
 export function createImapServer(options: ImapServerOptions): ImapServer {
   const { scenario } = options;

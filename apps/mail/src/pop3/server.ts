@@ -2,8 +2,7 @@
 // TLS is configured) or implicit TLS (RFC 8314 §3.3, the POP3S port); one Pop3Session per
 // connection. The plain listener runs on @sstt/runtime's raw TCP transport (libuv's handle
 // without net.Socket's stream machinery: bench/RESULTS-pop3.md), node:net with `transport: 'net'`.
-import type { AddressInfo } from 'node:net';
-import { createMailListener, mailServerBasics, type MailServerOptions } from '../mail-listener.ts';
+import { createMailListener, type MailListener, mailServerBasics, type MailServerOptions } from '../mail-listener.ts';
 import { POP3_LIMITS, type Pop3Limits } from './limits.ts';
 import { MailboxCache } from './mailbox.ts';
 import { Pop3Session, type ServerContext } from './session.ts';
@@ -21,10 +20,8 @@ export interface Pop3ServerOptions extends MailServerOptions, Partial<Pop3Limits
   mailboxCache?: MailboxCache;
 }
 
-export interface Pop3Server {
-  listen(): Promise<AddressInfo[]>;
-  close(): Promise<void>;
-}
+/** The handle (STYLE §1): listen(), close(). */
+export type Pop3Server = MailListener;
 
 export function createPop3Server(options: Pop3ServerOptions): Pop3Server {
   const { scenario } = options;
