@@ -388,3 +388,41 @@ describe('a console with a password (the lab profile)', () => {
     );
   });
 });
+
+describe('folders and move (the IMAP model)', () => {
+  it("lists the user's folders with counts, and moves an inbox message into one with a UID there", async () => {
+    await w.swaks(['--from', e1, '--to', e1, '--header', 'Subject: to be filed', '--body', 'file me']);
+    const m = await bySubject(u1, 'to be filed');
+    // A Maildir++ folder as dovecot or our IMAP made it.
+    fs.mkdirSync(path.join(w.maildir(u1), '.Archive', 'cur'), { recursive: true });
+    for (const sub of ['new', 'tmp']) fs.mkdirSync(path.join(w.maildir(u1), '.Archive', sub), { recursive: true });
+    const before = await w.api<{ folders: Array<{ name: string; total: number; specialUse: string | null }> }>(`/api/v1/mailboxes/${u1}/folders`);
+    expect(before.status).toBe(200);
+    expect(before.body.folders.map((f) => [f.name, f.specialUse])).toEqual([
+      ['INBOX', null],
+      ['Archive', null],
+    ]);
+    const inboxTotal = before.body.folders[0]!.total;
+    expect(await w.api(`/api/v1/messages/${m.id}/move`, { method: 'POST', body: '{"folder":"Nowhere"}' })).toMatchObject({
+      status: 422,
+      body: { error: 'no such folder: "Nowhere"' },
+    });
+    const moved = await w.api<{ moved: string; folder: string; uid: number }>(`/api/v1/messages/${m.id}/move`, {
+      method: 'POST',
+      body: '{"folder":"Archive"}',
+    });
+    expect(moved).toMatchObject({ status: 200, body: { moved: m.id, folder: 'Archive', uid: 1 } });
+    const files = fs.readdirSync(path.join(w.maildir(u1), '.Archive', 'cur'));
+    expect(files).toHaveLength(1);
+    expect(fs.readFileSync(path.join(w.maildir(u1), '.Archive', 'cur', files[0]!), 'utf8')).toContain('Subject: to be filed');
+    expect(fs.readFileSync(path.join(w.maildir(u1), '.Archive', 'dovecot-uidlist'), 'utf8')).toMatch(
+      new RegExp(`\\n1 :${files[0]!.split(':')[0]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`),
+    );
+    const after = await w.api<{ folders: Array<{ name: string; total: number }> }>(`/api/v1/mailboxes/${u1}/folders`);
+    expect(after.body.folders.map((f) => [f.name, f.total])).toEqual([
+      ['INBOX', inboxTotal - 1],
+      ['Archive', 1],
+    ]);
+    expect((await list(u1)).messages.some((x) => x.id === m.id)).toBe(false);
+  });
+});

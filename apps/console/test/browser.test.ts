@@ -196,6 +196,20 @@ describe('the console in Chromium', () => {
     expect(files()).toHaveLength(1);
   });
 
+  it('the mailbox shows its IMAP folders; Move to files the message there (in the Maildir, with a UID)', async () => {
+    const dir = w.maildir(user(u2).name);
+    for (const sub of ['cur', 'new', 'tmp']) fs.mkdirSync(path.join(dir, '.Trash', sub), { recursive: true });
+    await mailboxWith('html from swaks', 'hostile html');
+    await expect.poll(() => ui.mailbox.folderTotal('Trash')).toBe('0');
+    await ui.mailbox.openMessage('hostile html');
+    await ui.message.moveTo('Trash');
+    await expect.poll(() => ui.mailbox.row('hostile html').count()).toBe(0);
+    await expect.poll(() => ui.mailbox.folderTotal('Trash')).toBe('1');
+    const trash = fs.readdirSync(path.join(dir, '.Trash', 'cur'));
+    expect(trash).toHaveLength(1);
+    expect(fs.readFileSync(path.join(dir, '.Trash', 'dovecot-uidlist'), 'utf8')).toContain(` :${trash[0]!.split(':')[0]}\n`);
+  });
+
   it('the timeline shows the SMTP dialogue, linked to the message', async () => {
     await sendHtml('timeline');
     await ui.mailbox.open(user(u2).name);

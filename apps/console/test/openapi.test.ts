@@ -159,7 +159,7 @@ describe('requests are checked against their schemas', () => {
     expect(await call(`/mailboxes/${user}/messages?start=ten`)).toEqual({ status: 400, body: { error: 'start: expected a whole number, got "ten"' } });
     expect(await call('/sessions?protocol=smtp,smpt')).toEqual({
       status: 400,
-      body: { error: 'protocol.1: expected protocols among smtp, submission, pop3, pop3s, http, https, dns, got "smpt"' },
+      body: { error: 'protocol.1: expected protocols among smtp, submission, pop3, pop3s, imap, imaps, http, https, dns, got "smpt"' },
     });
     expect(await call('/sessions/x?reveal=yes')).toEqual({ status: 400, body: { error: 'reveal: expected 1 or 0, got "yes"' } });
     expect(await call('/dns/dig?type=MX')).toEqual({ status: 400, body: { error: 'name: expected a domain name' } });

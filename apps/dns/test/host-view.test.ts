@@ -38,7 +38,8 @@ describe("the zone's view and the host's view", () => {
 
   it('the host view answers the rest of the zone as the zone does: MX, SRV, the autoconfig alias, the reverse zone', async () => {
     expect((await dig('host', '+short', d, 'MX')).stdout).toBe(`10 smtp.${d}.\n`);
-    expect((await dig('host', '+short', `_pop3s._tcp.${d}`, 'SRV')).stdout).toBe(`0 1 ${s.listen.ports.pop3s} pop.${d}.\n`);
+    expect((await dig('host', '+short', `_pop3s._tcp.${d}`, 'SRV')).stdout).toBe(`10 1 ${s.listen.ports.pop3s} pop.${d}.\n`);
+    expect((await dig('host', '+short', `_imaps._tcp.${d}`, 'SRV')).stdout).toBe(`0 1 ${s.listen.ports.imaps} mail.${d}.\n`);
     expect((await dig('host', '+short', `autoconfig.${d}`)).stdout).toBe(`www.${d}.\n${s.listen.address}\n`);
     expect((await dig('host', '+short', '-x', s.network.server)).stdout).toBe(`servidor.${d}.\n`);
     const aa = await dig('host', '+noall', '+comments', `www.${d}`);

@@ -115,14 +115,17 @@ describe.each<Transport>(['udp', 'tcp'])('authoritative answers over %s', (t) =>
 
   it('RFC 6186 SRV records with their targets in additional', async () => {
     const p = s.listen.ports;
-    const cases: Array<[string, string, number]> = [
-      ['_submission._tcp', 'smtp', p.submission],
-      ['_pop3._tcp', 'pop', p.pop3],
-      ['_pop3s._tcp', 'pop', p.pop3s],
+    // IMAP preferred (priority 0) over POP3 (10), RFC 6186 §3.4.
+    const cases: Array<[string, string, number, number]> = [
+      ['_submission._tcp', 'smtp', p.submission, 0],
+      ['_imap._tcp', 'mail', p.imap, 0],
+      ['_imaps._tcp', 'mail', p.imaps, 0],
+      ['_pop3._tcp', 'pop', p.pop3, 10],
+      ['_pop3s._tcp', 'pop', p.pop3s, 10],
     ];
-    for (const [label, target, srvPort] of cases) {
+    for (const [label, target, srvPort, priority] of cases) {
       const r = await ask(t, port, { name: `${label}.${d}`, type: 'SRV' });
-      expect(rrs(r.answers)).toEqual([`${label}.${d} 3600 SRV 0 1 ${srvPort} ${target}.${d}`]);
+      expect(rrs(r.answers)).toEqual([`${label}.${d} 3600 SRV ${priority} 1 ${srvPort} ${target}.${d}`]);
       expect(rrs(r.additionals)).toEqual([`${target}.${d} 3600 A ${addr(target)}`, A_DNS]);
     }
   });

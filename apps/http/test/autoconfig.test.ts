@@ -30,6 +30,10 @@ describe('mail client autoconfig', () => {
       expect(body).toBe(autoconfigXml(w.s));
       const s = w.s;
       expect(body).toContain(`<emailProvider id="${s.domain}">`);
+      // IMAP is offered first, POP3 after it.
+      expect(body.indexOf(`<incomingServer type="imap">`)).toBeLessThan(body.indexOf(`<incomingServer type="pop3">`));
+      expect(body).toContain(`<hostname>${s.listen.address}</hostname>\n      <port>${s.listen.ports.imap}</port>`);
+      expect(body).toContain(`<port>${s.listen.ports.imaps}</port>\n      <socketType>SSL</socketType>`);
       expect(body).toContain(`<hostname>${s.listen.address}</hostname>\n      <port>${s.listen.ports.pop3}</port>`);
       expect(body).toContain(`<port>${s.listen.ports.pop3s}</port>\n      <socketType>SSL</socketType>`);
       expect(body).toContain(`<port>${s.listen.ports.submission}</port>\n      <socketType>STARTTLS</socketType>`);

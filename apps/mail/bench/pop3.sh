@@ -17,24 +17,12 @@ N="${N:-2000}"; SIZE="${SIZE:-2048}"; REPS="${REPS:-5}"
 command -v dovecot >/dev/null || { echo "installing dovecot-pop3d"; DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-core dovecot-pop3d >/dev/null; }
 MAIL_UID=$(id -u mail); MAIL_GID=$(id -g mail)
 
-W="$(mktemp -d /tmp/sstt-pop3-bench.XXXXXX)"; chmod 755 "$W"
-OURS_PID=""; DOVE_PID=""
-cleanup() {
-  [ -n "$OURS_PID" ] && kill "$OURS_PID" 2>/dev/null && wait "$OURS_PID" 2>/dev/null || true
-  [ -n "$DOVE_PID" ] && kill "$DOVE_PID" 2>/dev/null && wait "$DOVE_PID" 2>/dev/null || true
-  rm -rf "$W"
-}
-trap cleanup EXIT INT TERM
+# shellcheck source=dovecot.sh
+source "$HERE/dovecot.sh"
+bench_workdir pop3
 cd "$APP"
-
 # Our server, on the benchmark's data directory; it tells us the port and the user.
-# node itself (not npx/tsx wrappers) so that killing OURS_PID stops the server.
-SSTT_DATA_DIR="$W/ours" node --import tsx bench/pop3-server.ts > "$W/ours.out" 2> "$W/ours.err" &
-OURS_PID=$!
-for _ in $(seq 400); do grep -q '^POP3_PASS=' "$W/ours.out" 2>/dev/null && break; sleep 0.05; done
-grep -q '^POP3_PASS=' "$W/ours.out" || { echo "our POP3 server did not start:"; cat "$W/ours.err"; exit 1; }
-# shellcheck disable=SC1091
-. "$W/ours.out"
+start_ours bench/pop3-server.ts POP3_PASS
 OURS_PORT=$POP3_PORT; BUSER=$POP3_USER; BPASS=$POP3_PASS
 
 # The mailbox, generated once and copied for each server.
@@ -55,66 +43,9 @@ done
 chown -R "$MAIL_UID:$MAIL_GID" "$W/dove"
 
 # dovecot on a free loopback port, its own base/state directories, the same user and password.
-DOVE_PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
-echo "$BUSER:{PLAIN}$BPASS:$MAIL_UID:$MAIL_GID::$W/dove/mail/$BUSER::" > "$W/users"
-mkdir -p "$W/run" "$W/state"
-cat > "$W/dovecot.conf" <<C
-instance_name = sstt_pop3_bench_$$
-base_dir = $W/run
-state_dir = $W/state
-protocols = pop3
-listen = 127.0.0.1
-log_path = $W/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-mail_location = maildir:~/Maildir
-first_valid_uid = $MAIL_UID
-first_valid_gid = $MAIL_GID
-default_internal_user = dovecot
-default_login_user = dovenull
-pop3_uidl_format = %08Xu%08Xv
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u $W/users
-}
-userdb {
-  driver = passwd-file
-  args = username_format=%u $W/users
-}
-service pop3-login {
-  inet_listener pop3 {
-    address = 127.0.0.1
-    port = $DOVE_PORT
-  }
-}
-service imap-login {
-  inet_listener imap {
-    port = 0
-  }
-}
-C
-dovecot -F -c "$W/dovecot.conf" > "$W/dovecot.out" 2>&1 &
-DOVE_PID=$!
-for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$DOVE_PORT") 2>/dev/null && break; sleep 0.05; done
+start_dovecot "$W/dove/mail/$BUSER" pop3
+DOVE_PORT=$DOVE_POP3_PORT
 
-# CPU time (clock ticks) used so far by a process tree, reaped children included: the servers'
-# own cost per run, which the machine's load does not inflate the way it inflates wall time.
-cpu_ticks() {
-  local tot=0 p f
-  local -a todo=("$@")
-  while [ ${#todo[@]} -gt 0 ]; do
-    p=${todo[0]}; todo=("${todo[@]:1}")
-    if [ -r "/proc/$p/stat" ]; then
-      read -r -a f < <(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null) || continue
-      tot=$((tot + f[11] + f[12] + f[13] + f[14]))
-      # shellcheck disable=SC2207
-      todo+=($(pgrep -P "$p" || true))
-    fi
-  done
-  echo "$tot"
-}
-TICK_MS=$((1000 / $(getconf CLK_TCK)))
 # One load run against a server; prints the client's JSON with the server's CPU ms added.
 load() {
   local port=$1 pid=$2 before after j

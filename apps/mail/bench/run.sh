@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # npm run bench -w @sstt/mail: SMTP ingest of this app vs exim4 (Debian's MTA, delivering to
-# Maildir), same load, same run, then the POP3 download benchmark (bench/pop3.sh) if present.
+# Maildir), same load, same run, then the POP3 download benchmark (bench/pop3.sh) and the IMAP one
+# (bench/imap.sh, vs dovecot-imapd).
 # Load: N messages of ~SIZE bytes over C connections, every message acknowledged (250) before
 # the next one on its connection (bench/smtp-load.mjs). Our server answers 250 only once the
 # message is fsynced in new/; exim answers once it is fsynced in its spool and delivers after.
@@ -10,7 +11,7 @@
 # domain, so every answer is in our zone, and the Authentication-Results is written). The ratio of
 # the two is printed. AUTH_SIGN=1 also signs every message (the load comes from this machine, a
 # relay network): two signatures, RSA 2048 costing about 2 ms of CPU each.
-# Usage: bash bench/run.sh            Env: N=2000 C=10 SIZE=2048 REPS=3 (runs alternate), POP3=0 skips pop3.sh, SMTP=0 runs only pop3.sh, AUTH=0 skips the +auth runs, AUTH_SIGN=1 signs in them
+# Usage: bash bench/run.sh            Env: N=2000 C=10 SIZE=2048 REPS=3 (runs alternate), POP3=0 skips pop3.sh, IMAP=0 skips imap.sh, SMTP=0 runs only pop3.sh (and imap.sh), AUTH=0 skips the +auth runs, AUTH_SIGN=1 signs in them
 # Takes /tmp/sstt-bench.lock itself unless a parent already holds it (flock ... npm run bench).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -18,8 +19,12 @@ APP="$(cd "$HERE/.." && pwd)"
 # shellcheck source=lock.sh
 source "$HERE/lock.sh"
 
-# SMTP=0: only the POP3 download benchmark.
-if [ "${SMTP:-1}" = 0 ]; then SSTT_BENCH_LOCKED=1 exec bash "$HERE/pop3.sh"; fi
+# SMTP=0: only the POP3 and IMAP benchmarks.
+if [ "${SMTP:-1}" = 0 ]; then
+  if [ "${POP3:-1}" != 0 ]; then SSTT_BENCH_LOCKED=1 bash "$HERE/pop3.sh"; fi
+  if [ "${IMAP:-1}" != 0 ]; then SSTT_BENCH_LOCKED=1 bash "$HERE/imap.sh"; fi
+  exit 0
+fi
 
 N="${N:-2000}"; C="${C:-10}"; SIZE="${SIZE:-2048}"; REPS="${REPS:-3}"
 W="$(mktemp -d /tmp/sstt-mail-bench.XXXXXX)"; chmod 755 "$W"
@@ -156,7 +161,7 @@ start_ours() {
   local certs="$W/no-certs" verify=0 sign=0
   if [ "$1" = 1 ]; then certs="$W/certs"; verify=1; sign="${AUTH_SIGN:-0}"; fi
   SSTT_DATA_DIR="$W/ours" SSTT_CERTS_DIR="$certs" SSTT_SMTP_PORT=0 SSTT_SUBMISSION_PORT=0 \
-    SSTT_POP3_PORT=0 SSTT_POP3S_PORT=0 SSTT_LOG_LEVEL=info SSTT_DNS_PORT="${DNS_PORT:-0}" \
+    SSTT_POP3_PORT=0 SSTT_POP3S_PORT=0 SSTT_IMAP_PORT=0 SSTT_IMAPS_PORT=0 SSTT_LOG_LEVEL=info SSTT_DNS_PORT="${DNS_PORT:-0}" \
     SSTT_MAIL_AUTH_VERIFY="$verify" SSTT_MAIL_AUTH_SIGN="$sign" \
     node --import tsx src/main.ts > "$W/ours.out" 2>&1 &
   OPID=$!; PIDS+=("$OPID")
@@ -198,4 +203,8 @@ if (A && M["sstt-mail"]) console.log(`ratio sstt-mail+auth/sstt-mail: ingest ${(
 if [ -f "$HERE/pop3.sh" ] && [ "${POP3:-1}" != 0 ]; then
   echo
   SSTT_BENCH_LOCKED=1 bash "$HERE/pop3.sh"
+fi
+if [ "${IMAP:-1}" != 0 ]; then
+  echo
+  SSTT_BENCH_LOCKED=1 bash "$HERE/imap.sh"
 fi

@@ -2,6 +2,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { fuzzBudget, fuzzTimeout } from '@sstt/testkit';
 import { testScenario } from '../test/helpers.ts';
+import { commandReaderCampaign, imapLiveCampaign } from './imap.fuzz.ts';
 import { lineReaderCampaign, pop3LiveCampaign } from './pop3.fuzz.ts';
 import { smtpLiveCampaign } from './smtp.fuzz.ts';
 
@@ -16,6 +17,14 @@ describe('mail fuzz campaigns', () => {
   const pop3 = fuzzBudget(100);
   it('the live POP3 server', { timeout: fuzzTimeout(pop3) }, async () => {
     expect(await pop3LiveCampaign(w.s, pop3)).toBeGreaterThan(0);
+  });
+  const imapFraming = fuzzBudget(3000);
+  it('IMAP command streams into the command reader (literals, caps)', { timeout: fuzzTimeout(imapFraming) }, async () => {
+    expect(await commandReaderCampaign(imapFraming)).toBeGreaterThan(0);
+  });
+  const imap = fuzzBudget(100);
+  it('the live IMAP server', { timeout: fuzzTimeout(imap) }, async () => {
+    expect(await imapLiveCampaign(w.s, imap)).toBeGreaterThan(0);
   });
   const smtp = fuzzBudget(100);
   it('the live SMTP server (smtp-server)', { timeout: fuzzTimeout(smtp) }, async () => {

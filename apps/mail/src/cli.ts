@@ -9,7 +9,7 @@ import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { baseOf, compareNames } from '@sstt/maildir';
 import { ConfigError, loadScenario, maildirOf, parseCommandLine } from '@sstt/scenario';
 import { runCli } from '@sstt/runtime';
-import { parseUidList, UIDLIST_NAME } from './pop3/uidlist.ts';
+import { parseUidList, UIDLIST_NAME } from '@sstt/maildir';
 
 const USAGE = `usage: sstt-mail ls <user>          list a user's messages
        sstt-mail show <user> <n>    show message n (as numbered by ls)

@@ -1,5 +1,5 @@
-// sstt-mail server: SMTP, submission (AUTH required) and POP3 on the scenario's ports and,
-// when the pki has issued the server certificate, STARTTLS/STLS and POP3S.
+// sstt-mail server: SMTP, submission (AUTH required), POP3 and IMAP on the scenario's ports and,
+// when the pki has issued the server certificate, STARTTLS/STLS and POP3S/IMAPS.
 // Only this file reads argv, the environment and files.
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +14,7 @@ import { createSmtpServer } from './smtp.ts';
 import { createOutboundRunner } from './smtp-outbound.ts';
 import { MailboxCache } from './pop3/mailbox.ts';
 import { createPop3Server } from './pop3/server.ts';
+import { createImapServer } from './imap/server.ts';
 
 const log = createLogger({ name: 'mail', level: process.env.SSTT_LOG_LEVEL, format: process.env.SSTT_LOG_FORMAT });
 
@@ -83,7 +84,7 @@ runApp({
     const host = s.listen.address;
     const ports = s.listen.ports;
     const serverTls = readServerTls(s);
-    if (!serverTls) log.warn({ cert: certPaths(s).server.cert }, 'no server certificate: STARTTLS, STLS and POP3S are off (run the pki first)');
+    if (!serverTls) log.warn({ cert: certPaths(s).server.cert }, 'no server certificate: STARTTLS, STLS, POP3S and IMAPS are off (run the pki first)');
     const started: Closable[] = [];
     // One login penalty table for every listener: changing protocol does not reset it.
     const penalty = new AuthPenalty({ baseMs: s.mail.limits.authPenaltyMs, maxMs: s.mail.limits.authPenaltyMaxMs });
@@ -118,6 +119,16 @@ runApp({
         host,
         ports.pop3s,
         createPop3Server({ scenario: s, host, port: ports.pop3s, implicitTls: true, tls: serverTls, penalty, journal, mailboxCache, log }),
+        started,
+      );
+    // IMAP beside POP3 on the same Maildirs (dovecot lets both share a mailbox; POP3's lock stays POP3's).
+    await listenAs('imap', host, ports.imap, createImapServer({ scenario: s, host, port: ports.imap, log, transport, ...shared }), started);
+    if (serverTls)
+      await listenAs(
+        'imaps',
+        host,
+        ports.imaps,
+        createImapServer({ scenario: s, host, port: ports.imaps, implicitTls: true, tls: serverTls, penalty, journal, log }),
         started,
       );
     // Every port answers: now load mailauth, before the first message needs it (mail-auth.ts).

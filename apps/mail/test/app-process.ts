@@ -21,6 +21,8 @@ export function appEnv(s: Scenario): Record<string, string> {
     SSTT_SUBMISSION_PORT: '0',
     SSTT_POP3_PORT: '0',
     SSTT_POP3S_PORT: '0',
+    SSTT_IMAP_PORT: '0',
+    SSTT_IMAPS_PORT: '0',
   };
 }
 

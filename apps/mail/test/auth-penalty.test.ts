@@ -8,6 +8,7 @@ import { MAIL_LIMITS, type Scenario } from '@sstt/scenario';
 import { rawTcp, type RawClient, type Started } from '@sstt/testkit';
 import { AUTH_PENALTY_FORGET_MS, AuthPenalty } from '../src/auth-penalty.ts';
 import { startSmtp, testScenario, type TestWorld } from './helpers.ts';
+import { ImapClient, startImap } from './imap-helpers.ts';
 import { plainBlob, Pop3Client, startPop3 } from './pop3-helpers.ts';
 
 describe('the penalty table (fake clock)', () => {
@@ -282,6 +283,28 @@ describe('one table for every listener', () => {
     } finally {
       await pop3.close();
       await sub.close();
+    }
+  });
+});
+
+describe('IMAP shares the table', () => {
+  it("a failure on POP3 makes the next IMAP LOGIN wait twice as long; the answer is dovecot's [AUTHENTICATIONFAILED]", async () => {
+    const { penalty, delays } = recordedPenalty();
+    const pop3 = await startPop3({ scenario: s, penalty });
+    const imap = await startImap({ scenario: s, penalty, plaintextAuth: true });
+    try {
+      const p = await rawPop3(pop3.port, '127.0.0.1');
+      expectHeld((await timed(() => p.login(u1.name, 'wrong'))).ms, 100);
+      const { client } = await ImapClient.connect(imap.port);
+      const r = await timed(() => client.cmd(`LOGIN ${u1.name} wrong`, 'a'));
+      expect(r.value).toBe('a NO [AUTHENTICATIONFAILED] Authentication failed.');
+      expectHeld(r.ms, 200);
+      expect(delays).toEqual([0, 100, 0, 200]);
+      p.close();
+      client.close();
+    } finally {
+      await pop3.close();
+      await imap.close();
     }
   });
 });

@@ -10,17 +10,20 @@ import { freePort, MAIL_UID, requireTool } from '@sstt/testkit';
 
 export interface Dovecot {
   port: number;
+  /** Its IMAP port (startDovecot with `imap`), else 0. */
+  imapPort: number;
   /** dovecot's own log file. */
   log: string;
   stop(): Promise<void>;
 }
 
 /** Starts dovecot in the foreground with its files in `dir`; resolves once it accepts connections. */
-export async function startDovecot(s: Scenario, dir: string): Promise<Dovecot> {
+export async function startDovecot(s: Scenario, dir: string, opts: { imap?: boolean } = {}): Promise<Dovecot> {
   const bin = requireTool('dovecot');
   fs.mkdirSync(path.join(dir, 'run'), { recursive: true });
   fs.mkdirSync(path.join(dir, 'state'), { recursive: true });
   const port = await freePort();
+  const imapPort = opts.imap ? await freePort() : 0;
   const users = s.users.map((u) => `${u.name}:{PLAIN}${u.password}:${MAIL_UID}:${MAIL_UID}::${path.dirname(maildirOf(s, u.name))}::`);
   fs.writeFileSync(path.join(dir, 'users'), `${users.join('\n')}\n`, { mode: 0o644 });
   const log = path.join(dir, 'dovecot.log');
@@ -30,7 +33,7 @@ export async function startDovecot(s: Scenario, dir: string): Promise<Dovecot> {
     `instance_name = sstt_mail_test_${process.pid}_${path.basename(dir)}
 base_dir = ${dir}/run
 state_dir = ${dir}/state
-protocols = pop3
+protocols = pop3${opts.imap ? ' imap' : ''}
 listen = 127.0.0.1
 log_path = ${log}
 ssl = no
@@ -58,7 +61,32 @@ service pop3-login {
 }
 service imap-login {
   inet_listener imap {
+    address = 127.0.0.1
+    port = ${imapPort}
+  }
+  inet_listener imaps {
     port = 0
+  }
+}
+# The special-use folders as Debian's 15-mailboxes.conf names them, created and subscribed as ours does.
+namespace inbox {
+  inbox = yes
+  separator = .
+  mailbox Drafts {
+    special_use = \\Drafts
+    auto = subscribe
+  }
+  mailbox Junk {
+    special_use = \\Junk
+    auto = subscribe
+  }
+  mailbox Sent {
+    special_use = \\Sent
+    auto = subscribe
+  }
+  mailbox Trash {
+    special_use = \\Trash
+    auto = subscribe
   }
 }
 service anvil {
@@ -88,6 +116,7 @@ service anvil {
   }
   return {
     port,
+    imapPort,
     log,
     async stop() {
       if (child.exitCode !== null) return;

@@ -120,10 +120,13 @@ export function plainBlob(user: string, password: string, authz = ''): string {
 }
 
 /**
- * TLS on a connection whose STLS got `+OK`: the verified secure socket, and `until(pattern)`,
+ * TLS on a connection whose STLS got `+OK` (or IMAP STARTTLS its OK): the verified secure socket, and `until(pattern)`,
  * which waits for the text received so far to match from its start and consumes the match.
  */
-export async function upgradeToTls(client: Pop3Client, ca: string | Buffer): Promise<{ secure: tls.TLSSocket; until(pattern: RegExp): Promise<string> }> {
+export async function upgradeToTls(
+  client: { raw: RawClient },
+  ca: string | Buffer,
+): Promise<{ secure: tls.TLSSocket; until(pattern: RegExp): Promise<string> }> {
   const secure = tls.connect({ socket: client.raw.socket, ca, servername: 'localhost' });
   await new Promise<void>((resolve, reject) => {
     secure.once('secureConnect', () => resolve());

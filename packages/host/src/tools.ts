@@ -54,6 +54,7 @@ export const TOOLS = [
   'exim4',
   'clang',
   'chromium',
+  'thunderbird',
   'dkimverify',
   'dkimsign',
   'spfquery',

@@ -52,8 +52,10 @@ describe('BIND files', () => {
         expect(records).toContain(`${d}. 3600 IN MX 10 smtp.${d}.`);
         expect(records).toContain(`${d}. 3600 IN SOA dns.${d}. hostmaster.${d}. ${serials.get(d)} 3600 900 604800 300`);
         expect(records).toContain(`_submission._tcp.${d}. 3600 IN SRV 0 1 ${lab.listen.ports.submission} smtp.${d}.`);
-        expect(records).toContain(`_pop3._tcp.${d}. 3600 IN SRV 0 1 ${lab.listen.ports.pop3} pop.${d}.`);
-        expect(records).toContain(`_pop3s._tcp.${d}. 3600 IN SRV 0 1 ${lab.listen.ports.pop3s} pop.${d}.`);
+        expect(records).toContain(`_imap._tcp.${d}. 3600 IN SRV 0 1 ${lab.listen.ports.imap} mail.${d}.`);
+        expect(records).toContain(`_imaps._tcp.${d}. 3600 IN SRV 0 1 ${lab.listen.ports.imaps} mail.${d}.`);
+        expect(records).toContain(`_pop3._tcp.${d}. 3600 IN SRV 10 1 ${lab.listen.ports.pop3} pop.${d}.`);
+        expect(records).toContain(`_pop3s._tcp.${d}. 3600 IN SRV 10 1 ${lab.listen.ports.pop3s} pop.${d}.`);
         expect(records).toContain(`autoconfig.${d}. 3600 IN CNAME www.${d}.`);
         // SPF, both DKIM keys (the RSA one in several <character-string>s) and DMARC, as the value has them.
         const txt = scenarioZones(lab)[0]!.records.filter((r) => r.type === 'TXT');

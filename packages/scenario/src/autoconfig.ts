@@ -30,6 +30,13 @@ export function autoconfigXml(s: Scenario): string {
         server('incomingServer', 'pop3', host('pop'), p.pop3, 'STARTTLS', 'password-cleartext'),
       ]
     : [server('incomingServer', 'pop3', host('pop'), p.pop3, 'STARTTLS', 'password-cleartext')];
+  // IMAP first (folders, live updates: what Thunderbird picks when offered), POP3 as the alternative.
+  const imap = s.mail.plaintextAuth
+    ? [
+        server('incomingServer', 'imap', host('mail'), p.imap, 'plain', 'password-cleartext'),
+        server('incomingServer', 'imap', host('mail'), p.imap, 'STARTTLS', 'password-cleartext'),
+      ]
+    : [server('incomingServer', 'imap', host('mail'), p.imap, 'STARTTLS', 'password-cleartext')];
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     '<clientConfig version="1.1">',
@@ -37,6 +44,8 @@ export function autoconfigXml(s: Scenario): string {
     `    <domain>${xml(s.domain)}</domain>`,
     `    <displayName>${xml(s.domain)} (Servicios Telemáticos lab)</displayName>`,
     `    <displayShortName>sstt${xml(s.id)}</displayShortName>`,
+    ...imap,
+    server('incomingServer', 'imap', host('mail'), p.imaps, 'SSL', 'password-cleartext'),
     ...pop3,
     server('incomingServer', 'pop3', host('pop'), p.pop3s, 'SSL', 'password-cleartext'),
     server('outgoingServer', 'smtp', host('smtp'), p.submission, 'STARTTLS', 'password-cleartext'),

@@ -34,8 +34,8 @@ export const LAB_FORWARDERS = ['155.54.1.1', '155.54.1.2'] as const;
  * where the servers listen, so the host's view is the one view (a single listener).
  */
 export const PORTS: Record<Profile, Record<Service, number>> = {
-  dev: { dns: 1053, hostdns: 1054, smtp: 2525, submission: 5870, pop3: 1110, pop3s: 1995, http: 8080, https: 8443, console: 8025 },
-  lab: { dns: 53, hostdns: 53, smtp: 25, submission: 587, pop3: 110, pop3s: 995, http: 80, https: 443, console: 8025 },
+  dev: { dns: 1053, hostdns: 1054, smtp: 2525, submission: 5870, pop3: 1110, pop3s: 1995, imap: 1143, imaps: 1993, http: 8080, https: 8443, console: 8025 },
+  lab: { dns: 53, hostdns: 53, smtp: 25, submission: 587, pop3: 110, pop3s: 995, imap: 143, imaps: 993, http: 80, https: 443, console: 8025 },
 };
 
 export type HostRole = 'server' | 'client';

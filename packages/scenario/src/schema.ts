@@ -11,11 +11,11 @@ export type Profile = (typeof PROFILES)[number];
  * app's second view, for this machine's own resolver (`npx sstt resolve`): the zone with every name at
  * the address the dev servers listen on, while `dns` keeps the lab's addresses the report shows.
  */
-export const SERVICES = ['dns', 'hostdns', 'smtp', 'submission', 'pop3', 'pop3s', 'http', 'https', 'console'] as const;
+export const SERVICES = ['dns', 'hostdns', 'smtp', 'submission', 'pop3', 'pop3s', 'imap', 'imaps', 'http', 'https', 'console'] as const;
 export type Service = (typeof SERVICES)[number];
 
 /** The protocols whose sessions the apps can publish to the console's journal. */
-export const EVENT_PROTOCOLS = ['smtp', 'submission', 'pop3', 'pop3s', 'http', 'https', 'dns'] as const;
+export const EVENT_PROTOCOLS = ['smtp', 'submission', 'pop3', 'pop3s', 'imap', 'imaps', 'http', 'https', 'dns'] as const;
 export type EventProtocol = (typeof EVENT_PROTOCOLS)[number];
 
 const PORT = 'a port number from 0 to 65535 (0 = any free port)';

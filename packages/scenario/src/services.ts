@@ -16,6 +16,8 @@ export const SERVICE_APP: Record<Service, AppName> = {
   submission: 'mail',
   pop3: 'mail',
   pop3s: 'mail',
+  imap: 'mail',
+  imaps: 'mail',
   http: 'http',
   https: 'http',
   console: 'console',
@@ -28,6 +30,8 @@ const LABEL: Record<Service, string> = {
   submission: 'SMTP submission',
   pop3: 'POP3',
   pop3s: 'POP3S',
+  imap: 'IMAP',
+  imaps: 'IMAPS',
   http: 'HTTP',
   https: 'HTTPS (client cert)',
   console: 'Web console',
@@ -43,6 +47,8 @@ export const SERVICE_TRANSPORTS: Record<Service, readonly Transport[]> = {
   submission: ['tcp'],
   pop3: ['tcp'],
   pop3s: ['tcp'],
+  imap: ['tcp'],
+  imaps: ['tcp'],
   http: ['tcp'],
   https: ['tcp'],
   console: ['tcp'],
@@ -116,6 +122,8 @@ export function serviceRows(s: Scenario): ServiceRow[] {
     submission: `swaks --server ${host}:${p.submission} --tls --auth PLAIN --auth-user ${u1.name} --auth-password ${u1.password} --from ${u1.email} --to ${u2.email}`,
     pop3: `curl -u ${u2.name}:${u2.password} pop3://${host}:${p.pop3}/`,
     pop3s: `curl --cacert ${rel(certs.ca.cert)} -u ${u2.name}:${u2.password} pop3s://${host}:${p.pop3s}/`,
+    imap: `curl -u ${u2.name}:${u2.password} 'imap://${host}:${p.imap}/INBOX?ALL'`,
+    imaps: `curl --cacert ${rel(certs.ca.cert)} -u ${u2.name}:${u2.password} 'imaps://${host}:${p.imaps}/INBOX?ALL'`,
     http: `curl -v http://${host}:${p.http}/`,
     https: `curl --cacert ${rel(certs.ca.cert)} --cert ${rel(client.cert)} --key ${rel(client.key)} https://${host}:${p.https}/`,
     // The lab profile's console is reachable from the LAN, so it asks for a password.
@@ -184,7 +192,8 @@ export function bannerText(s: Scenario, apps: Set<AppName> = presentApps(s), set
     lines.push(
       '',
       `Thunderbird (import certs/ca/ca.crt under Authorities first): email ${u.email}, password ${u.password}, username ${u.name};`,
-      `  incoming POP3 ${s.listen.address} port ${s.listen.ports.pop3} (security None or STARTTLS) or POP3S port ${s.listen.ports.pop3s} (SSL/TLS), authentication "Normal password";`,
+      `  incoming IMAP ${s.listen.address} port ${s.listen.ports.imap} (security None or STARTTLS) or IMAPS port ${s.listen.ports.imaps} (SSL/TLS), authentication "Normal password";`,
+      `  or POP3 ${s.listen.address} port ${s.listen.ports.pop3} (security None or STARTTLS) or POP3S port ${s.listen.ports.pop3s} (SSL/TLS);`,
       `  outgoing SMTP ${s.listen.address} port ${s.listen.ports.submission} (STARTTLS, "Normal password") or port ${s.listen.ports.smtp} (None, "No authentication").`,
     );
   }

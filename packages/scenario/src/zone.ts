@@ -72,8 +72,11 @@ function forwardZone(s: Scenario): ZoneData {
       { type: 'SRV', priority: 0, weight: 1, port: p.submission, target: host('smtp') },
       'mail client configuration: service records of RFC 6186 §3 (priority weight port target)',
     ),
-    rr(`_pop3._tcp.${d}`, { type: 'SRV', priority: 0, weight: 1, port: p.pop3, target: host('pop') }),
-    rr(`_pop3s._tcp.${d}`, { type: 'SRV', priority: 0, weight: 1, port: p.pop3s, target: host('pop') }),
+    rr(`_imap._tcp.${d}`, { type: 'SRV', priority: 0, weight: 1, port: p.imap, target: host('mail') }),
+    rr(`_imaps._tcp.${d}`, { type: 'SRV', priority: 0, weight: 1, port: p.imaps, target: host('mail') }),
+    // RFC 6186 §3.4: a lower priority is preferred; IMAP (0) comes before POP3 (10).
+    rr(`_pop3._tcp.${d}`, { type: 'SRV', priority: 10, weight: 1, port: p.pop3, target: host('pop') }),
+    rr(`_pop3s._tcp.${d}`, { type: 'SRV', priority: 10, weight: 1, port: p.pop3s, target: host('pop') }),
     rr(`autoconfig.${d}`, { type: 'CNAME', target: host('www') }, 'Thunderbird looks up http://autoconfig.<domain>/mail/config-v1.1.xml'),
     // A key the pki has not minted yet has no record: a verifier then finds no key (RFC 6376
     // §6.1.2, permerror), the truth; an empty p= would claim the key was revoked (§3.6.1).

@@ -18,7 +18,11 @@ describe('autoconfigXml', () => {
     const s = loadScenario({ env: {}, resolvConfPath: '/dev/null', configFile: undefined });
     const a = s.listen.address;
     const p = s.listen.ports;
+    // IMAP first (RFC 6186 §3.4's preference, Thunderbird takes the first it can use), POP3 the alternative.
     expect(servers(autoconfigXml(s))).toEqual([
+      `imap ${a}:${p.imap} plain password-cleartext`,
+      `imap ${a}:${p.imap} STARTTLS password-cleartext`,
+      `imap ${a}:${p.imaps} SSL password-cleartext`,
       `pop3 ${a}:${p.pop3} plain password-cleartext`,
       `pop3 ${a}:${p.pop3} STARTTLS password-cleartext`,
       `pop3 ${a}:${p.pop3s} SSL password-cleartext`,
@@ -31,8 +35,10 @@ describe('autoconfigXml', () => {
     const s = loadScenario({ env: { SSTT_PROFILE: 'lab', SSTT_MAIL_PLAINTEXT_AUTH: '0' }, resolvConfPath: '/dev/null', configFile: undefined });
     const name = (l: string) => s.names.find((n) => n.label === l)!.fqdn;
     const p = s.listen.ports;
-    expect([p.pop3, p.pop3s, p.submission, p.smtp]).toEqual([110, 995, 587, 25]); // the lab profile's standard ports
+    expect([p.imap, p.imaps, p.pop3, p.pop3s, p.submission, p.smtp]).toEqual([143, 993, 110, 995, 587, 25]); // the lab profile's standard ports
     expect(servers(autoconfigXml(s))).toEqual([
+      `imap ${name('mail')}:${p.imap} STARTTLS password-cleartext`,
+      `imap ${name('mail')}:${p.imaps} SSL password-cleartext`,
       `pop3 ${name('pop')}:${p.pop3} STARTTLS password-cleartext`,
       `pop3 ${name('pop')}:${p.pop3s} SSL password-cleartext`,
       `smtp ${name('smtp')}:${p.submission} STARTTLS password-cleartext`,

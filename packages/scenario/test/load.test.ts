@@ -69,7 +69,19 @@ describe('defaults', () => {
     const s = load();
     expect(s.listen).toEqual({
       address: '127.0.0.1',
-      ports: { dns: 1053, hostdns: 1054, smtp: 2525, submission: 5870, pop3: 1110, pop3s: 1995, http: 8080, https: 8443, console: 8025 },
+      ports: {
+        dns: 1053,
+        hostdns: 1054,
+        smtp: 2525,
+        submission: 5870,
+        pop3: 1110,
+        pop3s: 1995,
+        imap: 1143,
+        imaps: 1993,
+        http: 8080,
+        https: 8443,
+        console: 8025,
+      },
     });
     expect(s.mail.relayNets).toEqual(['127.0.0.1/32', '::1/128']);
   });
@@ -78,7 +90,7 @@ describe('defaults', () => {
     const s = load({ env: { SSTT_PROFILE: 'lab' } });
     expect(s.listen).toEqual({
       address: '192.168.56.102',
-      ports: { dns: 53, hostdns: 53, smtp: 25, submission: 587, pop3: 110, pop3s: 995, http: 80, https: 443, console: 8025 },
+      ports: { dns: 53, hostdns: 53, smtp: 25, submission: 587, pop3: 110, pop3s: 995, imap: 143, imaps: 993, http: 80, https: 443, console: 8025 },
     });
     expect(s.dns.forwarders).toEqual([
       { host: '155.54.1.1', port: 53 },
@@ -112,14 +124,14 @@ describe('defaults', () => {
 
   it('the console: every protocol journaled by default, SSTT_EVENTS picks some or none, a password for the lab', () => {
     const s = load();
-    expect(s.console.events).toEqual(['smtp', 'submission', 'pop3', 'pop3s', 'http', 'https', 'dns']);
+    expect(s.console.events).toEqual(['smtp', 'submission', 'pop3', 'pop3s', 'imap', 'imaps', 'http', 'https', 'dns']);
     expect(s.console.password).toBeUndefined();
     expect(s.paths.events).toBe(path.join(s.paths.data, 'events'));
     expect(load({ env: { SSTT_EVENTS: 'smtp, dns' } }).console.events).toEqual(['smtp', 'dns']);
     expect(load({ env: { SSTT_EVENTS: 'none' } }).console.events).toEqual([]);
     expect(load({ env: { SSTT_CONSOLE_PASSWORD: 'pw' } }).console.password).toBe('pw');
     expect(() => load({ env: { SSTT_EVENTS: 'smtp,ftp' } })).toThrow(
-      /^environment: SSTT_EVENTS: expected one of smtp, submission, pop3, pop3s, http, https, dns, none, found "ftp"$/,
+      /^environment: SSTT_EVENTS: expected one of smtp, submission, pop3, pop3s, imap, imaps, http, https, dns, none, found "ftp"$/,
     );
   });
 });
@@ -188,7 +200,7 @@ describe('validation: one line naming source, key, expectation and value', () =>
     expect(errorOf({ configFile: f1 })).toBe(`${f1}: ports.dns: expected ${PORT}, found "5"`);
     const f2 = configFile({ ports: { dnss: 5 } });
     expect(errorOf({ configFile: f2 })).toBe(
-      `${f2}: ports.dnss: expected one of dns, hostdns, smtp, submission, pop3, pop3s, http, https, console, found unknown key "dnss"`,
+      `${f2}: ports.dnss: expected one of dns, hostdns, smtp, submission, pop3, pop3s, imap, imaps, http, https, console, found unknown key "dnss"`,
     );
     const f3 = configFile({ users: [{ name: 'X', password: 'p' }] });
     expect(errorOf({ configFile: f3 })).toBe(`${f3}: users.0.name: expected a lower-case login name (letters, digits, . _ -), found "X"`);

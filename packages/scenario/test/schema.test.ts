@@ -10,6 +10,18 @@ describe('sstt.config.schema.json', () => {
 
   it('documents every port key', () => {
     const schema = configJsonSchema() as { properties: { ports: { properties: Record<string, unknown> } } };
-    expect(Object.keys(schema.properties.ports.properties)).toEqual(['dns', 'hostdns', 'smtp', 'submission', 'pop3', 'pop3s', 'http', 'https', 'console']);
+    expect(Object.keys(schema.properties.ports.properties)).toEqual([
+      'dns',
+      'hostdns',
+      'smtp',
+      'submission',
+      'pop3',
+      'pop3s',
+      'imap',
+      'imaps',
+      'http',
+      'https',
+      'console',
+    ]);
   });
 });

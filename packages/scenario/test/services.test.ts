@@ -18,6 +18,8 @@ describe('services', () => {
       ['submission', 'mail', s.listen.ports.submission],
       ['pop3', 'mail', s.listen.ports.pop3],
       ['pop3s', 'mail', s.listen.ports.pop3s],
+      ['imap', 'mail', s.listen.ports.imap],
+      ['imaps', 'mail', s.listen.ports.imaps],
       ['http', 'http', s.listen.ports.http],
       ['https', 'http', s.listen.ports.https],
       ['console', 'console', s.listen.ports.console],
@@ -27,6 +29,7 @@ describe('services', () => {
     expect(tryIt('dns')).toBe(`dig @${s.listen.address} -p ${s.listen.ports.dns} www.${s.domain}`);
     expect(tryIt('hostdns')).toBe(`dig @${s.listen.address} -p ${s.listen.ports.hostdns} www.${s.domain}`);
     expect(tryIt('pop3')).toBe(`curl -u ${s.users[1]!.name}:${s.users[1]!.password} pop3://${s.listen.address}:${s.listen.ports.pop3}/`);
+    expect(tryIt('imap')).toBe(`curl -u ${s.users[1]!.name}:${s.users[1]!.password} 'imap://${s.listen.address}:${s.listen.ports.imap}/INBOX?ALL'`);
     expect(tryIt('http')).toBe(`curl -v http://${s.listen.address}:${s.listen.ports.http}/`);
   });
 
@@ -83,7 +86,8 @@ describe('services', () => {
     expect(onlyDns).not.toContain('Thunderbird');
     expect(bannerText(s, new Set())).toContain('No service apps exist yet');
     const all = bannerText(s, new Set(['dns', 'mail', 'http']));
-    expect(all).toContain(`incoming POP3 ${s.listen.address} port ${s.listen.ports.pop3}`);
+    expect(all).toContain(`incoming IMAP ${s.listen.address} port ${s.listen.ports.imap}`);
+    expect(all).toContain(`or POP3 ${s.listen.address} port ${s.listen.ports.pop3}`);
     expect(all.split('\n')[0]).toBe(`sstt: the domain ${s.domain} (ID ${s.id}, profile ${s.profile})`);
   });
 

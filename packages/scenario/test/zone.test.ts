@@ -26,8 +26,10 @@ describe('scenarioZones', () => {
       `${d}.\t3600\tIN\tTXT\t"v=spf1 mx ip4:${s.network.lan} ip4:127.0.0.1 -all"`,
       ...s.names.map((n) => `${n.fqdn}.\t3600\tIN\tA\t${n.address}`),
       `_submission._tcp.${d}.\t3600\tIN\tSRV\t0 1 ${p.submission} smtp.${d}.`,
-      `_pop3._tcp.${d}.\t3600\tIN\tSRV\t0 1 ${p.pop3} pop.${d}.`,
-      `_pop3s._tcp.${d}.\t3600\tIN\tSRV\t0 1 ${p.pop3s} pop.${d}.`,
+      `_imap._tcp.${d}.\t3600\tIN\tSRV\t0 1 ${p.imap} mail.${d}.`,
+      `_imaps._tcp.${d}.\t3600\tIN\tSRV\t0 1 ${p.imaps} mail.${d}.`,
+      `_pop3._tcp.${d}.\t3600\tIN\tSRV\t10 1 ${p.pop3} pop.${d}.`,
+      `_pop3s._tcp.${d}.\t3600\tIN\tSRV\t10 1 ${p.pop3s} pop.${d}.`,
       `autoconfig.${d}.\t3600\tIN\tCNAME\twww.${d}.`,
       // No key minted: no DKIM record (mail-auth.test.ts has the zone with keys).
       `_dmarc.${d}.\t3600\tIN\tTXT\t"v=DMARC1; p=reject; rua=mailto:postmaster@${d}"`,

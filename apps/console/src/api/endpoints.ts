@@ -83,6 +83,23 @@ export const endpoints = {
     reply: { media: 'application/octet-stream', description: 'its bytes (Content-Disposition: attachment)' },
     errors: { 400: 'n is not a whole number', 404: `${NO_MESSAGE}, or no such attachment` },
   }),
+  folders: endpoint({
+    method: 'get',
+    path: '/mailboxes/{user}/folders',
+    summary: "the user's folders (INBOX and the Maildir++ folders IMAP shows) with their counts",
+    params: S.UserParam,
+    reply: S.FolderList,
+    errors: { 404: 'no such user' },
+  }),
+  move: endpoint({
+    method: 'post',
+    path: '/messages/{id}/move',
+    summary: 'moves a message of the inbox to another folder, as IMAP MOVE does (flags kept, a new UID there)',
+    params: S.MessageParam,
+    body: S.MoveRequest,
+    reply: S.Moved,
+    errors: { 404: NO_MESSAGE, 422: 'no such folder' },
+  }),
   deleteMessage: endpoint({
     method: 'delete',
     path: '/messages/{id}',

@@ -166,6 +166,27 @@ export const ReadRequest = z
   .object({ read: z.boolean().default(true).describe('true: read (flag S set), false: unread') })
   .meta({ id: 'ReadRequest', description: 'an empty body marks read' });
 
+export const Folder = z
+  .strictObject({
+    name: z.string().describe('INBOX, or the Maildir++ folder name ("." between levels), as IMAP names it'),
+    specialUse: z.string().nullable().describe('RFC 6154 attribute (\\Sent, \\Drafts, \\Trash, \\Junk) or null'),
+    total: z.int(),
+    unread: z.int(),
+  })
+  .meta({ id: 'Folder' });
+
+export const FolderList = z.strictObject({ user: z.string(), folders: z.array(Folder) }).meta({ id: 'FolderList' });
+
+export const MoveRequest = z.strictObject({ folder: z.string().min(1).describe('the folder to move the message to') }).meta({ id: 'MoveRequest' });
+
+export const Moved = z
+  .strictObject({
+    moved: z.string().describe('the id of the message moved (it leaves the inbox)'),
+    folder: z.string(),
+    uid: z.int().describe('its IMAP UID in that folder (dovecot-uidlist)'),
+  })
+  .meta({ id: 'Moved' });
+
 export const Deleted = z.strictObject({ deleted: z.string().describe('the id of the message deleted') }).meta({ id: 'Deleted' });
 
 // ---- sessions ----
@@ -411,6 +432,9 @@ export type Attachment = z.infer<typeof Attachment>;
 export type ParsedMessage = z.infer<typeof ParsedMessage>;
 export type Message = z.infer<typeof Message>;
 export type Deleted = z.infer<typeof Deleted>;
+export type Folder = z.infer<typeof Folder>;
+export type FolderList = z.infer<typeof FolderList>;
+export type Moved = z.infer<typeof Moved>;
 export type Line = z.infer<typeof Line>;
 export type SessionTls = z.infer<typeof SessionTls>;
 export type SessionSummary = z.infer<typeof SessionSummary>;

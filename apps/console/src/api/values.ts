@@ -2,7 +2,7 @@
 // its dig box, its page size): no zod here, so the browser bundle may import them.
 
 /** The protocols whose sessions the journal records (@sstt/scenario EVENT_PROTOCOLS; a test holds the two together). */
-export const PROTOCOLS = ['smtp', 'submission', 'pop3', 'pop3s', 'http', 'https', 'dns'] as const;
+export const PROTOCOLS = ['smtp', 'submission', 'pop3', 'pop3s', 'imap', 'imaps', 'http', 'https', 'dns'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 /** The record types the dig box asks for. */

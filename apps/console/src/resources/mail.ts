@@ -3,7 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { flagsOf, withFlags } from '@sstt/maildir';
+import { maildirOf } from '@sstt/scenario';
+import { copyMessages, flagsOf, flagsOfName, INBOX, listFolders, readKeywords, syncFolder, withFlags } from '@sstt/maildir';
 import { endpoints } from '../api/endpoints.ts';
 import { ourAuthResults } from '../auth-results.ts';
 import { type MessageSummary, publicSummary } from '../mail-index.ts';
@@ -124,6 +125,37 @@ export function mailResource({ s, serve, index }: ResourceContext): void {
         'Content-Security-Policy': "default-src 'none'; sandbox",
       },
     });
+  });
+
+  serve(endpoints.folders, async ({ params }) => {
+    box(params.user);
+    const maildir = maildirOf(s, params.user);
+    const folders = [];
+    for (const f of await listFolders(maildir)) {
+      // The same reading of the folder as IMAP's (new/ to cur/, UIDs in dovecot-uidlist).
+      const st = await syncFolder(f.dir);
+      const keywords = await readKeywords(f.dir);
+      const unread = st.messages.filter((m) => !flagsOfName(m.name, keywords).includes('\\Seen')).length;
+      folders.push({ name: f.name, specialUse: f.specialUse ?? null, total: st.messages.length, unread });
+    }
+    return { user: params.user, folders };
+  });
+
+  serve(endpoints.move, async ({ params, body }) => {
+    const m = message(params.id);
+    const maildir = maildirOf(s, m.user);
+    const target = (await listFolders(maildir)).find((f) => f.name === body.folder && f.name !== INBOX);
+    if (!target) throw new ApiError(422, `no such folder: ${JSON.stringify(body.folder.slice(0, 64))}`);
+    // IMAP MOVE's steps (RFC 6851 §3.3): copy with the flags and a new UID, then expunge from the inbox.
+    const inbox = await syncFolder(maildir);
+    const base = path.basename(index().pathOf(m)).split(':')[0];
+    const stored = inbox.messages.find((x) => x.base === base);
+    if (!stored) throw new ApiError(404, NO_MESSAGE);
+    const { copied, uids } = await copyMessages(maildir, [stored], await readKeywords(maildir), target.dir);
+    if (copied.length === 0) throw new ApiError(404, NO_MESSAGE);
+    await fs.promises.unlink(path.join(maildir, 'cur', stored.name)).catch(() => {});
+    index().rescan(m.user);
+    return { moved: m.id, folder: target.name, uid: uids[0]! };
   });
 
   serve(endpoints.deleteMessage, ({ params }) => {

@@ -27,6 +27,11 @@ export class MailboxPage {
     return this.ui.page.getByTestId('empty').textContent();
   }
 
+  /** The count of messages a folder of the open mailbox shows. */
+  folderTotal(folder: string): Promise<string | null> {
+    return this.ui.page.locator(`[data-testid="folder"][data-folder="${folder}"] [data-testid="folder-total"]`).textContent();
+  }
+
   async search(query: string): Promise<void> {
     const box = this.ui.page.getByTestId('search');
     await box.fill(query);

@@ -45,6 +45,11 @@ export class MessagePage {
     await this.page.getByTestId(`tab-${t}`).click();
   }
 
+  /** Moves the message with the "Move to" menu. */
+  async moveTo(folder: string): Promise<void> {
+    await this.page.getByTestId('move').selectOption(folder);
+  }
+
   async delete(): Promise<void> {
     await this.page.getByTestId('delete').click();
   }

@@ -1,6 +1,7 @@
-// The mail view: the mailboxes down the side, the chosen one's messages, the open message.
+// The mail view: the mailboxes down the side (the chosen one with its IMAP folders and their
+// counts), the chosen one's inbox, the open message.
 import { useEffect } from 'preact/hooks';
-import type { MailboxList } from '../api.ts';
+import type { FolderList, MailboxList } from '../api.ts';
 import { useApi } from '../hooks.ts';
 import { useLive } from '../live.ts';
 import { ErrorBox } from '../parts.tsx';
@@ -34,10 +35,33 @@ export function MailView({ user, id }: { user?: string; id?: string }) {
             </span>
           </a>
         ))}
+        {current && <Folders user={current} />}
       </nav>
       {current && <MessageList user={current} selected={id} />}
       {current && id && <MessageView user={current} id={id} />}
       {current && !id && <p class="placeholder muted">Select a message to read it.</p>}
     </div>
+  );
+}
+
+/** The user's folders as IMAP shows them (INBOX, Sent, Drafts, Trash, Junk and their own), with counts. */
+function Folders({ user }: { user: string }) {
+  const folders = useApi<FolderList>(`/mailboxes/${encodeURIComponent(user)}/folders`, [user]);
+  useLive((e) => e.type.startsWith('message.') && folders.reload());
+  if (!folders.data) return null;
+  return (
+    <ul class="folders" aria-label="Folders">
+      {folders.data.folders.map((f) => (
+        <li key={f.name} data-testid="folder" data-folder={f.name}>
+          <span class="box-name">{f.name}</span>
+          <span class="count" title={`${f.total} messages, ${f.unread} unread`}>
+            {f.unread > 0 ? <b>{f.unread}</b> : null}
+            <span class="muted" data-testid="folder-total">
+              {f.total}
+            </span>
+          </span>
+        </li>
+      ))}
+    </ul>
   );
 }

@@ -2,7 +2,7 @@
 // sandboxed frame, the text, the header lines, the source, the attachments), read/unread, delete,
 // reply, and the SMTP session that delivered it.
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Attachment, json, type Message, type SessionList } from '../api.ts';
+import { api, type Attachment, type FolderList, json, type Message, type SessionList } from '../api.ts';
 import { size } from '../format.ts';
 import { useApi } from '../hooks.ts';
 import { useLive } from '../live.ts';
@@ -65,6 +65,14 @@ export function MessageView({ user, id }: { user: string; id: string }) {
       setActionError((err as Error).message);
     }
   };
+  const move = async (folder: string) => {
+    try {
+      await api(`/messages/${id}/move`, json('POST', { folder }));
+      go(back.slice(1));
+    } catch (err) {
+      setActionError((err as Error).message);
+    }
+  };
   const toggleRead = async () => {
     try {
       await api(`/messages/${id}/read`, json('PUT', { read: !m.seen }));
@@ -107,6 +115,7 @@ export function MessageView({ user, id }: { user: string; id: string }) {
           <button type="button" class="danger" data-testid="delete" onClick={del}>
             Delete
           </button>
+          <MoveTo user={user} onMove={move} />
           {m.smtpId && <SessionLink smtpId={m.smtpId} />}
         </div>
         {actionError && <ErrorBox error={actionError} />}
@@ -225,5 +234,29 @@ function Attachments({ id, list }: { id: string; list: Attachment[] }) {
         </li>
       ))}
     </ul>
+  );
+}
+
+/** "Move to": the user's folders but the inbox; moving is IMAP's MOVE on the same Maildir. */
+function MoveTo({ user, onMove }: { user: string; onMove: (folder: string) => void }) {
+  const folders = useApi<FolderList>(`/mailboxes/${encodeURIComponent(user)}/folders`, [user]);
+  const names = folders.data?.folders.map((f) => f.name).filter((n) => n !== 'INBOX') ?? [];
+  if (names.length === 0) return null;
+  return (
+    <select
+      aria-label="Move to"
+      data-testid="move"
+      onChange={(e) => {
+        const v = (e.target as HTMLSelectElement).value;
+        if (v) onMove(v);
+      }}
+    >
+      <option value="">Move to…</option>
+      {names.map((n) => (
+        <option key={n} value={n}>
+          {n}
+        </option>
+      ))}
+    </select>
   );
 }

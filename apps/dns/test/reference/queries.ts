@@ -24,7 +24,7 @@ export function labQueries(s: Scenario): Query[] {
   for (const n of s.names) add(`${n.label} AAAA (NODATA)`, n.fqdn, 'AAAA');
   add('www MX (NODATA)', `www.${d}`, 'MX');
   // RFC 6186 SRV records and the autoconfig name.
-  for (const srv of ['_submission._tcp', '_pop3._tcp', '_pop3s._tcp']) add(`${srv} SRV`, `${srv}.${d}`, 'SRV');
+  for (const srv of ['_submission._tcp', '_imap._tcp', '_imaps._tcp', '_pop3._tcp', '_pop3s._tcp']) add(`${srv} SRV`, `${srv}.${d}`, 'SRV');
   add('_tcp (empty non-terminal)', `_tcp.${d}`, 'A');
   add('autoconfig A', `autoconfig.${d}`, 'A');
   add('autoconfig CNAME', `autoconfig.${d}`, 'CNAME');

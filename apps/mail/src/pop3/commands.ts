@@ -2,9 +2,9 @@
 // AUTH) and the one gate every command passes: SASL continuation, server closing, unknown verb,
 // wrong state, plaintext login policy. Replies are worded as dovecot's (the lab's reference),
 // without echoing client input.
-import crypto from 'node:crypto';
 import { ensureMaildir } from '@sstt/maildir';
 import { maildirOf, type User } from '@sstt/scenario';
+import { decodeBase64, parsePlain, sameSecret } from '../sasl.ts';
 import { lockMailbox } from './lock.ts';
 import { expunge, openMailbox, type Message } from './mailbox.ts';
 import type { Pop3Session, State } from './session.ts';
@@ -106,12 +106,6 @@ function capabilities(s: Pop3Session): string[] {
   return caps;
 }
 
-function sameSecret(a: string, b: string): boolean {
-  const ha = crypto.createHash('sha256').update(a).digest();
-  const hb = crypto.createHash('sha256').update(b).digest();
-  return crypto.timingSafeEqual(ha, hb);
-}
-
 /** A failed login (the penalty has already held the answer): the [AUTH] reply, and the per-connection limit. */
 function loginFailed(s: Pop3Session): void {
   s.authFailures++;
@@ -157,20 +151,11 @@ async function login(s: Pop3Session, name: string, password: string, wellFormed 
   }
 }
 
-/** RFC 4616 PLAIN: [authzid] NUL authcid NUL passwd; we act only as the user who logs in. */
+/** RFC 4616 PLAIN (sasl.ts). */
 async function saslPlain(s: Pop3Session, blob: Buffer): Promise<void> {
-  const parts = blob.toString('utf8').split('\0');
-  if (parts.length !== 3) return login(s, '', '', false);
-  const [authz, authc, password] = parts as [string, string, string];
-  s.pendingUser = authc;
-  return login(s, authc, password, authz === '' || authz === authc);
-}
-
-/** Strict base64 (RFC 4648 §4); "=" alone is the empty response (RFC 5034 §4). */
-function decodeBase64(text: string): Buffer | undefined {
-  if (text === '=') return Buffer.alloc(0);
-  if (text.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) return undefined;
-  return Buffer.from(text, 'base64');
+  const { user, password, wellFormed } = parsePlain(blob);
+  if (wellFormed || user !== '') s.pendingUser = user;
+  return login(s, user, password, wellFormed);
 }
 
 export const COMMANDS: Record<Verb, Command> = {

@@ -5,9 +5,25 @@
 // only in UPDATE (RFC 1939 §6).
 import fs from 'node:fs';
 import path from 'node:path';
-import { baseOf, curName, ensureMaildir, sizeOf, sortNames } from '@sstt/maildir';
+import {
+  baseOf,
+  curName,
+  ensureMaildir,
+  type FolderCache,
+  hex8,
+  listCurCached,
+  lockUidList,
+  newUidList,
+  readUidListCached,
+  serializeUidList,
+  sizeOf,
+  sortNames,
+  UIDLIST_LOCK_NAME,
+  UIDLIST_NAME,
+  type UidRecord,
+  versionOf,
+} from '@sstt/maildir';
 import { VirtualSizeCounter } from './wire.ts';
-import { hex8, lockUidList, newUidList, parseUidList, serializeUidList, UIDLIST_LOCK_NAME, UIDLIST_NAME, type UidList, type UidRecord } from './uidlist.ts';
 
 /** Files at most this large are read in one go for RETR/TOP; larger ones are streamed. */
 export const SMALL_MESSAGE_OCTETS = 64 * 1024;
@@ -157,115 +173,30 @@ function buildMessages(records: readonly UidRecord[], files: ReadonlyMap<string,
 }
 
 /**
- * What the previous login of a Maildir read, kept so that the next one skips what has not
- * changed (dovecot keeps the same in its index):
- * - the parsed dovecot-uidlist, valid while the file is the same file: dovecot and we replace
- *   it by rename under the lock we hold, so a new version is a new inode (size and times are
- *   compared too);
- * - the listing of cur/, valid while the directory's mtime has not moved, and only kept when
- *   that mtime was already STABLE_DIR_MS old at the listing: a change in the same clock tick as
- *   an earlier one would not move it (dovecot's maildir sync follows the same rule).
- * Entries are never mutated; bounded to MAX_CACHED_MAILDIRS (the oldest goes first).
+ * What each login read, for the next login of the same Maildir: @sstt/maildir's FolderCache (the
+ * parsed uidlist while it is the same file, cur/'s listing while it has not moved), one per POP3
+ * server or shared by main.ts between its POP3 and POP3S listeners.
  */
-interface SyncCache {
-  uidKey?: string;
-  list?: Readonly<UidList>;
-  curKey?: string;
-  files?: ReadonlyMap<string, string>;
-}
-const MAX_CACHED_MAILDIRS = 256;
-const STABLE_DIR_MS = 1000;
-
-/**
- * One POP3 server's sync cache, by Maildir. The server creates its own, or main.ts gives one to
- * the POP3 and POP3S listeners (STYLE §25: state belongs to the handle, so two servers in one
- * process never share it and closing one leaves the other's alone).
- */
-export class MailboxCache {
-  private readonly entries = new Map<string, SyncCache>();
-
-  constructor(private readonly max = MAX_CACHED_MAILDIRS) {}
-
-  /** Whether the last login of `maildir` is remembered. */
-  has(maildir: string): boolean {
-    return this.entries.has(maildir);
-  }
-
-  /** The entry of a Maildir (a new one, dropping the oldest past the bound). */
-  of(maildir: string): SyncCache {
-    let c = this.entries.get(maildir);
-    if (!c) {
-      if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
-      c = {};
-      this.entries.set(maildir, c);
-    }
-    return c;
-  }
-
-  /** Forgets what a login read (a Maildir changed behind the server's back in the same tick), or everything. */
-  forget(maildir?: string): void {
-    if (maildir === undefined) this.entries.clear();
-    else this.entries.delete(maildir);
-  }
-}
-
-/** Identity of a file or directory version; undefined when it does not exist. */
-async function versionKey(file: string): Promise<{ key: string; ino: bigint; mtimeMs: number } | undefined> {
-  try {
-    const st = await fs.promises.stat(file, { bigint: true });
-    return { key: `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`, ino: st.ino, mtimeMs: Number(st.mtimeNs / 1_000_000n) };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-/** The uidlist as it is on disk (parsed, or from the cache when the file has not changed). */
-async function readUidList(maildir: string, cache: SyncCache): Promise<UidList | undefined> {
-  const file = path.join(maildir, UIDLIST_NAME);
-  const v = await versionKey(file);
-  if (!v) return undefined;
-  if (cache.list && cache.uidKey === v.key) return { ...cache.list, extraHeader: [...cache.list.extraHeader] };
-  const text = await fs.promises.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw err;
-  });
-  const parsed = text === undefined ? undefined : parseUidList(text);
-  cache.list = parsed;
-  cache.uidKey = parsed ? v.key : undefined;
-  return parsed && { ...parsed, extraHeader: [...parsed.extraHeader] };
-}
-
-/** base name -> file name in cur/ (from the cache while cur/ has not changed). */
-async function listCur(cur: string, cache: SyncCache): Promise<ReadonlyMap<string, string>> {
-  const v = await versionKey(cur);
-  if (v && cache.files && cache.curKey === v.key) return cache.files;
-  const files = new Map<string, string>();
-  for (const name of await readdirOrEmpty(cur)) files.set(baseOf(name), name);
-  const stable = v !== undefined && Date.now() - v.mtimeMs > STABLE_DIR_MS;
-  cache.files = stable ? files : undefined;
-  cache.curKey = stable ? v.key : undefined;
-  return files;
-}
+export { FolderCache as MailboxCache } from '@sstt/maildir';
 
 /**
  * Synchronises the Maildir with dovecot-uidlist (under dovecot's lock) and returns the
  * session's snapshot: new/ moved to cur/, UIDs assigned, sizes known. `caches` keeps what this
  * login read for the next one.
  */
-export async function openMailbox(maildir: string, caches: MailboxCache): Promise<MailboxSnapshot> {
+export async function openMailbox(maildir: string, caches: FolderCache): Promise<MailboxSnapshot> {
   await ensureMaildir(maildir);
   const lock = await lockUidList(maildir);
   try {
     const cache = caches.of(maildir);
-    const parsed = await readUidList(maildir, cache);
+    const parsed = await readUidListCached(maildir, cache);
     const list = parsed ?? newUidList();
     let changed = parsed === undefined;
 
     const cur = path.join(maildir, 'cur');
     const newDir = path.join(maildir, 'new');
     /** base name -> current file name in cur/ (copied before any change: the cache's is shared) */
-    let files = await listCur(cur, cache);
+    let files = await listCurCached(cur, cache);
     const moving = notIn(await readdirOrEmpty(newDir), files);
     if (moving.length > 0) files = new Map(files);
     const writable = files as Map<string, string>;
@@ -314,10 +245,10 @@ export async function openMailbox(maildir: string, caches: MailboxCache): Promis
       // The lock file becomes the new uidlist (rename): same inode. If the uidlist has that inode
       // after the rename, it is what we wrote (anyone replacing it since created another inode
       // while ours was still in place), and the next login can take it from the cache.
-      const ours = await versionKey(path.join(maildir, UIDLIST_LOCK_NAME)).catch(() => undefined);
+      const ours = await versionOf(path.join(maildir, UIDLIST_LOCK_NAME)).catch(() => undefined);
       cache.list = cache.uidKey = undefined;
       await lock.commit(serializeUidList(list));
-      const v = await versionKey(path.join(maildir, UIDLIST_NAME)).catch(() => undefined);
+      const v = await versionOf(path.join(maildir, UIDLIST_NAME)).catch(() => undefined);
       if (ours && v && v.ino === ours.ino) {
         cache.list = { ...list, records: [...records] };
         cache.uidKey = v.key;

@@ -1,14 +1,11 @@
-// One POP3 connection: the socket, the line framing, the state (RFC 1939 §3: AUTHORIZATION →
-// TRANSACTION → UPDATE) and the only way to answer, send(). The meaning of each command lives in
-// commands.ts behind one gate.
+// One POP3 connection (the connection, send(), the queue and the timers are ../mail-session.ts's):
+// the line framing, the state (RFC 1939 §3: AUTHORIZATION → TRANSACTION → UPDATE), and RETR's
+// message bodies. The meaning of each command lives in commands.ts behind one gate.
 import fs from 'node:fs';
-import type net from 'node:net';
-import { Duplex } from 'node:stream';
-import tls from 'node:tls';
-import { wrapSocket, type Logger, type Phase, type ShedReason, type TcpConnection } from '@sstt/runtime';
-import type { Scenario, User } from '@sstt/scenario';
-import { tapSession, type Journal, type SessionTap } from '@sstt/events';
-import type { AuthPenalty } from '../auth-penalty.ts';
+import type { Phase, ShedReason, TcpConnection } from '@sstt/runtime';
+import type { User } from '@sstt/scenario';
+import type { MailContext } from '../mail-listener.ts';
+import { MailSession } from '../mail-session.ts';
 import { dispatch } from './commands.ts';
 import { LineReader } from './line-reader.ts';
 import type { Pop3Limits } from './limits.ts';
@@ -18,19 +15,8 @@ import { readPreparedBody, withStatus, WireEncoder, type PreparedBody } from './
 export type State = 'AUTHORIZATION' | 'TRANSACTION' | 'UPDATE' | 'CLOSED';
 
 /** What every session of one server shares. */
-export interface ServerContext {
-  scenario: Scenario;
+export interface ServerContext extends MailContext {
   limits: Pop3Limits;
-  log: Logger;
-  greeting: string;
-  /** Set when TLS is configured: STLS is offered on plain connections. */
-  secureContext?: tls.SecureContext;
-  plaintextAuth: boolean;
-  closing: boolean;
-  /** Login penalties (shared with the other mail listeners). */
-  penalty: AuthPenalty;
-  /** The session journal (the console's timeline); none: nothing is recorded. */
-  journal: Journal | undefined;
   /** What the last login of each Maildir read (the server's own, or shared with its other POP3 listener). */
   mailboxCache: MailboxCache;
 }
@@ -38,11 +24,9 @@ export interface ServerContext {
 const OVERFLOW = Symbol('overflow');
 /** Largest reply buffer a session keeps for reuse. */
 const SPARE_MAX_OCTETS = 20 * 1024;
-const CRLF = '\r\n';
 
-export class Pop3Session {
+export class Pop3Session extends MailSession<string | typeof OVERFLOW, ServerContext> {
   state: State = 'AUTHORIZATION';
-  secure: boolean;
   /** Name given by USER, waiting for PASS. */
   pendingUser: string | undefined;
   user: User | undefined;
@@ -52,138 +36,93 @@ export class Pop3Session {
   continuation: ((line: string) => Promise<void> | void) | undefined;
   errors = 0;
   authFailures = 0;
-  readonly remoteAddress: string;
-  readonly closed: Promise<void>;
-  /** The console's journal of this session (packages/events). */
-  readonly tap: SessionTap;
 
-  /** What the session reads commands from and writes replies to (after STLS: the TLS layer). */
-  private conn: TcpConnection;
-  /** The accepted connection itself; after STLS it carries the TLS records through `tunnel`. */
-  private readonly transport: TcpConnection;
-  private tunnel: Duplex | undefined;
-  /** The client sent FIN: finish the queued commands, then close. */
-  private peerEnded = false;
   /** Called when the connection goes away (a reply waiting for 'drain' must not wait forever). */
   private goneWaiters: Array<() => void> = [];
   private readonly reader: LineReader;
-  private readonly queue: Array<string | typeof OVERFLOW> = [];
-  private busy = false;
   /** The next message, read and encoded while the client was busy with the previous one. */
   private prepared: { msg: Message; body: PreparedBody } | undefined;
   /** A reply buffer the kernel has finished with: the next message is read into it. */
   private spare: Buffer | undefined;
-  private upgrading = false;
-  /** Bumped by every chunk received and every write: the autologout timer looks at it. */
-  private activity = 0;
-  /** When something last moved (for the connection limiter: how long it has been idle). */
-  private lastActivityAt = Date.now();
-  /** When the line now arriving began (while the reader holds part of it). */
-  private lineStartAt = 0;
-  /** When the STLS handshake began. */
-  private upgradeAt = 0;
-  /** Set while a login penalty holds this session's answer (commands.ts). */
-  penaltySince: number | undefined;
   /** Set while a message waits for the client to read what was already sent. */
   private drainSince: number | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
-  private terminated = false;
-  private paused = false;
-  private resolveClosed!: () => void;
-  private readonly onError = (err: Error) => this.ctx.log.debug({ err: err.message, client: this.remoteAddress }, 'pop3 socket error');
 
   /** `conn`: a raw TCP connection (plain POP3) or a TLS socket wrapped by wrapSocket (POP3S). */
-  constructor(
-    conn: TcpConnection,
-    readonly ctx: ServerContext,
-    secure: boolean,
-  ) {
-    this.conn = conn;
-    this.transport = conn;
-    this.secure = secure;
-    this.remoteAddress = conn.remoteAddress ?? 'unknown';
-    this.tap = tapSession(ctx.journal, secure ? 'pop3s' : 'pop3', conn);
-    // POP3S: the handshake was done before the session began (wrapSocket keeps the TLS socket).
-    const tlsSocket = (conn as { socket?: unknown }).socket;
-    if (tlsSocket instanceof tls.TLSSocket) this.tap.tls(tlsSocket);
+  constructor(conn: TcpConnection, ctx: ServerContext, secure: boolean) {
+    super(conn, ctx, secure, 'pop3');
     this.reader = new LineReader(ctx.limits.maxLineOctets);
-    this.closed = new Promise((r) => (this.resolveClosed = r));
   }
 
-  start(): void {
-    // One set of handlers for the life of the connection; after STLS the bytes go to the tunnel.
-    this.transport.setHandlers({
-      data: (chunk) => {
-        if (!this.tunnel) this.receive(chunk);
-        else if (!this.tunnel.push(chunk)) this.transport.pause();
-      },
-      end: () => (this.tunnel ? this.tunnel.push(null) : this.onPeerEnd()),
-      error: this.onError,
-      close: () => {
-        this.tunnel?.destroy();
-        this.terminate();
-      },
-    });
-    this.startIdleTimer();
-    this.reply(this.ctx.greeting);
+  protected get ended(): boolean {
+    return this.state === 'CLOSED';
   }
 
-  /** The client address (the connection limiter's key). */
-  get address(): string {
-    return this.remoteAddress;
+  protected end(): void {
+    this.state = 'CLOSED';
   }
 
-  get alive(): boolean {
-    return this.state !== 'CLOSED' && !this.conn.destroyed;
+  protected greeting(): string {
+    return this.ctx.greeting;
+  }
+
+  protected frame(chunk: Buffer): { items: Array<string | typeof OVERFLOW>; stop: boolean } {
+    const { lines, overflow } = this.reader.push(chunk);
+    return { items: overflow ? [...lines, OVERFLOW] : lines, stop: overflow };
+  }
+
+  protected get framePartial(): boolean {
+    return this.reader.hasPartial;
+  }
+
+  protected resetFraming(): void {
+    this.reader.reset();
+  }
+
+  protected idlePeriodMs(): number {
+    return this.ctx.limits.idleTimeoutMs;
+  }
+
+  /** RFC 1939 §3: the autologout timer ends the session without entering UPDATE. */
+  protected autologout(): void {
+    this.reply('-ERR Disconnected for inactivity.', { close: true });
+  }
+
+  protected shedLine(why: ShedReason): string {
+    return why === 'room'
+      ? '-ERR [SYS/TEMP] Too many connections, closing this one.'
+      : why === 'idle'
+        ? '-ERR Disconnected for inactivity.'
+        : '-ERR Disconnected: too slow.';
+  }
+
+  protected internalError(): string {
+    return '-ERR [SYS/TEMP] Internal error.';
+  }
+
+  protected override ownPhase(): { phase: Phase; since: number } | undefined {
+    return this.drainSince === undefined ? undefined : { phase: 'head', since: this.drainSince };
+  }
+
+  /** Pipelined commands run in order (RFC 2449 §6.6); a line past the cap ends the connection. */
+  protected handle(item: string | typeof OVERFLOW): Promise<void> | void {
+    if (item === OVERFLOW) return this.reply('-ERR Input line too long, aborting.', { close: true });
+    // Passwords and SASL data are secrets the console masks (RFC 1939 §7, RFC 5034 §4).
+    if (this.tap.id) this.tap.client(item, this.continuation !== undefined || /^(PASS|APOP|AUTH\s+\S+\s+\S)/i.test(item));
+    return dispatch(this, item);
+  }
+
+  /** A dropped connection deletes nothing (RFC 1939 §6): the marks die with the session. */
+  protected override onTerminate(): Promise<void> | void {
+    this.prepared = undefined;
+    this.spare = undefined;
+    for (const w of this.goneWaiters.splice(0)) w();
+    const release = this.releaseMailbox;
+    this.releaseMailbox = undefined;
+    return release?.();
   }
 
   get messages(): Message[] {
     return this.mailbox?.messages ?? [];
-  }
-
-  /**
-   * What the connection costs now (@sstt/runtime connection-limits.ts): 'busy' while a command runs, 'penalty'
-   * while a failed login's answer is held, 'head' while a line, a TLS handshake or the reading
-   * of our reply is in progress, 'idle' otherwise.
-   */
-  phase(): { phase: Phase; since: number } {
-    if (this.upgrading) return { phase: 'head', since: this.upgradeAt };
-    if (this.penaltySince !== undefined) return { phase: 'penalty', since: this.penaltySince };
-    if (this.drainSince !== undefined) return { phase: 'head', since: this.drainSince };
-    if (this.busy || this.queue.length > 0) return { phase: 'busy', since: this.lastActivityAt };
-    if (this.reader.hasPartial) return { phase: 'head', since: this.lineStartAt };
-    if (this.conn.writableLength > 0) return { phase: 'head', since: this.lastActivityAt };
-    return { phase: 'idle', since: this.lastActivityAt };
-  }
-
-  /** Closed by the connection limiter: a goodbye, then the connection goes at once. */
-  shed(why: ShedReason): void {
-    this.reply(
-      why === 'room'
-        ? '-ERR [SYS/TEMP] Too many connections, closing this one.'
-        : why === 'idle'
-          ? '-ERR Disconnected for inactivity.'
-          : '-ERR Disconnected: too slow.',
-    );
-    this.conn.destroy();
-  }
-
-  /** Writes raw protocol text; does nothing on a dead socket; `close` ends the connection after it. */
-  send(data: string | Buffer, opts: { close?: boolean } = {}): void {
-    if (!this.alive) return;
-    this.activity++;
-    if (typeof data === 'string') this.tap.server(data);
-    this.lastActivityAt = Date.now();
-    this.conn.write(data);
-    if (opts.close) {
-      this.conn.end();
-      this.state = 'CLOSED';
-    }
-  }
-
-  /** One reply line (CRLF added). */
-  reply(line: string, opts: { close?: boolean } = {}): void {
-    this.send(line + CRLF, opts);
   }
 
   /** An -ERR that counts towards the connection's error limit (closes when it is reached). */
@@ -198,10 +137,6 @@ export class Pop3Session {
   /** Server shutdown: the current command finishes, then the client is told and the connection ends (no UPDATE). */
   shutdown(): void {
     if (!this.busy) this.reply('-ERR [SYS/TEMP] Server shutting down.', { close: true });
-  }
-
-  destroy(): void {
-    this.conn.destroy();
   }
 
   /**
@@ -260,7 +195,7 @@ export class Pop3Session {
       fh = await fs.promises.open(msg.file, 'r');
     }
     try {
-      this.send(first + CRLF);
+      this.reply(first);
       const CHUNK = 64 * 1024;
       while (this.alive && !enc.done) {
         const buf = Buffer.allocUnsafe(CHUNK);
@@ -280,86 +215,11 @@ export class Pop3Session {
     }
   }
 
-  /**
-   * STLS (RFC 2595 §4): after "+OK", TLS starts on this connection; anything sent in clear is
-   * discarded. The TLS layer runs over a small Duplex on the accepted connection (raw or not),
-   * and the session then talks to the TLS socket through the same TcpConnection interface.
-   */
+  /** STLS (RFC 2595 §4): after "+OK", TLS starts on this connection; anything sent in clear is discarded. */
   startTls(): void {
-    const transport = this.transport;
-    const secureContext = this.ctx.secureContext!;
-    this.queue.length = 0;
-    this.reader.reset();
     this.pendingUser = undefined;
-    this.upgrading = true; // no command runs until the handshake is done
-    this.tap.server('+OK Begin TLS negotiation now.');
-    this.upgradeAt = Date.now();
-    transport.write('+OK Begin TLS negotiation now.' + CRLF);
-    this.activity++;
-    // From here on, every byte read is TLS (the transport's data handler feeds the tunnel).
-    const tunnel = new Duplex({
-      read: () => transport.resume(),
-      write: (chunk: Buffer, _enc, cb) => void transport.write(chunk, (err) => cb(err ?? undefined)),
-      final: (cb) => {
-        transport.end();
-        cb();
-      },
-      destroy: (err, cb) => {
-        transport.destroy();
-        cb(err);
-      },
-    });
-    this.tunnel = tunnel;
-    const secure = new tls.TLSSocket(tunnel as unknown as net.Socket, { isServer: true, secureContext });
-    secure.on('error', this.onError);
     // A client that sends STLS and then no handshake must not hold the connection forever.
-    const handshakeTimeout = () => secure.destroy();
-    secure.setTimeout(this.ctx.limits.idleTimeoutMs);
-    secure.once('timeout', handshakeTimeout);
-    const closedEarly = () => this.terminate();
-    secure.once('close', closedEarly);
-    secure.once('secure', () => {
-      secure.off('timeout', handshakeTimeout);
-      secure.setTimeout(0); // from now on the session's own autologout timer watches it
-      secure.off('close', closedEarly);
-      secure.off('error', this.onError);
-      this.conn = wrapSocket(secure);
-      this.conn.setHandlers({
-        data: (chunk) => this.receive(chunk),
-        end: () => this.onPeerEnd(),
-        error: this.onError,
-        close: () => this.terminate(),
-      });
-      this.secure = true;
-      this.tap.tls(secure);
-      this.upgrading = false;
-      this.busy = false;
-      this.lastActivityAt = Date.now();
-    });
-  }
-
-  /**
-   * RFC 1939 §3 autologout. Not socket.setTimeout, which re-arms a timer on every read and
-   * write: a coarse tick checks whether anything moved, and after a whole idle period of quiet
-   * ticks (between 1 and 1.25 periods of inactivity) the session ends.
-   */
-  private startIdleTimer(): void {
-    const TICKS = 4;
-    let seen = this.activity;
-    let quiet = 0;
-    this.idleTimer = setInterval(
-      () => {
-        if (this.activity !== seen || this.upgrading) {
-          seen = this.activity;
-          quiet = 0;
-        } else if (this.state === 'CLOSED') {
-          // We said goodbye a whole tick ago and the client still holds the connection open.
-          this.conn.destroy();
-        } else if (++quiet >= TICKS) this.autologout();
-      },
-      Math.max(1, Math.ceil(this.ctx.limits.idleTimeoutMs / TICKS)),
-    );
-    this.idleTimer.unref();
+    this.beginTls('+OK Begin TLS negotiation now.', this.ctx.secureContext!, this.ctx.limits.idleTimeoutMs);
   }
 
   /** Reads and encodes message number `after + 1` ahead of its RETR (at most one held, up to 64 KiB). */
@@ -391,114 +251,5 @@ export class Pop3Session {
       this.goneWaiters.push(resolve);
       this.conn.onDrain(resolve);
     }).finally(() => (this.drainSince = undefined));
-  }
-
-  /** The client half-closed: the commands already received still run, then the connection ends. */
-  private onPeerEnd(): void {
-    this.peerEnded = true;
-    if (!this.busy && this.queue.length === 0) this.closeAfterPeerEnd();
-  }
-
-  private closeAfterPeerEnd(): void {
-    if (this.state === 'CLOSED' || this.conn.destroyed) return;
-    this.state = 'CLOSED';
-    this.conn.end();
-  }
-
-  private receive(chunk: Buffer): void {
-    if (this.state === 'CLOSED') return;
-    this.activity++;
-    this.lastActivityAt = Date.now();
-    if (!this.reader.hasPartial) this.lineStartAt = this.lastActivityAt;
-    const { lines, overflow } = this.reader.push(chunk);
-    for (const line of lines) this.queue.push(line);
-    if (overflow) {
-      this.queue.push(OVERFLOW);
-      this.conn.pause();
-      this.paused = true;
-    } else if (this.queue.length > this.ctx.limits.maxPipelined && !this.paused) {
-      this.conn.pause();
-      this.paused = true;
-    }
-    this.pump();
-  }
-
-  /**
-   * Runs queued commands one at a time, in order (pipelined replies keep the order, RFC 2449
-   * §6.6). A command that answers at once (RETR of a small message, LIST, DELE...) runs
-   * synchronously; one that has to wait (login, QUIT, a large message) holds the queue until
-   * its promise settles.
-   */
-  private pump(): void {
-    if (this.busy) return;
-    while (this.queue.length > 0 && this.alive && !this.upgrading) {
-      const item = this.queue.shift()!;
-      if (item === OVERFLOW) {
-        this.reply('-ERR Input line too long, aborting.', { close: true });
-        break;
-      }
-      let pending: Promise<void> | void;
-      try {
-        // Passwords and SASL data are secrets the console masks (RFC 1939 §7, RFC 5034 §4).
-        if (this.tap.id) this.tap.client(item, this.continuation !== undefined || /^(PASS|APOP|AUTH\s+\S+\s+\S)/i.test(item));
-        pending = dispatch(this, item);
-      } catch (err) {
-        this.failed(err);
-        return;
-      }
-      if (pending) {
-        this.busy = true;
-        pending.then(
-          () => {
-            // startTls() keeps the session busy until the handshake is done.
-            this.busy = this.upgrading;
-            this.resumeIfDrained();
-            this.pump();
-          },
-          (err: unknown) => {
-            this.busy = false;
-            this.failed(err);
-          },
-        );
-        return;
-      }
-      this.resumeIfDrained();
-    }
-    if (this.upgrading) this.busy = true;
-    else if (this.ctx.closing && this.alive) this.shutdown();
-    else if (this.peerEnded && this.queue.length === 0) this.closeAfterPeerEnd();
-  }
-
-  private resumeIfDrained(): void {
-    if (this.paused && this.queue.length < this.ctx.limits.maxPipelined / 2 && this.alive) {
-      this.paused = false;
-      this.conn.resume();
-    }
-  }
-
-  private failed(err: unknown): void {
-    this.ctx.log.error({ err, client: this.remoteAddress }, 'pop3 command failed');
-    this.reply('-ERR [SYS/TEMP] Internal error.', { close: true });
-  }
-
-  /** RFC 1939 §3: the autologout timer ends the session without entering UPDATE. */
-  private autologout(): void {
-    this.reply('-ERR Disconnected for inactivity.', { close: true });
-  }
-
-  private terminate(): void {
-    if (this.terminated) return;
-    this.terminated = true;
-    this.tap.close();
-    clearInterval(this.idleTimer);
-    this.prepared = undefined;
-    this.spare = undefined;
-    for (const w of this.goneWaiters.splice(0)) w();
-    this.state = 'CLOSED';
-    this.queue.length = 0;
-    const release = this.releaseMailbox;
-    this.releaseMailbox = undefined;
-    // A dropped connection deletes nothing (RFC 1939 §6): the marks die with the session.
-    void (release ? release() : Promise.resolve()).finally(() => this.resolveClosed());
   }
 }

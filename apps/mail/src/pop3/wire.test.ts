@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseUidList, serializeUidList, uidl } from './uidlist.ts';
+import { parseUidList, serializeUidList, uidl } from '@sstt/maildir';
 import { readPreparedBody, STATUS_HEADROOM, VirtualSizeCounter, WireEncoder, withStatus } from './wire.ts';
 
 function encodeAll(data: Buffer, cuts: number[], bodyLines = Infinity): Buffer {

@@ -8,7 +8,7 @@ import type { GeneratedFiles, Generator } from '../types.ts';
 
 export const SYSTEMD_APPS = [
   { app: 'dns', what: 'DNS (authoritative for the domain, forwarding the rest)' },
-  { app: 'mail', what: 'mail (SMTP, submission, POP3, POP3S)' },
+  { app: 'mail', what: 'mail (SMTP, submission, POP3, POP3S, IMAP, IMAPS)' },
   { app: 'http', what: 'web_sstt (HTTP, HTTPS with client certificates)' },
 ] as const;
 

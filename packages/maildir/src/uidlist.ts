@@ -11,7 +11,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { baseOf } from '@sstt/maildir';
+import { baseOf } from './name.ts';
 
 export const UIDLIST_NAME = 'dovecot-uidlist';
 /** dovecot's dotlock: created exclusively, the new contents written into it, renamed over the list. */

@@ -1,0 +1,302 @@
+// The commands on messages of the selected mailbox (RFC 9051 §6.4): FETCH, STORE, COPY, MOVE
+// (RFC 6851), EXPUNGE and UID EXPUNGE (RFC 4315), with their UID forms, and the message sets
+// they take (sequence numbers or UIDs, "*" the last).
+import fs from 'node:fs';
+import path from 'node:path';
+import { sendUpdates } from './commands.ts';
+import { bodyStructure, envelope, parsePart, parseSection, sectionBytes, toCrlf, type Part, type Section } from './message.ts';
+import { flagList, flagsLine, type Selected } from './selected.ts';
+import type { ImapSession } from './session.ts';
+import { SMALL_MESSAGE_OCTETS } from '../pop3/mailbox.ts';
+import {
+  copyMessages,
+  flagsOf,
+  flagsOfName,
+  folderExists,
+  keywordLetter,
+  keywordLetters,
+  lettersOf,
+  mailboxDir,
+  otherLetters,
+  readKeywords,
+  setLetters,
+  sizeOf,
+  type StoredMessage,
+} from '@sstt/maildir';
+import { astring, formatSeqSet, imapDateTime, inSeqSet, isAtom, parseSeqSet, type Token } from './syntax.ts';
+
+/** The messages a set names, with their sequence numbers; undefined when the set is malformed. */
+export function messagesOf(sel: Selected, set: string, uid: boolean): Array<{ seq: number; msg: StoredMessage }> | undefined {
+  const msgs = sel.messages;
+  if (uid) {
+    const last = msgs.length === 0 ? 0 : msgs[msgs.length - 1]!.uid;
+    // "*" in a UID set is the highest UID in the mailbox (RFC 9051 §9 seq-number); none: nothing matches.
+    const parsed = parseSeqSet(set, Math.max(last, 1));
+    if (!parsed) return undefined;
+    return msgs.map((msg, i) => ({ seq: i + 1, msg })).filter(({ msg }) => inSeqSet(parsed, msg.uid));
+  }
+  const parsed = parseSeqSet(set, msgs.length);
+  if (!parsed || parsed.some(([a, b]) => a < 1 || b > msgs.length)) return undefined;
+  return msgs.map((msg, i) => ({ seq: i + 1, msg })).filter(({ seq }) => inSeqSet(parsed, seq));
+}
+
+type Item =
+  | { kind: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT' }
+  | { kind: 'section'; section: Section; peek: boolean; partial: [number, number] | undefined; label: string };
+
+const MACROS: Record<string, string[]> = {
+  ALL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE'],
+  FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
+  FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
+};
+const SIMPLE = new Set(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
+
+function parseItem(atom: string): Item | undefined {
+  const up = atom.toUpperCase();
+  if (SIMPLE.has(up)) return { kind: up as 'UID' };
+  const m = /^BODY(\.PEEK)?\[([^\]]*)\](?:<(\d{1,10})\.(\d{1,10})>)?$/i.exec(atom);
+  if (!m) return undefined;
+  const section = parseSection(m[2]!);
+  if (!section) return undefined;
+  const partial: [number, number] | undefined = m[3] !== undefined ? [Number(m[3]), Number(m[4])] : undefined;
+  if (partial && partial[1] === 0) return undefined;
+  return { kind: 'section', section, peek: m[1] !== undefined, partial, label: `BODY[${m[2]!.toUpperCase()}]${partial ? `<${partial[0]}>` : ''}` };
+}
+
+function parseItems(t: Token | undefined): Item[] | undefined {
+  if (isAtom(t) && MACROS[t.value.toUpperCase()]) return MACROS[t.value.toUpperCase()]!.map((a) => parseItem(a)!);
+  const atoms = t?.kind === 'list' ? t.items : t ? [t] : [];
+  if (atoms.length === 0) return undefined;
+  const out: Item[] = [];
+  for (const a of atoms) {
+    const item = isAtom(a) ? parseItem(a.value) : undefined;
+    if (!item) return undefined;
+    out.push(item);
+  }
+  return out;
+}
+
+function literal(label: string, bytes: Buffer): Buffer[] {
+  return [Buffer.from(`${label} {${bytes.length}}\r\n`, 'latin1'), bytes];
+}
+
+/** Replies this large are sent before the next message is read (a client that does not read holds the FETCH). */
+const FLUSH_OCTETS = 256 * 1024;
+
+export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boolean): Promise<void> {
+  const sel = s.selected!;
+  const items = parseItems(args[1]);
+  // CHANGEDSINCE and other modifiers (RFC 7162) are not supported: BAD, as for any unknown argument.
+  if (!isAtom(args[0]) || !items || args.length !== 2) return s.badArgs(tag, 'Invalid arguments.');
+  const set = messagesOf(sel, args[0].value, uid);
+  if (!set) return s.badArgs(tag, uid ? 'Invalid uidset.' : 'Invalid messageset.');
+  if (uid && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
+  const needsBody = items.some((i) => !['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE'].includes(i.kind));
+  const setsSeen = !sel.readOnly && items.some((i) => (i.kind === 'section' && !i.peek) || i.kind === 'RFC822' || i.kind === 'RFC822.TEXT');
+  let out: Buffer[] = [];
+  let octets = 0;
+  for (const { seq, msg } of set) {
+    const file = path.join(sel.dir, 'cur', msg.name);
+    let whole: Buffer | undefined;
+    let root: Part | undefined;
+    let mtime = 0;
+    try {
+      // A small file is read synchronously (from the page cache, as POP3's RETR does: a thread-pool
+      // round trip per message costs more than the read); a large one through the pool.
+      if (needsBody || items.some((i) => i.kind === 'RFC822.SIZE')) {
+        const small = (sizeOf(msg.name, 'S') ?? Infinity) <= SMALL_MESSAGE_OCTETS;
+        whole = toCrlf(small ? fs.readFileSync(file) : await fs.promises.readFile(file));
+      }
+      if (items.some((i) => i.kind === 'INTERNALDATE')) mtime = fs.statSync(file).mtimeMs;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // Expunged by someone else since the client was told: RFC 9051 §7.5.1 forbids EXPUNGE now.
+      continue;
+    }
+    // The MIME tree only when an item needs it (BODY[] alone is the file's octets).
+    const tree = () => (root ??= parsePart(whole!));
+    let seenSet = false;
+    if (setsSeen && !flagsOfName(msg.name, sel.keywords).includes('\\Seen')) {
+      await setLetters(sel.dir, msg, `${flagsOf(msg.name)}S`);
+      seenSet = true;
+    }
+    const parts: Buffer[] = [Buffer.from(`* ${seq} FETCH (`, 'latin1')];
+    let first = true;
+    const flagsFirst = seenSet && !items.some((i) => i.kind === 'FLAGS');
+    const add = (chunks: Buffer[] | string) => {
+      if (!first) parts.push(Buffer.from(' '));
+      first = false;
+      if (typeof chunks === 'string') parts.push(Buffer.from(chunks, 'latin1'));
+      else parts.push(...chunks);
+    };
+    // dovecot puts UID, then the FLAGS a body fetch changed, before the other items.
+    if (flagsFirst) {
+      if (uid || items.some((i) => i.kind === 'UID')) add(`UID ${msg.uid}`);
+      add(`FLAGS ${flagList(sel, msg)}`);
+    }
+    for (const item of items) {
+      switch (item.kind) {
+        case 'UID':
+          if (!flagsFirst) add(`UID ${msg.uid}`);
+          break;
+        case 'FLAGS':
+          add(`FLAGS ${flagList(sel, msg)}`);
+          break;
+        case 'INTERNALDATE':
+          add(`INTERNALDATE "${imapDateTime(mtime)}"`);
+          break;
+        case 'RFC822.SIZE':
+          add(`RFC822.SIZE ${whole!.length}`);
+          break;
+        case 'ENVELOPE':
+          add(`ENVELOPE ${envelope(tree())}`);
+          break;
+        case 'BODYSTRUCTURE':
+          add(`BODYSTRUCTURE ${bodyStructure(tree(), true)}`);
+          break;
+        case 'BODY':
+          add(`BODY ${bodyStructure(tree(), false)}`);
+          break;
+        case 'RFC822':
+          add(literal('RFC822', whole!));
+          break;
+        case 'RFC822.HEADER':
+          add(literal('RFC822.HEADER', tree().header));
+          break;
+        case 'RFC822.TEXT':
+          add(literal('RFC822.TEXT', tree().body));
+          break;
+        case 'section': {
+          let bytes = (item.section.path.length === 0 && item.section.text === '' ? whole! : sectionBytes(whole!, tree(), item.section)) ?? Buffer.alloc(0);
+          if (item.partial) bytes = bytes.subarray(Math.min(item.partial[0], bytes.length), Math.min(item.partial[0] + item.partial[1], bytes.length));
+          add(literal(item.label, bytes));
+          break;
+        }
+      }
+    }
+    parts.push(Buffer.from(')\r\n'));
+    for (const p of parts) octets += p.length;
+    out.push(...parts);
+    if (octets >= FLUSH_OCTETS) {
+      s.send(Buffer.concat(out));
+      out = [];
+      octets = 0;
+      await s.drained();
+      if (!s.alive) return;
+    }
+  }
+  if (out.length > 0) s.send(Buffer.concat(out));
+  if (uid) await sendUpdates(s, true);
+  s.reply(`${tag} OK Fetch completed.`);
+}
+
+function knownLetters(sel: Selected, keywords: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const k of keywords) {
+    const i = sel.keywords.findIndex((n) => n?.toLowerCase() === k.toLowerCase());
+    if (i >= 0) out.set(k.toLowerCase(), keywordLetter(i));
+  }
+  return out;
+}
+
+/** RFC 9051 §6.4.6 STORE set [+|-]FLAGS[.SILENT] flags. */
+export async function store(s: ImapSession, tag: string, args: Token[], uid: boolean): Promise<void> {
+  const sel = s.selected!;
+  const what = isAtom(args[1]) ? args[1].value.toUpperCase() : '';
+  const m = /^([+-]?)FLAGS(\.SILENT)?$/.exec(what);
+  const flagToks = args[2]?.kind === 'list' ? args[2].items : args.slice(2);
+  if (!isAtom(args[0]) || !m || (args[2]?.kind === 'list' && args.length !== 3) || !flagToks.every((f) => isAtom(f)))
+    return s.badArgs(tag, 'Invalid arguments.');
+  // dovecot answers OK and changes nothing (RFC 9051 §6.4.6 leaves it open).
+  if (sel.readOnly) return s.reply(`${tag} OK Store ignored with read-only mailbox.`);
+  const set = messagesOf(sel, args[0].value, uid);
+  if (!set) return s.badArgs(tag, uid ? 'Invalid uidset.' : 'Invalid messageset.');
+  const flags = flagToks.map((f) => (f as { value: string }).value);
+  if (flags.some((f) => f.toLowerCase() === '\\recent')) return s.badArgs(tag, 'Invalid system flag \\Recent.');
+  const keywords = flags.filter((f) => !f.startsWith('\\'));
+  // Removing a keyword the folder does not know removes nothing: no letter is made for it.
+  const letterMap = m[1] === '-' ? knownLetters(sel, keywords) : await keywordLetters(sel.dir, keywords);
+  if (!letterMap) return s.reply(`${tag} NO Too many keywords.`);
+  if (m[1] !== '-') {
+    // A keyword new to the folder: the client is told the new flag lists first (RFC 9051 §7.3.5, as dovecot).
+    const before = sel.keywords.filter((k) => k !== undefined).length;
+    sel.keywords = await readKeywords(sel.dir);
+    if (sel.keywords.filter((k) => k !== undefined).length !== before)
+      s.send(`* FLAGS (${flagsLine(sel)})\r\n* OK [PERMANENTFLAGS (${flagsLine(sel)} \\*)] Flags permitted.\r\n`);
+  }
+  const given = lettersOf(
+    flags.filter((f) => f.startsWith('\\') || letterMap.has(f.toLowerCase())),
+    letterMap,
+  );
+  if (given === undefined) return s.badArgs(tag, 'Invalid system flag.');
+  const lines: string[] = [];
+  for (const { seq, msg } of set) {
+    const have = flagsOf(msg.name);
+    const next = m[1] === '+' ? have + given : m[1] === '-' ? [...have].filter((l) => !given.includes(l)).join('') : otherLetters(msg.name) + given;
+    if ((await setLetters(sel.dir, msg, next)) === undefined) continue;
+    if (!m[2]) lines.push(`* ${seq} FETCH (${uid ? `UID ${msg.uid} ` : ''}FLAGS ${flagList(sel, msg)})`);
+  }
+  if (lines.length > 0) s.send(`${lines.join('\r\n')}\r\n`);
+  if (uid) await sendUpdates(s, true);
+  s.reply(`${tag} OK Store completed.`);
+}
+
+/** Deletes the messages flagged \Deleted (those whose UID is in `uidSet` when given); false when the set is malformed. */
+export async function expungeDeleted(s: ImapSession, sel: Selected, uidSet: string | undefined, silent: boolean): Promise<boolean> {
+  const only = uidSet === undefined ? undefined : messagesOf(sel, uidSet, true);
+  if (uidSet !== undefined && !only) return false;
+  const allowed = only ? new Set(only.map((o) => o.msg.uid)) : undefined;
+  const lines: string[] = [];
+  for (let i = sel.messages.length - 1; i >= 0; i--) {
+    const msg = sel.messages[i]!;
+    if (!flagsOfName(msg.name, sel.keywords).includes('\\Deleted') || (allowed && !allowed.has(msg.uid))) continue;
+    await fs.promises.unlink(path.join(sel.dir, 'cur', msg.name)).catch(() => {});
+    sel.messages.splice(i, 1);
+    lines.push(`* ${i + 1} EXPUNGE`);
+  }
+  if (!silent && lines.length > 0) s.send(`${lines.join('\r\n')}\r\n`);
+  return true;
+}
+
+/** COPY and MOVE (RFC 6851) with RFC 4315 COPYUID: the source's flags and keywords go with each message. */
+export async function copyOrMove(s: ImapSession, tag: string, args: Token[], uid: boolean, move: boolean): Promise<void> {
+  const sel = s.selected!;
+  const name = astring(args[1]);
+  if (!isAtom(args[0]) || name === undefined || args.length !== 2) return s.badArgs(tag, 'Invalid arguments.');
+  const set = messagesOf(sel, args[0].value, uid);
+  if (!set) return s.badArgs(tag, uid ? 'Invalid uidset.' : 'Invalid messageset.');
+  if (move && sel.readOnly) return s.reply(`${tag} NO [READ-ONLY] Mailbox is read-only.`);
+  const dir = mailboxDir(s.maildir, name.toUpperCase() === 'INBOX' ? 'INBOX' : name);
+  if (!dir || !folderExists(dir)) return s.reply(`${tag} NO [TRYCREATE] Mailbox doesn't exist.`);
+  const verb = move ? 'Move' : 'Copy';
+  if (set.length === 0) return s.reply(`${tag} OK ${verb} completed.`);
+  const {
+    validity,
+    copied: sources,
+    uids,
+  } = await copyMessages(
+    sel.dir,
+    set.map((x) => x.msg),
+    sel.keywords,
+    dir,
+  );
+  const copyuid = `[COPYUID ${validity} ${formatSeqSet(sources.map((m) => m.uid))} ${formatSeqSet(uids)}]`;
+  if (!move) {
+    if (dir === sel.dir || uid) await sendUpdates(s, uid);
+    return s.reply(`${tag} OK ${copyuid} Copy completed.`);
+  }
+  // RFC 6851 §4.3: COPYUID in an untagged OK before the EXPUNGEs.
+  s.reply(`* OK ${copyuid} Moved UIDs.`);
+  const gone = new Set(sources.map((m) => m.uid));
+  const lines: string[] = [];
+  for (let i = sel.messages.length - 1; i >= 0; i--) {
+    const msg = sel.messages[i]!;
+    if (!gone.has(msg.uid)) continue;
+    await fs.promises.unlink(path.join(sel.dir, 'cur', msg.name)).catch(() => {});
+    sel.messages.splice(i, 1);
+    lines.push(`* ${i + 1} EXPUNGE`);
+  }
+  if (lines.length > 0) s.send(`${lines.join('\r\n')}\r\n`);
+  if (dir === sel.dir) await sendUpdates(s, uid);
+  s.reply(`${tag} OK ${verb} completed.`);
+}

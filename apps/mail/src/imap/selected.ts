@@ -1,0 +1,107 @@
+// The mailbox a session has selected (RFC 9051 §3 SELECTED state): its messages in order
+// (message sequence number = index + 1), what the client was last told of each (its file name,
+// so its flags), and the one way changes made elsewhere (delivery, POP3, dovecot, another IMAP
+// session) reach the client: refresh(), which sends EXPUNGE, EXISTS and FETCH FLAGS in the order
+// RFC 9051 §7 allows. fs.watch on new/ and cur/ tells an IDLE client at once (inotify on Linux).
+import fs from 'node:fs';
+import path from 'node:path';
+import { flagsOfName, readKeywords, SYSTEM_FLAGS, syncFolder, type FolderCache, type StoredMessage } from '@sstt/maildir';
+
+export interface Selected {
+  name: string;
+  dir: string;
+  readOnly: boolean;
+  validity: number;
+  nextUid: number;
+  messages: StoredMessage[];
+  keywords: Array<string | undefined>;
+  /** The server's cache of what each folder's last sync read. */
+  cache: FolderCache;
+}
+
+export async function openSelected(name: string, dir: string, readOnly: boolean, cache: FolderCache): Promise<Selected> {
+  const st = await syncFolder(dir, [], cache);
+  return { name, dir, readOnly, validity: st.validity, nextUid: st.nextUid, messages: st.messages, keywords: await readKeywords(dir), cache };
+}
+
+export function flagList(sel: Selected, m: StoredMessage): string {
+  return `(${flagsOfName(m.name, sel.keywords).join(' ')})`;
+}
+
+/**
+ * Reads the folder again and returns the untagged lines that tell the client what changed:
+ * `* n EXPUNGE` (from the highest number down, so each number is still right when it is read),
+ * `* n FETCH (FLAGS ...)` for flags changed by someone else, `* n EXISTS` for new mail.
+ * `expunges` false (during FETCH, STORE, SEARCH by number: RFC 9051 §7.5.1 forbids EXPUNGE
+ * then): nothing is read.
+ */
+export async function refresh(sel: Selected, opts: { expunges: boolean; uid: boolean }): Promise<string[]> {
+  if (!opts.expunges) return [];
+  const st = await syncFolder(sel.dir, [], sel.cache);
+  const keywords = await readKeywords(sel.dir);
+  const keywordsChanged = keywords.join('\0') !== sel.keywords.join('\0');
+  sel.keywords = keywords;
+  const now = new Map(st.messages.map((m) => [m.uid, m]));
+  const out: string[] = [];
+  for (let i = sel.messages.length - 1; i >= 0; i--) {
+    if (!now.has(sel.messages[i]!.uid)) {
+      out.push(`* ${i + 1} EXPUNGE`);
+      sel.messages.splice(i, 1);
+    }
+  }
+  for (let i = 0; i < sel.messages.length; i++) {
+    const m = sel.messages[i]!;
+    const fresh = now.get(m.uid)!;
+    if (fresh.name !== m.name) {
+      m.name = fresh.name;
+      out.push(`* ${i + 1} FETCH (${opts.uid ? `UID ${m.uid} ` : ''}FLAGS ${flagList(sel, m)})`);
+    }
+  }
+  if (keywordsChanged) out.unshift(`* FLAGS (${flagsLine(sel)})`);
+  const known = sel.messages.length === 0 ? 0 : sel.messages[sel.messages.length - 1]!.uid;
+  const added = st.messages.filter((m) => m.uid > known);
+  if (added.length > 0) {
+    sel.messages.push(...added);
+    out.push(`* ${sel.messages.length} EXISTS`);
+  }
+  sel.nextUid = st.nextUid;
+  return out;
+}
+
+/** The FLAGS response's list: the system flags, then the folder's keywords. */
+export function flagsLine(sel: Selected): string {
+  return [...SYSTEM_FLAGS.map(([f]) => f), ...sel.keywords.filter((k): k is string => k !== undefined)].join(' ');
+}
+
+/** Calls `changed` (coalesced: at most one call in flight) when something moves in new/ or cur/. */
+export function watchFolder(dir: string, changed: () => Promise<void>): () => void {
+  let running = false;
+  let again = false;
+  const fire = () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    void changed().finally(() => {
+      running = false;
+      if (again) {
+        again = false;
+        fire();
+      }
+    });
+  };
+  const watchers: fs.FSWatcher[] = [];
+  for (const sub of ['new', 'cur']) {
+    try {
+      const w = fs.watch(path.join(dir, sub), { persistent: false }, fire);
+      w.on('error', () => {});
+      watchers.push(w);
+    } catch {
+      // The folder went away: nothing to watch.
+    }
+  }
+  return () => {
+    for (const w of watchers) w.close();
+  };
+}

@@ -1,0 +1,85 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { copyMessages, FolderCache, flagsOfName, keywordLetters, lettersOf, storeMessage, syncFolder } from './folders.ts';
+import { parseUidList } from './uidlist.ts';
+
+let dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  dirs = [];
+});
+
+function folder(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-folders-'));
+  dirs.push(d);
+  for (const s of ['tmp', 'new', 'cur']) fs.mkdirSync(path.join(d, s));
+  return d;
+}
+
+const put = (d: string, name: string) => fs.writeFileSync(path.join(d, 'new', name), 'Subject: x\r\n\r\nbody\r\n');
+/** cur/ as if last changed a minute ago: a listing of it may be cached. */
+const settle = (d: string) => fs.utimesSync(path.join(d, 'cur'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+
+describe('syncFolder', () => {
+  it("new/ to cur/, UIDs in dovecot's order, then the appended ones in their order; an expunged file leaves the uidlist", async () => {
+    const d = folder();
+    put(d, '1700000002.M2P1.h');
+    put(d, '1700000001.M1P1.h');
+    const st = await syncFolder(d);
+    expect(st.messages.map((m) => [m.uid, m.base])).toEqual([
+      [1, '1700000001.M1P1.h'],
+      [2, '1700000002.M2P1.h'],
+    ]);
+    expect(fs.readdirSync(path.join(d, 'new'))).toEqual([]);
+    const b = await storeMessage(d, 'S', { content: Buffer.from('Subject: y\n\nz\n') });
+    const a = await storeMessage(d, '', { content: Buffer.from('Subject: w\r\n\r\nv\r\n') });
+    const st2 = await syncFolder(d, [b, a]);
+    expect(st2.messages.map((m) => m.uid)).toEqual([1, 2, 3, 4]);
+    expect(st2.messages[2]!.base).toBe(b);
+    fs.unlinkSync(path.join(d, 'cur', st2.messages[0]!.name));
+    const st3 = await syncFolder(d);
+    expect(st3.messages.map((m) => m.uid)).toEqual([2, 3, 4]);
+    expect(parseUidList(fs.readFileSync(path.join(d, 'dovecot-uidlist'), 'utf8'))!.records.map((r) => r.uid)).toEqual([2, 3, 4]);
+  });
+
+  it('with a cache: what changed since (a delivery, a flag renamed by another program, a replaced uidlist) is seen', async () => {
+    const d = folder();
+    const cache = new FolderCache();
+    put(d, '1700000001.M1P1.h');
+    await syncFolder(d, [], cache);
+    settle(d);
+    const cached = await syncFolder(d, [], cache); // lists cur/ once more and keeps the listing
+    expect(cached.messages.map((m) => m.name)).toEqual(['1700000001.M1P1.h:2,']);
+    put(d, '1700000002.M2P1.h');
+    expect((await syncFolder(d, [], cache)).messages.map((m) => m.uid)).toEqual([1, 2]);
+    settle(d);
+    await syncFolder(d, [], cache);
+    fs.renameSync(path.join(d, 'cur', '1700000001.M1P1.h:2,'), path.join(d, 'cur', '1700000001.M1P1.h:2,FS'));
+    expect((await syncFolder(d, [], cache)).messages[0]!.name).toBe('1700000001.M1P1.h:2,FS');
+    // dovecot rewrites the uidlist (by rename: a new file) with a new UIDVALIDITY.
+    const text = fs.readFileSync(path.join(d, 'dovecot-uidlist'), 'utf8').replace(/ V\d+ /, ' V42 ');
+    fs.writeFileSync(path.join(d, 'dovecot-uidlist.new'), text);
+    fs.renameSync(path.join(d, 'dovecot-uidlist.new'), path.join(d, 'dovecot-uidlist'));
+    expect((await syncFolder(d, [], cache)).validity).toBe(42);
+  });
+
+  it('copies keep flags and keywords by name, and get UIDs in the target', async () => {
+    const from = folder();
+    const to = folder();
+    put(from, '1700000001.M1P1.h');
+    const st = await syncFolder(from);
+    const letters = lettersOf(['\\Seen', '$Work'], (await keywordLetters(from, ['$Work']))!)!;
+    fs.renameSync(path.join(from, 'cur', st.messages[0]!.name), path.join(from, 'cur', `1700000001.M1P1.h:2,${letters}`));
+    const again = await syncFolder(from);
+    // The target knows another keyword first: $Work gets another letter there.
+    await keywordLetters(to, ['$Other']);
+    const { validity, copied, uids } = await copyMessages(from, again.messages, ['$Work'], to);
+    expect(copied).toHaveLength(1);
+    expect(uids).toEqual([1]);
+    const target = await syncFolder(to);
+    expect(target.validity).toBe(validity);
+    expect(flagsOfName(target.messages[0]!.name, ['$Other', '$Work'])).toEqual(['\\Seen', '$Work']);
+  });
+});
