@@ -26,6 +26,13 @@ export const LAB_NETWORK = {
 /** Short host name of the server machine, as its SMTP greeting shows it in the seed ("220 server ESMTP"). */
 export const SERVER_HOSTNAME = 'server';
 
+/**
+ * The university's mail and DNS domain: exim4 relays to it from the LAN (the report, "SMTP": mail
+ * may be relayed "a usuarios ... del correo de la Universidad de Murcia"), and the lab's stand-in
+ * for the outside world serves its names (www.um.es).
+ */
+export const UNIVERSITY_DOMAIN = 'um.es';
+
 /** The university's resolvers that the lab's BIND forwards to (seed, named.conf.options). */
 export const LAB_FORWARDERS = ['155.54.1.1', '155.54.1.2'] as const;
 

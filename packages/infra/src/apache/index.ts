@@ -4,7 +4,7 @@
 // which copies them and the certificates of packages/pki to the Debian locations below.
 import path from 'node:path';
 import { certPaths, PORTS, type Scenario } from '@sstt/scenario';
-import { generatedHeader, inCerts } from '../common.ts';
+import { generatedHeader, inCerts, tlsInstallPaths } from '../common.ts';
 import type { GeneratedFiles, Generator } from '../types.ts';
 
 /** The site name the seed used for both vhosts. */
@@ -15,10 +15,7 @@ export function apacheInstallPaths(s: Scenario) {
   return {
     sitesAvailable: '/etc/apache2/sites-available',
     documentRoot: `/var/www/${APACHE_SITE}`,
-    caCert: `/etc/ssl/certs/ca.${s.domain}.crt`,
-    serverCert: `/etc/ssl/certs/www.${s.domain}.crt`,
-    serverKey: `/etc/ssl/private/www.${s.domain}.key`,
-    crl: `/etc/ssl/crl/ca.${s.domain}.crl`,
+    ...tlsInstallPaths(s),
   } as const;
 }
 
