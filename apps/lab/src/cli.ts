@@ -1,15 +1,21 @@
 // sstt-lab: the lab's two machines (and the outside world) on one Linux host.
 //   sstt-lab [up] [--swanctl] [--no-ipsec]   build the lab, run it in the foreground; Ctrl-C takes it down
-//   sstt-lab down                            remove what a lab that died left behind (from var/lab/state.json)
+//   sstt-lab down                            remove what a lab that died left behind (from var/lab/<ID>/state.json)
 //   sstt-lab exec <host> -- <command...>     run a command on cliente, servidor or exterior
 //   sstt-lab shell <host>                    a shell there
 //   sstt-lab capture                         where the LAN capture is, and its frames decoded
-//   sstt-lab check                           replay the lab report's exchanges and check them
+//   sstt-lab check [--format F]               replay the lab report's exchanges and check them
+//   sstt-lab check --pcap FILE --id N [--client A --server A] [--no-ipsec] [--format F]
+//                                            grade a capture made elsewhere, without replaying
+//   (F: table, json, junit, html)
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, EXIT_CONFIG, parseCommandLine } from '@sstt/scenario';
 import { ipBinary, requireTool } from '@sstt/host';
 import { runCheck } from './check.ts';
+import { gradeCapture } from './grade.ts';
+import { type CheckResult, FORMATS, type Format, passed, render } from './report.ts';
 import { hostOf } from './host.ts';
 import { down, labContext, requireRoot, up, type LabContext } from './lab.ts';
 import { readState, type LabState } from './state.ts';
@@ -17,8 +23,20 @@ import { labTable } from './table.ts';
 import { MACHINES, type MachineName } from './topology.ts';
 import { LabError } from './wait.ts';
 
-const USAGE = `usage: sstt-lab [up] [--swanctl] [--no-ipsec] | down | exec <host> -- <command...> | shell <host> | capture | check
+const USAGE = `usage: sstt-lab [up] [--swanctl] [--no-ipsec] | down | exec <host> -- <command...> | shell <host> | capture
+       | check [--format table|json|junit|html] | check --pcap FILE --id N [--client ADDR --server ADDR] [--no-ipsec] [--format ...]
 hosts: ${MACHINES.join(', ')}; --id and --config as for every sstt program`;
+
+function needFormat(value: unknown): Format {
+  const f = (value ?? 'table') as string;
+  if (!(FORMATS as readonly string[]).includes(f)) throw new LabError(`--format: one of ${FORMATS.join(', ')} (got ${JSON.stringify(f)})`);
+  return f as Format;
+}
+
+async function printResult(result: CheckResult, format: Format): Promise<number> {
+  process.stdout.write(await render(result, format));
+  return passed(result) ? 0 : 1;
+}
 
 function labFlags(values: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(values).filter(([k]) => k === 'id' || k === 'config'));
@@ -41,7 +59,15 @@ async function main(argv: string[]): Promise<number> {
   const command = dash >= 0 ? argv.slice(dash + 1) : [];
   const { values, positionals } = parseCommandLine(
     own,
-    { swanctl: { type: 'boolean' }, 'no-ipsec': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    {
+      swanctl: { type: 'boolean' },
+      'no-ipsec': { type: 'boolean' },
+      pcap: { type: 'string' },
+      client: { type: 'string' },
+      server: { type: 'string' },
+      format: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
     true,
   );
   if (values.help) {
@@ -87,9 +113,22 @@ async function main(argv: string[]): Promise<number> {
       return r.status ?? 1;
     }
     case 'check': {
+      const format = needFormat(values.format);
+      const pcap = values.pcap as string | undefined;
+      if (pcap !== undefined) {
+        // A capture made elsewhere: no lab, no root; the student's ID names the domain and users.
+        if (values.id === undefined) throw new LabError('check --pcap: name the student with --id N (the capture is graded for sstt<N>.org)');
+        if (!fs.existsSync(pcap)) throw new LabError(`check --pcap: no file ${pcap}`);
+        const { s } = ctx;
+        const client = (values.client as string | undefined) ?? s.network.client;
+        const server = (values.server as string | undefined) ?? s.network.server;
+        const capture = path.resolve(pcap);
+        const steps = await gradeCapture({ capture, s, client, server, ipsec: !values['no-ipsec'] });
+        return printResult({ domain: s.domain, id: s.id, capture, mode: 'pcap', steps }, format);
+      }
       requireRoot();
       const state = needRunningLab(ctx);
-      return (await runCheck(ctx, state, (l) => console.log(l))) ? 0 : 1;
+      return printResult(await runCheck(ctx, state), format);
     }
     default:
       throw new LabError(`unknown command ${JSON.stringify(verb)}\n${USAGE}`);

@@ -25,7 +25,7 @@ export interface LabContext {
   env: NodeJS.ProcessEnv;
 }
 
-/** The scenario of the lab: the user's ID and settings, the lab profile, everything under var/lab. */
+/** The scenario of the lab: the user's ID and settings, the lab profile, everything under var/lab/<ID>. */
 export function labContext(flags: Record<string, unknown> = {}): LabContext {
   const base = loadScenario({ flags });
   const dir = labDir(base);

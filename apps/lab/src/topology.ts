@@ -3,7 +3,7 @@
 // bridge that is the LAN's cable), role and address; the links between them; the files each host
 // mounts; and the processes each one runs with the sockets they open. The namespaces and
 // /etc/netns directories are named from the scenario's ID, the files from the lab's directory
-// (var/lab unless told): with that directory keyed by the ID too, two labs share no name. `up`
+// (var/lab/<ID> unless told): keyed by the ID too, so two labs share no name. `up`
 // builds from this value, the table is rendered from it, `down` reads the state file of what was
 // built.
 import path from 'node:path';
@@ -99,9 +99,13 @@ export interface Topology {
   capture: string;
 }
 
-/** The lab's directory by default. */
+/**
+ * The lab's directory by default: one per student ID (var/lab/<ID>), so labs of two IDs keep their
+ * state, certificates (a CA per domain: its name constraints are the domain's), data and capture
+ * apart and run side by side.
+ */
 export function labDir(s: Scenario): string {
-  return path.join(s.paths.root, 'var', 'lab');
+  return path.join(s.paths.root, 'var', 'lab', s.id);
 }
 
 const logDirOf = (dir: string) => path.join(dir, 'log');
@@ -127,7 +131,7 @@ function serverServices(s: Scenario): Service[] {
   return SERVICES.filter((x) => x !== 'console' || s.console.password !== undefined);
 }
 
-/** The lab of a lab-profile scenario; `dir` is the lab's directory (var/lab unless told). */
+/** The lab of a lab-profile scenario; `dir` is the lab's directory (var/lab/<ID> unless told). */
 export function labTopology(s: Scenario, opts: { dir?: string } = {}): Topology {
   const prefix = `sstt${s.id}`;
   const dir = opts.dir ?? labDir(s);

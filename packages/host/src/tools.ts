@@ -45,6 +45,7 @@ export const TOOLS = [
   'unshare',
   'nsenter',
   'tshark',
+  'xmllint',
   'dumpcap',
   'systemd-analyze',
   'dnsperf',
