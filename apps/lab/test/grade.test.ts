@@ -71,6 +71,21 @@ describe('sstt-lab check --pcap', () => {
     const own = await grade(capture.a, A.s.id);
     expect(failing(own)).toEqual([]);
     expect(own.code).toBe(0);
+    // The ESP evidence names each direction's frames: tshark's outer IP header agrees with each one.
+    const esp = own.steps.find((x) => x.key === 'esp')!;
+    const m = /^cliente->servidor SPI (0x[0-9a-f]+) \(frames? ([\d, .]+)\); servidor->cliente SPI (0x[0-9a-f]+) \(frames? ([\d, .]+)\)$/.exec(esp.evidence);
+    expect(m, esp.evidence).not.toBeNull();
+    const outer = await run(requireTool('tshark'), ['-r', capture.a, '-Y', 'esp', '-T', 'fields', '-E', 'occurrence=f', '-e', 'frame.number', '-e', 'ip.src']);
+    const srcOf = new Map(
+      outer.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split('\t') as [string, string]),
+    );
+    const listed = (text: string) => text.split(', ').filter((n) => n !== '...');
+    for (const n of listed(m![2]!)) expect(srcOf.get(n), `frame ${n}`).toBe(A.s.network.client);
+    for (const n of listed(m![4]!)) expect(srcOf.get(n), `frame ${n}`).toBe(A.s.network.server);
+    expect(m![1]).not.toBe(m![3]);
     const other = await grade(capture.a, B.s.id);
     expect(other.code).toBe(1);
     expect(failing(other)).toEqual(['dns-a', 'dns-aaaa', 'smtp', 'pop3', 'http', 'https']);
