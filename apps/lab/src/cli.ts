@@ -1,5 +1,7 @@
 // sstt-lab: the lab's two machines (and the outside world) on one Linux host.
-//   sstt-lab [up] [--swanctl] [--no-ipsec]   build the lab, run it in the foreground; Ctrl-C takes it down
+//   sstt-lab [up] [--swanctl] [--no-ipsec] [--reference]
+//                                            build the lab, run it in the foreground; Ctrl-C takes it down
+//                                            (--reference: servidor runs BIND, exim4, dovecot, Apache)
 //   sstt-lab down                            remove what a lab that died left behind (from var/lab/<ID>/state.json)
 //   sstt-lab exec <host> -- <command...>     run a command on cliente, servidor or exterior
 //   sstt-lab shell <host>                    a shell there
@@ -23,7 +25,7 @@ import { labTable } from './table.ts';
 import { MACHINES, type MachineName } from './topology.ts';
 import { LabError } from './wait.ts';
 
-const USAGE = `usage: sstt-lab [up] [--swanctl] [--no-ipsec] | down | exec <host> -- <command...> | shell <host> | capture
+const USAGE = `usage: sstt-lab [up] [--swanctl] [--no-ipsec] [--reference] | down | exec <host> -- <command...> | shell <host> | capture
        | check [--format table|json|junit|html] | check --pcap FILE --id N [--client ADDR --server ADDR] [--no-ipsec] [--format ...]
 hosts: ${MACHINES.join(', ')}; --id and --config as for every sstt program`;
 
@@ -61,6 +63,7 @@ async function main(argv: string[]): Promise<number> {
     own,
     {
       swanctl: { type: 'boolean' },
+      reference: { type: 'boolean' },
       'no-ipsec': { type: 'boolean' },
       pcap: { type: 'string' },
       client: { type: 'string' },
@@ -75,7 +78,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [verb = 'up', target] = positionals;
-  const ctx = labContext(labFlags(values));
+  // A lab that is up says whether its servidor runs the reference programs (its mounts, its users).
+  const flags = labFlags(values);
+  const running = readState(labContext(flags).topo.stateFile);
+  const ctx = labContext(flags, { reference: verb === 'up' ? values.reference === true : running?.reference === true });
   switch (verb) {
     case 'up': {
       requireRoot();

@@ -184,15 +184,18 @@ export async function gradeCapture(o: GradeOptions): Promise<Step[]> {
   ]);
   const byStream = new Map<string, string[][]>();
   for (const r of popRows) byStream.set(r[1]!, [...(byStream.get(r[1]!) ?? []), r]);
-  const popIn =
-    [...byStream.values()].find((rows) =>
-      popLoginOf(
-        rows.map((r) => [r[2], r[3]].filter(Boolean).join(' ')),
-        u2.name,
-      ),
-    ) ?? [];
-  const popCmds = popIn.map((r) => (r[2] ?? '').toUpperCase());
-  const popMissing = ['AUTH', 'STAT', 'LIST', 'UIDL', 'RETR', 'DELE', 'QUIT'].filter((c) => !popCmds.includes(c));
+  // nombre2's sessions; a client that polled an empty mailbox first has several: the one with
+  // the most of the report's commands is judged.
+  const POP_COMMANDS = ['AUTH', 'STAT', 'LIST', 'UIDL', 'RETR', 'DELE', 'QUIT'];
+  const missingIn = (rows: string[][]) => POP_COMMANDS.filter((c) => !rows.some((r) => (r[2] ?? '').toUpperCase() === c));
+  const logins = [...byStream.values()].filter((rows) =>
+    popLoginOf(
+      rows.map((r) => [r[2], r[3]].filter(Boolean).join(' ')),
+      u2.name,
+    ),
+  );
+  const popIn = logins.sort((x, y) => missingIn(x).length - missingIn(y).length)[0] ?? [];
+  const popMissing = missingIn(popIn);
   const popOk = popIn.length > 0 && popMissing.length === 0 && popIn.some((r) => values(r[4]).includes('+OK'));
   add(
     'pop3',
