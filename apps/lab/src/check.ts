@@ -91,7 +91,14 @@ export async function runCheck(ctx: LabContext, state: LabState): Promise<CheckR
   if (!aaaaOk) faults['dns-aaaa'] = `dig said:\n${aaaa}`;
   const fwOk = section(fw, 'ANSWER').some((l) => / IN CNAME /.test(l)) && section(fw, 'ANSWER').some((l) => / IN A /.test(l));
   // In the lab the forwarded query itself is on the LAN too (servidor asks exterior's stand-in).
-  const fwFrames = await frames(topo.capture, `dns.qry.name=="${outside}" && ip.src==${S} && ip.dst==${s.network.gateway}`);
+  // dumpcap hands frames to its file in batches: a frame seen on the wire may reach the file a
+  // little later than the file looks settled; look again, within a bound, before saying it is absent.
+  const fwFilter = `dns.qry.name=="${outside}" && ip.src==${S} && ip.dst==${s.network.gateway}`;
+  let fwFrames = await frames(topo.capture, fwFilter);
+  for (let i = 0; i < 20 && fwFrames.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    fwFrames = await frames(topo.capture, fwFilter);
+  }
   if (!fwOk) faults['dns-forward'] = `dig said:\n${fw}`;
   else if (fwFrames.length === 0) faults['dns-forward'] = `no query for ${outside} from servidor to ${s.network.gateway} in the capture`;
 

@@ -25,7 +25,9 @@ it('the reference lab and ours of another ID run at once, each check passing; do
   const ours = await labUp('--id', OURS.s.id);
   try {
     // What runs on each servidor, from its table.
-    expect(ref.output()).toMatch(/servidor +192\.168\.56\.102 +BIND 9 :53; exim4 :25; dovecot :110 :995; Apache 2\.4 :443 \(SSL vhost, client certificate\) :8080 \(plain vhost\); web_sstt \(sstt\) :80\n/);
+    expect(ref.output()).toMatch(
+      /servidor +192\.168\.56\.102 +BIND 9 :53; exim4 :25; dovecot :110 :995; Apache 2\.4 :443 \(SSL vhost, client certificate\) :8080 \(plain vhost\); web_sstt \(sstt\) :80\n/,
+    );
     expect(ours.output()).toMatch(/servidor +192\.168\.56\.102 +DNS \(udp\+tcp\) :53, SMTP :25/);
 
     const [checkRef, checkOurs] = [await lab('check', '--id', REF.s.id), await lab('check', '--id', OURS.s.id)];
