@@ -17,6 +17,7 @@ import { ConfigError, EXIT_CONFIG, parseCommandLine } from '@sstt/scenario';
 import { ipBinary, requireTool } from '@sstt/host';
 import { runCheck } from './check.ts';
 import { gradeCapture } from './grade.ts';
+import { dialogues, differences, renderDifferences } from './compare.ts';
 import { type CheckResult, FORMATS, type Format, passed, render } from './report.ts';
 import { hostOf } from './host.ts';
 import { down, labContext, requireRoot, up, type LabContext } from './lab.ts';
@@ -27,6 +28,7 @@ import { LabError } from './wait.ts';
 
 const USAGE = `usage: sstt-lab [up] [--swanctl] [--no-ipsec] [--reference] | down | exec <host> -- <command...> | shell <host> | capture
        | check [--format table|json|junit|html] | check --pcap FILE --id N [--client ADDR --server ADDR] [--no-ipsec] [--format ...]
+       | compare --pcap OURS --pcap REFERENCE [--id N] [--reference-id M]
 hosts: ${MACHINES.join(', ')}; --id and --config as for every sstt program`;
 
 function needFormat(value: unknown): Format {
@@ -65,7 +67,8 @@ async function main(argv: string[]): Promise<number> {
       swanctl: { type: 'boolean' },
       reference: { type: 'boolean' },
       'no-ipsec': { type: 'boolean' },
-      pcap: { type: 'string' },
+      pcap: { type: 'string', multiple: true },
+      'reference-id': { type: 'string' },
       client: { type: 'string' },
       server: { type: 'string' },
       format: { type: 'string' },
@@ -120,7 +123,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'check': {
       const format = needFormat(values.format);
-      const pcap = values.pcap as string | undefined;
+      const pcap = (values.pcap as string[] | undefined)?.[0];
       if (pcap !== undefined) {
         // A capture made elsewhere: no lab, no root; the student's ID names the domain and users.
         if (values.id === undefined) throw new LabError('check --pcap: name the student with --id N (the capture is graded for sstt<N>.org)');
@@ -135,6 +138,17 @@ async function main(argv: string[]): Promise<number> {
       requireRoot();
       const state = needRunningLab(ctx);
       return printResult(await runCheck(ctx, state), format);
+    }
+    case 'compare': {
+      // Two captures of the report's replay: ours, then the reference lab's (each of its own ID).
+      const [ours, reference] = (values.pcap as string[] | undefined) ?? [];
+      const refId = (values['reference-id'] as string | undefined) ?? ctx.s.id;
+      if (!ours || !reference) throw new LabError('usage: sstt-lab compare --pcap OURS --pcap REFERENCE [--id N] [--reference-id M]');
+      const side = (capture: string, s: typeof ctx.s) => ({ capture: path.resolve(capture), s, client: s.network.client, server: s.network.server });
+      const refScenario = labContext({ ...flags, id: refId }).s;
+      const diffs = differences(await dialogues(side(ours, ctx.s)), await dialogues(side(reference, refScenario)));
+      process.stdout.write(values.format === 'json' ? `${JSON.stringify(diffs, null, 2)}\n` : renderDifferences(diffs));
+      return diffs.length === 0 ? 0 : 1;
     }
     default:
       throw new LabError(`unknown command ${JSON.stringify(verb)}\n${USAGE}`);

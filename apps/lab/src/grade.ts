@@ -59,7 +59,7 @@ export async function frames(capture: string, filter: string, fields: string[] =
 }
 
 /** The values of one field of a row (a field that occurs several times gives several). */
-const values = (cell: string | undefined) => (cell ? cell.split(AGG) : []);
+export const values = (cell: string | undefined) => (cell ? cell.split(AGG) : []);
 
 export const frameList = (rows: string[][], max = 6) =>
   rows.length === 0
@@ -84,7 +84,7 @@ export function domainsIn(capture: string): string[] {
 }
 
 /** The AUTH PLAIN blob (RFC 4616: authzid NUL authcid NUL passwd) or USER argument of a POP3 login names `user`. */
-function popLoginOf(lines: string[], user: string): boolean {
+export function popLoginOf(lines: string[], user: string): boolean {
   return lines.some((l) => {
     if (new RegExp(`^USER ${user}$`, 'i').test(l)) return true;
     const b64 = /^[A-Za-z0-9+/=]{8,}$/.test(l) ? Buffer.from(l, 'base64').toString('latin1') : '';

@@ -1,7 +1,7 @@
 // Two labs of two student IDs side by side: the reference lab (servidor runs BIND, exim4,
 // dovecot, Apache from the generated files) and ours, up at once; `check` passes unchanged on
 // each; the scenario's users exist inside the reference servidor only; `down --id` of one leaves
-// the other serving; Ctrl-C leaves nothing of either.
+// the other serving; Ctrl-C leaves nothing of either; `compare` of their two captures.
 import fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { requireTool, run } from '@sstt/testkit';
@@ -54,4 +54,16 @@ it('the reference lab and ours of another ID run at once, each check passing; do
   }
   expect(await leftOver(OURS.topo)).toEqual([]);
   expect(await leftOver(REF.topo)).toEqual([]);
+
+  // compare: the two captures' dialogues after the rules of compare-rules.ts. What is left are the
+  // two differences of our servers from the report's programs still to fix, each named by its step.
+  const cmp = await lab('compare', '--pcap', OURS.topo.capture, '--pcap', REF.topo.capture, '--id', OURS.s.id, '--reference-id', REF.s.id, '--format', 'json');
+  expect(JSON.parse(cmp.stdout)).toEqual([
+    { step: 'smtp', ours: 'S: 250 HELP', reference: 'S: 250-PRDR' },
+    { step: 'pop3', ours: 'S: SASL PLAIN', reference: 'S: SASL PLAIN LOGIN' },
+  ]);
+  expect(cmp.code).toBe(1);
+  const same = await lab('compare', '--pcap', OURS.topo.capture, '--pcap', OURS.topo.capture, '--id', OURS.s.id);
+  expect(same.stdout).toBe('no difference left after the rules of compare-rules.ts\n');
+  expect(same.code).toBe(0);
 });
