@@ -60,7 +60,7 @@ export async function dialogues(o: Side): Promise<Record<CompareStep, string[]>>
     }
     dns.push(`${name} ${type}: rcode ${r[1]} aa ${r[2]} ra ${r[3]} counts ${r[4]}/${r[5]}/${r[6]}`);
     const [names, types, ttls] = [values(r[7]), values(r[8]), values(r[9])];
-    names.forEach((n, i) => dns.push(`  ${n} ${types[i]} ttl ${ttls[i] ?? ''}`));
+    for (const [i, n] of names.entries()) dns.push(`  ${n} ${types[i]} ttl ${ttls[i] ?? ''}`);
   }
 
   // SMTP: nombre1's conversation, POP3: nombre2's fullest session; every line both sent, as the

@@ -189,7 +189,8 @@ function continued(s: Pop3Session, then: (blob: Buffer) => Promise<void> | void)
 function saslLogin(s: Pop3Session, user: Buffer | undefined): void {
   if (user === undefined) {
     continued(s, (name) => saslLogin(s, name));
-    return s.reply(LOGIN_CHALLENGES.user);
+    s.reply(LOGIN_CHALLENGES.user);
+    return;
   }
   const name = user.toString('utf8');
   s.pendingUser = name;
