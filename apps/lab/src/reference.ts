@@ -3,7 +3,7 @@
 // BIND 9 (53), exim4 (25), dovecot (110, 995), Apache with the SSL vhost on 443, strongSwan as
 // always; sstt's apps/http keeps port 80 in the role of the student's web_sstt (the report's plain
 // HTTP trace is web_sstt's: its cookie counter), and Apache's plain vhost listens on
-// REFERENCE_APACHE_HTTP_PORT, where it collides with nothing.
+// REFERENCE_APACHE_HTTP_PORT (the scenario's), where it collides with nothing.
 //
 // Nothing of the machine changes: the scenario's users exist only inside servidor, in its own
 // /etc/passwd, /etc/shadow, /etc/group (the /etc/netns files `ip netns exec` mounts over /etc) and
@@ -14,11 +14,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { APACHE_SITE, generateApache, generateBind, generateDovecot, generateExim } from '@sstt/infra';
 import { requireTool } from '@sstt/host';
-import { certPaths, PORTS, type Scenario, SERVICE_TRANSPORTS } from '@sstt/scenario';
+import { certPaths, PORTS, REFERENCE_APACHE_HTTP_PORT, type Scenario, SERVICE_TRANSPORTS } from '@sstt/scenario';
 import type { LabProcess, Mount } from './topology.ts';
-
-/** Apache's plain vhost (the report's port 80 is web_sstt's here). */
-export const REFERENCE_APACHE_HTTP_PORT = 8080;
 
 /** The first uid of the scenario's users inside servidor (Debian's first regular uid is 1000). */
 const FIRST_UID = 2001;

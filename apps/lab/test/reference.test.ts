@@ -4,6 +4,7 @@
 // the other serving; Ctrl-C leaves nothing of either; `compare` of their two captures.
 import fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { PORTS, REFERENCE_APACHE_HTTP_PORT } from '@sstt/scenario';
 import { requireTool, run } from '@sstt/testkit';
 import { labContext } from '../src/lab.ts';
 import { lab, labUp, leftOver, requireLabRun, stopWithCtrlC } from './helpers.ts';
@@ -25,10 +26,10 @@ it('the reference lab and ours of another ID run at once, each check passing; do
   const ours = await labUp('--id', OURS.s.id);
   try {
     // What runs on each servidor, from its table.
-    expect(ref.output()).toMatch(
-      /servidor +192\.168\.56\.102 +BIND 9 :53; exim4 :25; dovecot :110 :995; Apache 2\.4 :443 \(SSL vhost, client certificate\) :8080 \(plain vhost\); web_sstt \(sstt\) :80\n/,
-    );
-    expect(ours.output()).toMatch(/servidor +192\.168\.56\.102 +DNS \(udp\+tcp\) :53, SMTP :25/);
+    const p = PORTS.lab;
+    const row = `BIND 9 :${p.dns}; exim4 :${p.smtp}; dovecot :${p.pop3} :${p.pop3s}; Apache 2.4 :${p.https} (SSL vhost, client certificate) :${REFERENCE_APACHE_HTTP_PORT} (plain vhost); web_sstt (sstt) :${p.http}`;
+    expect(ref.output()).toContain(`servidor  ${REF.s.network.server.padEnd(17)}${row}\n`);
+    expect(ours.output()).toContain(`servidor  ${OURS.s.network.server.padEnd(17)}DNS (udp+tcp) :${p.dns}, SMTP :${p.smtp}`);
 
     const [checkRef, checkOurs] = [await lab('check', '--id', REF.s.id), await lab('check', '--id', OURS.s.id)];
     expect(checkRef.stdout, checkRef.stdout + checkRef.stderr).toMatch(/all 10 steps hold\n$/);

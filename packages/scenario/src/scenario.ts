@@ -45,6 +45,12 @@ export const PORTS: Record<Profile, Record<Service, number>> = {
   lab: { dns: 53, hostdns: 53, smtp: 25, submission: 587, pop3: 110, pop3s: 995, http: 80, https: 443, console: 8025 },
 };
 
+/**
+ * The reference lab (`sstt-lab --reference`): Apache's plain vhost moves here, since the report's
+ * plain HTTP (port 80, the cookie counter) is web_sstt's, which sstt's apps/http keeps.
+ */
+export const REFERENCE_APACHE_HTTP_PORT = 8080;
+
 export type HostRole = 'server' | 'client';
 /** The zone's names and which machine each one is (SCENARIO.md, "DNS zone"). */
 export const ZONE_NAMES: ReadonlyArray<{ label: string; role: HostRole }> = [
