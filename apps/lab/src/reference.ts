@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { APACHE_SITE, generateApache, generateBind, generateDovecot, generateExim } from '@sstt/infra';
+import { APACHE_SITE, generateApache, generateBind, generateDovecot, generateExim, privateApacheConf } from '@sstt/infra';
 import { requireTool } from '@sstt/host';
 import { certPaths, PORTS, REFERENCE_APACHE_HTTP_PORT, type Scenario, SERVICE_TRANSPORTS } from '@sstt/scenario';
 import type { LabProcess, Mount } from './topology.ts';
@@ -20,7 +20,6 @@ import type { LabProcess, Mount } from './topology.ts';
 /** The first uid of the scenario's users inside servidor (Debian's first regular uid is 1000). */
 const FIRST_UID = 2001;
 
-const APACHE_MODULES = '/usr/lib/apache2/modules';
 /** coreutils' install(1): a directory or file with its owner and mode in one step. */
 const INSTALL = '/usr/bin/install';
 
@@ -174,27 +173,17 @@ export function referenceServer(s: Scenario, dir: string, logFile: (name: string
     argv: ['apache2', '-f', path.join(apacheDir, 'httpd.conf'), '-DFOREGROUND'],
     env: {},
     files: {
-      [path.join(apacheDir, 'httpd.conf')]: [
-        `ServerRoot "${apacheDir}"`,
-        `ServerName www.${s.domain}`,
-        `PidFile "${apacheDir}/httpd.pid"`,
-        `DefaultRuntimeDir "${apacheDir}"`,
-        `Mutex file:${apacheDir} default`,
-        'ErrorLog /dev/stderr',
-        'LogLevel info ssl:info',
-        `Define APACHE_LOG_DIR ${apacheDir}`,
-        ...['mpm_event', 'authz_core', 'mime', 'dir', 'socache_shmcb', 'ssl'].map((m) => `LoadModule ${m}_module ${APACHE_MODULES}/mod_${m}.so`),
-        'TypesConfig /etc/mime.types',
-        'DirectoryIndex index.html',
-        'User www-data',
-        'Group www-data',
-        `Listen ${S}:${PORTS.lab.https}`,
-        `Listen ${S}:${REFERENCE_APACHE_HTTP_PORT}`,
-        `SSLSessionCache shmcb:${apacheDir}/ssl_scache(512000)`,
-        vhost(apacheFiles.get(`apache/${APACHE_SITE}.conf`)!, REFERENCE_APACHE_HTTP_PORT),
-        vhost(apacheFiles.get(`apache/${APACHE_SITE}-ssl.conf`)!, PORTS.lab.https),
-        '',
-      ].join('\n'),
+      [path.join(apacheDir, 'httpd.conf')]: privateApacheConf({
+        dir: apacheDir,
+        serverName: `www.${s.domain}`,
+        errorLog: '/dev/stderr',
+        logDir: apacheDir,
+        listen: [`${S}:${PORTS.lab.https}`, `${S}:${REFERENCE_APACHE_HTTP_PORT}`],
+        vhosts: [
+          vhost(apacheFiles.get(`apache/${APACHE_SITE}.conf`)!, REFERENCE_APACHE_HTTP_PORT),
+          vhost(apacheFiles.get(`apache/${APACHE_SITE}-ssl.conf`)!, PORTS.lab.https),
+        ],
+      }),
     },
     requires: [],
     prepare: [],

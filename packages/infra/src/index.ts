@@ -57,7 +57,7 @@ export function staleFiles(files: GeneratedFiles, dir: string): string[] {
   return stale;
 }
 export { bindZones, generateBind, masterFile, type ZoneFile } from './bind/index.ts';
-export { APACHE_SITE, apacheInstallPaths, generateApache } from './apache/index.ts';
+export { APACHE_SITE, apacheInstallPaths, generateApache, privateApacheConf } from './apache/index.ts';
 export { CONN_NAME, generateIpsec, ipsecInstallPaths } from './ipsec/index.ts';
 export { generateSystemd, SYSTEMD_APPS, SYSTEMD_TARGET } from './systemd/index.ts';
 export { EXIM_INSTALL_PATHS, eximDebconf, generateExim } from './exim4/index.ts';

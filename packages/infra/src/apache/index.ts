@@ -113,6 +113,34 @@ function installScript(s: Scenario): string {
   ].join('\n');
 }
 
+/**
+ * A private Apache server around the generated vhosts (its own config, not /etc/apache2): run
+ * files in `dir`, the modules the vhosts need, one `Listen` per address. The reference lab and
+ * the tests run Apache 2.4 this way. (No `LoadModule log_config_module`: it is built in.)
+ */
+export function privateApacheConf(o: { dir: string; serverName: string; errorLog: string; logDir: string; listen: string[]; vhosts: string[] }): string {
+  const modules = '/usr/lib/apache2/modules';
+  return [
+    `ServerRoot "${o.dir}"`,
+    `ServerName ${o.serverName}`,
+    `PidFile "${o.dir}/httpd.pid"`,
+    `DefaultRuntimeDir "${o.dir}"`,
+    `Mutex file:${o.dir} default`,
+    `ErrorLog "${o.errorLog}"`,
+    'LogLevel info ssl:info',
+    `Define APACHE_LOG_DIR ${o.logDir}`,
+    ...['mpm_event', 'authz_core', 'mime', 'dir', 'socache_shmcb', 'ssl'].map((m) => `LoadModule ${m}_module ${modules}/mod_${m}.so`),
+    'TypesConfig /etc/mime.types',
+    'DirectoryIndex index.html',
+    'User www-data',
+    'Group www-data',
+    ...o.listen.map((l) => `Listen ${l}`),
+    `SSLSessionCache shmcb:${o.dir}/ssl_scache(512000)`,
+    ...o.vhosts,
+    '',
+  ].join('\n');
+}
+
 export const generateApache: Generator = (s) => {
   const files: GeneratedFiles = new Map();
   files.set(`apache/${APACHE_SITE}.conf`, httpVhost(s));
