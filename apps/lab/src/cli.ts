@@ -28,7 +28,7 @@ import { LabError } from './wait.ts';
 
 const USAGE = `usage: sstt-lab [up] [--swanctl] [--no-ipsec] [--reference] | down | exec <host> -- <command...> | shell <host> | capture
        | check [--format table|json|junit|html] | check --pcap FILE --id N [--client ADDR --server ADDR] [--no-ipsec] [--format ...]
-       | compare --pcap OURS --pcap REFERENCE [--id N] [--reference-id M]
+       | compare [--id N] | compare --pcap OURS --pcap REFERENCE [--id N] [--reference-id M]
 hosts: ${MACHINES.join(', ')}; --id and --config as for every sstt program`;
 
 function needFormat(value: unknown): Format {
@@ -57,6 +57,29 @@ function needRunningLab(ctx: LabContext): LabState {
   return state;
 }
 
+/**
+ * `compare` without captures: ours, then the reference lab, of the same ID, each up, its report
+ * replayed by `check` (its table printed), its capture kept beside the lab's, and taken down.
+ */
+async function replayBoth(flags: Record<string, unknown>, format: Format): Promise<[string, string]> {
+  requireRoot();
+  const kept: string[] = [];
+  for (const reference of [false, true]) {
+    const ctx = labContext(flags, { reference });
+    const lab = await up(ctx, { ipsec: true, variant: 'stroke', log: (l) => console.error(l) });
+    try {
+      const result = await runCheck(ctx, lab.state);
+      process.stderr.write(await render(result, format));
+      const file = path.join(ctx.topo.dir, reference ? 'reference.pcapng' : 'ours.pcapng');
+      fs.copyFileSync(ctx.topo.capture, file);
+      kept.push(file);
+    } finally {
+      await lab.stop();
+    }
+  }
+  return [kept[0]!, kept[1]!];
+}
+
 async function main(argv: string[]): Promise<number> {
   const dash = argv.indexOf('--');
   const own = dash >= 0 ? argv.slice(0, dash) : argv;
@@ -81,6 +104,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [verb = 'up', target] = positionals;
+  const format = needFormat(verb === 'compare' && values.format === 'json' ? 'table' : values.format);
   // A lab that is up says whether its servidor runs the reference programs (its mounts, its users).
   const flags = labFlags(values);
   const running = readState(labContext(flags).topo.stateFile);
@@ -122,7 +146,6 @@ async function main(argv: string[]): Promise<number> {
       return r.status ?? 1;
     }
     case 'check': {
-      const format = needFormat(values.format);
       const pcap = (values.pcap as string[] | undefined)?.[0];
       if (pcap !== undefined) {
         // A capture made elsewhere: no lab, no root; the student's ID names the domain and users.
@@ -140,10 +163,12 @@ async function main(argv: string[]): Promise<number> {
       return printResult(await runCheck(ctx, state), format);
     }
     case 'compare': {
-      // Two captures of the report's replay: ours, then the reference lab's (each of its own ID).
-      const [ours, reference] = (values.pcap as string[] | undefined) ?? [];
+      // Two captures of the report's replay, ours then the reference lab's (each of its own ID);
+      // without --pcap, both labs of this ID are brought up one after the other and replayed.
+      let [ours, reference] = (values.pcap as string[] | undefined) ?? [];
       const refId = (values['reference-id'] as string | undefined) ?? ctx.s.id;
-      if (!ours || !reference) throw new LabError('usage: sstt-lab compare --pcap OURS --pcap REFERENCE [--id N] [--reference-id M]');
+      if (ours === undefined && reference === undefined) [ours, reference] = await replayBoth(flags, format);
+      if (!ours || !reference) throw new LabError('usage: sstt-lab compare [--id N] | compare --pcap OURS --pcap REFERENCE [--id N] [--reference-id M]');
       const side = (capture: string, s: typeof ctx.s) => ({ capture: path.resolve(capture), s, client: s.network.client, server: s.network.server });
       const refScenario = labContext({ ...flags, id: refId }).s;
       const diffs = differences(await dialogues(side(ours, ctx.s)), await dialogues(side(reference, refScenario)));

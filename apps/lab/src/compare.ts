@@ -183,6 +183,6 @@ export function renderDifferences(diffs: Difference[]): string {
     `${'STEP'.padEnd(6)}${'OURS'.padEnd(w + 2)}REFERENCE`,
     ...diffs.map((d) => `${d.step.padEnd(6)}${(d.ours || '(nothing)').padEnd(w + 2)}${d.reference || '(nothing)'}`),
   ];
-  lines.push(`${diffs.length} step${diffs.length > 1 ? 's' : ''} differ`);
+  lines.push(diffs.length === 1 ? '1 step differs' : `${diffs.length} steps differ`);
   return `${lines.join('\n')}\n`;
 }
