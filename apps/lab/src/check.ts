@@ -11,7 +11,8 @@ import { hostOf } from './host.ts';
 import type { LabContext } from './lab.ts';
 import { OUTSIDE_ZONE } from './outside.ts';
 import type { LabState } from './state.ts';
-import { frames, gradeCapture, type StepKey } from './grade.ts';
+import { readJournal } from '@sstt/events';
+import { frames, gradeCapture, type Step, type StepKey } from './grade.ts';
 import type { CheckResult } from './report.ts';
 
 /** dumpcap writes what it captured every 100 ms: wait (bounded) until the file stops growing. */
@@ -37,11 +38,39 @@ function replayScript(): string {
   return fs.existsSync(js) ? js : path.join(here, 'replay.ts');
 }
 
+/** The protocol of the console's sessions that each step's exchange is, and which of the replay's sessions (its first, or its last). */
+const STEP_SESSIONS: Partial<Record<StepKey, { protocol: string; pick: 'first' | 'last' }>> = {
+  smtp: { protocol: 'smtp', pick: 'last' },
+  // The last POP3 session is the one that read the message (a replay that polled has several).
+  pop3: { protocol: 'pop3', pick: 'last' },
+  http: { protocol: 'http', pick: 'first' },
+  https: { protocol: 'https', pick: 'first' },
+};
+
+/**
+ * Each step linked to the console's session of its exchange: the servers' journal (what the
+ * console reads) holds a session per connection with the client's address; the replay's are
+ * those from cliente since the check began. Read after the capture is graded (seconds of tshark
+ * after the replay ended, the journal flushes every FLUSH_MS = 200 ms). The reference lab's
+ * programs keep no journal: their steps stay unlinked (web_sstt's HTTP excepted).
+ */
+function linkSessions(steps: Step[], eventsDir: string, client: string, since: number): void {
+  if (!fs.existsSync(eventsDir)) return;
+  const opened = readJournal(eventsDir).filter((e) => e.k === 'open' && e.t >= since && String(e.c).startsWith(`${client}:`));
+  for (const st of steps) {
+    const want = STEP_SESSIONS[st.key];
+    const mine = opened.filter((e) => e.p === want?.protocol);
+    const e = want?.pick === 'last' ? mine.at(-1) : mine[0];
+    if (e) st.session = e.s;
+  }
+}
+
 /** What the replay itself saw, per step: undefined when it holds, else what was wrong. */
 type LiveFaults = Partial<Record<StepKey, string>>;
 
 export async function runCheck(ctx: LabContext, state: LabState): Promise<CheckResult> {
   const { s, topo } = ctx;
+  const startedAt = Date.now();
   const cliente = hostOf(topo, 'cliente');
   const faults: LiveFaults = {};
   const dig = (args: string[]) => cliente.exec([requireTool('dig'), ...args]);
@@ -138,6 +167,7 @@ export async function runCheck(ctx: LabContext, state: LabState): Promise<CheckR
   if (!/^HTTP\/1\.1 200/.test(str(https.head))) faults.https ??= `reply: ${JSON.stringify(https)}`;
 
   const steps = await gradeCapture({ capture: topo.capture, s, client: C, server: S, ipsec: state.ipsec !== 'off' });
+  linkSessions(steps, s.paths.events, C, startedAt);
   for (const st of steps) {
     const fault = faults[st.key];
     if (fault === undefined) continue;

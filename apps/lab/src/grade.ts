@@ -18,6 +18,8 @@ export interface Step {
   evidence: string;
   /** Why the step fails (absent when it holds). */
   reason?: string;
+  /** The console's session of this exchange (live check on our lab: the servers' journal), `#/sessions/<id>`. */
+  session?: string;
 }
 
 export const STEP_KEYS = ['dns-a', 'dns-aaaa', 'dns-forward', 'smtp', 'pop3', 'http', 'https', 'ike', 'esp', 'clear'] as const;

@@ -28,7 +28,10 @@ function summary(r: CheckResult): string {
 export function renderTable(r: CheckResult, cwd = process.cwd()): string {
   const w = Math.max(...r.steps.map((x) => x.name.length));
   const lines = [`${'STEP'.padEnd(w)}  RESULT  EVIDENCE (${path.relative(cwd, r.capture) || r.capture})`];
-  for (const x of r.steps) lines.push(`${x.name.padEnd(w)}  ${x.ok ? 'PASS  ' : 'FAIL  '}  ${x.ok ? x.evidence : `${x.reason}; ${x.evidence}`}`);
+  for (const x of r.steps) {
+    const session = x.session ? ` (console #/sessions/${x.session})` : '';
+    lines.push(`${x.name.padEnd(w)}  ${x.ok ? 'PASS  ' : 'FAIL  '}  ${x.ok ? x.evidence : `${x.reason}; ${x.evidence}`}${session}`);
+  }
   lines.push(summary(r));
   return `${lines.join('\n')}\n`;
 }
@@ -86,6 +89,7 @@ export async function renderHtml(r: CheckResult): Promise<string> {
       `<h2><span class="result">${x.ok ? 'PASS' : 'FAIL'}</span> ${xmlEscape(x.name)}</h2>`,
       x.ok ? '' : `<p class="reason">${xmlEscape(x.reason ?? '')}</p>`,
       `<p class="evidence">${xmlEscape(x.evidence)}</p>`,
+      x.session ? `<p class="session">console session <code>#/sessions/${xmlEscape(x.session)}</code></p>` : '',
       frames ? `<pre class="frames">${xmlEscape(frames)}</pre>` : '<p class="frames none">no frame</p>',
       '</section>',
     ].join('\n');

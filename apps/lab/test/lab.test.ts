@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renewCertificates, revokeCertificate } from '@sstt/pki';
+import { readJournal } from '@sstt/events';
 import { certPaths, SERVICE_TRANSPORTS, SERVICES } from '@sstt/scenario';
 import { requireTool, run, tempDir } from '@sstt/testkit';
 import { labContext } from '../src/lab.ts';
@@ -123,6 +124,21 @@ describe('sstt-lab', () => {
       // ESP both ways, and no service packet between the two machines in clear.
       expect(check.stdout).toMatch(/ESP in both directions +PASS/);
       expect(check.stdout).toMatch(/nothing between cliente and servidor outside ESP +PASS/);
+      // Each exchange's step names its session in the console (the servers' journal): the SMTP
+      // step's is the session in which nombre1 sent to nombre2 from cliente.
+      const events = readJournal(s.paths.events);
+      const linked = (step: RegExp) =>
+        check.stdout
+          .split('\n')
+          .find((l) => step.test(l))
+          ?.match(/\(console #\/sessions\/(\S+)\)$/)?.[1];
+      for (const step of [/^SMTP: /, /^POP3: /, /^HTTP GET /, /^HTTPS /]) expect(linked(step), String(step)).toBeDefined();
+      const smtpSession = linked(/^SMTP: /)!;
+      expect(events.find((e) => e.s === smtpSession && e.k === 'open')?.c).toMatch(new RegExp(`^${s.network.client.replaceAll('.', '\\.')}:\\d+$`));
+      expect(events.some((e) => e.s === smtpSession && e.k === 'c' && String(e.x).startsWith(`MAIL FROM:<${u1.email}> BODY=8BITMIME`))).toBe(true);
+      expect(events.filter((e) => e.s === smtpSession && e.k === 'c').map((e) => String(e.x).split(' ')[0])).toEqual(
+        expect.arrayContaining(['EHLO', 'MAIL', 'RCPT', 'DATA', 'QUIT']),
+      );
 
       const again = await lab('up');
       expect(again.stderr).toBe(
