@@ -195,7 +195,8 @@ export class SessionStore extends EventEmitter<{ session: [SessionSummary] }> {
       rcode = d.rcode;
     } else {
       const first = s.lines.find((l) => l.dir === 'c');
-      summary = first ? (first.secret ? maskLine(first.text) : first.text) : (s.lines[0]?.text ?? '');
+      // The first line of it: an HTTP request carries its header fields below the request line.
+      summary = (first ? (first.secret ? maskLine(first.text) : first.text) : (s.lines[0]?.text ?? '')).split('\n')[0]!;
     }
     return {
       id: s.id,

@@ -35,6 +35,8 @@ export const STREAM_CHUNK = 512 * 1024;
 const POOL_MAX = 64;
 
 const EMPTY = Buffer.alloc(0);
+/** Request fields that carry credentials: recorded as secret lines in the console's journal. */
+const SECRET_FIELDS = new Set(['authorization', 'proxy-authorization']);
 /** Size of the buffer small responses are assembled in (see respond()). */
 const SCRATCH_SIZE = 64 * 1024;
 let scratch: Buffer | undefined;
@@ -315,17 +317,30 @@ export class Connection {
       if (this.corked) this.corked.push(head, body);
       else this.socket.writev([head, body]);
     } else this.send(Buffer.from(h, 'latin1'));
-    this.log(status, requestLine, head, withBody ? length : 0, reply.reason);
+    this.log(status, requestLine, head, withBody ? length : 0, reply.reason, h);
     if (!keepOpen) this.closeAfter = true;
     if (withBody && reply.file && length > 0) this.stream(reply.file.path, reply.file.start, length);
     else if (!keepOpen) this.end();
   }
 
-  private log(status: number, requestLine: string, head: RequestHead | undefined, bytes: number, reason?: string): void {
-    if (this.tap.id) {
-      this.tap.client(requestLine);
-      this.tap.server(`${status} ${REASONS[status] ?? ''}${reason ? ` (${reason})` : ''}, ${bytes} bytes`);
-    }
+  /**
+   * The exchange into the console's journal as the report shows HTTP: the request line and its
+   * header fields (Cookie, Connection...), then the response head (Set-Cookie with Expires,
+   * Content-Type...) and the body's size. Credentials (RFC 9110 §11.6.2 Authorization,
+   * §11.7.2 Proxy-Authorization) go as separate secret lines, which the console masks.
+   */
+  private record(requestLine: string, head: RequestHead | undefined, bytes: number, reason: string | undefined, responseHead: string): void {
+    const lines = [requestLine];
+    const secrets: string[] = [];
+    if (head) for (const [name, value] of head.headers) (SECRET_FIELDS.has(name) ? secrets : lines).push(`${name}: ${value}`);
+    this.tap.client(lines.join('\n'));
+    for (const line of secrets) this.tap.client(line, true);
+    const fields = responseHead.split('\r\n').filter(Boolean);
+    this.tap.server([...fields, `(${bytes} bytes${reason ? `; ${reason}` : ''})`].join('\n'));
+  }
+
+  private log(status: number, requestLine: string, head: RequestHead | undefined, bytes: number, reason: string | undefined, responseHead: string): void {
+    if (this.tap.id) this.record(requestLine, head, bytes, reason, responseHead);
     const logs: ServerLogs | undefined = this.ctx.logs;
     if (!logs) return;
     const now = Date.now();

@@ -36,7 +36,7 @@ async function requests(j: Journal): Promise<string[]> {
   await j.flush();
   const events = readJournal(path.dirname(j.file));
   const local = new Map(events.filter((e) => e.k === 'open').map((e) => [e.s, e.l]));
-  return events.filter((e) => e.k === 'c').map((e) => `${e.p} ${local.get(e.s)} ${e.x}`);
+  return events.filter((e) => e.k === 'c' && !e.secret).map((e) => `${e.p} ${local.get(e.s)} ${String(e.x).split('\n')[0]}`);
 }
 
 it('two servers with two journals record separately; a server without one records nothing', async () => {
@@ -51,4 +51,31 @@ it('two servers with two journals record separately; a server without one record
   const port = (r: Running, t: 'tcp' | 'tls') => `127.0.0.1:${r.byName(t).port}`;
   expect(await requests(ja)).toEqual([`http ${port(a, 'tcp')} GET /a.txt HTTP/1.1`, `https ${port(a, 'tls')} GET /index.html HTTP/1.1`]);
   expect(await requests(jb)).toEqual([`http ${port(b, 'tcp')} GET /index.html HTTP/1.1`]);
+});
+
+it('records the header fields both ways, as the report reads HTTP; credentials go as secret lines', async () => {
+  const a = await w.start({ journal: ja });
+  const c = await a.byName('tcp').connect();
+  c.write(req('GET', '/index.html', { Host: w.www, Cookie: 'cookie_counter=3', Authorization: 'Basic bm9tYnJlMTpzZWNyZXRv' }));
+  expectStatus(await readResponse(c), 200);
+  c.destroy();
+  await ja.flush();
+  const port = `127.0.0.1:${a.byName('tcp').port}`;
+  const events = readJournal(path.dirname(ja.file));
+  const id = events.find((e) => e.k === 'open' && e.l === port)!.s;
+  const mine = events.filter((e) => e.s === id && (e.k === 'c' || e.k === 's'));
+  expect(mine.map((e) => [e.k, e.secret ?? false])).toEqual([
+    ['c', false],
+    ['c', true],
+    ['s', false],
+  ]);
+  expect(mine[0]!.x).toBe(`GET /index.html HTTP/1.1\nhost: ${w.www}\ncookie: cookie_counter=3`);
+  expect(mine[1]!.x).toBe('authorization: Basic bm9tYnJlMTpzZWNyZXRv');
+  const reply = String(mine[2]!.x).split('\n');
+  expect(reply[0]).toBe('HTTP/1.1 200 OK');
+  expect(reply).toContain('Content-Type: text/html; charset=utf-8');
+  expect(reply.find((l) => l.startsWith('Set-Cookie: '))).toMatch(
+    /^Set-Cookie: cookie_counter=4; Max-Age=120; Expires=\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} GMT/,
+  );
+  expect(reply.at(-1)).toMatch(/^\(\d+ bytes\)$/);
 });

@@ -25,8 +25,8 @@ export interface LabContext {
   env: NodeJS.ProcessEnv;
 }
 
-/** The scenario of the lab: the user's ID and settings, the lab profile, everything under var/lab. */
-export function labContext(flags: Record<string, unknown> = {}): LabContext {
+/** The scenario of the lab: the user's ID and settings, the lab profile, everything under var/lab/<ID>. */
+export function labContext(flags: Record<string, unknown> = {}, opts: { reference?: boolean } = {}): LabContext {
   const base = loadScenario({ flags });
   const dir = labDir(base);
   const env: NodeJS.ProcessEnv = { ...process.env, ...labEnv(base, dir) };
@@ -35,7 +35,7 @@ export function labContext(flags: Record<string, unknown> = {}): LabContext {
   // topology declares for them.
   if (typeof flags.config === 'string') env.SSTT_CONFIG = path.resolve(flags.config);
   const s = loadScenario({ env, flags });
-  return { base, s, topo: labTopology(s, { dir }), env };
+  return { base, s, topo: labTopology(s, { dir, reference: opts.reference ?? false }), env };
 }
 
 export function requireRoot(): void {
@@ -76,6 +76,7 @@ export async function up(ctx: LabContext, opts: UpOptions): Promise<RunningLab> 
     processes: [],
     ipsec: 'off',
     variant: opts.variant,
+    reference: topo.reference,
   });
   // Every process `up` starts, stopped gracefully by `stop()` (down() kills what is left).
   const children: Array<{ what: string; child: ChildProcess }> = [];
@@ -96,7 +97,7 @@ export async function up(ctx: LabContext, opts: UpOptions): Promise<RunningLab> 
     // The processes in order, the capture first (ready at once, so it sees every packet after);
     // the services get ready while the tunnel comes up, and are waited for after it.
     for (const p of topo.processes) {
-      const r = startProcess(topo, p, ctx.env);
+      const r = await startProcess(topo, p, ctx.env);
       running.push(r);
       track(p.name, r.child);
       if (p.writes) await processReady(r);

@@ -1,9 +1,9 @@
 // The outside world of the lab: the zone the stand-in resolver at the gateway serves, with the
 // names the report asks outside the domain and the CNAME chain its trace shows
 // (www.um.es CNAME www.clu.um.es, A 155.54.212.10).
-import type { Scenario } from '@sstt/scenario';
+import { type Scenario, UNIVERSITY_DOMAIN } from '@sstt/scenario';
 
-export const OUTSIDE_ZONE = 'um.es';
+export const OUTSIDE_ZONE = UNIVERSITY_DOMAIN;
 
 export function outsideZoneText(s: Scenario): string {
   return [

@@ -110,31 +110,56 @@ async function smtp(a: Args, host: string) {
   return { ehlo, mail, rcpt, data, sent, quit, transcript: d.transcript };
 }
 
+/**
+ * A mail client's check for new mail: a server may deliver after it said 250 to DATA (exim queues,
+ * then a delivery process writes the Maildir; RFC 5321 §4.2.5 only asks that it took
+ * responsibility), so the message may not be there yet. Like a client polling, a session that
+ * finds the mailbox empty (or only older mail) quits and another one follows, within a bound.
+ */
+const POP3_POLL = { tries: 20, everyMs: 500 };
+
 async function pop3(a: Args, host: string) {
-  const d = new Dialogue(await connect(host, a.ports.pop3));
-  const greeting = await d.line();
-  d.send('CAPA');
-  const capa = await d.multiline();
-  d.send('AUTH PLAIN');
-  const cont = await d.line();
-  const blob = Buffer.from(`\0${a.to.name}\0${a.to.password}`).toString('base64');
-  d.send(blob, '(AUTH PLAIN blob)');
-  const auth = await d.line();
-  d.send('STAT');
-  const stat = await d.line();
-  const n = Number(/^\+OK (\d+)/.exec(stat)?.[1] ?? 0);
-  d.send('LIST');
-  const list = await d.multiline();
-  d.send('UIDL');
-  const uidl = await d.multiline();
-  d.send(`RETR ${n}`);
-  const retr = await d.multiline();
-  d.send(`DELE ${n}`);
-  const dele = await d.line();
-  d.send('QUIT');
-  const quit = await d.line();
-  d.sock.end();
-  return { greeting, capa, cont, auth, stat, list, uidl, retr, dele, quit, transcript: d.transcript };
+  for (let attempt = 1; ; attempt++) {
+    const d = new Dialogue(await connect(host, a.ports.pop3));
+    const greeting = await d.line();
+    d.send('CAPA');
+    const capa = await d.multiline();
+    d.send('AUTH PLAIN');
+    const cont = await d.line();
+    const blob = Buffer.from(`\0${a.to.name}\0${a.to.password}`).toString('base64');
+    d.send(blob, '(AUTH PLAIN blob)');
+    const auth = await d.line();
+    d.send('STAT');
+    const stat = await d.line();
+    const n = Number(/^\+OK (\d+)/.exec(stat)?.[1] ?? 0);
+    const again = async () => {
+      d.send('QUIT');
+      await d.line();
+      d.sock.end();
+      await new Promise((r) => setTimeout(r, POP3_POLL.everyMs));
+    };
+    if (n === 0 && /^\+OK/.test(stat) && attempt < POP3_POLL.tries) {
+      await again();
+      continue;
+    }
+    d.send('LIST');
+    const list = await d.multiline();
+    d.send('UIDL');
+    const uidl = await d.multiline();
+    d.send(`RETR ${n}`);
+    const retr = await d.multiline();
+    // The newest message is an older one: ours is not delivered yet.
+    if (!retr.includes(a.subject) && /^\+OK/.test(retr) && attempt < POP3_POLL.tries) {
+      await again();
+      continue;
+    }
+    d.send(`DELE ${n}`);
+    const dele = await d.line();
+    d.send('QUIT');
+    const quit = await d.line();
+    d.sock.end();
+    return { greeting, capa, cont, auth, stat, list, uidl, retr, dele, quit, sessions: attempt, transcript: d.transcript };
+  }
 }
 
 async function httpGet(a: Args, host: string, cookie?: string) {

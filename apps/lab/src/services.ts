@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { inOtherNetns, requireTool, type Tool, waitForSockets } from '@sstt/host';
+import { inOtherNetns, requireTool, run, type Tool, waitForSockets } from '@sstt/host';
 import { hostOf } from './host.ts';
 import type { LabProcess, Topology } from './topology.ts';
 import { LabError, until } from './wait.ts';
@@ -26,12 +26,16 @@ export function openLog(file: string): number {
   return fs.openSync(file, 'a');
 }
 
-/** Starts `p` on its host, with `env` (the lab's) under its own variables. */
-export function startProcess(topo: Topology, p: LabProcess, env: NodeJS.ProcessEnv): Running {
+/** Starts `p` on its host, with `env` (the lab's) under its own variables, after its files and its preparation. */
+export async function startProcess(topo: Topology, p: LabProcess, env: NodeJS.ProcessEnv): Promise<Running> {
   for (const f of p.requires) if (!fs.existsSync(f)) throw new LabError(`${f} is missing: run npm run build (npm run lab builds it first)`);
   for (const [file, text] of Object.entries(p.files)) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, text);
+  }
+  for (const [cmd, ...args] of p.prepare ?? []) {
+    const r = await run(cmd!.includes('/') ? cmd! : requireTool(cmd as Tool), args, { timeoutMs: 60_000 });
+    if (r.code !== 0) throw new LabError(`${p.name}: ${[cmd, ...args].join(' ')} failed (${r.code}): ${(r.stderr || r.stdout).trim()}`);
   }
   if (p.writes) fs.rmSync(p.writes, { force: true });
   let stdio: 'ignore' | ['ignore', number, number] = 'ignore';

@@ -15,6 +15,8 @@ export interface LabState {
   processes: Array<{ pid: number; starttime: string; what: string }>;
   ipsec: 'kernel' | 'libipsec' | 'off';
   variant: 'stroke' | 'vici';
+  /** servidor runs the real programs (`--reference`), not sstt's apps. */
+  reference?: boolean;
 }
 
 export function readState(file: string): LabState | undefined {

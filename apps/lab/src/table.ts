@@ -19,16 +19,20 @@ function ipsecLine(state: LabState): string {
   return `${files}, ${esp}`;
 }
 
-export function labTable(s: Scenario, topo: Topology, state: LabState, cwd = process.cwd()): string {
+/**
+ * The table. Its paths are relative to the repository root, where the README says to run the
+ * commands it suggests (`npm run lab` runs this program inside apps/lab, through turbo).
+ */
+export function labTable(s: Scenario, topo: Topology, state: LabState): string {
   const c = certPaths(s);
   const u1 = s.users[0]!;
   const u2 = s.users[1] ?? u1;
-  const rel = (f: string) => path.relative(cwd, f) || f;
+  const rel = (f: string) => path.relative(s.paths.root, f) || f;
   const lines = [`sstt lab: ${s.domain} on one machine. IPsec: ${ipsecLine(state)}`, '', `${'HOST'.padEnd(10)}${'ADDRESS'.padEnd(17)}WHAT RUNS THERE`];
   for (const h of machines(topo)) lines.push(`${h.name.padEnd(10)}${(h.address ?? '').padEnd(17)}${runsOn(topo, h)}`);
   lines.push(
     '',
-    'Try (as root):',
+    'Try (as root, from the repository root):',
     `  npx sstt-lab exec cliente -- dig www.${s.domain}`,
     `  npx sstt-lab exec cliente -- curl --cacert ${rel(c.ca.cert)} --cert ${rel(c.client(u1.name).cert)} --key ${rel(c.client(u1.name).key)} https://www.${s.domain}/`,
     `  npx sstt-lab exec cliente -- swaks --server smtp.${s.domain} --from ${u1.email} --to ${u2.email}`,

@@ -3,13 +3,14 @@
 // bridge that is the LAN's cable), role and address; the links between them; the files each host
 // mounts; and the processes each one runs with the sockets they open. The namespaces and
 // /etc/netns directories are named from the scenario's ID, the files from the lab's directory
-// (var/lab unless told): with that directory keyed by the ID too, two labs share no name. `up`
+// (var/lab/<ID> unless told): keyed by the ID too, so two labs share no name. `up`
 // builds from this value, the table is rendered from it, `down` reads the state file of what was
 // built.
 import path from 'node:path';
 import { ipsecInstallPaths } from '@sstt/infra';
 import { type HostRole, type Scenario, type Service, SERVICE_TRANSPORTS, SERVICES, type ServiceSocket, serviceRows, serviceSockets } from '@sstt/scenario';
 import { OUTSIDE_ZONE, outsideZoneText } from './outside.ts';
+import { referenceServer } from './reference.ts';
 
 /** The lab's machines, the names `sstt-lab exec` takes. */
 export const MACHINES = ['cliente', 'servidor', 'exterior'] as const;
@@ -70,6 +71,8 @@ export interface LabProcess {
   files: Record<string, string>;
   /** Files that must exist before it starts (the apps' bundles, which npm run build makes). */
   requires: string[];
+  /** Commands run on this machine (not in the lab) after its files are written, before it starts: its installation. */
+  prepare?: string[][];
   /** Its output goes to this file; without one, nowhere. */
   log?: string;
   /** What the table says runs there. */
@@ -97,11 +100,17 @@ export interface Topology {
   logDir: string;
   stateFile: string;
   capture: string;
+  /** servidor runs the reference programs (`--reference`). */
+  reference: boolean;
 }
 
-/** The lab's directory by default. */
+/**
+ * The lab's directory by default: one per student ID (var/lab/<ID>), so labs of two IDs keep their
+ * state, certificates (a CA per domain: its name constraints are the domain's), data and capture
+ * apart and run side by side.
+ */
 export function labDir(s: Scenario): string {
-  return path.join(s.paths.root, 'var', 'lab');
+  return path.join(s.paths.root, 'var', 'lab', s.id);
 }
 
 const logDirOf = (dir: string) => path.join(dir, 'log');
@@ -127,8 +136,8 @@ function serverServices(s: Scenario): Service[] {
   return SERVICES.filter((x) => x !== 'console' || s.console.password !== undefined);
 }
 
-/** The lab of a lab-profile scenario; `dir` is the lab's directory (var/lab unless told). */
-export function labTopology(s: Scenario, opts: { dir?: string } = {}): Topology {
+/** The lab of a lab-profile scenario; `dir` is the lab's directory (var/lab/<ID> unless told). */
+export function labTopology(s: Scenario, opts: { dir?: string; reference?: boolean } = {}): Topology {
   const prefix = `sstt${s.id}`;
   const dir = opts.dir ?? labDir(s);
   const prefixLength = Number(s.network.lan.split('/')[1]);
@@ -170,6 +179,45 @@ export function labTopology(s: Scenario, opts: { dir?: string } = {}): Topology 
   const devMain = bundle('packages/dev/dist/dev.js');
   const rows = serviceRows(s);
   const services = serverServices(s);
+  const ref = opts.reference ? referenceServer(s, hosts.servidor.dir, logFile) : undefined;
+  if (ref) {
+    hosts.servidor.etc = { ...hosts.servidor.etc, ...ref.etc };
+    hosts.servidor.mounts = [...hosts.servidor.mounts, ...ref.mounts];
+  }
+  const httpMain = bundle('apps/http/dist/main.js');
+  const domain: LabProcess[] = ref
+    ? [
+        ...ref.processes,
+        {
+          // web_sstt's role: the report's plain HTTP trace (its cookie counter) is the student's
+          // program, which sstt's apps/http stands for; HTTPS is Apache's.
+          name: 'servidor: web_sstt (sstt apps/http, plain HTTP)',
+          host: 'servidor',
+          argv: [process.execPath, httpMain, '--no-https', '--listen', s.network.server, '--http-port', String(s.listen.ports.http)],
+          env: {},
+          files: {},
+          requires: [httpMain],
+          log: logFile('web_sstt'),
+          summary: `web_sstt (sstt) :${s.listen.ports.http}`,
+          sockets: [{ service: 'http', transport: 'tcp', address: s.network.server, port: s.listen.ports.http }],
+        },
+      ]
+    : [
+        {
+          name: 'servidor: npm run dev (lab profile)',
+          host: 'servidor',
+          argv: [process.execPath, devMain],
+          env: {},
+          files: {},
+          requires: [devMain],
+          log: logFile('servidor'),
+          summary: rows
+            .filter((r) => services.includes(r.service))
+            .map((r) => `${r.label} :${r.port}`)
+            .join(', '),
+          sockets: serviceSockets(s, services),
+        },
+      ];
   const processes: LabProcess[] = [
     {
       name: 'lan: capture',
@@ -194,20 +242,7 @@ export function labTopology(s: Scenario, opts: { dir?: string } = {}): Topology 
       summary: 'a resolver for the names outside the domain (the DNS of servidor forwards there)',
       sockets: SERVICE_TRANSPORTS.dns.map((transport) => ({ service: 'dns', transport, address: s.network.gateway, port: DNS_PORT })),
     },
-    {
-      name: 'servidor: npm run dev (lab profile)',
-      host: 'servidor',
-      argv: [process.execPath, devMain],
-      env: {},
-      files: {},
-      requires: [devMain],
-      log: logFile('servidor'),
-      summary: rows
-        .filter((r) => services.includes(r.service))
-        .map((r) => `${r.label} :${r.port}`)
-        .join(', '),
-      sockets: serviceSockets(s, services),
-    },
+    ...domain,
   ];
 
   return {
@@ -221,6 +256,7 @@ export function labTopology(s: Scenario, opts: { dir?: string } = {}): Topology 
     logDir,
     stateFile: path.join(dir, 'state.json'),
     capture,
+    reference: ref !== undefined,
   };
 }
 

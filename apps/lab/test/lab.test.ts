@@ -4,44 +4,19 @@
 // After each: no namespace, /etc/netns directory, process or state file of the lab is left.
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renewCertificates, revokeCertificate } from '@sstt/pki';
+import { readJournal } from '@sstt/events';
 import { certPaths, SERVICE_TRANSPORTS, SERVICES } from '@sstt/scenario';
-import { netnsList, requireTool, run, type Spawned, spawnWatched, tempDir } from '@sstt/testkit';
+import { requireTool, run, tempDir } from '@sstt/testkit';
 import { labContext } from '../src/lab.ts';
 import { machines } from '../src/topology.ts';
+import { CLI, lab, labUp, leftOver as leftOverOf, requireLabRun, stopWithCtrlC } from './helpers.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const cli = path.join(here, '..', 'dist', 'cli.js');
 const ctx = labContext();
 const { s, topo } = ctx;
 const tshark = requireTool('tshark');
-
-function lab(...args: string[]) {
-  return run(process.execPath, [cli, ...args], { timeoutMs: 120_000 });
-}
-
-async function labUp(...args: string[]): Promise<Spawned> {
-  const up = spawnWatched(process.execPath, [cli, 'up', ...args]);
-  await up.waitFor(/Ctrl-C takes the lab down\./, 120_000);
-  return up;
-}
-
-/** Everything a lab could leave: its namespaces, /etc/netns dirs, its state file. */
-async function leftOver(): Promise<string[]> {
-  const left = (await netnsList()).filter((ns) => ns.startsWith(`${topo.prefix}-`));
-  for (const h of Object.values(topo.hosts)) if (fs.existsSync(path.join('/etc/netns', h.ns))) left.push(`/etc/netns/${h.ns}`);
-  if (fs.existsSync(topo.stateFile)) left.push(topo.stateFile);
-  return left;
-}
-
-async function stopWithCtrlC(u: Spawned): Promise<number> {
-  const t0 = Date.now();
-  u.child.kill('SIGINT');
-  expect(await u.exited).toBe(0);
-  return Date.now() - t0;
-}
+const leftOver = () => leftOverOf(topo);
 
 async function decode(filter: string): Promise<string[]> {
   const r = await run(tshark, ['-n', '-r', topo.capture, '-o', 'esp.enable_null_encryption_decode_heuristic:TRUE', '-Y', filter], { timeoutMs: 60_000 });
@@ -63,8 +38,7 @@ async function written(filter: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  if (process.getuid?.() !== 0) throw new Error('the lab tests need root (network namespaces): run them as root, as CI does');
-  if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: run npm run build (turbo builds it before this test)`);
+  requireLabRun();
   // A lab a previous run left (it would refuse to start): remove it the documented way.
   await lab('down');
 });
@@ -78,9 +52,9 @@ describe('sstt-lab', () => {
     // Uid 1000 inside a user namespace mapped onto ours: the program sees a non-root user, while
     // the checkout stays readable wherever it lives (a plain `runuser -u nobody` cannot read /root).
     // Where user namespaces cannot be made (a chroot), the same program with getuid() answering 1000.
-    let r = await run(requireTool('unshare'), ['--user', '--map-user=1000', '--map-group=1000', process.execPath, cli, 'up']);
+    let r = await run(requireTool('unshare'), ['--user', '--map-user=1000', '--map-group=1000', process.execPath, CLI, 'up']);
     if (/^unshare: unshare failed/.test(r.stderr)) {
-      r = await run(process.execPath, ['--import', 'data:text/javascript,process.getuid = () => 1000;', cli, 'up']);
+      r = await run(process.execPath, ['--import', 'data:text/javascript,process.getuid = () => 1000;', CLI, 'up']);
     }
     expect(r.stderr).toBe('sstt-lab: lab mode needs root for network namespaces: run sudo npm run lab\n');
     expect(r.code).toBe(2);
@@ -150,6 +124,21 @@ describe('sstt-lab', () => {
       // ESP both ways, and no service packet between the two machines in clear.
       expect(check.stdout).toMatch(/ESP in both directions +PASS/);
       expect(check.stdout).toMatch(/nothing between cliente and servidor outside ESP +PASS/);
+      // Each exchange's step names its session in the console (the servers' journal): the SMTP
+      // step's is the session in which nombre1 sent to nombre2 from cliente.
+      const events = readJournal(s.paths.events);
+      const linked = (step: RegExp) =>
+        check.stdout
+          .split('\n')
+          .find((l) => step.test(l))
+          ?.match(/\(console #\/sessions\/(\S+)\)$/)?.[1];
+      for (const step of [/^SMTP: /, /^POP3: /, /^HTTP GET /, /^HTTPS /]) expect(linked(step), String(step)).toBeDefined();
+      const smtpSession = linked(/^SMTP: /)!;
+      expect(events.find((e) => e.s === smtpSession && e.k === 'open')?.c).toMatch(new RegExp(`^${s.network.client.replaceAll('.', '\\.')}:\\d+$`));
+      expect(events.some((e) => e.s === smtpSession && e.k === 'c' && String(e.x).startsWith(`MAIL FROM:<${u1.email}> BODY=8BITMIME`))).toBe(true);
+      expect(events.filter((e) => e.s === smtpSession && e.k === 'c').map((e) => String(e.x).split(' ')[0])).toEqual(
+        expect.arrayContaining(['EHLO', 'MAIL', 'RCPT', 'DATA', 'QUIT']),
+      );
 
       const again = await lab('up');
       expect(again.stderr).toBe(

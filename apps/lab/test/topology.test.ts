@@ -6,7 +6,7 @@
 // it has not, as on these VMs).
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadScenario, SERVICE_TRANSPORTS, SERVICES } from '@sstt/scenario';
+import { certPaths, loadScenario, SERVICE_TRANSPORTS, SERVICES } from '@sstt/scenario';
 import { strongswanConf } from '../src/ipsec.ts';
 import type { LabState } from '../src/state.ts';
 import { labTable, runsOn } from '../src/table.ts';
@@ -106,8 +106,10 @@ describe('labTopology', () => {
     const shared = (a: Topology, b: Topology) => namesOf(a).filter((n) => namesOf(b).includes(n));
     const o = labTopology(other);
     expect(Object.values(o.hosts).filter((h) => Object.values(t.hosts).some((x) => x.ns === h.ns))).toEqual([]);
-    const mine = labTopology(s, { dir: path.join(labDir(s), s.id) });
-    const theirs = labTopology(other, { dir: path.join(labDir(other), other.id) });
+    // With their default directories (var/lab/<ID>) two IDs share no name at all.
+    const mine = labTopology(s);
+    const theirs = labTopology(other);
+    expect(labDir(s)).toBe(path.join(s.paths.root, 'var', 'lab', s.id));
     expect(shared(mine, theirs)).toEqual([]);
     // ...while the same ID gives the same names: the value is a function of the scenario.
     expect(namesOf(labTopology(lab()))).toEqual(namesOf(t));
@@ -116,7 +118,7 @@ describe('labTopology', () => {
 
 describe('the table', () => {
   it('has a row per machine with its address and what runs there, from the value; the bridge is not a machine', () => {
-    const table = labTable(s, t, up, s.paths.root);
+    const table = labTable(s, t, up);
     const rows = table.split('\n').filter((l) => /^\S+\s+\d+\.\d+\.\d+\.\d+\s/.test(l));
     expect(rows).toEqual(machines(t).map((h) => `${h.name.padEnd(10)}${h.address!.padEnd(17)}${runsOn(t, h)}`));
     expect(runsOn(t, t.hosts.servidor)).toBe(t.processes.find((p) => p.host === 'servidor')!.summary);
@@ -126,15 +128,26 @@ describe('the table', () => {
     expect(table).toContain(`npx sstt-lab capture          (${path.relative(s.paths.root, t.capture)})`);
   });
 
+  it('gives paths from the repository root, whatever directory the program runs in (npm run lab runs it in apps/lab)', () => {
+    expect(process.cwd()).not.toBe(s.paths.root); // vitest runs in the workspace, as turbo runs the lab
+    const c = certPaths(s);
+    const u1 = s.users[0]!;
+    const fromRoot = (f: string) => path.relative(s.paths.root, f);
+    expect(fromRoot(c.ca.cert)).not.toMatch(/^\.\./);
+    expect(labTable(s, t, up)).toContain(
+      `npx sstt-lab exec cliente -- curl --cacert ${fromRoot(c.ca.cert)} --cert ${fromRoot(c.client(u1.name).cert)} --key ${fromRoot(c.client(u1.name).key)} https://www.${s.domain}/\n`,
+    );
+  });
+
   it('follows the value: a process added to cliente shows on its row, and nowhere else', () => {
     const changed: Topology = {
       ...t,
       processes: [...t.processes, { ...t.processes[0]!, name: 'cliente: thunderbird', host: 'cliente', summary: 'Thunderbird, by name' }],
     };
-    const table = labTable(s, changed, up, s.paths.root);
+    const table = labTable(s, changed, up);
     expect(table).toContain(`${'cliente'.padEnd(10)}${s.network.client.padEnd(17)}Thunderbird, by name\n`);
     expect(table.split('Thunderbird, by name')).toHaveLength(2);
-    expect(labTable(s, t, up, s.paths.root)).not.toContain('Thunderbird, by name');
+    expect(labTable(s, t, up)).not.toContain('Thunderbird, by name');
   });
 });
 

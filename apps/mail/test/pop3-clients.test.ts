@@ -156,7 +156,7 @@ describe('STLS on a raw socket (RFC 2595 §4)', () => {
     const { secure, until } = await upgradeToTls(client, fs.readFileSync(ca));
     secure.write('CAPA\r\n');
     expect(await until(/^\+OK\r\n[\s\S]*?\r\n\.\r\n/)).toBe(
-      '+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\nUSER\r\nSASL PLAIN\r\n.\r\n',
+      '+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\nUSER\r\nSASL PLAIN LOGIN\r\n.\r\n',
     );
     secure.write('STLS\r\n');
     expect(await until(/^.*\r\n/)).toBe('-ERR TLS is already active.\r\n');

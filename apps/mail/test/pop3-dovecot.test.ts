@@ -114,3 +114,39 @@ describe('dovecot and this server on the same Maildir', () => {
     expect(fs.readFileSync(dovecot.log, 'utf8')).not.toMatch(/Error|Panic|Fatal|corrupt/i);
   });
 });
+
+describe('SASL as the report configured dovecot (auth_mechanisms = plain login)', () => {
+  /** The same AUTH dialogue on a server: the mechanisms offered, LOGIN asked step by step and with an initial response, an abort. */
+  async function auth(port: number, user: { name: string; password: string }): Promise<string[]> {
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    const { client } = await Pop3Client.connect(port);
+    const out = [(await client.lines('CAPA')).lines.find((l) => l.startsWith('SASL')) ?? 'no SASL'];
+    out.push(await client.cmd('AUTH'), await client.rawBody());
+    out.push(await client.cmd('AUTH LOGIN'), await client.cmd('*'));
+    out.push(await client.cmd(`AUTH LOGIN ${b64(user.name)}`), await client.cmd('*'));
+    out.push(await client.cmd('AUTH LOGIN'), await client.cmd(b64(user.name)), await client.cmd(b64(user.password)));
+    out.push(await client.cmd('QUIT'));
+    await client.raw.closed;
+    return out;
+  }
+
+  it('ours offers and runs LOGIN as dovecot does, line for line', async () => {
+    const u = w.s.users[0]!;
+    const a = await auth(ours.port, u);
+    expect(a).toEqual([
+      'SASL PLAIN LOGIN',
+      '+OK',
+      'PLAIN\r\nLOGIN\r\n',
+      '+ VXNlcm5hbWU6',
+      '-ERR Authentication aborted by client.',
+      '+ UGFzc3dvcmQ6',
+      '-ERR Authentication aborted by client.',
+      '+ VXNlcm5hbWU6',
+      '+ UGFzc3dvcmQ6',
+      '+OK Logged in.',
+      '+OK Logging out.',
+    ]);
+    handToMailUser(w.s.paths.mail, w.root);
+    expect(await auth(dovecot.port, u)).toEqual(a);
+  });
+});

@@ -51,7 +51,7 @@ describe('the seed exchange', () => {
     expect(greeting).toBe('+OK sstt ready.');
     const capa = await client.lines('CAPA');
     expect(capa.first).toBe('+OK');
-    expect(capa.lines).toEqual(['CAPA', 'TOP', 'UIDL', 'RESP-CODES', 'PIPELINING', 'AUTH-RESP-CODE', 'USER', 'SASL PLAIN']);
+    expect(capa.lines).toEqual(['CAPA', 'TOP', 'UIDL', 'RESP-CODES', 'PIPELINING', 'AUTH-RESP-CODE', 'USER', 'SASL PLAIN LOGIN']);
     expect(await client.cmd('AUTH PLAIN')).toBe('+ ');
     expect(await client.cmd(plainBlob(u2.name, u2.password))).toBe('+OK Logged in.');
     expect(await client.cmd('STAT')).toBe(`+OK 1 ${size}`);
@@ -294,7 +294,7 @@ describe('bad input', () => {
     expect(await client.cmd('USER')).toBe('-ERR No username given.');
     expect(await client.cmd('STLS')).toBe("-ERR TLS support isn't enabled.");
     expect(await client.cmd('AUTH')).toBe('+OK');
-    expect(await client.rawBody()).toBe('PLAIN\r\n');
+    expect(await client.rawBody()).toBe('PLAIN\r\nLOGIN\r\n');
     expect(await client.cmd('AUTH CRAM-MD5')).toBe('-ERR [AUTH] Unsupported authentication mechanism.');
     expect(await client.cmd('AUTH PLAIN ####')).toBe('-ERR [AUTH] Invalid base64 data in initial response.');
     expect(await client.cmd('AUTH PLAIN')).toBe('+ ');

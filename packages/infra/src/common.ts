@@ -11,6 +11,19 @@ export function generatedHeader(s: Scenario, installedAs: string, mark = '#'): s
   ].join('\n');
 }
 
+/**
+ * Where the TLS files of the lab live on its Debian server: the CA, its CRL, and the server
+ * certificate (every service name of the domain) with its key, shared by Apache and dovecot.
+ */
+export function tlsInstallPaths(s: Scenario) {
+  return {
+    caCert: `/etc/ssl/certs/ca.${s.domain}.crt`,
+    serverCert: `/etc/ssl/certs/www.${s.domain}.crt`,
+    serverKey: `/etc/ssl/private/www.${s.domain}.key`,
+    crl: `/etc/ssl/crl/ca.${s.domain}.crl`,
+  } as const;
+}
+
 /** A file of the PKI as a path below the certs/ directory (e.g. ca/ca.crt), machine-independent. */
 export function inCerts(s: Scenario, file: string): string {
   return path.relative(certPaths(s).dir, file);

@@ -1,12 +1,16 @@
-// infra/: the configuration files of the reference programs (BIND, Apache, strongSwan) for the
-// scenario, generated here and committed for the default ID.
+// infra/: the configuration files of the reference programs (BIND, Apache, strongSwan, exim4,
+// dovecot) and of the users they serve, generated here from the scenario and committed for the
+// default ID.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Scenario } from '@sstt/scenario';
 import { generateApache } from './apache/index.ts';
 import { generateBind } from './bind/index.ts';
+import { generateDovecot } from './dovecot/index.ts';
+import { generateExim } from './exim4/index.ts';
 import { generateIpsec } from './ipsec/index.ts';
 import { generateSystemd } from './systemd/index.ts';
+import { generateUsers } from './users/index.ts';
 import type { GeneratedFiles, Generator } from './types.ts';
 
 export type { GeneratedFiles, Generator } from './types.ts';
@@ -16,6 +20,9 @@ export const GENERATORS: Record<string, Generator> = {
   apache: generateApache,
   ipsec: generateIpsec,
   systemd: generateSystemd,
+  exim4: generateExim,
+  dovecot: generateDovecot,
+  users: generateUsers,
 };
 
 /** Every generated file for the scenario. */
@@ -49,6 +56,11 @@ export function staleFiles(files: GeneratedFiles, dir: string): string[] {
   }
   return stale;
 }
-export { bindZones, masterFile, type ZoneFile } from './bind/index.ts';
+export { bindZones, generateBind, masterFile, type ZoneFile } from './bind/index.ts';
+export { APACHE_SITE, apacheInstallPaths, generateApache, privateApacheConf } from './apache/index.ts';
 export { CONN_NAME, generateIpsec, ipsecInstallPaths } from './ipsec/index.ts';
 export { generateSystemd, SYSTEMD_APPS, SYSTEMD_TARGET } from './systemd/index.ts';
+export { EXIM_INSTALL_PATHS, eximDebconf, generateExim } from './exim4/index.ts';
+export { DOVECOT_CONF_D, DOVECOT_FILES, generateDovecot } from './dovecot/index.ts';
+export { generateUsers } from './users/index.ts';
+export { tlsInstallPaths } from './common.ts';

@@ -9,12 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certPaths, type Scenario } from '@sstt/scenario';
 import { revokeCertificate } from '@sstt/pki';
 import { freePort, requireTool, run, tempDir } from '@sstt/testkit';
-import { APACHE_SITE, apacheInstallPaths, generateApache } from '../src/apache/index.ts';
+import { APACHE_SITE, apacheInstallPaths, generateApache, privateApacheConf } from '../src/apache/index.ts';
 import { install, labIn, until, waitForPort } from './helpers.ts';
 
 const apache2 = requireTool('apache2');
 const curl = requireTool('curl');
-const MODULES = '/usr/lib/apache2/modules';
 
 describe('Apache 2.4 with the generated vhosts', () => {
   const tmp = tempDir('sstt-infra-apache-');
@@ -91,27 +90,14 @@ describe('Apache 2.4 with the generated vhosts', () => {
     conf = path.join(tmp.dir, 'httpd.conf');
     fs.writeFileSync(
       conf,
-      [
-        `ServerRoot "${tmp.dir}"`,
-        `ServerName 127.0.0.1`,
-        `PidFile "${run_}/httpd.pid"`,
-        `DefaultRuntimeDir "${run_}"`,
-        `Mutex file:${run_} default`,
-        `ErrorLog "${logs}/error.log"`,
-        'LogLevel info ssl:info',
-        `Define APACHE_LOG_DIR ${logs}`,
-        ...['mpm_event', 'authz_core', 'mime', 'dir', 'socache_shmcb', 'ssl'].map((m) => `LoadModule ${m}_module ${MODULES}/mod_${m}.so`),
-        'TypesConfig /etc/mime.types',
-        'DirectoryIndex index.html',
-        'User www-data',
-        'Group www-data',
-        `Listen 127.0.0.1:${httpPort}`,
-        `Listen 127.0.0.1:${httpsPort}`,
-        `SSLSessionCache shmcb:${run_}/ssl_scache(512000)`,
-        rewrite(`${APACHE_SITE}.conf`, httpPort),
-        rewrite(`${APACHE_SITE}-ssl.conf`, httpsPort),
-        '',
-      ].join('\n'),
+      privateApacheConf({
+        dir: run_,
+        serverName: '127.0.0.1',
+        errorLog: `${logs}/error.log`,
+        logDir: logs,
+        listen: [`127.0.0.1:${httpPort}`, `127.0.0.1:${httpsPort}`],
+        vhosts: [rewrite(`${APACHE_SITE}.conf`, httpPort), rewrite(`${APACHE_SITE}-ssl.conf`, httpsPort)],
+      }),
     );
     const t = await run(apache2, ['-t', '-f', conf]);
     expect(t.stderr.trim(), t.stderr).toBe('Syntax OK');

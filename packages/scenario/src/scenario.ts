@@ -26,6 +26,13 @@ export const LAB_NETWORK = {
 /** Short host name of the server machine, as its SMTP greeting shows it in the seed ("220 server ESMTP"). */
 export const SERVER_HOSTNAME = 'server';
 
+/**
+ * The university's mail and DNS domain: exim4 relays to it from the LAN (the report, "SMTP": mail
+ * may be relayed "a usuarios ... del correo de la Universidad de Murcia"), and the lab's stand-in
+ * for the outside world serves its names (www.um.es).
+ */
+export const UNIVERSITY_DOMAIN = 'um.es';
+
 /** The university's resolvers that the lab's BIND forwards to (seed, named.conf.options). */
 export const LAB_FORWARDERS = ['155.54.1.1', '155.54.1.2'] as const;
 
@@ -37,6 +44,12 @@ export const PORTS: Record<Profile, Record<Service, number>> = {
   dev: { dns: 1053, hostdns: 1054, smtp: 2525, submission: 5870, pop3: 1110, pop3s: 1995, imap: 1143, imaps: 1993, http: 8080, https: 8443, console: 8025 },
   lab: { dns: 53, hostdns: 53, smtp: 25, submission: 587, pop3: 110, pop3s: 995, imap: 143, imaps: 993, http: 80, https: 443, console: 8025 },
 };
+
+/**
+ * The reference lab (`sstt-lab --reference`): Apache's plain vhost moves here, since the report's
+ * plain HTTP (port 80, the cookie counter) is web_sstt's, which sstt's apps/http keeps.
+ */
+export const REFERENCE_APACHE_HTTP_PORT = 8080;
 
 export type HostRole = 'server' | 'client';
 /** The zone's names and which machine each one is (SCENARIO.md, "DNS zone"). */

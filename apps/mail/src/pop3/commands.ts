@@ -101,7 +101,7 @@ function capabilities(s: Pop3Session): string[] {
   const caps = ['CAPA', 'TOP', 'UIDL', 'RESP-CODES', 'PIPELINING', 'AUTH-RESP-CODE'];
   if (s.state === 'AUTHORIZATION') {
     if (s.ctx.secureContext && !s.secure) caps.push('STLS');
-    if (s.secure || s.ctx.plaintextAuth) caps.push('USER', 'SASL PLAIN');
+    if (s.secure || s.ctx.plaintextAuth) caps.push('USER', `SASL ${SASL_MECHANISMS.join(' ')}`);
   }
   return caps;
 }
@@ -158,6 +158,38 @@ async function saslPlain(s: Pop3Session, blob: Buffer): Promise<void> {
   return login(s, user, password, wellFormed);
 }
 
+/**
+ * The SASL mechanisms of AUTH, as the report's dovecot offers them (`auth_mechanisms = plain
+ * login` in its 10-auth.conf): PLAIN (RFC 4616) and LOGIN (draft-murchison-sasl-login).
+ */
+const SASL_MECHANISMS = ['PLAIN', 'LOGIN'] as const;
+
+/** LOGIN's two challenges, as dovecot words them: base64 of "Username:" and "Password:". */
+const LOGIN_CHALLENGES = { user: `+ ${Buffer.from('Username:').toString('base64')}`, password: `+ ${Buffer.from('Password:').toString('base64')}` };
+
+/** A continued SASL response (RFC 5034 §4): '*' aborts, otherwise strict base64. */
+function continued(s: Pop3Session, then: (blob: Buffer) => Promise<void> | void): void {
+  s.continuation = async (line) => {
+    if (line === '*') return s.error('-ERR Authentication aborted by client.');
+    const blob = decodeBase64(line);
+    if (!blob) return s.error('-ERR [AUTH] Invalid base64 data in continued response.');
+    return then(blob);
+  };
+}
+
+/** LOGIN: the user name (given already, or asked for), then the password, each a base64 line. */
+function saslLogin(s: Pop3Session, user: Buffer | undefined): void {
+  if (user === undefined) {
+    continued(s, (name) => saslLogin(s, name));
+    s.reply(LOGIN_CHALLENGES.user);
+    return;
+  }
+  const name = user.toString('utf8');
+  s.pendingUser = name;
+  continued(s, (password) => login(s, name, password.toString('utf8')));
+  s.reply(LOGIN_CHALLENGES.password);
+}
+
 export const COMMANDS: Record<Verb, Command> = {
   // RFC 2449 §5
   CAPA: {
@@ -197,21 +229,18 @@ export const COMMANDS: Record<Verb, Command> = {
     states: AUTHORIZATION,
     login: true,
     async handle(s, args) {
-      if (args === '') return s.send(multiLine('+OK', ['PLAIN']));
+      if (args === '') return s.send(multiLine('+OK', [...SASL_MECHANISMS]));
       const [mech, initial, extra] = args.split(' ');
-      if (mech!.toUpperCase() !== 'PLAIN' || extra !== undefined) return s.error('-ERR [AUTH] Unsupported authentication mechanism.');
-      if (initial !== undefined) {
-        const blob = decodeBase64(initial);
-        if (!blob) return s.error('-ERR [AUTH] Invalid base64 data in initial response.');
-        return saslPlain(s, blob);
+      const mechanism = mech!.toUpperCase();
+      if (!(SASL_MECHANISMS as readonly string[]).includes(mechanism) || extra !== undefined) {
+        return s.error('-ERR [AUTH] Unsupported authentication mechanism.');
       }
+      const blob = initial === undefined ? undefined : decodeBase64(initial);
+      if (initial !== undefined && !blob) return s.error('-ERR [AUTH] Invalid base64 data in initial response.');
+      if (mechanism === 'LOGIN') return saslLogin(s, blob);
+      if (blob) return saslPlain(s, blob);
       // No initial response: an empty challenge, then the client's line (RFC 5034 §4).
-      s.continuation = async (line) => {
-        if (line === '*') return s.error('-ERR Authentication aborted by client.');
-        const blob = decodeBase64(line);
-        if (!blob) return s.error('-ERR [AUTH] Invalid base64 data in continued response.');
-        return saslPlain(s, blob);
-      };
+      continued(s, (b) => saslPlain(s, b));
       s.reply('+ ');
     },
   },

@@ -4,7 +4,7 @@
 // which copies them and the certificates of packages/pki to the Debian locations below.
 import path from 'node:path';
 import { certPaths, PORTS, type Scenario } from '@sstt/scenario';
-import { generatedHeader, inCerts } from '../common.ts';
+import { generatedHeader, inCerts, tlsInstallPaths } from '../common.ts';
 import type { GeneratedFiles, Generator } from '../types.ts';
 
 /** The site name the seed used for both vhosts. */
@@ -15,10 +15,7 @@ export function apacheInstallPaths(s: Scenario) {
   return {
     sitesAvailable: '/etc/apache2/sites-available',
     documentRoot: `/var/www/${APACHE_SITE}`,
-    caCert: `/etc/ssl/certs/ca.${s.domain}.crt`,
-    serverCert: `/etc/ssl/certs/www.${s.domain}.crt`,
-    serverKey: `/etc/ssl/private/www.${s.domain}.key`,
-    crl: `/etc/ssl/crl/ca.${s.domain}.crl`,
+    ...tlsInstallPaths(s),
   } as const;
 }
 
@@ -112,6 +109,34 @@ function installScript(s: Scenario): string {
     '  apache2ctl configtest',
     '  systemctl reload apache2',
     'fi',
+    '',
+  ].join('\n');
+}
+
+/**
+ * A private Apache server around the generated vhosts (its own config, not /etc/apache2): run
+ * files in `dir`, the modules the vhosts need, one `Listen` per address. The reference lab and
+ * the tests run Apache 2.4 this way. (No `LoadModule log_config_module`: it is built in.)
+ */
+export function privateApacheConf(o: { dir: string; serverName: string; errorLog: string; logDir: string; listen: string[]; vhosts: string[] }): string {
+  const modules = '/usr/lib/apache2/modules';
+  return [
+    `ServerRoot "${o.dir}"`,
+    `ServerName ${o.serverName}`,
+    `PidFile "${o.dir}/httpd.pid"`,
+    `DefaultRuntimeDir "${o.dir}"`,
+    `Mutex file:${o.dir} default`,
+    `ErrorLog "${o.errorLog}"`,
+    'LogLevel info ssl:info',
+    `Define APACHE_LOG_DIR ${o.logDir}`,
+    ...['mpm_event', 'authz_core', 'mime', 'dir', 'socache_shmcb', 'ssl'].map((m) => `LoadModule ${m}_module ${modules}/mod_${m}.so`),
+    'TypesConfig /etc/mime.types',
+    'DirectoryIndex index.html',
+    'User www-data',
+    'Group www-data',
+    ...o.listen.map((l) => `Listen ${l}`),
+    `SSLSessionCache shmcb:${o.dir}/ssl_scache(512000)`,
+    ...o.vhosts,
     '',
   ].join('\n');
 }
