@@ -10,8 +10,8 @@ function side(id: string): Record<CompareStep, string[]> {
     dns: [`www.sstt${id}.org 28: rcode 0 aa 1 ra 1 counts 0/1/1`, `  sstt${id}.org 6 ttl 300`, '  <Root> 41 ttl '],
     smtp: [
       'S: 220 servidor ESMTP Exim 4.96 Mon, 07 Dec 2026 00:31:07 +0000',
-      'C: EHLO [192.168.56.101]',
-      'S: 250-servidor Hello cliente [192.168.56.101]',
+      'C: EHLO [192.0.2.101]',
+      'S: 250-servidor Hello cliente [192.0.2.101]',
       'S: 250-SIZE 52428800',
       'S: 250-8BITMIME',
       'S: 250-PIPELINING',

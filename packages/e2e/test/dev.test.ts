@@ -220,7 +220,9 @@ describe('startup errors', () => {
     const d = spawnGroup('npm', ['run', 'dev'], env2);
     try {
       await d.waitFor(/stopped by a configuration error: not restarted/, 90_000);
+      // The others come up each in its own time (a busy machine starts them in any order).
       await waitForPort(portOf(env2, 'smtp'), 60_000);
+      await waitForPort(portOf(env2, 'dns'), 60_000); // TCP: the DNS app binds it after UDP
       expect(d.output()).toContain(`port ${portOf(env2, 'http')} on 127.0.0.1 is already taken`);
       await new Promise((r) => setTimeout(r, 1_000));
       expect(d.output()).not.toMatch(/crashed: restarting/);
