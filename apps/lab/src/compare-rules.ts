@@ -48,6 +48,12 @@ export const COMPARE_RULES: CompareRule[] = [
     replace: '',
     why: "not in the report's EHLO: Debian 12's exim4 turns TLS on by default, and sstt offers STARTTLS and AUTH on port 25 on purpose (README, Mail); the report's exim had neither",
   },
+  {
+    step: 'smtp',
+    pattern: /^S: 250-PRDR$/,
+    replace: '',
+    why: "exim's own extension (per-recipient data responses, draft-hall-prdr, never an RFC), in the report's EHLO and in exim 4.96's; sstt's SMTP is smtp-server, which has no PRDR, and offering it without doing it would mislead a client that uses it; no step of the report's dialogue uses it",
+  },
   { step: 'smtp', pattern: /^S: 250 OK id=\S+/, replace: 'S: 250 OK id=<queue id>', why: 'each server names the accepted message with its own queue id' },
   { step: 'smtp', pattern: /^S: 221 .*/, replace: 'S: 221 <closing>', why: "the goodbye names the server's host (free text)" },
   { step: 'smtp', pattern: /SIZE=\d+/, replace: 'SIZE=<n>', why: 'the message the replay sends carries a date and a subject of its run' },

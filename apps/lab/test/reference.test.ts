@@ -56,11 +56,12 @@ it('the reference lab and ours of another ID run at once, each check passing; do
   expect(await leftOver(OURS.topo)).toEqual([]);
   expect(await leftOver(REF.topo)).toEqual([]);
 
-  // compare: the two captures' dialogues after the rules of compare-rules.ts. What is left is the
-  // difference of our servers from the report's programs still to fix, named by its step.
+  // compare: the two captures' dialogues after the rules of compare-rules.ts: every difference of
+  // our servers from the real programs is fixed or explained there (a deliberate one is named by
+  // its step in src/compare.test.ts).
   const cmp = await lab('compare', '--pcap', OURS.topo.capture, '--pcap', REF.topo.capture, '--id', OURS.s.id, '--reference-id', REF.s.id, '--format', 'json');
-  expect(JSON.parse(cmp.stdout)).toEqual([{ step: 'smtp', ours: 'S: 250 HELP', reference: 'S: 250-PRDR' }]);
-  expect(cmp.code).toBe(1);
+  expect(JSON.parse(cmp.stdout)).toEqual([]);
+  expect(cmp.code).toBe(0);
   const same = await lab('compare', '--pcap', OURS.topo.capture, '--pcap', OURS.topo.capture, '--id', OURS.s.id);
   expect(same.stdout).toBe('no difference left after the rules of compare-rules.ts\n');
   expect(same.code).toBe(0);
