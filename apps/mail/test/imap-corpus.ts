@@ -176,9 +176,25 @@ export const CORPUS: Sequence[] = [
   },
   {
     name: 'CONDSTORE: FETCH CHANGEDSINCE',
-    lines: ['SELECT INBOX', 'FETCH 1:* (FLAGS) (CHANGEDSINCE 0)', 'UID FETCH 1:* (FLAGS) (CHANGEDSINCE 18446744073709)', 'FETCH 1 (FLAGS) (CHANGEDSINCE)', 'FETCH 1 FLAGS (BOGUS 1)'],
+    lines: [
+      'SELECT INBOX',
+      'FETCH 1:* (FLAGS) (CHANGEDSINCE 0)',
+      'UID FETCH 1:* (FLAGS) (CHANGEDSINCE 18446744073709)',
+      'FETCH 1 (FLAGS) (CHANGEDSINCE)',
+      'FETCH 1 FLAGS (BOGUS 1)',
+    ],
   },
-  { name: 'CONDSTORE: SEARCH MODSEQ', lines: ['SELECT INBOX', 'SEARCH MODSEQ 1', 'UID SEARCH MODSEQ "/flags/\\\\draft" all 1', 'SEARCH MODSEQ 18446744073709', 'SEARCH RETURN (ALL) MODSEQ 1', 'SEARCH MODSEQ x'] },
+  {
+    name: 'CONDSTORE: SEARCH MODSEQ',
+    lines: [
+      'SELECT INBOX',
+      'SEARCH MODSEQ 1',
+      'UID SEARCH MODSEQ "/flags/\\\\draft" all 1',
+      'SEARCH MODSEQ 18446744073709',
+      'SEARCH RETURN (ALL) MODSEQ 1',
+      'SEARCH MODSEQ x',
+    ],
+  },
   { name: 'CONDSTORE: STATUS HIGHESTMODSEQ', lines: ['STATUS INBOX (MESSAGES HIGHESTMODSEQ)', 'SELECT INBOX', 'STATUS Trash (HIGHESTMODSEQ)'] },
   { name: 'unknown commands and bad arguments', lines: ['FOO', 'SELECT', 'LIST "" ', 'STATUS INBOX (BOGUS)', 'UID BOGUS 1'] },
 ];

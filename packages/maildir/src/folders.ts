@@ -215,7 +215,12 @@ export async function syncFolder(dir: string, appended: readonly string[] = [], 
  * in its place, a read-only folder): the folder is then NOMODSEQ (RFC 7162 §3.1.2.2), and IMAP
  * goes on without CONDSTORE on it.
  */
-async function syncModSeqs(dir: string, validity: number, messages: ReadonlyArray<{ uid: number; name: string }>, c: FolderCacheEntry): Promise<ModSeqs | undefined> {
+async function syncModSeqs(
+  dir: string,
+  validity: number,
+  messages: ReadonlyArray<{ uid: number; name: string }>,
+  c: FolderCacheEntry,
+): Promise<ModSeqs | undefined> {
   const file = path.join(dir, MODSEQ_FILE);
   try {
     const v = await versionOf(file);

@@ -50,7 +50,19 @@ const MACROS: Record<string, string[]> = {
   FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
   FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
 };
-const SIMPLE = new Set(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT', 'MODSEQ']);
+const SIMPLE = new Set([
+  'UID',
+  'FLAGS',
+  'INTERNALDATE',
+  'RFC822.SIZE',
+  'ENVELOPE',
+  'BODYSTRUCTURE',
+  'BODY',
+  'RFC822',
+  'RFC822.HEADER',
+  'RFC822.TEXT',
+  'MODSEQ',
+]);
 
 function parseItem(atom: string): Item | undefined {
   const up = atom.toUpperCase();

@@ -43,8 +43,7 @@ export async function select(s: ImapSession, tag: string, args: Token[], readOnl
   if (astring(args[0]) === undefined || args.length > 2) return s.badArgs(tag, 'Invalid arguments.');
   // RFC 7162 §3.1.8: SELECT/EXAMINE mailbox (CONDSTORE); QRESYNC's parameter is not offered.
   const params = args[1];
-  if (params !== undefined && (params.kind !== 'list' || !params.items.every((p) => isAtom(p, 'CONDSTORE'))))
-    return s.badArgs(tag, 'Invalid arguments.');
+  if (params !== undefined && (params.kind !== 'list' || !params.items.every((p) => isAtom(p, 'CONDSTORE')))) return s.badArgs(tag, 'Invalid arguments.');
   if (params?.kind === 'list' && params.items.length > 0) s.condstore = true;
   const wasSelected = s.selected !== undefined;
   // RFC 9051 §6.3.2: a SELECT that fails leaves no mailbox selected.
