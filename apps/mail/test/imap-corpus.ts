@@ -162,7 +162,15 @@ export const CORPUS: Sequence[] = [
   { name: 'CONDSTORE: enabled by FETCH MODSEQ in a selected mailbox', lines: ['SELECT INBOX', 'FETCH 1 (MODSEQ)', 'STORE 1 +FLAGS (\\Seen)'] },
   {
     name: 'CONDSTORE: STORE with CONDSTORE on',
-    lines: ['SELECT INBOX (CONDSTORE)', 'STORE 1 +FLAGS (\\Flagged)', 'STORE 2 +FLAGS.SILENT (\\Answered)', 'UID STORE 3 FLAGS ($Work)', 'FETCH 1 BODY[TEXT]'],
+    lines: [
+      'SELECT INBOX (CONDSTORE)',
+      'STORE 1 +FLAGS (\\Flagged)',
+      'STORE 2 +FLAGS.SILENT (\\Answered)',
+      'UID STORE 3 FLAGS ($Work)',
+      'FETCH 1 BODY[TEXT]',
+      'FETCH 1:3 BODY[TEXT]',
+      'UID FETCH 1:3 (FLAGS MODSEQ)',
+    ],
   },
   {
     name: 'CONDSTORE: STORE UNCHANGEDSINCE',
@@ -193,6 +201,17 @@ export const CORPUS: Sequence[] = [
       'SEARCH MODSEQ 18446744073709',
       'SEARCH RETURN (ALL) MODSEQ 1',
       'SEARCH MODSEQ x',
+    ],
+  },
+  {
+    name: 'CONDSTORE: FETCH that sets \\Seen on several messages',
+    lines: [
+      'ENABLE CONDSTORE',
+      'SELECT INBOX',
+      'FETCH 1:3 RFC822.TEXT',
+      'UID FETCH 1:3 (BODY[TEXT] MODSEQ)',
+      'STORE 1 -FLAGS (\\Seen)',
+      'UID FETCH 1 (MODSEQ BODY[TEXT])',
     ],
   },
   { name: 'CONDSTORE: STATUS HIGHESTMODSEQ', lines: ['STATUS INBOX (MESSAGES HIGHESTMODSEQ)', 'SELECT INBOX', 'STATUS Trash (HIGHESTMODSEQ)'] },

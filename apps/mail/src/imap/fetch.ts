@@ -50,6 +50,8 @@ const MACROS: Record<string, string[]> = {
   FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
   FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
 };
+/** The items sent as literals. */
+const LITERAL_KINDS = new Set<Item['kind']>(['section', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
 const SIMPLE = new Set([
   'UID',
   'FLAGS',
@@ -136,10 +138,16 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
     if (!items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
   }
   if (uid && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
+  // dovecot gives MODSEQ before the literals (BODY[...], RFC822...) whatever its place in the request.
+  const modAt = items.findIndex((i) => i.kind === 'MODSEQ');
+  const litAt = items.findIndex((i) => LITERAL_KINDS.has(i.kind));
+  if (modAt >= 0 && litAt >= 0 && litAt < modAt) items.splice(litAt, 0, ...items.splice(modAt, 1));
   const needsBody = items.some((i) => !['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ'].includes(i.kind));
   const setsSeen = !sel.readOnly && items.some((i) => (i.kind === 'section' && !i.peek) || i.kind === 'RFC822' || i.kind === 'RFC822.TEXT');
   let out: Buffer[] = [];
   let octets = 0;
+  /** The messages this FETCH set \Seen on. */
+  const seen: Array<{ seq: number; msg: StoredMessage }> = [];
   for (const { seq, msg } of set) {
     const file = path.join(sel.dir, 'cur', msg.name);
     let whole: Buffer | undefined;
@@ -164,24 +172,21 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
     if (setsSeen && !flagsOfName(msg.name, sel.keywords).includes('\\Seen')) {
       await setLetters(sel.dir, msg, `${flagsOf(msg.name)}S`);
       seenSet = true;
-      // The change's mod-sequence, for the MODSEQ this response carries (RFC 7162 §3.1).
-      if (s.condstore && sel.highestModSeq !== undefined) await commitChanges(sel);
+      seen.push({ seq, msg });
     }
     const parts: Buffer[] = [Buffer.from(`* ${seq} FETCH (`, 'latin1')];
     let first = true;
     const flagsFirst = seenSet && !items.some((i) => i.kind === 'FLAGS');
-    // RFC 7162 §3.1: a CONDSTORE client is told the \\Seen a FETCH set with the new MODSEQ (in a FETCH
-    // response of its own after the message's, as dovecot sends it).
-    const modseqToo = seenSet && s.condstore && sel.highestModSeq !== undefined && !items.some((i) => i.kind === 'MODSEQ');
     const add = (chunks: Buffer[] | string) => {
       if (!first) parts.push(Buffer.from(' '));
       first = false;
       if (typeof chunks === 'string') parts.push(Buffer.from(chunks, 'latin1'));
       else parts.push(...chunks);
     };
-    // dovecot puts UID, then the FLAGS a body fetch changed, before the other items.
+    // dovecot puts UID (and MODSEQ), then the FLAGS a body fetch changed, before the other items.
     if (flagsFirst) {
       if (uid || items.some((i) => i.kind === 'UID')) add(`UID ${msg.uid}`);
+      if (items.some((i) => i.kind === 'MODSEQ')) add(`MODSEQ (${msg.modseq})`);
       add(`FLAGS ${flagList(sel, msg)}`);
     }
     for (const item of items) {
@@ -193,7 +198,7 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
           add(`FLAGS ${flagList(sel, msg)}`);
           break;
         case 'MODSEQ':
-          add(`MODSEQ (${msg.modseq})`);
+          if (!flagsFirst) add(`MODSEQ (${msg.modseq})`);
           break;
         case 'INTERNALDATE':
           add(`INTERNALDATE "${imapDateTime(mtime)}"`);
@@ -228,7 +233,6 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
       }
     }
     parts.push(Buffer.from(')\r\n'));
-    if (modseqToo) parts.push(Buffer.from(`${flagsFetch(sel, seq, msg, { uid, condstore: true, silent: true })}\r\n`));
     for (const p of parts) octets += p.length;
     out.push(...parts);
     if (octets >= FLUSH_OCTETS) {
@@ -240,6 +244,13 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
     }
   }
   if (out.length > 0) s.send(Buffer.concat(out));
+  if (seen.length > 0 && s.condstore && sel.highestModSeq !== undefined) {
+    // RFC 7162 §3.1: a CONDSTORE client is told the new MODSEQ of each message this FETCH set \Seen
+    // on. As dovecot: one mod-sequence for the whole command, once every message is sent, each in a
+    // FETCH of its own without the UID (a MODSEQ asked for above was the value before).
+    await commitChanges(sel);
+    s.send(seen.map(({ seq, msg }) => `${flagsFetch(sel, seq, msg, { uid: false, condstore: true, silent: true })}\r\n`).join(''));
+  }
   if (uid) await sendUpdates(s, true);
   s.reply(`${tag} OK Fetch completed.`);
 }
