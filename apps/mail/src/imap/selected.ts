@@ -58,6 +58,7 @@ export async function commitChanges(sel: Selected): Promise<void> {
     const fresh = now.get(m.uid);
     if (fresh && fresh.name === m.name) m.modseq = fresh.modseq;
   }
+  sel.highestModSeq = st.highestModSeq;
 }
 
 /**
