@@ -136,7 +136,7 @@ describe('NOMODSEQ', () => {
       expect(await c.cmd('UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1)')).toBe(bad('a6', 'UID FETCH'));
       expect(await c.cmd('STORE 1 (UNCHANGEDSINCE 1) +FLAGS (\\Seen)')).toBe(bad('a7', 'STORE'));
       expect(await c.cmd('SEARCH MODSEQ 1')).toBe(bad('a8', 'SEARCH'));
-      // A plain STORE works, without MODSEQ; STATUS gives HIGHESTMODSEQ 0 for such a mailbox (RFC 7162 §3.1.2.2).
+      // A plain STORE works, without MODSEQ; STATUS gives HIGHESTMODSEQ 0 for such a mailbox (RFC 7162 §3.1.7).
       expect(await c.cmd('STORE 1 +FLAGS (\\Seen)')).toBe('* 1 FETCH (FLAGS (\\Seen))\r\na9 OK Store completed.');
       expect(await c.cmd('STATUS Odd (MESSAGES HIGHESTMODSEQ)')).toBe('* STATUS Odd (MESSAGES 1 HIGHESTMODSEQ 0)\r\na10 OK Status completed.');
     } finally {

@@ -86,6 +86,9 @@ export interface FolderCacheEntry {
   /** The folder's mod-sequences (modseq.ts) while its file is the same file. */
   modKey?: string;
   mods?: ModSeqs;
+  /** What `mods` was last compared with: the cur/ listing (the cached object) and the uidlist's version. */
+  modFor?: ReadonlyMap<string, string>;
+  modUidKey?: string;
 }
 const MAX_CACHED_FOLDERS = 256;
 const STABLE_DIR_MS = 1000;
@@ -176,8 +179,11 @@ export async function syncFolder(dir: string, appended: readonly string[] = [], 
     const list = parsed ?? newUidList();
     let changed = parsed === undefined;
     const cur = path.join(dir, 'cur');
-    const files = new Map(await listCurCached(cur, c));
+    const listed = await listCurCached(cur, c);
+    const files = new Map(listed);
+    let moved = false;
     for (const name of await listOrEmpty(path.join(dir, 'new'))) {
+      moved = true;
       const target = curName(name);
       try {
         await fs.promises.rename(path.join(dir, 'new', name), path.join(cur, target));
@@ -197,7 +203,11 @@ export async function syncFolder(dir: string, appended: readonly string[] = [], 
     }
     list.records = records;
     const messages = records.map((r) => ({ uid: r.uid, base: r.base, name: files.get(r.base)!, modseq: 0 }));
-    const mods = await syncModSeqs(dir, list.validity, messages, c);
+    // The same uidlist, cur/ listing (the cached one) and modseq file as the last sync: nothing to compare.
+    const same = !moved && !changed && c.modFor === listed && c.modUidKey === c.uidKey && c.uidKey !== undefined;
+    const mods = await syncModSeqs(dir, list.validity, messages, c, same);
+    c.modFor = listed;
+    c.modUidKey = c.uidKey;
     if (changed) {
       c.list = c.uidKey = undefined;
       await lock.commit(serializeUidList(list));
@@ -213,18 +223,21 @@ export async function syncFolder(dir: string, appended: readonly string[] = [], 
  * The folder's mod-sequences brought up to what is there now (modseq.ts), written when they moved;
  * called under the uidlist lock. Undefined when the file cannot be read or replaced (a directory
  * in its place, a read-only folder): the folder is then NOMODSEQ (RFC 7162 §3.1.2.2), and IMAP
- * goes on without CONDSTORE on it.
+ * goes on without CONDSTORE on it. `sameAsLastSync`: the folder is as the last sync read it (the
+ * same uidlist and cached cur/ listing), so the file, if it is still ours, needs no comparison.
  */
 async function syncModSeqs(
   dir: string,
   validity: number,
   messages: ReadonlyArray<{ uid: number; name: string }>,
   c: FolderCacheEntry,
+  sameAsLastSync: boolean,
 ): Promise<ModSeqs | undefined> {
   const file = path.join(dir, MODSEQ_FILE);
   try {
     const v = await versionOf(file);
     let prev = c.mods && v && c.modKey === v.key ? c.mods : undefined;
+    if (prev && sameAsLastSync) return prev;
     if (!prev && v) prev = await readModSeqs(dir);
     const { next, changed } = advanceModSeqs(prev, validity, messages);
     if (changed) {

@@ -106,7 +106,7 @@ async function statusLine(s: ImapSession, name: string, dir: string, items: Stat
     else if (item === 'UNSEEN') v = st.messages.filter((m) => !flagsOfName(m.name, keywords).includes('\\Seen')).length;
     else if (item === 'DELETED') v = st.messages.filter((m) => flagsOfName(m.name, keywords).includes('\\Deleted')).length;
     else if (item === 'SIZE') for (const m of st.messages) v += await messageSize(dir, m.name);
-    // RFC 7162 §3.1.2.3: 0 for a mailbox without persistent mod-sequences.
+    // RFC 7162 §3.1.7 (STATUS HIGHESTMODSEQ): 0 for a mailbox without persistent mod-sequences.
     else if (item === 'HIGHESTMODSEQ') v = st.highestModSeq ?? 0;
     values.push(`${item} ${v}`);
   }

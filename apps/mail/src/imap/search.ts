@@ -26,7 +26,7 @@ type Pred = (c: Ctx) => boolean;
 interface Needs {
   body: boolean;
   mtime: boolean;
-  /** RFC 7162 §3.1.5: a MODSEQ key makes the result carry the highest mod-sequence found. */
+  /** RFC 7162 §3.1.5, §3.1.6: a MODSEQ key makes the result carry the highest mod-sequence found. */
   modseq: boolean;
 }
 
@@ -247,7 +247,7 @@ export async function search(s: ImapSession, tag: string, args: Token[], uid: bo
       if (msg.modseq > highest) highest = msg.modseq;
     }
   }
-  // RFC 7162 §3.1.5: "(MODSEQ n)" after the numbers, the highest of the messages found (none: nothing).
+  // RFC 7162 §3.1.6: "(MODSEQ n)" after the numbers, the highest of the messages found (none: nothing).
   const modseqOut = needs.modseq && hits.length > 0;
   if (returns === undefined && !s.rev2) s.reply(`* SEARCH${hits.map((h) => ` ${h}`).join('')}${modseqOut ? ` (MODSEQ ${highest})` : ''}`);
   else {
