@@ -7,71 +7,45 @@
 // autodiscovery by preference; the MX lookup, which has no preference and asks the system
 // resolver, is replaced for the test by one that finds nothing), and the servers the XML names
 // are this machine's loopback address (the dev profile).
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHttpServer } from '@sstt/http';
 import type { Scenario } from '@sstt/scenario';
-import { freePort, requireTool, spawnWatched, startServer, type Spawned, type Started } from '@sstt/testkit';
+import { startServer, type Started } from '@sstt/testkit';
 import { maildirOf } from '@sstt/scenario';
 import { MaildirDelivery } from '../src/maildir.ts';
 import { startImap } from './imap-helpers.ts';
-import { Marionette } from './marionette.ts';
+import { startThunderbird, type Thunderbird, URL_DONE } from './marionette.ts';
 import { pop3Scenario, type Pop3World } from './pop3-helpers.ts';
 
 let w: Pop3World;
 let imap: Started;
 let http: Started;
-let tb: Spawned;
-let m: Marionette;
+let tb: Thunderbird;
 let s: Scenario;
 
-/** A fresh profile, no account: only Marionette, no first-run screens, and discovery kept on this machine. */
-function profile(dir: string, marionettePort: number, httpPort: number): void {
-  fs.mkdirSync(dir, { recursive: true });
-  const prefs: Record<string, string | number | boolean> = {
-    'marionette.port': marionettePort,
-    'mail.shell.checkDefaultClient': false,
-    'mailnews.start_page.enabled': false,
-    'mail.provider.suppress_dialog_on_startup': true,
-    'mail.spotlight.firstRunDone': true,
-    'datareporting.policy.dataSubmissionEnabled': false,
-    'app.update.disabledForTesting': true,
+/** A fresh profile, no account: discovery kept on this machine, its ISPDB lookup on our HTTP server. */
+function wizardPrefs(httpPort: number): Record<string, string | number | boolean> {
+  return {
     // The ISPDB lookup ("fromDB": the URL with the domain appended) asks our HTTP server.
     'mailnews.auto_config_url': `http://127.0.0.1:${httpPort}/mail/config-v1.1.xml?domain=`,
     'mailnews.auto_config.fetchFromISP.enabled': false,
     'mailnews.auto_config.fetchFromExchange.enabled': false,
     'mailnews.auto_config.guess.enabled': false,
   };
-  const text = Object.entries(prefs)
-    .map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});`)
-    .join('\n');
-  fs.writeFileSync(path.join(dir, 'user.js'), `${text}\n`);
 }
 
 beforeAll(async () => {
-  const bin = requireTool('thunderbird');
   w = pop3Scenario();
   imap = await startImap({ scenario: w.s, plaintextAuth: true });
   // The scenario the HTTP server publishes: the dev profile's loopback servers, with the port our IMAP listens on.
   s = { ...w.s, mail: { ...w.s.mail, plaintextAuth: true }, listen: { ...w.s.listen, address: '127.0.0.1', ports: { ...w.s.listen.ports, imap: imap.port } } };
   http = await startServer(createHttpServer({ scenario: s, host: '127.0.0.1', port: 0, logDir: false }));
-  const mport = await freePort();
-  const dir = path.join(w.root, 'tb-wizard-profile');
-  profile(dir, mport, http.port);
-  tb = spawnWatched(bin, ['--headless', '--marionette', '-remote-allow-system-access', '--no-remote', '--profile', dir], {
-    env: { ...process.env, HOME: w.root, MOZ_CRASHREPORTER_DISABLE: '1' },
-  });
-  m = await Marionette.connect(mport);
+  tb = await startThunderbird(w.root, path.join(w.root, 'tb-wizard-profile'), wizardPrefs(http.port));
 }, 120_000);
 
 afterAll(async () => {
-  m?.close();
-  // Thunderbird is ours: ended by its pid (SIGTERM, then its exit awaited).
-  if (tb && tb.child.exitCode === null) {
-    tb.child.kill('SIGTERM');
-    await tb.exited;
-  }
+  await tb?.stop();
   await http?.close();
   await imap?.close();
   w?.remove();
@@ -86,7 +60,7 @@ describe("Thunderbird's account wizard", () => {
       Buffer.from(`From: someone@example.test\r\nTo: ${user.email}\r\nSubject: found by the wizard\r\n\r\nhi\r\n`),
     );
     await delivery.close();
-    const result = await m.run<{
+    const result = await tb.m.run<{
       error?: string;
       source: string;
       offered: string[];
@@ -120,11 +94,7 @@ describe("Thunderbird's account wizard", () => {
          const account = await CreateInBackend.createAccountInBackend(config);
          const server = account.incomingServer;
          // The account works: its inbox, read over IMAP, has the delivered message.
-         const urlDone = (start) => new Promise((resolve, reject) => start({
-           OnStartRunningUrl() {},
-           OnStopRunningUrl(url, status) { status === 0 ? resolve() : reject(new Error("url failed " + status)); },
-           QueryInterface: ChromeUtils.generateQI(["nsIUrlListener"]),
-         }));
+         ${URL_DONE}
          await urlDone((l) => MailServices.imap.discoverAllFolders(server.rootFolder, l, null));
          const inbox = server.rootFolder.getFolderWithFlags(Ci.nsMsgFolderFlags.Inbox);
          await urlDone((l) => inbox.QueryInterface(Ci.nsIMsgImapMailFolder).updateFolderWithListener(null, l));
