@@ -156,5 +156,64 @@ export const CORPUS: Sequence[] = [
     name: 'an empty mailbox',
     lines: ['SELECT Trash', 'FETCH 1:* FLAGS', 'UID FETCH 1:* FLAGS', 'SEARCH ALL', 'UID SEARCH ALL', 'STORE 1:* +FLAGS (\\Seen)', 'EXPUNGE'],
   },
+  // RFC 7162 CONDSTORE (the values of MODSEQ are normalised: imap-differences.ts).
+  { name: 'CONDSTORE: SELECT (CONDSTORE), FETCH MODSEQ', lines: ['SELECT INBOX (CONDSTORE)', 'FETCH 1:* (FLAGS MODSEQ)', 'UID FETCH 1:* (MODSEQ)'] },
+  { name: 'CONDSTORE: ENABLE, then SELECT', lines: ['ENABLE CONDSTORE', 'SELECT INBOX', 'ENABLE CONDSTORE', 'EXAMINE Trash'] },
+  { name: 'CONDSTORE: enabled by FETCH MODSEQ in a selected mailbox', lines: ['SELECT INBOX', 'FETCH 1 (MODSEQ)', 'STORE 1 +FLAGS (\\Seen)'] },
+  {
+    name: 'CONDSTORE: STORE with CONDSTORE on',
+    lines: [
+      'SELECT INBOX (CONDSTORE)',
+      'STORE 1 +FLAGS (\\Flagged)',
+      'STORE 2 +FLAGS.SILENT (\\Answered)',
+      'UID STORE 3 FLAGS ($Work)',
+      'FETCH 1 BODY[TEXT]',
+      'FETCH 1:3 BODY[TEXT]',
+      'UID FETCH 1:3 (FLAGS MODSEQ)',
+    ],
+  },
+  {
+    name: 'CONDSTORE: STORE UNCHANGEDSINCE',
+    lines: [
+      'SELECT INBOX',
+      'STORE 1:3 (UNCHANGEDSINCE 0) +FLAGS (\\Seen)',
+      'UID STORE 1:2 (UNCHANGEDSINCE 0) +FLAGS.SILENT (\\Seen)',
+      'STORE 2 (UNCHANGEDSINCE 18446744073709) +FLAGS (\\Deleted)',
+      'STORE 1 (UNCHANGEDSINCE x) +FLAGS (\\Seen)',
+    ],
+  },
+  {
+    name: 'CONDSTORE: FETCH CHANGEDSINCE',
+    lines: [
+      'SELECT INBOX',
+      'FETCH 1:* (FLAGS) (CHANGEDSINCE 0)',
+      'UID FETCH 1:* (FLAGS) (CHANGEDSINCE 18446744073709)',
+      'FETCH 1 (FLAGS) (CHANGEDSINCE)',
+      'FETCH 1 FLAGS (BOGUS 1)',
+    ],
+  },
+  {
+    name: 'CONDSTORE: SEARCH MODSEQ',
+    lines: [
+      'SELECT INBOX',
+      'SEARCH MODSEQ 1',
+      'UID SEARCH MODSEQ "/flags/\\\\draft" all 1',
+      'SEARCH MODSEQ 18446744073709',
+      'SEARCH RETURN (ALL) MODSEQ 1',
+      'SEARCH MODSEQ x',
+    ],
+  },
+  {
+    name: 'CONDSTORE: FETCH that sets \\Seen on several messages',
+    lines: [
+      'ENABLE CONDSTORE',
+      'SELECT INBOX',
+      'FETCH 1:3 RFC822.TEXT',
+      'UID FETCH 1:3 (BODY[TEXT] MODSEQ)',
+      'STORE 1 -FLAGS (\\Seen)',
+      'UID FETCH 1 (MODSEQ BODY[TEXT])',
+    ],
+  },
+  { name: 'CONDSTORE: STATUS HIGHESTMODSEQ', lines: ['STATUS INBOX (MESSAGES HIGHESTMODSEQ)', 'SELECT INBOX', 'STATUS Trash (HIGHESTMODSEQ)'] },
   { name: 'unknown commands and bad arguments', lines: ['FOO', 'SELECT', 'LIST "" ', 'STATUS INBOX (BOGUS)', 'UID BOGUS 1'] },
 ];

@@ -153,3 +153,26 @@ describe('interop with dovecot on one Maildir', () => {
     expect(a).toContain('FETCH (UID 4 FLAGS ())');
   });
 });
+
+describe('CONDSTORE beside dovecot', () => {
+  it('a flag dovecot sets and a message dovecot expunges raise our HIGHESTMODSEQ; FETCH CHANGEDSINCE shows the flag', async () => {
+    resetMaildir();
+    const { client: c } = await ImapClient.connect(ours.port);
+    try {
+      await c.cmd(`LOGIN ${user.name} ${user.password}`, 'L');
+      const sel = await c.cmd('SELECT INBOX (CONDSTORE)', 'S');
+      const highest = Number(/\[HIGHESTMODSEQ (\d+)\]/.exec(sel)![1]);
+      handToMailUser(w.s.paths.mail, w.root);
+      await act(dovecot.imapPort, ['STORE 2 +FLAGS (\\Flagged)', 'STORE 3 +FLAGS (\\Deleted)', 'EXPUNGE']);
+      handToMailUser(w.s.paths.mail, w.root);
+      // Our next sync finds both changes: the expunge and the flag, at the next mod-sequence.
+      expect(await c.cmd('NOOP', 'N')).toBe(`* 3 EXPUNGE\r\n* 2 FETCH (MODSEQ (${highest + 1}) FLAGS (\\Flagged))\r\nN OK NOOP completed.`);
+      expect(await c.cmd(`FETCH 1:* (FLAGS) (CHANGEDSINCE ${highest})`, 'F')).toBe(
+        `* 2 FETCH (FLAGS (\\Flagged) MODSEQ (${highest + 1}))\r\nF OK Fetch completed.`,
+      );
+      expect(await c.cmd('STATUS INBOX (HIGHESTMODSEQ)', 'T')).toBe(`* STATUS INBOX (HIGHESTMODSEQ ${highest + 1})\r\nT OK Status completed.`);
+    } finally {
+      c.close();
+    }
+  });
+});

@@ -42,6 +42,14 @@ async function session(): Promise<ImapClient> {
 }
 
 describe('IMAP basics', () => {
+  it('the capability list after login: every extension the server has (issue 22), CONDSTORE among them', async () => {
+    const { client } = await ImapClient.connect(srv.port);
+    expect(await client.login(user.name, user.password)).toBe(
+      'a1 OK [CAPABILITY IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UIDPLUS MOVE UNSELECT CHILDREN SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH CONDSTORE APPENDLIMIT=52428800 STATUS=SIZE] Logged in',
+    );
+    client.close();
+  });
+
   it('selects INBOX, fetches, stores flags into the file name', async () => {
     const c = await session();
     const sel = await c.cmd('SELECT INBOX');

@@ -7,31 +7,23 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maildirOf } from '@sstt/scenario';
 import { flagsOf } from '@sstt/maildir';
-import { freePort, requireTool, spawnWatched, type Spawned, type Started } from '@sstt/testkit';
+import type { Started } from '@sstt/testkit';
 import { MaildirDelivery } from '../src/maildir.ts';
 import { whenDir } from './helpers.ts';
 import { startImap } from './imap-helpers.ts';
-import { Marionette } from './marionette.ts';
+import { type Marionette, startThunderbird, type Thunderbird, URL_DONE } from './marionette.ts';
 import { pop3Scenario, type Pop3World } from './pop3-helpers.ts';
 
 let w: Pop3World;
 let srv: Started;
-let tb: Spawned;
+let tb: Thunderbird;
 let m: Marionette;
 let user: { name: string; password: string; email: string };
 let md: string;
 
-/** Thunderbird's profile: the IMAP account (plain, "Normal password"), no first-run screens, Marionette on `port`. */
-function profile(dir: string, imapPort: number, marionettePort: number): void {
-  fs.mkdirSync(dir, { recursive: true });
-  const prefs: Record<string, string | number | boolean> = {
-    'marionette.port': marionettePort,
-    'mail.shell.checkDefaultClient': false,
-    'mailnews.start_page.enabled': false,
-    'mail.provider.suppress_dialog_on_startup': true,
-    'mail.spotlight.firstRunDone': true,
-    'datareporting.policy.dataSubmissionEnabled': false,
-    'app.update.disabledForTesting': true,
+/** The IMAP account (plain, "Normal password"), as the account wizard would leave it. */
+function accountPrefs(imapPort: number): Record<string, string | number | boolean> {
+  return {
     'mail.accountmanager.accounts': 'account1',
     'mail.accountmanager.defaultaccount': 'account1',
     'mail.account.account1.server': 'server1',
@@ -47,26 +39,16 @@ function profile(dir: string, imapPort: number, marionettePort: number): void {
     'mail.identity.id1.useremail': user.email,
     'mail.identity.id1.fullName': user.name,
   };
-  const text = Object.entries(prefs)
-    .map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});`)
-    .join('\n');
-  fs.writeFileSync(path.join(dir, 'user.js'), `${text}\n`);
 }
 
 beforeAll(async () => {
-  const bin = requireTool('thunderbird');
   w = pop3Scenario();
   const u = w.s.users[0]!;
   user = { name: u.name, password: u.password, email: u.email };
   md = maildirOf(w.s, user.name);
   srv = await startImap({ scenario: w.s, plaintextAuth: true });
-  const mport = await freePort();
-  const dir = path.join(w.root, 'tb-profile');
-  profile(dir, srv.port, mport);
-  tb = spawnWatched(bin, ['--headless', '--marionette', '-remote-allow-system-access', '--no-remote', '--profile', dir], {
-    env: { ...process.env, HOME: w.root, MOZ_CRASHREPORTER_DISABLE: '1' },
-  });
-  m = await Marionette.connect(mport);
+  tb = await startThunderbird(w.root, path.join(w.root, 'tb-profile'), accountPrefs(srv.port));
+  m = tb.m;
   // The password as the account wizard would keep it (the login manager), for this run.
   await m.run(
     `const [pass, done] = arguments;
@@ -78,12 +60,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  m?.close();
-  // Thunderbird is ours: ended by its pid (SIGTERM, then its exit awaited).
-  if (tb && tb.child.exitCode === null) {
-    tb.child.kill('SIGTERM');
-    await tb.exited;
-  }
+  await tb?.stop();
   await srv?.close();
   w?.remove();
 });
@@ -94,12 +71,7 @@ const { MailServices } = ChromeUtils.importESModule("resource:///modules/MailSer
 const server = MailServices.accounts.accounts[0].incomingServer;
 const root = server.rootFolder;
 const folder = (flag) => root.getFolderWithFlags(flag);
-const urlDone = (start) => new Promise((resolve, reject) => start({
-  OnStartRunningUrl() {},
-  OnStopRunningUrl(url, status) { status === 0 ? resolve() : reject(new Error("url failed " + status)); },
-  QueryInterface: ChromeUtils.generateQI(["nsIUrlListener"]),
-}));
-const copyDone = (start) => new Promise((resolve, reject) => start({
+${URL_DONE}const copyDone = (start) => new Promise((resolve, reject) => start({
   onStartCopy() {}, onProgress() {}, setMessageKey() {}, getMessageId() { return null; },
   onStopCopy(status) { status === 0 ? resolve() : reject(new Error("copy failed " + status)); },
   QueryInterface: ChromeUtils.generateQI(["nsIMsgCopyServiceListener"]),

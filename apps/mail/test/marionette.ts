@@ -1,7 +1,10 @@
 // A minimal Marionette client (Firefox and Thunderbird's remote protocol, the one geckodriver
 // speaks): messages "<length>:<json>", commands [0, id, name, params], replies [1, id, error,
 // result]. Enough to run a script in Thunderbird's chrome context, as the Thunderbird tests do.
+import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+import { freePort, requireTool, spawnWatched, type Spawned } from '@sstt/testkit';
 
 export class Marionette {
   private buf = Buffer.alloc(0);
@@ -77,3 +80,59 @@ export class Marionette {
     this.sock.destroy();
   }
 }
+
+/** Thunderbird, headless, with Marionette on a port of its own: the process and the client. */
+export interface Thunderbird {
+  tb: Spawned;
+  m: Marionette;
+  /** Ends Thunderbird (ours: by its pid, SIGTERM, then its exit awaited). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts Thunderbird on a profile of `prefs` (user.js) in `dir`, with no first-run screens and
+ * Marionette on a free port; HOME is `home` (the test's world).
+ */
+export async function startThunderbird(home: string, dir: string, prefs: Record<string, string | number | boolean>): Promise<Thunderbird> {
+  const bin = requireTool('thunderbird');
+  const port = await freePort();
+  fs.mkdirSync(dir, { recursive: true });
+  const all: Record<string, string | number | boolean> = {
+    'marionette.port': port,
+    'mail.shell.checkDefaultClient': false,
+    'mailnews.start_page.enabled': false,
+    'mail.provider.suppress_dialog_on_startup': true,
+    'mail.spotlight.firstRunDone': true,
+    'datareporting.policy.dataSubmissionEnabled': false,
+    'app.update.disabledForTesting': true,
+    ...prefs,
+  };
+  const text = Object.entries(all)
+    .map(([k, v]) => `user_pref(${JSON.stringify(k)}, ${JSON.stringify(v)});`)
+    .join('\n');
+  fs.writeFileSync(path.join(dir, 'user.js'), `${text}\n`);
+  const tb = spawnWatched(bin, ['--headless', '--marionette', '-remote-allow-system-access', '--no-remote', '--profile', dir], {
+    env: { ...process.env, HOME: home, MOZ_CRASHREPORTER_DISABLE: '1' },
+  });
+  const m = await Marionette.connect(port);
+  return {
+    tb,
+    m,
+    async stop() {
+      m.close();
+      if (tb.child.exitCode === null) {
+        tb.child.kill('SIGTERM');
+        await tb.exited;
+      }
+    },
+  };
+}
+
+/** Chrome-context JavaScript: `urlDone(start)`, an nsIUrlListener as a promise (IMAP URLs: discovery, folder updates). */
+export const URL_DONE = `
+const urlDone = (start) => new Promise((resolve, reject) => start({
+  OnStartRunningUrl() {},
+  OnStopRunningUrl(url, status) { status === 0 ? resolve() : reject(new Error("url failed " + status)); },
+  QueryInterface: ChromeUtils.generateQI(["nsIUrlListener"]),
+}));
+`;

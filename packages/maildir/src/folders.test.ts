@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { copyMessages, FolderCache, flagsOfName, keywordLetters, lettersOf, storeMessage, syncFolder } from './folders.ts';
+import { MODSEQ_FILE } from './modseq.ts';
 import { parseUidList } from './uidlist.ts';
 
 let dirs: string[] = [];
@@ -81,5 +82,33 @@ describe('syncFolder', () => {
     const target = await syncFolder(to);
     expect(target.validity).toBe(validity);
     expect(flagsOfName(target.messages[0]!.name, ['$Other', '$Work'])).toEqual(['\\Seen', '$Work']);
+  });
+});
+
+describe('syncFolder and mod-sequences', () => {
+  it('keeps them in sstt-modseq beside the uidlist; a rename or an unlink by someone else raises them at the next sync', async () => {
+    const d = folder();
+    fs.writeFileSync(path.join(d, 'new', '1700000001.M1P1.h'), 'Subject: x\r\n\r\nx\r\n');
+    fs.writeFileSync(path.join(d, 'new', '1700000002.M2P1.h'), 'Subject: y\r\n\r\ny\r\n');
+    const cache = new FolderCache();
+    const st = await syncFolder(d, [], cache);
+    expect([st.highestModSeq, st.messages.map((m) => m.modseq)]).toEqual([2, [2, 2]]);
+    expect(fs.readFileSync(path.join(d, MODSEQ_FILE), 'utf8')).toBe('sstt-modseq 1 V' + st.validity + ' H2\n1 2 \n2 2 \n');
+    expect((await syncFolder(d, [], cache)).highestModSeq).toBe(2);
+    fs.renameSync(path.join(d, 'cur', st.messages[0]!.name), path.join(d, 'cur', '1700000001.M1P1.h:2,S'));
+    const flagged = await syncFolder(d, [], cache);
+    expect([flagged.highestModSeq, flagged.messages.map((m) => m.modseq)]).toEqual([3, [3, 2]]);
+    fs.unlinkSync(path.join(d, 'cur', flagged.messages[1]!.name));
+    // Another server (its own cache) sees the same file.
+    const gone = await syncFolder(d, [], new FolderCache());
+    expect([gone.highestModSeq, gone.messages.map((m) => [m.uid, m.modseq])]).toEqual([4, [[1, 3]]]);
+  });
+
+  it('a folder whose file cannot be kept has no mod-sequences (NOMODSEQ), and its sync still works', async () => {
+    const d = folder();
+    fs.writeFileSync(path.join(d, 'new', '1700000001.M1P1.h'), 'x');
+    fs.mkdirSync(path.join(d, MODSEQ_FILE));
+    const st = await syncFolder(d);
+    expect([st.highestModSeq, st.messages.map((m) => [m.uid, m.modseq])]).toEqual([undefined, [[1, 0]]]);
   });
 });

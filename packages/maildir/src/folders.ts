@@ -9,6 +9,7 @@ import path from 'node:path';
 import { KEYWORDS_FILE, keywordIndex, keywordLetter, MAX_KEYWORDS, parseKeywords, serializeKeywords } from './keywords.ts';
 import { ensureFolder, ensureMaildir, folderDir, folderOf, INBOX, isFolderName, SPECIAL_USE } from './layout.ts';
 import { baseOf, curName, flagsOf, sizeOf, sortNames, uniqueName, withFlags, withSizes } from './name.ts';
+import { advanceModSeqs, MODSEQ_FILE, readModSeqs, writeModSeqsAside, type ModSeqs } from './modseq.ts';
 import { lockUidList, newUidList, parseUidList, serializeUidList, UIDLIST_NAME, type UidList } from './uidlist.ts';
 
 /** IMAP system flags and their Maildir letters (RFC 9051 §2.3.2; the Maildir spec's info), in the order dovecot lists them. */
@@ -27,12 +28,16 @@ export interface StoredMessage {
   base: string;
   /** Its file name in cur/ now. */
   name: string;
+  /** RFC 7162 MODSEQ: the mod-sequence of its last change (modseq.ts); 0 when the folder has none (NOMODSEQ). */
+  modseq: number;
 }
 
 export interface FolderState {
   validity: number;
   nextUid: number;
   messages: StoredMessage[];
+  /** RFC 7162 HIGHESTMODSEQ; undefined when the folder's mod-sequences cannot be kept (NOMODSEQ). */
+  highestModSeq: number | undefined;
 }
 
 /**
@@ -78,6 +83,12 @@ export interface FolderCacheEntry {
   list?: Readonly<UidList>;
   curKey?: string;
   files?: ReadonlyMap<string, string>;
+  /** The folder's mod-sequences (modseq.ts) while its file is the same file. */
+  modKey?: string;
+  mods?: ModSeqs;
+  /** What `mods` was last compared with: the cur/ listing (the cached object) and the uidlist's version. */
+  modFor?: ReadonlyMap<string, string>;
+  modUidKey?: string;
 }
 const MAX_CACHED_FOLDERS = 256;
 const STABLE_DIR_MS = 1000;
@@ -168,8 +179,11 @@ export async function syncFolder(dir: string, appended: readonly string[] = [], 
     const list = parsed ?? newUidList();
     let changed = parsed === undefined;
     const cur = path.join(dir, 'cur');
-    const files = new Map(await listCurCached(cur, c));
+    const listed = await listCurCached(cur, c);
+    const files = new Map(listed);
+    let moved = false;
     for (const name of await listOrEmpty(path.join(dir, 'new'))) {
+      moved = true;
       const target = curName(name);
       try {
         await fs.promises.rename(path.join(dir, 'new', name), path.join(cur, target));
@@ -188,13 +202,58 @@ export async function syncFolder(dir: string, appended: readonly string[] = [], 
       changed = true;
     }
     list.records = records;
+    const messages = records.map((r) => ({ uid: r.uid, base: r.base, name: files.get(r.base)!, modseq: 0 }));
+    // The same uidlist, cur/ listing (the cached one) and modseq file as the last sync: nothing to compare.
+    const same = !moved && !changed && c.modFor === listed && c.modUidKey === c.uidKey && c.uidKey !== undefined;
+    const mods = await syncModSeqs(dir, list.validity, messages, c, same);
+    c.modFor = listed;
+    c.modUidKey = c.uidKey;
     if (changed) {
       c.list = c.uidKey = undefined;
       await lock.commit(serializeUidList(list));
     }
-    return { validity: list.validity, nextUid: list.nextUid, messages: records.map((r) => ({ uid: r.uid, base: r.base, name: files.get(r.base)! })) };
+    if (mods) for (const m of messages) m.modseq = mods.byUid.get(m.uid)!.modseq;
+    return { validity: list.validity, nextUid: list.nextUid, messages, highestModSeq: mods?.highest };
   } finally {
     await lock.release();
+  }
+}
+
+/**
+ * The folder's mod-sequences brought up to what is there now (modseq.ts), written when they moved;
+ * called under the uidlist lock. Undefined when the file cannot be read or replaced (a directory
+ * in its place, a read-only folder): the folder is then NOMODSEQ (RFC 7162 §3.1.2.2), and IMAP
+ * goes on without CONDSTORE on it. `sameAsLastSync`: the folder is as the last sync read it (the
+ * same uidlist and cached cur/ listing), so the file, if it is still ours, needs no comparison.
+ */
+async function syncModSeqs(
+  dir: string,
+  validity: number,
+  messages: ReadonlyArray<{ uid: number; name: string }>,
+  c: FolderCacheEntry,
+  sameAsLastSync: boolean,
+): Promise<ModSeqs | undefined> {
+  const file = path.join(dir, MODSEQ_FILE);
+  try {
+    const v = await versionOf(file);
+    let prev = c.mods && v && c.modKey === v.key ? c.mods : undefined;
+    if (prev && sameAsLastSync) return prev;
+    if (!prev && v) prev = await readModSeqs(dir);
+    const { next, changed } = advanceModSeqs(prev, validity, messages);
+    if (changed) {
+      c.mods = c.modKey = undefined;
+      const tmp = await writeModSeqsAside(dir, next);
+      await giveToOwner(dir, tmp);
+      await fs.promises.rename(tmp, file);
+    }
+    const now = changed ? await versionOf(file) : v;
+    c.mods = now ? next : undefined;
+    c.modKey = now?.key;
+    return next;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR') return undefined;
+    throw err;
   }
 }
 

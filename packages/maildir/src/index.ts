@@ -4,3 +4,4 @@ export * from './name.ts';
 export * from './received.ts';
 export * from './uidlist.ts';
 export * from './folders.ts';
+export * from './modseq.ts';

@@ -8,7 +8,7 @@ import { copyOrMove, expungeDeleted, fetch, store } from './fetch.ts';
 import type { RawCommand } from './framing.ts';
 import { append, appendTarget, create, deleteMailbox, list, rename, select, status, subscribe } from './mailboxes.ts';
 import { search } from './search.ts';
-import { refresh, watchFolder } from './selected.ts';
+import { modSeqLine, refresh, watchFolder } from './selected.ts';
 import type { ImapSession, State } from './session.ts';
 import { ensureSpecialFolders } from '@sstt/maildir';
 import { astring, isAtom, quote, ImapSyntaxError, tokenize, type Token } from './syntax.ts';
@@ -154,6 +154,7 @@ export function capabilities(s: ImapSession): string {
       'LIST-EXTENDED',
       'LIST-STATUS',
       'ESEARCH',
+      'CONDSTORE',
       `APPENDLIMIT=${s.ctx.appendLimit}`,
       'STATUS=SIZE',
     );
@@ -195,10 +196,20 @@ async function login(s: ImapSession, tag: string, name: string, password: string
   s.reply(`${tag} OK [CAPABILITY ${capabilities(s)}] Logged in`);
 }
 
+/**
+ * A CONDSTORE-enabling command (RFC 7162 §3.1) turns CONDSTORE on for the session; with a mailbox
+ * selected whose HIGHESTMODSEQ the client was not told, it is told now (before the command's own
+ * responses), as RFC 7162 §3.1 asks of the first enabling command.
+ */
+export function enableCondstore(s: ImapSession): void {
+  s.condstore = true;
+  if (s.selected && !s.selected.modSeqTold) s.reply(modSeqLine(s.selected));
+}
+
 /** The untagged updates a command may send before its tagged OK (not during FETCH/STORE/SEARCH by number). */
 export async function sendUpdates(s: ImapSession, uid: boolean): Promise<void> {
   if (!s.selected) return;
-  const lines = await refresh(s.selected, { expunges: true, uid });
+  const lines = await refresh(s.selected, { expunges: true, uid, condstore: s.condstore });
   if (lines.length > 0) s.send(`${lines.join('\r\n')}\r\n`);
 }
 
@@ -282,9 +293,14 @@ export const COMMANDS: Record<Verb, Command> = {
       if (args.length === 0 || !args.every((a) => isAtom(a))) return s.badArgs(tag, REPLIES.args);
       const enabled: string[] = [];
       for (const a of args) {
-        if (a.kind === 'atom' && a.value.toUpperCase() === 'IMAP4REV2' && !s.rev2) {
+        const v = a.kind === 'atom' ? a.value.toUpperCase() : '';
+        if (v === 'IMAP4REV2' && !s.rev2) {
           s.rev2 = true;
           enabled.push('IMAP4rev2');
+        } else if (v === 'CONDSTORE') {
+          // RFC 7162 §3.1 (RFC 5161 ENABLE); named again when already on, as dovecot does.
+          enableCondstore(s);
+          enabled.push('CONDSTORE');
         }
       }
       // Nothing enabled, no ENABLED response (as dovecot answers).

@@ -3,9 +3,9 @@
 // they take (sequence numbers or UIDs, "*" the last).
 import fs from 'node:fs';
 import path from 'node:path';
-import { sendUpdates } from './commands.ts';
+import { enableCondstore, sendUpdates } from './commands.ts';
 import { bodyStructure, envelope, parsePart, parseSection, sectionBytes, toCrlf, type Part, type Section } from './message.ts';
-import { flagList, flagsLine, type Selected } from './selected.ts';
+import { commitChanges, flagList, flagsFetch, flagsLine, type Selected } from './selected.ts';
 import type { ImapSession } from './session.ts';
 import { SMALL_MESSAGE_OCTETS } from '../pop3/mailbox.ts';
 import {
@@ -21,6 +21,7 @@ import {
   readKeywords,
   setLetters,
   sizeOf,
+  syncFolder,
   type StoredMessage,
 } from '@sstt/maildir';
 import { astring, formatSeqSet, imapDateTime, inSeqSet, isAtom, parseSeqSet, type Token } from './syntax.ts';
@@ -41,7 +42,7 @@ export function messagesOf(sel: Selected, set: string, uid: boolean): Array<{ se
 }
 
 type Item =
-  | { kind: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT' }
+  | { kind: 'UID' | 'FLAGS' | 'INTERNALDATE' | 'RFC822.SIZE' | 'ENVELOPE' | 'BODYSTRUCTURE' | 'BODY' | 'RFC822' | 'RFC822.HEADER' | 'RFC822.TEXT' | 'MODSEQ' }
   | { kind: 'section'; section: Section; peek: boolean; partial: [number, number] | undefined; label: string };
 
 const MACROS: Record<string, string[]> = {
@@ -49,7 +50,21 @@ const MACROS: Record<string, string[]> = {
   FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
   FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
 };
-const SIMPLE = new Set(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODYSTRUCTURE', 'BODY', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
+/** The items sent as literals. */
+const LITERAL_KINDS = new Set<Item['kind']>(['section', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
+const SIMPLE = new Set([
+  'UID',
+  'FLAGS',
+  'INTERNALDATE',
+  'RFC822.SIZE',
+  'ENVELOPE',
+  'BODYSTRUCTURE',
+  'BODY',
+  'RFC822',
+  'RFC822.HEADER',
+  'RFC822.TEXT',
+  'MODSEQ',
+]);
 
 function parseItem(atom: string): Item | undefined {
   const up = atom.toUpperCase();
@@ -83,18 +98,56 @@ function literal(label: string, bytes: Buffer): Buffer[] {
 /** Replies this large are sent before the next message is read (a client that does not read holds the FETCH). */
 const FLUSH_OCTETS = 256 * 1024;
 
+/** The value of a mod-sequence argument (RFC 7162 §7 mod-sequence-valzer: 0 and up, 63 bits), or undefined. */
+export function modSeqArg(t: Token | undefined): number | undefined {
+  if (!isAtom(t) || !/^\d{1,19}$/.test(t.value)) return undefined;
+  const n = Number(t.value);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** Why a CONDSTORE command is refused in a NOMODSEQ mailbox (RFC 7162 §3.1.2.2: tagged BAD). */
+export const NOMODSEQ_BAD = 'Mailbox does not support mod-sequences (NOMODSEQ).';
+
+function fetchModifier(t: Token | undefined): Token | undefined {
+  return t?.kind === 'list' ? t.items[0] : undefined;
+}
+
+/** The FETCH modifiers (RFC 4466 §2.4): RFC 7162 §3.1.4 CHANGEDSINCE; undefined when malformed or unknown (QRESYNC's VANISHED is not offered). */
+function fetchModifiers(t: Token | undefined): { changedSince?: number } | undefined {
+  if (t === undefined) return {};
+  if (t.kind !== 'list' || t.items.length !== 2 || !isAtom(t.items[0], 'CHANGEDSINCE')) return undefined;
+  const n = modSeqArg(t.items[1]);
+  return n === undefined ? undefined : { changedSince: n };
+}
+
 export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boolean): Promise<void> {
   const sel = s.selected!;
   const items = parseItems(args[1]);
-  // CHANGEDSINCE and other modifiers (RFC 7162) are not supported: BAD, as for any unknown argument.
-  if (!isAtom(args[0]) || !items || args.length !== 2) return s.badArgs(tag, 'Invalid arguments.');
-  const set = messagesOf(sel, args[0].value, uid);
+  const mods = fetchModifiers(args[2]);
+  if (!isAtom(args[0]) || !items || args.length > 3) return s.badArgs(tag, 'Invalid arguments.');
+  if (!mods) return s.badArgs(tag, isAtom(fetchModifier(args[2]), 'CHANGEDSINCE') ? 'Invalid CHANGEDSINCE modseq.' : 'Unknown FETCH modifier.');
+  const changedSince = mods.changedSince;
+  const wantsModSeq = changedSince !== undefined || items.some((i) => i.kind === 'MODSEQ');
+  if (wantsModSeq && sel.highestModSeq === undefined) return s.badArgs(tag, NOMODSEQ_BAD);
+  let set = messagesOf(sel, args[0].value, uid);
   if (!set) return s.badArgs(tag, uid ? 'Invalid uidset.' : 'Invalid messageset.');
+  if (wantsModSeq) enableCondstore(s);
+  if (changedSince !== undefined) {
+    // RFC 7162 §3.1.4: only the messages changed since, with their MODSEQ.
+    set = set.filter(({ msg }) => msg.modseq > changedSince);
+    if (!items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
+  }
   if (uid && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
-  const needsBody = items.some((i) => !['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE'].includes(i.kind));
+  // dovecot gives MODSEQ before the literals (BODY[...], RFC822...) whatever its place in the request.
+  const modAt = items.findIndex((i) => i.kind === 'MODSEQ');
+  const litAt = items.findIndex((i) => LITERAL_KINDS.has(i.kind));
+  if (modAt >= 0 && litAt >= 0 && litAt < modAt) items.splice(litAt, 0, ...items.splice(modAt, 1));
+  const needsBody = items.some((i) => !['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ'].includes(i.kind));
   const setsSeen = !sel.readOnly && items.some((i) => (i.kind === 'section' && !i.peek) || i.kind === 'RFC822' || i.kind === 'RFC822.TEXT');
   let out: Buffer[] = [];
   let octets = 0;
+  /** The messages this FETCH set \Seen on. */
+  const seen: Array<{ seq: number; msg: StoredMessage }> = [];
   for (const { seq, msg } of set) {
     const file = path.join(sel.dir, 'cur', msg.name);
     let whole: Buffer | undefined;
@@ -119,6 +172,7 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
     if (setsSeen && !flagsOfName(msg.name, sel.keywords).includes('\\Seen')) {
       await setLetters(sel.dir, msg, `${flagsOf(msg.name)}S`);
       seenSet = true;
+      seen.push({ seq, msg });
     }
     const parts: Buffer[] = [Buffer.from(`* ${seq} FETCH (`, 'latin1')];
     let first = true;
@@ -129,9 +183,10 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
       if (typeof chunks === 'string') parts.push(Buffer.from(chunks, 'latin1'));
       else parts.push(...chunks);
     };
-    // dovecot puts UID, then the FLAGS a body fetch changed, before the other items.
+    // dovecot puts UID (and MODSEQ), then the FLAGS a body fetch changed, before the other items.
     if (flagsFirst) {
       if (uid || items.some((i) => i.kind === 'UID')) add(`UID ${msg.uid}`);
+      if (items.some((i) => i.kind === 'MODSEQ')) add(`MODSEQ (${msg.modseq})`);
       add(`FLAGS ${flagList(sel, msg)}`);
     }
     for (const item of items) {
@@ -141,6 +196,9 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
           break;
         case 'FLAGS':
           add(`FLAGS ${flagList(sel, msg)}`);
+          break;
+        case 'MODSEQ':
+          if (!flagsFirst) add(`MODSEQ (${msg.modseq})`);
           break;
         case 'INTERNALDATE':
           add(`INTERNALDATE "${imapDateTime(mtime)}"`);
@@ -186,6 +244,13 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
     }
   }
   if (out.length > 0) s.send(Buffer.concat(out));
+  if (seen.length > 0 && s.condstore && sel.highestModSeq !== undefined) {
+    // RFC 7162 §3.1: a CONDSTORE client is told the new MODSEQ of each message this FETCH set \Seen
+    // on. As dovecot: one mod-sequence for the whole command, once every message is sent, each in a
+    // FETCH of its own without the UID (a MODSEQ asked for above was the value before).
+    await commitChanges(sel);
+    s.send(seen.map(({ seq, msg }) => `${flagsFetch(sel, seq, msg, { uid: false, condstore: true, silent: true })}\r\n`).join(''));
+  }
   if (uid) await sendUpdates(s, true);
   s.reply(`${tag} OK Fetch completed.`);
 }
@@ -199,14 +264,28 @@ function knownLetters(sel: Selected, keywords: readonly string[]): Map<string, s
   return out;
 }
 
-/** RFC 9051 §6.4.6 STORE set [+|-]FLAGS[.SILENT] flags. */
+/**
+ * RFC 9051 §6.4.6 STORE set [(UNCHANGEDSINCE n)] [+|-]FLAGS[.SILENT] flags; RFC 7162 §3.1.3: a
+ * message whose mod-sequence is above n is left as it is and named in the tagged OK's MODIFIED.
+ */
 export async function store(s: ImapSession, tag: string, args: Token[], uid: boolean): Promise<void> {
   const sel = s.selected!;
+  let unchangedSince: number | undefined;
+  if (args[1]?.kind === 'list') {
+    const mods = args[1].items;
+    unchangedSince = mods.length === 2 && isAtom(mods[0], 'UNCHANGEDSINCE') ? modSeqArg(mods[1]) : undefined;
+    if (unchangedSince === undefined) return s.badArgs(tag, isAtom(mods[0], 'UNCHANGEDSINCE') ? 'Invalid modseq.' : 'Invalid arguments.');
+    args = [args[0]!, ...args.slice(2)];
+  }
   const what = isAtom(args[1]) ? args[1].value.toUpperCase() : '';
   const m = /^([+-]?)FLAGS(\.SILENT)?$/.exec(what);
   const flagToks = args[2]?.kind === 'list' ? args[2].items : args.slice(2);
   if (!isAtom(args[0]) || !m || (args[2]?.kind === 'list' && args.length !== 3) || !flagToks.every((f) => isAtom(f)))
     return s.badArgs(tag, 'Invalid arguments.');
+  if (unchangedSince !== undefined) {
+    if (sel.highestModSeq === undefined) return s.badArgs(tag, NOMODSEQ_BAD);
+    enableCondstore(s);
+  }
   // dovecot answers OK and changes nothing (RFC 9051 §6.4.6 leaves it open).
   if (sel.readOnly) return s.reply(`${tag} OK Store ignored with read-only mailbox.`);
   const set = messagesOf(sel, args[0].value, uid);
@@ -229,15 +308,36 @@ export async function store(s: ImapSession, tag: string, args: Token[], uid: boo
     letterMap,
   );
   if (given === undefined) return s.badArgs(tag, 'Invalid system flag.');
-  const lines: string[] = [];
-  for (const { seq, msg } of set) {
+  // The mod-sequences as they are on disk now (a change by someone else since the client was told counts).
+  let current: Map<number, number> | undefined;
+  if (unchangedSince !== undefined) {
+    current = new Map();
+    for (const x of (await syncFolder(sel.dir, [], sel.cache)).messages) current.set(x.uid, x.modseq);
+  }
+  const modified: number[] = [];
+  const changed: Array<{ seq: number; msg: StoredMessage }> = [];
+  for (const x of set) {
+    const { msg } = x;
+    if (current && (current.get(msg.uid) ?? 0) > unchangedSince!) {
+      modified.push(uid ? msg.uid : x.seq);
+      continue;
+    }
     const have = flagsOf(msg.name);
     const next = m[1] === '+' ? have + given : m[1] === '-' ? [...have].filter((l) => !given.includes(l)).join('') : otherLetters(msg.name) + given;
     if ((await setLetters(sel.dir, msg, next)) === undefined) continue;
-    if (!m[2]) lines.push(`* ${seq} FETCH (${uid ? `UID ${msg.uid} ` : ''}FLAGS ${flagList(sel, msg)})`);
+    changed.push(x);
+  }
+  // With CONDSTORE on, the changes get their mod-sequence now, for the FETCH responses (RFC 7162 §3.1.3).
+  const condstore = s.condstore && sel.highestModSeq !== undefined;
+  if (condstore) await commitChanges(sel);
+  const lines: string[] = [];
+  for (const { seq, msg } of changed) {
+    // .SILENT: no FLAGS, but a CONDSTORE client is still told the new MODSEQ (RFC 7162 §3.1.3's example).
+    if (!m[2] || condstore) lines.push(flagsFetch(sel, seq, msg, { uid, condstore: s.condstore, silent: m[2] !== undefined }));
   }
   if (lines.length > 0) s.send(`${lines.join('\r\n')}\r\n`);
   if (uid) await sendUpdates(s, true);
+  if (modified.length > 0) return s.reply(`${tag} OK [MODIFIED ${formatSeqSet(modified)}] Conditional store failed.`);
   s.reply(`${tag} OK Store completed.`);
 }
 

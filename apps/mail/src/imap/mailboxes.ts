@@ -4,8 +4,8 @@
 // Maildir++ directories (store.ts), so a mailbox name is its folder name: "." separates levels.
 import fs from 'node:fs';
 import path from 'node:path';
-import { sendUpdates } from './commands.ts';
-import { flagsLine, openSelected } from './selected.ts';
+import { enableCondstore, sendUpdates } from './commands.ts';
+import { flagsLine, modSeqLine, openSelected } from './selected.ts';
 import type { ImapSession } from './session.ts';
 import {
   createFolder,
@@ -41,11 +41,17 @@ function mailboxArg(s: ImapSession, t: Token | undefined): { name: string; dir: 
 export async function select(s: ImapSession, tag: string, args: Token[], readOnly: boolean): Promise<void> {
   const mb = mailboxArg(s, args[0]);
   if (astring(args[0]) === undefined || args.length > 2) return s.badArgs(tag, 'Invalid arguments.');
+  // RFC 7162 §3.1.8: SELECT/EXAMINE mailbox (CONDSTORE); QRESYNC's parameter is not offered.
+  const params = args[1];
+  if (params !== undefined && (params.kind !== 'list' || !params.items.every((p) => isAtom(p, 'CONDSTORE')))) return s.badArgs(tag, 'Invalid arguments.');
+  if (params?.kind === 'list' && params.items.length > 0) s.condstore = true;
   const wasSelected = s.selected !== undefined;
   // RFC 9051 §6.3.2: a SELECT that fails leaves no mailbox selected.
   s.selected = undefined;
   s.state = 'AUTHENTICATED';
-  if (wasSelected && s.rev2) s.reply('* OK [CLOSED] Previous mailbox closed.');
+  // RFC 7162 §3.2.11 / RFC 9051 §7.1: [CLOSED] tells where the old mailbox's responses end; dovecot
+  // sends it once CONDSTORE is on too.
+  if (wasSelected && (s.rev2 || s.condstore)) s.reply('* OK [CLOSED] Previous mailbox closed.');
   if (!mb || !folderExists(mb.dir)) return s.reply(`${tag} ${NONEXISTENT}`);
   const sel = await openSelected(mb.name, mb.dir, readOnly, s.ctx.folderCache);
   const lines = [`* FLAGS (${flagsLine(sel)})`];
@@ -57,6 +63,7 @@ export async function select(s: ImapSession, tag: string, args: Token[], readOnl
     if (unseen >= 0) lines.push(`* OK [UNSEEN ${unseen + 1}] First unseen.`);
   }
   lines.push(`* OK [UIDVALIDITY ${sel.validity}] UIDs valid`, `* OK [UIDNEXT ${sel.nextUid}] Predicted next UID`);
+  if (s.condstore) lines.push(modSeqLine(sel));
   if (s.rev2) lines.push(`* LIST () "." ${astringOut(mb.name)}`);
   s.send(`${lines.join('\r\n')}\r\n`);
   s.selected = sel;
@@ -73,7 +80,7 @@ function patternRegex(pattern: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
-const STATUS_ITEMS = ['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'RECENT', 'SIZE', 'DELETED'] as const;
+const STATUS_ITEMS = ['MESSAGES', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 'RECENT', 'SIZE', 'DELETED', 'HIGHESTMODSEQ'] as const;
 type StatusItem = (typeof STATUS_ITEMS)[number];
 
 function statusItems(t: Token | undefined): StatusItem[] | undefined {
@@ -99,6 +106,8 @@ async function statusLine(s: ImapSession, name: string, dir: string, items: Stat
     else if (item === 'UNSEEN') v = st.messages.filter((m) => !flagsOfName(m.name, keywords).includes('\\Seen')).length;
     else if (item === 'DELETED') v = st.messages.filter((m) => flagsOfName(m.name, keywords).includes('\\Deleted')).length;
     else if (item === 'SIZE') for (const m of st.messages) v += await messageSize(dir, m.name);
+    // RFC 7162 §3.1.7 (STATUS HIGHESTMODSEQ): 0 for a mailbox without persistent mod-sequences.
+    else if (item === 'HIGHESTMODSEQ') v = st.highestModSeq ?? 0;
     values.push(`${item} ${v}`);
   }
   return `* STATUS ${astringOut(name)} (${values.join(' ')})`;
@@ -110,6 +119,7 @@ export async function status(s: ImapSession, tag: string, args: Token[]): Promis
   if (astring(args[0]) === undefined || args.length !== 2) return s.badArgs(tag, 'Invalid arguments.');
   if (!items) return s.badArgs(tag, 'Invalid status item.');
   if (!mb || !folderExists(mb.dir)) return s.reply(`${tag} ${NONEXISTENT}`);
+  if (items.includes('HIGHESTMODSEQ')) enableCondstore(s);
   s.reply(await statusLine(s, mb.name, mb.dir, items));
   s.reply(`${tag} OK Status completed.`);
 }
@@ -156,6 +166,7 @@ export async function list(s: ImapSession, tag: string, args: Token[], lsub: boo
       if (v === 'STATUS') {
         statusWanted = statusItems(opts[++k]);
         if (!statusWanted) return s.badArgs(tag, 'Invalid arguments.');
+        if (statusWanted.includes('HIGHESTMODSEQ')) enableCondstore(s);
       } else returns.add(v);
     }
   }

@@ -3,8 +3,8 @@
 // case-insensitive substrings of the raw header or body (US-ASCII and UTF-8 charsets).
 import fs from 'node:fs';
 import path from 'node:path';
-import { sendUpdates } from './commands.ts';
-import { messagesOf } from './fetch.ts';
+import { enableCondstore, sendUpdates } from './commands.ts';
+import { messagesOf, modSeqArg, NOMODSEQ_BAD } from './fetch.ts';
 import { headerValues, parsePart, toCrlf, type Part } from './message.ts';
 import type { Selected } from './selected.ts';
 import type { ImapSession } from './session.ts';
@@ -26,8 +26,11 @@ type Pred = (c: Ctx) => boolean;
 interface Needs {
   body: boolean;
   mtime: boolean;
+  /** RFC 7162 §3.1.5, §3.1.6: a MODSEQ key makes the result carry the highest mod-sequence found. */
+  modseq: boolean;
 }
 
+/** A search key that cannot be parsed; `message` the BAD's text when it is more than the usual one (dovecot's wording). */
 class BadSearch extends Error {}
 
 const FLAG_KEYS: Record<string, [string, boolean]> = {
@@ -148,6 +151,19 @@ function parseKey(sel: Selected, toks: Token[], at: number, needs: Needs): [Pred
     needs.body = true;
     return [(c) => contains((key === 'BODY' ? c.root.body : c.whole).toString('latin1'), v), at + 2];
   }
+  if (key === 'MODSEQ') {
+    // RFC 7162 §3.1.5: MODSEQ [entry-name entry-type-req] mod-sequence-valzer. Flags have no
+    // mod-sequences of their own here (the message's is the only one), so the entry is ignored.
+    let i = at + 1;
+    if (toks[i]?.kind === 'string') {
+      if (!isAtom(toks[i + 1]) || !['PRIV', 'SHARED', 'ALL'].includes((toks[i + 1] as { value: string }).value.toUpperCase())) throw new BadSearch();
+      i += 2;
+    }
+    const n = modSeqArg(toks[i]);
+    if (n === undefined) throw new BadSearch('Invalid MODSEQ value.');
+    needs.modseq = true;
+    return [(c) => c.msg.modseq >= n, i + 1];
+  }
   if (key === 'UID') {
     const v = isAtom(toks[at + 1]) ? (toks[at + 1] as { value: string }).value : '';
     const set = messagesOf(sel, v, true);
@@ -191,15 +207,20 @@ export async function search(s: ImapSession, tag: string, args: Token[], uid: bo
     if (cs !== 'UTF-8' && cs !== 'US-ASCII') return s.reply(`${tag} NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset.`);
     at += 2;
   }
-  const needs: Needs = { body: false, mtime: false };
+  const needs: Needs = { body: false, mtime: false, modseq: false };
   let preds: Pred[];
   try {
     preds = parseKeys(sel, args.slice(at), needs);
   } catch (err) {
-    if (err instanceof BadSearch) return s.badArgs(tag, 'Invalid search arguments.');
+    if (err instanceof BadSearch) return s.badArgs(tag, err.message || 'Invalid search arguments.');
     throw err;
   }
+  if (needs.modseq) {
+    if (sel.highestModSeq === undefined) return s.badArgs(tag, NOMODSEQ_BAD);
+    enableCondstore(s);
+  }
   const hits: number[] = [];
+  let highest = 0;
   for (let i = 0; i < sel.messages.length; i++) {
     const msg = sel.messages[i]!;
     const file = path.join(sel.dir, 'cur', msg.name);
@@ -221,9 +242,14 @@ export async function search(s: ImapSession, tag: string, args: Token[], uid: bo
       whole,
       root: needs.body ? parsePart(whole) : (undefined as unknown as Part),
     };
-    if (preds.every((p) => p(c))) hits.push(uid ? msg.uid : i + 1);
+    if (preds.every((p) => p(c))) {
+      hits.push(uid ? msg.uid : i + 1);
+      if (msg.modseq > highest) highest = msg.modseq;
+    }
   }
-  if (returns === undefined && !s.rev2) s.reply(`* SEARCH${hits.map((h) => ` ${h}`).join('')}`);
+  // RFC 7162 §3.1.6: "(MODSEQ n)" after the numbers, the highest of the messages found (none: nothing).
+  const modseqOut = needs.modseq && hits.length > 0;
+  if (returns === undefined && !s.rev2) s.reply(`* SEARCH${hits.map((h) => ` ${h}`).join('')}${modseqOut ? ` (MODSEQ ${highest})` : ''}`);
   else {
     const want = returns ?? ['ALL'];
     let line = `* ESEARCH (TAG ${quote(tag)})${uid ? ' UID' : ''}`;
@@ -233,6 +259,7 @@ export async function search(s: ImapSession, tag: string, args: Token[], uid: bo
     }
     if (want.includes('COUNT')) line += ` COUNT ${hits.length}`;
     if (want.includes('ALL') && hits.length > 0) line += ` ALL ${formatSeqSet(hits)}`;
+    if (modseqOut) line += ` MODSEQ ${highest}`;
     s.reply(line);
   }
   if (uid) await sendUpdates(s, true);

@@ -15,13 +15,63 @@ export interface Selected {
   nextUid: number;
   messages: StoredMessage[];
   keywords: Array<string | undefined>;
+  /** RFC 7162 HIGHESTMODSEQ at the last sync; undefined when the folder is NOMODSEQ. */
+  highestModSeq: number | undefined;
+  /** Whether this client was told the HIGHESTMODSEQ (or NOMODSEQ) of the mailbox. */
+  modSeqTold: boolean;
   /** The server's cache of what each folder's last sync read. */
   cache: FolderCache;
 }
 
 export async function openSelected(name: string, dir: string, readOnly: boolean, cache: FolderCache): Promise<Selected> {
   const st = await syncFolder(dir, [], cache);
-  return { name, dir, readOnly, validity: st.validity, nextUid: st.nextUid, messages: st.messages, keywords: await readKeywords(dir), cache };
+  return {
+    name,
+    dir,
+    readOnly,
+    validity: st.validity,
+    nextUid: st.nextUid,
+    messages: st.messages,
+    keywords: await readKeywords(dir),
+    highestModSeq: st.highestModSeq,
+    modSeqTold: false,
+    cache,
+  };
+}
+
+/** The SELECT response that tells a CONDSTORE client the mailbox's HIGHESTMODSEQ, or that it has none (RFC 7162 §3.1.2.1, §3.1.2.2). */
+export function modSeqLine(sel: Selected): string {
+  sel.modSeqTold = true;
+  return sel.highestModSeq === undefined ? '* OK [NOMODSEQ] No permanent modsequences' : `* OK [HIGHESTMODSEQ ${sel.highestModSeq}] Highest`;
+}
+
+/**
+ * Syncs the folder after the session changed it (STORE, a FETCH that set \Seen), so that the
+ * change gets its mod-sequence now: each message the client knows as it is on disk takes the
+ * mod-sequence found there (one whose file was changed by someone else keeps its old one until
+ * refresh() tells the client).
+ */
+export async function commitChanges(sel: Selected): Promise<void> {
+  const st = await syncFolder(sel.dir, [], sel.cache);
+  const now = new Map(st.messages.map((m) => [m.uid, m]));
+  for (const m of sel.messages) {
+    const fresh = now.get(m.uid);
+    if (fresh && fresh.name === m.name) m.modseq = fresh.modseq;
+  }
+  sel.highestModSeq = st.highestModSeq;
+}
+
+/**
+ * An unsolicited FETCH of a message's flags: with CONDSTORE on, with its MODSEQ (RFC 7162 §3.1),
+ * in dovecot's order (UID, MODSEQ, FLAGS); like dovecot, the UID only for a UID command (RFC 7162
+ * asks for it always only once QRESYNC is on, which we do not offer).
+ */
+export function flagsFetch(sel: Selected, seq: number, m: StoredMessage, opts: { uid: boolean; condstore: boolean; silent?: boolean }): string {
+  const items: string[] = [];
+  if (opts.uid) items.push(`UID ${m.uid}`);
+  if (opts.condstore && sel.highestModSeq !== undefined) items.push(`MODSEQ (${m.modseq})`);
+  if (!opts.silent) items.push(`FLAGS ${flagList(sel, m)}`);
+  return `* ${seq} FETCH (${items.join(' ')})`;
 }
 
 export function flagList(sel: Selected, m: StoredMessage): string {
@@ -35,7 +85,7 @@ export function flagList(sel: Selected, m: StoredMessage): string {
  * `expunges` false (during FETCH, STORE, SEARCH by number: RFC 9051 §7.5.1 forbids EXPUNGE
  * then): nothing is read.
  */
-export async function refresh(sel: Selected, opts: { expunges: boolean; uid: boolean }): Promise<string[]> {
+export async function refresh(sel: Selected, opts: { expunges: boolean; uid: boolean; condstore: boolean }): Promise<string[]> {
   if (!opts.expunges) return [];
   const st = await syncFolder(sel.dir, [], sel.cache);
   const keywords = await readKeywords(sel.dir);
@@ -52,10 +102,12 @@ export async function refresh(sel: Selected, opts: { expunges: boolean; uid: boo
   for (let i = 0; i < sel.messages.length; i++) {
     const m = sel.messages[i]!;
     const fresh = now.get(m.uid)!;
-    if (fresh.name !== m.name) {
+    // A CONDSTORE client is also told a new mod-sequence with the same flags (changed and back).
+    if (fresh.name !== m.name || (opts.condstore && fresh.modseq !== m.modseq)) {
       m.name = fresh.name;
-      out.push(`* ${i + 1} FETCH (${opts.uid ? `UID ${m.uid} ` : ''}FLAGS ${flagList(sel, m)})`);
-    }
+      m.modseq = fresh.modseq;
+      out.push(flagsFetch(sel, i + 1, m, opts));
+    } else m.modseq = fresh.modseq;
   }
   if (keywordsChanged) out.unshift(`* FLAGS (${flagsLine(sel)})`);
   const known = sel.messages.length === 0 ? 0 : sel.messages[sel.messages.length - 1]!.uid;
@@ -65,6 +117,7 @@ export async function refresh(sel: Selected, opts: { expunges: boolean; uid: boo
     out.push(`* ${sel.messages.length} EXISTS`);
   }
   sel.nextUid = st.nextUid;
+  sel.highestModSeq = st.highestModSeq;
   return out;
 }
 

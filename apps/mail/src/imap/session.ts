@@ -26,6 +26,12 @@ export class ImapSession extends MailSession<Framed, ServerContext> {
   selected: Selected | undefined;
   /** RFC 9051 §6.3.1: ENABLE IMAP4rev2 switches the responses that differ from IMAP4rev1. */
   rev2 = false;
+  /**
+   * RFC 7162 §3.1: CONDSTORE is on once the client used it (ENABLE CONDSTORE, SELECT (CONDSTORE),
+   * STATUS HIGHESTMODSEQ, MODSEQ, CHANGEDSINCE, UNCHANGEDSINCE): from then on every untagged
+   * FETCH carries UID and MODSEQ.
+   */
+  condstore = false;
   /** A command waiting for the client's next line (AUTHENTICATE's response, IDLE's DONE). */
   continuation: ((line: string) => Promise<void> | void) | undefined;
   /** Stops watching the selected folder (IDLE). */
