@@ -80,11 +80,23 @@ describe("Thunderbird's account wizard", () => {
          const { ConfigVerifier } = ChromeUtils.importESModule("resource:///modules/accountcreation/ConfigVerifier.sys.mjs");
          const { CreateInBackend } = ChromeUtils.importESModule("resource:///modules/accountcreation/CreateInBackend.sys.mjs");
          const { MailServices } = ChromeUtils.importESModule("resource:///modules/MailServices.sys.mjs");
-         // The MX lookup asks the system resolver (no preference turns it off): nothing found, locally.
-         FetchConfig.forMX = async () => { throw new Error("no MX lookup in this test"); };
+         const { AccountCreationUtils } = ChromeUtils.importESModule("resource:///modules/accountcreation/AccountCreationUtils.sys.mjs");
          const domain = email.split("@")[1];
-         const found = await FindConfig.parallelAutoDiscovery(domain, email, new AbortController().signal, password, "").next();
-         const config = found.value;
+         // The MX lookup asks the system resolver (no preference turns it off): nothing found, locally.
+         // Debian has shipped two shapes of the wizard's discovery: Thunderbird 153 (an async
+         // generator taking a signal, lookups as promises) and 140 ESR (a promise taking an
+         // Abortable, lookups with callbacks); a fresh Debian 12 machine may get either.
+         let config;
+         if (FindConfig.parallelAutoDiscovery.constructor.name === "AsyncGeneratorFunction") {
+           FetchConfig.forMX = async () => { throw new Error("no MX lookup in this test"); };
+           config = (await FindConfig.parallelAutoDiscovery(domain, email, new AbortController().signal, password, "").next()).value;
+         } else {
+           FetchConfig.forMX = (d, e, ok, fail) => {
+             Promise.resolve().then(() => fail(new Error("no MX lookup in this test")));
+             return new AccountCreationUtils.Abortable();
+           };
+           config = await FindConfig.parallelAutoDiscovery(new AccountCreationUtils.SuccessiveAbortable(), domain, email);
+         }
          const offered = [config.incoming, ...config.incomingAlternatives].map((i) => i.type + ":" + i.socketType);
          // The hub: the address and password into the config, the login tried, the account made.
          AccountConfig.replaceVariables(config, "Test User", email, password);

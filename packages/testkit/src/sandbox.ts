@@ -105,9 +105,11 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   ]);
   await holder.waitFor(/sandbox ready/, 30_000);
   const pid = holder.child.pid!;
-  // nsenter starts the command in / of the namespace; env --chdir then enters `cwd` as the command's
-  // user, through the namespace's mounts (nsenter's --wd opens the directory before it enters, on
-  // the machine's mounts: a path the sandbox re-mounted is then unreachable and getcwd fails).
+  // env --chdir enters `cwd` (default /) as the command's user, through the namespace's mounts
+  // (nsenter's --wd opens the directory before it enters, on the machine's mounts: a path the
+  // sandbox re-mounted is then unreachable and getcwd fails). Always: entering the mount namespace
+  // leaves a process in the namespace's root mount, outside the chroot when the suite runs in one
+  // (--root below), where getcwd() fails (update-exim4.conf's sh did, in the fresh machine's check).
   // --root: the holder's root, not the namespace's root mount, so a suite run inside a chroot (a
   // fresh machine's check) finds its own programs there.
   const argv = (cmd: string, args: string[], cwd?: string, as?: { uid: number; gid: number }) => [
@@ -119,7 +121,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     '--root',
     ...(as ? ['--setuid', String(as.uid), '--setgid', String(as.gid)] : []),
     '--',
-    ...(cwd ? ['env', `--chdir=${cwd}`] : []),
+    'env',
+    `--chdir=${cwd ?? '/'}`,
     cmd,
     ...args,
   ];
