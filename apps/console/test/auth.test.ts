@@ -126,8 +126,12 @@ describe('a domain that signs and checks', () => {
     ]);
     const queriesFor = async (name: string, smtpId?: string) => w.api<Queries>(`/api/v1/dns/queries?name=${name}&type=txt${smtpId ? `&smtpId=${smtpId}` : ''}`);
     for (const q of v.flatMap((x) => x.dns)) {
-      const r = await queriesFor(q.name, m.smtpId);
-      expect(r.status).toBe(200);
+      // The SMTP session and the DNS exchanges reach the console through the apps' journals, each
+      // on its own flush: the message may be listed before them.
+      const r = await w.until(async () => {
+        const got = await queriesFor(q.name, m.smtpId);
+        return got.status === 200 && got.body.queries.length > 0 ? got : undefined;
+      }, `the queries for ${q.name} before ${m.smtpId}`);
       expect(r.body.queries[0]?.summary, q.name).toBe(`${q.name} TXT → NOERROR`);
     }
     // A query made after the message was accepted is not one it was read from.
