@@ -12,7 +12,8 @@
 // our zone and forwards the rest): never the machine's resolver.
 import dns from 'node:dns';
 import type { Endpoint } from '@sstt/scenario';
-import type { AuthenticateResult, DNSResolver } from 'mailauth';
+import { isIP } from 'node:net';
+import type { AuthenticateResult, DNSResolver, SPFResult } from 'mailauth';
 import { CrlfNormalizer } from './maildir.ts';
 import { commonJs } from '@sstt/runtime';
 
@@ -149,6 +150,8 @@ export interface MailAuthOptions {
   random?: () => number;
   /** The signature time (t=). */
   now?: () => Date;
+  /** How SPF verdicts age (ms since the epoch); tests inject one. */
+  clock?: () => number;
 }
 
 /** Who handed us the message (the SMTP session). */
@@ -217,6 +220,59 @@ export interface MailAuth {
 export function createMailAuth(o: MailAuthOptions): MailAuth {
   const random = o.random ?? Math.random;
   const now = o.now ?? (() => new Date());
+  const clock = o.clock ?? Date.now;
+
+  /**
+   * SPF's verdict for one client address, sender and HELO, reused as long as the DNS answers it
+   * was made from are (DNS_CACHE_MS): it depends on nothing else (RFC 7208 §4.1: the IP, the domain,
+   * the sender, and the DNS), and evaluating it again for every message of a burst was a third of
+   * the checks' CPU. A temperror is not kept.
+   */
+  const spfSeen = new Map<string, { until: number; result: Promise<SPFResult> }>();
+  function spfOnce(sender: string, ip: string, helo: string): Promise<SPFResult> {
+    const key = `${ip}\0${sender.toLowerCase()}\0${helo.toLowerCase()}`;
+    const hit = spfSeen.get(key);
+    if (hit && hit.until > clock()) return hit.result;
+    spfSeen.delete(key);
+    const result = loadMailauth().then(({ spf }) => spf({ sender, ip, helo, mta: o.authservId, resolver: o.resolver }));
+    spfSeen.set(key, { until: clock() + DNS_CACHE_MS, result });
+    if (spfSeen.size > DNS_CACHE_ENTRIES) spfSeen.delete(spfSeen.keys().next().value!);
+    result.then(
+      (r) => r.status.result === 'temperror' && spfSeen.get(key)?.result === result && spfSeen.delete(key),
+      () => spfSeen.get(key)?.result === result && spfSeen.delete(key),
+    );
+    return result;
+  }
+
+  /**
+   * mailauth's `authenticate` without BIMI and ARC sealing, its steps in its order (DKIM, SPF, ARC,
+   * DMARC from their results), so that SPF goes through spfOnce.
+   */
+  async function authenticate(message: Buffer, client: Client): Promise<AuthenticateResult> {
+    const lib = await loadMailauth();
+    const dkim = await lib.dkimVerify(message, { resolver: o.resolver, sender: client.mailFrom });
+    // As authenticate: no HELO, the address; an address literal in brackets.
+    const helo = client.helo || client.ip;
+    const spf = await spfOnce(client.mailFrom, client.ip, isIP(helo) ? `[${helo}]` : helo);
+    const arc = await lib.arc((dkim as unknown as { arc: Parameters<typeof lib.arc>[0] }).arc, { resolver: o.resolver });
+    const dmarc = dkim.headerFrom
+      ? await lib.dmarc({
+          headerFrom: dkim.headerFrom,
+          spfDomains: spf.status.result === 'pass' && spf.domain ? [spf.domain] : [],
+          dkimDomains: dkim.results
+            .filter((r) => r.status.result === 'pass')
+            .map((r) => ({
+              id: (r as { id?: string }).id,
+              domain: r.signingDomain as string,
+              aligned: (r.status as { aligned?: boolean }).aligned,
+              underSized: (r.status as { underSized?: boolean }).underSized,
+            })),
+          arcResult: arc,
+          resolver: o.resolver,
+        })
+      : false;
+    return { dkim, spf, arc, dmarc, bimi: false, headers: '' };
+  }
 
   async function sign(message: Buffer): Promise<string> {
     if (o.signingKeys.length === 0) return '';
@@ -235,8 +291,7 @@ export function createMailAuth(o: MailAuthOptions): MailAuth {
   /** The HELO identity's SPF (RFC 7208 §2.3), when MAIL FROM is not null (mailauth checks HELO then already). */
   async function heloSpf(client: Client): Promise<string | undefined> {
     if (!client.mailFrom || !isDomainName(client.helo)) return undefined;
-    const { spf } = await loadMailauth();
-    const r = await spf({ sender: `postmaster@${client.helo}`, ip: client.ip, helo: client.helo, mta: o.authservId, resolver: o.resolver });
+    const r = await spfOnce(`postmaster@${client.helo}`, client.ip, client.helo);
     return `spf=${r.status.result} smtp.helo=${client.helo}`;
   }
 
@@ -281,15 +336,7 @@ export function createMailAuth(o: MailAuthOptions): MailAuth {
       const signatures = client.trusted ? await sign(message) : '';
       const signed = signatures ? Buffer.concat([Buffer.from(signatures, 'latin1'), message]) : message;
       if (!o.verify) return { message: signed, disposition: { action: 'deliver' }, summary: signatures ? 'signed, not verified' : 'not verified' };
-      const { authenticate } = await loadMailauth();
-      const result = await authenticate(signed, {
-        ip: client.ip,
-        helo: client.helo,
-        sender: client.mailFrom,
-        mta: o.authservId,
-        resolver: o.resolver,
-        disableBimi: true,
-      });
+      const result = await authenticate(signed, client);
       fixStrictAlignment(result);
       const rows = [
         ...result.dkim.results.map((r) => r.info),
