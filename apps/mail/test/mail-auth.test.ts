@@ -11,7 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintDkimKey } from '@sstt/pki';
 import { certPaths, loadScenario, maildirOf, txtStrings, type Scenario } from '@sstt/scenario';
 import { requireTool, run, tempDir, type Started } from '@sstt/testkit';
-import { cachingResolver, createMailAuth, dnsResolver, removeOwnResults, type Client, type DkimSigningKey, type MailAuthOptions } from '../src/mail-auth.ts';
+import {
+  cachingResolver,
+  createMailAuth,
+  DNS_CACHE_MS,
+  dnsResolver,
+  removeOwnResults,
+  type Client,
+  type DkimSigningKey,
+  type MailAuthOptions,
+} from '../src/mail-auth.ts';
 import { folderDir, JUNK_FOLDER } from '@sstt/maildir';
 import { appEnv, startApp } from './app-process.ts';
 import { type AuthDns, dkimpySign, dkimsign, dkimverify, spfquery, startAuthDns } from './auth-helpers.ts';
@@ -406,6 +415,39 @@ describe('the resolver cache', () => {
     await r('x.test', 'TXT');
     for (const n of ['gone.test', 'gone.test', 'broken.test', 'broken.test']) await r(n, 'TXT').catch(() => {});
     expect(asked).toEqual(['X.test TXT', 'x.test MX', 'x.test TXT', 'gone.test TXT', 'broken.test TXT', 'broken.test TXT']);
+  });
+
+  it("SPF's verdict is reused for one client, sender and HELO while the answers are (5 s), asked again after, for another client, and after a temperror", async () => {
+    let clock = 0;
+    const asked: string[] = [];
+    let failing = false;
+    const real = dnsResolver({ host: '127.0.0.1', port: dns.port });
+    const resolver = (async (name: string, type: string) => {
+      asked.push(`${name} ${type}`);
+      if (failing && name === s.domain) throw Object.assign(new Error('servfail'), { code: 'ESERVFAIL', spfResult: { error: 'temperror', text: 'test' } });
+      return real(name, type as never);
+    }) as typeof real;
+    const a = auth({ resolver, clock: () => clock });
+    const from = s.users[0]!.email;
+    const spfAsked = () => asked.filter((q) => q === `${s.domain} TXT`).length;
+    const run = async (ip: string) =>
+      resultOf(results((await a.process(message(from), { ip, helo: 'cliente', mailFrom: from, trusted: false })).message), 'spf');
+    expect(await run('127.0.0.1')).toEqual(['pass']);
+    expect(spfAsked()).toBe(1);
+    clock = DNS_CACHE_MS - 1;
+    expect(await run('127.0.0.1')).toEqual(['pass']);
+    expect(spfAsked()).toBe(1);
+    expect(await run('127.0.0.2')).toEqual(['fail']);
+    expect(spfAsked()).toBe(2);
+    clock = DNS_CACHE_MS;
+    expect(await run('127.0.0.1')).toEqual(['pass']);
+    expect(spfAsked()).toBe(3);
+    // A temperror is the DNS's failure, not the domain's answer: the next message asks again.
+    failing = true;
+    clock = 3 * DNS_CACHE_MS;
+    expect(await run('127.0.0.1')).toEqual(['temperror']);
+    expect(await run('127.0.0.1')).toEqual(['temperror']);
+    expect(spfAsked()).toBe(5);
   });
 
   it('holds at most maxEntries answers, dropping the oldest', async () => {
