@@ -430,23 +430,23 @@ describe('the resolver cache', () => {
     const a = auth({ resolver, clock: () => clock });
     const from = s.users[0]!.email;
     const spfAsked = () => asked.filter((q) => q === `${s.domain} TXT`).length;
-    const run = async (ip: string) =>
+    const spfFor = async (ip: string) =>
       resultOf(results((await a.process(message(from), { ip, helo: 'cliente', mailFrom: from, trusted: false })).message), 'spf');
-    expect(await run('127.0.0.1')).toEqual(['pass']);
+    expect(await spfFor('127.0.0.1')).toEqual(['pass']);
     expect(spfAsked()).toBe(1);
     clock = DNS_CACHE_MS - 1;
-    expect(await run('127.0.0.1')).toEqual(['pass']);
+    expect(await spfFor('127.0.0.1')).toEqual(['pass']);
     expect(spfAsked()).toBe(1);
-    expect(await run('127.0.0.2')).toEqual(['fail']);
+    expect(await spfFor('127.0.0.2')).toEqual(['fail']);
     expect(spfAsked()).toBe(2);
     clock = DNS_CACHE_MS;
-    expect(await run('127.0.0.1')).toEqual(['pass']);
+    expect(await spfFor('127.0.0.1')).toEqual(['pass']);
     expect(spfAsked()).toBe(3);
     // A temperror is the DNS's failure, not the domain's answer: the next message asks again.
     failing = true;
     clock = 3 * DNS_CACHE_MS;
-    expect(await run('127.0.0.1')).toEqual(['temperror']);
-    expect(await run('127.0.0.1')).toEqual(['temperror']);
+    expect(await spfFor('127.0.0.1')).toEqual(['temperror']);
+    expect(await spfFor('127.0.0.1')).toEqual(['temperror']);
     expect(spfAsked()).toBe(5);
   });
 
