@@ -21,7 +21,9 @@ beforeAll(async () => {
   dev = spawnGroup('npm', ['run', 'dev'], env);
   await dev.waitFor(/SERVICE\s+ADDRESS\s+TRY IT/, 90_000);
   for (const service of SERVICES) await waitForPort(portOf(env, service), 60_000);
-});
+  // The first start builds and mints every certificate (RSA and DKIM keys in a fresh data
+  // directory): bounded by the waits above, not by the hook's default.
+}, 240_000);
 
 afterAll(async () => {
   // turbo runs each task in a process group of its own: kill the whole session, not just our group.
