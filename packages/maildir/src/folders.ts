@@ -35,7 +35,8 @@ export interface StoredMessage {
 export interface FolderState {
   validity: number;
   nextUid: number;
-  messages: StoredMessage[];
+  /** Shared with the sync cache: a caller that keeps or changes them copies them first. */
+  messages: ReadonlyArray<Readonly<StoredMessage>>;
   /** RFC 7162 HIGHESTMODSEQ; undefined when the folder's mod-sequences cannot be kept (NOMODSEQ). */
   highestModSeq: number | undefined;
 }
@@ -89,6 +90,13 @@ export interface FolderCacheEntry {
   /** What `mods` was last compared with: the cur/ listing (the cached object) and the uidlist's version. */
   modFor?: ReadonlyMap<string, string>;
   modUidKey?: string;
+  /**
+   * The last sync's result, with the versions it was read from (the uidlist, cur/ while its
+   * listing is the cached one, the mod-sequence file): while they are the same and new/ is empty,
+   * the next sync is that result again, without the lock, the listing or the comparison (dovecot
+   * answers a quiet mailbox from its index in the same way, after a stat of each directory).
+   */
+  last?: { state: FolderState; uidKey: string; curKey: string; modKey: string | undefined };
 }
 const MAX_CACHED_FOLDERS = 256;
 const STABLE_DIR_MS = 1000;
@@ -172,9 +180,11 @@ export async function listCurCached(cur: string, cache: FolderCacheEntry): Promi
  * the last sync read (a large folder's second SELECT reads two stats instead of its listing).
  */
 export async function syncFolder(dir: string, appended: readonly string[] = [], cache?: FolderCache): Promise<FolderState> {
+  const c = cache?.of(dir) ?? {};
+  if (c.last && appended.length === 0 && (await unchangedSince(dir, c.last))) return c.last.state;
+  c.last = undefined;
   const lock = await lockUidList(dir);
   try {
-    const c = cache?.of(dir) ?? {};
     const parsed = await readUidListCached(dir, c);
     const list = parsed ?? newUidList();
     let changed = parsed === undefined;
@@ -213,10 +223,26 @@ export async function syncFolder(dir: string, appended: readonly string[] = [], 
       await lock.commit(serializeUidList(list));
     }
     if (mods) for (const m of messages) m.modseq = mods.byUid.get(m.uid)!.modseq;
-    return { validity: list.validity, nextUid: list.nextUid, messages, highestModSeq: mods?.highest };
+    const state: FolderState = { validity: list.validity, nextUid: list.nextUid, messages, highestModSeq: mods?.highest };
+    // Kept when this sync read the folder as it stays: nothing moved or written, cur/'s listing
+    // the cached (stable) one.
+    if (!moved && !changed && c.files === listed && c.uidKey !== undefined && c.curKey !== undefined)
+      c.last = { state, uidKey: c.uidKey, curKey: c.curKey, modKey: c.modKey };
+    return state;
   } finally {
     await lock.release();
   }
+}
+
+/** Whether the folder is as `last` read it: the same uidlist, cur/ and mod-sequence file, nothing in new/ (four looks at once). */
+async function unchangedSince(dir: string, last: NonNullable<FolderCacheEntry['last']>): Promise<boolean> {
+  const [uid, cur, mod, fresh] = await Promise.all([
+    versionOf(path.join(dir, UIDLIST_NAME)),
+    versionOf(path.join(dir, 'cur')),
+    versionOf(path.join(dir, MODSEQ_FILE)).catch(() => undefined),
+    listOrEmpty(path.join(dir, 'new')),
+  ]);
+  return uid?.key === last.uidKey && cur?.key === last.curKey && mod?.key === last.modKey && fresh.length === 0;
 }
 
 /**

@@ -19,8 +19,9 @@ export interface Part {
 
 /** Bare LF become CRLF (a file that already has CRLF is returned as it is). */
 export function toCrlf(buf: Buffer): Buffer {
+  // The line ends found by indexOf (memchr), not a loop over every byte: most files have none bare.
   let bare = 0;
-  for (let i = 0; i < buf.length; i++) if (buf[i] === 0x0a && (i === 0 || buf[i - 1] !== 0x0d)) bare++;
+  for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, i + 1)) if (i === 0 || buf[i - 1] !== 0x0d) bare++;
   if (bare === 0) return buf;
   const out = Buffer.allocUnsafe(buf.length + bare);
   let o = 0;

@@ -5,7 +5,7 @@
 // RFC 9051 §7 allows. fs.watch on new/ and cur/ tells an IDLE client at once (inotify on Linux).
 import fs from 'node:fs';
 import path from 'node:path';
-import { flagsOfName, readKeywords, SYSTEM_FLAGS, syncFolder, type FolderCache, type StoredMessage } from '@sstt/maildir';
+import { flagsOfName, readKeywords, SYSTEM_FLAGS, syncFolder, type FolderCache, type FolderState, type StoredMessage } from '@sstt/maildir';
 
 export interface Selected {
   name: string;
@@ -21,6 +21,8 @@ export interface Selected {
   modSeqTold: boolean;
   /** The server's cache of what each folder's last sync read. */
   cache: FolderCache;
+  /** The sync `messages` were last brought in line with: the same result again means nothing changed on disk since. */
+  synced: FolderState | undefined;
 }
 
 export async function openSelected(name: string, dir: string, readOnly: boolean, cache: FolderCache): Promise<Selected> {
@@ -31,7 +33,9 @@ export async function openSelected(name: string, dir: string, readOnly: boolean,
     readOnly,
     validity: st.validity,
     nextUid: st.nextUid,
-    messages: st.messages,
+    // The session's own copies: it renames and expunges them as its client acts (the sync's are shared).
+    messages: st.messages.map((m) => ({ ...m })),
+    synced: st,
     keywords: await readKeywords(dir),
     highestModSeq: st.highestModSeq,
     modSeqTold: false,
@@ -91,6 +95,9 @@ export async function refresh(sel: Selected, opts: { expunges: boolean; uid: boo
   const keywords = await readKeywords(sel.dir);
   const keywordsChanged = keywords.join('\0') !== sel.keywords.join('\0');
   sel.keywords = keywords;
+  // The sync this session last saw again (the folder's files, uidlist and mod-sequences as they
+  // were): only the keywords can have moved.
+  if (st === sel.synced) return keywordsChanged ? [`* FLAGS (${flagsLine(sel)})`] : [];
   const now = new Map(st.messages.map((m) => [m.uid, m]));
   const out: string[] = [];
   for (let i = sel.messages.length - 1; i >= 0; i--) {
@@ -111,13 +118,14 @@ export async function refresh(sel: Selected, opts: { expunges: boolean; uid: boo
   }
   if (keywordsChanged) out.unshift(`* FLAGS (${flagsLine(sel)})`);
   const known = sel.messages.length === 0 ? 0 : sel.messages[sel.messages.length - 1]!.uid;
-  const added = st.messages.filter((m) => m.uid > known);
+  const added = st.messages.filter((m) => m.uid > known).map((m) => ({ ...m }));
   if (added.length > 0) {
     sel.messages.push(...added);
     out.push(`* ${sel.messages.length} EXISTS`);
   }
   sel.nextUid = st.nextUid;
   sel.highestModSeq = st.highestModSeq;
+  sel.synced = st;
   return out;
 }
 
