@@ -1,18 +1,21 @@
 // `sstt-lab check` on the running lab: from cliente, the lab report's exchanges replayed (dig as
 // the student typed it, then replay.ts for SMTP, POP3, HTTP and HTTPS), each reply judged against
 // what the report's traces show, and the LAN capture graded by grade.ts (the same judge as
-// `check --pcap`) for the frames that prove each step. A step holds when both hold.
+// `check --pcap`) for the frames that prove each step. A step holds when both hold. One step is
+// the live lab's own (no report's capture has it): the replay's message to um.es left servidor
+// for the outside MX, DKIM-signed by the domain with every selector, and the MX kept it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { certPaths } from '@sstt/scenario';
+import { certPaths, type Scenario } from '@sstt/scenario';
 import { requireTool } from '@sstt/host';
 import { hostOf } from './host.ts';
 import type { LabContext } from './lab.ts';
-import { OUTSIDE_ZONE } from './outside.ts';
+import { OUTSIDE_MAILBOX, OUTSIDE_ZONE, outsideMail } from './outside.ts';
+import { relayedMessage } from './relayed.ts';
 import type { LabState } from './state.ts';
 import { readJournal } from '@sstt/events';
-import { frames, gradeCapture, type Step, type StepKey } from './grade.ts';
+import { frameList, frames, gradeCapture, type Step, type StepKey } from './grade.ts';
 import type { CheckResult } from './report.ts';
 
 /** dumpcap writes what it captured every 100 ms: wait (bounded) until the file stops growing. */
@@ -40,6 +43,8 @@ function replayScript(): string {
 
 /** The protocol of the console's sessions that each step's exchange is, and which of the replay's sessions (its first, or its last). */
 const STEP_SESSIONS: Partial<Record<StepKey, { protocol: string; pick: 'first' | 'last' }>> = {
+  // The replay sends the relayed message first, then the report's.
+  relay: { protocol: 'smtp', pick: 'first' },
   smtp: { protocol: 'smtp', pick: 'last' },
   // The last POP3 session is the one that read the message (a replay that polled has several).
   pop3: { protocol: 'pop3', pick: 'last' },
@@ -63,6 +68,56 @@ function linkSessions(steps: Step[], eventsDir: string, client: string, since: n
     const e = want?.pick === 'last' ? mine.at(-1) : mine[0];
     if (e) st.session = e.s;
   }
+}
+
+/** How long the outside MX may take to receive the relayed message (servidor delivers it at once: exim and our queue runner both try immediately). */
+const RELAY_WAIT = { tries: 60, everyMs: 250 };
+
+/** The file of the message the outside MX kept with this subject, once it has it (bounded). */
+async function outsideReceived(dir: string, subject: string): Promise<string | undefined> {
+  for (let i = 0; i < RELAY_WAIT.tries; i++) {
+    const file = outsideMail(dir).find((f) => fs.readFileSync(f, 'latin1').includes(`\r\nSubject: ${subject}\r\n`));
+    if (file) return file;
+    await new Promise((r) => setTimeout(r, RELAY_WAIT.everyMs));
+  }
+  return undefined;
+}
+
+/**
+ * The relay step from the capture: servidor's SMTP conversation with the outside MX for an address
+ * at um.es, the MX's 250 to the message, and a DKIM-Signature of the domain for every selector
+ * (RFC 6376 §3.5: d= the signing domain, s= the selector) in the message as it crossed the LAN.
+ */
+async function relayStep(capture: string, s: Scenario, server: string): Promise<Step> {
+  const mx = s.network.gateway;
+  // The MX's reply to the message follows the file it wrote; dumpcap may hand its frames to the
+  // capture a little after the file looked settled: look again, within a bound, as for DNS.
+  let m = await relayedMessage(capture, server, mx, OUTSIDE_ZONE);
+  for (let i = 0; i < 20 && (m === undefined || m.reply === ''); i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    m = await relayedMessage(capture, server, mx, OUTSIDE_ZONE);
+  }
+  const selectors = s.mail.auth.dkim.map((k) => k.selector);
+  const ours = m?.signatures.filter((x) => x.d?.toLowerCase() === s.domain) ?? [];
+  const unsigned = selectors.filter((sel) => !ours.some((x) => x.s === sel));
+  const ok = m !== undefined && /^250 /.test(m.reply) && unsigned.length === 0;
+  const signed = ours.map((x) => `d=${x.d} s=${x.s} a=${x.a}`).join('; ');
+  const step: Step = {
+    key: 'relay',
+    name: `SMTP relay to ${OUTSIDE_ZONE}: servidor hands nombre1's message to the outside MX, DKIM-signed by the domain (${selectors.join(', ')})`,
+    ok,
+    frames: m?.frames.slice(0, 12) ?? [],
+    evidence: m ? `${frameList(m.frames.map((f) => [String(f)]))}; ${signed ? `DKIM-Signature ${signed}` : 'no DKIM-Signature of the domain'}` : 'no frame',
+  };
+  if (!ok) {
+    step.reason =
+      m === undefined
+        ? `no SMTP conversation from ${server} to ${mx} with a RCPT TO at ${OUTSIDE_ZONE}`
+        : !/^250 /.test(m.reply)
+          ? `the outside MX did not accept the message (${m.reply || 'no reply in the capture'})`
+          : `no DKIM-Signature of d=${s.domain} with s=${unsigned.join(', ')}`;
+  }
+  return step;
 }
 
 /** What the replay itself saw, per step: undefined when it holds, else what was wrong. */
@@ -89,11 +144,13 @@ export async function runCheck(ctx: LabContext, state: LabState): Promise<CheckR
   const [u1, u2] = [s.users[0]!, s.users[1] ?? s.users[0]!];
   const c = certPaths(s);
   const subject = `sstt-lab check ${Date.now()}`;
+  const relayed = { email: OUTSIDE_MAILBOX, subject: `${subject} (${OUTSIDE_ZONE})` };
   const args = {
     domain: s.domain,
     client: C,
     from: { email: u1.email, name: u1.name, password: u1.password },
     to: { email: u2.email, name: u2.name, password: u2.password },
+    outside: relayed,
     ports: { smtp: s.listen.ports.smtp, pop3: s.listen.ports.pop3, http: s.listen.ports.http, https: s.listen.ports.https },
     ca: c.ca.cert,
     cert: c.client(u1.name).cert,
@@ -106,8 +163,11 @@ export async function runCheck(ctx: LabContext, state: LabState): Promise<CheckR
     r = JSON.parse(replay.stdout) as typeof r;
   } catch {
     const why = `the replay on cliente failed: ${replay.stdout}${replay.stderr}`;
-    for (const k of ['smtp', 'pop3', 'http', 'https'] as const) faults[k] = why;
+    for (const k of ['smtp', 'relay', 'pop3', 'http', 'https'] as const) faults[k] = why;
   }
+  // The relayed message reaches the outside MX when servidor's queue delivers it (exim and our
+  // mail app both take it, then deliver): wait for it there, within a bound, before reading the capture.
+  const received = await outsideReceived(topo.outsideMail, relayed.subject);
   // Every exchange is done: read the capture once dumpcap has written it all.
   await captureSettled(topo.capture);
 
@@ -144,6 +204,11 @@ export async function runCheck(ctx: LabContext, state: LabState): Promise<CheckR
     /^221 /.test(str(smtp.quit));
   if (!smtpOk) faults.smtp ??= `dialogue: ${JSON.stringify(smtp)}`;
 
+  const relay = r.relay ?? {};
+  const relayOk = /^250 /.test(str(relay.rcpt)) && /^250 /.test(str(relay.sent));
+  if (!relayOk) faults.relay ??= `dialogue: ${JSON.stringify(relay)}`;
+  else if (received === undefined) faults.relay = `the outside MX kept no message "${relayed.subject}" in ${topo.outsideMail}`;
+
   const pop = r.pop3 ?? {};
   const popOk =
     /^\+OK/.test(str(pop.greeting)) &&
@@ -167,6 +232,7 @@ export async function runCheck(ctx: LabContext, state: LabState): Promise<CheckR
   if (!/^HTTP\/1\.1 200/.test(str(https.head))) faults.https ??= `reply: ${JSON.stringify(https)}`;
 
   const steps = await gradeCapture({ capture: topo.capture, s, client: C, server: S, ipsec: state.ipsec !== 'off' });
+  steps.splice(steps.findIndex((st) => st.key === 'smtp') + 1, 0, await relayStep(topo.capture, s, S));
   linkSessions(steps, s.paths.events, C, startedAt);
   for (const st of steps) {
     const fault = faults[st.key];

@@ -23,6 +23,7 @@ function side(id: string): Record<CompareStep, string[]> {
     http: ['S: 200 Date Server Content-Type Set-Cookie Connection'],
     tls: ['ServerHello version 0x0303', `CertificateRequest CA names Murcia, UMU, Servicios Telematicos ${id}, ca.sstt${id}.org`],
     ike: ['34 encr 12; prf 5; integ 12; dh 31', '35', '37'],
+    dkim: [`d=sstt${id}.org s=ed25519 a=ed25519-sha256 c=relaxed/relaxed`, `d=sstt${id}.org s=rsa a=rsa-sha256 c=relaxed/relaxed`],
   };
 }
 
@@ -43,6 +44,21 @@ describe('compare', () => {
       { step: 'dns', ours: 'www.sstt<ID>.org 28: rcode 0 aa 1 ra 1 counts 0/0/1', reference: 'www.sstt<ID>.org 28: rcode 0 aa 1 ra 1 counts 0/1/1' },
       { step: 'smtp', ours: 'S: 250-PIPELINING-X', reference: 'S: 250-PIPELINING' },
     ]);
+  });
+
+  it('names the dkim step when our relayed message lacks the Ed25519 signature, or signs with other canonicalization', () => {
+    const ours = side('4331');
+    ours.dkim = [ours.dkim[1]!];
+    expect(differences(ours, side('4332'))).toEqual([
+      { step: 'dkim', ours: 'd=sstt<ID>.org s=rsa a=rsa-sha256 c=relaxed/relaxed', reference: 'd=sstt<ID>.org s=ed25519 a=ed25519-sha256 c=relaxed/relaxed' },
+    ]);
+    const simple = side('4331');
+    simple.dkim = simple.dkim.map((l) => l.replace('c=relaxed/relaxed', 'c=relaxed/simple'));
+    expect(differences(simple, side('4332'))[0]).toEqual({
+      step: 'dkim',
+      ours: 'd=sstt<ID>.org s=ed25519 a=ed25519-sha256 c=relaxed/simple',
+      reference: 'd=sstt<ID>.org s=ed25519 a=ed25519-sha256 c=relaxed/relaxed',
+    });
   });
 
   it('a line one side lacks is a difference too', () => {

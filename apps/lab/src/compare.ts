@@ -2,14 +2,17 @@
 // the reference lab's) put side by side, step by step: DNS (rcode, flags, counts, every record of
 // every section), SMTP (every reply code and text, EHLO keywords), POP3 (replies, CAPA), HTTP
 // (status and header names of web_sstt's replies), TLS (version, the CertificateRequest's CA
-// names, the chain's length), IKE (exchange types, the IKE_SA_INIT proposal). Values meant to
+// names, the chain's length), IKE (exchange types, the IKE_SA_INIT proposal), DKIM (the
+// signatures of the message servidor relayed to um.es's MX: d=, s=, a=, c= of each, by selector;
+// h=, bh=, b= and t= are each signer's own and left out). Values meant to
 // differ are rewritten by the rules of compare-rules.ts first; what is left is a difference.
 import type { Scenario } from '@sstt/scenario';
 import { UNIVERSITY_DOMAIN } from '@sstt/scenario';
 import { normalise } from './compare-rules.ts';
-import { frames, popLoginOf, values } from './grade.ts';
+import { frames, popLoginOf, reportSmtpStream, tcpLines, values } from './grade.ts';
+import { relayedMessage } from './relayed.ts';
 
-export const COMPARE_STEPS = ['dns', 'smtp', 'pop3', 'http', 'tls', 'ike'] as const;
+export const COMPARE_STEPS = ['dns', 'smtp', 'pop3', 'http', 'tls', 'ike', 'dkim'] as const;
 export type CompareStep = (typeof COMPARE_STEPS)[number];
 
 export interface Side {
@@ -25,6 +28,9 @@ export interface Difference {
   ours: string;
   reference: string;
 }
+
+/** The selector of a signature's line. */
+const sel = (line: string) => / s=(\S*)/.exec(line)?.[1] ?? '';
 
 /** One capture's dialogues, as lines, per step. */
 export async function dialogues(o: Side): Promise<Record<CompareStep, string[]>> {
@@ -66,7 +72,7 @@ export async function dialogues(o: Side): Promise<Record<CompareStep, string[]>>
   // SMTP: nombre1's conversation, POP3: nombre2's fullest session; every line both sent, as the
   // TCP payload carried it (the message itself left out: its text is the replay's).
   const smtpRows = await frames(capture, `smtp && ${between}`, ['frame.number', 'tcp.stream', 'smtp.req.command', 'smtp.req.parameter']);
-  const smtpStream = smtpRows.find((r) => r[2] === 'MAIL' && (r[3] ?? '').toLowerCase().includes(`<${u1.email}>`))?.[1];
+  const smtpStream = reportSmtpStream(smtpRows, u1.email, u2.email);
   const smtp = smtpStream === undefined ? [] : await conversation(capture, smtpStream, S, 'smtp');
 
   const popRows = await frames(capture, `pop && ${between}`, ['frame.number', 'tcp.stream', 'pop.request.command', 'pop.request.parameter']);
@@ -129,33 +135,32 @@ export async function dialogues(o: Side): Promise<Record<CompareStep, string[]>>
   // Fragmented and retransmitted messages repeat: one line per distinct message kind in order.
   const ikeOnce = ike.filter((l, i) => l !== ike[i - 1]);
 
-  return { dns, smtp, pop3, http, tls, ike: ikeOnce };
+  // DKIM: how servidor signed the message it relayed outside (servidor -> the MX at the gateway).
+  // The signed field list (h=) differs by design (each signer's default, both RFC 6376 §5.4.1's
+  // recommendation), and bh=, b=, t= by the message and the moment: only what both must agree on.
+  const relayed = await relayedMessage(capture, S, s.network.gateway, UNIVERSITY_DOMAIN);
+  const dkim = relayed
+    ? relayed.signatures.map((x) => `d=${x.d} s=${x.s} a=${x.a} c=${x.c}`).sort((x, y) => sel(x).localeCompare(sel(y)))
+    : [`no message relayed to ${UNIVERSITY_DOMAIN}`];
+
+  return { dns, smtp, pop3, http, tls, ike: ikeOnce, dkim };
 }
 
 /**
- * The lines of one TCP conversation in order (client C:, server S:), from the segments' payloads,
- * without the message bodies: SMTP's DATA (from the 354 to the lone '.') and POP3's RETR text
- * (after '+OK n octets' to the lone '.').
+ * The lines of one TCP conversation in order (client C:, server S:), without the message bodies:
+ * SMTP's DATA (from the 354 to the lone '.') and POP3's RETR text (after '+OK n octets' to the lone '.').
  */
 async function conversation(capture: string, stream: string, server: string, kind: 'smtp' | 'pop3'): Promise<string[]> {
-  const rows = await frames(capture, `tcp.stream==${stream} && tcp.len>0`, ['frame.number', 'ip.src', 'tcp.payload']);
   const out: string[] = [];
   let body = false;
-  const partial = { C: '', S: '' };
-  for (const r of rows) {
-    const who = values(r[1])[0] === server ? 'S' : 'C';
-    const text = partial[who] + Buffer.from((values(r[2])[0] ?? '').replace(/:/g, ''), 'hex').toString('latin1');
-    const lines = text.split('\r\n');
-    partial[who] = lines.pop() ?? '';
-    for (const line of lines) {
-      if (body) {
-        if (line === '.') body = false;
-        continue;
-      }
-      out.push(`${who}: ${line}`);
-      if (kind === 'smtp' && who === 'S' && /^354 /.test(line)) body = true;
-      if (kind === 'pop3' && who === 'S' && /^\+OK \d+ octets/.test(line)) body = true;
+  for (const { who, line } of await tcpLines(capture, stream, server)) {
+    if (body) {
+      if (line === '.') body = false;
+      continue;
     }
+    out.push(`${who}: ${line}`);
+    if (kind === 'smtp' && who === 'S' && /^354 /.test(line)) body = true;
+    if (kind === 'pop3' && who === 'S' && /^\+OK \d+ octets/.test(line)) body = true;
   }
   return out;
 }

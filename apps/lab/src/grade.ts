@@ -22,7 +22,7 @@ export interface Step {
   session?: string;
 }
 
-export const STEP_KEYS = ['dns-a', 'dns-aaaa', 'dns-forward', 'smtp', 'pop3', 'http', 'https', 'ike', 'esp', 'clear'] as const;
+export const STEP_KEYS = ['dns-a', 'dns-aaaa', 'dns-forward', 'smtp', 'relay', 'pop3', 'http', 'https', 'ike', 'esp', 'clear'] as const;
 export type StepKey = (typeof STEP_KEYS)[number];
 
 export interface GradeOptions {
@@ -83,6 +83,39 @@ export function domainsIn(capture: string): string[] {
   const seen = new Map<string, number>();
   for (const m of text.matchAll(/sstt(\d{4})\.org/gi)) seen.set(m[0].toLowerCase(), (seen.get(m[0].toLowerCase()) ?? 0) + 1);
   return [...seen.entries()].sort((a, b) => b[1] - a[1]).map(([d]) => d);
+}
+
+/**
+ * The TCP stream of the report's SMTP conversation among rows of [frame, stream, command,
+ * parameter]: the one whose MAIL FROM is `from` and whose RCPT TO is `to` (the replay sends
+ * another message from the same user, relayed outside, on a stream of its own).
+ */
+export function reportSmtpStream(rows: string[][], from: string, to: string): string | undefined {
+  const has = (stream: string | undefined, command: string, address: string) =>
+    rows.some((r) => r[1] === stream && r[2] === command && (r[3] ?? '').toLowerCase().includes(`<${address.toLowerCase()}>`));
+  return rows.find((r) => r[2] === 'MAIL' && has(r[1], 'MAIL', from) && has(r[1], 'RCPT', to))?.[1];
+}
+
+/**
+ * The lines of one TCP stream in order, each with its side (S: from `server`, C: the other) and
+ * its first frame, from the segments' payloads (a line may span segments).
+ */
+export async function tcpLines(capture: string, stream: string, server: string): Promise<Array<{ who: 'C' | 'S'; line: string; frame: number }>> {
+  const rows = await frames(capture, `tcp.stream==${stream} && tcp.len>0`, ['frame.number', 'ip.src', 'tcp.payload']);
+  const out: Array<{ who: 'C' | 'S'; line: string; frame: number }> = [];
+  const partial = { C: { text: '', frame: 0 }, S: { text: '', frame: 0 } };
+  for (const r of rows) {
+    const who = values(r[1])[0] === server ? 'S' : 'C';
+    const p = partial[who];
+    if (p.text === '') p.frame = Number(r[0]);
+    const lines = (p.text + Buffer.from((values(r[2])[0] ?? '').replace(/:/g, ''), 'hex').toString('latin1')).split('\r\n');
+    p.text = lines.pop() ?? '';
+    for (const line of lines) {
+      out.push({ who, line, frame: p.frame });
+      p.frame = Number(r[0]);
+    }
+  }
+  return out;
 }
 
 /** The AUTH PLAIN blob (RFC 4616: authzid NUL authcid NUL passwd) or USER argument of a POP3 login names `user`. */
@@ -154,7 +187,15 @@ export async function gradeCapture(o: GradeOptions): Promise<Step[]> {
     'smtp.response.code',
     'smtp.rsp.parameter',
   ]);
-  const smtpStream = smtpRows.find((r) => r[2] === 'MAIL' && (r[3] ?? '').toLowerCase().includes(`<${u1.email}>`) && /BODY=8BITMIME/i.test(r[3] ?? ''))?.[1];
+  // nombre1's conversation with nombre2 (another of nombre1's may come first: the live check's
+  // message relayed outside); without one, nombre1's first, for the reason to say what it lacks.
+  const mailFrom1 = (r: string[]) => r[2] === 'MAIL' && (r[3] ?? '').toLowerCase().includes(`<${u1.email}>`) && /BODY=8BITMIME/i.test(r[3] ?? '');
+  const smtpStream =
+    reportSmtpStream(
+      smtpRows.filter((r) => r[2] !== 'MAIL' || mailFrom1(r)),
+      u1.email,
+      u2.email,
+    ) ?? smtpRows.find(mailFrom1)?.[1];
   const smtpIn = smtpRows.filter((r) => r[1] === smtpStream);
   const cmds = smtpIn.flatMap((r) => values(r[2]));
   const codes = smtpIn.flatMap((r) => values(r[4]));

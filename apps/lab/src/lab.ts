@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { initPki } from '@sstt/pki';
-import { loadScenario, type Scenario } from '@sstt/scenario';
+import { loadScenario, readDkimPublicKey, type Scenario, withDkimPublicKeys } from '@sstt/scenario';
 import { ipCmd, netnsList, netnsPids, requireTool } from '@sstt/host';
 import { hostOf } from './host.ts';
 import { installIpsec, type IpsecVariant, startIpsec, stopIpsec } from './ipsec.ts';
@@ -64,7 +64,7 @@ export interface RunningLab {
 
 export async function up(ctx: LabContext, opts: UpOptions): Promise<RunningLab> {
   requireRoot();
-  const { s, topo } = ctx;
+  let { topo } = ctx;
   const left = await leftovers(topo);
   if (left.length > 0) throw new LabError(`a lab is already up, or one that died left ${left.join(', ')}: run npx sstt-lab down first`);
   fs.mkdirSync(topo.dir, { recursive: true });
@@ -89,7 +89,15 @@ export async function up(ctx: LabContext, opts: UpOptions): Promise<RunningLab> 
   try {
     // Certificates of the lab profile, and each peer's strongSwan files installed by its own install.sh.
     opts.log(`certificates (lab profile) in ${path.relative(process.cwd(), path.join(topo.dir, 'certs'))}`);
-    await initPki(s);
+    await initPki(ctx.s);
+    // DKIM keys the pki has just minted: the topology's files (the reference's BIND zone) publish
+    // them as our DNS does, which reads them when it starts.
+    if (ctx.s.mail.auth.dkim.some((k) => k.publicKey === undefined)) {
+      ctx.s = withDkimPublicKeys(ctx.s, readDkimPublicKey);
+      ctx.topo = labTopology(ctx.s, { dir: topo.dir, reference: topo.reference });
+      topo = ctx.topo;
+    }
+    const { s } = ctx;
     if (opts.ipsec) await installIpsec(s, topo);
 
     await buildNetwork(topo, record);

@@ -1,7 +1,10 @@
 // Run on cliente by `sstt-lab check`: the lab report's exchanges, by name through cliente's
 // resolver (the server's DNS), with the exact commands the report's clients sent (Thunderbird's
 // SMTP and POP3 dialogue, a browser's GET with the cookie, HTTPS with the client certificate).
-// Prints one JSON object: every reply, for check.ts to judge.
+// First, one message more than the report's: nombre1 writes outside, to the university, through
+// servidor as Thunderbird sends (servidor relays it to um.es's MX on exterior, signing it with
+// the domain's DKIM keys: a server signs only what it sends by SMTP, so only relayed mail shows
+// it). Prints one JSON object: every reply, for check.ts to judge.
 import dns from 'node:dns/promises';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -12,6 +15,8 @@ interface Args {
   client: string;
   from: { email: string; name: string; password: string };
   to: { email: string; name: string; password: string };
+  /** The mailbox outside (at um.es) the relayed message goes to, and that message's subject. */
+  outside: { email: string; subject: string };
   ports: { smtp: number; pop3: number; http: number; https: number };
   ca: string;
   cert: string;
@@ -80,15 +85,15 @@ function connect(host: string, port: number): Promise<net.Socket> {
   });
 }
 
-async function smtp(a: Args, host: string) {
+async function smtp(a: Args, host: string, to: string, subject: string) {
   const d = new Dialogue(await connect(host, a.ports.smtp));
   await d.smtpReply();
   d.send(`EHLO [${a.client}]`);
   const ehlo = await d.smtpReply();
   const body = [
     `From: ${a.from.email}`,
-    `To: ${a.to.email}`,
-    `Subject: ${a.subject}`,
+    `To: ${to}`,
+    `Subject: ${subject}`,
     'Content-Type: text/plain; charset=UTF-8',
     'Content-Transfer-Encoding: 8bit',
     '',
@@ -97,7 +102,7 @@ async function smtp(a: Args, host: string) {
   ].join('\r\n');
   d.send(`MAIL FROM:<${a.from.email}> BODY=8BITMIME SIZE=${Buffer.byteLength(body)}`);
   const mail = await d.smtpReply();
-  d.send(`RCPT TO:<${a.to.email}>`);
+  d.send(`RCPT TO:<${to}>`);
   const rcpt = await d.smtpReply();
   d.send('DATA');
   const data = await d.smtpReply();
@@ -207,7 +212,10 @@ async function main() {
       out[name] = { error: (err as Error).message };
     }
   };
-  await step('smtp', async () => smtp(a, (await dns.lookup(`smtp.${a.domain}`, { family: 4 })).address));
+  const smtpHost = async () => (await dns.lookup(`smtp.${a.domain}`, { family: 4 })).address;
+  // The relayed message first: its delivery outside runs while the report's exchanges do.
+  await step('relay', async () => smtp(a, await smtpHost(), a.outside.email, a.outside.subject));
+  await step('smtp', async () => smtp(a, await smtpHost(), a.to.email, a.subject));
   await step('pop3', async () => pop3(a, (await dns.lookup(`pop.${a.domain}`, { family: 4 })).address));
   await step('http', async () => {
     const www = (await dns.lookup(`www.${a.domain}`, { family: 4 })).address;

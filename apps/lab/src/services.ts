@@ -5,7 +5,7 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { inOtherNetns, requireTool, run, type Tool, waitForSockets } from '@sstt/host';
+import { inOtherNetns, requireTool, run, type RunResult, type Tool, waitForSockets } from '@sstt/host';
 import { hostOf } from './host.ts';
 import type { LabProcess, Topology } from './topology.ts';
 import { LabError, until } from './wait.ts';
@@ -33,9 +33,15 @@ export async function startProcess(topo: Topology, p: LabProcess, env: NodeJS.Pr
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, text);
   }
+  const program = (cmd: string) => (cmd.includes('/') ? cmd : requireTool(cmd as Tool));
+  const failed = (cmd: string[], r: RunResult) => new LabError(`${p.name}: ${cmd.join(' ')} failed (${r.code}): ${(r.stderr || r.stdout).trim()}`);
   for (const [cmd, ...args] of p.prepare ?? []) {
-    const r = await run(cmd!.includes('/') ? cmd! : requireTool(cmd as Tool), args, { timeoutMs: 60_000 });
-    if (r.code !== 0) throw new LabError(`${p.name}: ${[cmd, ...args].join(' ')} failed (${r.code}): ${(r.stderr || r.stdout).trim()}`);
+    const r = await run(program(cmd!), args, { timeoutMs: 60_000 });
+    if (r.code !== 0) throw failed([cmd!, ...args], r);
+  }
+  for (const [cmd, ...args] of p.setup ?? []) {
+    const r = await hostOf(topo, p.host).exec([program(cmd!), ...args], { timeoutMs: 60_000 });
+    if (r.code !== 0) throw failed([cmd!, ...args], r);
   }
   if (p.writes) fs.rmSync(p.writes, { force: true });
   let stdio: 'ignore' | ['ignore', number, number] = 'ignore';
@@ -43,9 +49,8 @@ export async function startProcess(topo: Topology, p: LabProcess, env: NodeJS.Pr
     const fd = openLog(p.log);
     stdio = ['ignore', fd, fd];
   }
-  const [program, ...args] = p.argv;
-  const exe = program!.includes('/') ? program! : requireTool(program as Tool);
-  const child = hostOf(topo, p.host).spawn([exe, ...args], { env: { ...env, ...p.env }, stdio });
+  const [exe, ...args] = p.argv;
+  const child = hostOf(topo, p.host).spawn([program(exe!), ...args], { env: { ...env, ...p.env }, stdio });
   if (typeof stdio !== 'string') fs.closeSync(stdio[1]);
   return { process: p, child };
 }

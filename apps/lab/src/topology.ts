@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { ipsecInstallPaths } from '@sstt/infra';
 import { type HostRole, type Scenario, type Service, SERVICE_TRANSPORTS, SERVICES, type ServiceSocket, serviceRows, serviceSockets } from '@sstt/scenario';
-import { OUTSIDE_ZONE, outsideZoneText } from './outside.ts';
+import { OUTSIDE_MX, OUTSIDE_ZONE, outsideZoneText } from './outside.ts';
 import { referenceServer } from './reference.ts';
 
 /** The lab's machines, the names `sstt-lab exec` takes. */
@@ -73,6 +73,8 @@ export interface LabProcess {
   requires: string[];
   /** Commands run on this machine (not in the lab) after its files are written, before it starts: its installation. */
   prepare?: string[][];
+  /** Commands run on its own host after `prepare`, seeing that host's /etc and mounts as the process will. */
+  setup?: string[][];
   /** Its output goes to this file; without one, nowhere. */
   log?: string;
   /** What the table says runs there. */
@@ -100,6 +102,8 @@ export interface Topology {
   logDir: string;
   stateFile: string;
   capture: string;
+  /** Where the outside MX on exterior keeps the mail it receives (outside-mx.ts). */
+  outsideMail: string;
   /** servidor runs the reference programs (`--reference`). */
   reference: boolean;
 }
@@ -117,6 +121,8 @@ const logDirOf = (dir: string) => path.join(dir, 'log');
 
 /** The outside world's resolver answers where every resolver does (RFC 1035 §4.2). */
 const DNS_PORT = 53;
+/** And its MX where every MX does (RFC 5321 §4.5.4.2). */
+const SMTP_PORT = 25;
 
 /** What every process of the lab sees beside the user's environment: the lab profile, the ID, the lab's directories. */
 export function labEnv(s: Scenario, dir: string = labDir(s)): Record<string, string> {
@@ -127,6 +133,9 @@ export function labEnv(s: Scenario, dir: string = labDir(s)): Record<string, str
     SSTT_DATA_DIR: path.join(dir, 'data'),
     SSTT_LOG_DIR: logDirOf(dir),
     SSTT_DNS_FORWARDERS: s.network.gateway,
+    // Our mail app relays by a smarthost only (apps/mail smtp-outbound.ts), not by MX lookup:
+    // the gateway is where the MX of the one domain the LAN relays to (um.es) points.
+    SSTT_MAIL_SMARTHOST: s.network.gateway,
     SSTT_LOG_FORMAT: 'json',
   };
 }
@@ -177,6 +186,8 @@ export function labTopology(s: Scenario, opts: { dir?: string; reference?: boole
   const zoneFile = path.join(dir, `db.${OUTSIDE_ZONE}`);
   const dnsMain = bundle('apps/dns/dist/main.js');
   const devMain = bundle('packages/dev/dist/dev.js');
+  const mxMain = bundle('apps/lab/dist/outside-mx.js');
+  const outsideMail = path.join(hosts.exterior.dir, 'mx');
   const rows = serviceRows(s);
   const services = serverServices(s);
   const ref = opts.reference ? referenceServer(s, hosts.servidor.dir, logFile) : undefined;
@@ -242,6 +253,21 @@ export function labTopology(s: Scenario, opts: { dir?: string; reference?: boole
       summary: 'a resolver for the names outside the domain (the DNS of servidor forwards there)',
       sockets: SERVICE_TRANSPORTS.dns.map((transport) => ({ service: 'dns', transport, address: s.network.gateway, port: DNS_PORT })),
     },
+    {
+      name: 'exterior: mx',
+      host: 'exterior',
+      argv: [
+        process.execPath,
+        mxMain,
+        JSON.stringify({ address: s.network.gateway, port: SMTP_PORT, domain: OUTSIDE_ZONE, dir: outsideMail, hostname: OUTSIDE_MX }),
+      ],
+      env: {},
+      files: {},
+      requires: [mxMain],
+      log: logFile('exterior-mx'),
+      summary: `the MX of ${OUTSIDE_ZONE} (servidor relays there; what it receives: ${path.relative(s.paths.root, outsideMail)})`,
+      sockets: [{ service: 'smtp', transport: 'tcp', address: s.network.gateway, port: SMTP_PORT }],
+    },
     ...domain,
   ];
 
@@ -256,6 +282,7 @@ export function labTopology(s: Scenario, opts: { dir?: string; reference?: boole
     logDir,
     stateFile: path.join(dir, 'state.json'),
     capture,
+    outsideMail,
     reference: ref !== undefined,
   };
 }

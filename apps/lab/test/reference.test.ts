@@ -1,13 +1,17 @@
 // Two labs of two student IDs side by side: the reference lab (servidor runs BIND, exim4,
 // dovecot, Apache from the generated files) and ours, up at once; `check` passes unchanged on
-// each; the scenario's users exist inside the reference servidor only; `down --id` of one leaves
-// the other serving; Ctrl-C leaves nothing of either; `compare` of their two captures.
+// each; the message each servidor relayed to um.es's MX (exim's, ours) verifies with dkimpy's
+// dkimverify against the domain's zone, signed with both selectors; the scenario's users exist
+// inside the reference servidor only; `down --id` of one leaves the other serving; Ctrl-C leaves
+// nothing of either; `compare` of their two captures, DKIM included.
 import fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PORTS, REFERENCE_APACHE_HTTP_PORT } from '@sstt/scenario';
 import { requireTool, run } from '@sstt/testkit';
 import { labContext } from '../src/lab.ts';
-import { lab, labUp, leftOver, requireLabRun, stopWithCtrlC } from './helpers.ts';
+import { outsideMail } from '../src/outside.ts';
+import { dkimTags } from '../src/relayed.ts';
+import { CLI, lab, labUp, leftOver, requireLabRun, stopWithCtrlC } from './helpers.ts';
 
 const REF = labContext({ id: '4331' }, { reference: true });
 const OURS = labContext({ id: '4332' });
@@ -32,10 +36,31 @@ it('the reference lab and ours of another ID run at once, each check passing; do
     expect(ours.output()).toContain(`servidor  ${OURS.s.network.server.padEnd(17)}DNS (udp+tcp) :${p.dns}, SMTP :${p.smtp}`);
 
     const [checkRef, checkOurs] = [await lab('check', '--id', REF.s.id), await lab('check', '--id', OURS.s.id)];
-    expect(checkRef.stdout, checkRef.stdout + checkRef.stderr).toMatch(/all 10 steps hold\n$/);
+    expect(checkRef.stdout, checkRef.stdout + checkRef.stderr).toMatch(/all 11 steps hold\n$/);
     expect(checkRef.code).toBe(0);
-    expect(checkOurs.stdout, checkOurs.stdout + checkOurs.stderr).toMatch(/all 10 steps hold\n$/);
+    expect(checkOurs.stdout, checkOurs.stdout + checkOurs.stderr).toMatch(/all 11 steps hold\n$/);
     expect(checkOurs.code).toBe(0);
+    for (const out of [checkRef.stdout, checkOurs.stdout]) expect(out).toMatch(/^SMTP relay to um\.es: .* PASS /m);
+
+    // The message each servidor relayed to the outside MX (exim signed the reference's, our mail
+    // app ours), as the MX kept it: dkimpy's dkimverify accepts each signature, asking the
+    // domain's DNS from cliente (its resolver is servidor's: BIND's zone, or ours); d= is the
+    // domain, s= each selector.
+    for (const c of [REF, OURS]) {
+      const kept = outsideMail(c.topo.outsideMail).at(-1);
+      expect(kept, `${c.s.id}: the outside MX kept nothing`).toBeDefined();
+      const message = fs.readFileSync(kept!);
+      const signatures = [...message.toString('latin1').matchAll(/^DKIM-Signature:((?:.*)(?:\r\n[ \t].*)*)/gim)].map((m) => dkimTags(m[1]!));
+      expect(signatures.map((x) => [x.d, x.s]).sort(), c.s.id).toEqual(c.s.mail.auth.dkim.map((k) => [c.s.domain, k.selector]).sort());
+      for (const index of signatures.keys()) {
+        const v = await run(process.execPath, [CLI, 'exec', 'cliente', '--id', c.s.id, '--', requireTool('dkimverify'), '--index', String(index)], {
+          input: message,
+          timeoutMs: 60_000,
+        });
+        expect(v.stdout.trim(), `${c.s.id} signature ${index}: ${v.stderr}`).toBe('signature ok');
+        expect(v.code).toBe(0);
+      }
+    }
 
     // The users are servidor's own: its passwd has them, the machine's has not.
     const user = REF.s.users[0]!.name;

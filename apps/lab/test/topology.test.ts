@@ -10,7 +10,8 @@ import { certPaths, loadScenario, SERVICE_TRANSPORTS, SERVICES } from '@sstt/sce
 import { strongswanConf } from '../src/ipsec.ts';
 import type { LabState } from '../src/state.ts';
 import { labTable, runsOn } from '../src/table.ts';
-import { hostsFile, labDir, labTopology, MACHINES, machines, resolvConf, type Topology } from '../src/topology.ts';
+import { OUTSIDE_MX, OUTSIDE_ZONE, outsideZoneText } from '../src/outside.ts';
+import { hostsFile, labDir, labEnv, labTopology, MACHINES, machines, resolvConf, type Topology } from '../src/topology.ts';
 
 const lab = (env: Record<string, string> = {}) => loadScenario({ env: { SSTT_PROFILE: 'lab', ...env }, configFile: undefined, resolvConfPath: '/dev/null' });
 const s = lab();
@@ -51,6 +52,17 @@ describe('labTopology', () => {
     expect(hostsFile(s, t.hosts.cliente)).toContain(`${s.network.client}\tcliente.${s.domain} cliente\n`);
     // The value carries them: `up` writes exactly these to /etc/netns/<ns>/.
     expect(t.hosts.cliente.etc).toEqual({ 'resolv.conf': resolvConf(s, t.hosts.cliente), hosts: hostsFile(s, t.hosts.cliente) });
+  });
+
+  it("the outside world: um.es's MX record and its SMTP server at the gateway, where our mail app relays as its smarthost", () => {
+    const zone = outsideZoneText(s);
+    expect(zone).toContain(`@\tIN MX 10 ${OUTSIDE_MX}.\n`);
+    expect(zone).toContain(`mx\tIN A ${s.network.gateway}\n`);
+    const mx = t.processes.find((p) => p.name === 'exterior: mx')!;
+    expect(mx.sockets).toEqual([{ service: 'smtp', transport: 'tcp', address: s.network.gateway, port: 25 }]);
+    expect(JSON.parse(mx.argv.at(-1)!)).toMatchObject({ domain: OUTSIDE_ZONE, dir: t.outsideMail });
+    expect(labEnv(s).SSTT_MAIL_SMARTHOST).toBe(s.network.gateway);
+    expect(loadScenario({ env: labEnv(s), configFile: undefined, resolvConfPath: '/dev/null' }).mail.smarthost).toEqual({ host: s.network.gateway, port: 25 });
   });
 
   it('every process runs on a host of the lab, every link joins two of its hosts, each machine plugged into the bridge with its address', () => {

@@ -60,7 +60,7 @@ export { bindZones, generateBind, masterFile, type ZoneFile } from './bind/index
 export { APACHE_SITE, apacheInstallPaths, generateApache, privateApacheConf } from './apache/index.ts';
 export { CONN_NAME, generateIpsec, ipsecInstallPaths } from './ipsec/index.ts';
 export { generateSystemd, SYSTEMD_APPS, SYSTEMD_TARGET } from './systemd/index.ts';
-export { EXIM_INSTALL_PATHS, eximDebconf, generateExim } from './exim4/index.ts';
+export { EXIM_INSTALL_PATHS, eximDebconf, eximDkimMacros, generateExim } from './exim4/index.ts';
 export { DOVECOT_CONF_D, DOVECOT_FILES, generateDovecot } from './dovecot/index.ts';
 export { generateUsers } from './users/index.ts';
 export { tlsInstallPaths } from './common.ts';

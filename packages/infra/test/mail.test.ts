@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Scenario, UNIVERSITY_DOMAIN } from '@sstt/scenario';
+import { certPaths, type Scenario, UNIVERSITY_DOMAIN } from '@sstt/scenario';
 import { requireTool, type Sandbox, startSandbox, tempDir } from '@sstt/testkit';
 import { generateDovecot } from '../src/dovecot/index.ts';
 import { generateExim } from '../src/exim4/index.ts';
@@ -44,7 +44,8 @@ describe('exim4 and dovecot with the generated configuration', () => {
     for (const dir of ['exim4', 'dovecot']) await install(path.join(lab.infra, dir, 'install.sh'), root, lab.certs, s.paths.root);
     box = await startSandbox({ overlays: ['/etc', '/var', '/home', '/run'] });
     const steps: Array<[string, string[]]> = [
-      ['cp', ['-R', `${root}/etc/.`, '/etc/']],
+      // -a: the DKIM keys keep the owner and mode install.sh gave them (root:Debian-exim 640).
+      ['cp', ['-a', `${root}/etc/.`, '/etc/']],
       ['sh', [path.join(lab.infra, 'users', 'install.sh')]],
       [updateExim, []],
     ];
@@ -69,6 +70,27 @@ describe('exim4 and dovecot with the generated configuration', () => {
     expect(await list('local_domains')).toMatch(new RegExp(`^domainlist local_domains = .*\\b${s.domain.replace('.', '\\.')}\\b`));
     expect(await list('relay_from_hosts')).toBe(`hostlist relay_from_hosts = ${s.network.lan} : 127.0.0.1 : ::::1\n`); // Debian adds the loopback;
     expect(await list('relay_to_domains')).toBe(`domainlist relay_to_domains = ${UNIVERSITY_DOMAIN}\n`);
+  });
+
+  it("signs what remote_smtp sends with the domain's DKIM keys: both selectors, each key readable by Debian-exim alone beside root", async () => {
+    // update-exim4.conf read the installed exim4.conf.localmacros in front of the template.
+    const t = await box.run(exim, ['-bP', 'transport', 'remote_smtp']);
+    expect(t.code, t.stderr).toBe(0);
+    const option = (name: string) => new RegExp(`^${name} = (.*)$`, 'm').exec(t.stdout)?.[1];
+    expect(option('dkim_domain')).toBe(s.domain);
+    expect(option('dkim_selector')).toBe(s.mail.auth.dkim.map((k) => k.selector).join(' : '));
+    expect(option('dkim_private_key')).toBe('/etc/exim4/dkim/${dkim_selector}.key');
+    expect(option('dkim_canon')).toBe('relaxed');
+    // The key each selector expands to is the one the pki minted for it, as exim's user reads it.
+    const id = async (flag: string) => Number((await box.run('id', [flag, 'Debian-exim'])).stdout);
+    const eximUser = { uid: await id('-u'), gid: await id('-g') };
+    for (const k of s.mail.auth.dkim) {
+      const key = `/etc/exim4/dkim/${k.selector}.key`;
+      const st = fs.statSync(box.inside(key));
+      expect([st.uid, st.gid, (st.mode & 0o777).toString(8)]).toEqual([0, eximUser.gid, '640']);
+      const asExim = await box.run('cat', [key], { as: eximUser });
+      expect(asExim.stdout).toBe(fs.readFileSync(certPaths(s).dkim(k.selector).key, 'utf8'));
+    }
   });
 
   it('exim -bt routes a user of the domain to its ~/Maildir, and refuses a name that is nobody', async () => {

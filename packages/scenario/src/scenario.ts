@@ -387,15 +387,21 @@ export function resolveScenario(config: ConfigInput, opts: ResolveOptions = {}):
     },
   };
   if (selectors.rsa === selectors.ed25519) throw new ConfigError('configuration', 'mail.auth.selectors', 'two different selectors', showValue(selectors.rsa));
-  const read = opts.dkimPublicKey;
-  if (read) {
-    // The public halves packages/pki wrote (certs/dkim): the zone publishes them.
-    s.mail.auth.dkim = s.mail.auth.dkim.map((k) => {
-      const publicKey = read(certPaths(s).dkim(k.selector).pub, k.algorithm);
-      return publicKey ? { ...k, publicKey } : k;
-    });
-  }
-  return s;
+  // The public halves packages/pki wrote (certs/dkim): the zone publishes them.
+  return opts.dkimPublicKey ? withDkimPublicKeys(s, opts.dkimPublicKey) : s;
+}
+
+/**
+ * The scenario with the public half of each DKIM key read by `read` from the file packages/pki
+ * writes (certs/dkim/<selector>.pub); a key without one stays unpublished. For a program that
+ * minted the keys after it loaded the scenario (the lab's `up`).
+ */
+export function withDkimPublicKeys(s: Scenario, read: NonNullable<ResolveOptions['dkimPublicKey']>): Scenario {
+  const dkim = s.mail.auth.dkim.map((k) => {
+    const publicKey = read(certPaths(s).dkim(k.selector).pub, k.algorithm);
+    return publicKey ? { ...k, publicKey } : k;
+  });
+  return { ...s, mail: { ...s.mail, auth: { ...s.mail.auth, dkim } } };
 }
 
 /**
