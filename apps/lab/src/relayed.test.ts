@@ -5,7 +5,8 @@ import { dkimTags } from './relayed.ts';
 
 describe('dkimTags', () => {
   it("reads exim's folded signature: every tag, whitespace gone from values, h= kept whole", () => {
-    const value = ' v=1; a=ed25519-sha256; q=dns/txt; c=relaxed/relaxed;\r\n\td=sstt4331.org; s=ed25519; h=Date:Message-Id:\r\n\tSubject:To:From;\r\n\tbh=5wPL=; b=Wg4j\r\n\tzEw5==;';
+    const value =
+      ' v=1; a=ed25519-sha256; q=dns/txt; c=relaxed/relaxed;\r\n\td=sstt4331.org; s=ed25519; h=Date:Message-Id:\r\n\tSubject:To:From;\r\n\tbh=5wPL=; b=Wg4j\r\n\tzEw5==;';
     expect(dkimTags(value)).toEqual({
       v: '1',
       a: 'ed25519-sha256',
