@@ -8,7 +8,8 @@ import path from 'node:path';
 
 const [portArg, user, pass, maildir] = process.argv.slice(2);
 const timeout = Number(process.env.TIMEOUT_MS ?? 120_000);
-setTimeout(() => fail('timeout'), timeout).unref();
+setTimeout(() => fail(`timeout waiting for ${waitingFor} with ${JSON.stringify(chunks.join('').slice(-300))}`), timeout).unref();
+let waitingFor = '';
 
 function fail(error: string): never {
   process.stdout.write(`${JSON.stringify({ error })}\n`);
@@ -37,6 +38,7 @@ sock.on('close', () => wake?.());
 const LOOK_BACK = 256;
 function until(re: RegExp): Promise<string> {
   let seen = 0;
+  waitingFor = String(re);
   let tail = '';
   return new Promise((resolve) => {
     const check = () => {

@@ -135,6 +135,68 @@ describe('Python imaplib', () => {
   }
 });
 
+/**
+ * IDLE from another process, as a mail client and a delivery agent act on a real machine: the
+ * moment the client reads "+ idling", a message is renamed into new/. A client in the server's own
+ * process cannot do that before the server's next step; one in another process can, in the instant
+ * between the server's "+" and its starting to watch the folder (the benchmark's load hit that
+ * window about one run in four: the EXISTS never came).
+ */
+const IDLE_RACE = String.raw`
+import json, os, socket, ssl, sys, time
+port, user, password, ca, maildir, rounds = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6])
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', port)))
+s.settimeout(10)
+f = s.makefile('rb')
+def line():
+    return f.readline().decode().rstrip('\r\n')
+def until(tag):
+    while True:
+        l = line()
+        if l.startswith(tag + ' '):
+            return l
+line()
+s.sendall(('a LOGIN "%s" "%s"\r\n' % (user, password)).encode()); until('a')
+s.sendall(b'b SELECT INBOX\r\n')
+while True:
+    l = line()
+    if l.endswith(' EXISTS'):
+        exists = int(l.split()[1])
+    if l.startswith('b '):
+        break
+told = []
+for i in range(rounds):
+    name = '%d.M%dP%d.idlerace' % (time.time(), i, os.getpid())
+    with open(os.path.join(maildir, 'tmp', name), 'w') as m:
+        m.write('Subject: idle %d\r\n\r\nhello\r\n' % i)
+    s.sendall(b'i%d IDLE\r\n' % i)
+    plus = line()
+    os.rename(os.path.join(maildir, 'tmp', name), os.path.join(maildir, 'new', name))
+    try:
+        told.append([plus, line()])
+    except socket.timeout:
+        told.append([plus, 'nothing in 10 s'])
+        break
+    s.sendall(b'DONE\r\n')
+    until('i%d' % i)
+print(json.dumps({'exists': exists, 'told': told}))
+`;
+
+describe('IDLE from another process', () => {
+  it('a message delivered the moment the client reads "+ idling" is told at once, 30 times in a row', async () => {
+    const user = w.s.users[3] ?? w.s.users[0]!;
+    const md = maildirOf(w.s, user.name);
+    writeMessage(w.s, user.name, message(1), { seconds: 1_700_000_001 });
+    const rounds = 30;
+    const r = await run(python, ['-c', IDLE_RACE, String(implicit.port), user.name, user.password, ca, md, String(rounds)], { timeoutMs: 60_000 });
+    expect(r.stderr).toBe('');
+    const out = JSON.parse(r.stdout) as { exists: number; told: string[][] };
+    expect(out.told).toEqual(Array.from({ length: rounds }, (_, i) => ['+ idling', `* ${out.exists + i + 1} EXISTS`]));
+  }, 90_000);
+});
+
 describe('curl imap:// and imaps://', () => {
   it('fetches, searches, stores and moves', async () => {
     const user = w.s.users[2] ?? w.s.users[0]!;

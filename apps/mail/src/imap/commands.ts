@@ -206,11 +206,20 @@ export function enableCondstore(s: ImapSession): void {
   if (s.selected && !s.selected.modSeqTold) s.reply(modSeqLine(s.selected));
 }
 
-/** The untagged updates a command may send before its tagged OK (not during FETCH/STORE/SEARCH by number). */
-export async function sendUpdates(s: ImapSession, uid: boolean): Promise<void> {
-  if (!s.selected) return;
-  const lines = await refresh(s.selected, { expunges: true, uid, condstore: s.condstore });
-  if (lines.length > 0) s.send(`${lines.join('\r\n')}\r\n`);
+/**
+ * The untagged updates a command may send before its tagged OK (not during FETCH/STORE/SEARCH by
+ * number). One at a time per session (IDLE's watcher can fire while the command's own runs): two
+ * refreshes in flight could apply an older read of the folder after a newer one, and tell the
+ * client that a message just announced was expunged.
+ */
+export function sendUpdates(s: ImapSession, uid: boolean): Promise<void> {
+  const run = s.updates.then(async () => {
+    if (!s.selected) return;
+    const lines = await refresh(s.selected, { expunges: true, uid, condstore: s.condstore });
+    if (lines.length > 0) s.send(`${lines.join('\r\n')}\r\n`);
+  });
+  s.updates = run.catch(() => {});
+  return run;
 }
 
 export const COMMANDS: Record<Verb, Command> = {
@@ -381,12 +390,15 @@ export const COMMANDS: Record<Verb, Command> = {
   IDLE: {
     states: AUTH,
     async handle(s, tag) {
-      await sendUpdates(s, false);
-      s.reply('+ idling');
       const sel = s.selected;
-      // The updates run one at a time (watchFolder); DONE waits for the one in flight.
+      // The folder is watched before it is read and before "+ idling" is sent: a delivery the
+      // client makes as soon as it reads the "+" (or any that lands between the read and the
+      // watch) would otherwise be told only at the next command. The updates run one at a time
+      // (watchFolder); DONE waits for the one in flight.
       let inFlight: Promise<void> = Promise.resolve();
       if (sel) s.stopWatching = watchFolder(sel.dir, () => (inFlight = sendUpdates(s, false)));
+      await sendUpdates(s, false);
+      s.reply('+ idling');
       s.continuation = async (line) => {
         s.stopWatching?.();
         s.stopWatching = undefined;

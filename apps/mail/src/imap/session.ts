@@ -36,6 +36,8 @@ export class ImapSession extends MailSession<Framed, ServerContext> {
   continuation: ((line: string) => Promise<void> | void) | undefined;
   /** Stops watching the selected folder (IDLE). */
   stopWatching: (() => void) | undefined;
+  /** The last sendUpdates() of this session: each waits for the one before (commands.ts). */
+  updates: Promise<void> = Promise.resolve();
   errors = 0;
   authFailures = 0;
   /** The command being run, as the gate named it ("FETCH", "UID FETCH"): BAD replies about its arguments say it. */
