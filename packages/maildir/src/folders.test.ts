@@ -2,7 +2,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { copyMessages, FolderCache, flagsOfName, keywordLetters, lettersOf, storeMessage, syncFolder } from './folders.ts';
+import {
+  copyMessages,
+  ensureSpecialFolders,
+  FolderCache,
+  flagsOfName,
+  keywordLetters,
+  lettersOf,
+  readSubscriptions,
+  storeMessage,
+  syncFolder,
+} from './folders.ts';
 import { MODSEQ_FILE } from './modseq.ts';
 import { parseUidList } from './uidlist.ts';
 
@@ -66,6 +76,42 @@ describe('syncFolder', () => {
     expect((await syncFolder(d, [], cache)).validity).toBe(42);
   });
 
+  it('a quiet folder: the last sync again, without the lock; a delivery, a flag renamed or a new modseq file ends it', async () => {
+    const d = folder();
+    const cache = new FolderCache();
+    put(d, '1700000001.M1P1.h');
+    await syncFolder(d, [], cache);
+    settle(d);
+    const first = await syncFolder(d, [], cache);
+    // Another program holds the uidlist lock: a quiet folder is still answered, from the last sync.
+    fs.writeFileSync(path.join(d, 'dovecot-uidlist.lock'), '');
+    expect(await syncFolder(d, [], cache)).toBe(first);
+    fs.unlinkSync(path.join(d, 'dovecot-uidlist.lock'));
+    put(d, '1700000002.M2P1.h');
+    const delivered = await syncFolder(d, [], cache);
+    expect(delivered.messages.map((m) => m.uid)).toEqual([1, 2]);
+    settle(d);
+    const quiet = await syncFolder(d, [], cache);
+    fs.renameSync(path.join(d, 'cur', '1700000002.M2P1.h:2,'), path.join(d, 'cur', '1700000002.M2P1.h:2,S'));
+    settle(d);
+    const renamed = await syncFolder(d, [], cache);
+    expect(renamed).not.toBe(quiet);
+    expect(renamed.messages[1]!.name).toBe('1700000002.M2P1.h:2,S');
+    const again = await syncFolder(d, [], cache);
+    fs.copyFileSync(path.join(d, MODSEQ_FILE), path.join(d, `${MODSEQ_FILE}.new`));
+    fs.renameSync(path.join(d, `${MODSEQ_FILE}.new`), path.join(d, MODSEQ_FILE));
+    expect(await syncFolder(d, [], cache)).not.toBe(again);
+  });
+
+  it('calls made while a sync runs share the one that runs after it: at most two reads for ten callers, all seeing the delivery', async () => {
+    const d = folder();
+    const cache = new FolderCache();
+    put(d, '1700000001.M1P1.h');
+    const states = await Promise.all(Array.from({ length: 10 }, () => syncFolder(d, [], cache)));
+    expect(new Set(states).size).toBeLessThanOrEqual(2);
+    for (const st of states) expect(st.messages.map((m) => m.uid)).toEqual([1]);
+  });
+
   it('copies keep flags and keywords by name, and get UIDs in the target', async () => {
     const from = folder();
     const to = folder();
@@ -110,5 +156,16 @@ describe('syncFolder and mod-sequences', () => {
     fs.mkdirSync(path.join(d, MODSEQ_FILE));
     const st = await syncFolder(d);
     expect([st.highestModSeq, st.messages.map((m) => [m.uid, m.modseq])]).toEqual([undefined, [[1, 0]]]);
+  });
+});
+
+describe('ensureSpecialFolders', () => {
+  it('twenty logins at once into a new Maildir: each succeeds, the special folders subscribed once', async () => {
+    const md = fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-folders-'));
+    dirs.push(md);
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => ensureSpecialFolders(md)));
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+    expect((await readSubscriptions(md)).sort()).toEqual(['Drafts', 'Junk', 'Sent', 'Trash']);
+    expect(fs.readdirSync(md).filter((n) => n.includes('subscriptions.'))).toEqual([]);
   });
 });

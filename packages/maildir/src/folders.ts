@@ -97,6 +97,9 @@ export interface FolderCacheEntry {
    * answers a quiet mailbox from its index in the same way, after a stat of each directory).
    */
   last?: { state: FolderState; uidKey: string; curKey: string; modKey: string | undefined };
+  /** The sync of this folder running now, and the one that will run after it for everyone who asked meanwhile. */
+  running?: Promise<FolderState>;
+  queued?: Promise<FolderState>;
 }
 const MAX_CACHED_FOLDERS = 256;
 const STABLE_DIR_MS = 1000;
@@ -179,8 +182,32 @@ export async function listCurCached(cur: string, cache: FolderCacheEntry): Promi
  * order: APPEND, COPY, MOVE, so that their UIDs follow the order of the source). `cache`: what
  * the last sync read (a large folder's second SELECT reads two stats instead of its listing).
  */
-export async function syncFolder(dir: string, appended: readonly string[] = [], cache?: FolderCache): Promise<FolderState> {
-  const c = cache?.of(dir) ?? {};
+export function syncFolder(dir: string, appended: readonly string[] = [], cache?: FolderCache): Promise<FolderState> {
+  if (!cache || appended.length > 0) return syncOnce(dir, appended, cache?.of(dir) ?? {});
+  // One sync of a folder at a time per server, and one more for all who ask while it runs (it
+  // starts after their call, so it sees what they saw): 200 clients selecting one mailbox at once
+  // made one sync each, all waiting on one another for the uidlist lock (4 s for 132 of them).
+  const c = cache.of(dir);
+  if (c.queued) return c.queued;
+  const start = (): Promise<FolderState> => {
+    const p = syncOnce(dir, appended, c).finally(() => {
+      if (c.running === p) c.running = undefined;
+    });
+    c.running = p;
+    return p;
+  };
+  if (!c.running) return start();
+  const next = c.running
+    .catch(() => undefined)
+    .then(() => {
+      c.queued = undefined;
+      return start();
+    });
+  c.queued = next;
+  return next;
+}
+
+async function syncOnce(dir: string, appended: readonly string[], c: FolderCacheEntry): Promise<FolderState> {
   if (c.last && appended.length === 0 && (await unchangedSince(dir, c.last))) return c.last.state;
   c.last = undefined;
   const lock = await lockUidList(dir);
@@ -463,9 +490,14 @@ export async function readSubscriptions(maildir: string): Promise<string[]> {
   return lines.filter((l) => l !== '');
 }
 
+/** Makes each writer's temporary file its own (below). */
+let tmpSeq = 0;
+
 export async function writeSubscriptions(maildir: string, names: readonly string[]): Promise<void> {
   const text = `V\t2\n\n${names.map((n) => `${n.split('.').join('\t')}\n`).join('')}`;
-  const tmp = path.join(maildir, `${SUBSCRIPTIONS}.tmp`);
+  // A temporary name of this writer's own: with one shared name, two sessions logging in at once
+  // (each adding the special folders) renamed each other's file away, and one login failed.
+  const tmp = path.join(maildir, `${SUBSCRIPTIONS}.${process.pid}.${++tmpSeq}.tmp`);
   await fs.promises.writeFile(tmp, text, { mode: 0o600 });
   await giveToOwner(maildir, tmp);
   await fs.promises.rename(tmp, path.join(maildir, SUBSCRIPTIONS));
