@@ -53,6 +53,12 @@ first_valid_gid = $MAIL_GID
 default_internal_user = dovecot
 default_login_user = dovenull
 pop3_uidl_format = %08Xu%08Xv
+# The load's connections all reach dovecot: its defaults cap one user at 10 connections per
+# client address (mail_max_userip_connections) and every service at 100 processes (one IMAP
+# process per connection), which the IDLE memory load of K=200..400 connections passes.
+mail_max_userip_connections = 2000
+default_process_limit = 2000
+default_client_limit = 4000
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u $W/users
@@ -103,13 +109,15 @@ cpu_ticks() {
 }
 TICK_MS=$((1000 / $(getconf CLK_TCK)))
 
-# Resident memory (KiB) of a process tree: dovecot runs a process per IMAP connection.
-rss_kib() {
+# Proportional set size (KiB) of a process tree: dovecot runs a process per IMAP connection, and
+# each page its processes share (the binary, libraries) counts once over them, not once in each as
+# their RSS would count it.
+pss_kib() {
   local tot=0 p kb
   local -a todo=("$@")
   while [ ${#todo[@]} -gt 0 ]; do
     p=${todo[0]}; todo=("${todo[@]:1}")
-    kb=$(awk '/^VmRSS:/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
+    kb=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || true)
     tot=$((tot + ${kb:-0}))
     # shellcheck disable=SC2207
     todo+=($(pgrep -P "$p" || true))

@@ -5,7 +5,7 @@
 # Mailbox of N messages of ~SIZE bytes: one cold run each (new/ moved to cur/, uidlist or index
 # built), then REPS warm runs alternating ours/dovecot; medians and ratios. Then SELECT and UID
 # SEARCH on a mailbox of BIG messages (cold, then warm), and the memory of IDLE connections
-# (the server's resident memory from K to 2K logged-in connections idling in INBOX, per connection).
+# (the growth of the server's PSS from K to 2K logged-in connections idling in INBOX, per connection).
 # Usage: bash bench/imap.sh     Env: N=2000 SIZE=2048 REPS=5 BIG=100000 K=200
 # Takes /tmp/sstt-bench.lock itself unless a parent already holds it (run.sh, flock ...).
 set -euo pipefail
@@ -83,7 +83,7 @@ for phase in big-cold big-warm big-warm big-warm; do
   done
 done
 
-# Memory per IDLE connection: the growth of the server's resident memory (its whole process tree)
+# Memory per IDLE connection: the growth of the server's proportional set size (its whole process tree)
 # from K to 2K connections logged in and idling in INBOX (a small mailbox again), per connection.
 # The first K are the baseline, not zero: the first connections after the big mailbox's runs set
 # off the garbage collector of a Node server, which gave back more than they cost (a negative
@@ -111,10 +111,10 @@ for who in ours dovecot; do
   IDLER=$!
   exec 7> "$W/idle.in"
   for _ in $(seq 1200); do grep -q "ready $K\$" "$W/idle.out" 2>/dev/null && break; sleep 0.05; done
-  sleep 1; before=$(rss_kib "$pid")
+  sleep 1; before=$(pss_kib "$pid")
   echo more >&7
   for _ in $(seq 1200); do grep -q "ready $((2 * K))\$" "$W/idle.out" 2>/dev/null && break; sleep 0.05; done
-  sleep 1; after=$(rss_kib "$pid")
+  sleep 1; after=$(pss_kib "$pid")
   exec 7>&-
   wait "$IDLER" 2>/dev/null || true; rm -f "$W/idle.in"
   grep -q "ready $((2 * K))\$" "$W/idle.out" || { echo "$who: $((2 * K)) IDLE connections were not all ready: $(tail -c 300 "$W/idle.out")"; exit 1; }
