@@ -82,7 +82,10 @@ if (process.env.PHASE === 'select') {
   process.stdout.write(`${JSON.stringify({ messages, select_ms: Math.round(sel.ms), uid_search_ms: Math.round(search.ms) })}\n`);
   process.exit(0);
 }
+const cpu0 = process.cpuUsage();
 const f = await cmd('FETCH 1:* BODY.PEEK[]');
+// The load's own CPU during the FETCH: near the FETCH's wall time, the client is the ceiling.
+const cpu = process.cpuUsage(cpu0);
 const bytes = f.reply.length;
 // IDLE, then a delivery as an MDA makes it (tmp/ then rename into new/): the time to "* n EXISTS".
 sock.write('i IDLE\r\n');
@@ -104,6 +107,7 @@ process.stdout.write(
     fetch_ms: Math.round(f.ms),
     msgs_per_s: Math.round((messages / f.ms) * 1000),
     fetch_bytes: bytes,
+    client_cpu_ms: Math.round((cpu.user + cpu.system) / 1000),
     idle_exists_ms: Math.round(idleMs * 10) / 10,
   })}\n`,
 );
