@@ -101,8 +101,14 @@ describe('offline by default', () => {
       });
       // turbo's telemetry went out a few seconds after start: give it the time to try.
       await new Promise((r) => setTimeout(r, 8_000));
+      // Still running: an app that died meanwhile is a failure of its own, with its output.
+      if (dev.child.exitCode !== null) throw new Error(`npm run dev ended with exit code ${dev.child.exitCode}; output:\n${dev.output().slice(-3000)}`);
     } finally {
-      process.kill(-dev.child.pid!, 'SIGINT');
+      try {
+        process.kill(-dev.child.pid!, 'SIGINT');
+      } catch {
+        // The group is gone already: the error above (or the assertions below) say why.
+      }
       await dev.exited;
       // strace detaches on SIGINT; whatever of the tree is still there goes with the session.
       await new Promise((r) => setTimeout(r, 2_000));

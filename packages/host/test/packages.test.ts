@@ -27,6 +27,7 @@ const BASE_SYSTEM = new Set([
   'kill',
   'sleep',
   'cat',
+  'id',
   'env',
   'true',
   'false',
