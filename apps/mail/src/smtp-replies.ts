@@ -92,6 +92,12 @@ export class EximConnection extends SMTPConnection implements LimitedConnection 
   /** Notes when a command line begins (the parser's remainder is the part of a line received). */
   override _createParser(): ReturnType<SMTPConnection['_createParser']> {
     const parser = super._createParser();
+    // The client has finished sending (its FIN ended the socket, which ends the parser) and all it
+    // sent is parsed: the session ends once what it is owed is answered (closeWhenAnswered).
+    parser.once('finish', () => {
+      this.inputDone = true;
+      this.closeWhenAnswered();
+    });
     const write = parser.write.bind(parser) as (...args: unknown[]) => boolean;
     parser.write = ((...args: unknown[]) => {
       if (!parser._remainder) this.lineStartAt = Date.now();
@@ -181,7 +187,34 @@ export class EximConnection extends SMTPConnection implements LimitedConnection 
       const lines = Array.isArray(data) ? data : [data ?? ''];
       this.tap.server(lines.map((l, i) => `${code}${i < lines.length - 1 ? '-' : ' '}${l}`).join('\n'));
     }
-    super.send(code, data, context);
+    const socket = this._socket;
+    if (socket.readyState === 'writeOnly' && !socket.destroyed) {
+      // The client has half-closed (exim sends the message's "." and QUIT together, then its
+      // FIN, when PIPELINING is offered) and still reads: smtp-server writes a reply only while
+      // the socket says 'open', so the 250 for the message and the 221 were dropped, and the
+      // client would send the message again. Said 'open' for this one write.
+      Object.defineProperty(socket, 'readyState', { value: 'open', configurable: true });
+      try {
+        super.send(code, data, context);
+      } finally {
+        delete (socket as { readyState?: string }).readyState;
+      }
+    } else super.send(code, data, context);
+    if (this.inputDone) setImmediate(() => this.closeWhenAnswered());
+  }
+
+  /** Whether the client finished sending (closeWhenAnswered). */
+  private inputDone = false;
+
+  /** After the client's FIN: closes our side once no answer is owed (an application handler, the message's 250). */
+  private closeWhenAnswered(): void {
+    if (this._closing) return;
+    // Gone in the middle of the message: nothing to answer; closing aborts the message (its file
+    // in tmp/ goes), as when the connection drops.
+    const parser = this._parser;
+    if (parser !== false && parser._dataMode) return void this._socket.destroy();
+    if (this._handlerPending || this._dataStream) return;
+    this.close();
   }
 
   /** "server Hello <helo> [ip]" and the keywords in exim's order, plus HELP. */

@@ -248,6 +248,9 @@ export function createSmtpServer(options: SmtpServerOptions): SmtpServerHandle {
     disableReverseLookup: true,
     socketTimeout: idleTimeoutMs,
     closeTimeout: options.closeGraceMs ?? SMTP_CLOSE_GRACE_MS,
+    // The client's FIN does not end our side at once: a client may half-close and still read its
+    // replies (EximConnection closes once they are written).
+    allowHalfOpen: true,
     // No maxClients: the connection limiter (@sstt/runtime connection-limits.ts) decides, in connect() above.
     ...(options.tls ? mailTlsOptions(options.tls) : {}),
 

@@ -146,6 +146,40 @@ describe('the seed dialogue, reply by reply', () => {
   });
 });
 
+describe('a client that half-closes (its FIN) and still reads', () => {
+  // exim 4.96 as a client, when PIPELINING is offered, sends the message's "." and QUIT in one
+  // write and then its FIN; it reads the 250 and the 221 after that. Before the fix, the 250 and
+  // the 221 were never written (smtp-server writes only to a socket that says 'open'), and a
+  // client without the 250 sends the message again.
+  const transaction = async (c: RawClient) => {
+    expect(await one(c)).toMatch(/^220 /);
+    c.write('EHLO client.example.test\r\n');
+    expect(await one(c)).toMatch(/^250 HELP$/m);
+    c.write(`MAIL FROM:<a@example.test>\r\nRCPT TO:<${n2}>\r\nDATA\r\n`);
+    expect([await one(c), await one(c), await one(c)]).toEqual(['250 OK', '250 Accepted', '354 Enter message, ending with "." on a line by itself']);
+  };
+
+  it('the message\'s "." and QUIT pipelined, then FIN: 250 (the message stored once), then 221, then the server closes', async () => {
+    const before = userNew(s, s.users[1]!.name).length;
+    const c = await rawTcp(smtp.port);
+    await transaction(c);
+    c.write('Subject: half-closed\r\n\r\nbody\r\n.\r\nQUIT\r\n');
+    c.end();
+    const rest = (await c.readToEnd(10_000)).toString('latin1');
+    expect(rest).toMatch(/^250 OK id=\S+\r\n221 \S+ closing connection\r\n$/);
+    expect(userNew(s, s.users[1]!.name).length).toBe(before + 1);
+  });
+
+  it('the message\'s "." then FIN without QUIT: 250, then the server closes its side (no half-open session left)', async () => {
+    const c = await rawTcp(smtp.port);
+    await transaction(c);
+    c.write('Subject: half-closed, no QUIT\r\n\r\nbody\r\n.\r\n');
+    c.end();
+    // readToEnd resolves only when the server has closed (5 min of idle timeout before the fix).
+    expect((await c.readToEnd(10_000)).toString('latin1')).toMatch(/^250 OK id=\S+\r\n$/);
+  });
+});
+
 describe('postmaster and MAIL parameters', () => {
   it('accepts postmaster@<domain> in any case and bare <postmaster> from outside (RFC 5321 §4.5.1, §4.1.1.3) and delivers to the first user', async () => {
     const pm = s.users[0]!.name;
