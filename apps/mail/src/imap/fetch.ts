@@ -94,22 +94,21 @@ function parseItems(t: Token | undefined): Item[] | undefined {
 /** Replies this large are sent before the next message is read (a client that does not read holds the FETCH). */
 const FLUSH_OCTETS = 256 * 1024;
 
+/** The reply buffer's first size: a FETCH of flags fits, a large one doubles it up to FLUSH_OCTETS and more. */
+const REPLY_START_OCTETS = 16 * 1024;
+
 /**
  * A FETCH's responses built in one buffer: each message's lines and literals are copied in as they
  * are made (so the buffer a message was read into serves the next one), and what is built is
- * taken whole for one socket write every FLUSH_OCTETS. Once the socket has taken a write
- * (drained), its buffer is written again: a fresh one per write cost a page fault per 4 KiB
- * touched, as much as the copying itself here.
+ * taken whole for one socket write every FLUSH_OCTETS.
  */
 class ReplyBuffer {
-  private buf: Buffer = Buffer.allocUnsafe(FLUSH_OCTETS * 2);
-  /** The buffer of the last write, until the socket has taken it. */
-  private sent: Buffer | undefined;
+  private buf = Buffer.allocUnsafe(REPLY_START_OCTETS);
   length = 0;
 
   private room(n: number): void {
     if (this.length + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n, FLUSH_OCTETS * 2));
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
     this.buf.copy(bigger, 0, 0, this.length);
     this.buf = bigger;
   }
@@ -125,18 +124,15 @@ class ReplyBuffer {
     this.text(`${label} {${bytes.length}}\r\n`);
     this.bytes(bytes);
   }
-  /** What is built, for the socket; the next responses go into another buffer until reuse() (the socket may still hold this one). */
+  /**
+   * What is built, for one socket write. The same memory is written again next: the caller lets
+   * the socket take it (drained) before it adds more (a fresh buffer per write cost a page fault
+   * per 4 KiB touched, as much as the copying itself here).
+   */
   take(): Buffer {
     const out = this.buf.subarray(0, this.length);
-    this.sent = this.buf;
-    this.buf = Buffer.allocUnsafe(0);
     this.length = 0;
     return out;
-  }
-  /** The socket has taken what take() gave (it is drained): that buffer is written again. */
-  reuse(): void {
-    if (this.sent && this.length === 0) this.buf = this.sent;
-    this.sent = undefined;
   }
 }
 
@@ -144,11 +140,11 @@ class ReplyBuffer {
  * A small message's octets, read into `into` when its name gives its size (",S=", written by our
  * delivery and dovecot's): one open, one read of a byte more than that and one close, no fstat
  * and no allocation (a third of readFileSync's time for a 2 KiB message here). A file not of the
- * size its name says, or whose name says none, is read whole. The result may be `into`'s memory:
+ * size its name says is read whole. The result may be `into`'s memory:
  * used before the next message is read.
  */
-function readSmall(file: string, size: number | undefined, into: Buffer): Buffer {
-  if (size === undefined || size >= into.length) return fs.readFileSync(file);
+function readSmall(file: string, size: number, into: Buffer): Buffer {
+  if (size >= into.length) return fs.readFileSync(file);
   const fd = fs.openSync(file, 'r');
   let n: number;
   try {
@@ -211,8 +207,8 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
   const hasModSeq = items.some((i) => i.kind === 'MODSEQ');
   const setsSeen = !sel.readOnly && items.some((i) => (i.kind === 'section' && !i.peek) || i.kind === 'RFC822' || i.kind === 'RFC822.TEXT');
   const out = new ReplyBuffer();
-  /** Where each small message is read (readSmall): one buffer for the whole FETCH. */
-  const scratch = Buffer.allocUnsafe(SMALL_MESSAGE_OCTETS + 1);
+  /** Where each small message is read (readSmall): one buffer for the whole FETCH, made at its first message. */
+  let scratch: Buffer | undefined;
   const cur = `${sel.dir}${path.sep}cur${path.sep}`;
   /** The messages this FETCH set \Seen on. */
   const seen: Array<{ seq: number; msg: StoredMessage }> = [];
@@ -226,7 +222,11 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
       // round trip per message costs more than the read); a large one through the pool.
       if (needsOctets) {
         const size = sizeOf(msg.name, 'S');
-        whole = toCrlf((size ?? Infinity) <= SMALL_MESSAGE_OCTETS ? readSmall(file, size, scratch) : await fs.promises.readFile(file));
+        whole = toCrlf(
+          size !== undefined && size <= SMALL_MESSAGE_OCTETS
+            ? readSmall(file, size, (scratch ??= Buffer.allocUnsafe(SMALL_MESSAGE_OCTETS + 1)))
+            : await fs.promises.readFile(file),
+        );
       }
       if (needsMtime) mtime = fs.statSync(file).mtimeMs;
     } catch (err) {
@@ -313,7 +313,6 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
       s.send(out.take());
       await s.drained();
       if (!s.alive) return;
-      out.reuse();
     }
   }
   if (out.length > 0) s.send(out.take());
