@@ -490,14 +490,11 @@ export async function readSubscriptions(maildir: string): Promise<string[]> {
   return lines.filter((l) => l !== '');
 }
 
-/** Makes each writer's temporary file its own (below). */
-let tmpSeq = 0;
-
 export async function writeSubscriptions(maildir: string, names: readonly string[]): Promise<void> {
   const text = `V\t2\n\n${names.map((n) => `${n.split('.').join('\t')}\n`).join('')}`;
   // A temporary name of this writer's own: with one shared name, two sessions logging in at once
   // (each adding the special folders) renamed each other's file away, and one login failed.
-  const tmp = path.join(maildir, `${SUBSCRIPTIONS}.${process.pid}.${++tmpSeq}.tmp`);
+  const tmp = path.join(maildir, `${SUBSCRIPTIONS}.${uniqueName()}.tmp`);
   await fs.promises.writeFile(tmp, text, { mode: 0o600 });
   await giveToOwner(maildir, tmp);
   await fs.promises.rename(tmp, path.join(maildir, SUBSCRIPTIONS));
