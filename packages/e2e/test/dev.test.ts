@@ -221,10 +221,14 @@ describe('startup errors', () => {
     await new Promise<void>((r) => blocker.listen(portOf(env2, 'http'), '127.0.0.1', r));
     const d = spawnGroup('npm', ['run', 'dev'], env2);
     try {
-      await d.waitFor(/stopped by a configuration error: not restarted/, 90_000);
+      await d.waitFor(/stopped by a configuration error: not restarted.*"app":"http"/, 90_000);
       // The others come up each in its own time (a busy machine starts them in any order).
-      await waitForPort(portOf(env2, 'smtp'), 60_000);
-      await waitForPort(portOf(env2, 'dns'), 60_000); // TCP: the DNS app binds it after UDP
+      const up = (service: 'smtp' | 'dns') =>
+        waitForPort(portOf(env2, service), 60_000).catch((err: Error) => {
+          throw new Error(`${service}: ${err.message}; npm run dev printed:\n${d.output().split('\n').slice(-40).join('\n')}`);
+        });
+      await up('smtp');
+      await up('dns'); // TCP: the DNS app binds it after UDP
       expect(d.output()).toContain(`port ${portOf(env2, 'http')} on 127.0.0.1 is already taken`);
       await new Promise((r) => setTimeout(r, 1_000));
       expect(d.output()).not.toMatch(/crashed: restarting/);

@@ -1,4 +1,5 @@
 // Starting one of our servers on 127.0.0.1 port 0 and getting back where it listens.
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -26,20 +27,50 @@ export async function startServer(handle: ServerHandle): Promise<Started> {
   return { port: addresses[0]!.port, addresses, close: () => handle.close() };
 }
 
-/**
- * A port that was free a moment ago, for starting a reference program (named, apache2,
- * dovecot) that cannot be told to use port 0. Our own servers use port 0 instead.
- */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** The kernel's ephemeral range (ip_local_port_range): where listen(0) and connect() take ports. */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo && hi) return [lo, hi];
+  } catch {
+    // not Linux: the IANA dynamic range
+  }
+  return [49152, 65535];
+}
+
+function bindsTcp(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, host, () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
   });
+}
+
+function bindsUdp(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = dgram.createSocket(net.isIPv6(host) ? 'udp6' : 'udp4');
+    sock.unref();
+    sock.once('error', () => resolve(false));
+    sock.bind(port, host, () => sock.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port that was free a moment ago (TCP and UDP), for a program started with a port number
+ * (named, apache2, dovecot, `npm run dev`) rather than port 0. It is drawn outside the kernel's
+ * ephemeral range: a port from there (what listen(0) returns) is handed out again to the next
+ * listen(0) or connect() of any test running beside, which then takes it before the program
+ * binds it. Our own servers in tests use port 0 instead.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const [lo, hi] = ephemeralRange();
+  for (let tries = 0; tries < 500; tries++) {
+    const port = 10_000 + Math.floor(Math.random() * (65_536 - 10_000));
+    if (port >= lo && port <= hi) continue;
+    if ((await bindsTcp(port, host)) && (await bindsUdp(port, host))) return port;
+  }
+  throw new Error(`no free port outside the ephemeral range ${lo}-${hi} on ${host}`);
 }
 
 /** A fresh temporary directory and a function that removes it. */

@@ -1,7 +1,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { rawTcp, udpExchange } from '../src/index.ts';
+import { freePort, rawTcp, udpExchange } from '../src/index.ts';
 
 describe('raw clients', () => {
   it('reads lines across arbitrary packet boundaries', async () => {
@@ -40,5 +40,22 @@ describe('spawnWatched', () => {
     expect(await p.exited).toBe(0);
     const q = spawnWatched('sh', ['-c', 'echo nope; exit 3']);
     await expect(q.waitFor(/ready/, 5_000)).rejects.toThrow(/^sh ended \(3\) before printing \/ready\/; output:\nnope\n$/);
+  });
+});
+
+describe('freePort', () => {
+  it('is never a port that listen(0) hands out, and binds on TCP and UDP', async () => {
+    const fs = await import('node:fs');
+    const [lo, hi] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number) as [number, number];
+    for (let i = 0; i < 20; i++) {
+      const port = await freePort();
+      expect(port < lo || port > hi, `${port} outside ${lo}-${hi}`).toBe(true);
+      const tcp = net.createServer();
+      await new Promise<void>((r) => tcp.listen(port, '127.0.0.1', r));
+      const udp = dgram.createSocket('udp4');
+      await new Promise<void>((r) => udp.bind(port, '127.0.0.1', r));
+      await new Promise((r) => tcp.close(r));
+      await new Promise((r) => udp.close(() => r(undefined)));
+    }
   });
 });
