@@ -18,6 +18,7 @@
 #        SERVERS="bind ours"  add ours-wrap / ours-dgram (our server forced onto Node's udp_wrap binding or
 #                   node:dgram instead of the batching addon, SSTT_DNS_UDP=wrap|dgram) and
 #                   floor / floor-sync (a Node UDP server that only echoes: node:dgram's ceiling)
+#                   floor-batch (the same echo on our batching addon: the floor under our server)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 APP="$(dirname "$HERE")"
@@ -76,6 +77,7 @@ start() {
     ours-dgram) SSTT_DNS_UDP=dgram $SP node --import tsx bench/server.ts "$W" "$PORT" >"$W/ours.log" 2>&1 & SPID=$! ;;
     floor) $SP node --import tsx bench/floor.ts "$PORT" >"$W/floor.log" 2>&1 & SPID=$! ;;
     floor-sync) $SP node --import tsx bench/floor.ts "$PORT" --sync-lookup >"$W/floor.log" 2>&1 & SPID=$! ;;
+    floor-batch) $SP node --import tsx bench/floor.ts "$PORT" --batch >"$W/floor.log" 2>&1 & SPID=$! ;;
     ours-prof) $SP node --cpu-prof --cpu-prof-dir="$W/prof" --import tsx bench/server.ts "$W" "$PORT" >"$W/ours.log" 2>&1 & SPID=$! ;;
   esac
   for _ in $(seq 150); do
@@ -174,7 +176,8 @@ if (by.ours) {
   }
 }
 if (M["ours-noev"] && M.ours) console.log(`ratio ours/ours-noev = ${(M.ours.qps / M["ours-noev"].qps).toFixed(3)}x QPS with the session journal on (target >= 0.95x), CPU per query ${(M.ours.cpu / M["ours-noev"].cpu).toFixed(2)}x`);
-for (const f of ["ours-wrap", "ours-dgram", "floor", "floor-sync"]) if (M[f] && M.bind) console.log(`ratio ${f}/bind = ${(M[f].qps / M.bind.qps).toFixed(2)}x QPS, CPU per query ${(M[f].cpu / M.bind.cpu).toFixed(2)}x`);
+for (const f of ["ours-wrap", "ours-dgram", "floor", "floor-sync", "floor-batch"])
+  for (const peer of ["bind", "nsd"]) if (M[f] && M[peer]) console.log(`ratio ${f}/${peer} = ${(M[f].qps / M[peer].qps).toFixed(2)}x QPS, CPU per query ${(M[f].cpu / M[peer].cpu).toFixed(2)}x`);
 for (const peer of ["bind", "knot", "nsd"]) {
   if (M[peer] && M.ours) console.log(`ratio ours/${peer} = ${(M.ours.qps / M[peer].qps).toFixed(2)}x QPS (medians; target >= 1.00x), CPU per query ${(M.ours.cpu / M[peer].cpu).toFixed(2)}x (below 1 = less CPU per answer)`);
 }
