@@ -84,12 +84,20 @@ export function curName(name: string): string {
  * digits at all is malformed (dovecot reads 0) and so are more than 15 (past exact integers).
  */
 export function sizeOf(name: string, field: 'S' | 'W'): number | undefined {
-  const base = baseOf(name);
-  const at = base.indexOf(`,${field}=`);
-  if (at < 0) return undefined;
-  const end = digitsEnd(base, at + 3);
-  if (end === at + 3 || end - (at + 3) > 15 || (end < base.length && base[end] !== ',')) return undefined;
-  return Number(base.slice(at + 3, end));
+  // Read in place (no slice of the base or of the digits): asked per message of every FETCH.
+  const sep = name.indexOf(INFO_SEP);
+  const baseEnd = sep < 0 ? name.length : sep;
+  const at = name.indexOf(field === 'S' ? ',S=' : ',W=');
+  if (at < 0 || at >= baseEnd) return undefined;
+  let end = at + 3;
+  let n = 0;
+  for (; end < baseEnd; end++) {
+    const c = name.charCodeAt(end);
+    if (c < 48 || c > 57) break;
+    n = n * 10 + (c - 48);
+  }
+  if (end === at + 3 || end - (at + 3) > 15 || (end < baseEnd && name.charCodeAt(end) !== 44)) return undefined;
+  return n;
 }
 
 /** The base of a delivered file with the sizes dovecot reads instead of stat()ing or reading it (its LDA writes S= then W=). */
