@@ -15,10 +15,16 @@ bench_cleanup() {
 }
 
 # start_ours <bench/x-server.ts> <the last variable it prints>: our server on the benchmark's data
-# directory; its output (PORT, USER, ...) is sourced. node itself (not npx/tsx wrappers), so that
-# killing OURS_PID stops the server.
+# directory; its output (PORT, USER, ...) is sourced. The entry is bundled first as the app's build
+# bundles src/main.ts (scripts/bundle.mjs, esbuild), and run by node alone: what `npm run dev`
+# runs, not the TypeScript loader (tsx compiles with esbuild's keepNames, a call per closure made).
+# node itself (not npx/tsx wrappers), so that killing OURS_PID stops the server.
 start_ours() {
-  SSTT_DATA_DIR="$W/ours" node --import tsx "$1" > "$W/ours.out" 2> "$W/ours.err" &
+  local entry
+  entry="$W/bundle/$(basename "${1%.ts}").js"
+  node "$HERE/../../../scripts/bundle.mjs" --outdir "$W/bundle" "$1" || { echo "bundling $1 failed"; exit 1; }
+  # The bundle lives outside the checkout: SSTT_ROOT says where the scenario's files are.
+  SSTT_ROOT="$(cd "$HERE/../../.." && pwd)" SSTT_DATA_DIR="$W/ours" node "$entry" > "$W/ours.out" 2> "$W/ours.err" &
   OURS_PID=$!
   for _ in $(seq 400); do grep -q "^$2=" "$W/ours.out" 2>/dev/null && break; sleep 0.05; done
   grep -q "^$2=" "$W/ours.out" || { echo "our server did not start:"; cat "$W/ours.err"; exit 1; }

@@ -6,7 +6,12 @@ const post = (m: string, p?: object) => new Promise<any>((res, rej) => session.p
 await post('HeapProfiler.enable');
 let started = false;
 process.on('SIGUSR1', async () => {
-  if (!started) { await post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }); started = true; process.stderr.write('sampling\n'); return; }
+  if (!started) {
+    await post('HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    started = true;
+    process.stderr.write('sampling\n');
+    return;
+  }
   const { profile } = await post('HeapProfiler.stopSampling');
   fs.writeFileSync('/tmp/imapx/heap.json', JSON.stringify(profile));
   process.stderr.write('written\n');
