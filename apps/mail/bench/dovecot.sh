@@ -9,6 +9,7 @@ bench_workdir() {
   trap bench_cleanup EXIT INT TERM
 }
 bench_cleanup() {
+  [ -n "${KEEP_OURS_OUT:-}" ] && cp "$W/ours.out" "$KEEP_OURS_OUT" 2>/dev/null
   [ -n "$OURS_PID" ] && kill "$OURS_PID" 2>/dev/null && wait "$OURS_PID" 2>/dev/null || true
   [ -n "$DOVE_PID" ] && kill "$DOVE_PID" 2>/dev/null && wait "$DOVE_PID" 2>/dev/null || true
   rm -rf "$W"
@@ -24,12 +25,12 @@ start_ours() {
   entry="$W/bundle/$(basename "${1%.ts}").js"
   node "$HERE/../../../scripts/bundle.mjs" --outdir "$W/bundle" "$1" || { echo "bundling $1 failed"; exit 1; }
   # The bundle lives outside the checkout: SSTT_ROOT says where the scenario's files are.
-  SSTT_ROOT="$(cd "$HERE/../../.." && pwd)" SSTT_DATA_DIR="$W/ours" node "$entry" > "$W/ours.out" 2> "$W/ours.err" &
+  SSTT_ROOT="$(cd "$HERE/../../.." && pwd)" SSTT_DATA_DIR="$W/ours" node ${OURS_NODE_FLAGS:-} "$entry" > "$W/ours.out" 2> "$W/ours.err" &
   OURS_PID=$!
   for _ in $(seq 400); do grep -q "^$2=" "$W/ours.out" 2>/dev/null && break; sleep 0.05; done
   grep -q "^$2=" "$W/ours.out" || { echo "our server did not start:"; cat "$W/ours.err"; exit 1; }
   # shellcheck disable=SC1091
-  . "$W/ours.out"
+  . <(grep -E '^[A-Z0-9_]+=' "$W/ours.out")
 }
 
 # start_dovecot needs W, BUSER, BPASS, MAIL_UID, MAIL_GID; sets DOVE_PID, DOVE_POP3_PORT, DOVE_IMAP_PORT.

@@ -55,6 +55,34 @@ describe('syncFolder', () => {
     expect(parseUidList(fs.readFileSync(path.join(d, 'dovecot-uidlist'), 'utf8'))!.records.map((r) => r.uid)).toEqual([2, 3, 4]);
   });
 
+  it('a file put in cur/ by another program gets a UID, with a delivery to new/ in the same sync; one in new/ and cur/ at once is one message', async () => {
+    const d = folder();
+    const cache = new FolderCache();
+    put(d, '1700000001.M1P1.h');
+    await syncFolder(d, [], cache);
+    settle(d);
+    await syncFolder(d, [], cache); // the cur/ listing is cached now
+    fs.writeFileSync(path.join(d, 'cur', '1700000003.M3P1.h:2,S'), 'Subject: c\r\n\r\nc\r\n');
+    put(d, '1700000002.M2P1.h');
+    const st = await syncFolder(d, [], cache);
+    expect(st.messages.map((m) => [m.uid, m.name])).toEqual([
+      [1, '1700000001.M1P1.h:2,'],
+      [2, '1700000002.M2P1.h:2,'],
+      [3, '1700000003.M3P1.h:2,S'],
+    ]);
+    // A crash between a copy into cur/ and the unlink from new/ (or another MDA) leaves both.
+    fs.writeFileSync(path.join(d, 'cur', '1700000004.M4P1.h:2,'), 'Subject: d\r\n\r\nd\r\n');
+    put(d, '1700000004.M4P1.h');
+    const st2 = await syncFolder(d, [], cache);
+    expect(st2.messages.map((m) => [m.uid, m.base])).toEqual([
+      [1, '1700000001.M1P1.h'],
+      [2, '1700000002.M2P1.h'],
+      [3, '1700000003.M3P1.h'],
+      [4, '1700000004.M4P1.h'],
+    ]);
+    expect(fs.readdirSync(path.join(d, 'new'))).toEqual([]);
+  });
+
   it('with a cache: what changed since (a delivery, a flag renamed by another program, a replaced uidlist) is seen', async () => {
     const d = folder();
     const cache = new FolderCache();

@@ -216,30 +216,41 @@ async function syncOnce(dir: string, appended: readonly string[], c: FolderCache
     const list = parsed ?? newUidList();
     let changed = parsed === undefined;
     const cur = path.join(dir, 'cur');
+    // The cur/ listing (perhaps the cached one, never changed) and what this sync moved in from
+    // new/ beside it: a 2,000-message folder is not copied for the one message a delivery adds.
     const listed = await listCurCached(cur, c);
-    const files = new Map(listed);
+    const movedIn = new Map<string, string>();
+    const nameOf = (base: string) => movedIn.get(base) ?? listed.get(base);
     let moved = false;
     for (const name of await listOrEmpty(path.join(dir, 'new'))) {
       moved = true;
       const target = curName(name);
       try {
         await fs.promises.rename(path.join(dir, 'new', name), path.join(cur, target));
-        files.set(baseOf(name), target);
+        movedIn.set(baseOf(name), target);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
     }
-    const records = list.records.filter((r) => files.has(r.base));
+    const records = list.records.filter((r) => nameOf(r.base) !== undefined);
     if (records.length !== list.records.length) changed = true;
-    const known = new Set(records.map((r) => r.base));
-    const late = new Set(appended);
-    const fresh = sortNames([...files.keys()].filter((b) => !known.has(b) && !late.has(b)));
-    for (const base of [...fresh, ...appended.filter((b) => files.has(b) && !known.has(b))]) {
-      records.push({ uid: list.nextUid++, base, ext: [] });
-      changed = true;
+    // A base is in `listed`, in `movedIn`, or in both (a file in new/ and cur/ at once): every file
+    // has its record when the records are as many as the distinct bases, and none is looked for.
+    let filesCount = listed.size;
+    for (const base of movedIn.keys()) if (!listed.has(base)) filesCount++;
+    if (records.length < filesCount) {
+      const known = new Set(records.map((r) => r.base));
+      const late = new Set(appended);
+      const bases = [...listed.keys()];
+      for (const base of movedIn.keys()) if (!listed.has(base)) bases.push(base);
+      const fresh = sortNames(bases.filter((b) => !known.has(b) && !late.has(b)));
+      for (const base of [...fresh, ...appended.filter((b) => nameOf(b) !== undefined && !known.has(b))]) {
+        records.push({ uid: list.nextUid++, base, ext: [] });
+        changed = true;
+      }
     }
     list.records = records;
-    const messages = records.map((r) => ({ uid: r.uid, base: r.base, name: files.get(r.base)!, modseq: 0 }));
+    const messages = records.map((r) => ({ uid: r.uid, base: r.base, name: nameOf(r.base)!, modseq: 0 }));
     // The same uidlist, cur/ listing (the cached one) and modseq file as the last sync: nothing to compare.
     const same = !moved && !changed && c.modFor === listed && c.modUidKey === c.uidKey && c.uidKey !== undefined;
     const mods = await syncModSeqs(dir, list.validity, messages, c, same);

@@ -22,7 +22,9 @@ describe("dovecot's own names", () => {
       ['1491941793.M41850P8566V0000000000000015I0000000004F3030E_0.mx1.example.com,S=10956', 'STln', 10956, undefined],
     ]);
     // Not a size: no digits, a digit run cut by another character, one only after the ':'.
-    expect(['a.b.c,S=:2,', 'a.b.c,S=12x:2,', 'a.b.c,S=12,W=:2,', 'a.b.c:2,S=12', 'a.b.c,S=1234567890123456'].map((n) => [sizeOf(n, 'S'), sizeOf(n, 'W')])).toEqual([
+    expect(
+      ['a.b.c,S=:2,', 'a.b.c,S=12x:2,', 'a.b.c,S=12,W=:2,', 'a.b.c:2,S=12', 'a.b.c,S=1234567890123456'].map((n) => [sizeOf(n, 'S'), sizeOf(n, 'W')]),
+    ).toEqual([
       [undefined, undefined],
       [undefined, undefined],
       [12, undefined],

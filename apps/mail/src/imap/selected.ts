@@ -98,17 +98,27 @@ export async function refresh(sel: Selected, opts: { expunges: boolean; uid: boo
   // The sync this session last saw again (the folder's files, uidlist and mod-sequences as they
   // were): only the keywords can have moved.
   if (st === sel.synced) return keywordsChanged ? [`* FLAGS (${flagsLine(sel)})`] : [];
-  const now = new Map(st.messages.map((m) => [m.uid, m]));
+  // Both lists are in ascending UID order (a uidlist with UIDs out of order is not read, and new
+  // UIDs go at its end): each of the session's messages is found in the sync's by walking the two
+  // together (no map of the folder made for every refresh).
+  const now = st.messages;
+  const found: Array<StoredMessage | undefined> = [];
   const out: string[] = [];
+  for (let i = 0, j = 0; i < sel.messages.length; i++) {
+    const uid = sel.messages[i]!.uid;
+    while (j < now.length && now[j]!.uid < uid) j++;
+    found.push(now[j]?.uid === uid ? now[j] : undefined);
+  }
   for (let i = sel.messages.length - 1; i >= 0; i--) {
-    if (!now.has(sel.messages[i]!.uid)) {
+    if (found[i] === undefined) {
       out.push(`* ${i + 1} EXPUNGE`);
       sel.messages.splice(i, 1);
+      found.splice(i, 1);
     }
   }
   for (let i = 0; i < sel.messages.length; i++) {
     const m = sel.messages[i]!;
-    const fresh = now.get(m.uid)!;
+    const fresh = found[i]!;
     // A CONDSTORE client is also told a new mod-sequence with the same flags (changed and back).
     if (fresh.name !== m.name || (opts.condstore && fresh.modseq !== m.modseq)) {
       m.name = fresh.name;

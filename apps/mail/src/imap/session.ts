@@ -111,6 +111,11 @@ export class ImapSession extends MailSession<Framed, ServerContext> {
     this.stopWatching = undefined;
   }
 
+  /** Whether some of what was written has not been taken by the kernel yet. */
+  get writesPending(): boolean {
+    return this.conn.writableLength > 0;
+  }
+
   /** Resolves once what was written has been taken by the kernel (a large FETCH waits here). */
   drained(): Promise<void> {
     if (this.conn.writableLength === 0 || !this.alive) return Promise.resolve();
