@@ -12,6 +12,7 @@ import {
   readSubscriptions,
   storeMessage,
   syncFolder,
+  updateSubscriptions,
 } from './folders.ts';
 import { MODSEQ_FILE } from './modseq.ts';
 import { parseUidList } from './uidlist.ts';
@@ -195,5 +196,35 @@ describe('ensureSpecialFolders', () => {
     expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
     expect((await readSubscriptions(md)).sort()).toEqual(['Drafts', 'Junk', 'Sent', 'Trash']);
     expect(fs.readdirSync(md).filter((n) => n.includes('subscriptions.'))).toEqual([]);
+  });
+});
+
+describe('updateSubscriptions', () => {
+  it('twenty sessions subscribing at once each keep their name', async () => {
+    const md = fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-folders-'));
+    dirs.push(md);
+    const names = Array.from({ length: 20 }, (_, i) => `f${i}`);
+    await Promise.all(names.map((n) => updateSubscriptions(md, (list) => [...list, n])));
+    expect((await readSubscriptions(md)).sort()).toEqual([...names].sort());
+    expect(fs.readFileSync(path.join(md, 'subscriptions'), 'utf8').startsWith('V\t2\n\n')).toBe(true);
+    expect(fs.readdirSync(md).filter((n) => n.startsWith('subscriptions.'))).toEqual([]);
+  });
+
+  it('waits while dovecot holds subscriptions.lock, then writes on the list dovecot left', async () => {
+    const md = fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-folders-'));
+    dirs.push(md);
+    const lock = path.join(md, 'subscriptions.lock');
+    fs.writeFileSync(lock, '');
+    let done = false;
+    const update = updateSubscriptions(md, (list) => [...list, 'ours']).then(() => {
+      done = true;
+    });
+    // dovecot, holding the lock, replaces the file by renaming its lock over it.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(done).toBe(false);
+    fs.writeFileSync(lock, 'V\t2\n\nTheirs\n');
+    fs.renameSync(lock, path.join(md, 'subscriptions'));
+    await update;
+    expect(await readSubscriptions(md)).toEqual(['Theirs', 'ours']);
   });
 });

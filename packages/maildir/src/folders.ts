@@ -10,7 +10,7 @@ import { KEYWORDS_FILE, keywordIndex, keywordLetter, MAX_KEYWORDS, parseKeywords
 import { ensureFolder, ensureMaildir, folderDir, folderOf, INBOX, isFolderName, SPECIAL_USE } from './layout.ts';
 import { baseOf, curName, flagsOf, sizeOf, sortNames, uniqueName, withFlags, withSizes } from './name.ts';
 import { advanceModSeqs, MODSEQ_FILE, readModSeqs, writeModSeqsAside, type ModSeqs } from './modseq.ts';
-import { lockUidList, newUidList, parseUidList, serializeUidList, UIDLIST_NAME, type UidList } from './uidlist.ts';
+import { dotlock, lockUidList, newUidList, parseUidList, serializeUidList, UIDLIST_NAME, type UidList } from './uidlist.ts';
 
 /** IMAP system flags and their Maildir letters (RFC 9051 §2.3.2; the Maildir spec's info), in the order dovecot lists them. */
 export const SYSTEM_FLAGS: ReadonlyArray<readonly [string, string]> = [
@@ -473,7 +473,7 @@ export async function ensureSpecialFolders(maildir: string): Promise<void> {
   for (const f of Object.keys(SPECIAL_USE)) if (!folderExists(folderDir(maildir, f))) await createFolder(maildir, f);
   const subscribed = await readSubscriptions(maildir);
   const missing = Object.keys(SPECIAL_USE).filter((f) => !subscribed.includes(f));
-  if (missing.length > 0) await writeSubscriptions(maildir, [...subscribed, ...missing]);
+  if (missing.length > 0) await updateSubscriptions(maildir, (names) => [...names, ...missing.filter((f) => !names.includes(f))]);
 }
 
 /** The directory of an IMAP mailbox name, or undefined when the name cannot be a folder. */
@@ -501,14 +501,26 @@ export async function readSubscriptions(maildir: string): Promise<string[]> {
   return lines.filter((l) => l !== '');
 }
 
-export async function writeSubscriptions(maildir: string, names: readonly string[]): Promise<void> {
-  const text = `V\t2\n\n${names.map((n) => `${n.split('.').join('\t')}\n`).join('')}`;
-  // A temporary name of this writer's own: with one shared name, two sessions logging in at once
-  // (each adding the special folders) renamed each other's file away, and one login failed.
-  const tmp = path.join(maildir, `${SUBSCRIPTIONS}.${uniqueName()}.tmp`);
-  await fs.promises.writeFile(tmp, text, { mode: 0o600 });
-  await giveToOwner(maildir, tmp);
-  await fs.promises.rename(tmp, path.join(maildir, SUBSCRIPTIONS));
+/** dovecot's limits for the subscriptions dotlock (subscription-file.c): stale after 30 s; we wait 10 s for a holder. */
+const SUBSCRIPTIONS_LOCK_STALE_MS = 30_000;
+const SUBSCRIPTIONS_LOCK_WAIT_MS = 10_000;
+
+/**
+ * Changes the subscriptions under dovecot's dotlock (`subscriptions.lock`, replaced by rename, as
+ * dovecot writes them): `change` gets the names read under the lock and returns the new list, or
+ * the same array for no change. Read, change and write without the lock, two SUBSCRIBEs at once
+ * (two sessions, or ours and dovecot's) each wrote its own list and one of the two names was lost.
+ */
+export async function updateSubscriptions(maildir: string, change: (names: string[]) => readonly string[]): Promise<void> {
+  const lock = await dotlock(maildir, SUBSCRIPTIONS, SUBSCRIPTIONS_LOCK_STALE_MS, SUBSCRIPTIONS_LOCK_WAIT_MS);
+  try {
+    const names = await readSubscriptions(maildir);
+    const next = change(names);
+    if (next === names) return;
+    await lock.commit(`V\t2\n\n${next.map((n) => `${n.split('.').join('\t')}\n`).join('')}`);
+  } finally {
+    await lock.release();
+  }
 }
 
 /**

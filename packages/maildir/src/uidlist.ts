@@ -142,8 +142,17 @@ export interface UidListLock {
 }
 
 /** Takes dovecot's uidlist dotlock in `maildir`, waiting for another holder; breaks a stale one. */
-export async function lockUidList(maildir: string, waitMs = UIDLIST_LOCK_WAIT_MS): Promise<UidListLock> {
-  const lockPath = path.join(maildir, UIDLIST_LOCK_NAME);
+export function lockUidList(maildir: string, waitMs = UIDLIST_LOCK_WAIT_MS): Promise<UidListLock> {
+  return dotlock(maildir, UIDLIST_NAME, UIDLIST_LOCK_STALE_MS, waitMs);
+}
+
+/**
+ * dovecot's dotlock for replacing `dir/name` (file-dotlock.c with DOTLOCK_CREATE: the uidlist,
+ * the subscriptions): `name.lock` made with O_EXCL, the new content written into it, fsynced and
+ * renamed over the file. A lock older than `staleMs` is broken; another holder is waited for.
+ */
+export async function dotlock(dir: string, name: string, staleMs: number, waitMs: number): Promise<UidListLock> {
+  const lockPath = path.join(dir, `${name}.lock`);
   const deadline = Date.now() + waitMs;
   let delay = 5;
   for (;;) {
@@ -161,13 +170,13 @@ export async function lockUidList(maildir: string, waitMs = UIDLIST_LOCK_WAIT_MS
         async commit(text) {
           try {
             await fh.writeFile(text);
-            // Running as root on a Maildir owned by its user: give the list to that user, so
+            // Running as root on a Maildir owned by its user: give the file to that user, so
             // dovecot (which runs as the mail user) can read and replace it.
-            const dir = await fs.promises.stat(maildir);
-            if (process.getuid?.() === 0 && dir.uid !== 0) await fh.chown(dir.uid, dir.gid);
+            const owner = await fs.promises.stat(dir);
+            if (process.getuid?.() === 0 && owner.uid !== 0) await fh.chown(owner.uid, owner.gid);
             await fh.sync();
             await fh.close();
-            await fs.promises.rename(lockPath, path.join(maildir, UIDLIST_NAME));
+            await fs.promises.rename(lockPath, path.join(dir, name));
             held = false;
           } finally {
             if (held) await release();
@@ -178,7 +187,7 @@ export async function lockUidList(maildir: string, waitMs = UIDLIST_LOCK_WAIT_MS
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const st = await fs.promises.stat(lockPath).catch(() => undefined);
-    if (st && Date.now() - st.mtimeMs > UIDLIST_LOCK_STALE_MS) {
+    if (st && Date.now() - st.mtimeMs > staleMs) {
       await fs.promises.unlink(lockPath).catch(() => {});
       continue;
     }

@@ -20,7 +20,7 @@ import {
   readSubscriptions,
   storeMessage,
   syncFolder,
-  writeSubscriptions,
+  updateSubscriptions,
   type FolderInfo,
 } from '@sstt/maildir';
 import { messageSize } from './store.ts';
@@ -250,9 +250,9 @@ export async function subscribe(s: ImapSession, tag: string, args: Token[], on: 
   const raw = astring(args[0]);
   if (raw === undefined || args.length !== 1) return s.badArgs(tag, 'Invalid arguments.');
   const name = raw.toUpperCase() === INBOX ? INBOX : raw;
-  const names = await readSubscriptions(s.maildir);
-  const next = on ? (names.includes(name) ? names : [...names, name]) : names.filter((n) => n !== name);
-  if (next !== names) await writeSubscriptions(s.maildir, next);
+  await updateSubscriptions(s.maildir, (names) =>
+    on ? (names.includes(name) ? names : [...names, name]) : names.includes(name) ? names.filter((n) => n !== name) : names,
+  );
   s.reply(`${tag} OK ${on ? 'Subscribe' : 'Unsubscribe'} completed.`);
 }
 
