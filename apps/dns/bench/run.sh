@@ -19,6 +19,8 @@
 #                   node:dgram instead of the batching addon, SSTT_DNS_UDP=wrap|dgram) and
 #                   floor / floor-sync (a Node UDP server that only echoes: node:dgram's ceiling)
 #                   floor-batch (the same echo on our batching addon: the floor under our server)
+#                   floor-c / floor-c-per-datagram (bench/echo.c: the same echo in C, no Node, with our
+#                   addon's system calls or with NSD's: the kernel's part of every server's cost)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 APP="$(dirname "$HERE")"
@@ -78,6 +80,8 @@ start() {
     floor) $SP node --import tsx bench/floor.ts "$PORT" >"$W/floor.log" 2>&1 & SPID=$! ;;
     floor-sync) $SP node --import tsx bench/floor.ts "$PORT" --sync-lookup >"$W/floor.log" 2>&1 & SPID=$! ;;
     floor-batch) $SP node --import tsx bench/floor.ts "$PORT" --batch >"$W/floor.log" 2>&1 & SPID=$! ;;
+    floor-c) $SP "$W/echo" "$PORT" >"$W/floor.log" 2>&1 & SPID=$! ;;
+    floor-c-per-datagram) $SP "$W/echo" "$PORT" --per-datagram >"$W/floor.log" 2>&1 & SPID=$! ;;
     ours-prof) $SP node --cpu-prof --cpu-prof-dir="$W/prof" --import tsx bench/server.ts "$W" "$PORT" >"$W/ours.log" 2>&1 & SPID=$! ;;
   esac
   for _ in $(seq 150); do
@@ -117,6 +121,9 @@ cpu_ticks() {
   echo "$t"
 }
 CLK="$(getconf CLK_TCK)"
+
+# The C floor is built here, with the compiler npm install uses for the addon.
+if [[ " ${SERVERS:-} " == *" floor-c"* ]]; then gcc -O2 -o "$W/echo" "$HERE/echo.c" || { echo "building bench/echo.c failed"; exit 1; }; fi
 
 OUT="$W/results.tsv"; : >"$OUT"
 echo "dnsperf -l $DUR -c $CLIENTS ${LIMIT[*]}, $REPS alternating rounds, port $PORT, queries: $(paste -sd',' "$W/queries.txt")${PIN:+, pinned}"
@@ -176,7 +183,7 @@ if (by.ours) {
   }
 }
 if (M["ours-noev"] && M.ours) console.log(`ratio ours/ours-noev = ${(M.ours.qps / M["ours-noev"].qps).toFixed(3)}x QPS with the session journal on (target >= 0.95x), CPU per query ${(M.ours.cpu / M["ours-noev"].cpu).toFixed(2)}x`);
-for (const f of ["ours-wrap", "ours-dgram", "floor", "floor-sync", "floor-batch"])
+for (const f of ["ours-wrap", "ours-dgram", "floor", "floor-sync", "floor-batch", "floor-c", "floor-c-per-datagram"])
   for (const peer of ["bind", "nsd"]) if (M[f] && M[peer]) console.log(`ratio ${f}/${peer} = ${(M[f].qps / M[peer].qps).toFixed(2)}x QPS, CPU per query ${(M[f].cpu / M[peer].cpu).toFixed(2)}x`);
 for (const peer of ["bind", "knot", "nsd"]) {
   if (M[peer] && M.ours) console.log(`ratio ours/${peer} = ${(M.ours.qps / M[peer].qps).toFixed(2)}x QPS (medians; target >= 1.00x), CPU per query ${(M.ours.cpu / M[peer].cpu).toFixed(2)}x (below 1 = less CPU per answer)`);
