@@ -20,6 +20,8 @@ bench_cleanup() {
 # bundles src/main.ts (scripts/bundle.mjs, esbuild), and run by node alone: what `npm run dev`
 # runs, not the TypeScript loader (tsx compiles with esbuild's keepNames, a call per closure made).
 # node itself (not npx/tsx wrappers), so that killing OURS_PID stops the server.
+# For investigating, not for figures: OURS_NODE_FLAGS are given to that node (e.g. "--trace-deopt
+# --trace-gc"), and KEEP_OURS_OUT=<file> keeps what it printed once the benchmark ends.
 start_ours() {
   local entry
   entry="$W/bundle/$(basename "${1%.ts}").js"

@@ -17,10 +17,10 @@ const user = s.users[0]!;
 process.stdout.write(`IMAP_PORT=${addr!.port}\nIMAP_USER=${user.name}\nIMAP_PASS=${user.password}\nIMAP_MAILDIR=${maildirOf(s, user.name)}\n`);
 const stop = () => void server.close().then(() => process.exit(0));
 process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 process.on('SIGUSR2', () => {
   gc();
   process.stderr.write('GC\n');
 });
-process.on('SIGINT', stop);

@@ -236,14 +236,11 @@ async function syncOnce(dir: string, appended: readonly string[], c: FolderCache
     if (records.length !== list.records.length) changed = true;
     // A base is in `listed`, in `movedIn`, or in both (a file in new/ and cur/ at once): every file
     // has its record when the records are as many as the distinct bases, and none is looked for.
-    let filesCount = listed.size;
-    for (const base of movedIn.keys()) if (!listed.has(base)) filesCount++;
-    if (records.length < filesCount) {
+    const onlyMoved = [...movedIn.keys()].filter((b) => !listed.has(b));
+    if (records.length < listed.size + onlyMoved.length) {
       const known = new Set(records.map((r) => r.base));
       const late = new Set(appended);
-      const bases = [...listed.keys()];
-      for (const base of movedIn.keys()) if (!listed.has(base)) bases.push(base);
-      const fresh = sortNames(bases.filter((b) => !known.has(b) && !late.has(b)));
+      const fresh = sortNames([...listed.keys(), ...onlyMoved].filter((b) => !known.has(b) && !late.has(b)));
       for (const base of [...fresh, ...appended.filter((b) => nameOf(b) !== undefined && !known.has(b))]) {
         records.push({ uid: list.nextUid++, base, ext: [] });
         changed = true;

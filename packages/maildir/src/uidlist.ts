@@ -15,7 +15,7 @@ import { baseOf } from './name.ts';
 
 export const UIDLIST_NAME = 'dovecot-uidlist';
 /** dovecot's dotlock: created exclusively, the new contents written into it, renamed over the list. */
-export const UIDLIST_LOCK_NAME = 'dovecot-uidlist.lock';
+export const UIDLIST_LOCK_NAME = `${UIDLIST_NAME}.lock`;
 /** dovecot overrides a uidlist lock older than this (MAILDIR_UIDLIST_LOCK_STALE_TIMEOUT). */
 export const UIDLIST_LOCK_STALE_MS = 120_000;
 /** How long we wait for another process (dovecot, another server) to release the lock. */
@@ -134,15 +134,16 @@ export function hex8(n: number): string {
   return n.toString(16).padStart(8, '0');
 }
 
-export interface UidListLock {
-  /** Replaces the uidlist with `text` (written into the lock file, fsynced, renamed). */
+/** A held dotlock (`dotlock` below). */
+export interface DotLock {
+  /** Replaces the locked file with `text` (written into the lock file, fsynced, renamed over it). */
   commit(text: string): Promise<void>;
-  /** Drops the lock without changing the uidlist. */
+  /** Drops the lock without changing the file. */
   release(): Promise<void>;
 }
 
 /** Takes dovecot's uidlist dotlock in `maildir`, waiting for another holder; breaks a stale one. */
-export function lockUidList(maildir: string, waitMs = UIDLIST_LOCK_WAIT_MS): Promise<UidListLock> {
+export function lockUidList(maildir: string, waitMs = UIDLIST_LOCK_WAIT_MS): Promise<DotLock> {
   return dotlock(maildir, UIDLIST_NAME, UIDLIST_LOCK_STALE_MS, waitMs);
 }
 
@@ -151,7 +152,7 @@ export function lockUidList(maildir: string, waitMs = UIDLIST_LOCK_WAIT_MS): Pro
  * the subscriptions): `name.lock` made with O_EXCL, the new content written into it, fsynced and
  * renamed over the file. A lock older than `staleMs` is broken; another holder is waited for.
  */
-export async function dotlock(dir: string, name: string, staleMs: number, waitMs: number): Promise<UidListLock> {
+export async function dotlock(dir: string, name: string, staleMs: number, waitMs: number): Promise<DotLock> {
   const lockPath = path.join(dir, `${name}.lock`);
   const deadline = Date.now() + waitMs;
   let delay = 5;

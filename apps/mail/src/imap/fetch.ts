@@ -112,6 +112,8 @@ const REPLY_START_OCTETS = 16 * 1024;
 class ReplyBuffer {
   private buf = Buffer.allocUnsafe(REPLY_START_OCTETS);
   length = 0;
+  /** Whether the next item of a FETCH response is its first (no space before it). */
+  private first = true;
 
   private room(n: number): void {
     if (this.length + n <= this.buf.length) return;
@@ -138,19 +140,38 @@ class ReplyBuffer {
     this.room(b.length);
     this.length += b.copy(this.buf, this.length);
   }
+  /** An item that is a literal (`BODY[] {n}` and its octets), after the space between items. */
   literal(label: string, bytes: Buffer): void {
+    this.item();
     this.text(label);
     this.text(' {');
     this.num(bytes.length);
     this.text('}\r\n');
     this.bytes(bytes);
   }
-  /** Whether the next item of a FETCH response is its first (no space before it). */
-  first = true;
+  /** A FETCH response's start (`* 7 FETCH (`): its first item comes next. */
+  response(seq: number): void {
+    this.text('* ');
+    this.num(seq);
+    this.text(' FETCH (');
+    this.first = true;
+  }
   /** The space between a FETCH response's items. */
-  item(): void {
+  private item(): void {
     if (this.first) this.first = false;
     else this.text(' ');
+  }
+  /** An item that is text (`FLAGS (...)`), after the space between items. */
+  add(t: string): void {
+    this.item();
+    this.text(t);
+  }
+  /** An item that is a number (`UID 7`), written without a string for it. */
+  addNumber(name: string, n: number): void {
+    this.item();
+    this.text(name);
+    this.text(' ');
+    this.num(n);
   }
   /**
    * What is built, for one socket write. The same memory is written again next: the caller lets
@@ -182,7 +203,6 @@ let spareReply: ReplyBuffer | undefined;
 function takeReplyBuffer(): ReplyBuffer {
   const b = spareReply ?? new ReplyBuffer();
   spareReply = undefined;
-  b.first = true;
   return b;
 }
 
@@ -306,76 +326,48 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
       seenSet = true;
       seen.push({ seq, msg });
     }
-    out.text('* ');
-    out.num(seq);
-    out.text(' FETCH (');
-    out.first = true;
+    out.response(seq);
     // dovecot puts UID (and MODSEQ), then the FLAGS a body fetch changed, before the other items.
     const flagsFirst = seenSet && !hasFlags;
     if (flagsFirst) {
-      if (wantsUid) {
-        out.item();
-        out.text('UID ');
-        out.num(msg.uid);
-      }
-      if (hasModSeq) {
-        out.item();
-        out.text(`MODSEQ (${msg.modseq})`);
-      }
-      out.item();
-      out.text(`FLAGS ${flagList(sel, msg)}`);
+      if (wantsUid) out.addNumber('UID', msg.uid);
+      if (hasModSeq) out.add(`MODSEQ (${msg.modseq})`);
+      out.add(`FLAGS ${flagList(sel, msg)}`);
     }
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
       switch (item.kind) {
         case 'UID':
-          if (!flagsFirst) {
-            out.item();
-            out.text('UID ');
-            out.num(msg.uid);
-          }
+          if (!flagsFirst) out.addNumber('UID', msg.uid);
           break;
         case 'FLAGS':
-          out.item();
-          out.text(`FLAGS ${flagList(sel, msg)}`);
+          out.add(`FLAGS ${flagList(sel, msg)}`);
           break;
         case 'MODSEQ':
-          if (!flagsFirst) {
-            out.item();
-            out.text(`MODSEQ (${msg.modseq})`);
-          }
+          if (!flagsFirst) out.add(`MODSEQ (${msg.modseq})`);
           break;
         case 'INTERNALDATE':
-          out.item();
-          out.text(`INTERNALDATE "${imapDateTime(mtime)}"`);
+          out.add(`INTERNALDATE "${imapDateTime(mtime)}"`);
           break;
         case 'RFC822.SIZE':
-          out.item();
-          out.text('RFC822.SIZE ');
-          out.num(whole!.length);
+          out.addNumber('RFC822.SIZE', whole!.length);
           break;
         case 'ENVELOPE':
-          out.item();
-          out.text(`ENVELOPE ${envelope((root ??= parsePart(whole!)))}`);
+          out.add(`ENVELOPE ${envelope((root ??= parsePart(whole!)))}`);
           break;
         case 'BODYSTRUCTURE':
-          out.item();
-          out.text(`BODYSTRUCTURE ${bodyStructure((root ??= parsePart(whole!)), true)}`);
+          out.add(`BODYSTRUCTURE ${bodyStructure((root ??= parsePart(whole!)), true)}`);
           break;
         case 'BODY':
-          out.item();
-          out.text(`BODY ${bodyStructure((root ??= parsePart(whole!)), false)}`);
+          out.add(`BODY ${bodyStructure((root ??= parsePart(whole!)), false)}`);
           break;
         case 'RFC822':
-          out.item();
           out.literal('RFC822', whole!);
           break;
         case 'RFC822.HEADER':
-          out.item();
           out.literal('RFC822.HEADER', (root ??= parsePart(whole!)).header);
           break;
         case 'RFC822.TEXT':
-          out.item();
           out.literal('RFC822.TEXT', (root ??= parsePart(whole!)).body);
           break;
         case 'section': {
@@ -384,7 +376,6 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
             (item.section.path.length === 0 && item.section.text === '' ? whole! : sectionBytes(whole!, (root ??= parsePart(whole!)), item.section)) ??
             Buffer.alloc(0);
           if (item.partial) bytes = bytes.subarray(Math.min(item.partial[0], bytes.length), Math.min(item.partial[0] + item.partial[1], bytes.length));
-          out.item();
           out.literal(item.label, bytes);
           break;
         }

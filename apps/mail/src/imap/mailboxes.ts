@@ -250,9 +250,8 @@ export async function subscribe(s: ImapSession, tag: string, args: Token[], on: 
   const raw = astring(args[0]);
   if (raw === undefined || args.length !== 1) return s.badArgs(tag, 'Invalid arguments.');
   const name = raw.toUpperCase() === INBOX ? INBOX : raw;
-  await updateSubscriptions(s.maildir, (names) =>
-    on ? (names.includes(name) ? names : [...names, name]) : names.includes(name) ? names.filter((n) => n !== name) : names,
-  );
+  // The same list back when there is nothing to change: the file is not written.
+  await updateSubscriptions(s.maildir, (names) => (names.includes(name) === on ? names : on ? [...names, name] : names.filter((n) => n !== name)));
   s.reply(`${tag} OK ${on ? 'Subscribe' : 'Unsubscribe'} completed.`);
 }
 
