@@ -6,6 +6,7 @@ import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dnsPacket from 'dns-packet';
+import { afterAll } from 'vitest';
 import type { Logger } from '@sstt/runtime';
 import { loadScenario, type Scenario } from '@sstt/scenario';
 import { rawTcp, run, startServer, tempDir, udpExchange } from '@sstt/testkit';
@@ -14,9 +15,17 @@ import { buildQuery } from './reference/client.ts';
 
 export type Transport = 'udp' | 'tcp';
 
+// The directories of every scenario a test file made, removed when the file's tests end (vitest
+// loads this module again for each file, so the hook belongs to the file that imported it).
+const scenarioDirs: Array<{ remove(): void }> = [];
+afterAll(() => {
+  for (const d of scenarioDirs.splice(0)) d.remove();
+});
+
 export function testScenario(extraEnv: Record<string, string> = {}): Scenario {
   const certs = tempDir('sstt-dns-certs-');
   const data = tempDir('sstt-dns-data-');
+  scenarioDirs.push(certs, data);
   return loadScenario({
     env: { SSTT_CERTS_DIR: certs.dir, SSTT_DATA_DIR: data.dir, ...extraEnv },
     flags: {},

@@ -16,6 +16,7 @@ import { createDnsServer } from '@sstt/dns';
 import { silentLogger } from '@sstt/runtime';
 import type { Scenario } from '@sstt/scenario';
 import { requireTool, run, startServer, tempDir, type RunResult } from '@sstt/testkit';
+import { afterAll } from 'vitest';
 
 export interface AuthDns {
   /** The domain's DNS: what the mail app's resolver asks. */
@@ -67,6 +68,11 @@ function dkimPython(): string {
 }
 
 let siteDir: string | undefined;
+// Removed when the importing test file's tests end (vitest loads this module again for each file).
+afterAll(() => {
+  if (siteDir) fs.rmSync(siteDir, { recursive: true, force: true });
+  siteDir = undefined;
+});
 /** A directory with a sitecustomize.py pointing dnspython's default resolver at SSTT_TEST_DNS_PORT on 127.0.0.1. */
 function sitecustomize(): string {
   if (siteDir) return siteDir;

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadScenario } from '@sstt/scenario';
 import { generateAll, staleFiles, writeInfra } from '../src/index.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-infra-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const emptyConfig = path.join(tmp, 'empty.json');
 fs.writeFileSync(emptyConfig, '{}');
 // The CLI generates infra/ for the lab profile (the real hosts), as these tests do, and without

@@ -4,13 +4,21 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { certPaths } from '../src/certs.ts';
 import { loadScenario } from '../src/load.ts';
 import { dkimPublicKeyData, dmarcRecordText, readDkimPublicKey, spfRecordText, txtStrings } from '../src/mail-auth.ts';
 import { rdataText, scenarioZones, soaOf } from '../src/zone.ts';
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-mailauth-'));
+const made: string[] = [];
+const tmp = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-mailauth-'));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
 const scenario = (env: Record<string, string> = {}, opts: { dkimKeys?: boolean; configFile?: string } = {}) =>
   loadScenario({ env: { SSTT_CERTS_DIR: tmp(), ...env }, resolvConfPath: '/dev/null', configFile: opts.configFile, ...opts });
 

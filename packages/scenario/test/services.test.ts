@@ -1,10 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { bannerText, certPaths, hostView, listenErrorMessage, loadScenario, maildirOf, serviceRows, serviceSockets } from '../src/index.ts';
 
-const resolv = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-svc-')), 'resolv.conf');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-svc-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const resolv = path.join(tmp, 'resolv.conf');
 fs.writeFileSync(resolv, '');
 const s = loadScenario({ env: {}, configFile: undefined, resolvConfPath: resolv, flags: {} });
 

@@ -3,12 +3,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadScenario } from '../src/load.ts';
 import { ownerText, rdataText, recordText, scenarioZones, soaOf, zoneSerial, type ResourceRecord } from '../src/zone.ts';
 
 // No DKIM key (an empty certs directory): the records below do not depend on this machine's keys.
 const noCerts = fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-zone-'));
+afterAll(() => fs.rmSync(noCerts, { recursive: true, force: true }));
 const scenario = (env: Record<string, string> = {}) =>
   loadScenario({ env: { SSTT_CERTS_DIR: noCerts, ...env }, resolvConfPath: '/dev/null', configFile: undefined });
 
