@@ -28,6 +28,7 @@ afterAll(async () => {
 it('the reference lab and ours of another ID run at once, each check passing; down --id of one leaves the other serving', async () => {
   const ref = await labUp('--id', REF.s.id, '--reference');
   const ours = await labUp('--id', OURS.s.id);
+  let refDown = false;
   try {
     // What runs on each servidor, from its table.
     const p = PORTS.lab;
@@ -70,12 +71,15 @@ it('the reference lab and ours of another ID run at once, each check passing; do
 
     // down --id of the reference lab: ours still answers by name from its cliente.
     const down = await lab('down', '--id', REF.s.id);
+    refDown = true;
     expect(down.stdout).toContain('lab removed');
     expect(await leftOver(REF.topo)).toEqual([]);
     const dig = await lab('exec', 'cliente', '--id', OURS.s.id, '--', requireTool('dig'), '+short', `www.${OURS.s.domain}`);
     expect(dig.stdout).toBe(`${OURS.s.network.server}\n`);
   } finally {
-    await ref.exited; // down killed its processes: up ends
+    // down killed its processes and up ends; a failure before down ends it with Ctrl-C instead.
+    if (!refDown) ref.child.kill('SIGINT');
+    await ref.exited;
     expect(await stopWithCtrlC(ours)).toBeLessThan(10_000);
   }
   expect(await leftOver(OURS.topo)).toEqual([]);
