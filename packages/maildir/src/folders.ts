@@ -12,6 +12,21 @@ import { baseOf, curName, flagsOf, sizeOf, sortNames, uniqueName, withFlags, wit
 import { advanceModSeqs, MODSEQ_FILE, readModSeqs, writeModSeqsAside, type ModSeqs } from './modseq.ts';
 import { dotlock, lockUidList, newUidList, parseUidList, serializeUidList, UIDLIST_NAME, type UidList } from './uidlist.ts';
 
+/** Synchronous file-system calls per batch before a sync yields to the event loop (other sessions). */
+const SYNC_BATCH = 128;
+
+/**
+ * Runs cheap synchronous work (a rename, a few-KiB read from the page cache) item by item,
+ * yielding between batches: for thousands of new messages this is several times faster than one
+ * thread-pool round trip per call, and other sessions still get their turn.
+ */
+export async function inBatches<T>(items: readonly T[], work: (item: T) => void): Promise<void> {
+  for (let i = 0; i < items.length; i++) {
+    if (i > 0 && i % SYNC_BATCH === 0) await new Promise((r) => setImmediate(r));
+    work(items[i]!);
+  }
+}
+
 /** IMAP system flags and their Maildir letters (RFC 9051 §2.3.2; the Maildir spec's info), in the order dovecot lists them. */
 export const SYSTEM_FLAGS: ReadonlyArray<readonly [string, string]> = [
   ['\\Answered', 'R'],
@@ -221,17 +236,19 @@ async function syncOnce(dir: string, appended: readonly string[], c: FolderCache
     const listed = await listCurCached(cur, c);
     const movedIn = new Map<string, string>();
     const nameOf = (base: string) => movedIn.get(base) ?? listed.get(base);
-    let moved = false;
-    for (const name of await listOrEmpty(path.join(dir, 'new'))) {
-      moved = true;
+    const arrived = await listOrEmpty(path.join(dir, 'new'));
+    const moved = arrived.length > 0;
+    // Synchronous renames in batches: one thread-pool round trip each made the first SELECT of
+    // 100,000 delivered messages take 4.8 s (dovecot's: 1.9 s).
+    await inBatches(arrived, (name) => {
       const target = curName(name);
       try {
-        await fs.promises.rename(path.join(dir, 'new', name), path.join(cur, target));
+        fs.renameSync(`${dir}/new/${name}`, `${cur}/${target}`);
         movedIn.set(baseOf(name), target);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // another reader moved it first
       }
-    }
+    });
     const records = list.records.filter((r) => nameOf(r.base) !== undefined);
     if (records.length !== list.records.length) changed = true;
     // A base is in `listed`, in `movedIn`, or in both (a file in new/ and cur/ at once): every file

@@ -11,6 +11,7 @@ import {
   ensureMaildir,
   type FolderCache,
   hex8,
+  inBatches,
   listCurCached,
   lockUidList,
   newUidList,
@@ -29,21 +30,6 @@ import { VirtualSizeCounter } from './wire.ts';
 export const SMALL_MESSAGE_OCTETS = 64 * 1024;
 /** File operations (renames new/ -> cur/, size measurements) run this many at a time at login. */
 const FS_CONCURRENCY = 32;
-
-/** Sync file-system calls per batch before yielding to the event loop (other sessions). */
-const SYNC_BATCH = 128;
-
-/**
- * Runs cheap synchronous work (a rename, a few-KiB read from the page cache) item by item,
- * yielding between batches: at a cold login of thousands of new messages this is several times
- * faster than one thread-pool round trip per call, and other sessions still get their turn.
- */
-async function inBatches<T>(items: readonly T[], work: (item: T) => void): Promise<void> {
-  for (let i = 0; i < items.length; i++) {
-    if (i > 0 && i % SYNC_BATCH === 0) await new Promise((r) => setImmediate(r));
-    work(items[i]!);
-  }
-}
 
 /** The POP3 size of a small file read in one go; -1 when the file is large (measure it streaming). */
 function smallVirtualSize(file: string): number {
