@@ -4,15 +4,10 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { followJournal, NOOP_TAP, openJournal, tapSession, type JournalEvent } from '../src/index.ts';
 
-const made: string[] = [];
-const tmp = () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-events-'));
-  made.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
+// One directory per test, all inside one removed when the file's tests end.
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-events-'));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+const tmp = () => fs.mkdtempSync(path.join(root, 't-'));
 const sock = { remoteAddress: '127.0.0.1', remotePort: 40000, localAddress: '127.0.0.1', localPort: 40001 };
 
 describe('journal', () => {

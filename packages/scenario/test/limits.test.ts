@@ -8,7 +8,6 @@ import { ConfigError, loadScenario } from '../src/index.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-scenario-limits-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const noResolv = path.join(tmp, 'resolv.conf');
 fs.writeFileSync(noResolv, '');
 

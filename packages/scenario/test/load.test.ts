@@ -6,7 +6,6 @@ import { ConfigError, loadScenario, MAIL_LIMITS, parseCommandLine, type LoadOpti
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-scenario-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 let n = 0;
 function configFile(content: unknown): string {

@@ -10,15 +10,10 @@ import { loadScenario } from '../src/load.ts';
 import { dkimPublicKeyData, dmarcRecordText, readDkimPublicKey, spfRecordText, txtStrings } from '../src/mail-auth.ts';
 import { rdataText, scenarioZones, soaOf } from '../src/zone.ts';
 
-const made: string[] = [];
-const tmp = () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-mailauth-'));
-  made.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-});
+// One directory per test, all inside one removed when the file's tests end.
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sstt-mailauth-'));
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+const tmp = () => fs.mkdtempSync(path.join(root, 't-'));
 const scenario = (env: Record<string, string> = {}, opts: { dkimKeys?: boolean; configFile?: string } = {}) =>
   loadScenario({ env: { SSTT_CERTS_DIR: tmp(), ...env }, resolvConfPath: '/dev/null', configFile: opts.configFile, ...opts });
 
