@@ -6,7 +6,7 @@
 // commands, what a command does, and its own words for goodbye.
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import type { Logger, Phase, ShedReason, TcpConnection } from '@sstt/runtime';
+import type { Logger, Phase, PhaseReport, ShedReason, TcpConnection } from '@sstt/runtime';
 import type { EventProtocol } from '@sstt/scenario';
 import { tapSession, type Journal, type SessionTap } from '@sstt/events';
 import { startTlsTunnel } from './starttls.ts';
@@ -47,6 +47,8 @@ export abstract class MailSession<Item, C extends SessionContext> {
   protected lastActivityAt = Date.now();
   /** When the command now arriving began (while the reader holds part of it). */
   private lineStartAt = 0;
+  /** A command of the client's came in whole and was run (the connection limiter keeps such a session longer). */
+  private answered = false;
   private upgradeAt = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private terminated = false;
@@ -132,15 +134,16 @@ export abstract class MailSession<Item, C extends SessionContext> {
    * runs, 'penalty' while a failed login's answer is held, 'head' while a command, a TLS handshake
    * or the reading of our reply is in progress, 'idle' otherwise.
    */
-  phase(): { phase: Phase; since: number } {
-    if (this.upgrading) return { phase: 'head', since: this.upgradeAt };
-    if (this.penaltySince !== undefined) return { phase: 'penalty', since: this.penaltySince };
+  phase(): PhaseReport {
+    const answered = this.answered;
+    if (this.upgrading) return { phase: 'head', since: this.upgradeAt, answered };
+    if (this.penaltySince !== undefined) return { phase: 'penalty', since: this.penaltySince, answered };
     const own = this.ownPhase();
-    if (own) return own;
-    if (this.busy || this.queue.length > 0) return { phase: 'busy', since: this.lastActivityAt };
-    if (this.framePartial) return { phase: 'head', since: this.lineStartAt };
-    if (this.conn.writableLength > 0) return { phase: 'head', since: this.lastActivityAt };
-    return { phase: 'idle', since: this.lastActivityAt };
+    if (own) return { ...own, answered };
+    if (this.busy || this.queue.length > 0) return { phase: 'busy', since: this.lastActivityAt, answered };
+    if (this.framePartial) return { phase: 'head', since: this.lineStartAt, answered };
+    if (this.conn.writableLength > 0) return { phase: 'head', since: this.lastActivityAt, answered };
+    return { phase: 'idle', since: this.lastActivityAt, answered };
   }
 
   /** Closed by the connection limiter: a goodbye, then the connection goes at once. */
@@ -269,6 +272,7 @@ export abstract class MailSession<Item, C extends SessionContext> {
     if (this.busy) return;
     while (this.queue.length > 0 && this.alive && !this.upgrading) {
       const item = this.queue.shift()!;
+      this.answered = true;
       let pending: Promise<void> | void;
       try {
         pending = this.handle(item);

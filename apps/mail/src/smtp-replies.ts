@@ -9,7 +9,7 @@
 import type tls from 'node:tls';
 import { NOOP_TAP, type SessionTap } from '@sstt/events';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
-import type { LimitedConnection, Phase, ShedReason } from '@sstt/runtime';
+import type { LimitedConnection, PhaseReport, ShedReason } from '@sstt/runtime';
 import { rfc5322Date } from './smtp-date.ts';
 
 /** Exim's EHLO keywords, in exim's order (RFC 5321 §4.1.1.1 leaves the order free). */
@@ -74,6 +74,8 @@ export class EximConnection extends SMTPConnection implements LimitedConnection 
   private lineStartAt = 0;
   private dataAt = 0;
   private upgradeAt = 0;
+  /** A command of the client's came in whole (the connection limiter keeps such a session longer). */
+  private answered = false;
 
   get address(): string {
     return this.remoteAddress;
@@ -111,18 +113,19 @@ export class EximConnection extends SMTPConnection implements LimitedConnection 
    * held, 'busy' while the server owes an answer, 'head' while a command line, the message (DATA), a TLS handshake or the reading of our
    * replies is in progress, 'idle' otherwise.
    */
-  phase(): { phase: Phase; since: number } {
+  phase(): PhaseReport {
     const parser = this._parser;
+    const answered = this.answered;
     const penalty = penaltyHeld.get(this.session);
-    if (penalty !== undefined) return { phase: 'penalty', since: penalty };
-    if (!this._ready || this._handlerPending) return { phase: 'busy', since: this.lastReplyAt };
-    if (this._upgrading) return { phase: 'head', since: this.upgradeAt };
-    if (parser !== false && parser._dataMode) return { phase: 'head', since: this.dataAt };
+    if (penalty !== undefined) return { phase: 'penalty', since: penalty, answered };
+    if (!this._ready || this._handlerPending) return { phase: 'busy', since: this.lastReplyAt, answered };
+    if (this._upgrading) return { phase: 'head', since: this.upgradeAt, answered };
+    if (parser !== false && parser._dataMode) return { phase: 'head', since: this.dataAt, answered };
     // The message is in and the onData handler is deciding on it.
-    if (this._dataStream) return { phase: 'busy', since: this.lastReplyAt };
-    if (parser !== false && parser._remainder) return { phase: 'head', since: this.lineStartAt };
-    if (this._socket.writableLength > 0) return { phase: 'head', since: this.lastReplyAt };
-    return { phase: 'idle', since: this.lastReplyAt };
+    if (this._dataStream) return { phase: 'busy', since: this.lastReplyAt, answered };
+    if (parser !== false && parser._remainder) return { phase: 'head', since: this.lineStartAt, answered };
+    if (this._socket.writableLength > 0) return { phase: 'head', since: this.lastReplyAt, answered };
+    return { phase: 'idle', since: this.lastReplyAt, answered };
   }
 
   /** Closed by the connection limiter: 421 (RFC 5321 §3.8), then the connection goes at once. */
@@ -140,6 +143,7 @@ export class EximConnection extends SMTPConnection implements LimitedConnection 
   }
 
   override _onCommand(command: Buffer, callback?: () => void): void {
+    this.answered = true;
     this.lastCommand = command.toString('latin1', 0, Math.min(command.length, 8)).split(/[\s:]/)[0]!.toUpperCase();
     // STARTTLS took effect since the last command: the handshake is an event of the dialogue.
     if (this.secure && !this.tlsTapped) {

@@ -21,6 +21,13 @@
 //   3. anything idle or head for less than that, the oldest first: a working client is idle or
 //      sending only for a round trip at a time, and loses this race to connections that have
 //      been holding their slot longer;
+//   4. the same, for connections that have had an answer (a command, request or query came in
+//      whole and was answered): such a connection has shown it is a client at work, while one
+//      that never finished a command may be one of a flood of connections that never will. A
+//      reconnecting flood from the client's own address otherwise outruns a round trip: each of
+//      its newcomers sheds the oldest, and a logged-in client between two commands is the oldest
+//      after a few dozen of them (a dovecot login process at its limit likewise drops a client
+//      that has not finished logging in, never a logged-in session);
 //   never: busy.
 // Within a class, connections of the address holding most connections go first. At the
 // per-address cap only that address's own connections are candidates.
@@ -48,10 +55,18 @@ export type ShedReason = 'room' | 'idle' | 'head';
 /** Which cap a newcomer met. */
 export type Cap = 'global' | 'perClient';
 
+/** What a connection is doing, since when (ms, the limiter's clock), and whether it has ever had an answer. */
+export interface PhaseReport {
+  phase: Phase;
+  since: number;
+  /** A command, request or query of it came in whole and was (or is being) answered. */
+  answered?: boolean;
+}
+
 export interface LimitedConnection {
   readonly address: string;
-  /** What it is doing now and since when (ms, the limiter's clock). */
-  phase(): { phase: Phase; since: number };
+  /** What it is doing now. */
+  phase(): PhaseReport;
   /** Sends the protocol's goodbye for `why` and closes at once; the limiter has already let it go. */
   shed(why: ShedReason): void;
 }
@@ -115,6 +130,7 @@ export interface ConnectionLimiterOptions {
 export class Slot implements LimitedConnection {
   private current: Phase;
   private at: number;
+  private answeredOnce: boolean;
 
   constructor(
     private readonly limiter: ConnectionLimiter,
@@ -125,6 +141,7 @@ export class Slot implements LimitedConnection {
   ) {
     this.current = phase;
     this.at = limiter.now();
+    this.answeredOnce = phase === 'busy';
   }
 
   get kind(): Phase {
@@ -135,13 +152,18 @@ export class Slot implements LimitedConnection {
     return this.at;
   }
 
+  /** Whether it has been busy once (the server owed it an answer). */
+  get answered(): boolean {
+    return this.answeredOnce;
+  }
+
   /** Whether the slot is gone (released, or shed by the limiter). */
   get released(): boolean {
     return !this.limiter.has(this);
   }
 
-  phase(): { phase: Phase; since: number } {
-    return { phase: this.current, since: this.at };
+  phase(): PhaseReport {
+    return { phase: this.current, since: this.at, answered: this.answeredOnce };
   }
 
   shed(why: ShedReason): void {
@@ -151,6 +173,7 @@ export class Slot implements LimitedConnection {
   /** The connection now does this; entering the same phase again keeps its start time. */
   set(phase: Phase): void {
     if (phase === this.current) return;
+    if (phase === 'busy') this.answeredOnce = true;
     this.current = phase;
     this.at = this.limiter.now();
   }
@@ -372,7 +395,7 @@ export class ConnectionLimiter {
     let best: LimitedConnection | undefined;
     let bestPhase: Phase = 'busy';
     // smaller is shed first: class, then the heavier address (more connections), then the older
-    let bestCls = 3;
+    let bestCls = 4;
     let bestLoad = 0;
     let bestAge = 0;
     const groups = mine ? [mine] : this.byAddress.values();
@@ -381,13 +404,15 @@ export class ConnectionLimiter {
       for (const c of group) {
         let phase: Phase;
         let since: number;
+        let answered: boolean | undefined;
         if (c instanceof Slot) {
           phase = c.kind;
           since = c.since;
-        } else ({ phase, since } = c.phase());
+          answered = c.answered;
+        } else ({ phase, since, answered } = c.phase());
         if (phase === 'busy') continue;
         const age = now - since;
-        const cls = age < grace ? 2 : phase === 'head' ? 1 : 0;
+        const cls = age < grace ? (answered ? 3 : 2) : phase === 'head' ? 1 : 0;
         if (cls > bestCls || (cls === bestCls && (load < bestLoad || (load === bestLoad && age <= bestAge)))) continue;
         best = c;
         bestPhase = phase;

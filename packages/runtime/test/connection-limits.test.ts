@@ -1,5 +1,5 @@
 // connection-limits.ts on fake connections and a fake clock: who makes room at each cap (the
-// longest idle, then the oldest head, the young last, never a busy one; the heaviest address
+// longest idle, then the oldest head, the young last and among them the answered ones, never a busy one; the heaviest address
 // first), the per-address cap sheds that address's own connections only, a newcomer is refused
 // only when everything in the way is busy, the pressure signal and the shrinking timeouts, the
 // sweep, and one log line per interval with the counts; the per-address connection rate (token
@@ -136,6 +136,31 @@ describe('Slots (the owner says each change of phase)', () => {
     t += 10;
     // then both young ones, the oldest first, whatever it does
     expect(newcomers(3)).toEqual(['head-old', 'idle-young', 'head-young']);
+  });
+
+  it('among the young, one that has had an answer goes after those that never finished a request, however old', () => {
+    const { admit, newcomers } = setup(4, 10);
+    // a client at work: it was answered, and is between two requests
+    const client = admit('client', '10.0.0.1', 'head')!;
+    client.set('busy');
+    client.set('idle');
+    t += 50;
+    // a flood's newcomers, younger, never sending a whole request
+    admit('flood1', '10.0.0.1', 'idle');
+    t += 10;
+    admit('flood2', '10.0.0.1', 'head');
+    t += 10;
+    admit('flood3', '10.0.0.1', 'head');
+    expect(newcomers(4)).toEqual(['flood1', 'flood2', 'flood3', 'client']);
+  });
+
+  it('an answered connection idle past the grace is still shed before a young one (idle loses nothing)', () => {
+    const { admit, newcomers } = setup(2, 10);
+    const client = admit('client', '10.0.0.1', 'busy')!;
+    client.set('idle');
+    later();
+    admit('young', '10.0.0.2', 'head');
+    expect(newcomers(2)).toEqual(['client', 'young']);
   });
 
   it('under pressure from pressurePercent of the cap on (50 by default)', () => {
