@@ -649,11 +649,11 @@ describe.each(['tcp', 'net', 'tls'] as const)('over %s', (transportName) => {
     });
     it('Expect: 100-continue where the answer is already known: the final status at once, no 100', async () => {
       const c = await connect();
-      const t0 = Date.now();
+      // The body is never sent: a server that waited for it would end in its header timeout (408)
+      // or a 100 first; the 405 can only come at once.
       c.write(req('POST', '/index.html', { Host: host, 'Content-Type': 'text/plain', 'Content-Length': '1000', Expect: '100-continue' }));
-      const r = await readResponse(c, 'POST', 3000);
+      const r = await readResponse(c, 'POST');
       expectStatus(r, 405);
-      expect(Date.now() - t0).toBeLessThan(2000);
     });
     it('a form body that arrives in pieces, pipelined with a GET behind it', async () => {
       const body = `email=${encodeURIComponent(email())}`;

@@ -256,16 +256,16 @@ describe.each(['tcp', 'net', 'tls'] as const)('under pressure over %s', (name) =
         logDir: false,
         maxConnections: 10,
         pressurePercent: 30,
-        headerTimeoutMs: 5000,
-        idleTimeoutMs: 10_000,
+        headerTimeoutMs: 600_000,
+        idleTimeoutMs: 600_000,
         pressureHeaderTimeoutMs: 300,
         pressureIdleTimeoutMs: 300,
       },
       { net: name === 'net' },
     );
-    // Which timeout applied is told apart by the bound: the short 300 ms ones, not the normal 5 s
-    // and 10 s (a bound of 4 s leaves a loaded machine 13 times the short timeout).
-    const SHORT_BOUND_MS = 4000;
+    // Which timeout applied needs no bound: the normal ones are 10 minutes, so a 408 or a close
+    // within the test's time can only be the short 300 ms ones.
+    const WAIT_MS = 20_000;
     const t = r.byName(name);
     // Two silent connections and the one under test: 3 of 10, the pressure mark (30 %). (Under
     // pressure the silent ones are soon closed by the short timeout too: fresh ones for each part.)
@@ -273,19 +273,16 @@ describe.each(['tcp', 'net', 'tls'] as const)('under pressure over %s', (name) =
     const slow = await t.connect();
     const t0 = Date.now();
     slow.write('GET /a.txt HTTP/1.1\r\nHost: x\r\n');
-    const timedOut = await readResponse(slow, 'GET', SHORT_BOUND_MS);
+    const timedOut = await readResponse(slow, 'GET', WAIT_MS);
     expectStatus(timedOut, 408);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300 - 50);
-    expect(Date.now() - t0).toBeLessThan(SHORT_BOUND_MS);
     await slow.closed;
 
     silent.push(await t.connect(), await t.connect());
     const idle = await t.connect();
     idle.write(req('GET', '/a.txt', { Host: w.www }));
     expectStatus(await readResponse(idle), 200);
-    const t1 = Date.now();
     await idle.closed;
-    expect(Date.now() - t1).toBeLessThan(SHORT_BOUND_MS);
     for (const c of silent) c.destroy();
     await r.close();
   });

@@ -72,14 +72,12 @@ async function timed<T>(f: () => Promise<T>): Promise<{ ms: number; value: T }> 
 
 /**
  * An answer held by its penalty: never sooner than the penalty (1 ms of slack: Node may fire a
- * timer up to a millisecond early against performance.now()). The upper bound is only there to
- * catch an answer held by something besides the penalty (a second timer, a lost wake-up); which
- * penalty applied is checked exactly through the recorded delays, so the bound can be generous
- * enough for a loaded 2-core machine running three suites side by side.
+ * timer up to a millisecond early against performance.now()). No upper bound (a loaded machine
+ * may answer late for no fault of the server): which penalty applied is checked exactly through
+ * the recorded delays, and an answer never given (a lost wake-up) ends in the test's timeout.
  */
 function expectHeld(ms: number, penalty: number): void {
   expect(ms).toBeGreaterThanOrEqual(penalty - 1);
-  expect(ms).toBeLessThan(penalty * 5 + 2000);
 }
 
 const BASE = 100;
@@ -126,18 +124,18 @@ async function withServer(start: () => Promise<Started>, body: (srv: Started) =>
 
 describe('POP3 (penalties from scenario.mail.limits: 100 ms doubling to 500 ms)', () => {
   it('without a penalty table of its own, the server takes scenario.mail.limits', async () => {
-    // no penalty option: the server builds its table from the scenario
+    // no penalty option: the server builds its table from the scenario. The scenario's penalty is
+    // longer than the default (MAIL_LIMITS.authPenaltyMs, 2 s): an answer held at least that long
+    // can only be the scenario's (a lower bound, which a loaded machine cannot break).
+    const longer = MAIL_LIMITS.authPenaltyMs + 500;
+    const scenario = { ...s, mail: { ...s.mail, limits: { ...s.mail.limits, authPenaltyMs: longer, authPenaltyMaxMs: longer } } };
     await withServer(
-      () => startPop3({ scenario: s, penalty: undefined }),
+      () => startPop3({ scenario, penalty: undefined }),
       async (srv) => {
         const { client } = await Pop3Client.connect(srv.port);
-        for (const penalty of [100, 200]) {
-          const r = await timed(() => client.login(u1.name, 'wrong'));
-          expect(r.value).toBe('-ERR [AUTH] Authentication failed.');
-          // the scenario's 100 and 200 ms, not the default 2 s (MAIL_LIMITS.authPenaltyMs)
-          expect(r.ms).toBeGreaterThanOrEqual(penalty - 1);
-          expect(r.ms).toBeLessThan(MAIL_LIMITS.authPenaltyMs);
-        }
+        const r = await timed(() => client.login(u1.name, 'wrong'));
+        expect(r.value).toBe('-ERR [AUTH] Authentication failed.');
+        expect(r.ms).toBeGreaterThanOrEqual(longer - 1);
         client.close();
       },
     );
