@@ -1,11 +1,12 @@
 // SEARCH and UID SEARCH (RFC 9051 §6.4.4) with RFC 4731 ESEARCH's RETURN (MIN MAX COUNT ALL),
-// the only result form once IMAP4rev2 is enabled (RFC 9051 §7.3.4). Strings match as
-// case-insensitive substrings of the raw header or body (US-ASCII and UTF-8 charsets).
+// the only result form once IMAP4rev2 is enabled (RFC 9051 §7.3.4). Strings (US-ASCII and UTF-8
+// charsets) match as case-insensitive substrings of the decoded text (search-text.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { enableCondstore, sendUpdates } from './commands.ts';
 import { messagesOf, modSeqArg, NOMODSEQ_BAD } from './fetch.ts';
 import { headerValues, parsePart, toCrlf, type Part } from './message.ts';
+import { allHeaderTexts, bodyTexts, fold, headerText, octetsText } from './search-text.ts';
 import type { Selected } from './selected.ts';
 import type { ImapSession } from './session.ts';
 import { flagsOfName, type StoredMessage } from '@sstt/maildir';
@@ -18,7 +19,15 @@ interface Ctx {
   mtime: number;
   whole: Buffer;
   root: Part;
+  /** Folded texts, made once per message by the first key that needs them. */
+  bodies?: string[];
+  headers?: string[];
 }
+
+const bodiesOf = (c: Ctx): string[] => (c.bodies ??= bodyTexts(c.root).map(fold));
+const headersOf = (c: Ctx): string[] => (c.headers ??= allHeaderTexts(c.root).map(fold));
+/** Whether a header of the message itself named `name` has `v` (folded) in its text. */
+const headerHas = (c: Ctx, name: string, v: string): boolean => headerValues(c.root, name).some((h) => fold(headerText(h)).includes(v));
 
 type Pred = (c: Ctx) => boolean;
 
@@ -53,10 +62,6 @@ const FLAG_KEYS: Record<string, [string, boolean]> = {
 
 const DAY = 86_400_000;
 
-function contains(hay: string, needle: string): boolean {
-  return hay.toLowerCase().includes(needle.toLowerCase());
-}
-
 /** The Date field as ms at its day's UTC midnight (SENT*), NaN when there is none. */
 function sentDay(root: Part): number {
   const v = headerValues(root, 'date')[0];
@@ -79,6 +84,8 @@ function parseKey(sel: Selected, toks: Token[], at: number, needs: Needs): [Pred
     if (v === undefined) throw new BadSearch();
     return v;
   };
+  /** A string to find in text: its octets as UTF-8, folded. */
+  const text = (i: number) => fold(octetsText(str(i)));
   const num = (i: number) => {
     const v = isAtom(toks[i]) ? (toks[i] as { value: string }).value : '';
     if (!/^\d{1,10}$/.test(v)) throw new BadSearch();
@@ -138,21 +145,22 @@ function parseKey(sel: Selected, toks: Token[], at: number, needs: Needs): [Pred
     ];
   }
   if (['FROM', 'TO', 'CC', 'BCC', 'SUBJECT'].includes(key)) {
-    const v = str(at + 1);
+    const v = text(at + 1);
     const name = key.toLowerCase();
     needs.body = true;
-    return [(c) => headerValues(c.root, name).some((h) => contains(h, v)), at + 2];
+    return [(c) => headerHas(c, name, v), at + 2];
   }
   if (key === 'HEADER') {
     const name = str(at + 1).toLowerCase();
-    const v = str(at + 2);
+    const v = text(at + 2);
     needs.body = true;
-    return [(c) => headerValues(c.root, name).some((h) => v === '' || contains(h, v)), at + 3];
+    // an empty string: every message with the field (RFC 9051 §6.4.4)
+    return [(c) => (v === '' ? headerValues(c.root, name).length > 0 : headerHas(c, name, v)), at + 3];
   }
   if (key === 'BODY' || key === 'TEXT') {
-    const v = str(at + 1);
+    const v = text(at + 1);
     needs.body = true;
-    return [(c) => contains((key === 'BODY' ? c.root.body : c.whole).toString('latin1'), v), at + 2];
+    return [(c) => bodiesOf(c).some((b) => b.includes(v)) || (key === 'TEXT' && headersOf(c).some((h) => h.includes(v))), at + 2];
   }
   if (key === 'MODSEQ') {
     // RFC 7162 §3.1.5: MODSEQ [entry-name entry-type-req] mod-sequence-valzer. Flags have no
