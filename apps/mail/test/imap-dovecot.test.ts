@@ -88,6 +88,55 @@ describe('differential against dovecot IMAP', () => {
   }
 });
 
+describe('differential against dovecot IMAP before login (its imap-login process)', () => {
+  /** The replies to `lines`, on one connection; a server that gives up on the client ends it. */
+  const talk = async (port: number, lines: string[]) => {
+    const raw = await rawTcp(port);
+    const c = new ImapClient(raw);
+    const out: string[] = [await c.line()];
+    for (const [i, l] of lines.entries()) {
+      try {
+        out.push(await c.cmd(l, `t${i}`));
+      } catch (err) {
+        // the server gave up on the client: what it said last, then the close
+        out.push(/got "(.*)"$/.exec((err as Error).message)?.[1]?.replace(/\\r\\n$/, '') ?? '', 'closed');
+        break;
+      }
+    }
+    raw.destroy();
+    return normalise(out.flatMap((r) => r.split('\r\n')));
+  };
+  const BAD_INPUT = [
+    'LOGIN "unterminated',
+    'LOGIN onlyone',
+    'LOGIN (a',
+    'LOGIN a)',
+    'NOOP "a',
+    'CAPABILITY x(',
+    'AUTHENTICATE',
+    'AUTHENTICATE FOO',
+    'AUTHENTICATE PLAIN !!!',
+    'LOGIN a b c',
+    'FOO',
+    'SELECT INBOX',
+    'NOOP x',
+    'STARTTLS x',
+  ];
+  for (const line of BAD_INPUT) {
+    it(`alone on a connection: ${line}`, async () => {
+      const theirs = await talk(dovecot.imapPort, [line]);
+      expect(await talk(ours.port, [line])).toEqual(theirs);
+    });
+  }
+  it('parser errors do not count towards the limit; the third invalid command ends the connection', async () => {
+    const lines = ['LOGIN "unterminated', 'LOGIN onlyone', 'LOGIN (a', 'LOGIN a)', 'NOOP "a', 'CAPABILITY x(', 'AUTHENTICATE', 'LOGIN a b c'];
+    const theirs = await talk(dovecot.imapPort, lines);
+    expect(await talk(ours.port, lines)).toEqual(theirs);
+    // what it is (a test that compares nothing would pass too)
+    expect(theirs.slice(-2)).toEqual(['* BYE Too many invalid IMAP commands.', 'closed']);
+  });
+});
+
 /** What a server shows of the folders: UIDVALIDITY, then each message's UID and flags. */
 async function view(port: number): Promise<string[]> {
   const { client } = await ImapClient.connect(port);

@@ -96,34 +96,42 @@ describe('IMAP4rev2 (RFC 9051)', () => {
 });
 
 describe('bad input: exact replies, the connection or the server goes on', () => {
+  it("before login, as dovecot's imap-login: one BAD for a command it cannot run, the parser's words for a line it cannot read; the third command it cannot run ends the connection", async () => {
+    const { client: c } = await ImapClient.connect(srv.port);
+    expect(await c.cmd('FOO')).toBe('a1 BAD Error in IMAP command received by server.');
+    expect(await c.cmd('LOGIN "unterminated')).toBe(`a2 BAD Missing '"'`);
+    expect(await c.cmd('LOGIN (a')).toBe("a3 BAD Missing ')'");
+    expect(await c.cmd('SELECT INBOX')).toBe('a4 BAD Error in IMAP command received by server.');
+    c.raw.write('a5 LOGIN onlyone\r\n');
+    expect(await c.line()).toBe('* BYE Too many invalid IMAP commands.');
+    await c.raw.closed;
+  });
+
   it('unknown commands, commands in the wrong state, bad tags and arguments', async () => {
     const { client: c } = await ImapClient.connect(srv.port);
-    expect(await c.cmd('FOO')).toBe('a1 BAD Error in IMAP command: Unknown command.');
-    expect(await c.cmd('SELECT INBOX')).toBe('a2 BAD Not logged in.');
-    expect(await c.cmd('UID FETCH 1 FLAGS')).toBe('a3 BAD Not logged in.');
     c.raw.write('+bad NOOP\r\n');
     expect(await c.line()).toBe('* BAD Error in IMAP command received by server.');
-    expect(await c.cmd('LOGIN onlyone')).toBe('a4 BAD Error in IMAP command LOGIN: Invalid arguments.');
-    expect(await c.cmd('LOGIN "unterminated')).toBe('a5 BAD Error in IMAP command LOGIN: Invalid arguments.');
-    expect(await c.login(user.name, user.password)).toMatch(/^a6 OK /);
-    expect(await c.cmd('LOGIN x y')).toBe('a7 BAD Already logged in.');
-    expect(await c.cmd('FETCH 1 FLAGS')).toBe('a8 BAD No mailbox selected.');
+    expect(await c.login(user.name, user.password)).toMatch(/^a1 OK /);
+    expect(await c.cmd('FOO')).toBe('a2 BAD Error in IMAP command: Unknown command.');
+    expect(await c.cmd('LOGIN x y')).toBe('a3 BAD Already logged in.');
+    expect(await c.cmd('FETCH 1 FLAGS')).toBe('a4 BAD No mailbox selected.');
     await c.cmd('SELECT INBOX');
-    expect(await c.cmd('FETCH 1:x FLAGS')).toBe('a10 BAD Error in IMAP command FETCH: Invalid messageset.');
-    expect(await c.cmd('UID FETCH 0 FLAGS')).toBe('a11 BAD Error in IMAP command UID FETCH: Invalid uidset.');
-    expect(await c.cmd('FETCH 1 (FLAGS')).toBe('a12 BAD Error in IMAP command FETCH: Invalid arguments.');
-    expect(await c.cmd('FETCH 1 BODY[4.BOGUS]')).toBe('a13 BAD Error in IMAP command FETCH: Invalid arguments.');
-    expect(await c.cmd('STORE 1 +FLAGS (\\Recent)')).toBe('a14 BAD Error in IMAP command STORE: Invalid system flag \\Recent.');
-    expect(await c.cmd('SEARCH SINCE notadate')).toBe('a15 BAD Error in IMAP command SEARCH: Invalid search arguments.');
-    expect(await c.cmd('SEARCH CHARSET KOI8-R ALL')).toBe('a16 NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset.');
-    expect(await c.cmd('NOOP')).toBe('a17 OK NOOP completed.');
+    expect(await c.cmd('FETCH 1:x FLAGS')).toBe('a6 BAD Error in IMAP command FETCH: Invalid messageset.');
+    expect(await c.cmd('UID FETCH 0 FLAGS')).toBe('a7 BAD Error in IMAP command UID FETCH: Invalid uidset.');
+    expect(await c.cmd('FETCH 1 (FLAGS')).toBe("a8 BAD Error in IMAP command FETCH: Missing ')'.");
+    expect(await c.cmd('FETCH 1 BODY[4.BOGUS]')).toBe('a9 BAD Error in IMAP command FETCH: Invalid arguments.');
+    expect(await c.cmd('STORE 1 +FLAGS (\\Recent)')).toBe('a10 BAD Error in IMAP command STORE: Invalid system flag \\Recent.');
+    expect(await c.cmd('SEARCH SINCE notadate')).toBe('a11 BAD Error in IMAP command SEARCH: Invalid search arguments.');
+    expect(await c.cmd('SEARCH CHARSET KOI8-R ALL')).toBe('a12 NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset.');
+    expect(await c.cmd('NOOP')).toBe('a13 OK NOOP completed.');
     c.close();
   });
 
   it('too many BADs close the connection', async () => {
     const { client: c } = await ImapClient.connect(srv.port);
-    for (let i = 1; i < 20; i++) expect(await c.cmd('FOO')).toBe(`a${i} BAD Error in IMAP command: Unknown command.`);
-    expect(await c.cmd('FOO')).toBe('a20 BAD Error in IMAP command: Unknown command.');
+    expect(await c.login(user.name, user.password)).toMatch(/^a1 OK /);
+    for (let i = 2; i < 21; i++) expect(await c.cmd('FOO')).toBe(`a${i} BAD Error in IMAP command: Unknown command.`);
+    expect(await c.cmd('FOO')).toBe('a21 BAD Error in IMAP command: Unknown command.');
     expect(await c.line()).toBe('* BYE Too many invalid IMAP commands.');
     await c.raw.closed;
   });

@@ -4,7 +4,7 @@
 // Replies are worded as dovecot's (the lab's reference), without echoing client input.
 import { maildirOf, type User } from '@sstt/scenario';
 import { decodeBase64, parsePlain, sameSecret } from '../sasl.ts';
-import { copyOrMove, expungeDeleted, fetch, store } from './fetch.ts';
+import { copyOrMove, expungeDeleted, fetch, keywordError, store } from './fetch.ts';
 import type { RawCommand } from './framing.ts';
 import { append, appendTarget, create, deleteMailbox, list, rename, select, status, subscribe } from './mailboxes.ts';
 import { search } from './search.ts';
@@ -67,7 +67,6 @@ export const REPLIES = {
   args: 'Invalid arguments.',
   notSelected: 'No mailbox selected.',
   loggedIn: 'Already logged in.',
-  notLoggedIn: 'Not logged in.',
   privacy: '[PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.',
   authFailed: '[AUTHENTICATIONFAILED] Authentication failed.',
   shuttingDown: '* BYE [UNAVAILABLE] Server shutting down.',
@@ -100,10 +99,12 @@ export function dispatch(s: ImapSession, raw: RawCommand): Promise<void> | void 
   const uid = verb === 'UID';
   if (uid) verb = word();
   const cmd = Object.hasOwn(COMMANDS, verb) ? COMMANDS[verb as Verb] : undefined;
+  // Before login dovecot's imap-login knows only its own commands: anything else is one invalid command.
+  const usable = cmd && (!uid || cmd.uid) && cmd.states.includes(s.state as (typeof ANY)[number]);
+  if (!usable && s.state === 'NOT_AUTHENTICATED') return s.invalidCommand(tag);
   if (!cmd || (uid && !cmd.uid)) return s.bad(tag, REPLIES.unknown);
   s.command = uid ? `UID ${verb}` : verb;
   if (!cmd.states.includes(s.state as (typeof ANY)[number])) {
-    if (s.state === 'NOT_AUTHENTICATED') return s.bad(tag, REPLIES.notLoggedIn);
     if (cmd.states === NOT_AUTH) return s.bad(tag, REPLIES.loggedIn);
     return s.bad(tag, REPLIES.notSelected);
   }
@@ -112,7 +113,8 @@ export function dispatch(s: ImapSession, raw: RawCommand): Promise<void> | void 
   try {
     args = tokenize(raw, at);
   } catch (err) {
-    if (err instanceof ImapSyntaxError) return s.badArgs(tag, REPLIES.args);
+    // Before login dovecot's imap-login gives the parser's words alone (no command, no period).
+    if (err instanceof ImapSyntaxError) return s.state === 'NOT_AUTHENTICATED' ? s.bad(tag, err.message) : s.badArgs(tag, `${err.message}.`);
     throw err;
   }
   return cmd.handle(s, tag, args, uid);
@@ -133,7 +135,11 @@ export function literalRefusal(s: ImapSession, partial: RawCommand): string | un
   } catch {
     return undefined;
   }
-  return appendTarget(s, args[0]) ? undefined : `${m[1]} NO [TRYCREATE] Mailbox doesn't exist.`;
+  if (!appendTarget(s, args[0])) return `${m[1]} NO [TRYCREATE] Mailbox doesn't exist.`;
+  // A keyword that cannot be made: refused before the message is sent, as dovecot does.
+  const flags = args[1]?.kind === 'list' ? args[1].items : [];
+  const invalid = flags.map((f) => (isAtom(f) && !f.value.startsWith('\\') ? keywordError([], f.value) : undefined)).find((e) => e !== undefined);
+  return invalid ? `${m[1]} NO [CANNOT] ${invalid}` : undefined;
 }
 
 /** RFC 9051 §7.2.2 CAPABILITY: what this connection may use now. */
@@ -266,7 +272,7 @@ export const COMMANDS: Record<Verb, Command> = {
     async handle(s, tag, args) {
       const name = astring(args[0]);
       const password = astring(args[1]);
-      if (name === undefined || password === undefined || args.length !== 2) return s.badArgs(tag, REPLIES.args);
+      if (name === undefined || password === undefined || args.length !== 2) return s.invalidCommand(tag);
       return login(s, tag, utf8(name), utf8(password));
     },
   },
@@ -275,21 +281,21 @@ export const COMMANDS: Record<Verb, Command> = {
     states: NOT_AUTH,
     login: true,
     async handle(s, tag, args) {
-      if (!isAtom(args[0]) || args.length > 2) return s.badArgs(tag, REPLIES.args);
-      if (args[0].value.toUpperCase() !== 'PLAIN') return s.reply(`${tag} NO Unsupported authentication mechanism.`);
+      if (!isAtom(args[0]) || args.length > 2) return s.invalidCommand(tag);
+      if (args[0].value.toUpperCase() !== 'PLAIN') return s.reply(`${tag} NO [ALERT] Unsupported authentication mechanism.`);
       const plain = (blob: Buffer) => {
         const { user, password, wellFormed } = parsePlain(blob);
         return login(s, tag, user, password, wellFormed);
       };
       if (args[1] !== undefined) {
         const blob = isAtom(args[1]) ? decodeBase64(args[1].value) : undefined;
-        if (!blob) return s.badArgs(tag, 'Invalid base64 data in initial response.');
+        if (!blob) return s.bad(tag, 'Invalid base64 data in initial response');
         return plain(blob);
       }
       s.continuation = async (line) => {
         if (line === '*') return s.bad(tag, 'Authentication aborted by client.');
         const blob = decodeBase64(line);
-        if (!blob) return s.badArgs(tag, 'Invalid base64 data in continued response.');
+        if (!blob) return s.bad(tag, 'Invalid base64 data in continued response');
         return plain(blob);
       };
       s.reply('+ ');

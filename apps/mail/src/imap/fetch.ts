@@ -85,17 +85,37 @@ function parseItem(atom: string): Item | undefined {
   return { kind: 'section', section, peek: m[1] !== undefined, partial, label: `BODY[${m[2]!.toUpperCase()}]${partial ? `<${partial[0]}>` : ''}` };
 }
 
-function parseItems(t: Token | undefined): Item[] | undefined {
+/** The items of a FETCH, or the BAD's text (dovecot's words for an unclosed section or partial). */
+function parseItems(t: Token | undefined): Item[] | string {
   if (isAtom(t) && MACROS[t.value.toUpperCase()]) return MACROS[t.value.toUpperCase()]!.map((a) => parseItem(a)!);
   const atoms = t?.kind === 'list' ? t.items : t ? [t] : [];
-  if (atoms.length === 0) return undefined;
+  if (atoms.length === 0) return 'Invalid arguments.';
   const out: Item[] = [];
   for (const a of atoms) {
     const item = isAtom(a) ? parseItem(a.value) : undefined;
-    if (!item) return undefined;
+    if (!item) return isAtom(a) ? unclosed(a.value) : 'Invalid arguments.';
     out.push(item);
   }
   return out;
+}
+
+/** Why a BODY[...] attribute could not be read, in dovecot's words (imap-fetch-body.c body_parse_partial). */
+function unclosed(atom: string): string {
+  const m = /^BODY(?:\.PEEK)?\[(.*)$/i.exec(atom);
+  if (!m) return 'Invalid arguments.';
+  const close = m[1]!.indexOf(']');
+  const why = (text: string) => `Invalid BODY[..] parameter: ${text}.`;
+  if (close < 0) return why("Missing ']'");
+  const rest = m[1]!.slice(close + 1);
+  if (rest === '') return 'Invalid arguments.';
+  if (!rest.startsWith('<')) return why("Unexpected data after ']'");
+  // <start[.end]> then nothing: an empty number is "too big" to dovecot (read_uoff_t fails)
+  const p = /^<(\d*)(?:\.(\d*))?(.?)(.*)$/.exec(rest)!;
+  if (p[1] === '') return why('Too big partial start');
+  if (p[2] === '') return why('Too big partial end');
+  if (p[3] !== '>') return why("Missing '>' in partial");
+  if (p[4] !== '') return why("Unexpected data after '>'");
+  return 'Invalid arguments.';
 }
 
 /** Replies this large are sent before the next message is read (a client that does not read holds the FETCH). */
@@ -260,7 +280,8 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
   const sel = s.selected!;
   const items = parseItems(args[1]);
   const mods = fetchModifiers(args[2]);
-  if (!isAtom(args[0]) || !items || args.length > 3) return s.badArgs(tag, 'Invalid arguments.');
+  if (typeof items === 'string') return s.badArgs(tag, isAtom(args[0]) ? items : 'Invalid arguments.');
+  if (!isAtom(args[0]) || args.length > 3) return s.badArgs(tag, 'Invalid arguments.');
   if (!mods) return s.badArgs(tag, isAtom(fetchModifier(args[2]), 'CHANGEDSINCE') ? 'Invalid CHANGEDSINCE modseq.' : 'Unknown FETCH modifier.');
   const changedSince = mods.changedSince;
   const wantsModSeq = changedSince !== undefined || items.some((i) => i.kind === 'MODSEQ');
@@ -411,6 +432,21 @@ function knownLetters(sel: Selected, keywords: readonly string[]): Map<string, s
 }
 
 /**
+ * Why a keyword the folder does not know yet cannot be made, in dovecot's words
+ * (index_keyword_is_valid: IMAP's atom-specials and 8-bit octets), or undefined when it can.
+ */
+export function keywordError(known: ReadonlyArray<string | undefined>, keyword: string): string | undefined {
+  if (known.some((k) => k?.toLowerCase() === keyword.toLowerCase())) return undefined;
+  if (keyword === '') return 'Empty keywords not allowed.';
+  for (const ch of keyword) {
+    const c = ch.charCodeAt(0);
+    if ('(){"\\%*]'.includes(ch) || c <= 0x20 || c === 0x7f) return 'Invalid characters in keyword.';
+    if (c >= 0x80) return '8bit characters in keyword.';
+  }
+  return undefined;
+}
+
+/**
  * RFC 9051 §6.4.6 STORE set [(UNCHANGEDSINCE n)] [+|-]FLAGS[.SILENT] flags; RFC 7162 §3.1.3: a
  * message whose mod-sequence is above n is left as it is and named in the tagged OK's MODIFIED.
  */
@@ -439,6 +475,8 @@ export async function store(s: ImapSession, tag: string, args: Token[], uid: boo
   const flags = flagToks.map((f) => (f as { value: string }).value);
   if (flags.some((f) => f.toLowerCase() === '\\recent')) return s.badArgs(tag, 'Invalid system flag \\Recent.');
   const keywords = flags.filter((f) => !f.startsWith('\\'));
+  const invalid = keywords.map((k) => keywordError(sel.keywords, k)).find((e) => e !== undefined);
+  if (invalid) return s.reply(`${tag} NO [CANNOT] ${invalid}`);
   // Removing a keyword the folder does not know removes nothing: no letter is made for it.
   const letterMap = m[1] === '-' ? knownLetters(sel, keywords) : await keywordLetters(sel.dir, keywords);
   if (!letterMap) return s.reply(`${tag} NO Too many keywords.`);

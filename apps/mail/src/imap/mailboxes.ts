@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { enableCondstore, sendUpdates } from './commands.ts';
 import { flagsLine, modSeqLine, openSelected } from './selected.ts';
+import { keywordError } from './fetch.ts';
 import type { ImapSession } from './session.ts';
 import {
   createFolder,
@@ -283,6 +284,8 @@ export async function append(s: ImapSession, tag: string, args: Token[]): Promis
   if (!mb || !folderExists(mb.dir)) return s.reply(`${tag} NO [TRYCREATE] Mailbox doesn't exist.`);
   if (lit.bytes.length === 0) return s.reply(`${tag} NO Can't save a zero byte message.`);
   if (flags.some((f) => f.toLowerCase() === '\\recent')) return s.badArgs(tag, 'Invalid system flag \\Recent.');
+  const invalid = flags.map((f) => (f.startsWith('\\') ? undefined : keywordError([], f))).find((e) => e !== undefined);
+  if (invalid) return s.reply(`${tag} NO [CANNOT] ${invalid}`);
   const letters = lettersOf(
     flags,
     (await keywordLetters(

@@ -8,6 +8,9 @@ import { CommandReader, type Framed } from './framing.ts';
 import type { ImapLimits } from './limits.ts';
 import type { Selected } from './selected.ts';
 
+/** Invalid commands before login that end the connection (dovecot's imap-login). */
+const MAX_INVALID_BEFORE_LOGIN = 3;
+
 export type State = 'NOT_AUTHENTICATED' | 'AUTHENTICATED' | 'SELECTED' | 'LOGOUT';
 
 /** What every session of one server shares. */
@@ -39,6 +42,8 @@ export class ImapSession extends MailSession<Framed, ServerContext> {
   /** The last sendUpdates() of this session: each waits for the one before (commands.ts). */
   updates: Promise<void> = Promise.resolve();
   errors = 0;
+  /** Commands that could not be run before login (dovecot's imap-login counts them apart: 3 and out). */
+  invalidBeforeLogin = 0;
   authFailures = 0;
   /** The command being run, as the gate named it ("FETCH", "UID FETCH"): BAD replies about its arguments say it. */
   command = '';
@@ -135,6 +140,16 @@ export class ImapSession extends MailSession<Framed, ServerContext> {
     this.errors++;
     this.reply(`${tag} BAD ${text}`);
     if (this.errors >= this.ctx.limits.maxErrors) this.reply('* BYE Too many invalid IMAP commands.', { close: true });
+  }
+
+  /**
+   * Before login, a command that cannot be run (unknown, not before login, bad arguments), as
+   * dovecot's imap-login answers it: one BAD for all of them, and the third ends the connection
+   * instead (CLIENT_MAX_BAD_COMMANDS of login-common; parser errors are not counted).
+   */
+  invalidCommand(tag: string): void {
+    if (++this.invalidBeforeLogin >= MAX_INVALID_BEFORE_LOGIN) this.reply('* BYE Too many invalid IMAP commands.', { close: true });
+    else this.reply(`${tag} BAD Error in IMAP command received by server.`);
   }
 
   /** STARTTLS (RFC 9051 §6.2.1): after the tagged OK, TLS starts; anything sent in clear is discarded. */

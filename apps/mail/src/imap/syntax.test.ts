@@ -25,8 +25,40 @@ describe('tokenize', () => {
     ]);
   });
 
-  it('malformed input is a syntax error', () => {
-    for (const bad of ['(a', 'a)', '"open', '"bad \\x escape"', 'BODY[TEXT', 'a\\b', 'x{1}y']) expect(() => tok(bad), bad).toThrow(ImapSyntaxError);
+  it("malformed input is a syntax error in dovecot's words", () => {
+    const cases: Array<[string, string]> = [
+      ['(a', "Missing ')'"],
+      ['a)', "Unexpected ')'"],
+      [')', "Unexpected ')'"],
+      ['"open', "Missing '\"'"],
+      ['"ends in a backslash\\', "Missing '\"'"],
+      ['"a\rb"', "Missing '\"'"],
+      ['x{1}y', 'Invalid characters in atom'],
+      ['a"b', 'Invalid characters in atom'],
+      ['a(b', 'Invalid characters in atom'],
+      ['caf\u00e9', '8bit data in atom'],
+      ['"a\u0000b"', 'NULs not allowed in strings'],
+    ];
+    for (const [bad, why] of cases) {
+      const err = (() => {
+        try {
+          tokenize({ text: [bad], literals: [] });
+        } catch (e) {
+          return e;
+        }
+      })();
+      expect(err, bad).toBeInstanceOf(ImapSyntaxError);
+      expect((err as Error).message, bad).toBe(why);
+    }
+  });
+
+  it('as dovecot reads them: any escaped character in a quoted string, a backslash inside an atom, an unclosed section left to FETCH', () => {
+    expect(tok('"bad \\x escape" a\\b BODY[]<0 BODY[TEXT')).toEqual([
+      { kind: 'string', value: 'bad x escape' },
+      { kind: 'atom', value: 'a\\b' },
+      { kind: 'atom', value: 'BODY[]<0' },
+      { kind: 'atom', value: 'BODY[TEXT' },
+    ]);
   });
 });
 

@@ -6,12 +6,18 @@ import type { RawCommand } from './framing.ts';
 
 export type Token = { kind: 'atom'; value: string } | { kind: 'string'; value: string; bytes?: Buffer } | { kind: 'list'; items: Token[] };
 
+/** A command that cannot be read; its message is the BAD's text, in dovecot's words (imap-parser.c). */
 export class ImapSyntaxError extends Error {}
 
+const MISSING_QUOTE = "Missing '\"'";
+
 /**
- * The arguments of a command as a token tree. Atoms are anything up to a space or a parenthesis;
- * a "[" inside an atom runs to its "]" (a fetch attribute's section may hold spaces and lists,
- * RFC 9051 §6.4.5), then an optional "<...>" partial.
+ * The arguments of a command as a token tree, read as dovecot's parser reads them: atoms are
+ * anything up to a space (or a ")" closing a list), except "(", "{", '"', controls and 8-bit
+ * octets; a "[" inside an atom runs to its "]" (a fetch attribute's section may hold spaces and
+ * lists, RFC 9051 §6.4.5), then an optional "<...>" partial (an unclosed one is left to FETCH to
+ * name). In a quoted string a backslash escapes any character (RFC 9051 allows only '"' and "\\";
+ * dovecot takes the others as themselves, and so do we); CR, LF and NUL end it in an error.
  */
 export function tokenize(cmd: RawCommand, from = 0, fromText = 0): Token[] {
   const root: Token[] = [];
@@ -30,53 +36,57 @@ export function tokenize(cmd: RawCommand, from = 0, fromText = 0): Token[] {
         stack.push(list.items);
         i++;
       } else if (c === ')') {
-        if (stack.length === 1) throw new ImapSyntaxError('unexpected )');
+        if (stack.length === 1) throw new ImapSyntaxError("Unexpected ')'");
         stack.pop();
         i++;
       } else if (c === '"') {
         let v = '';
         i++;
         for (;;) {
-          if (i >= t.length) throw new ImapSyntaxError('unterminated quoted string');
-          const q = t[i]!;
-          if (q === '\\') {
-            const e = t[i + 1];
-            if (e !== '\\' && e !== '"') throw new ImapSyntaxError('bad escape');
-            v += e;
-            i += 2;
-          } else if (q === '"') {
+          let q = t[i];
+          if (q === undefined) throw new ImapSyntaxError(MISSING_QUOTE);
+          if (q === '"') {
             i++;
             break;
-          } else {
-            v += q;
-            i++;
           }
+          if (q === '\\') q = t[++i];
+          if (q === undefined || q === '\r' || q === '\n') throw new ImapSyntaxError(MISSING_QUOTE);
+          if (q === '\u0000') throw new ImapSyntaxError('NULs not allowed in strings');
+          v += q;
+          i++;
         }
         top.push({ kind: 'string', value: v });
       } else {
         const start = i;
-        while (i < t.length && t[i] !== ' ' && t[i] !== '(' && t[i] !== ')') {
-          if (t[i] === '[') {
+        while (i < t.length && t[i] !== ' ') {
+          const a = t[i]!;
+          if (a === ')') {
+            if (stack.length === 1) throw new ImapSyntaxError("Unexpected ')'");
+            break;
+          }
+          if (a === '[') {
             const close = t.indexOf(']', i);
-            if (close < 0) throw new ImapSyntaxError('unterminated [');
-            i = close + 1;
-            if (t[i] === '<') {
-              const gt = t.indexOf('>', i);
-              if (gt < 0) throw new ImapSyntaxError('unterminated <');
-              i = gt + 1;
+            if (close >= 0) {
+              i = close + 1;
+              if (t[i] === '<') {
+                const gt = t.indexOf('>', i);
+                if (gt >= 0) i = gt + 1;
+              }
+              continue;
             }
-          } else i++;
+          }
+          const code = a.charCodeAt(0);
+          if (a === '(' || a === '{' || a === '"' || code <= 0x20 || code === 0x7f) throw new ImapSyntaxError('Invalid characters in atom');
+          if (code >= 0x80) throw new ImapSyntaxError('8bit data in atom');
+          i++;
         }
-        // A flag is a backslash then an atom (RFC 9051 §9 flag-extension); no other backslash.
-        const body = t[start] === '\\' ? t.slice(start + 1, i) : t.slice(start, i);
-        if (/[\x00-\x1f\x7f{"\\]/.test(body)) throw new ImapSyntaxError('bad atom');
         top.push({ kind: 'atom', value: t.slice(start, i) });
       }
     }
     const lit = cmd.literals[seg];
     if (lit) stack[stack.length - 1]!.push({ kind: 'string', value: '', bytes: lit });
   }
-  if (stack.length !== 1) throw new ImapSyntaxError('unbalanced (');
+  if (stack.length !== 1) throw new ImapSyntaxError("Missing ')'");
   return root;
 }
 
