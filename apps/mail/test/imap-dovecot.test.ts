@@ -128,6 +128,25 @@ describe('differential against dovecot IMAP before login (its imap-login process
       expect(await talk(ours.port, [line])).toEqual(theirs);
     });
   }
+  it('AUTHENTICATE PLAIN answered with bad base64, or aborted', async () => {
+    for (const answer of ['!!!', '*']) {
+      const replies = async (port: number) => {
+        const raw = await rawTcp(port);
+        const c = new ImapClient(raw);
+        await c.line();
+        raw.write('t1 AUTHENTICATE PLAIN\r\n');
+        const out = [await c.line()];
+        raw.write(`${answer}\r\n`);
+        out.push(await c.line());
+        raw.destroy();
+        return out;
+      };
+      const theirs = await replies(dovecot.imapPort);
+      expect(await replies(ours.port), answer).toEqual(theirs);
+      expect(theirs[1], answer).toMatch(/^t1 (NO|BAD) /);
+    }
+  });
+
   it('parser errors do not count towards the limit; the third invalid command ends the connection', async () => {
     const lines = ['LOGIN "unterminated', 'LOGIN onlyone', 'LOGIN (a', 'LOGIN a)', 'NOOP "a', 'CAPABILITY x(', 'AUTHENTICATE', 'LOGIN a b c'];
     const theirs = await talk(dovecot.imapPort, lines);

@@ -295,7 +295,7 @@ export const COMMANDS: Record<Verb, Command> = {
       s.continuation = async (line) => {
         if (line === '*') return s.bad(tag, 'Authentication aborted by client.');
         const blob = decodeBase64(line);
-        if (!blob) return s.bad(tag, 'Invalid base64 data in continued response');
+        if (!blob) return s.reply(`${tag} NO [ALERT] Invalid base64 in response`);
         return plain(blob);
       };
       s.reply('+ ');
