@@ -88,6 +88,10 @@ export const CORPUS: Sequence[] = [
     name: 'SUBSCRIBE, LSUB, LIST (SUBSCRIBED)',
     lines: ['CREATE Lists', 'SUBSCRIBE Lists', 'LSUB "" "*"', 'LIST (SUBSCRIBED) "" "*"', 'UNSUBSCRIBE Lists', 'LSUB "" "*"'],
   },
+  {
+    name: 'RENAME of a subscribed folder',
+    lines: ['CREATE Lists', 'CREATE Lists.Old', 'SUBSCRIBE Lists', 'SUBSCRIBE Lists.Old', 'RENAME Lists Archive', 'LSUB "" "*"', 'LIST (SUBSCRIBED) "" "*"', 'LIST "" "*"'],
+  },
   { name: 'FETCH FLAGS UID RFC822.SIZE', lines: ['SELECT INBOX', 'FETCH 1:* (UID FLAGS RFC822.SIZE)'] },
   { name: 'FETCH ENVELOPE', lines: ['SELECT INBOX', 'FETCH 1:3 ENVELOPE'] },
   { name: 'FETCH BODYSTRUCTURE and BODY', lines: ['SELECT INBOX', 'FETCH 1:3 BODYSTRUCTURE', 'FETCH 3 BODY'] },

@@ -193,11 +193,15 @@ export async function list(s: ImapSession, tag: string, args: Token[], lsub: boo
     // What each form shows, as dovecot: a plain LIST the children and special-use attributes
     // (RFC 3348, RFC 6154 §2), LSUB the special use, the extended form (RFC 5258 §3) only what
     // its selection and RETURN options ask for.
+    // In dovecot's order (imap-list.c): \Subscribed, \Noselect or \NonExistent, the children, the special use.
     const attrs: string[] = [];
     const children = f.name !== INBOX && folders.some((o) => o.name.startsWith(`${f.name}.`));
-    if (!f.exists) attrs.push(onlySubscribed && !names.has(f.name) ? '\\NonExistent' : '\\Noselect');
-    if (!lsub && (!extended || returns.has('CHILDREN'))) attrs.push(children ? '\\HasChildren' : '\\HasNoChildren');
     if (!lsub && (returns.has('SUBSCRIBED') || selection.has('SUBSCRIBED')) && subscribed.has(f.name)) attrs.push('\\Subscribed');
+    // a subscribed name with no folder: \NonExistent is RFC 5258's, LSUB shows it with none (as dovecot)
+    if (!f.exists && !names.has(f.name) && onlySubscribed) {
+      if (!lsub) attrs.push('\\NonExistent');
+    } else if (!f.exists) attrs.push('\\Noselect');
+    if (!lsub && (!extended || returns.has('CHILDREN'))) attrs.push(children ? '\\HasChildren' : '\\HasNoChildren');
     if (f.specialUse && (lsub || !extended || returns.has('SPECIAL-USE') || selection.has('SPECIAL-USE'))) attrs.push(f.specialUse);
     lines.push(`* ${verb} (${attrs.join(' ')}) "." ${astringOut(f.name)}`);
     if (statusWanted && f.exists) lines.push(await statusLine(s, f.name, f.dir, statusWanted));
