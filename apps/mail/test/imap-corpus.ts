@@ -90,7 +90,16 @@ export const CORPUS: Sequence[] = [
   },
   {
     name: 'RENAME of a subscribed folder',
-    lines: ['CREATE Lists', 'CREATE Lists.Old', 'SUBSCRIBE Lists', 'SUBSCRIBE Lists.Old', 'RENAME Lists Archive', 'LSUB "" "*"', 'LIST (SUBSCRIBED) "" "*"', 'LIST "" "*"'],
+    lines: [
+      'CREATE Lists',
+      'CREATE Lists.Old',
+      'SUBSCRIBE Lists',
+      'SUBSCRIBE Lists.Old',
+      'RENAME Lists Archive',
+      'LSUB "" "*"',
+      'LIST (SUBSCRIBED) "" "*"',
+      'LIST "" "*"',
+    ],
   },
   { name: 'FETCH FLAGS UID RFC822.SIZE', lines: ['SELECT INBOX', 'FETCH 1:* (UID FLAGS RFC822.SIZE)'] },
   { name: 'FETCH ENVELOPE', lines: ['SELECT INBOX', 'FETCH 1:3 ENVELOPE'] },
