@@ -258,6 +258,21 @@ export const CORPUS: Sequence[] = [
       'SEARCH BODY "a\\"',
     ],
   },
+  {
+    // (apart from the sequence above: 20 BADs end a connection)
+    name: 'malformed FETCH attributes',
+    lines: [
+      'SELECT INBOX',
+      'FETCH 1 (BODY[TEXT BODY[])',
+      'FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY[TEXT FLAGS)',
+      'FETCH 1 (FLAGS BODY.PEEK[1 2])',
+      'FETCH 1 BODY[]<0.0>',
+      'FETCH 1 BODY[]<1>x',
+      'FETCH 1 BODY[]x',
+      'FETCH 2 BODY.PEEK[TEXT]<3>',
+      'FETCH 2 BODY.PEEK[TEXT]<300>',
+    ],
+  },
   { name: 'bad sequence sets', lines: ['SELECT INBOX', 'FETCH 0 FLAGS', 'FETCH 1:x FLAGS', 'FETCH 5 FLAGS', 'UID FETCH 0:1 FLAGS'] },
   {
     name: 'an empty mailbox',

@@ -76,12 +76,12 @@ const SIMPLE = new Set([
 function parseItem(atom: string): Item | undefined {
   const up = atom.toUpperCase();
   if (SIMPLE.has(up)) return { kind: up as 'UID' };
-  const m = /^BODY(\.PEEK)?\[([^\]]*)\](?:<(\d{1,10})\.(\d{1,10})>)?$/i.exec(atom);
+  // <start.octets>, or <start> to the end and <start.0> for nothing, which dovecot allows too
+  const m = /^BODY(\.PEEK)?\[([^\]]*)\](?:<(\d{1,10})(?:\.(\d{1,10}))?>)?$/i.exec(atom);
   if (!m) return undefined;
   const section = parseSection(m[2]!);
   if (!section) return undefined;
-  const partial: [number, number] | undefined = m[3] !== undefined ? [Number(m[3]), Number(m[4])] : undefined;
-  if (partial && partial[1] === 0) return undefined;
+  const partial: [number, number] | undefined = m[3] !== undefined ? [Number(m[3]), m[4] !== undefined ? Number(m[4]) : Number.POSITIVE_INFINITY] : undefined;
   return { kind: 'section', section, peek: m[1] !== undefined, partial, label: `BODY[${m[2]!.toUpperCase()}]${partial ? `<${partial[0]}>` : ''}` };
 }
 

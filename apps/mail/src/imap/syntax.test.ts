@@ -59,6 +59,14 @@ describe('tokenize', () => {
       { kind: 'atom', value: 'BODY[]<0' },
       { kind: 'atom', value: 'BODY[TEXT' },
     ]);
+    // a section spans a space only to a header list closed by "]"; otherwise the space ends the atom
+    expect(tok('BODY[TEXT BODY[] BODY[1 2] BODY[HEADER.FIELDS (A B)]')).toEqual([
+      { kind: 'atom', value: 'BODY[TEXT' },
+      { kind: 'atom', value: 'BODY[]' },
+      { kind: 'atom', value: 'BODY[1' },
+      { kind: 'atom', value: '2]' },
+      { kind: 'atom', value: 'BODY[HEADER.FIELDS (A B)]' },
+    ]);
   });
 });
 

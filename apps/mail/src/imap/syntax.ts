@@ -14,8 +14,8 @@ const MISSING_QUOTE = "Missing '\"'";
 /**
  * The arguments of a command as a token tree, read as dovecot's parser reads them: atoms are
  * anything up to a space (or a ")" closing a list), except "(", "{", '"', controls and 8-bit
- * octets; a "[" inside an atom runs to its "]" (a fetch attribute's section may hold spaces and
- * lists, RFC 9051 §6.4.5), then an optional "<...>" partial (an unclosed one is left to FETCH to
+ * octets; a "[" inside an atom runs to its "]" (a fetch attribute's section may hold a space and
+ * a header list, RFC 9051 §6.4.5), then an optional "<...>" partial (an unclosed one is left to FETCH to
  * name). In a quoted string a backslash escapes any character (RFC 9051 allows only '"' and "\\";
  * dovecot takes the others as themselves, and so do we); CR, LF and NUL end it in an error.
  */
@@ -65,7 +65,7 @@ export function tokenize(cmd: RawCommand, from = 0, fromText = 0): Token[] {
             break;
           }
           if (a === '[') {
-            const close = t.indexOf(']', i);
+            const close = sectionEnd(t, i);
             if (close >= 0) {
               i = close + 1;
               if (t[i] === '<') {
@@ -88,6 +88,24 @@ export function tokenize(cmd: RawCommand, from = 0, fromText = 0): Token[] {
   }
   if (stack.length !== 1) throw new ImapSyntaxError("Missing ')'");
   return root;
+}
+
+/**
+ * Where the "]" of a section opened at `at` is: before any space, or past one "(header list)"
+ * after a space (HEADER.FIELDS (A B)); -1 otherwise, and the atom ends at the space, as dovecot's
+ * parser ends it (FETCH then says the "]" is missing).
+ */
+function sectionEnd(t: string, at: number): number {
+  for (let i = at + 1; i < t.length; i++) {
+    const c = t[i];
+    if (c === ']') return i;
+    if (c === ' ') {
+      if (t[i + 1] !== '(') return -1;
+      const close = t.indexOf(')', i + 2);
+      return close >= 0 && t[close + 1] === ']' ? close + 1 : -1;
+    }
+  }
+  return -1;
 }
 
 /** An astring's text (RFC 9051 §9 astring: atom, quoted or literal); undefined for a list. */
