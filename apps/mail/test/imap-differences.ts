@@ -9,6 +9,15 @@
  *   again at the next login.
  * - IMAP4rev2 (ENABLE IMAP4rev2): dovecot 2.3 does not have it; imap-protocol.test.ts checks ours.
  * - QRESYNC, SORT, THREAD and the other extensions only dovecot advertises.
+ * - SEARCH NEW, OLD and RECENT: \Recent lives in dovecot's index (see the rules below); ours match
+ *   no message, every message and no message.
+ * - SEARCH KEYWORD of a keyword the folder does not have: dovecot registers it while searching and
+ *   sends the new FLAGS and PERMANENTFLAGS; ours creates no keyword on a search.
+ * - SEARCH FROM/TO/CC/BCC: dovecot matches the key against the addresses rewritten in its own form
+ *   (its key "<bob@example.test>" finds "bob@example.test" written without brackets); ours matches
+ *   the decoded header text as written.
+ * - The order of FETCH items: ours follow the request, dovecot writes some before others (for
+ *   "(BODY RFC822.SIZE)" the size first); RFC 9051 §7.5.2 leaves the order to the server.
  * - CONDSTORE's values (MODSEQ, HIGHESTMODSEQ, MODIFIED) are compared as they are, not normalised:
  *   ours count as dovecot's do on the corpus (a new folder at 1, the messages its first sync finds
  *   at 2, then one per change). They may differ where a change is seen differently: we give one

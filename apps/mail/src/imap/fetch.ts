@@ -26,8 +26,13 @@ import {
 } from '@sstt/maildir';
 import { astring, formatSeqSet, imapDateTime, inSeqSet, isAtom, parseSeqSet, type Token } from './syntax.ts';
 
-/** The messages a set names, with their sequence numbers; undefined when the set is malformed. */
-export function messagesOf(sel: Selected, set: string, uid: boolean): Array<{ seq: number; msg: StoredMessage }> | undefined {
+/**
+ * The messages a sequence set (or with `uid` a UID set) names, with their sequence numbers;
+ * undefined when it is malformed, or
+ * names a sequence number past the last message, unless `pastEnd` (SEARCH: such a number matches
+ * nothing, as in dovecot).
+ */
+export function messagesOf(sel: Selected, set: string, uid: boolean, pastEnd = false): Array<{ seq: number; msg: StoredMessage }> | undefined {
   const msgs = sel.messages;
   if (uid) {
     const last = msgs.length === 0 ? 0 : msgs[msgs.length - 1]!.uid;
@@ -37,7 +42,7 @@ export function messagesOf(sel: Selected, set: string, uid: boolean): Array<{ se
     return pick(msgs, (msg) => inSeqSet(parsed, msg.uid));
   }
   const parsed = parseSeqSet(set, msgs.length);
-  if (!parsed || parsed.some(([a, b]) => a < 1 || b > msgs.length)) return undefined;
+  if (!parsed || parsed.some(([a, b]) => a < 1 || (b > msgs.length && !pastEnd))) return undefined;
   return pick(msgs, (_, seq) => inSeqSet(parsed, seq));
 }
 

@@ -178,12 +178,12 @@ function parseKey(sel: Selected, toks: Token[], at: number, needs: Needs): [Pred
   if (key === 'UID') {
     const v = isAtom(toks[at + 1]) ? (toks[at + 1] as { value: string }).value : '';
     const set = messagesOf(sel, v, true);
-    if (!set) throw new BadSearch();
+    if (!set) throw new BadSearch('Invalid UID messageset.');
     const uids = new Set(set.map((x) => x.msg.uid));
     return [(c) => uids.has(c.msg.uid), at + 2];
   }
-  const set = messagesOf(sel, t.value, false);
-  if (!set) throw new BadSearch();
+  const set = messagesOf(sel, t.value, false, true);
+  if (!set) throw new BadSearch('Invalid messageset.');
   const seqs = new Set(set.map((x) => x.seq));
   return [(c) => seqs.has(c.seq), at + 1];
 }
