@@ -13,9 +13,6 @@
  *   no message, every message and no message.
  * - SEARCH KEYWORD of a keyword the folder does not have: dovecot registers it while searching and
  *   sends the new FLAGS and PERMANENTFLAGS; ours creates no keyword on a search.
- * - SEARCH FROM/TO/CC/BCC: dovecot matches the key against the addresses rewritten in its own form
- *   (its key "<bob@example.test>" finds "bob@example.test" written without brackets); ours matches
- *   the decoded header text as written.
  * - The order of FETCH items: ours follow the request, dovecot writes some before others (for
  *   "(BODY RFC822.SIZE)" the size first); RFC 9051 §7.5.2 leaves the order to the server.
  * - CONDSTORE's values (MODSEQ, HIGHESTMODSEQ, MODIFIED) are compared as they are, not normalised:

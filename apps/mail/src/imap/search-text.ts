@@ -4,11 +4,12 @@
 // encoding and charset undone, inside multiparts and attached messages (other parts, the
 // preamble and the epilogue are not text: dovecot does not match them). Both sides are folded
 // alike: canonical decomposition, then lower case, close to dovecot's i;unicode-casemap (which
-// titlecases the decomposed characters): "CAFÉ" finds "café".
+// titlecases the decomposed characters): "CAFÉ" finds "café". FROM, TO, CC and BCC look at the
+// addresses rewritten in dovecot's form ("Name" <local@domain>).
 import iconv from 'iconv-lite';
 import libmime from 'libmime';
 import { decode as decodeQp } from 'libqp';
-import type { Part } from './message.ts';
+import { parseAddresses, type Part } from './message.ts';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -68,4 +69,38 @@ export function allHeaderTexts(p: Part, out: string[] = []): string[] {
   if (p.children) for (const c of p.children) allHeaderTexts(c, out);
   if (p.message) allHeaderTexts(p.message, out);
   return out;
+}
+
+/** RFC 5322 atext (dovecot's rfc822_atext_chars, 8-bit octets included). */
+const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\uffff]*$/;
+
+/** A phrase or local part as dovecot writes it: as it is when all atext (and dots, for a local part), else quoted. */
+function maybeQuoted(s: string, dotIsSpecial: boolean): string {
+  if (ATEXT.test(dotIsSpecial ? s : s.replaceAll('.', ''))) return s;
+  return `"${s.replace(/["\\']/g, '\\$&')}"`;
+}
+
+/**
+ * An address header's text as dovecot's FROM/TO/CC/BCC search sees it (message_address_write over
+ * the parsed list, missing parts filled in): `"Ana Perez" <ana@example.test>, <bob@example.test>`,
+ * groups as `name: members;`; encoded words then decoded.
+ */
+export function addressText(raw: string): string {
+  let out = '';
+  let first = true;
+  for (const a of parseAddresses(raw)) {
+    if (!first) out += ', ';
+    first = false;
+    if (a.group === 'start') {
+      out += `${a.mailbox ? (a.mailbox.includes('=?') ? a.mailbox : maybeQuoted(a.mailbox, true)) : '""'}: `;
+      first = true;
+    } else if (a.group === 'end') {
+      out = `${out.endsWith(', ') ? out.slice(0, -2) : out.endsWith(': ') ? out.slice(0, -1) : out};`;
+    } else {
+      const name = a.name === undefined ? '' : a.name.includes('=?') ? a.name : maybeQuoted(a.name, true);
+      const mailbox = a.mailbox || 'MISSING_MAILBOX';
+      out += `${name}${name ? ' ' : ''}<${maybeQuoted(mailbox, false)}@${a.host || 'MISSING_DOMAIN'}>`;
+    }
+  }
+  return headerText(out);
 }

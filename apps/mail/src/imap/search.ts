@@ -6,7 +6,7 @@ import path from 'node:path';
 import { enableCondstore, sendUpdates } from './commands.ts';
 import { messagesOf, modSeqArg, NOMODSEQ_BAD } from './fetch.ts';
 import { headerValues, parsePart, toCrlf, type Part } from './message.ts';
-import { allHeaderTexts, bodyTexts, fold, headerText, octetsText } from './search-text.ts';
+import { addressText, allHeaderTexts, bodyTexts, fold, headerText, octetsText } from './search-text.ts';
 import type { Selected } from './selected.ts';
 import type { ImapSession } from './session.ts';
 import { flagsOfName, type StoredMessage } from '@sstt/maildir';
@@ -28,6 +28,8 @@ const bodiesOf = (c: Ctx): string[] => (c.bodies ??= bodyTexts(c.root).map(fold)
 const headersOf = (c: Ctx): string[] => (c.headers ??= allHeaderTexts(c.root).map(fold));
 /** Whether a header of the message itself named `name` has `v` (folded) in its text. */
 const headerHas = (c: Ctx, name: string, v: string): boolean => headerValues(c.root, name).some((h) => fold(headerText(h)).includes(v));
+/** The same for an address header, in dovecot's rewritten form (search-text.ts addressText). */
+const addressHas = (c: Ctx, name: string, v: string): boolean => headerValues(c.root, name).some((h) => fold(addressText(h)).includes(v));
 
 type Pred = (c: Ctx) => boolean;
 
@@ -148,7 +150,7 @@ function parseKey(sel: Selected, toks: Token[], at: number, needs: Needs): [Pred
     const v = text(at + 1);
     const name = key.toLowerCase();
     needs.body = true;
-    return [(c) => headerHas(c, name, v), at + 2];
+    return [(c) => (key === 'SUBJECT' ? headerHas(c, name, v) : addressHas(c, name, v)), at + 2];
   }
   if (key === 'HEADER') {
     const name = str(at + 1).toLowerCase();
