@@ -210,7 +210,15 @@ export const CORPUS: Sequence[] = [
   },
   {
     name: 'a message in another charset: ENVELOPE, BODYSTRUCTURE, header fields',
-    lines: ['SELECT INBOX', 'FETCH 4 (ENVELOPE BODYSTRUCTURE)', 'FETCH 4 BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)]', 'FETCH 4 (RFC822.SIZE BODY)'],
+    lines: [
+      'SELECT INBOX',
+      'FETCH 4 (ENVELOPE BODYSTRUCTURE)',
+      'FETCH 4 BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)]',
+      'FETCH 4 (BODY RFC822.SIZE)',
+      'FETCH 4 (ENVELOPE FLAGS BODY.PEEK[HEADER] UID BODYSTRUCTURE INTERNALDATE)',
+      'UID FETCH 4 (FLAGS UID)',
+      'FETCH 4 (FLAGS FLAGS RFC822.SIZE)',
+    ],
   },
   {
     name: 'SEARCH keys',

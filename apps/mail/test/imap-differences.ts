@@ -13,8 +13,6 @@
  *   no message, every message and no message.
  * - SEARCH KEYWORD of a keyword the folder does not have: dovecot registers it while searching and
  *   sends the new FLAGS and PERMANENTFLAGS; ours creates no keyword on a search.
- * - The order of FETCH items: ours follow the request, dovecot writes some before others (for
- *   "(BODY RFC822.SIZE)" the size first); RFC 9051 §7.5.2 leaves the order to the server.
  * - CONDSTORE's values (MODSEQ, HIGHESTMODSEQ, MODIFIED) are compared as they are, not normalised:
  *   ours count as dovecot's do on the corpus (a new folder at 1, the messages its first sync finds
  *   at 2, then one per change). They may differ where a change is seen differently: we give one

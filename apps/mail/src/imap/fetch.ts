@@ -63,7 +63,19 @@ const MACROS: Record<string, string[]> = {
   FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
 };
 /** The items sent as literals. */
-const LITERAL_KINDS = new Set<Item['kind']>(['section', 'RFC822', 'RFC822.HEADER', 'RFC822.TEXT']);
+/** The items dovecot writes at once (its buffered fetch handlers): they come before the others. */
+const BUFFERED_KINDS = new Set<Item['kind']>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ']);
+
+/**
+ * The items in the order dovecot answers them (imap-fetch.c imap_fetch_add_handler): those it
+ * writes at once first, then the others, each group in the order asked (a UID FETCH's UID ahead
+ * of all); an item other than a section asked twice is given once.
+ */
+function inDovecotOrder(items: Item[]): Item[] {
+  const seen = new Set<Item['kind']>();
+  const once = items.filter((i) => i.kind === 'section' || (!seen.has(i.kind) && seen.add(i.kind)));
+  return [...once.filter((i) => BUFFERED_KINDS.has(i.kind)), ...once.filter((i) => !BUFFERED_KINDS.has(i.kind))];
+}
 const SIMPLE = new Set([
   'UID',
   'FLAGS',
@@ -299,11 +311,8 @@ export async function fetch(s: ImapSession, tag: string, args: Token[], uid: boo
     set = set.filter(({ msg }) => msg.modseq > changedSince);
     if (!items.some((i) => i.kind === 'MODSEQ')) items.push({ kind: 'MODSEQ' });
   }
-  if (uid && !items.some((i) => i.kind === 'UID')) items.unshift({ kind: 'UID' });
-  // dovecot gives MODSEQ before the literals (BODY[...], RFC822...) whatever its place in the request.
-  const modAt = items.findIndex((i) => i.kind === 'MODSEQ');
-  const litAt = items.findIndex((i) => LITERAL_KINDS.has(i.kind));
-  if (modAt >= 0 && litAt >= 0 && litAt < modAt) items.splice(litAt, 0, ...items.splice(modAt, 1));
+  if (uid) items.unshift({ kind: 'UID' });
+  items.splice(0, items.length, ...inDovecotOrder(items));
   const needsBody = items.some((i) => !['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ'].includes(i.kind));
   const needsOctets = needsBody || items.some((i) => i.kind === 'RFC822.SIZE');
   const needsMtime = items.some((i) => i.kind === 'INTERNALDATE');
