@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keywordIndex, keywordLetter, parseKeywords, serializeKeywords } from './keywords.ts';
+import { keywordIndex, keywordLetter, keywordsError, parseKeywords, serializeKeywords } from './keywords.ts';
 import { flagsOf, withFlags } from './name.ts';
 
 describe('dovecot-keywords', () => {
@@ -41,5 +41,17 @@ describe('dovecot-keywords', () => {
     expect(() => keywordLetter(26)).toThrow('no Maildir letter for keyword 26');
     expect(() => keywordLetter(1.5)).toThrow('no Maildir letter for keyword 1.5');
     expect(flagsOf(withFlags('1.M1P1.h', `S${keywordLetter(12)}${keywordLetter(13)}T`))).toBe('STmn');
+  });
+});
+
+describe('keywordsError', () => {
+  it("refuses IMAP's atom-specials and 8-bit octets in a new keyword, in dovecot's words; system flags and keywords the folder has pass", () => {
+    expect(keywordsError(['$Work', 'Done', '\\Seen'])).toBeUndefined();
+    for (const bad of ['a%b', 'a]b', 'a*', 'a\\b', 'a(b', 'a"b', 'a b', 'a\u007fb'])
+      expect(keywordsError(['ok', bad]), bad).toBe('Invalid characters in keyword.');
+    expect(keywordsError(['caf\u00e9'])).toBe('8bit characters in keyword.');
+    expect(keywordsError([''])).toBe('Empty keywords not allowed.');
+    // one the folder already has is fine whatever it holds (dovecot skips the checks)
+    expect(keywordsError(['A%B'], [undefined, 'a%b'])).toBeUndefined();
   });
 });

@@ -19,6 +19,25 @@ export function keywordIndex(letter: string): number | undefined {
   return c >= 0 && c < MAX_KEYWORDS ? c : undefined;
 }
 
+/**
+ * Why one of `flags` (system flags, starting with a backslash, are skipped) cannot be made a
+ * keyword of a folder that knows `known`, in dovecot's words (index_keyword_is_valid: IMAP's
+ * atom-specials and 8-bit octets; a keyword the folder already has is always fine); undefined
+ * when all can.
+ */
+export function keywordsError(flags: readonly string[], known: ReadonlyArray<string | undefined> = []): string | undefined {
+  for (const keyword of flags) {
+    if (keyword.startsWith('\\') || known.some((k) => k?.toLowerCase() === keyword.toLowerCase())) continue;
+    if (keyword === '') return 'Empty keywords not allowed.';
+    for (const ch of keyword) {
+      const c = ch.charCodeAt(0);
+      if ('(){"\\%*]'.includes(ch) || c <= 0x20 || c === 0x7f) return 'Invalid characters in keyword.';
+      if (c >= 0x80) return '8bit characters in keyword.';
+    }
+  }
+  return undefined;
+}
+
 /** C's atoi, which dovecot reads the index with: leading blanks, a sign, then digits (none is 0). */
 function atoi(text: string): number {
   const m = /^[\t\n\v\f\r ]*([+-]?)(\d*)/.exec(text)!;

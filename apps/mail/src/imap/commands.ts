@@ -4,13 +4,13 @@
 // Replies are worded as dovecot's (the lab's reference), without echoing client input.
 import { maildirOf, type User } from '@sstt/scenario';
 import { decodeBase64, parsePlain, sameSecret } from '../sasl.ts';
-import { copyOrMove, expungeDeleted, fetch, keywordError, store } from './fetch.ts';
+import { copyOrMove, expungeDeleted, fetch, store } from './fetch.ts';
 import type { RawCommand } from './framing.ts';
 import { append, appendTarget, create, deleteMailbox, list, rename, select, status, subscribe } from './mailboxes.ts';
 import { search } from './search.ts';
 import { modSeqLine, refresh, watchFolder } from './selected.ts';
 import type { ImapSession, State } from './session.ts';
-import { ensureSpecialFolders } from '@sstt/maildir';
+import { ensureSpecialFolders, keywordsError } from '@sstt/maildir';
 import { astring, isAtom, quote, ImapSyntaxError, tokenize, type Token } from './syntax.ts';
 
 export type Verb =
@@ -137,8 +137,8 @@ export function literalRefusal(s: ImapSession, partial: RawCommand): string | un
   }
   if (!appendTarget(s, args[0])) return `${m[1]} NO [TRYCREATE] Mailbox doesn't exist.`;
   // A keyword that cannot be made: refused before the message is sent, as dovecot does.
-  const flags = args[1]?.kind === 'list' ? args[1].items : [];
-  const invalid = flags.map((f) => (isAtom(f) && !f.value.startsWith('\\') ? keywordError([], f.value) : undefined)).find((e) => e !== undefined);
+  const flags = args[1]?.kind === 'list' ? args[1].items.filter((f) => isAtom(f)).map((f) => f.value) : [];
+  const invalid = keywordsError(flags);
   return invalid ? `${m[1]} NO [CANNOT] ${invalid}` : undefined;
 }
 

@@ -23,14 +23,14 @@ import {
   sizeOf,
   syncFolder,
   type StoredMessage,
+  keywordsError,
 } from '@sstt/maildir';
 import { astring, formatSeqSet, imapDateTime, inSeqSet, isAtom, parseSeqSet, type Token } from './syntax.ts';
 
 /**
  * The messages a sequence set (or with `uid` a UID set) names, with their sequence numbers;
- * undefined when it is malformed, or
- * names a sequence number past the last message, unless `pastEnd` (SEARCH: such a number matches
- * nothing, as in dovecot).
+ * undefined when it is malformed or names a sequence number past the last message, unless
+ * `pastEnd` (SEARCH: such a number matches nothing, as in dovecot).
  */
 export function messagesOf(sel: Selected, set: string, uid: boolean, pastEnd = false): Array<{ seq: number; msg: StoredMessage }> | undefined {
   const msgs = sel.messages;
@@ -62,7 +62,6 @@ const MACROS: Record<string, string[]> = {
   FAST: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE'],
   FULL: ['FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'ENVELOPE', 'BODY'],
 };
-/** The items sent as literals. */
 /** The items dovecot writes at once (its buffered fetch handlers): they come before the others. */
 const BUFFERED_KINDS = new Set<Item['kind']>(['UID', 'FLAGS', 'INTERNALDATE', 'RFC822.SIZE', 'MODSEQ']);
 
@@ -446,21 +445,6 @@ function knownLetters(sel: Selected, keywords: readonly string[]): Map<string, s
 }
 
 /**
- * Why a keyword the folder does not know yet cannot be made, in dovecot's words
- * (index_keyword_is_valid: IMAP's atom-specials and 8-bit octets), or undefined when it can.
- */
-export function keywordError(known: ReadonlyArray<string | undefined>, keyword: string): string | undefined {
-  if (known.some((k) => k?.toLowerCase() === keyword.toLowerCase())) return undefined;
-  if (keyword === '') return 'Empty keywords not allowed.';
-  for (const ch of keyword) {
-    const c = ch.charCodeAt(0);
-    if ('(){"\\%*]'.includes(ch) || c <= 0x20 || c === 0x7f) return 'Invalid characters in keyword.';
-    if (c >= 0x80) return '8bit characters in keyword.';
-  }
-  return undefined;
-}
-
-/**
  * RFC 9051 §6.4.6 STORE set [(UNCHANGEDSINCE n)] [+|-]FLAGS[.SILENT] flags; RFC 7162 §3.1.3: a
  * message whose mod-sequence is above n is left as it is and named in the tagged OK's MODIFIED.
  */
@@ -489,7 +473,7 @@ export async function store(s: ImapSession, tag: string, args: Token[], uid: boo
   const flags = flagToks.map((f) => (f as { value: string }).value);
   if (flags.some((f) => f.toLowerCase() === '\\recent')) return s.badArgs(tag, 'Invalid system flag \\Recent.');
   const keywords = flags.filter((f) => !f.startsWith('\\'));
-  const invalid = keywords.map((k) => keywordError(sel.keywords, k)).find((e) => e !== undefined);
+  const invalid = keywordsError(keywords, sel.keywords);
   if (invalid) return s.reply(`${tag} NO [CANNOT] ${invalid}`);
   // Removing a keyword the folder does not know removes nothing: no letter is made for it.
   const letterMap = m[1] === '-' ? knownLetters(sel, keywords) : await keywordLetters(sel.dir, keywords);

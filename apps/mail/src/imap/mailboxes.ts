@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { enableCondstore, sendUpdates } from './commands.ts';
 import { flagsLine, modSeqLine, openSelected } from './selected.ts';
-import { keywordError } from './fetch.ts';
 import type { ImapSession } from './session.ts';
 import {
   createFolder,
@@ -23,6 +22,7 @@ import {
   syncFolder,
   updateSubscriptions,
   type FolderInfo,
+  keywordsError,
 } from '@sstt/maildir';
 import { messageSize } from './store.ts';
 import { astring, astringOut, isAtom, isModifiedUtf7, parseDateTime, type Token } from './syntax.ts';
@@ -288,7 +288,7 @@ export async function append(s: ImapSession, tag: string, args: Token[]): Promis
   if (!mb || !folderExists(mb.dir)) return s.reply(`${tag} NO [TRYCREATE] Mailbox doesn't exist.`);
   if (lit.bytes.length === 0) return s.reply(`${tag} NO Can't save a zero byte message.`);
   if (flags.some((f) => f.toLowerCase() === '\\recent')) return s.badArgs(tag, 'Invalid system flag \\Recent.');
-  const invalid = flags.map((f) => (f.startsWith('\\') ? undefined : keywordError([], f))).find((e) => e !== undefined);
+  const invalid = keywordsError(flags);
   if (invalid) return s.reply(`${tag} NO [CANNOT] ${invalid}`);
   const letters = lettersOf(
     flags,
